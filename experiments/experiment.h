@@ -1,0 +1,191 @@
+/*
+ * The experiment model: a Chaos Toolkit-shaped JSON experiment parsed and
+ * validated into typed structs. Nothing here keeps cJSON pointers from the
+ * input; run-time results (provider outputs) are cJSON values built by the
+ * controller and judged by fl_tolerance_check().
+ */
+#ifndef FL_EXPERIMENTS_EXPERIMENT_H
+#define FL_EXPERIMENTS_EXPERIMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+
+/* Hard caps on outside input. */
+#define FL_EXP_FILE_MAX        (1024 * 1024) /* bytes */
+#define FL_EXP_NESTING_MAX     32            /* JSON nesting depth */
+#define FL_EXP_ACTIVITIES_MAX  256           /* per list (hypothesis, method, rollbacks) */
+#define FL_EXP_STRING_MAX      (64 * 1024)   /* any one string */
+#define FL_EXP_NAME_MAX        256           /* titles, names, keys */
+#define FL_EXP_ARGS_MAX        256           /* process arguments, headers, tags */
+#define FL_EXP_CONFIG_MAX      256           /* configuration entries */
+
+enum fl_activity_type {
+	FL_ACTIVITY_ACTION,
+	FL_ACTIVITY_PROBE,
+	FL_ACTIVITY__MAX
+};
+
+enum fl_provider_type {
+	FL_PROVIDER_PROCESS,
+	FL_PROVIDER_HTTP,
+	FL_PROVIDER_FAULT,
+	FL_PROVIDER__MAX
+};
+
+enum fl_tolerance_type {
+	FL_TOL_NONE,     /* no tolerance: any result passes (method activities) */
+	FL_TOL_BOOL,     /* exact bool */
+	FL_TOL_INT,      /* exact int: process exit status / HTTP status / int result */
+	FL_TOL_STRING,   /* exact string: stdout / body / string result */
+	FL_TOL_BETWEEN,  /* [lo, hi] two-number list: inclusive range */
+	FL_TOL_ONE_OF,   /* any other list: result equals one of the items */
+	FL_TOL_REGEX,    /* {"type":"regex","pattern","target"} */
+	FL_TOL_JSONPATH, /* {"type":"jsonpath","path","expect","count","target"} */
+	FL_TOL_RANGE,    /* {"type":"range","range":[lo,hi],"target"} */
+	FL_TOL__MAX
+};
+
+enum fl_rollback_strategy {
+	FL_ROLLBACK_ALWAYS,    /* faultline's default: rollbacks run whatever happened */
+	FL_ROLLBACK_DEFAULT,   /* Chaos Toolkit's "default": skip when the hypothesis deviated */
+	FL_ROLLBACK_DEVIATED,  /* only when the hypothesis deviated */
+	FL_ROLLBACK_NEVER,
+	FL_ROLLBACK__MAX
+};
+
+struct fl_kv {
+	char *key;
+	char *value;
+};
+
+/* A tolerance; `items` holds the list for ONE_OF as cJSON-free scalars. */
+struct fl_tol_scalar {
+	enum { FL_SCALAR_BOOL, FL_SCALAR_NUMBER, FL_SCALAR_STRING, FL_SCALAR_NULL } type;
+	bool b;
+	double num;
+	char *str;
+};
+
+struct fl_tolerance {
+	enum fl_tolerance_type type;
+	bool b;                       /* BOOL */
+	long long i;                  /* INT */
+	char *str;                    /* STRING; REGEX pattern; JSONPATH path */
+	double lo, hi;                /* BETWEEN, RANGE */
+	struct fl_tol_scalar *items;  /* ONE_OF; JSONPATH expect (n_items == 1) */
+	size_t n_items;
+	bool has_expect;              /* JSONPATH: "expect" given */
+	long long count;              /* JSONPATH: "count", -1 when absent */
+	char *target;                 /* REGEX/JSONPATH/RANGE: "stdout", "body", "status"... or NULL */
+	void *compiled;               /* private: compiled regex / path */
+};
+
+struct fl_provider {
+	enum fl_provider_type type;
+	uint64_t timeout_ms; /* 0: provider default */
+
+	/* process */
+	char *path;
+	char **argv;   /* NULL-terminated arguments after argv[0]; list or shell-split string */
+	size_t argc;
+
+	/* http */
+	char *url;
+	char *method;  /* "GET" by default */
+	struct fl_kv *headers;
+	size_t n_headers;
+	char *body;    /* "arguments": string as is, object/array serialised as JSON */
+	long expected_status; /* -1: any */
+	bool verify_tls;
+
+	/* fault (filled by the agent issue; kept as canonical JSON text) */
+	char *kind;
+	char *target_json;
+	char *params_json;
+	uint64_t duration_ms;
+	char **agents; /* NULL-terminated, may be NULL */
+};
+
+struct fl_activity {
+	char *name;
+	enum fl_activity_type type;
+	struct fl_provider provider;
+	struct fl_tolerance tolerance; /* hypothesis probes only; FL_TOL_NONE otherwise */
+	uint64_t pause_before_ms;
+	uint64_t pause_after_ms;
+	bool background;
+	const struct fl_activity *ref; /* {"ref": "name"}: the earlier activity this one repeats */
+	char *json_path;               /* "$.method[2]", for messages and reports */
+};
+
+struct fl_activity_list {
+	struct fl_activity *v;
+	size_t n;
+};
+
+struct fl_experiment {
+	char *title;
+	char *description;
+	char **tags; /* NULL-terminated */
+	size_t n_tags;
+	struct fl_kv *config; /* resolved configuration (env looked up, --var applied) */
+	size_t n_config;
+	bool has_hypothesis;
+	char *hypothesis_title;
+	struct fl_activity_list hypothesis; /* probes with tolerances */
+	struct fl_activity_list method;
+	struct fl_activity_list rollbacks;
+	uint64_t timeout_ms; /* whole-run timeout, 0 = none */
+	char *source_path;   /* file it came from, or NULL */
+	char *canonical_json; /* the experiment after substitution, for the journal */
+};
+
+/* Variables from --var k=v / --var-file, overriding configuration. */
+struct fl_vars {
+	struct fl_kv *v;
+	size_t n;
+};
+
+/*
+ * Parse and validate an experiment held in memory. Every problem found goes
+ * into `errs` (path + message); returns 0 and sets *out only when there were
+ * none. Configuration is resolved (env lookups, `vars` override) and ${name}
+ * substituted before typed parsing. Nothing is run.
+ */
+int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
+			struct fl_experiment **out, struct fl_errlist *errs) FL_WUR;
+/* Read a file (size-capped) and parse it; errors as above. */
+int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,
+		       struct fl_errlist *errs) FL_WUR;
+/* Free an experiment; NULL is fine. */
+void fl_experiment_free(struct fl_experiment *e);
+
+/* Add "k=v" to vars (from --var); -EINVAL with a message when malformed. */
+int fl_vars_add_kv(struct fl_vars *vars, const char *kv, struct fl_error *err) FL_WUR;
+/* Load a JSON object of string/number/bool values (--var-file). */
+int fl_vars_load_file(struct fl_vars *vars, const char *path, struct fl_error *err) FL_WUR;
+void fl_vars_done(struct fl_vars *vars);
+
+/*
+ * Judge a provider result against a tolerance with Chaos Toolkit semantics.
+ * `result` is the provider's output: for process {"status","stdout","stderr"},
+ * for http {"status","headers","body","elapsed_ms"}, otherwise any JSON value.
+ * Returns true when within tolerance; on false, `why` explains (observed value).
+ */
+bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptype,
+			const cJSON *result, char *why, size_t whylen);
+/* Human form of a tolerance for reports: "200", "[200, 299]", "regex ^ok". */
+const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_t len);
+
+const char *fl_activity_type_name(enum fl_activity_type t);
+const char *fl_provider_type_name(enum fl_provider_type t);
+const char *fl_rollback_strategy_name(enum fl_rollback_strategy s);
+int fl_rollback_strategy_parse(const char *s, enum fl_rollback_strategy *out) FL_WUR;
+
+#endif

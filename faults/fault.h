@@ -1,0 +1,58 @@
+/*
+ * The fault library: one file per fault kind behind one ops table, gathered
+ * in a static registry (faults/registry.c). All libnl calls live in faults/.
+ *
+ * Life of a fault in the agent:
+ *   parse(target, params)      -> typed spec (no side effects; every field checked)
+ *   plan(spec)                 -> undo record (reads the system: resolves PIDs,
+ *                                 records the qdisc that is there now; changes nothing)
+ *   -- the agent writes the undo record to its journal (temp, fsync, rename) --
+ *   apply(spec, undo)          -> changes the system; may add to the undo record
+ *   revert(undo)               -> restores; idempotent; must work from the journal
+ *                                 record alone, after a crash, and after a partial apply
+ *   describe(spec)             -> what would be done, in iproute2/kill vocabulary (--dry)
+ */
+#ifndef FL_FAULTS_FAULT_H
+#define FL_FAULTS_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/compiler.h"
+#include "core/error.h"
+
+/* Context the agent hands to every op (policy lives in the agent, not here). */
+struct fl_fault_ctx {
+	uint64_t seed;         /* for count/percent selections; recorded in the undo record */
+	const char *fault_id;  /* the API id, for naming kernel objects */
+	int (*allow_pid)(void *opaque, int pid, struct fl_error *err); /* ownership policy */
+	void *opaque;
+};
+
+struct fl_fault_ops {
+	const char *kind;
+	/* Typed spec from the API body's target and params; errors carry a JSON path. */
+	int (*parse)(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err);
+	/* Read the system, decide exactly what apply will do, and return how to undo it. */
+	int (*plan)(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err);
+	/* Do it. On failure, undo what was done before returning. */
+	int (*apply)(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err);
+	/* Undo from the record alone; idempotent. */
+	int (*revert)(const cJSON *undo, struct fl_error *err);
+	/* Human/dry-run description of the spec. */
+	int (*describe)(const void *spec, struct fl_buf *out);
+	/* Is this kind usable on this kernel? Fills a reason when not. */
+	bool (*available)(char *why, size_t whylen);
+	void (*free)(void *spec);
+};
+
+/* Look a kind up in the static registry; NULL when unknown. */
+const struct fl_fault_ops *fl_fault_lookup(const char *kind);
+/* Iterate the registry: returns NULL past the end. */
+const struct fl_fault_ops *fl_fault_nth(size_t i);
+
+#endif

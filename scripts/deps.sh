@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages faultline builds, tests and runs with. Idempotent:
+# apt runs only when something is missing. Needs root (or sudo) on Debian 12.
+set -eu
+
+# Build and runtime libraries, and the tools the test suite drives for real.
+PACKAGES="
+build-essential cmake pkgconf clang-format
+libcjson-dev libcurl4-openssl-dev check libsubunit-dev
+libmicrohttpd-dev libgnutls28-dev gnutls-bin
+libnl-3-dev libnl-route-3-dev libseccomp-dev
+iproute2 procps python3 curl valgrind
+"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
