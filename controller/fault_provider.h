@@ -1,0 +1,46 @@
+/*
+ * The boundary between the runner and the agents: the runner hands every
+ * `fault` activity to a fault session, which talks to the agents over the
+ * agent API (HTTP, libcurl multi for fan-out). Without configured agents the
+ * session starts a local faultline-agent on a private socket (the embedded
+ * default) and uses the very same API.
+ *
+ * A fault lives until its `duration` ends (the agent's lease enforces it; the
+ * session renews long leases) or until fl_fault_session_revert_all(), which the
+ * runner calls after the method and the "after" hypothesis, before rollbacks,
+ * and at once on abort or interrupt.
+ */
+#ifndef FL_CONTROLLER_FAULT_PROVIDER_H
+#define FL_CONTROLLER_FAULT_PROVIDER_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+#include "experiments/experiment.h"
+
+struct fl_fault_session;
+
+struct fl_fault_session_opts {
+	const char *experiment_id;   /* the run's id, sent as "experiment" to agents */
+	const char *inventory_path;  /* --agents FILE, or NULL */
+	const char *agent_binary;    /* faultline-agent for the embedded default, or NULL: beside argv[0] */
+	bool dry_run;                /* describe, apply nothing */
+};
+
+/* Create a session for an experiment; starts nothing until the first apply (or pre-flight). */
+int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_session_opts *opts,
+			 struct fl_fault_session **out, struct fl_error *err) FL_WUR;
+/* Pre-flight: ask every agent the plan names whether it can do what the plan asks. */
+int fl_fault_session_preflight(struct fl_fault_session *s, struct fl_error *err) FL_WUR;
+/* Apply one `fault` activity on its agents, all-or-nothing; *result is the activity's output. */
+int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *a, cJSON **result,
+			   struct fl_error *err) FL_WUR;
+/* Revert every live fault of this run on every agent; safe to call more than once. */
+int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err);
+/* Stop the embedded agent (if any) and free; NULL is fine. */
+void fl_fault_session_free(struct fl_fault_session *s);
+
+#endif
