@@ -24,11 +24,10 @@
 struct fl_fault_session;
 
 struct fl_fault_session_opts {
-	const char *experiment_id;  /* the run's id, sent as "experiment" to agents */
-	const char *inventory_path; /* --agents FILE, or NULL */
-	const char
-	    *agent_binary; /* faultline-agent for the embedded default, or NULL: beside argv[0] */
-	bool dry_run;	   /* describe, apply nothing */
+	const char *experiment_id;   /* the run's id, sent as "experiment" to agents */
+	const char *inventory_path;  /* --agents FILE, or NULL */
+	const char *agent_binary;    /* faultline-agent for the embedded default, or NULL: beside argv[0] */
+	bool dry_run;                /* describe, apply nothing */
 };
 
 /* Create a session for an experiment; starts nothing until the first apply (or pre-flight). */
