@@ -411,8 +411,9 @@ static int fl_cmd_run(int argc, char **argv)
 		cJSON *reason = cJSON_GetObjectItemCaseSensitive(journal, "reason");
 		char msg[96];
 
-		snprintf(msg, sizeof(msg), "interrupted by %s; faults reverted, rollbacks run",
-			 strsignal(fl_signals_first()));
+		const char *abbrev = sigabbrev_np(fl_signals_first());
+
+		snprintf(msg, sizeof(msg), "interrupted by SIG%s", abbrev ? abbrev : "?");
 		if (reason)
 			cJSON_ReplaceItemInObjectCaseSensitive(journal, "reason",
 							       cJSON_CreateString(msg));
