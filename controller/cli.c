@@ -155,17 +155,19 @@ static int fl_vars_option(const char *cmd, int c, struct fl_vars *vars)
 	fl_error_init(&err);
 	if (c == OPT_VAR) {
 		if (fl_vars_add_kv(vars, optarg, &err) < 0) {
-			fl_usage_error(cmd, "--var '%s': %s", optarg, err.msg);
+			fl_usage_error(cmd, "%s", err.msg);
 			return -1;
 		}
 		return 1;
 	}
 	if (c == OPT_VAR_FILE) {
 		if (fl_vars_load_file(vars, optarg, &err) < 0) {
-			char buf[FL_ERROR_PATH_MAX + FL_ERROR_MSG_MAX + 8];
-
-			fprintf(stderr, "faultline %s: --var-file %s: %s\n", cmd, optarg,
-				fl_error_str(&err, buf, sizeof(buf)));
+			/* The message names the file; a path inside it is worth adding. */
+			if (err.path[0] && strcmp(err.path, "$") != 0)
+				fprintf(stderr, "faultline %s: --var-file %s: %s: %s\n", cmd,
+					optarg, err.path, err.msg);
+			else
+				fprintf(stderr, "faultline %s: --var-file: %s\n", cmd, err.msg);
 			return -1;
 		}
 		return 1;

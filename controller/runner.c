@@ -601,8 +601,9 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	fl_runner_revert_faults(&r);
 
 	if (fl_play_rollbacks(&r)) {
-		fl_out_phase(o->out, "Rollbacks (strategy %s)",
-			     fl_rollback_strategy_name(o->rollback_strategy));
+		if (e->rollbacks.n)
+			fl_out_phase(o->out, "Rollbacks (strategy %s)",
+				     fl_rollback_strategy_name(o->rollback_strategy));
 		list = fl_run_list(&r, &e->rollbacks, o->cancel_rollbacks_fd, 0,
 				   &r.rollback_failures, "rollback");
 		cJSON_AddItemToObject(j, "rollbacks", list ? list : cJSON_CreateArray());
