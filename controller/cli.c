@@ -323,6 +323,8 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 		return fl_usage_error("run", "--journal needs a path");
 	if (a->junit && !*a->junit)
 		return fl_usage_error("run", "--junit needs a path");
+	if (a->junit && strcmp(a->junit, "-") == 0 && strcmp(a->journal, "-") == 0)
+		return fl_usage_error("run", "--journal and --junit cannot both go to stdout");
 	return 0;
 }
 
