@@ -12,6 +12,7 @@
 #include "controller/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -464,10 +465,27 @@ static int fl_cmd_help(int argc, char **argv)
 	return FL_EXIT_HELD;
 }
 
+/* Make sure fds 0-2 are open, so no pipe or report ever lands on them. */
+static void fl_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
 int fl_cli_main(int argc, char **argv)
 {
 	const char *cmd;
 	int ret;
+
+	fl_std_fds();
 
 	if (argc < 2) {
 		fputs(fl_usage_main, stderr);

@@ -344,7 +344,7 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 	}
 	if (p->timeout_ms)
 		fprintf(f, " [timeout %s]", fl_duration_fmt(p->timeout_ms * 1000, d, sizeof(d)));
-	if (eff->background)
+	if (a->background)
 		fputs(" [background]", f);
 	if (eff->pause_before_ms)
 		fprintf(f, " [pause before %s]",

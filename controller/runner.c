@@ -409,14 +409,13 @@ static cJSON *fl_run_list(struct fl_runner *r, const struct fl_activity_list *l,
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct fl_activity *a = &l->v[i];
-		const struct fl_activity *eff = a->ref ? a->ref : a;
 		struct fl_bg *s = &slots[i];
 
 		stop = fl_runner_should_stop(r, cancel_fd, deadline);
 		if (stop)
 			break;
 		*s = (struct fl_bg){.r = r, .a = a, .cancel_fd = cancel_fd, .deadline = deadline};
-		if (eff->background) {
+		if (a->background) {
 			if (pthread_create(&s->thread, NULL, fl_bg_main, s) == 0) {
 				s->started = true;
 				continue;

@@ -63,6 +63,17 @@ run_fl run --junit "$T/no/such/dir/j.xml" exp.json
 expect_rc 2
 [ ! -e "$T/ran" ] || fail "ran although the JUnit report cannot be written"
 
+# Started with stdin, stdout and stderr closed: still runs, and its pipes never land on fds 0-2.
+rm -f "$T/ran"
+set +e
+(cd "$T" && "$FL" run --journal closed.json exp.json <&- >&- 2>&-)
+RC=$?
+set -e
+expect_rc 0
+[ -e "$T/ran" ] || fail "nothing ran with the standard fds closed"
+jassert "$T/closed.json" 'j["status"] == "completed"'
+rm -f "$T/ran" "$T/closed.json"
+
 # validate: ok files say so; exit 2 if any is invalid, with every error.
 printf '{"title": "x", "method": [{"type": "action", "name": "a", "provider": {"type": "python", "module": "m", "func": "f"}}], "bogus": 1}\n' >"$T/bad.json"
 run_fl validate exp.json
