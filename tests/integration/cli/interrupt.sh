@@ -57,4 +57,40 @@ for sig in INT TERM; do
 		'j["rollbacks"][0]["status"] == "succeeded"' \
 		'"SIG'"$sig"'" in j["reason"]'
 done
+# A second signal stops the rollbacks too.
+cat >"$T/two.json" <<JSON
+{
+  "title": "two signals",
+  "method": [
+    {"type": "action", "name": "long", "provider": {"type": "process", "path": "sh",
+     "arguments": ["-c", "touch $T/m.started; exec sleep 60"]}}
+  ],
+  "rollbacks": [
+    {"type": "action", "name": "slow rollback", "provider": {"type": "process", "path": "sh",
+     "arguments": ["-c", "touch $T/r.started; exec sleep 60"]}},
+    {"type": "action", "name": "not reached", "provider": {"type": "process", "path": "touch",
+     "arguments": ["$T/r2"]}}
+  ]
+}
+JSON
+(cd "$T" && exec "$FL" run --journal two-journal.json two.json) >"$T/out" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+for f in m.started r.started; do
+	i=0
+	while [ ! -e "$T/$f" ]; do
+		i=$((i + 1))
+		[ $i -lt 1000 ] || fail "$f never appeared"
+		sleep 0.01
+	done
+	kill -INT "$pid"
+done
+set +e
+wait "$pid"
+RC=$?
+set -e
+expect_rc 3
+[ ! -e "$T/r2" ] || fail "rollbacks went on after the second signal"
+jassert "$T/two-journal.json" 'j["status"] == "interrupted"' \
+	'[r["status"] for r in j["rollbacks"]] == ["failed"]'
 echo "PASS"

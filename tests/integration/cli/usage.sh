@@ -74,6 +74,16 @@ expect_rc 0
 jassert "$T/closed.json" 'j["status"] == "completed"'
 rm -f "$T/ran" "$T/closed.json"
 
+# --journal - puts the journal alone on stdout; progress moves to stderr.
+set +e
+(cd "$T" && "$FL" run --journal - exp.json) >"$T/stdout.json" 2>"$T/out"
+RC=$?
+set -e
+expect_rc 0
+expect_out "steady state\|COMPLETED"
+jassert "$T/stdout.json" 'j["status"] == "completed"'
+rm -f "$T/ran"
+
 # validate: ok files say so; exit 2 if any is invalid, with every error.
 printf '{"title": "x", "method": [{"type": "action", "name": "a", "provider": {"type": "python", "module": "m", "func": "f"}}], "bogus": 1}\n' >"$T/bad.json"
 run_fl validate exp.json
