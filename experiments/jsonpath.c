@@ -320,6 +320,11 @@ int fl_jsonpath_compile(const char *expr, struct fl_jsonpath **out, char *why, s
 			goto fail;
 		}
 		skip_ws(&s);
+		if (*s == ':' || *s == ',') {
+			snprintf(why, whylen, "%s are not supported (offset %zu)",
+				 *s == ':' ? "slices" : "unions", (size_t)(s - expr));
+			goto fail;
+		}
 		if (*s != ']') {
 			snprintf(why, whylen, "expected ] at offset %zu", (size_t)(s - expr));
 			goto fail;
@@ -433,8 +438,14 @@ static void select_one(const struct jp_step *st, const cJSON *node, struct jp_se
 			cJSON_ArrayForEach(it, node) set_push(out, it);
 		break;
 	case JP_FILTER:
-		if (cJSON_IsArray(node) || cJSON_IsObject(node))
+		/* jsonpath2 (what Chaos Toolkit uses) tests the node itself; on a list we
+		 * test each element, as Goessner's JSONPath does (jsonpath2 would find
+		 * no member of a list anyway) */
+		if (cJSON_IsArray(node)) {
 			cJSON_ArrayForEach(it, node) if (filter_match(st, it)) set_push(out, it);
+		} else if (filter_match(st, node)) {
+			set_push(out, node);
+		}
 		break;
 	}
 }
@@ -446,7 +457,13 @@ static void select_recursive(const struct jp_step *st, const cJSON *node, struct
 
 	if (depth > 256 || out->full)
 		return;
-	select_one(st, node, out);
+	if (st->sel == JP_FILTER) {
+		/* every node of the tree that passes, each once */
+		if (filter_match(st, node))
+			set_push(out, node);
+	} else {
+		select_one(st, node, out);
+	}
 	if (cJSON_IsArray(node) || cJSON_IsObject(node))
 		cJSON_ArrayForEach(it, node) select_recursive(st, it, out, depth + 1);
 }

@@ -756,7 +756,9 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 		why_set(why, whylen, "more than %d matches", JSONPATH_MATCHES_MAX);
 		goto out;
 	}
-	ok = n > 0;
+	/* CTK: found something; "count" asks for exactly n; "expect" decides alone
+	 * in CTK (so "expect": [] passes on no match), we also honour "count" */
+	ok = t->has_expect || n > 0;
 	if (t->count >= 0)
 		ok = (long long)n == t->count;
 	if (!ok) {
