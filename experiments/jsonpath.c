@@ -343,10 +343,14 @@ fail:
 	return r;
 }
 
+/* Nodes one evaluation may visit: `..` over many matches could otherwise take ages. */
+#define JP_VISITS_MAX (4u * 1024 * 1024)
+
 struct jp_set {
 	const cJSON **v;
 	size_t n, max;
 	bool full;
+	size_t *visits;
 };
 
 static void set_push(struct jp_set *s, const cJSON *j)
@@ -457,6 +461,10 @@ static void select_recursive(const struct jp_step *st, const cJSON *node, struct
 
 	if (depth > 256 || out->full)
 		return;
+	if (++*out->visits > JP_VISITS_MAX) {
+		out->full = true;
+		return;
+	}
 	if (st->sel == JP_FILTER) {
 		/* every node of the tree that passes, each once */
 		if (filter_match(st, node))
@@ -472,6 +480,7 @@ int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON 
 		     size_t max, size_t *n)
 {
 	struct jp_set cur = {0}, next = {0};
+	size_t visits = 0;
 	int r = 0;
 
 	*n = 0;
@@ -484,6 +493,7 @@ int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON 
 		goto out;
 	}
 	cur.max = next.max = max;
+	cur.visits = next.visits = &visits;
 	cur.v[cur.n++] = doc;
 	for (size_t i = 0; i < p->n; i++) {
 		const cJSON **tmp;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "experiments/experiment.h"
 
 #define CORPUS FL_SOURCE_DIR "/tests/corpus"
@@ -473,6 +474,119 @@ START_TEST(provider_rules)
 }
 END_TEST
 
+/* Programs are looked up like Chaos Toolkit's validation does (shutil.which). */
+START_TEST(programs_checked)
+{
+	static const char json[] =
+	    "{\"title\": \"t\", \"steady-state-hypothesis\": {\"title\": \"h\", \"probes\": ["
+	    "{\"type\": \"probe\", \"name\": \"p\", \"tolerance\": 0, \"provider\": {\"type\": "
+	    "\"process\", \"path\": \"sh\"}}]},"
+	    " \"method\": [{\"type\": \"action\", \"name\": \"a\", \"provider\": {\"type\": "
+	    "\"process\", \"path\": \"/bin/sh\"}}, {\"ref\": \"p\"},"
+	    " {\"type\": \"action\", \"name\": \"b\", \"provider\": {\"type\": \"process\", "
+	    "\"path\": \"faultline-no-such-program\"}},"
+	    " {\"type\": \"action\", \"name\": \"c\", \"provider\": {\"type\": \"process\", "
+	    "\"path\": \"/nonexistent/prog\"}},"
+	    " {\"type\": \"action\", \"name\": \"d\", \"provider\": {\"type\": \"process\", "
+	    "\"path\": \"/etc\"}},"
+	    " {\"type\": \"action\", \"name\": \"e\", \"provider\": {\"type\": \"http\", "
+	    "\"url\": \"http://127.0.0.1/\"}}]}";
+	struct fl_errlist errs;
+	struct fl_experiment *e = NULL;
+	char got[4096];
+
+	ck_assert_int_eq(parse_str(json, &errs, &e), 0);
+	ck_assert_int_eq(fl_experiment_check_programs(e, &errs), -ENOENT);
+	dump(&errs, got, sizeof(got));
+	ck_assert_msg(errs.n == 3, "%s", got);
+	ck_assert_str_eq(errs.v[0].path, "$.method[2].provider.path");
+	ck_assert_ptr_nonnull(
+	    strstr(errs.v[0].msg, "no program \"faultline-no-such-program\" in PATH"));
+	ck_assert_str_eq(errs.v[1].path, "$.method[3].provider.path");
+	ck_assert_ptr_nonnull(strstr(errs.v[1].msg, "No such file"));
+	ck_assert_str_eq(errs.v[2].path, "$.method[4].provider.path");
+	ck_assert_ptr_nonnull(strstr(errs.v[2].msg, "not a regular file"));
+	fl_experiment_free(e);
+}
+END_TEST
+
+/*
+ * A small deterministic fuzz over the valid corpus: random byte edits,
+ * deletions and truncations must give either an experiment or errors with
+ * JSON paths, never a crash (run under ASan in CI).
+ */
+START_TEST(mutated_inputs_never_crash)
+{
+	static const char *const files[] = {"ctk-process-http.json", "ctk-http-jsonpath.json",
+					    "ctk-process-only.json", "faultline-fault.json"};
+	static const char alphabet[] = "{}[]\":,$\\0123456789.-eE tnfrul\x01\xff";
+	struct fl_rng rng;
+	unsigned accepted = 0, refused = 0;
+
+	fl_rng_init(&rng, 20261127);
+	for (size_t f = 0; f < FL_ARRAY_SIZE(files); f++) {
+		char path[1024], *orig;
+		FILE *fp;
+		long n;
+
+		snprintf(path, sizeof(path), "%s/valid/%s", CORPUS, files[f]);
+		fp = fopen(path, "r");
+		ck_assert(fp);
+		fseek(fp, 0, SEEK_END);
+		n = ftell(fp);
+		rewind(fp);
+		orig = malloc((size_t)n);
+		ck_assert(orig);
+		ck_assert_uint_eq(fread(orig, 1, (size_t)n, fp), (size_t)n);
+		fclose(fp);
+		for (int round = 0; round < 300; round++) {
+			char *buf = malloc((size_t)n);
+			size_t len = (size_t)n;
+			unsigned edits = 1 + (unsigned)fl_rng_below(&rng, 4);
+			struct fl_errlist errs = {0};
+			struct fl_experiment *e = NULL;
+			int r;
+
+			memcpy(buf, orig, len);
+			for (unsigned k = 0; k < edits && len > 1; k++) {
+				size_t at = (size_t)fl_rng_below(&rng, len);
+
+				switch (fl_rng_below(&rng, 3)) {
+				case 0: /* replace a byte */
+					buf[at] =
+					    alphabet[fl_rng_below(&rng, sizeof(alphabet) - 1)];
+					break;
+				case 1: /* delete a byte */
+					memmove(buf + at, buf + at + 1, len - at - 1);
+					len--;
+					break;
+				default: /* truncate */
+					len = at + 1;
+					break;
+				}
+			}
+			r = fl_experiment_parse(buf, len, NULL, &e, &errs);
+			if (r == 0) {
+				ck_assert_ptr_nonnull(e);
+				accepted++;
+			} else {
+				ck_assert_ptr_null(e);
+				ck_assert_uint_gt(errs.n, 0);
+				for (size_t i = 0; i < errs.n; i++)
+					ck_assert(errs.v[i].path[0] == '$');
+				refused++;
+			}
+			fl_experiment_free(e);
+			free(buf);
+		}
+		free(orig);
+	}
+	/* both outcomes happen, or the mutations are not exercising anything */
+	ck_assert_uint_gt(accepted, 0);
+	ck_assert_uint_gt(refused, 0);
+}
+END_TEST
+
 Suite *fl_suite_experiment_validate(void)
 {
 	Suite *s = suite_create("experiment_validate");
@@ -490,6 +604,8 @@ Suite *fl_suite_experiment_validate(void)
 	tcase_add_test(tc, caps_and_raw_input);
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, provider_rules);
+	tcase_add_test(tc, programs_checked);
+	tcase_add_test(tc, mutated_inputs_never_crash);
 	suite_add_tcase(s, tc);
 	return s;
 }

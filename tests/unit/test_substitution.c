@@ -304,6 +304,16 @@ START_TEST(var_files)
 	unlink(p);
 	free(p);
 	expect_arg(NULL, "\"${host}/${pw}\"", &vars, "h2/pw1");
+	/* a var file's secrets are masked in the journal's copy like secrets */
+	{
+		struct fl_experiment *e = NULL;
+		struct fl_errlist errs;
+
+		ck_assert_int_eq(parse_args(NULL, "[\"${host}/${pw}\"]", &vars, &e, &errs), 0);
+		ck_assert_ptr_nonnull(strstr(e->canonical_json, "h2/********"));
+		ck_assert_ptr_null(strstr(e->canonical_json, "pw1"));
+		fl_experiment_free(e);
+	}
 	fl_vars_done(&vars);
 
 	p = write_tmp("{\"host\": {\"nested\": 1}}");
@@ -347,6 +357,19 @@ START_TEST(secrets)
 		ck_assert_str_ne(e->config[i].value, "hunter2");
 	fl_experiment_free(e);
 
+	/* a --var standing in for a declared secret is masked too */
+	{
+		struct fl_vars vars = {0};
+		struct fl_error err;
+
+		ck_assert_int_eq(fl_vars_add_kv(&vars, "password=from-cli", &err), 0);
+		memset(&errs, 0, sizeof(errs));
+		ck_assert_int_eq(fl_experiment_parse(json, strlen(json), &vars, &e, &errs), 0);
+		ck_assert_str_eq(e->method.v[0].provider.headers[0].value, "Basic admin:from-cli");
+		ck_assert_ptr_null(strstr(e->canonical_json, "from-cli"));
+		fl_experiment_free(e);
+		fl_vars_done(&vars);
+	}
 	/* configuration wins over a secret of the same name (CTK's ChainMap order) */
 	{
 		static const char j2[] =

@@ -440,6 +440,12 @@ START_TEST(why_names_the_observed_value)
 	fl_tolerance_done(&t);
 	cJSON_Delete(v);
 
+	/* no result at all (the probe failed to run) is outside every tolerance */
+	tol_parse("0", &t);
+	ck_assert(!fl_tolerance_check(&t, P, NULL, why, sizeof(why)));
+	ck_assert_str_eq(why, "the probe returned no result");
+	fl_tolerance_done(&t);
+
 	/* a small buffer is never overrun, and NULL is fine */
 	v = cJSON_Parse("\"a very long observed value that does not fit\"");
 	tol_parse("\"x\"", &t);
@@ -527,6 +533,38 @@ START_TEST(regex_translation)
 }
 END_TEST
 
+/* Recursive descent over a large result stays bounded (matches and work). */
+START_TEST(jsonpath_bounded)
+{
+	cJSON *doc = cJSON_CreateArray(), *res;
+	struct fl_tolerance t;
+	char why[256];
+
+	for (int i = 0; i < 5000; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "id", i);
+		cJSON_AddItemToArray(doc, o);
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddItemToObject(res, "body", doc);
+	tol_parse("{\"type\": \"jsonpath\", \"path\": \"$..id\", \"target\": \"body\"}", &t);
+	ck_assert(!fl_tolerance_check(&t, H, res, why, sizeof(why)));
+	ck_assert_msg(strstr(why, "more than 4096"), "why: %s", why);
+	fl_tolerance_done(&t);
+	tol_parse("{\"type\": \"jsonpath\", \"path\": \"$..*..*..nope\", \"target\": \"body\"}",
+		  &t);
+	ck_assert(!fl_tolerance_check(&t, H, res, why, sizeof(why)));
+	fl_tolerance_done(&t);
+	tol_parse("{\"type\": \"jsonpath\", \"path\": \"$[4999].id\", \"expect\": 4999, "
+		  "\"target\": \"body\"}",
+		  &t);
+	ck_assert(fl_tolerance_check(&t, H, res, why, sizeof(why)));
+	fl_tolerance_done(&t);
+	cJSON_Delete(res);
+}
+END_TEST
+
 Suite *fl_suite_tolerance(void)
 {
 	Suite *s = suite_create("tolerance");
@@ -542,6 +580,7 @@ Suite *fl_suite_tolerance(void)
 	tcase_add_test(tc, why_names_the_observed_value);
 	tcase_add_test(tc, describe_forms);
 	tcase_add_test(tc, regex_translation);
+	tcase_add_test(tc, jsonpath_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
