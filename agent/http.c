@@ -23,6 +23,7 @@
 #include "core/duration.h"
 
 #define CLIENTS_MAX 256
+#define DISCARD_MAX (4 * 1024 * 1024)
 #define LAT_BUCKETS 12
 
 static const double lat_bounds[LAT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
@@ -56,6 +57,7 @@ struct fl_http {
 struct req {
 	uint64_t start_us;
 	struct fl_buf body;
+	size_t seen;
 	bool too_big;
 	bool answered;
 };
@@ -462,8 +464,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 					  "more than %g requests per second from %s",
 					  h->cfg->rate_per_second, key);
 		}
+		/*
+		 * A body over the cap is read and dropped (so that a client which
+		 * does not wait for "100 Continue" still reads the 413); one
+		 * beyond DISCARD_MAX is refused at once and the connection closed.
+		 */
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > h->cfg->max_body_bytes) {
+		if (cl && strtoull(cl, NULL, 10) > DISCARD_MAX) {
 			rq->answered = true;
 			return send_error(c, 413, "too_large", "$",
 					  "request body over the agent's limit of %zu bytes",
@@ -472,6 +479,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		rq->seen += *upload_size;
+		if (rq->seen > DISCARD_MAX)
+			return MHD_NO; /* an endless chunked body: drop the connection */
 		if (!rq->answered && !rq->too_big &&
 		    fl_buf_add(&rq->body, upload, *upload_size) < 0)
 			rq->too_big = true;
