@@ -127,9 +127,19 @@ static int put_extras(struct nl_msg *msg, const struct fl_nl_netem *n)
 
 	if (!opts)
 		return -EPROTO;
-	/* libnl left TCA_OPTIONS as the last attribute, spanning to the end. */
-	if ((char *)opts + NLA_ALIGN(opts->nla_len) != (char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len))
-		return -EPROTO;
+	/*
+	 * libnl stretched TCA_OPTIONS to the end of its attributes, but then also
+	 * added the stretch to nlmsg_len a second time (3.7: netem_msg_fill_raw),
+	 * leaving zero bytes the kernel warns about ("bytes leftover"). Cut the
+	 * message back to the end of TCA_OPTIONS, then append after it.
+	 */
+	{
+		size_t end = (size_t)((char *)opts - (char *)nlh) + NLA_ALIGN(opts->nla_len);
+
+		if (end > nlh->nlmsg_len)
+			return -EPROTO;
+		nlh->nlmsg_len = (uint32_t)end;
+	}
 	if (nla_put(msg, TCA_NETEM_LATENCY64, sizeof(lat), &lat) < 0 ||
 	    nla_put(msg, TCA_NETEM_JITTER64, sizeof(jit), &jit) < 0)
 		return -EMSGSIZE;

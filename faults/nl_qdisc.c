@@ -297,6 +297,44 @@ static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
 	return 0;
 }
 
+/*
+ * Where a qdisc's dump is not its own input. CoDel keeps times in 1024 ns
+ * units and dumps them in microseconds rounded down, so feeding the dump back
+ * loses a microsecond per round trip (3ms -> 2999us -> 2998us). For a dumped
+ * d, d + 1 maps back to the very same internal value (see the proof in
+ * docs/faults/network.md), so the restored qdisc dumps exactly as before.
+ */
+static void restore_quirks(const char *kind, uint8_t *opts, size_t n)
+{
+	static const struct {
+		const char *kind;
+		int attrs[3];
+	} codel_times[] = {
+	    {"fq_codel", {TCA_FQ_CODEL_TARGET, TCA_FQ_CODEL_INTERVAL, TCA_FQ_CODEL_CE_THRESHOLD}},
+	    {"codel", {TCA_CODEL_TARGET, TCA_CODEL_INTERVAL, TCA_CODEL_CE_THRESHOLD}},
+	};
+	struct nlattr *a;
+	int rem;
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(codel_times); i++) {
+		if (strcmp(kind, codel_times[i].kind))
+			continue;
+		nla_for_each_attr(a, (struct nlattr *)opts, (int)n, rem)
+		{
+			for (int k = 0; k < 3; k++) {
+				uint32_t v;
+
+				if (nla_type(a) != codel_times[i].attrs[k] || nla_len(a) != 4)
+					continue;
+				memcpy(&v, nla_data(a), 4);
+				if (v < UINT32_MAX - 1)
+					v++;
+				memcpy(nla_data(a), &v, 4);
+			}
+		}
+	}
+}
+
 static int restore_prev(struct nl_sock *sk, int ifindex, uint32_t ours, const struct undo_rec *rec,
 			struct fl_error *err)
 {
@@ -320,6 +358,7 @@ static int restore_prev(struct nl_sock *sk, int ifindex, uint32_t ours, const st
 		r = hex_decode(rec->opts_hex, &opts, &n);
 		if (r < 0)
 			return fl_error_set(err, r, "", "malformed qdisc options in undo record");
+		restore_quirks(rec->kind, opts, n);
 		msg = nlmsg_alloc_simple(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
 	}
 	if (!msg || nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0 ||
