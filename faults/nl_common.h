@@ -136,7 +136,8 @@ struct fl_nl_qdisc_snap {
 	char kind[32];
 	uint8_t *opts; /* raw TCA_OPTIONS payload, or NULL */
 	size_t opts_len;
-	int nclasses; /* classes on the device */
+	int nclasses;  /* classes on the device */
+	int nchildren; /* qdiscs grafted below the root (handle != 0) */
 };
 
 /* Read the root qdisc of an interface. */

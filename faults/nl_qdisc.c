@@ -55,8 +55,14 @@ static int snap_cb(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	}
 	if (nlh->nlmsg_type != RTM_NEWQDISC || nlmsg_datalen(nlh) < (int)sizeof(*tcm) ||
-	    tcm->tcm_ifindex != c->ifindex || tcm->tcm_parent != TC_H_ROOT)
+	    tcm->tcm_ifindex != c->ifindex)
 		return NL_OK;
+	if (tcm->tcm_parent != TC_H_ROOT) {
+		/* A qdisc grafted below the root (not ingress/clsact, not a default one). */
+		if (tcm->tcm_parent != TC_H_INGRESS && tcm->tcm_handle)
+			c->s->nchildren++;
+		return NL_OK;
+	}
 	if (nlmsg_parse(nlh, sizeof(*tcm), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
 		return NL_OK;
 	c->s->present = true;
@@ -202,6 +208,21 @@ static unsigned long long netns_ino(const char *path)
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
+/*
+ * Qdiscs whose classes are made by the user (tc class add), which a restore
+ * of the root's own options would lose. tbf, netem, prio, mq... create their
+ * classes themselves, and recreate them on restore.
+ */
+static bool user_classes(const char *kind)
+{
+	static const char *const k[] = {"htb", "hfsc", "drr", "qfq", "cbq", "ets"};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(k); i++)
+		if (!strcmp(kind, k[i]))
+			return true;
+	return false;
+}
+
 int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, cJSON **undo,
 		    struct fl_error *err)
 {
@@ -227,12 +248,14 @@ int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, cJSON **undo
 				 ifname, snap.kind, snap.handle >> 16);
 		goto out;
 	}
-	if (snap.present && snap.handle != 0 && snap.nclasses > 0) {
+	if (snap.present && snap.handle != 0 &&
+	    (snap.nchildren > 0 || (snap.nclasses > 0 && user_classes(snap.kind)))) {
 		r = fl_error_set(
 		    err, -EBUSY, "",
-		    "dev %s has a classful root qdisc %s %x: with %d classes; faultline "
-		    "restores only classless root qdiscs and will not replace it",
-		    ifname, snap.kind, snap.handle >> 16, snap.nclasses);
+		    "dev %s has a root qdisc %s %x: with %d classes and %d qdiscs below "
+		    "it; faultline restores only a root qdisc's own configuration and "
+		    "will not replace a tree",
+		    ifname, snap.kind, snap.handle >> 16, snap.nclasses, snap.nchildren);
 		goto out;
 	}
 	u = cJSON_CreateObject();

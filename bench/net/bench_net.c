@@ -53,12 +53,28 @@ int main(int argc, char **argv)
 	}
 	bool tbf = !strcmp(argv[1], "tbf");
 	ops = fl_fault_lookup(tbf ? "bandwidth" : "netem");
-	params = tbf ? "{\"rate\":\"10mbit\",\"burst\":\"25000b\"}" : "{\"delay\":\"10ms\",\"loss\":\"1%\"}";
-	snprintf(target, sizeof(target), "{\"netns\":\"%s\",\"interface\":\"%s\"}", argv[2], argv[3]);
+	params = tbf ? "{\"rate\":\"10mbit\",\"burst\":\"25000b\"}"
+		     : "{\"delay\":\"10ms\",\"loss\":\"1%\"}";
+	snprintf(target, sizeof(target), "{\"netns\":\"%s\",\"interface\":\"%s\"}", argv[2],
+		 argv[3]);
 
-	char *add[] = {"tc", "-n", argv[2], "qdisc", "replace", "dev", argv[3], "root", "handle",
-		       "fa17:", tbf ? "tbf" : "netem", tbf ? "rate" : "delay", tbf ? "10mbit" : "10ms",
-		       tbf ? "burst" : "loss", tbf ? "25000" : "1%", tbf ? "latency" : NULL, "50ms",
+	char *add[] = {"tc",
+		       "-n",
+		       argv[2],
+		       "qdisc",
+		       "replace",
+		       "dev",
+		       argv[3],
+		       "root",
+		       "handle",
+		       "fa17:",
+		       tbf ? "tbf" : "netem",
+		       tbf ? "rate" : "delay",
+		       tbf ? "10mbit" : "10ms",
+		       tbf ? "burst" : "loss",
+		       tbf ? "25000" : "1%",
+		       tbf ? "latency" : NULL,
+		       "50ms",
 		       NULL};
 	char *del[] = {"tc", "-n", argv[2], "qdisc", "del", "dev", argv[3], "root", NULL};
 
