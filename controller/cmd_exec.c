@@ -40,29 +40,30 @@ static void forward(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: faultline exec [--fault RULE]... [--seed N] [--seccomp] [--preload LIB] [-v]\n"
-	      "                      -- CMD [ARG]...\n"
-	      "  -f, --fault RULE   e.g. write:EIO:p=0.1  connect:delay=200ms:port=5432\n"
-	      "                     openat:ENOENT:path=/etc/app/  read:short=10:when=3..10+2\n"
-	      "                     (grammar: docs/faults/syscall.md)\n"
-	      "  -s, --seed N       seed for p= (same seed + same calls = same faults)\n"
-	      "      --seccomp      seccomp filter instead of the preload shim (static binaries);\n"
-	      "                     rules name syscalls and take an errno, p=, when=, fd=\n"
-	      "      --preload LIB  the shim (default: $FAULTLINE_PRELOAD, then beside faultline)\n"
-	      "  -v, --verbose      say what is armed and what the kernel offers\n",
-	      f);
+	fputs(
+	    "usage: faultline exec [--fault RULE]... [--seed N] [--seccomp] [--preload LIB] [-v]\n"
+	    "                      -- CMD [ARG]...\n"
+	    "  -f, --fault RULE   e.g. write:EIO:p=0.1  connect:delay=200ms:port=5432\n"
+	    "                     openat:ENOENT:path=/etc/app/  read:short=10:when=3..10+2\n"
+	    "                     (grammar: docs/faults/syscall.md)\n"
+	    "  -s, --seed N       seed for p= (same seed + same calls = same faults)\n"
+	    "      --seccomp      seccomp filter instead of the preload shim (static binaries);\n"
+	    "                     rules name syscalls and take an errno, p=, when=, fd=\n"
+	    "      --preload LIB  the shim (default: $FAULTLINE_PRELOAD, then beside faultline)\n"
+	    "  -v, --verbose      say what is armed and what the kernel offers\n",
+	    f);
 }
 
 /* Find the shim: --preload, $FAULTLINE_PRELOAD, then next to our binary (build tree, install). */
 static int find_preload(const char *opt, char *out, size_t len)
 {
 	static const char *const rel[] = {
-		"/" PRELOAD_NAME,
-		"/../preload/" PRELOAD_NAME,
-		"/../lib/faultline/" PRELOAD_NAME,
-		"/../lib/" PRELOAD_NAME,
-		"/../lib/x86_64-linux-gnu/faultline/" PRELOAD_NAME,
-		"/../lib/aarch64-linux-gnu/faultline/" PRELOAD_NAME,
+	    "/" PRELOAD_NAME,
+	    "/../preload/" PRELOAD_NAME,
+	    "/../lib/faultline/" PRELOAD_NAME,
+	    "/../lib/" PRELOAD_NAME,
+	    "/../lib/x86_64-linux-gnu/faultline/" PRELOAD_NAME,
+	    "/../lib/aarch64-linux-gnu/faultline/" PRELOAD_NAME,
 	};
 	const char *env = getenv("FAULTLINE_PRELOAD");
 	char exe[PATH_MAX];
@@ -154,8 +155,8 @@ static int run_shim(struct fl_preload_rule *rules, size_t n, uint64_t seed, cons
 		goto out;
 	}
 	if (verbose)
-		fprintf(stderr, "faultline exec: %zu rule(s) in /dev/shm%s, seed %llu, shim %s\n", n,
-			name, (unsigned long long)seed, lib);
+		fprintf(stderr, "faultline exec: %zu rule(s) in /dev/shm%s, seed %llu, shim %s\n",
+			n, name, (unsigned long long)seed, lib);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -197,11 +198,13 @@ static int run_seccomp(struct fl_preload_rule *rules, size_t n, uint64_t seed, c
 	fl_error_init(&err);
 	fl_seccomp_probe(&caps);
 	if (verbose)
-		fprintf(stderr, "faultline exec: %s\n", fl_seccomp_caps_str(&caps, buf, sizeof(buf)));
+		fprintf(stderr, "faultline exec: %s\n",
+			fl_seccomp_caps_str(&caps, buf, sizeof(buf)));
 	rc = fl_seccomp_plan_new(rules, n, seed, &plan, &err);
 	if (rc < 0) {
 		fprintf(stderr, "faultline exec: %s\n", err.msg);
-		fprintf(stderr, "faultline exec: %s\n", fl_seccomp_caps_str(&caps, buf, sizeof(buf)));
+		fprintf(stderr, "faultline exec: %s\n",
+			fl_seccomp_caps_str(&caps, buf, sizeof(buf)));
 		rc = rc == -EINVAL ? 2 : 125;
 		goto out;
 	}
@@ -223,7 +226,8 @@ static int run_seccomp(struct fl_preload_rule *rules, size_t n, uint64_t seed, c
 			uint64_t seen, inj;
 
 			fl_seccomp_stats(plan, &seen, &inj);
-			fprintf(stderr, "faultline exec: supervisor saw %llu call(s), failed %llu\n",
+			fprintf(stderr,
+				"faultline exec: supervisor saw %llu call(s), failed %llu\n",
 				(unsigned long long)seen, (unsigned long long)inj);
 		}
 	}
@@ -241,10 +245,13 @@ out:
 int fl_cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"fault", required_argument, NULL, 'f'}, {"seed", required_argument, NULL, 's'},
-		{"seccomp", no_argument, NULL, 'S'},     {"preload", required_argument, NULL, 'P'},
-		{"verbose", no_argument, NULL, 'v'},     {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"fault", required_argument, NULL, 'f'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"seccomp", no_argument, NULL, 'S'},
+	    {"preload", required_argument, NULL, 'P'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct fl_preload_rule *rules = NULL;
 	const char *texts[EXEC_RULES_MAX];
@@ -274,7 +281,8 @@ int fl_cmd_exec(int argc, char **argv)
 			errno = 0;
 			seed = strtoull(optarg, &end, 0);
 			if (errno || end == optarg || *end || *optarg == '-') {
-				fprintf(stderr, "faultline exec: --seed \"%s\": expected a number\n",
+				fprintf(stderr,
+					"faultline exec: --seed \"%s\": expected a number\n",
 					optarg);
 				return 2;
 			}
@@ -294,7 +302,8 @@ int fl_cmd_exec(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "faultline exec: unknown option \"%s\"\n", argv[optind - 1]);
+			fprintf(stderr, "faultline exec: unknown option \"%s\"\n",
+				argv[optind - 1]);
 			usage(stderr);
 			return 2;
 		}
@@ -312,8 +321,8 @@ int fl_cmd_exec(int argc, char **argv)
 		struct fl_error err;
 
 		fl_error_init(&err);
-		if (fl_preload_rule_parse(texts[i], use_seccomp ? FL_RULE_PARSE_SYSCALL : 0, &rules[i],
-					  &err) < 0) {
+		if (fl_preload_rule_parse(texts[i], use_seccomp ? FL_RULE_PARSE_SYSCALL : 0,
+					  &rules[i], &err) < 0) {
 			fprintf(stderr, "faultline exec: %s\n", err.msg);
 			rc = 2;
 			goto out;
@@ -332,8 +341,9 @@ int fl_cmd_exec(int argc, char **argv)
 		rc = run_seccomp(rules, n, seed, argv + optind, verbose);
 	} else {
 		if (find_preload(preload_opt, lib, sizeof(lib)) < 0) {
-			fprintf(stderr, "faultline exec: cannot find %s (use --preload or "
-					"FAULTLINE_PRELOAD)\n",
+			fprintf(stderr,
+				"faultline exec: cannot find %s (use --preload or "
+				"FAULTLINE_PRELOAD)\n",
 				preload_opt ? preload_opt : PRELOAD_NAME);
 			rc = 125;
 			goto out;

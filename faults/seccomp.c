@@ -24,8 +24,8 @@
 #endif
 
 struct sc_rule {
-	int nr;         /* syscall number on the native arch */
-	bool notify;    /* answered by the supervisor */
+	int nr;	     /* syscall number on the native arch */
+	bool notify; /* answered by the supervisor */
 	struct fl_shm_rule r;
 	uint64_t count; /* filter-matched calls so far (supervisor side) */
 };
@@ -53,16 +53,18 @@ void fl_seccomp_probe(struct fl_seccomp_caps *caps)
 	/* SECCOMP_GET_ACTION_AVAIL exists since 4.14; ALLOW is always there if it does. */
 	caps->filter = action_avail(SECCOMP_RET_ALLOW);
 	caps->act_errno = caps->filter && action_avail(SECCOMP_RET_ERRNO);
-	caps->user_notif = caps->filter && action_avail(SECCOMP_RET_USER_NOTIF) &&
-			   caps->api_level >= 5;
+	caps->user_notif =
+	    caps->filter && action_avail(SECCOMP_RET_USER_NOTIF) && caps->api_level >= 5;
 	/* The CONTINUE flag cannot be probed without a filter; it came with Linux 5.5. */
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2)
-		caps->notif_continue = caps->user_notif && (major > 5 || (major == 5 && minor >= 5));
+		caps->notif_continue =
+		    caps->user_notif && (major > 5 || (major == 5 && minor >= 5));
 }
 
 const char *fl_seccomp_caps_str(const struct fl_seccomp_caps *c, char *buf, size_t len)
 {
-	snprintf(buf, len, "seccomp: filter=%s errno=%s user-notif=%s continue=%s (libseccomp API %u)",
+	snprintf(buf, len,
+		 "seccomp: filter=%s errno=%s user-notif=%s continue=%s (libseccomp API %u)",
 		 c->filter ? "yes" : "no", c->act_errno ? "yes" : "no",
 		 c->user_notif ? "yes" : "no", c->notif_continue ? "yes" : "no", c->api_level);
 	return buf;
@@ -90,7 +92,8 @@ int fl_seccomp_plan_new(const struct fl_preload_rule *rules, size_t n, uint64_t 
 		const struct fl_shm_rule *r = &rules[i].shm;
 
 		if (!(r->flags & FL_RULE_ERRNO) || r->gai ||
-		    (r->flags & ~(uint32_t)(FL_RULE_ERRNO | FL_RULE_PROB | FL_RULE_WHEN | FL_RULE_FD))) {
+		    (r->flags &
+		     ~(uint32_t)(FL_RULE_ERRNO | FL_RULE_PROB | FL_RULE_WHEN | FL_RULE_FD))) {
 			rc = fl_error_set(err, -EINVAL, "",
 					  "seccomp rule %zu (%s): only an errno with p=, when= and "
 					  "fd= is possible on the seccomp path",
@@ -101,7 +104,8 @@ int fl_seccomp_plan_new(const struct fl_preload_rule *rules, size_t n, uint64_t 
 			int nr = seccomp_syscall_resolve_name(rules[i].funcs[f]);
 
 			if (nr == __NR_SCMP_ERROR || nr < 0) {
-				rc = fl_error_set(err, -EINVAL, "", "\"%s\": no such syscall on this arch",
+				rc = fl_error_set(err, -EINVAL, "",
+						  "\"%s\": no such syscall on this arch",
 						  rules[i].funcs[f]);
 				goto out;
 			}
@@ -128,13 +132,14 @@ int fl_seccomp_plan_new(const struct fl_preload_rule *rules, size_t n, uint64_t 
 		for (size_t j = 0; j < k; j++)
 			same += p->rules[j].nr == p->rules[i].nr;
 		p->rules[i].notify =
-			same > 1 || (p->rules[i].r.flags & (FL_RULE_PROB | FL_RULE_WHEN));
+		    same > 1 || (p->rules[i].r.flags & (FL_RULE_PROB | FL_RULE_WHEN));
 		p->notify |= p->rules[i].notify;
 	}
 	if (p->notify && !(caps.user_notif && caps.notif_continue)) {
-		rc = fl_error_set(err, -EOPNOTSUPP, "",
-				  "p= and when= (and several rules for one syscall) need seccomp "
-				  "user notification with CONTINUE (Linux 5.5), not available here");
+		rc =
+		    fl_error_set(err, -EOPNOTSUPP, "",
+				 "p= and when= (and several rules for one syscall) need seccomp "
+				 "user notification with CONTINUE (Linux 5.5), not available here");
 		goto out;
 	}
 	fl_rng_init(&p->rng, seed);
@@ -257,8 +262,10 @@ int fl_seccomp_spawn(struct fl_seccomp_plan *p, char *const argv[], pid_t *pid, 
 			fl_error_set(err, rc, "", "loading the seccomp filter: %s", strerror(-rc));
 			goto out;
 		}
-		if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid) {
-			rc = fl_error_set(err, -ECHILD, "", "the child died before its filter loaded");
+		if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid) {
+			rc = fl_error_set(err, -ECHILD, "",
+					  "the child died before its filter loaded");
 			waitpid((pid_t)child, NULL, 0);
 			goto out;
 		}

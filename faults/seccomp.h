@@ -28,11 +28,11 @@
 
 /* What this kernel offers, probed at run time. */
 struct fl_seccomp_caps {
-	bool filter;          /* seccomp(2) with filters */
-	bool act_errno;       /* SECCOMP_RET_ERRNO */
-	bool user_notif;      /* SECCOMP_RET_USER_NOTIF */
-	bool notif_continue;  /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5) */
-	unsigned api_level;   /* libseccomp's seccomp_api_get() */
+	bool filter;	     /* seccomp(2) with filters */
+	bool act_errno;	     /* SECCOMP_RET_ERRNO */
+	bool user_notif;     /* SECCOMP_RET_USER_NOTIF */
+	bool notif_continue; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5) */
+	unsigned api_level;  /* libseccomp's seccomp_api_get() */
 };
 
 /* Probe the running kernel and libseccomp; never fails, fills what it finds. */

@@ -449,7 +449,8 @@ int main(void)
 	snprintf(line, sizeof(line), "own names %s\n", bad ? "BROKEN" : "ok");
 	syscall(SYS_write, 2, line, strlen(line));
 	r = write(1, "x\n", 2);
-	snprintf(line, sizeof(line), "write ret=%zd errno=%s\n", r, r < 0 ? strerrorname_np(errno) : "0");
+	snprintf(line, sizeof(line), "write ret=%zd errno=%s\n", r,
+		 r < 0 ? strerrorname_np(errno) : "0");
 	syscall(SYS_write, 2, line, strlen(line));
 	return bad ? 1 : 0;
 }

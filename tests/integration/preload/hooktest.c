@@ -66,8 +66,8 @@ static void report(const char *op, long ret, int err, long t0, const char *extra
 	char line[256];
 	const char *name = ret < 0 ? strerrorname_np(err) : NULL;
 
-	snprintf(line, sizeof(line), "%s ret=%ld errno=%s ms=%ld%s%s\n", op, ret,
-		 name ? name : "0", now_ms() - t0, extra ? " " : "", extra ? extra : "");
+	snprintf(line, sizeof(line), "%s ret=%ld errno=%s ms=%ld%s%s\n", op, ret, name ? name : "0",
+		 now_ms() - t0, extra ? " " : "", extra ? extra : "");
 	out(line);
 }
 
@@ -229,7 +229,8 @@ static int run(int argc, char **argv)
 		if (!strcmp(op, "accept") || !strcmp(op, "accept4")) {
 			tcp_pair(port, &l, &c, NULL);
 			t0 = now_ms();
-			r = !strcmp(op, "accept") ? accept(l, NULL, NULL) : accept4(l, NULL, NULL, 0);
+			r = !strcmp(op, "accept") ? accept(l, NULL, NULL)
+						  : accept4(l, NULL, NULL, 0);
 			report(op, r >= 0 ? 0 : r, errno, t0, NULL);
 			return 0;
 		}
@@ -274,7 +275,9 @@ static int run(int argc, char **argv)
 		g = getaddrinfo(arg, "80", &hints, &res);
 		e = errno;
 		snprintf(line, sizeof(line), "getaddrinfo ret=%d errno=%s ms=%ld\n", g,
-			 g == 0 ? "0" : g == EAI_SYSTEM ? strerrorname_np(e) : "gai",
+			 g == 0		   ? "0"
+			 : g == EAI_SYSTEM ? strerrorname_np(e)
+					   : "gai",
 			 now_ms() - t0);
 		out(line);
 		if (res)

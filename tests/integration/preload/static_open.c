@@ -19,7 +19,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		int fd = open(argv[1], O_RDONLY);
 
-		printf("open ret=%d errno=%s\n", fd < 0 ? -1 : 0, fd < 0 ? strerrorname_np(errno) : "0");
+		printf("open ret=%d errno=%s\n", fd < 0 ? -1 : 0,
+		       fd < 0 ? strerrorname_np(errno) : "0");
 		if (fd >= 0)
 			close(fd);
 	}
