@@ -32,10 +32,12 @@ static bool ident_ok(const char *s, size_t len)
 }
 
 /* Add or replace key in vars; takes ownership of value and json (either may be NULL). */
-static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *value, char *json)
+static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *value, char *json,
+		    bool secret)
 {
 	struct fl_kv *nv;
 	char **nj, *k;
+	bool *ns;
 
 	for (size_t i = 0; i < vars->n; i++) {
 		if (strlen(vars->v[i].key) == klen && !memcmp(vars->v[i].key, key, klen)) {
@@ -43,6 +45,7 @@ static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *va
 			free(vars->json[i]);
 			vars->v[i].value = value;
 			vars->json[i] = json;
+			vars->secret[i] = secret;
 			return 0;
 		}
 	}
@@ -55,13 +58,17 @@ static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *va
 	nj = realloc(vars->json, (vars->n + 1) * sizeof(*nj));
 	if (nj)
 		vars->json = nj;
-	if (!k || !nv || !nj) {
+	ns = realloc(vars->secret, (vars->n + 1) * sizeof(*ns));
+	if (ns)
+		vars->secret = ns;
+	if (!k || !nv || !nj || !ns) {
 		free(k);
 		return -ENOMEM;
 	}
 	vars->v[vars->n].key = k;
 	vars->v[vars->n].value = value;
 	vars->json[vars->n] = json;
+	vars->secret[vars->n] = secret;
 	vars->n++;
 	return 0;
 }
@@ -162,7 +169,7 @@ int fl_vars_add_kv(struct fl_vars *vars, const char *kv, struct fl_error *err)
 		free(json);
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	}
-	r = vars_set(vars, kv, klen, value, json);
+	r = vars_set(vars, kv, klen, value, json, false);
 	if (r < 0) {
 		free(value);
 		free(json);
@@ -218,7 +225,7 @@ int fl_experiment_read_file(const char *path, char **out, size_t *len)
 }
 
 static int vars_add_json_object(struct fl_vars *vars, const cJSON *obj, const char *path,
-				struct fl_error *err)
+				bool secret, struct fl_error *err)
 {
 	const cJSON *it;
 
@@ -247,7 +254,7 @@ static int vars_add_json_object(struct fl_vars *vars, const cJSON *obj, const ch
 			free(value);
 			return fl_error_set(err, -ENOMEM, p, "out of memory");
 		}
-		r = vars_set(vars, it->string, strlen(it->string), value, json);
+		r = vars_set(vars, it->string, strlen(it->string), value, json, secret);
 		if (r < 0) {
 			free(value);
 			free(json);
@@ -289,12 +296,12 @@ int fl_vars_load_file(struct fl_vars *vars, const char *path, struct fl_error *e
 			ctk_shape = false;
 	}
 	if (!ctk_shape || !root->child) {
-		r = vars_add_json_object(vars, root, "$", err);
+		r = vars_add_json_object(vars, root, "$", false, err);
 		goto out;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "configuration");
 	if (it) {
-		r = vars_add_json_object(vars, it, "$.configuration", err);
+		r = vars_add_json_object(vars, it, "$.configuration", false, err);
 		if (r < 0)
 			goto out;
 	}
@@ -312,7 +319,7 @@ int fl_vars_load_file(struct fl_vars *vars, const char *path, struct fl_error *e
 						 fl_json_kind(scope));
 				goto out;
 			}
-			r = vars_add_json_object(vars, scope, p, err);
+			r = vars_add_json_object(vars, scope, p, true, err);
 			if (r < 0)
 				goto out;
 		}
@@ -336,8 +343,10 @@ void fl_vars_done(struct fl_vars *vars)
 	}
 	free(vars->v);
 	free(vars->json);
+	free(vars->secret);
 	vars->v = NULL;
 	vars->json = NULL;
+	vars->secret = NULL;
 	vars->n = 0;
 }
 
@@ -503,6 +512,20 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	return out;
 }
 
+static bool declared_secret(const cJSON *secrets, const char *name)
+{
+	const cJSON *scope;
+
+	if (!cJSON_IsObject(secrets))
+		return false;
+	cJSON_ArrayForEach(scope, secrets)
+	{
+		if (cJSON_IsObject(scope) && cJSON_GetObjectItemCaseSensitive(scope, name))
+			return true;
+	}
+	return false;
+}
+
 int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl_vars *vars,
 		      struct fl_subst_map *m, struct fl_errlist *errs)
 {
@@ -510,13 +533,16 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 	const cJSON *it;
 	int r;
 
-	/* --var first: it overrides everything (Chaos Toolkit's extra_vars). */
+	/* --var first: it overrides everything (Chaos Toolkit's extra_vars). A var
+	 * standing in for a declared secret is masked like the secret. */
 	for (size_t i = 0; vars && i < vars->n; i++) {
 		cJSON *v = var_value(vars, i);
+		bool secret =
+		    (vars->secret && vars->secret[i]) || declared_secret(secrets, vars->v[i].key);
 
 		if (!v)
 			return -ENOMEM;
-		r = map_add(m, vars->v[i].key, v, false);
+		r = map_add(m, vars->v[i].key, v, secret);
 		if (r < 0)
 			return r;
 	}

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/duration.h"
@@ -1553,6 +1555,80 @@ out:
 	fl_subst_map_done(&map);
 	free(copy);
 	return r;
+}
+
+/* 0 when `path` is a regular file we may execute, else -errno. */
+static int runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EISDIR;
+	if (access(path, X_OK) < 0)
+		return -errno;
+	return 0;
+}
+
+static int find_in_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[PROCESS_PATH_MAX + 512];
+	int r = -ENOENT;
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; p; p = *end ? end + 1 : NULL) {
+		size_t dl;
+
+		end = strchrnul(p, ':');
+		dl = (size_t)(end - p);
+		/* an empty entry is the current directory, as execvp() takes it */
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s%s%s", (int)dl, p, dl ? "/" : "",
+				     name) >= sizeof(buf))
+			continue;
+		r = runnable(buf);
+		if (r == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void check_list_programs(const struct fl_activity_list *l, struct fl_errlist *errs, int *ret)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fl_activity *a = &l->v[i];
+		char pp[FL_PATH_MAX], p[FL_PATH_MAX], q[96];
+		int r;
+
+		if (a->ref || a->provider.type != FL_PROVIDER_PROCESS || !a->provider.path)
+			continue;
+		fl_path_key(pp, sizeof(pp), a->json_path, "provider");
+		fl_path_key(p, sizeof(p), pp, "path");
+		if (strchr(a->provider.path, '/')) {
+			r = runnable(a->provider.path);
+			if (r < 0)
+				*ret = fl_errlist_add(errs, -ENOENT, p, "%s cannot be run: %s",
+						      fl_quote(a->provider.path, q, sizeof(q)),
+						      r == -EISDIR ? "not a regular file"
+								   : strerror(-r));
+		} else if (find_in_path(a->provider.path) < 0) {
+			*ret = fl_errlist_add(errs, -ENOENT, p,
+					      "no program %s in PATH (or not executable)",
+					      fl_quote(a->provider.path, q, sizeof(q)));
+		}
+	}
+}
+
+int fl_experiment_check_programs(const struct fl_experiment *e, struct fl_errlist *errs)
+{
+	int r = 0;
+
+	check_list_programs(&e->hypothesis, errs, &r);
+	check_list_programs(&e->method, errs, &r);
+	check_list_programs(&e->rollbacks, errs, &r);
+	return r < 0 ? -ENOENT : 0;
 }
 
 int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,

@@ -79,7 +79,8 @@ void fl_tolerance_done(struct fl_tolerance *t);
 struct fl_jsonpath;
 int fl_jsonpath_compile(const char *expr, struct fl_jsonpath **out, char *why,
 			size_t whylen) FL_WUR;
-/* Collect matches (borrowed pointers into doc) in document order; -E2BIG past max. */
+/* Collect matches (borrowed pointers into doc) in document order; -E2BIG past max
+ * matches or past a budget of visited nodes. */
 int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON **matches,
 		     size_t max, size_t *n) FL_WUR;
 void fl_jsonpath_free(struct fl_jsonpath *p);

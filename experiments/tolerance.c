@@ -753,10 +753,13 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 	}
 	r = fl_jsonpath_eval(c->jp, v, matches, JSONPATH_MATCHES_MAX, &n);
 	if (r < 0) {
-		why_set(why, whylen, "more than %d matches", JSONPATH_MATCHES_MAX);
+		why_set(why, whylen, "%s matches more than %d values or needs too much searching",
+			t->str, JSONPATH_MATCHES_MAX);
 		goto out;
 	}
-	ok = n > 0;
+	/* CTK: found something; "count" asks for exactly n; "expect" decides alone
+	 * in CTK (so "expect": [] passes on no match), we also honour "count" */
+	ok = t->has_expect || n > 0;
 	if (t->count >= 0)
 		ok = (long long)n == t->count;
 	if (!ok) {
@@ -811,6 +814,12 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 
 	if (why && whylen)
 		why[0] = '\0';
+	if (t->type == FL_TOL_NONE)
+		return true;
+	if (!result) {
+		why_set(why, whylen, "the probe returned no result");
+		return false;
+	}
 	switch (t->type) {
 	case FL_TOL_NONE:
 		return true;

@@ -28,10 +28,12 @@ const char *fl_path_key(char *out, size_t len, const char *parent, const char *k
 	} else {
 		char q[96];
 
-		/* fl_quote gives "..." with escapes; JSONPath bracket form wants '...' */
+		/* fl_quote gives "..." with escapes; ['...'] reads better unless the key has a ' */
 		fl_quote(key, q, sizeof(q));
-		q[0] = '\'';
-		q[strlen(q) - 1] = '\'';
+		if (!strchr(key, '\'')) {
+			q[0] = '\'';
+			q[strlen(q) - 1] = '\'';
+		}
 		snprintf(out, len, "%s[%s]", parent, q);
 	}
 	return out;
