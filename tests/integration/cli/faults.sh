@@ -44,4 +44,36 @@ jassert "$T/journal.json" \
 grep -q "^State:[[:space:]]*[SR]" "$T/state-in-rollback" ||
 	fail "the fault was not reverted before the rollbacks: $(cat "$T/state-in-rollback")"
 grep -q "^State:[[:space:]]*T" "/proc/$victim/status" && fail "the victim is still stopped after the run"
+
+# Interrupted while the fault is live: reverted at once, exit 3.
+cat >"$T/int.json" <<JSON
+{
+  "title": "pause, then interrupt",
+  "method": [
+    {"type": "action", "name": "pause the victim",
+     "provider": {"type": "fault", "kind": "pause", "target": {"pid": $victim},
+                  "params": {"method": "signal"}, "duration": "60s"}},
+    {"type": "action", "name": "wait", "provider": {"type": "process", "path": "sh",
+     "arguments": ["-c", "touch $T/waiting; exec sleep 60"]}}
+  ]
+}
+JSON
+(cd "$T" && exec "$FL" run --journal int-journal.json int.json) >"$T/out" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+i=0
+while [ ! -e "$T/waiting" ]; do
+	i=$((i + 1))
+	[ $i -lt 1000 ] || fail "the method never reached its wait"
+	sleep 0.01
+done
+grep -q "^State:[[:space:]]*T" "/proc/$victim/status" || fail "the fault did not pause the victim"
+kill -INT "$pid"
+set +e
+wait "$pid"
+RC=$?
+set -e
+expect_rc 3
+grep -q "^State:[[:space:]]*T" "/proc/$victim/status" && fail "the victim is still stopped after the interrupt"
+jassert "$T/int-journal.json" 'j["status"] == "interrupted"' 'j["duration"] < 30'
 echo "PASS"
