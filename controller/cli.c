@@ -425,13 +425,13 @@ static int fl_cmd_run(int argc, char **argv)
 		else
 			cJSON_AddStringToObject(journal, "reason", msg);
 	}
-	if (fl_journal_write(journal, a.journal, &err) < 0) {
+	if (fl_report_journal_write(journal, a.journal, &err) < 0) {
 		fprintf(stderr, "faultline run: cannot write the journal: %s\n",
 			fl_error_str(&err, buf, sizeof(buf)));
 		if (ret == FL_EXIT_HELD)
 			ret = FL_EXIT_FAILED;
 	}
-	if (a.junit && fl_junit_write(journal, a.junit, &err) < 0) {
+	if (a.junit && fl_report_junit_write(journal, a.junit, &err) < 0) {
 		fprintf(stderr, "faultline run: cannot write the JUnit report: %s\n",
 			fl_error_str(&err, buf, sizeof(buf)));
 		if (ret == FL_EXIT_HELD)

@@ -111,7 +111,7 @@ int fl_report_path_check(const char *path, struct fl_error *err)
 	return r;
 }
 
-int fl_journal_write(const cJSON *journal, const char *path, struct fl_error *err)
+int fl_report_journal_write(const cJSON *journal, const char *path, struct fl_error *err)
 {
 	char *text = cJSON_Print(journal);
 	int r;
@@ -283,7 +283,7 @@ static const char *fl_probe_name(const cJSON *probe, const cJSON *all)
 	return ref ? ref : "(unnamed probe)";
 }
 
-int fl_junit_render(const cJSON *journal, struct fl_buf *b)
+int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 {
 	static const char *const phases[2] = {"before", "after"};
 	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(journal, "steady_states");
@@ -375,13 +375,13 @@ int fl_junit_render(const cJSON *journal, struct fl_buf *b)
 	return r ? -ENOMEM : 0;
 }
 
-int fl_junit_write(const cJSON *journal, const char *path, struct fl_error *err)
+int fl_report_junit_write(const cJSON *journal, const char *path, struct fl_error *err)
 {
 	struct fl_buf b;
 	int r;
 
 	fl_buf_init(&b, FL_REPORT_MAX);
-	r = fl_junit_render(journal, &b);
+	r = fl_report_junit_render(journal, &b);
 	if (r < 0) {
 		fl_buf_done(&b);
 		return fl_error_set(err, r, NULL, "junit report too large or out of memory");

@@ -21,7 +21,7 @@ int fl_file_write_atomic(const char *path, const char *data, size_t len,
 int fl_report_path_check(const char *path, struct fl_error *err) FL_WUR;
 
 /* Write the journal as pretty JSON. */
-int fl_journal_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;
+int fl_report_journal_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;
 
 /*
  * Render JUnit XML from a journal: one <testcase> per steady-state probe per
@@ -30,8 +30,8 @@ int fl_journal_write(const cJSON *journal, const char *path, struct fl_error *er
  * a probe whose provider failed is an <error>, a probe that never ran is
  * <skipped>.
  */
-int fl_junit_render(const cJSON *journal, struct fl_buf *out) FL_WUR;
-int fl_junit_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;
+int fl_report_junit_render(const cJSON *journal, struct fl_buf *out) FL_WUR;
+int fl_report_junit_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;
 
 /* Append s to b with XML escaping; characters XML 1.0 forbids become U+FFFD. */
 int fl_xml_escape(struct fl_buf *b, const char *s) FL_WUR;

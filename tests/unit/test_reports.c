@@ -156,7 +156,7 @@ START_TEST(junit_counts_escaping_and_schema_shape)
 
 	ck_assert_int_ge(fd, 0);
 	fl_buf_init(&b, 1 << 20);
-	ck_assert_int_eq(fl_junit_render(j, &b), 0);
+	ck_assert_int_eq(fl_report_junit_render(j, &b), 0);
 	ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
 	close(fd);
 	ck_assert_msg(run_python(check_py, path) == 0, "JUnit check failed on:\n%s", b.data);
@@ -175,7 +175,7 @@ START_TEST(junit_provider_failure_is_an_error)
 	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(after, "probes"), 1,
 				 probe_rec("<second>", "failed", 0, NULL, ""));
 	fl_buf_init(&b, 1 << 20);
-	ck_assert_int_eq(fl_junit_render(j, &b), 0);
+	ck_assert_int_eq(fl_report_junit_render(j, &b), 0);
 	ck_assert_ptr_nonnull(strstr(b.data, "errors=\"1\""));
 	ck_assert_ptr_nonnull(strstr(b.data, "failures=\"0\""));
 	ck_assert_ptr_nonnull(strstr(b.data, "<error type=\"ActivityFailed\" message=\""
