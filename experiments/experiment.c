@@ -1141,14 +1141,19 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		   "controls)");
 	v = get(j, "type");
 	fl_path_key(p, sizeof(p), path, "type");
-	if (cJSON_IsString(v) && !strcmp(v->valuestring, "action"))
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "action")) {
 		a->type = FL_ACTIVITY_ACTION;
-	else if (cJSON_IsString(v) && !strcmp(v->valuestring, "probe"))
+	} else if (cJSON_IsString(v) && !strcmp(v->valuestring, "probe")) {
 		a->type = FL_ACTIVITY_PROBE;
-	else
-		ERR(ctx, -EINVAL, p, "%s: expected \"action\" or \"probe\"%s%s",
-		    v ? "wrong type" : "missing", v ? ", got " : "",
-		    v ? fl_json_got(v, got, sizeof(got)) : "");
+	} else {
+		/* judge the rest as a probe so one mistake gives one error */
+		a->type = FL_ACTIVITY_PROBE;
+		if (v)
+			ERR(ctx, -EINVAL, p, "expected \"action\" or \"probe\", got %s",
+			    fl_json_got(v, got, sizeof(got)));
+		else
+			ERR(ctx, -EINVAL, p, "missing: expected \"action\" or \"probe\"");
+	}
 	a->name = get_string(ctx, j, "name", path, true, FL_EXP_NAME_MAX, "a non-empty name");
 	v = get(j, "provider");
 	fl_path_key(p, sizeof(p), path, "provider");
