@@ -179,7 +179,7 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 	char errbuf[CURL_ERROR_SIZE] = "";
 	const char *method = p->method && *p->method ? p->method : "GET";
 	uint64_t timeout = p->timeout_ms ? p->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS;
-	uint64_t run_deadline = o ? o->deadline_ms : 0, start = fl_now_mono_ms();
+	uint64_t run_deadline = o ? o->deadline_ms : 0;
 	int cancel_fd = o ? o->cancel_fd : -1;
 	char *url = NULL, *form = NULL;
 	CURLM *m = NULL;
@@ -319,9 +319,10 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 		}
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		r = fl_error_set(err, -ETIMEDOUT, NULL,
-				 "%s %s: no complete response within %llu ms", method, p->url,
-				 (unsigned long long)timeout);
+		char d[32];
+
+		r = fl_error_set(err, -ETIMEDOUT, NULL, "%s %s: no complete response within %s",
+				 method, p->url, fl_duration_fmt(timeout * 1000, d, sizeof(d)));
 		goto out;
 	}
 	if (cc != CURLE_OK) {
@@ -331,7 +332,6 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
-	(void)start;
 
 	if (fl_is_json_type(rs.content_type) && !rs.body_truncated && rs.body.data)
 		body = cJSON_ParseWithLength(rs.body.data, rs.body.len);

@@ -142,7 +142,7 @@ int fl_provider_process_run(const struct fl_provider *p, const struct fl_call_op
 	int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
 	size_t cap = o && o->output_max ? o->output_max : FL_PROVIDER_OUTPUT_MAX;
 	uint64_t start = fl_now_mono_ms(), deadline = 0, run_deadline = o ? o->deadline_ms : 0;
-	uint64_t exited_at = 0, term_at = 0, kill_at = 0;
+	uint64_t exited_at = 0, kill_at = 0;
 	int cancel_fd = o ? o->cancel_fd : -1;
 	int pidfd = -1, status = 0, r;
 	bool exited = false;
@@ -188,12 +188,13 @@ int fl_provider_process_run(const struct fl_provider *p, const struct fl_call_op
 		    ((out.fd < 0 && errs.fd < 0) || now >= exited_at + FL_PROCESS_DRAIN_MS))
 			break;
 		if (!exited && !stop) {
+			char d[32];
+
 			if (deadline && now >= deadline)
-				stop =
-				    fl_error_set(err, -ETIMEDOUT, NULL,
-						 "process \"%s\" did not finish within its timeout "
-						 "of %llu ms",
-						 p->path, (unsigned long long)p->timeout_ms);
+				stop = fl_error_set(
+				    err, -ETIMEDOUT, NULL,
+				    "process \"%s\" did not finish within its timeout of %s",
+				    p->path, fl_duration_fmt(p->timeout_ms * 1000, d, sizeof(d)));
 			else if (run_deadline && now >= run_deadline)
 				stop =
 				    fl_error_set(err, -ETIMEDOUT, NULL,
@@ -202,7 +203,6 @@ int fl_provider_process_run(const struct fl_provider *p, const struct fl_call_op
 						 p->path);
 			if (stop) {
 				kill(-pid, SIGTERM);
-				term_at = now;
 				kill_at = now + FL_PROCESS_KILL_GRACE_MS;
 			}
 		}
@@ -248,8 +248,7 @@ int fl_provider_process_run(const struct fl_provider *p, const struct fl_call_op
 			stop = fl_error_set(err, -ECANCELED, NULL,
 					    "process \"%s\" stopped: interrupted", p->path);
 			kill(-pid, SIGTERM);
-			term_at = fl_now_mono_ms();
-			kill_at = term_at + FL_PROCESS_KILL_GRACE_MS;
+			kill_at = fl_now_mono_ms() + FL_PROCESS_KILL_GRACE_MS;
 		}
 		if (!exited && (i_pid < 0 || pfd[i_pid].revents)) {
 			pid_t w = waitpid(pid, &status, WNOHANG);
@@ -263,7 +262,6 @@ int fl_provider_process_run(const struct fl_provider *p, const struct fl_call_op
 			}
 		}
 	}
-	(void)term_at;
 	if (!exited) {
 		/* poll failed: do not leave the child behind. */
 		kill(-pid, SIGKILL);
