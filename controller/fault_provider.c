@@ -501,8 +501,11 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 		if (r < 0) {
 			char m[FL_ERROR_MSG_MAX];
 
+			char path[FL_ERROR_PATH_MAX];
+
 			snprintf(m, sizeof(m), "%s", err->msg);
-			fl_error_set(err, r, err->path, "--agents %s: %s", opts->inventory_path, m);
+			snprintf(path, sizeof(path), "%s", err->path);
+			fl_error_set(err, r, path, "--agents %s: %s", opts->inventory_path, m);
 			free(s->agent_binary);
 			free(s);
 			return r;
@@ -746,9 +749,16 @@ int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity 
 	if (refused != SIZE_MAX) {
 		struct fl_error why;
 
+		char path[FL_ERROR_PATH_MAX] = "";
+
 		fl_error_init(&why);
 		fl_agent_call_error(&calls[refused], &why);
-		r = fl_error_set(err, -ECANCELED, why.path[0] ? why.path : NULL, "%s", why.msg);
+		/* The agent's "$.target.pid" is this activity's "$.method[2].provider.target.pid".
+		 */
+		if (why.path[0] == '$' && a->json_path)
+			snprintf(path, sizeof(path), "%.120s.provider%.120s", a->json_path,
+				 why.path + 1);
+		r = fl_error_set(err, -ECANCELED, path[0] ? path : NULL, "%s", why.msg);
 		goto rollback;
 	}
 	arr = cJSON_AddArrayToObject(res, "agents");
@@ -790,10 +800,11 @@ rollback:
 			for (size_t i = 0; i < k; i++)
 				reverted += undo[i].status == 200;
 		if (k) {
-			char m[FL_ERROR_MSG_MAX];
+			char m[FL_ERROR_MSG_MAX], path[FL_ERROR_PATH_MAX];
 
 			snprintf(m, sizeof(m), "%s", err->msg);
-			fl_error_set(err, err->code, err->path[0] ? err->path : NULL,
+			snprintf(path, sizeof(path), "%s", err->path);
+			fl_error_set(err, err->code, path[0] ? path : NULL,
 				     "%s; reverted on %zu of %zu agent(s) that had applied it%s", m,
 				     reverted, k,
 				     reverted < k ? " (the rest end with their lease)" : "");

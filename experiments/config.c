@@ -442,21 +442,21 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	if (!type)
 		return cJSON_Duplicate(v, 1);
 	if (!cJSON_IsString(type)) {
-		fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
-			       "expected \"env\", got %s", fl_json_got(type, got, sizeof(got)));
+		fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
+			  "expected \"env\", got %s", fl_json_got(type, got, sizeof(got)));
 		return NULL;
 	}
 	if (!strcmp(type->valuestring, "probe")) {
-		fl_errlist_add(errs, -ENOTSUP, path,
-			       "dynamic %s (a probe run at start) is not supported; give the "
-			       "value, an environment variable or --var",
-			       what);
+		fl_experr(errs, -ENOTSUP, path,
+			  "dynamic %s (a probe run at start) is not supported; give the "
+			  "value, an environment variable or --var",
+			  what);
 		return NULL;
 	}
 	if (!strcmp(type->valuestring, "vault")) {
-		fl_errlist_add(errs, -ENOTSUP, path,
-			       "vault %s are not supported; use {\"type\": \"env\"} or --var-file",
-			       what);
+		fl_experr(errs, -ENOTSUP, path,
+			  "vault %s are not supported; use {\"type\": \"env\"} or --var-file",
+			  what);
 		return NULL;
 	}
 	if (strcmp(type->valuestring, "env"))
@@ -465,9 +465,9 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	{
 		if (strcmp(it->string, "type") && strcmp(it->string, "key") &&
 		    strcmp(it->string, "default") && strcmp(it->string, "env_var_type")) {
-			fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
-				       "unknown key in an environment reference (known: type, key, "
-				       "default, env_var_type)");
+			fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
+				  "unknown key in an environment reference (known: type, key, "
+				  "default, env_var_type)");
 			bad = true;
 		}
 	}
@@ -475,16 +475,16 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	def = cJSON_GetObjectItemCaseSensitive(v, "default");
 	vt = cJSON_GetObjectItemCaseSensitive(v, "env_var_type");
 	if (!cJSON_IsString(key) || !key->valuestring[0]) {
-		fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "key"),
-			       "expected the name of an environment variable, got %s",
-			       fl_json_got(key, got, sizeof(got)));
+		fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "key"),
+			  "expected the name of an environment variable, got %s",
+			  fl_json_got(key, got, sizeof(got)));
 		return NULL;
 	}
 	if (vt && !cJSON_IsString(vt)) {
-		fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "env_var_type"),
-			       "expected one of \"str\", \"int\", \"float\", \"bool\", \"json\", "
-			       "got %s",
-			       fl_json_got(vt, got, sizeof(got)));
+		fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "env_var_type"),
+			  "expected one of \"str\", \"int\", \"float\", \"bool\", \"json\", "
+			  "got %s",
+			  fl_json_got(vt, got, sizeof(got)));
 		return NULL;
 	}
 	if (bad)
@@ -493,20 +493,19 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	if (!env) {
 		if (def)
 			return cJSON_Duplicate(def, 1);
-		fl_errlist_add(errs, -ENOENT, path,
-			       "environment variable %s is not set and there is no \"default\"",
-			       key->valuestring);
+		fl_experr(errs, -ENOENT, path,
+			  "environment variable %s is not set and there is no \"default\"",
+			  key->valuestring);
 		return NULL;
 	}
 	if (strlen(env) > FL_EXP_STRING_MAX) {
-		fl_errlist_add(errs, -E2BIG, path,
-			       "environment variable %s is longer than %d bytes", key->valuestring,
-			       FL_EXP_STRING_MAX);
+		fl_experr(errs, -E2BIG, path, "environment variable %s is longer than %d bytes",
+			  key->valuestring, FL_EXP_STRING_MAX);
 		return NULL;
 	}
 	out = convert_typed(vt ? vt->valuestring : NULL, env, &why);
 	if (!out)
-		fl_errlist_add(
+		fl_experr(
 		    errs, -EINVAL, vt ? fl_path_key(p, sizeof(p), path, "env_var_type") : path,
 		    "environment variable %s %s", key->valuestring, why ? why : "cannot be stored");
 	return out;
@@ -547,8 +546,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 			return r;
 	}
 	if (config && !cJSON_IsObject(config)) {
-		fl_errlist_add(errs, -EINVAL, "$.configuration", "expected an object, got %s",
-			       fl_json_kind(config));
+		fl_experr(errs, -EINVAL, "$.configuration", "expected an object, got %s",
+			  fl_json_kind(config));
 	} else if (config) {
 		size_t n = 0;
 
@@ -559,8 +558,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 
 			fl_path_key(p, sizeof(p), "$.configuration", it->string);
 			if (++n > FL_EXP_CONFIG_MAX) {
-				fl_errlist_add(errs, -E2BIG, "$.configuration",
-					       "more than %d entries", FL_EXP_CONFIG_MAX);
+				fl_experr(errs, -E2BIG, "$.configuration", "more than %d entries",
+					  FL_EXP_CONFIG_MAX);
 				break;
 			}
 			if (var_find(vars, it->string) >= 0)
@@ -576,8 +575,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 		}
 	}
 	if (secrets && !cJSON_IsObject(secrets)) {
-		fl_errlist_add(errs, -EINVAL, "$.secrets", "expected an object, got %s",
-			       fl_json_kind(secrets));
+		fl_experr(errs, -EINVAL, "$.secrets", "expected an object, got %s",
+			  fl_json_kind(secrets));
 	} else if (secrets) {
 		const cJSON *scope;
 
@@ -588,9 +587,9 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 
 			fl_path_key(sp, sizeof(sp), "$.secrets", scope->string);
 			if (!cJSON_IsObject(scope)) {
-				fl_errlist_add(errs, -EINVAL, sp,
-					       "expected an object of secrets (a scope), got %s",
-					       fl_json_kind(scope));
+				fl_experr(errs, -EINVAL, sp,
+					  "expected an object of secrets (a scope), got %s",
+					  fl_json_kind(scope));
 				continue;
 			}
 			cJSON_ArrayForEach(it, scope)
@@ -600,8 +599,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 
 				fl_path_key(p, sizeof(p), sp, it->string);
 				if (++n > FL_EXP_CONFIG_MAX) {
-					fl_errlist_add(errs, -E2BIG, sp, "more than %d entries",
-						       FL_EXP_CONFIG_MAX);
+					fl_experr(errs, -E2BIG, sp, "more than %d entries",
+						  FL_EXP_CONFIG_MAX);
 					break;
 				}
 				if (var_find(vars, it->string) >= 0)
@@ -708,11 +707,11 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 				char q[96], name[FL_EXP_NAME_MAX + 1];
 
 				snprintf(name, sizeof(name), "%.*s", (int)n, d + 2);
-				fl_errlist_add(errs, -ENOENT, path,
-					       "${%s} is not defined in \"configuration\", "
-					       "\"secrets\" or --var (in %s; write $${ for a "
-					       "literal ${)",
-					       name, fl_quote(s, q, sizeof(q)));
+				fl_experr(errs, -ENOENT, path,
+					  "${%s} is not defined in \"configuration\", "
+					  "\"secrets\" or --var (in %s; write $${ for a "
+					  "literal ${)",
+					  name, fl_quote(s, q, sizeof(q)));
 				fl_buf_done(&b);
 				return cJSON_CreateString(s);
 			}
@@ -732,8 +731,8 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 		}
 	}
 	if (r == -E2BIG) {
-		fl_errlist_add(errs, -E2BIG, path, "longer than %d bytes after substitution",
-			       FL_EXP_STRING_MAX);
+		fl_experr(errs, -E2BIG, path, "longer than %d bytes after substitution",
+			  FL_EXP_STRING_MAX);
 		out = cJSON_CreateString(s);
 	} else if (r == 0) {
 		out = cJSON_CreateString(changed && b.data ? b.data : (changed ? "" : s));

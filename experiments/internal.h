@@ -28,6 +28,9 @@ const char *fl_quote(const char *s, char *buf, size_t len);
 const char *fl_json_got(const cJSON *v, char *buf, size_t len);
 /* Name of a JSON value's type: "a string", "a number", "an object"... */
 const char *fl_json_kind(const cJSON *v);
+/* fl_errlist_add, unless an error with the same path is already listed. */
+int fl_experr(struct fl_errlist *l, int code, const char *path, const char *fmt, ...)
+    FL_PRINTF(4, 5);
 /* strdup that returns NULL for NULL. */
 char *fl_strdup0(const char *s);
 

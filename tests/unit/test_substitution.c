@@ -106,6 +106,19 @@ START_TEST(undefined_names)
 			   "${b} is not defined");
 	expect_subst_error(NULL, "\"${b}\"", "$.method[0].provider.arguments[0]",
 			   "${b} is not defined");
+	/* one error per path: the undefined name, not also the URL it spoils */
+	{
+		static const char json[] =
+		    "{\"title\": \"t\", \"method\": [{\"type\": \"action\", \"name\": \"a\", "
+		    "\"provider\": {\"type\": \"http\", \"url\": \"${base}/x\"}}]}";
+		struct fl_experiment *e = NULL;
+		struct fl_errlist errs = {0};
+
+		ck_assert_int_lt(fl_experiment_parse(json, strlen(json), NULL, &e, &errs), 0);
+		ck_assert_uint_eq(errs.n, 1);
+		ck_assert_str_eq(errs.v[0].path, "$.method[0].provider.url");
+		ck_assert_ptr_nonnull(strstr(errs.v[0].msg, "${base} is not defined"));
+	}
 	/* every use is reported, each at its own path */
 	{
 		struct fl_experiment *e = NULL;

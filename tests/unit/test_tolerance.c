@@ -261,6 +261,13 @@ START_TEST(regex_kind)
 	    {"{\"type\": \"regex\", \"pattern\": \"\\\\s\\\\w+\\\\s\"}", F, "\"a word here\"",
 	     true},
 	    {"{\"type\": \"regex\", \"pattern\": \"\\\\D\"}", F, "\"123\"", false},
+	    /* Python's $ matches before a final newline too (what `echo` prints) */
+	    {"{\"type\": \"regex\", \"pattern\": \"^ready$\"}", P,
+	     "{\"status\": 0, \"stdout\": \"ready\\n\"}", true},
+	    {"{\"type\": \"regex\", \"pattern\": \"^ready$\"}", P,
+	     "{\"status\": 0, \"stdout\": \"ready\\n\\n\"}", false},
+	    {"{\"type\": \"regex\", \"pattern\": \"^ready$\"}", P,
+	     "{\"status\": 0, \"stdout\": \"ready!\\n\"}", false},
 	    /* search, not full match */
 	    {"{\"type\": \"regex\", \"pattern\": \"[0-9]{3}\"}", F, "\"id 1234 x\"", true},
 	    /* a number is searched as its JSON text */
