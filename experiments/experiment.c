@@ -257,29 +257,55 @@ static void walk_limits(const cJSON *j, const char *path, unsigned depth, struct
 	}
 }
 
-/* Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse them. */
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse
+ * them. Keys are sorted (not compared pairwise) so a 1 MiB object of tiny
+ * members costs n log n, not n^2.
+ */
 static void walk_dup_keys(const cJSON *j, const char *path, struct parse_ctx *ctx)
 {
-	const cJSON *it, *o;
-	size_t i = 0;
+	const cJSON *it;
+	size_t i = 0, n = 0;
 
 	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
 		return;
+	if (cJSON_IsObject(j)) {
+		const char **keys;
+
+		for (it = j->child; it; it = it->next)
+			n++;
+		keys = n > 1 ? malloc(n * sizeof(*keys)) : NULL;
+		if (keys) {
+			for (it = j->child; it; it = it->next)
+				keys[i++] = it->string;
+			qsort(keys, n, sizeof(*keys), key_cmp);
+			for (i = 1; i < n; i++) {
+				char p[FL_PATH_MAX];
+
+				if (!strcmp(keys[i - 1], keys[i]) &&
+				    (i < 2 || strcmp(keys[i - 2], keys[i])))
+					ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, keys[i]),
+					    "duplicate key");
+			}
+			free(keys);
+		} else if (n > 1) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+		}
+	}
+	i = 0;
 	cJSON_ArrayForEach(it, j)
 	{
 		char p[FL_PATH_MAX];
 
-		if (cJSON_IsObject(j)) {
+		if (cJSON_IsObject(j))
 			fl_path_key(p, sizeof(p), path, it->string);
-			for (o = j->child; o != it; o = o->next) {
-				if (!strcmp(o->string, it->string)) {
-					ERR(ctx, -EINVAL, p, "duplicate key");
-					break;
-				}
-			}
-		} else {
+		else
 			fl_path_index(p, sizeof(p), path, i++);
-		}
 		walk_dup_keys(it, p, ctx);
 	}
 }
