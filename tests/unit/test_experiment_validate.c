@@ -634,6 +634,21 @@ START_TEST(large_object_is_fast)
 }
 END_TEST
 
+/* One list for several files (faultline validate A B): each file's errors are kept. */
+START_TEST(errors_of_several_files)
+{
+	static const char bad[] = "{\"title\": \"t\", \"method\": []}";
+	struct fl_errlist errs = {0};
+	struct fl_experiment *e = NULL;
+
+	ck_assert_int_lt(fl_experiment_parse(bad, strlen(bad), NULL, &e, &errs), 0);
+	ck_assert_int_lt(fl_experiment_parse(bad, strlen(bad), NULL, &e, &errs), 0);
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.v[0].path, "$.method");
+	ck_assert_str_eq(errs.v[1].path, "$.method");
+}
+END_TEST
+
 Suite *fl_suite_experiment_validate(void)
 {
 	Suite *s = suite_create("experiment_validate");
@@ -654,6 +669,7 @@ Suite *fl_suite_experiment_validate(void)
 	tcase_add_test(tc, programs_checked);
 	tcase_add_test(tc, mutated_inputs_never_crash);
 	tcase_add_test(tc, large_object_is_fast);
+	tcase_add_test(tc, errors_of_several_files);
 	suite_add_tcase(s, tc);
 	return s;
 }
