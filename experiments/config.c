@@ -32,10 +32,12 @@ static bool ident_ok(const char *s, size_t len)
 }
 
 /* Add or replace key in vars; takes ownership of value and json (either may be NULL). */
-static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *value, char *json)
+static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *value, char *json,
+		    bool secret)
 {
 	struct fl_kv *nv;
 	char **nj, *k;
+	bool *ns;
 
 	for (size_t i = 0; i < vars->n; i++) {
 		if (strlen(vars->v[i].key) == klen && !memcmp(vars->v[i].key, key, klen)) {
@@ -43,6 +45,7 @@ static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *va
 			free(vars->json[i]);
 			vars->v[i].value = value;
 			vars->json[i] = json;
+			vars->secret[i] = secret;
 			return 0;
 		}
 	}
@@ -55,13 +58,17 @@ static int vars_set(struct fl_vars *vars, const char *key, size_t klen, char *va
 	nj = realloc(vars->json, (vars->n + 1) * sizeof(*nj));
 	if (nj)
 		vars->json = nj;
-	if (!k || !nv || !nj) {
+	ns = realloc(vars->secret, (vars->n + 1) * sizeof(*ns));
+	if (ns)
+		vars->secret = ns;
+	if (!k || !nv || !nj || !ns) {
 		free(k);
 		return -ENOMEM;
 	}
 	vars->v[vars->n].key = k;
 	vars->v[vars->n].value = value;
 	vars->json[vars->n] = json;
+	vars->secret[vars->n] = secret;
 	vars->n++;
 	return 0;
 }
@@ -162,7 +169,7 @@ int fl_vars_add_kv(struct fl_vars *vars, const char *kv, struct fl_error *err)
 		free(json);
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	}
-	r = vars_set(vars, kv, klen, value, json);
+	r = vars_set(vars, kv, klen, value, json, false);
 	if (r < 0) {
 		free(value);
 		free(json);
@@ -218,7 +225,7 @@ int fl_experiment_read_file(const char *path, char **out, size_t *len)
 }
 
 static int vars_add_json_object(struct fl_vars *vars, const cJSON *obj, const char *path,
-				struct fl_error *err)
+				bool secret, struct fl_error *err)
 {
 	const cJSON *it;
 
@@ -247,7 +254,7 @@ static int vars_add_json_object(struct fl_vars *vars, const cJSON *obj, const ch
 			free(value);
 			return fl_error_set(err, -ENOMEM, p, "out of memory");
 		}
-		r = vars_set(vars, it->string, strlen(it->string), value, json);
+		r = vars_set(vars, it->string, strlen(it->string), value, json, secret);
 		if (r < 0) {
 			free(value);
 			free(json);
@@ -289,12 +296,12 @@ int fl_vars_load_file(struct fl_vars *vars, const char *path, struct fl_error *e
 			ctk_shape = false;
 	}
 	if (!ctk_shape || !root->child) {
-		r = vars_add_json_object(vars, root, "$", err);
+		r = vars_add_json_object(vars, root, "$", false, err);
 		goto out;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "configuration");
 	if (it) {
-		r = vars_add_json_object(vars, it, "$.configuration", err);
+		r = vars_add_json_object(vars, it, "$.configuration", false, err);
 		if (r < 0)
 			goto out;
 	}
@@ -312,7 +319,7 @@ int fl_vars_load_file(struct fl_vars *vars, const char *path, struct fl_error *e
 						 fl_json_kind(scope));
 				goto out;
 			}
-			r = vars_add_json_object(vars, scope, p, err);
+			r = vars_add_json_object(vars, scope, p, true, err);
 			if (r < 0)
 				goto out;
 		}
@@ -336,8 +343,10 @@ void fl_vars_done(struct fl_vars *vars)
 	}
 	free(vars->v);
 	free(vars->json);
+	free(vars->secret);
 	vars->v = NULL;
 	vars->json = NULL;
+	vars->secret = NULL;
 	vars->n = 0;
 }
 
@@ -433,21 +442,21 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	if (!type)
 		return cJSON_Duplicate(v, 1);
 	if (!cJSON_IsString(type)) {
-		fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
-			       "expected \"env\", got %s", fl_json_got(type, got, sizeof(got)));
+		fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
+			  "expected \"env\", got %s", fl_json_got(type, got, sizeof(got)));
 		return NULL;
 	}
 	if (!strcmp(type->valuestring, "probe")) {
-		fl_errlist_add(errs, -ENOTSUP, path,
-			       "dynamic %s (a probe run at start) is not supported; give the "
-			       "value, an environment variable or --var",
-			       what);
+		fl_experr(errs, -ENOTSUP, path,
+			  "dynamic %s (a probe run at start) is not supported; give the "
+			  "value, an environment variable or --var",
+			  what);
 		return NULL;
 	}
 	if (!strcmp(type->valuestring, "vault")) {
-		fl_errlist_add(errs, -ENOTSUP, path,
-			       "vault %s are not supported; use {\"type\": \"env\"} or --var-file",
-			       what);
+		fl_experr(errs, -ENOTSUP, path,
+			  "vault %s are not supported; use {\"type\": \"env\"} or --var-file",
+			  what);
 		return NULL;
 	}
 	if (strcmp(type->valuestring, "env"))
@@ -456,9 +465,9 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	{
 		if (strcmp(it->string, "type") && strcmp(it->string, "key") &&
 		    strcmp(it->string, "default") && strcmp(it->string, "env_var_type")) {
-			fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
-				       "unknown key in an environment reference (known: type, key, "
-				       "default, env_var_type)");
+			fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
+				  "unknown key in an environment reference (known: type, key, "
+				  "default, env_var_type)");
 			bad = true;
 		}
 	}
@@ -466,16 +475,16 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	def = cJSON_GetObjectItemCaseSensitive(v, "default");
 	vt = cJSON_GetObjectItemCaseSensitive(v, "env_var_type");
 	if (!cJSON_IsString(key) || !key->valuestring[0]) {
-		fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "key"),
-			       "expected the name of an environment variable, got %s",
-			       fl_json_got(key, got, sizeof(got)));
+		fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "key"),
+			  "expected the name of an environment variable, got %s",
+			  fl_json_got(key, got, sizeof(got)));
 		return NULL;
 	}
 	if (vt && !cJSON_IsString(vt)) {
-		fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "env_var_type"),
-			       "expected one of \"str\", \"int\", \"float\", \"bool\", \"json\", "
-			       "got %s",
-			       fl_json_got(vt, got, sizeof(got)));
+		fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "env_var_type"),
+			  "expected one of \"str\", \"int\", \"float\", \"bool\", \"json\", "
+			  "got %s",
+			  fl_json_got(vt, got, sizeof(got)));
 		return NULL;
 	}
 	if (bad)
@@ -484,23 +493,36 @@ static cJSON *resolve_value(const cJSON *v, const char *path, const char *what,
 	if (!env) {
 		if (def)
 			return cJSON_Duplicate(def, 1);
-		fl_errlist_add(errs, -ENOENT, path,
-			       "environment variable %s is not set and there is no \"default\"",
-			       key->valuestring);
+		fl_experr(errs, -ENOENT, path,
+			  "environment variable %s is not set and there is no \"default\"",
+			  key->valuestring);
 		return NULL;
 	}
 	if (strlen(env) > FL_EXP_STRING_MAX) {
-		fl_errlist_add(errs, -E2BIG, path,
-			       "environment variable %s is longer than %d bytes", key->valuestring,
-			       FL_EXP_STRING_MAX);
+		fl_experr(errs, -E2BIG, path, "environment variable %s is longer than %d bytes",
+			  key->valuestring, FL_EXP_STRING_MAX);
 		return NULL;
 	}
 	out = convert_typed(vt ? vt->valuestring : NULL, env, &why);
 	if (!out)
-		fl_errlist_add(
+		fl_experr(
 		    errs, -EINVAL, vt ? fl_path_key(p, sizeof(p), path, "env_var_type") : path,
 		    "environment variable %s %s", key->valuestring, why ? why : "cannot be stored");
 	return out;
+}
+
+static bool declared_secret(const cJSON *secrets, const char *name)
+{
+	const cJSON *scope;
+
+	if (!cJSON_IsObject(secrets))
+		return false;
+	cJSON_ArrayForEach(scope, secrets)
+	{
+		if (cJSON_IsObject(scope) && cJSON_GetObjectItemCaseSensitive(scope, name))
+			return true;
+	}
+	return false;
 }
 
 int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl_vars *vars,
@@ -510,19 +532,22 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 	const cJSON *it;
 	int r;
 
-	/* --var first: it overrides everything (Chaos Toolkit's extra_vars). */
+	/* --var first: it overrides everything (Chaos Toolkit's extra_vars). A var
+	 * standing in for a declared secret is masked like the secret. */
 	for (size_t i = 0; vars && i < vars->n; i++) {
 		cJSON *v = var_value(vars, i);
+		bool secret =
+		    (vars->secret && vars->secret[i]) || declared_secret(secrets, vars->v[i].key);
 
 		if (!v)
 			return -ENOMEM;
-		r = map_add(m, vars->v[i].key, v, false);
+		r = map_add(m, vars->v[i].key, v, secret);
 		if (r < 0)
 			return r;
 	}
 	if (config && !cJSON_IsObject(config)) {
-		fl_errlist_add(errs, -EINVAL, "$.configuration", "expected an object, got %s",
-			       fl_json_kind(config));
+		fl_experr(errs, -EINVAL, "$.configuration", "expected an object, got %s",
+			  fl_json_kind(config));
 	} else if (config) {
 		size_t n = 0;
 
@@ -533,8 +558,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 
 			fl_path_key(p, sizeof(p), "$.configuration", it->string);
 			if (++n > FL_EXP_CONFIG_MAX) {
-				fl_errlist_add(errs, -E2BIG, "$.configuration",
-					       "more than %d entries", FL_EXP_CONFIG_MAX);
+				fl_experr(errs, -E2BIG, "$.configuration", "more than %d entries",
+					  FL_EXP_CONFIG_MAX);
 				break;
 			}
 			if (var_find(vars, it->string) >= 0)
@@ -550,8 +575,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 		}
 	}
 	if (secrets && !cJSON_IsObject(secrets)) {
-		fl_errlist_add(errs, -EINVAL, "$.secrets", "expected an object, got %s",
-			       fl_json_kind(secrets));
+		fl_experr(errs, -EINVAL, "$.secrets", "expected an object, got %s",
+			  fl_json_kind(secrets));
 	} else if (secrets) {
 		const cJSON *scope;
 
@@ -562,9 +587,9 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 
 			fl_path_key(sp, sizeof(sp), "$.secrets", scope->string);
 			if (!cJSON_IsObject(scope)) {
-				fl_errlist_add(errs, -EINVAL, sp,
-					       "expected an object of secrets (a scope), got %s",
-					       fl_json_kind(scope));
+				fl_experr(errs, -EINVAL, sp,
+					  "expected an object of secrets (a scope), got %s",
+					  fl_json_kind(scope));
 				continue;
 			}
 			cJSON_ArrayForEach(it, scope)
@@ -574,8 +599,8 @@ int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl
 
 				fl_path_key(p, sizeof(p), sp, it->string);
 				if (++n > FL_EXP_CONFIG_MAX) {
-					fl_errlist_add(errs, -E2BIG, sp, "more than %d entries",
-						       FL_EXP_CONFIG_MAX);
+					fl_experr(errs, -E2BIG, sp, "more than %d entries",
+						  FL_EXP_CONFIG_MAX);
 					break;
 				}
 				if (var_find(vars, it->string) >= 0)
@@ -682,11 +707,11 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 				char q[96], name[FL_EXP_NAME_MAX + 1];
 
 				snprintf(name, sizeof(name), "%.*s", (int)n, d + 2);
-				fl_errlist_add(errs, -ENOENT, path,
-					       "${%s} is not defined in \"configuration\", "
-					       "\"secrets\" or --var (in %s; write $${ for a "
-					       "literal ${)",
-					       name, fl_quote(s, q, sizeof(q)));
+				fl_experr(errs, -ENOENT, path,
+					  "${%s} is not defined in \"configuration\", "
+					  "\"secrets\" or --var (in %s; write $${ for a "
+					  "literal ${)",
+					  name, fl_quote(s, q, sizeof(q)));
 				fl_buf_done(&b);
 				return cJSON_CreateString(s);
 			}
@@ -706,8 +731,8 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 		}
 	}
 	if (r == -E2BIG) {
-		fl_errlist_add(errs, -E2BIG, path, "longer than %d bytes after substitution",
-			       FL_EXP_STRING_MAX);
+		fl_experr(errs, -E2BIG, path, "longer than %d bytes after substitution",
+			  FL_EXP_STRING_MAX);
 		out = cJSON_CreateString(s);
 	} else if (r == 0) {
 		out = cJSON_CreateString(changed && b.data ? b.data : (changed ? "" : s));

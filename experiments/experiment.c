@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/duration.h"
@@ -45,7 +47,7 @@ struct parse_ctx {
 	size_t n_all;
 };
 
-#define ERR(ctx, code, path, ...) fl_errlist_add((ctx)->errs, code, path, __VA_ARGS__)
+#define ERR(ctx, code, path, ...) fl_experr((ctx)->errs, code, path, __VA_ARGS__)
 
 const char *fl_activity_type_name(enum fl_activity_type t)
 {
@@ -1139,14 +1141,19 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		   "controls)");
 	v = get(j, "type");
 	fl_path_key(p, sizeof(p), path, "type");
-	if (cJSON_IsString(v) && !strcmp(v->valuestring, "action"))
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "action")) {
 		a->type = FL_ACTIVITY_ACTION;
-	else if (cJSON_IsString(v) && !strcmp(v->valuestring, "probe"))
+	} else if (cJSON_IsString(v) && !strcmp(v->valuestring, "probe")) {
 		a->type = FL_ACTIVITY_PROBE;
-	else
-		ERR(ctx, -EINVAL, p, "%s: expected \"action\" or \"probe\"%s%s",
-		    v ? "wrong type" : "missing", v ? ", got " : "",
-		    v ? fl_json_got(v, got, sizeof(got)) : "");
+	} else {
+		/* judge the rest as a probe so one mistake gives one error */
+		a->type = FL_ACTIVITY_PROBE;
+		if (v)
+			ERR(ctx, -EINVAL, p, "expected \"action\" or \"probe\", got %s",
+			    fl_json_got(v, got, sizeof(got)));
+		else
+			ERR(ctx, -EINVAL, p, "missing: expected \"action\" or \"probe\"");
+	}
 	a->name = get_string(ctx, j, "name", path, true, FL_EXP_NAME_MAX, "a non-empty name");
 	v = get(j, "provider");
 	fl_path_key(p, sizeof(p), path, "provider");
@@ -1555,6 +1562,80 @@ out:
 	return r;
 }
 
+/* 0 when `path` is a regular file we may execute, else -errno. */
+static int runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EISDIR;
+	if (access(path, X_OK) < 0)
+		return -errno;
+	return 0;
+}
+
+static int find_in_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[PROCESS_PATH_MAX + 512];
+	int r = -ENOENT;
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; p; p = *end ? end + 1 : NULL) {
+		size_t dl;
+
+		end = strchrnul(p, ':');
+		dl = (size_t)(end - p);
+		/* an empty entry is the current directory, as execvp() takes it */
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s%s%s", (int)dl, p, dl ? "/" : "",
+				     name) >= sizeof(buf))
+			continue;
+		r = runnable(buf);
+		if (r == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void check_list_programs(const struct fl_activity_list *l, struct fl_errlist *errs, int *ret)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fl_activity *a = &l->v[i];
+		char pp[FL_PATH_MAX], p[FL_PATH_MAX], q[96];
+		int r;
+
+		if (a->ref || a->provider.type != FL_PROVIDER_PROCESS || !a->provider.path)
+			continue;
+		fl_path_key(pp, sizeof(pp), a->json_path, "provider");
+		fl_path_key(p, sizeof(p), pp, "path");
+		if (strchr(a->provider.path, '/')) {
+			r = runnable(a->provider.path);
+			if (r < 0)
+				*ret =
+				    fl_experr(errs, -ENOENT, p, "%s cannot be run: %s",
+					      fl_quote(a->provider.path, q, sizeof(q)),
+					      r == -EISDIR ? "not a regular file" : strerror(-r));
+		} else if (find_in_path(a->provider.path) < 0) {
+			*ret =
+			    fl_experr(errs, -ENOENT, p, "no program %s in PATH (or not executable)",
+				      fl_quote(a->provider.path, q, sizeof(q)));
+		}
+	}
+}
+
+int fl_experiment_check_programs(const struct fl_experiment *e, struct fl_errlist *errs)
+{
+	int r = 0;
+
+	check_list_programs(&e->hypothesis, errs, &r);
+	check_list_programs(&e->method, errs, &r);
+	check_list_programs(&e->rollbacks, errs, &r);
+	return r < 0 ? -ENOENT : 0;
+}
+
 int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,
 		       struct fl_errlist *errs)
 {
@@ -1565,10 +1646,10 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 	*out = NULL;
 	r = fl_experiment_read_file(path, &buf, &len);
 	if (r == -E2BIG)
-		return fl_errlist_add(errs, r, "$", "the file is larger than the limit of %d bytes",
-				      FL_EXP_FILE_MAX);
+		return fl_experr(errs, r, "$", "the file is larger than the limit of %d bytes",
+				 FL_EXP_FILE_MAX);
 	if (r < 0)
-		return fl_errlist_add(errs, r, "", "cannot read %s: %s", path, strerror(-r));
+		return fl_experr(errs, r, "", "cannot read %s: %s", path, strerror(-r));
 	r = fl_experiment_parse(buf, len, vars, out, errs);
 	free(buf);
 	if (r == 0) {
@@ -1576,7 +1657,7 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 		if (!(*out)->source_path) {
 			fl_experiment_free(*out);
 			*out = NULL;
-			return fl_errlist_add(errs, -ENOMEM, "", "out of memory");
+			return fl_experr(errs, -ENOMEM, "", "out of memory");
 		}
 	}
 	return r;

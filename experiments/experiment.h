@@ -116,7 +116,8 @@ struct fl_activity {
 	char *name;
 	enum fl_activity_type type;
 	struct fl_provider provider;
-	struct fl_tolerance tolerance; /* hypothesis probes only; FL_TOL_NONE otherwise */
+	/* required on hypothesis probes; method probes may carry one (CTK ignores it) */
+	struct fl_tolerance tolerance; /* FL_TOL_NONE when absent */
 	uint64_t pause_before_ms;
 	uint64_t pause_after_ms;
 	bool background;
@@ -150,8 +151,10 @@ struct fl_experiment {
 struct fl_vars {
 	struct fl_kv *v;
 	size_t n;
-	char **
-	    json; /* parallel to v: the typed value as JSON text ("k:int=5", --var-file), or NULL */
+	/* parallel to v: the typed value as JSON text ("k:int=5", --var-file), or NULL */
+	char **json;
+	/* parallel to v: true for a var file's "secrets", masked like secrets */
+	bool *secret;
 };
 
 /*
@@ -165,6 +168,14 @@ int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
 /* Read a file (size-capped) and parse it; errors as above. */
 int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,
 		       struct fl_errlist *errs) FL_WUR;
+/*
+ * Check that every process provider's program can be run from here: a path
+ * with a slash must be an executable file, a bare name must be found in PATH
+ * (as Chaos Toolkit's validation does with shutil.which). Separate from
+ * parsing because the answer depends on the machine: call it before a run.
+ * Errors (one per activity, with its path) go to errs; returns 0 or -ENOENT.
+ */
+int fl_experiment_check_programs(const struct fl_experiment *e, struct fl_errlist *errs) FL_WUR;
 /* Free an experiment; NULL is fine. */
 void fl_experiment_free(struct fl_experiment *e);
 

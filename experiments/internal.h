@@ -28,6 +28,9 @@ const char *fl_quote(const char *s, char *buf, size_t len);
 const char *fl_json_got(const cJSON *v, char *buf, size_t len);
 /* Name of a JSON value's type: "a string", "a number", "an object"... */
 const char *fl_json_kind(const cJSON *v);
+/* fl_errlist_add, unless an error with the same path is already listed. */
+int fl_experr(struct fl_errlist *l, int code, const char *path, const char *fmt, ...)
+    FL_PRINTF(4, 5);
 /* strdup that returns NULL for NULL. */
 char *fl_strdup0(const char *s);
 
@@ -79,7 +82,8 @@ void fl_tolerance_done(struct fl_tolerance *t);
 struct fl_jsonpath;
 int fl_jsonpath_compile(const char *expr, struct fl_jsonpath **out, char *why,
 			size_t whylen) FL_WUR;
-/* Collect matches (borrowed pointers into doc) in document order; -E2BIG past max. */
+/* Collect matches (borrowed pointers into doc) in document order; -E2BIG past max
+ * matches or past a budget of visited nodes. */
 int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON **matches,
 		     size_t max, size_t *n) FL_WUR;
 void fl_jsonpath_free(struct fl_jsonpath *p);

@@ -320,6 +320,11 @@ int fl_jsonpath_compile(const char *expr, struct fl_jsonpath **out, char *why, s
 			goto fail;
 		}
 		skip_ws(&s);
+		if (*s == ':' || *s == ',') {
+			snprintf(why, whylen, "%s are not supported (offset %zu)",
+				 *s == ':' ? "slices" : "unions", (size_t)(s - expr));
+			goto fail;
+		}
 		if (*s != ']') {
 			snprintf(why, whylen, "expected ] at offset %zu", (size_t)(s - expr));
 			goto fail;
@@ -338,10 +343,14 @@ fail:
 	return r;
 }
 
+/* Nodes one evaluation may visit: `..` over many matches could otherwise take ages. */
+#define JP_VISITS_MAX (4u * 1024 * 1024)
+
 struct jp_set {
 	const cJSON **v;
 	size_t n, max;
 	bool full;
+	size_t *visits;
 };
 
 static void set_push(struct jp_set *s, const cJSON *j)
@@ -433,8 +442,14 @@ static void select_one(const struct jp_step *st, const cJSON *node, struct jp_se
 			cJSON_ArrayForEach(it, node) set_push(out, it);
 		break;
 	case JP_FILTER:
-		if (cJSON_IsArray(node) || cJSON_IsObject(node))
+		/* jsonpath2 (what Chaos Toolkit uses) tests the node itself; on a list we
+		 * test each element, as Goessner's JSONPath does (jsonpath2 would find
+		 * no member of a list anyway) */
+		if (cJSON_IsArray(node)) {
 			cJSON_ArrayForEach(it, node) if (filter_match(st, it)) set_push(out, it);
+		} else if (filter_match(st, node)) {
+			set_push(out, node);
+		}
 		break;
 	}
 }
@@ -446,7 +461,17 @@ static void select_recursive(const struct jp_step *st, const cJSON *node, struct
 
 	if (depth > 256 || out->full)
 		return;
-	select_one(st, node, out);
+	if (++*out->visits > JP_VISITS_MAX) {
+		out->full = true;
+		return;
+	}
+	if (st->sel == JP_FILTER) {
+		/* every node of the tree that passes, each once */
+		if (filter_match(st, node))
+			set_push(out, node);
+	} else {
+		select_one(st, node, out);
+	}
 	if (cJSON_IsArray(node) || cJSON_IsObject(node))
 		cJSON_ArrayForEach(it, node) select_recursive(st, it, out, depth + 1);
 }
@@ -455,6 +480,7 @@ int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON 
 		     size_t max, size_t *n)
 {
 	struct jp_set cur = {0}, next = {0};
+	size_t visits = 0;
 	int r = 0;
 
 	*n = 0;
@@ -467,6 +493,7 @@ int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON 
 		goto out;
 	}
 	cur.max = next.max = max;
+	cur.visits = next.visits = &visits;
 	cur.v[cur.n++] = doc;
 	for (size_t i = 0; i < p->n; i++) {
 		const cJSON **tmp;

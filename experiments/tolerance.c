@@ -233,7 +233,7 @@ static int check_keys(const cJSON *obj, const char *path, const char *const *kno
 			if (!strcmp(it->string, *k))
 				ok = true;
 		if (!ok) {
-			fl_errlist_add(
+			fl_experr(
 			    errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
 			    "unknown key (a %s tolerance takes %s)",
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "type")),
@@ -253,10 +253,10 @@ static int parse_target(const cJSON *obj, const char *path, struct fl_tolerance 
 	if (!tg)
 		return 0;
 	if (!cJSON_IsString(tg) || !tg->valuestring[0] || strlen(tg->valuestring) > FL_EXP_NAME_MAX)
-		return fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "target"),
-				      "expected the name of a result field (\"stdout\", \"body\", "
-				      "\"status\"...), got %s",
-				      fl_json_got(tg, got, sizeof(got)));
+		return fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "target"),
+				 "expected the name of a result field (\"stdout\", \"body\", "
+				 "\"status\"...), got %s",
+				 fl_json_got(tg, got, sizeof(got)));
 	t->target = strdup(tg->valuestring);
 	return t->target ? 0 : -ENOMEM;
 }
@@ -284,13 +284,13 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 		r = -EINVAL;
 	fl_path_key(p, sizeof(p), path, "pattern");
 	if (!cJSON_IsString(pat) || !pat->valuestring[0])
-		return fl_errlist_add(errs, -EINVAL, p, "expected a regular expression, got %s",
-				      fl_json_got(pat, got, sizeof(got)));
+		return fl_experr(errs, -EINVAL, p, "expected a regular expression, got %s",
+				 fl_json_got(pat, got, sizeof(got)));
 	t->str = strdup(pat->valuestring);
 	if (!t->str)
 		return -ENOMEM;
 	if (fl_regex_translate(pat->valuestring, &posix, &why) < 0)
-		return fl_errlist_add(errs, -EINVAL, p, "%s", why);
+		return fl_experr(errs, -EINVAL, p, "%s", why);
 	c = compiled(t);
 	if (!c) {
 		free(posix);
@@ -302,8 +302,8 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 		char msg[128];
 
 		regerror(r, &c->re, msg, sizeof(msg));
-		return fl_errlist_add(errs, -EINVAL, p, "invalid regular expression %s: %s",
-				      fl_quote(pat->valuestring, got, sizeof(got)), msg);
+		return fl_experr(errs, -EINVAL, p, "invalid regular expression %s: %s",
+				 fl_quote(pat->valuestring, got, sizeof(got)), msg);
 	}
 	c->has_regex = true;
 	return r;
@@ -326,9 +326,9 @@ static int parse_jsonpath(const cJSON *j, const char *path, struct fl_tolerance 
 		r = -EINVAL;
 	if (cnt) {
 		if (!is_integer(cnt) || cnt->valuedouble < 0)
-			r = fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "count"),
-					   "expected a number of matches (an integer >= 0), got %s",
-					   fl_json_got(cnt, got, sizeof(got)));
+			r = fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "count"),
+				      "expected a number of matches (an integer >= 0), got %s",
+				      fl_json_got(cnt, got, sizeof(got)));
 		else
 			t->count = (long long)cnt->valuedouble;
 	}
@@ -350,15 +350,15 @@ static int parse_jsonpath(const cJSON *j, const char *path, struct fl_tolerance 
 	}
 	fl_path_key(p, sizeof(p), path, "path");
 	if (!cJSON_IsString(jp) || !jp->valuestring[0])
-		return fl_errlist_add(errs, -EINVAL, p,
-				      "expected a JSONPath like \"$.items[0].id\", got %s",
-				      fl_json_got(jp, got, sizeof(got)));
+		return fl_experr(errs, -EINVAL, p,
+				 "expected a JSONPath like \"$.items[0].id\", got %s",
+				 fl_json_got(jp, got, sizeof(got)));
 	t->str = strdup(jp->valuestring);
 	if (!t->str)
 		return -ENOMEM;
 	if (fl_jsonpath_compile(jp->valuestring, &c->jp, why, sizeof(why)) < 0)
-		return fl_errlist_add(errs, -EINVAL, p, "invalid JSONPath %s: %s",
-				      fl_quote(jp->valuestring, got, sizeof(got)), why);
+		return fl_experr(errs, -EINVAL, p, "invalid JSONPath %s: %s",
+				 fl_quote(jp->valuestring, got, sizeof(got)), why);
 	return r;
 }
 
@@ -370,15 +370,14 @@ static int parse_range_pair(const cJSON *arr, const char *p, double *lo, double 
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != 2 ||
 	    !cJSON_IsNumber(cJSON_GetArrayItem(arr, 0)) ||
 	    !cJSON_IsNumber(cJSON_GetArrayItem(arr, 1)))
-		return fl_errlist_add(errs, -EINVAL, p,
-				      "expected [lower, upper] (two numbers), got %s",
-				      fl_json_got(arr, got, sizeof(got)));
+		return fl_experr(errs, -EINVAL, p, "expected [lower, upper] (two numbers), got %s",
+				 fl_json_got(arr, got, sizeof(got)));
 	*lo = cJSON_GetArrayItem(arr, 0)->valuedouble;
 	*hi = cJSON_GetArrayItem(arr, 1)->valuedouble;
 	if (*lo > *hi)
-		return fl_errlist_add(errs, -EINVAL, p,
-				      "lower bound %g is above upper bound %g: nothing could match",
-				      *lo, *hi);
+		return fl_experr(errs, -EINVAL, p,
+				 "lower bound %g is above upper bound %g: nothing could match", *lo,
+				 *hi);
 	return 0;
 }
 
@@ -424,11 +423,10 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 	}
 	if (cJSON_IsNumber(j)) {
 		if (!is_integer(j))
-			return fl_errlist_add(
-			    errs, -EINVAL, path,
-			    "an exact number tolerance must be an integer, got %s "
-			    "(use {\"type\": \"range\"} for decimals)",
-			    fl_json_got(j, got, sizeof(got)));
+			return fl_experr(errs, -EINVAL, path,
+					 "an exact number tolerance must be an integer, got %s "
+					 "(use {\"type\": \"range\"} for decimals)",
+					 fl_json_got(j, got, sizeof(got)));
 		t->type = FL_TOL_INT;
 		t->i = (long long)j->valuedouble;
 		return 0;
@@ -441,12 +439,11 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 	if (cJSON_IsArray(j)) {
 		n = (size_t)cJSON_GetArraySize(j);
 		if (n == 0)
-			return fl_errlist_add(
-			    errs, -EINVAL, path,
-			    "an empty list matches nothing; give the accepted values");
+			return fl_experr(errs, -EINVAL, path,
+					 "an empty list matches nothing; give the accepted values");
 		if (n > FL_EXP_ARGS_MAX)
-			return fl_errlist_add(errs, -E2BIG, path, "more than %d values",
-					      FL_EXP_ARGS_MAX);
+			return fl_experr(errs, -E2BIG, path, "more than %d values",
+					 FL_EXP_ARGS_MAX);
 		if (n == 2 && cJSON_IsNumber(j->child) && cJSON_IsNumber(j->child->next)) {
 			if (parse_range_pair(j, path, &t->lo, &t->hi, errs) < 0)
 				return -EINVAL;
@@ -463,11 +460,11 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 			int r = scalar_from(it, &t->items[n]);
 
 			if (r == -EINVAL)
-				return fl_errlist_add(errs, -EINVAL,
-						      fl_path_index(p, sizeof(p), path, n),
-						      "expected a number, string, boolean or null, "
-						      "got %s",
-						      fl_json_kind(it));
+				return fl_experr(errs, -EINVAL,
+						 fl_path_index(p, sizeof(p), path, n),
+						 "expected a number, string, boolean or null, "
+						 "got %s",
+						 fl_json_kind(it));
 			if (r < 0)
 				return r;
 			t->n_items = ++n;
@@ -475,15 +472,15 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 		return 0;
 	}
 	if (!cJSON_IsObject(j))
-		return fl_errlist_add(errs, -EINVAL, path,
-				      "expected a boolean, an integer, a string, a list or an "
-				      "object with a \"type\", got %s",
-				      fl_json_kind(j));
+		return fl_experr(errs, -EINVAL, path,
+				 "expected a boolean, an integer, a string, a list or an "
+				 "object with a \"type\", got %s",
+				 fl_json_kind(j));
 	type = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (!cJSON_IsString(type))
-		return fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
-				      "expected \"regex\", \"jsonpath\" or \"range\", got %s",
-				      fl_json_got(type, got, sizeof(got)));
+		return fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
+				 "expected \"regex\", \"jsonpath\" or \"range\", got %s",
+				 fl_json_got(type, got, sizeof(got)));
 	if (!strcmp(type->valuestring, "regex"))
 		return parse_regex(j, path, t, errs);
 	if (!strcmp(type->valuestring, "jsonpath"))
@@ -491,12 +488,12 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 	if (!strcmp(type->valuestring, "range"))
 		return parse_range(j, path, t, errs);
 	if (!strcmp(type->valuestring, "probe"))
-		return fl_errlist_add(errs, -ENOTSUP, fl_path_key(p, sizeof(p), path, "type"),
-				      "a probe as tolerance is not supported (it needs a Python "
-				      "provider); use regex, jsonpath or range");
-	return fl_errlist_add(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
-			      "unknown tolerance type %s (known: regex, jsonpath, range)",
-			      fl_quote(type->valuestring, got, sizeof(got)));
+		return fl_experr(errs, -ENOTSUP, fl_path_key(p, sizeof(p), path, "type"),
+				 "a probe as tolerance is not supported (it needs a Python "
+				 "provider); use regex, jsonpath or range");
+	return fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
+			 "unknown tolerance type %s (known: regex, jsonpath, range)",
+			 fl_quote(type->valuestring, got, sizeof(got)));
 }
 
 /* ---- check ----------------------------------------------------------------- */
@@ -654,6 +651,12 @@ static bool check_regex(const struct fl_tolerance *t, enum fl_provider_type ptyp
 		return false;
 	}
 	ok = regexec(&c->re, text, 0, NULL, 0) == 0;
+	if (!ok && *text && text[strlen(text) - 1] == '\n') {
+		/* Python's $ also matches before a final newline: "ready\n" matches
+		 * ^ready$ in Chaos Toolkit, so try once more without that newline */
+		text[strlen(text) - 1] = '\0';
+		ok = regexec(&c->re, text, 0, NULL, 0) == 0;
+	}
 	free(text);
 	if (!ok)
 		why_set(why, whylen, "%s%s%s does not match /%s/", field ? field : "",
@@ -753,10 +756,13 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 	}
 	r = fl_jsonpath_eval(c->jp, v, matches, JSONPATH_MATCHES_MAX, &n);
 	if (r < 0) {
-		why_set(why, whylen, "more than %d matches", JSONPATH_MATCHES_MAX);
+		why_set(why, whylen, "%s matches more than %d values or needs too much searching",
+			t->str, JSONPATH_MATCHES_MAX);
 		goto out;
 	}
-	ok = n > 0;
+	/* CTK: found something; "count" asks for exactly n; "expect" decides alone
+	 * in CTK (so "expect": [] passes on no match), we also honour "count" */
+	ok = t->has_expect || n > 0;
 	if (t->count >= 0)
 		ok = (long long)n == t->count;
 	if (!ok) {
@@ -811,6 +817,12 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 
 	if (why && whylen)
 		why[0] = '\0';
+	if (t->type == FL_TOL_NONE)
+		return true;
+	if (!result) {
+		why_set(why, whylen, "the probe returned no result");
+		return false;
+	}
 	switch (t->type) {
 	case FL_TOL_NONE:
 		return true;

@@ -2,6 +2,7 @@
 #include "experiments/internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,12 @@ const char *fl_path_key(char *out, size_t len, const char *parent, const char *k
 	} else {
 		char q[96];
 
-		/* fl_quote gives "..." with escapes; JSONPath bracket form wants '...' */
+		/* fl_quote gives "..." with escapes; ['...'] reads better unless the key has a ' */
 		fl_quote(key, q, sizeof(q));
-		q[0] = '\'';
-		q[strlen(q) - 1] = '\'';
+		if (!strchr(key, '\'')) {
+			q[0] = '\'';
+			q[strlen(q) - 1] = '\'';
+		}
 		snprintf(out, len, "%s[%s]", parent, q);
 	}
 	return out;
@@ -250,4 +253,22 @@ out:
 	free(word);
 	fl_strv_free(v);
 	return r;
+}
+
+int fl_experr(struct fl_errlist *l, int code, const char *path, const char *fmt, ...)
+{
+	char msg[FL_ERROR_MSG_MAX];
+	va_list ap;
+
+	if (!l)
+		return code;
+	/* one error per path: the first is the cause, later ones its echoes (an
+	 * undefined ${url} makes the URL invalid too) */
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].path, path ? path : ""))
+			return code;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fl_errlist_add(l, code, path, "%s", msg);
 }
