@@ -27,6 +27,7 @@
 #include "controller/report.h"
 #include "controller/runner.h"
 #include "controller/signals.h"
+#include "controller/cmd_agents.h"
 #include "core/duration.h"
 #include "core/rng.h"
 #include "experiments/experiment.h"
@@ -42,6 +43,8 @@ static const char fl_usage_main[] =
     "Commands:\n"
     "  run [OPTIONS] FILE   run an experiment\n"
     "  validate FILE...     check experiments; run nothing\n"
+    "  status --agents FILE live faults across agents\n"
+    "  revert --all --agents FILE   revert every live fault on the agents\n"
     "  help [COMMAND]       show help for a command\n"
     "  version              print the version\n"
     "\n"
@@ -509,6 +512,10 @@ int fl_cli_main(int argc, char **argv)
 		ret = fl_cmd_run(argc - 1, argv + 1);
 	else if (strcmp(cmd, "validate") == 0)
 		ret = fl_cmd_validate(argc - 1, argv + 1);
+	else if (strcmp(cmd, "status") == 0)
+		ret = fl_cmd_status(argc - 1, argv + 1);
+	else if (strcmp(cmd, "revert") == 0)
+		ret = fl_cmd_revert(argc - 1, argv + 1);
 	else if (cmd[0] == '-')
 		ret = fl_usage_error(NULL, "unknown option '%s'", cmd);
 	else
