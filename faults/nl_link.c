@@ -137,7 +137,7 @@ int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, ch
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
-	cb = nl_cb_clone(nl_socket_get_cb(sk));
+	cb = fl_nl_cb_clone(sk);
 	if (!cb) {
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
@@ -184,4 +184,13 @@ int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *
 		return fl_nl_ifindex(sk, t->ifname, ifindex, err);
 	}
 	return fl_nl_route_ifindex(sk, t->route_to, ifindex, ifname, err);
+}
+
+struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk)
+{
+	struct nl_cb *ref = nl_socket_get_cb(sk); /* a new reference */
+	struct nl_cb *cb = ref ? nl_cb_clone(ref) : NULL;
+
+	nl_cb_put(ref);
+	return cb;
 }

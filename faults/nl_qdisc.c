@@ -90,7 +90,7 @@ static int snap_cb(struct nl_msg *msg, void *arg)
 static int dump(struct nl_sock *sk, int type, int ifindex, struct snap_ctx *c)
 {
 	struct tcmsg tcm = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex};
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	struct nl_cb *cb = fl_nl_cb_clone(sk);
 	int r;
 
 	if (!cb)
