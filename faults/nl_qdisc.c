@@ -111,7 +111,8 @@ int fl_nl_root_snapshot(struct nl_sock *sk, int ifindex, struct fl_nl_qdisc_snap
 
 	memset(s, 0, sizeof(*s));
 	r = dump(sk, RTM_GETQDISC, ifindex, &c);
-	if (r == 0)
+	/* Classes matter only under a root that is neither the default nor ours. */
+	if (r == 0 && s->present && s->handle && !fl_nl_handle_ours(s->handle))
 		r = dump(sk, RTM_GETTCLASS, ifindex, &c);
 	if (r == 0)
 		r = c.err;
