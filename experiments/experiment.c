@@ -528,6 +528,17 @@ static void parse_process(struct parse_ctx *ctx, const cJSON *j, const char *pat
 	check_keys(ctx, j, path, known, "a process provider (known: path, arguments, timeout)");
 	p->path = get_string(ctx, j, "path", path, true, PROCESS_PATH_MAX,
 			     "the program to run (a path or a name looked up in PATH)");
+	if (p->path && p->path[0] == '~' && (p->path[1] == '/' || !p->path[1]) && getenv("HOME")) {
+		/* as Chaos Toolkit does with os.path.expanduser() */
+		char *x = NULL;
+
+		if (asprintf(&x, "%s%s", getenv("HOME"), p->path + 1) < 0) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+		} else {
+			free(p->path);
+			p->path = x;
+		}
+	}
 	parse_process_args(ctx, get(j, "arguments"), fl_path_key(sp, sizeof(sp), path, "arguments"),
 			   p);
 	t = get(j, "timeout");
