@@ -7,6 +7,8 @@
 #   tests/fuzz/run.sh                     CI: 20 s per target
 #   tests/fuzz/run.sh 600 rules api       10 minutes each, two targets
 #   RUNS=10000000 nice -n 19 tests/fuzz/run.sh 0    long run: 10M executions each
+#                                         (SECONDS > 0 with RUNS: whichever comes first)
+#   FUZZ_NOBUILD=1 ...                    use build-fuzz/ as it is (parallel lanes)
 #
 # New coverage goes to build-fuzz/corpus/<target>/ (the repo's seeds in
 # tests/fuzz/corpus/<target>/ are read, never written). Reproduce a crash:
@@ -23,11 +25,11 @@ if ! command -v "$cc" >/dev/null; then
 	echo "SKIPPED: $cc not installed (scripts/deps.sh installs it)"
 	exit 77
 fi
-cmake -S "$top" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DFL_FUZZ=ON -DFL_WERROR=OFF \
+[ -n "${FUZZ_NOBUILD:-}" ] || cmake -S "$top" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DFL_FUZZ=ON -DFL_WERROR=OFF \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	>/dev/null
-cmake --build "$dir" --target fuzz_all -j"$(nproc)" >/dev/null
+[ -n "${FUZZ_NOBUILD:-}" ] || cmake --build "$dir" --target fuzz_all -j"$(nproc)" >/dev/null
 
 mkdir -p "$dir/artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -46,11 +48,8 @@ for t in $targets; do
 	set -- -max_len=$max -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$dir/artifacts/$t-"
 	[ -n "$dict" ] && set -- "$@" -dict="$top/tests/fuzz/$dict.dict"
-	if [ -n "${RUNS:-}" ]; then
-		set -- "$@" -runs="$RUNS"
-	else
-		set -- "$@" -max_total_time="$secs"
-	fi
+	[ -n "${RUNS:-}" ] && set -- "$@" -runs="$RUNS"
+	[ "$secs" -gt 0 ] && set -- "$@" -max_total_time="$secs"
 	log="$dir/artifacts/$t.log"
 	echo "fuzz: $t ..."
 	if "$dir/tests/fuzz/fuzz-$t" "$@" "$dir/corpus/$t" "$top/tests/fuzz/corpus/$t" >"$log" 2>&1; then
