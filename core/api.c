@@ -39,10 +39,15 @@ static int json_depth(const cJSON *j)
 	return max + 1;
 }
 
-/* Is a key repeated in one object, at any depth? Fills path ("$.params.delay"). */
-static bool json_dup_key(const cJSON *j, char *path, size_t len)
+/*
+ * A key repeated in one object, or a number beyond a double (1e999 reads as
+ * inf and would be written back as null), at any depth: the reason, with the
+ * path of the value in path ("$.params.delay"); NULL when the tree is fine.
+ */
+static const char *json_check(const cJSON *j, char *path, size_t len)
 {
 	size_t at = strlen(path), i = 0;
+	const char *why;
 
 	for (const cJSON *c = j->child; c; c = c->next, i++) {
 		if (cJSON_IsObject(j) && c->string)
@@ -52,18 +57,20 @@ static bool json_dup_key(const cJSON *j, char *path, size_t len)
 		if (cJSON_IsObject(j) && c->string)
 			for (const cJSON *n = c->next; n; n = n->next)
 				if (n->string && !strcmp(c->string, n->string))
-					return true;
-		if (json_dup_key(c, path, len))
-			return true;
+					return "duplicate field";
+		if (cJSON_IsNumber(c) && !isfinite(c->valuedouble))
+			return "number out of range";
+		if ((why = json_check(c, path, len)))
+			return why;
 	}
 	path[at] = '\0';
-	return false;
+	return NULL;
 }
 
 int fl_api_json_parse(const char *buf, size_t len, cJSON **out, struct fl_error *err)
 {
 	char path[FL_ERROR_PATH_MAX];
-	const char *end = NULL;
+	const char *end = NULL, *why;
 	cJSON *j;
 	int r;
 
@@ -94,8 +101,8 @@ int fl_api_json_parse(const char *buf, size_t len, cJSON **out, struct fl_error 
 	}
 	/* As at the top level (fl_api_only_keys): "which one counts" must not be a guess. */
 	strcpy(path, "$");
-	if (json_dup_key(j, path, sizeof(path))) {
-		r = fl_error_set(err, -EINVAL, path, "duplicate field");
+	if ((why = json_check(j, path, sizeof(path)))) {
+		r = fl_error_set(err, -EINVAL, path, "%s", why);
 		cJSON_Delete(j);
 		return r;
 	}
