@@ -240,7 +240,8 @@ static int parse_when(const char *s, struct fl_shm_rule *r)
 	}
 	r->when_first = first;
 	r->when_last = last;
-	r->when_step = step;
+	/* "3..3+2" is the 3rd call only: no step there ("3+2" would run on without end). */
+	r->when_step = last == first ? 1 : step;
 	return 0;
 }
 
