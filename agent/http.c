@@ -337,9 +337,11 @@ static enum MHD_Result do_fault_id(struct fl_http *h, struct MHD_Connection *c, 
 	memcpy(id, rest, n);
 	id[n] = '\0';
 	if (!fl_api_id_valid(id, FL_API_ID_MAX))
-		return send_error(c, 400, "invalid_request", "$.id",
-				  "fault ids are 1-%d characters of [A-Za-z0-9._:-]",
-				  FL_API_ID_MAX);
+		return send_error(
+		    c, 400, "invalid_request", "$.id",
+		    "fault ids are 1-%d characters of [A-Za-z0-9._:-], starting with a "
+		    "letter or digit",
+		    FL_API_ID_MAX);
 	if (slash) {
 		uint64_t ttl = 0;
 

@@ -42,6 +42,8 @@ START_TEST(fault_req_table)
 	    {"{\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
 	    {"{\"id\":\"\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
 	    {"{\"id\":\"a/b\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\".x\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\"..\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
 	    {"{\"id\":\"a\",\"experiment\":5,\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0,
 	     "$.experiment"},
 	    {"{\"id\":\"a\",\"kind\":7,\"target\":{},\"ttl_ms\":1}", 0, "$.kind"},
