@@ -503,9 +503,14 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 		size_t k = 0;
 
 		for (const char *c = id; *c && k < 40; c++)
-			s->experiment[k++] = (fl_api_id_valid((char[]){*c, 0}, 1)) ? *c : '-';
+			s->experiment[k++] =
+			    strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789._:-",
+				   *c)
+				? *c
+				: '-';
 		s->experiment[k] = '\0';
-		if (!k)
+		if (!fl_api_id_valid(s->experiment, 40))
 			snprintf(s->experiment, sizeof(s->experiment), "run");
 	}
 	if (opts && opts->agent_binary && !(s->agent_binary = strdup(opts->agent_binary))) {
