@@ -257,29 +257,55 @@ static void walk_limits(const cJSON *j, const char *path, unsigned depth, struct
 	}
 }
 
-/* Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse them. */
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse
+ * them. Keys are sorted (not compared pairwise) so a 1 MiB object of tiny
+ * members costs n log n, not n^2.
+ */
 static void walk_dup_keys(const cJSON *j, const char *path, struct parse_ctx *ctx)
 {
-	const cJSON *it, *o;
-	size_t i = 0;
+	const cJSON *it;
+	size_t i = 0, n = 0;
 
 	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
 		return;
+	if (cJSON_IsObject(j)) {
+		const char **keys;
+
+		for (it = j->child; it; it = it->next)
+			n++;
+		keys = n > 1 ? malloc(n * sizeof(*keys)) : NULL;
+		if (keys) {
+			for (it = j->child; it; it = it->next)
+				keys[i++] = it->string;
+			qsort(keys, n, sizeof(*keys), key_cmp);
+			for (i = 1; i < n; i++) {
+				char p[FL_PATH_MAX];
+
+				if (!strcmp(keys[i - 1], keys[i]) &&
+				    (i < 2 || strcmp(keys[i - 2], keys[i])))
+					ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, keys[i]),
+					    "duplicate key");
+			}
+			free(keys);
+		} else if (n > 1) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+		}
+	}
+	i = 0;
 	cJSON_ArrayForEach(it, j)
 	{
 		char p[FL_PATH_MAX];
 
-		if (cJSON_IsObject(j)) {
+		if (cJSON_IsObject(j))
 			fl_path_key(p, sizeof(p), path, it->string);
-			for (o = j->child; o != it; o = o->next) {
-				if (!strcmp(o->string, it->string)) {
-					ERR(ctx, -EINVAL, p, "duplicate key");
-					break;
-				}
-			}
-		} else {
+		else
 			fl_path_index(p, sizeof(p), path, i++);
-		}
 		walk_dup_keys(it, p, ctx);
 	}
 }
@@ -502,6 +528,17 @@ static void parse_process(struct parse_ctx *ctx, const cJSON *j, const char *pat
 	check_keys(ctx, j, path, known, "a process provider (known: path, arguments, timeout)");
 	p->path = get_string(ctx, j, "path", path, true, PROCESS_PATH_MAX,
 			     "the program to run (a path or a name looked up in PATH)");
+	if (p->path && p->path[0] == '~' && (p->path[1] == '/' || !p->path[1]) && getenv("HOME")) {
+		/* as Chaos Toolkit does with os.path.expanduser() */
+		char *x = NULL;
+
+		if (asprintf(&x, "%s%s", getenv("HOME"), p->path + 1) < 0) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+		} else {
+			free(p->path);
+			p->path = x;
+		}
+	}
 	parse_process_args(ctx, get(j, "arguments"), fl_path_key(sp, sizeof(sp), path, "arguments"),
 			   p);
 	t = get(j, "timeout");
@@ -1274,6 +1311,80 @@ static void parse_list(struct parse_ctx *ctx, const cJSON *j, const char *path, 
 	}
 }
 
+/* ---- error order ---------------------------------------------------------------------- */
+
+struct err_pos {
+	size_t node; /* pre-order index of the deepest node the path names or lies under */
+	size_t len;  /* length of that node's path, to keep the deepest */
+	size_t seq;  /* order found, to keep the sort stable */
+};
+
+static void locate_errors(const cJSON *j, const char *path, size_t *counter,
+			  const struct fl_errlist *l, struct err_pos *pos)
+{
+	const cJSON *it;
+	size_t plen = strlen(path), me = (*counter)++, i = 0;
+
+	for (size_t k = 0; k < l->n; k++) {
+		const char *ep = l->v[k].path;
+
+		if (!strncmp(ep, path, plen) && (!ep[plen] || ep[plen] == '.' || ep[plen] == '[') &&
+		    plen >= pos[k].len) {
+			pos[k].node = me;
+			pos[k].len = plen;
+		}
+	}
+	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
+		return;
+	cJSON_ArrayForEach(it, j)
+	{
+		char p[FL_PATH_MAX];
+
+		if (cJSON_IsObject(j))
+			fl_path_key(p, sizeof(p), path, it->string);
+		else
+			fl_path_index(p, sizeof(p), path, i++);
+		locate_errors(it, p, counter, l, pos);
+	}
+}
+
+static int err_pos_cmp(const void *a, const void *b)
+{
+	const struct err_pos *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Put errors in the order of the file (the parser finds substitution
+ * problems before typed ones), so a reader can go top to bottom.
+ */
+static void sort_errors(const cJSON *root, struct fl_errlist *l)
+{
+	struct err_pos *pos;
+	struct fl_error *copy;
+	size_t counter = 0;
+
+	if (l->n < 2)
+		return;
+	pos = calloc(l->n, sizeof(*pos));
+	copy = malloc(l->n * sizeof(*copy));
+	if (!pos || !copy)
+		goto out;
+	for (size_t k = 0; k < l->n; k++)
+		pos[k].seq = k;
+	locate_errors(root, "$", &counter, l, pos);
+	qsort(pos, l->n, sizeof(*pos), err_pos_cmp);
+	memcpy(copy, l->v, l->n * sizeof(*copy));
+	for (size_t k = 0; k < l->n; k++)
+		l->v[k] = copy[pos[k].seq];
+out:
+	free(pos);
+	free(copy);
+}
+
 /* ---- top level ------------------------------------------------------------------------ */
 
 /*
@@ -1405,8 +1516,8 @@ done:
 	return s;
 }
 
-int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
-			struct fl_experiment **out, struct fl_errlist *errs)
+static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
+		      struct fl_experiment **out, struct fl_errlist *errs)
 {
 	struct fl_subst_map map = {0};
 	struct parse_ctx ctx = {.errs = errs};
@@ -1550,6 +1661,8 @@ int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
 	e = NULL;
 	r = 0;
 out:
+	if (root && errs->n > 1)
+		sort_errors(root, errs);
 	if (r == 0 && errs->n + errs->dropped > errs_before)
 		r = -EINVAL;
 	fl_experiment_free(e);
@@ -1559,6 +1672,27 @@ out:
 	cJSON_Delete(root);
 	fl_subst_map_done(&map);
 	free(copy);
+	return r;
+}
+
+/*
+ * Errors are collected in a list of this parse's own, so "one error per
+ * path" never hides an error behind one from another file, then appended.
+ */
+int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
+			struct fl_experiment **out, struct fl_errlist *errs)
+{
+	struct fl_errlist *mine = calloc(1, sizeof(*mine));
+	int r;
+
+	*out = NULL;
+	if (!mine)
+		return fl_errlist_add(errs, -ENOMEM, "$", "out of memory");
+	r = parse_into(buf, len, vars, out, mine);
+	for (size_t i = 0; i < mine->n; i++)
+		fl_errlist_add(errs, mine->v[i].code, mine->v[i].path, "%s", mine->v[i].msg);
+	errs->dropped += mine->dropped;
+	free(mine);
 	return r;
 }
 
@@ -1614,14 +1748,14 @@ static void check_list_programs(const struct fl_activity_list *l, struct fl_errl
 		if (strchr(a->provider.path, '/')) {
 			r = runnable(a->provider.path);
 			if (r < 0)
-				*ret =
-				    fl_experr(errs, -ENOENT, p, "%s cannot be run: %s",
-					      fl_quote(a->provider.path, q, sizeof(q)),
-					      r == -EISDIR ? "not a regular file" : strerror(-r));
+				*ret = fl_errlist_add(errs, -ENOENT, p, "%s cannot be run: %s",
+						      fl_quote(a->provider.path, q, sizeof(q)),
+						      r == -EISDIR ? "not a regular file"
+								   : strerror(-r));
 		} else if (find_in_path(a->provider.path) < 0) {
-			*ret =
-			    fl_experr(errs, -ENOENT, p, "no program %s in PATH (or not executable)",
-				      fl_quote(a->provider.path, q, sizeof(q)));
+			*ret = fl_errlist_add(errs, -ENOENT, p,
+					      "no program %s in PATH (or not executable)",
+					      fl_quote(a->provider.path, q, sizeof(q)));
 		}
 	}
 }
@@ -1646,10 +1780,10 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 	*out = NULL;
 	r = fl_experiment_read_file(path, &buf, &len);
 	if (r == -E2BIG)
-		return fl_experr(errs, r, "$", "the file is larger than the limit of %d bytes",
-				 FL_EXP_FILE_MAX);
+		return fl_errlist_add(errs, r, "$", "the file is larger than the limit of %d bytes",
+				      FL_EXP_FILE_MAX);
 	if (r < 0)
-		return fl_experr(errs, r, "", "cannot read %s: %s", path, strerror(-r));
+		return fl_errlist_add(errs, r, "", "cannot read %s: %s", path, strerror(-r));
 	r = fl_experiment_parse(buf, len, vars, out, errs);
 	free(buf);
 	if (r == 0) {
@@ -1657,7 +1791,7 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 		if (!(*out)->source_path) {
 			fl_experiment_free(*out);
 			*out = NULL;
-			return fl_experr(errs, -ENOMEM, "", "out of memory");
+			return fl_errlist_add(errs, -ENOMEM, "", "out of memory");
 		}
 	}
 	return r;
