@@ -450,15 +450,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 					  "a client certificate signed by the agent's CA is "
 					  "required");
 		}
+		client_key(c, key, sizeof(key));
 		if (!authorized(h, c)) {
 			rq->answered = true;
 			h->rejected_auth++;
 			fl_log(FL_LOG_WARN, "unauthorized request", "method", method, "url", url,
-			       NULL);
+			       "client", key, NULL);
 			return send_error(c, 401, "unauthorized", NULL,
 					  "missing or wrong bearer token");
 		}
-		client_key(c, key, sizeof(key));
 		if (!rate_ok(h, key)) {
 			rq->answered = true;
 			h->rejected_rate++;
