@@ -9,7 +9,7 @@ build-essential cmake pkgconf clang-format
 libcjson-dev libcurl4-openssl-dev check libsubunit-dev
 libmicrohttpd-dev libgnutls28-dev gnutls-bin
 libnl-3-dev libnl-route-3-dev libseccomp-dev
-iproute2 procps python3 curl valgrind
+iproute2 procps python3 curl valgrind libxml2-utils
 user-mode-linux busybox-static kmod
 "
 

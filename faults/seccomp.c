@@ -1,0 +1,351 @@
+/* The seccomp path of syscall faults: probe, plan, spawn under a filter, supervise. */
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "faults/seccomp.h"
+
+#ifndef SECCOMP_USER_NOTIF_FLAG_CONTINUE
+#define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1UL << 0)
+#endif
+
+struct sc_rule {
+	int nr;	     /* syscall number on the native arch */
+	bool notify; /* answered by the supervisor */
+	struct fl_shm_rule r;
+	uint64_t count; /* filter-matched calls so far (supervisor side) */
+};
+
+struct fl_seccomp_plan {
+	struct sc_rule rules[FL_SECCOMP_RULES_MAX];
+	size_t n;
+	bool notify;
+	struct fl_rng rng;
+	uint64_t seen, injected;
+};
+
+static bool action_avail(uint32_t action)
+{
+	return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+}
+
+void fl_seccomp_probe(struct fl_seccomp_caps *caps)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	memset(caps, 0, sizeof(*caps));
+	caps->api_level = seccomp_api_get();
+	/* SECCOMP_GET_ACTION_AVAIL exists since 4.14; ALLOW is always there if it does. */
+	caps->filter = action_avail(SECCOMP_RET_ALLOW);
+	caps->act_errno = caps->filter && action_avail(SECCOMP_RET_ERRNO);
+	caps->user_notif =
+	    caps->filter && action_avail(SECCOMP_RET_USER_NOTIF) && caps->api_level >= 5;
+	/* The CONTINUE flag cannot be probed without a filter; it came with Linux 5.5. */
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2)
+		caps->notif_continue =
+		    caps->user_notif && (major > 5 || (major == 5 && minor >= 5));
+}
+
+const char *fl_seccomp_caps_str(const struct fl_seccomp_caps *c, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "seccomp: filter=%s errno=%s user-notif=%s continue=%s (libseccomp API %u)",
+		 c->filter ? "yes" : "no", c->act_errno ? "yes" : "no",
+		 c->user_notif ? "yes" : "no", c->notif_continue ? "yes" : "no", c->api_level);
+	return buf;
+}
+
+int fl_seccomp_plan_new(const struct fl_preload_rule *rules, size_t n, uint64_t seed,
+			struct fl_seccomp_plan **out, struct fl_error *err)
+{
+	struct fl_seccomp_caps caps;
+	struct fl_seccomp_plan *p = NULL;
+	size_t k = 0;
+	int rc;
+
+	fl_seccomp_probe(&caps);
+	if (!caps.act_errno) {
+		rc = fl_error_set(err, -EOPNOTSUPP, "", "seccomp filters are not available here");
+		goto out;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct fl_shm_rule *r = &rules[i].shm;
+
+		if (!(r->flags & FL_RULE_ERRNO) || r->gai ||
+		    (r->flags &
+		     ~(uint32_t)(FL_RULE_ERRNO | FL_RULE_PROB | FL_RULE_WHEN | FL_RULE_FD))) {
+			rc = fl_error_set(err, -EINVAL, "",
+					  "seccomp rule %zu (%s): only an errno with p=, when= and "
+					  "fd= is possible on the seccomp path",
+					  i + 1, rules[i].funcs[0]);
+			goto out;
+		}
+		for (unsigned f = 0; f < rules[i].nfuncs; f++) {
+			int nr = seccomp_syscall_resolve_name(rules[i].funcs[f]);
+
+			if (nr == __NR_SCMP_ERROR || nr < 0) {
+				rc = fl_error_set(err, -EINVAL, "",
+						  "\"%s\": no such syscall on this arch",
+						  rules[i].funcs[f]);
+				goto out;
+			}
+			if (k == FL_SECCOMP_RULES_MAX) {
+				rc = fl_error_set(err, -E2BIG, "", "more than %d seccomp rules",
+						  FL_SECCOMP_RULES_MAX);
+				goto out;
+			}
+			p->rules[k].nr = nr;
+			p->rules[k].r = *r;
+			k++;
+		}
+	}
+	p->n = k;
+	/*
+	 * A syscall whose only rule always fires is failed by the kernel alone
+	 * (RET_ERRNO, with an A0 compare for fd=). Any other syscall with rules
+	 * goes to the supervisor, which then applies all of that syscall's rules
+	 * in order: BPF cannot count calls or draw random numbers.
+	 */
+	for (size_t i = 0; i < k; i++) {
+		size_t same = 0;
+
+		for (size_t j = 0; j < k; j++)
+			same += p->rules[j].nr == p->rules[i].nr;
+		p->rules[i].notify =
+		    same > 1 || (p->rules[i].r.flags & (FL_RULE_PROB | FL_RULE_WHEN));
+		p->notify |= p->rules[i].notify;
+	}
+	if (p->notify && !(caps.user_notif && caps.notif_continue)) {
+		rc =
+		    fl_error_set(err, -EOPNOTSUPP, "",
+				 "p= and when= (and several rules for one syscall) need seccomp "
+				 "user notification with CONTINUE (Linux 5.5), not available here");
+		goto out;
+	}
+	fl_rng_init(&p->rng, seed);
+	*out = p;
+	p = NULL;
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+bool fl_seccomp_plan_needs_notify(const struct fl_seccomp_plan *p)
+{
+	return p && p->notify;
+}
+
+void fl_seccomp_plan_free(struct fl_seccomp_plan *p)
+{
+	free(p);
+}
+
+void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t *injected)
+{
+	*seen = p ? p->seen : 0;
+	*injected = p ? p->injected : 0;
+}
+
+/* In the child: build and load the filter. Returns the listener fd, -1 if none, or -errno. */
+static int plan_install(const struct fl_seccomp_plan *p)
+{
+	scmp_filter_ctx ctx;
+	int rc = 0, nfd = -1;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n && rc == 0; i++) {
+		const struct sc_rule *s = &p->rules[i];
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= s->notify && p->rules[j].nr == s->nr;
+		if (dup)
+			continue; /* one NOTIFY entry per syscall */
+		if (s->notify)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, s->nr, 0);
+		else if (s->r.flags & FL_RULE_FD)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->r.fd));
+		else
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 0);
+	}
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	if (rc == 0 && p->notify) {
+		nfd = seccomp_notify_fd(ctx);
+		if (nfd < 0)
+			rc = nfd;
+	}
+	seccomp_release(ctx);
+	return rc < 0 ? rc : nfd;
+}
+
+/* Shared between spawner and child: the child's listener fd, or its error. */
+struct spawn_word {
+	int state; /* 0 pending, 1 ready, -1 failed */
+	int fd;
+	int err;
+};
+
+int fl_seccomp_spawn(struct fl_seccomp_plan *p, char *const argv[], pid_t *pid, int *notify_fd,
+		     struct fl_error *err)
+{
+	struct spawn_word *w;
+	long child;
+	int rc;
+
+	if (!argv || !argv[0])
+		return fl_error_set(err, -EINVAL, "", "no command");
+	w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w == MAP_FAILED)
+		return fl_error_set(err, -errno, "", "mmap: %s", strerror(errno));
+	/*
+	 * The listener fd is born in the child, after its filter is loaded; any
+	 * syscall the child makes from then on may itself be filtered, so it
+	 * cannot send the fd over a socket. With CLONE_FILES the child shares our
+	 * descriptor table until execve() unshares it: the fd simply appears here.
+	 */
+	child = syscall(SYS_clone, (unsigned long)(p->notify ? CLONE_FILES : 0) | SIGCHLD, NULL,
+			NULL, NULL, NULL);
+	if (child < 0) {
+		rc = fl_error_set(err, -errno, "", "clone: %s", strerror(errno));
+		goto out;
+	}
+	if (child == 0) {
+		int r = plan_install(p);
+
+		if (r < -1) {
+			__atomic_store_n(&w->err, -r, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->state, -1, __ATOMIC_RELEASE);
+			_exit(125);
+		}
+		__atomic_store_n(&w->fd, r, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->state, 1, __ATOMIC_RELEASE);
+		execvp(argv[0], argv);
+		r = errno;
+		dprintf(2, "faultline: %s: %s\n", argv[0], strerror(r));
+		_exit(r == ENOENT ? 127 : 126);
+	}
+	for (;;) {
+		int st = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
+		siginfo_t si = {0};
+		struct timespec ts = {0, 50000};
+
+		if (st == 1)
+			break;
+		if (st == -1) {
+			rc = -__atomic_load_n(&w->err, __ATOMIC_RELAXED);
+			waitpid((pid_t)child, NULL, 0);
+			fl_error_set(err, rc, "", "loading the seccomp filter: %s", strerror(-rc));
+			goto out;
+		}
+		if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid) {
+			rc = fl_error_set(err, -ECHILD, "",
+					  "the child died before its filter loaded");
+			waitpid((pid_t)child, NULL, 0);
+			goto out;
+		}
+		nanosleep(&ts, NULL);
+	}
+	*pid = (pid_t)child;
+	*notify_fd = p->notify ? w->fd : -1;
+	rc = 0;
+out:
+	munmap(w, sizeof(*w));
+	return rc;
+}
+
+/* Decide one notification: 0 = let it run, else the errno to fail it with. */
+static int decide(struct fl_seccomp_plan *p, const struct seccomp_notif *req)
+{
+	p->seen++;
+	for (size_t i = 0; i < p->n; i++) {
+		struct sc_rule *s = &p->rules[i];
+		const struct fl_shm_rule *r = &s->r;
+
+		if (s->nr != req->data.nr)
+			continue;
+		if ((r->flags & FL_RULE_FD) && (int64_t)req->data.args[0] != r->fd)
+			continue;
+		s->count++;
+		if ((r->flags & FL_RULE_WHEN) &&
+		    (s->count < r->when_first || s->count > r->when_last ||
+		     (s->count - r->when_first) % (r->when_step ? r->when_step : 1)))
+			continue;
+		if ((r->flags & FL_RULE_PROB) && (fl_rng_next(&p->rng) >> 32) >= r->prob)
+			continue;
+		p->injected++;
+		return r->err;
+	}
+	return 0;
+}
+
+int fl_seccomp_supervise(struct fl_seccomp_plan *p, int notify_fd, int stop_fd)
+{
+	struct seccomp_notif *req = NULL;
+	struct seccomp_notif_resp *resp = NULL;
+	int rc;
+
+	if (seccomp_notify_alloc(&req, &resp) < 0)
+		return -ENOMEM;
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = notify_fd, .events = POLLIN},
+					{.fd = stop_fd, .events = POLLIN}};
+		int e;
+
+		if (poll(pfd, stop_fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			memset(req, 0, sizeof(*req));
+			if (seccomp_notify_receive(notify_fd, req) < 0) {
+				/* The target died between poll and receive: not our error. */
+				continue;
+			}
+			e = decide(p, req);
+			memset(resp, 0, sizeof(*resp));
+			resp->id = req->id;
+			if (e) {
+				resp->error = -e;
+			} else {
+				resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			}
+			/* ENOENT: the call was interrupted meanwhile; nothing to answer. */
+			(void)seccomp_notify_respond(notify_fd, resp);
+			continue;
+		}
+		if ((pfd[0].revents & (POLLHUP | POLLERR)) || (stop_fd >= 0 && pfd[1].revents)) {
+			rc = 0;
+			break;
+		}
+	}
+	seccomp_notify_free(req, resp);
+	return rc;
+}

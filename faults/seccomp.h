@@ -1,0 +1,71 @@
+/*
+ * The seccomp path of syscall faults, for programs the preload shim cannot
+ * reach (static binaries, Go, direct syscalls): for a command faultline
+ * starts, chosen syscalls fail with an errno. Rules that always fire become
+ * SECCOMP_RET_ERRNO in the kernel; rules with a probability or a `when`
+ * schedule become SECCOMP_RET_USER_NOTIF, answered by a supervisor (the
+ * process that started the command) that either fails the call or lets it
+ * continue (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+ *
+ * Rules use the syntax of preload/rules.h parsed with FL_RULE_PARSE_SYSCALL:
+ * function names are syscall names; items: errno, p=, when=, fd= (compares the
+ * syscall's first argument).
+ */
+#ifndef FL_FAULTS_SECCOMP_H
+#define FL_FAULTS_SECCOMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+#include "preload/rules.h"
+
+/* Most rules one seccomp plan takes. */
+#define FL_SECCOMP_RULES_MAX 64
+
+/* What this kernel offers, probed at run time. */
+struct fl_seccomp_caps {
+	bool filter;	     /* seccomp(2) with filters */
+	bool act_errno;	     /* SECCOMP_RET_ERRNO */
+	bool user_notif;     /* SECCOMP_RET_USER_NOTIF */
+	bool notif_continue; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5) */
+	unsigned api_level;  /* libseccomp's seccomp_api_get() */
+};
+
+/* Probe the running kernel and libseccomp; never fails, fills what it finds. */
+void fl_seccomp_probe(struct fl_seccomp_caps *caps);
+/* One line: "seccomp: errno=yes user-notif=yes continue=yes (libseccomp API 6)". */
+const char *fl_seccomp_caps_str(const struct fl_seccomp_caps *caps, char *buf, size_t len);
+
+struct fl_seccomp_plan;
+
+/*
+ * Check rules against this kernel and compile a plan: resolves syscall names,
+ * decides per syscall between RET_ERRNO and RET_USER_NOTIF. No side effects.
+ */
+int fl_seccomp_plan_new(const struct fl_preload_rule *rules, size_t n, uint64_t seed,
+			struct fl_seccomp_plan **out, struct fl_error *err) FL_WUR;
+/* Does the plan need a supervisor (any user-notif rule)? */
+bool fl_seccomp_plan_needs_notify(const struct fl_seccomp_plan *p);
+/* Free a plan; NULL is fine. */
+void fl_seccomp_plan_free(struct fl_seccomp_plan *p);
+
+/*
+ * Start argv[0] (PATH search) with the plan's filter installed. On success
+ * *pid is the child and, when the plan needs one, *notify_fd the supervisor's
+ * listener (else -1); the caller runs fl_seccomp_supervise() and reaps *pid.
+ */
+int fl_seccomp_spawn(struct fl_seccomp_plan *p, char *const argv[], pid_t *pid, int *notify_fd,
+		     struct fl_error *err) FL_WUR;
+/*
+ * Answer notifications on notify_fd until every process under the filter has
+ * gone (or stop_fd, if >= 0, becomes readable). Returns 0 or -errno.
+ */
+int fl_seccomp_supervise(struct fl_seccomp_plan *p, int notify_fd, int stop_fd);
+/* Calls seen / faults injected by the supervisor so far. */
+void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t *injected);
+
+#endif

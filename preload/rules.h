@@ -1,0 +1,73 @@
+/*
+ * Syscall fault rules: the compact text syntax (`write:EIO:p=0.1`), its parser,
+ * and the writer side of the shared-memory table the preload shim reads.
+ * Linked by faultline exec, the agent (fault kind `syscall`) and the tests;
+ * the shim itself never parses anything.
+ */
+#ifndef FL_PRELOAD_RULES_H
+#define FL_PRELOAD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/compiler.h"
+#include "core/error.h"
+#include "preload/fl_shm.h"
+
+/* Longest rule text accepted, and most functions one rule may name. */
+#define FL_RULE_TEXT_MAX  1024
+#define FL_RULE_FUNCS_MAX 8
+#define FL_RULE_FUNC_LEN  32
+
+/* Parse for the seccomp path: function names are syscall names, resolved later. */
+#define FL_RULE_PARSE_SYSCALL 1u
+
+struct fl_preload_rule {
+	struct fl_shm_rule shm; /* what the shim reads (fn_mask is 0 for syscall rules) */
+	unsigned nfuncs;
+	char funcs[FL_RULE_FUNCS_MAX][FL_RULE_FUNC_LEN]; /* the names as written */
+};
+
+/* Parse one rule; errors name the offending token. flags: FL_RULE_PARSE_*. */
+int fl_preload_rule_parse(const char *text, unsigned flags, struct fl_preload_rule *out,
+			  struct fl_error *err) FL_WUR;
+/* Canonical text of a rule (parses back to the same rule). */
+int fl_preload_rule_format(const struct fl_preload_rule *r, struct fl_buf *out) FL_WUR;
+/* Function family of a hooked libc name ("pread64" -> FL_FN_PREAD); -ENOENT if not hooked. */
+int fl_preload_fn_lookup(const char *name);
+/* Canonical name of a function family. */
+const char *fl_preload_fn_name(unsigned fn);
+/* errno value of a name ("EIO" -> 5); -ENOENT if unknown. */
+int fl_preload_errno_lookup(const char *name);
+/* Name of an errno value, or NULL. */
+const char *fl_preload_errno_name(int err);
+
+struct fl_preload_table;
+
+/* Create a new table (fails with -EEXIST if the name is taken); mode 0600. */
+int fl_preload_table_create(const char *name, struct fl_preload_table **out) FL_WUR;
+/* Open an existing table (a process that registered itself); checks magic and version. */
+int fl_preload_table_open(const char *name, struct fl_preload_table **out) FL_WUR;
+/*
+ * Replace all rules at once (seqlock write, serialised with other writers by
+ * flock). expires_mono_ns: CLOCK_MONOTONIC deadline after which the shim
+ * ignores the rules, 0 = none.
+ */
+int fl_preload_table_arm(struct fl_preload_table *t, const struct fl_preload_rule *rules, size_t n,
+			 uint64_t seed, uint64_t expires_mono_ns) FL_WUR;
+/* Remove every rule. */
+int fl_preload_table_disarm(struct fl_preload_table *t) FL_WUR;
+/* The pid that registered the table (0 for tables made by faultline exec). */
+int fl_preload_table_owner(const struct fl_preload_table *t);
+/* Number of live rules. */
+unsigned fl_preload_table_nrules(const struct fl_preload_table *t);
+/* Unmap and close; NULL is fine. Does not remove the object. */
+void fl_preload_table_close(struct fl_preload_table *t);
+/* Remove a table object by name; -ENOENT is not an error. */
+int fl_preload_table_unlink(const char *name);
+/* Name of the table a process registered for itself: "/faultline-<pid>". */
+int fl_preload_table_name_for_pid(int pid, char *buf, size_t len) FL_WUR;
+
+#endif

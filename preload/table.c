@@ -1,0 +1,182 @@
+/*
+ * The writer side of the shared-memory rule table (layout: preload/fl_shm.h).
+ * Writers serialise with flock(2) on the object and publish with the seqlock;
+ * readers (the shim) never block.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload/rules.h"
+
+struct fl_preload_table {
+	int fd;
+	struct fl_shm_table *t;
+};
+
+static int table_map(int fd, bool init, struct fl_preload_table **out)
+{
+	struct fl_preload_table *pt = NULL;
+	struct stat st;
+	void *m;
+	int rc;
+
+	if (init && ftruncate(fd, FL_SHM_SIZE) < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < (off_t)FL_SHM_SIZE)
+		return -EPROTO;
+	m = mmap(NULL, FL_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	pt = calloc(1, sizeof(*pt));
+	if (!pt) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	pt->t = m;
+	if (init) {
+		__atomic_store_n(&pt->t->magic, FL_SHM_MAGIC, __ATOMIC_RELAXED);
+		__atomic_store_n(&pt->t->version, FL_SHM_VERSION, __ATOMIC_RELEASE);
+	} else if (__atomic_load_n(&pt->t->magic, __ATOMIC_ACQUIRE) != FL_SHM_MAGIC ||
+		   __atomic_load_n(&pt->t->version, __ATOMIC_RELAXED) != FL_SHM_VERSION) {
+		rc = -EPROTO;
+		goto out;
+	}
+	pt->fd = fd;
+	*out = pt;
+	pt = NULL;
+	m = NULL;
+	rc = 0;
+out:
+	free(pt);
+	if (m)
+		munmap(m, FL_SHM_SIZE);
+	return rc;
+}
+
+int fl_preload_table_create(const char *name, struct fl_preload_table **out)
+{
+	int fd, rc;
+
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = table_map(fd, true, out);
+	if (rc < 0) {
+		shm_unlink(name);
+		close(fd);
+	}
+	return rc;
+}
+
+int fl_preload_table_open(const char *name, struct fl_preload_table **out)
+{
+	int fd, rc;
+
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = table_map(fd, false, out);
+	if (rc < 0)
+		close(fd);
+	return rc;
+}
+
+/* Seqlock write: make seq odd, change, make it even (release). Caller holds the flock. */
+static void table_write(struct fl_shm_table *t, const struct fl_preload_rule *rules, size_t n,
+			uint64_t seed, uint64_t expires)
+{
+	uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+	uint64_t fn_rules[FL_FN__MAX] = {0};
+	uint32_t armed = 0;
+
+	/* Disarm first so that no new call enters the slow path on a half-written table. */
+	__atomic_store_n(&t->armed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (size_t i = 0; i < n; i++) {
+		struct fl_shm_rule r = rules[i].shm;
+
+		/* Unique per written rule, so the shim's per-slot call counters restart. */
+		r.id = ((uint64_t)(seq + 2) << 8) | i;
+		memcpy(&t->rules[i], &r, sizeof(r));
+		for (unsigned f = 0; f < FL_FN__MAX; f++)
+			if (r.fn_mask & (1u << f))
+				fn_rules[f] |= 1ULL << i;
+		armed |= r.fn_mask;
+	}
+	memset(&t->rules[n], 0, (FL_SHM_RULES_MAX - n) * sizeof(t->rules[0]));
+	memcpy(t->fn_rules, fn_rules, sizeof(fn_rules));
+	__atomic_store_n(&t->seed, seed, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->expires_mono_ns, expires, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->nrules, (uint32_t)n, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->seq, seq + 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->armed, armed, __ATOMIC_RELEASE);
+}
+
+int fl_preload_table_arm(struct fl_preload_table *t, const struct fl_preload_rule *rules, size_t n,
+			 uint64_t seed, uint64_t expires_mono_ns)
+{
+	if (!t || (n && !rules))
+		return -EINVAL;
+	if (n > FL_SHM_RULES_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++)
+		if (!rules[i].shm.fn_mask || rules[i].shm.fn_mask >= (1u << FL_FN__MAX))
+			return -EINVAL;
+	if (flock(t->fd, LOCK_EX) < 0)
+		return -errno;
+	table_write(t->t, rules, n, seed, expires_mono_ns);
+	flock(t->fd, LOCK_UN);
+	return 0;
+}
+
+int fl_preload_table_disarm(struct fl_preload_table *t)
+{
+	return fl_preload_table_arm(t, NULL, 0, 0, 0);
+}
+
+int fl_preload_table_owner(const struct fl_preload_table *t)
+{
+	return t ? __atomic_load_n(&t->t->owner_pid, __ATOMIC_RELAXED) : 0;
+}
+
+unsigned fl_preload_table_nrules(const struct fl_preload_table *t)
+{
+	return t ? __atomic_load_n(&t->t->nrules, __ATOMIC_RELAXED) : 0;
+}
+
+void fl_preload_table_close(struct fl_preload_table *t)
+{
+	if (!t)
+		return;
+	munmap(t->t, FL_SHM_SIZE);
+	close(t->fd);
+	free(t);
+}
+
+int fl_preload_table_unlink(const char *name)
+{
+	if (shm_unlink(name) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int fl_preload_table_name_for_pid(int pid, char *buf, size_t len)
+{
+	int n;
+
+	if (pid <= 0)
+		return -EINVAL;
+	n = snprintf(buf, len, "%s%d", FL_SHM_PREFIX, pid);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}

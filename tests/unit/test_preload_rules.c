@@ -1,0 +1,337 @@
+/* The syscall fault rule syntax, its canonical form, the docs' examples, and the table writer. */
+#include <check.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "preload/rules.h"
+
+static struct fl_preload_rule parse_ok(const char *text, unsigned flags)
+{
+	struct fl_preload_rule r;
+	struct fl_error err;
+	int rc;
+
+	fl_error_init(&err);
+	rc = fl_preload_rule_parse(text, flags, &r, &err);
+	ck_assert_msg(rc == 0, "\"%s\" should parse: %s", text, err.msg);
+	return r;
+}
+
+START_TEST(test_examples)
+{
+	struct fl_preload_rule r;
+
+	r = parse_ok("write:EIO:p=0.1", 0);
+	ck_assert_uint_eq(r.shm.fn_mask, 1u << FL_FN_WRITE);
+	ck_assert_uint_eq(r.shm.flags, FL_RULE_ERRNO | FL_RULE_PROB);
+	ck_assert_int_eq(r.shm.err, EIO);
+	ck_assert_uint_eq(r.shm.prob, 429496730u);
+
+	r = parse_ok("connect:delay=200ms:port=5432", 0);
+	ck_assert_uint_eq(r.shm.flags, FL_RULE_DELAY | FL_RULE_PORT);
+	ck_assert_uint_eq(r.shm.delay_ns, 200000000ULL);
+	ck_assert_uint_eq(r.shm.port, 5432);
+
+	r = parse_ok("openat:ENOENT:path=/etc/app/", 0);
+	ck_assert_str_eq(r.shm.path, "/etc/app/");
+	ck_assert_uint_eq(r.shm.path_len, 9);
+
+	r = parse_ok("read:short=10:when=3..10+2", 0);
+	ck_assert_uint_eq(r.shm.short_len, 10);
+	ck_assert_uint_eq(r.shm.when_first, 3);
+	ck_assert_uint_eq(r.shm.when_last, 10);
+	ck_assert_uint_eq(r.shm.when_step, 2);
+}
+END_TEST
+
+START_TEST(test_when_forms)
+{
+	static const struct {
+		const char *when;
+		uint64_t first, last, step;
+	} t[] = {
+	    {"3", 3, 3, 1},	 {"3+", 3, UINT64_MAX, 1}, {"3+2", 3, UINT64_MAX, 2},
+	    {"3..10", 3, 10, 1}, {"1..1", 1, 1, 1},	   {"2..9+3", 2, 9, 3},
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
+		char text[64];
+		struct fl_preload_rule r;
+
+		snprintf(text, sizeof(text), "write:EIO:when=%s", t[i].when);
+		r = parse_ok(text, 0);
+		ck_assert_uint_eq(r.shm.when_first, t[i].first);
+		ck_assert_uint_eq(r.shm.when_last, t[i].last);
+		ck_assert_uint_eq(r.shm.when_step, t[i].step);
+	}
+}
+END_TEST
+
+START_TEST(test_aliases_filters)
+{
+	struct fl_preload_rule r;
+
+	r = parse_ok("pread64,accept4,open64:EIO", 0);
+	ck_assert_uint_eq(r.shm.fn_mask,
+			  (1u << FL_FN_PREAD) | (1u << FL_FN_ACCEPT) | (1u << FL_FN_OPEN));
+	ck_assert_uint_eq(r.nfuncs, 3);
+	r = parse_ok("connect:ECONNREFUSED:addr=[::1]:port=80", 0);
+	ck_assert_uint_eq(r.shm.addr_family, AF_INET6);
+	ck_assert_uint_eq(r.shm.addr[15], 1);
+	r = parse_ok("sendto:EPIPE:addr=10.1.2.3", 0);
+	ck_assert_uint_eq(r.shm.addr_family, AF_INET);
+	ck_assert_uint_eq(r.shm.addr[3], 3);
+	r = parse_ok("getaddrinfo:EAI_AGAIN:host=db.internal", 0);
+	ck_assert_int_eq(r.shm.gai, EAI_AGAIN);
+	ck_assert_str_eq(r.shm.host, "db.internal");
+	r = parse_ok("getaddrinfo:EIO", 0);
+	ck_assert_int_eq(r.shm.gai, 0);
+	ck_assert_int_eq(r.shm.err, EIO);
+	r = parse_ok("open:errno=13:path=/a\\:b/", 0);
+	ck_assert_int_eq(r.shm.err, 13);
+	ck_assert_str_eq(r.shm.path, "/a:b/");
+	r = parse_ok("write:EIO:p=25%", 0);
+	ck_assert_uint_eq(r.shm.prob, 1073741824u);
+	r = parse_ok("write:EIO:p=1", 0);
+	ck_assert(!(r.shm.flags & FL_RULE_PROB));
+	r = parse_ok("write:EIO:fd=2", 0);
+	ck_assert_int_eq(r.shm.fd, 2);
+	r = parse_ok("openat:EACCES:when=2+", FL_RULE_PARSE_SYSCALL);
+	ck_assert_uint_eq(r.shm.fn_mask, 0);
+	ck_assert_str_eq(r.funcs[0], "openat");
+	r = parse_ok("clock_nanosleep:EINTR", FL_RULE_PARSE_SYSCALL);
+	ck_assert_str_eq(r.funcs[0], "clock_nanosleep");
+}
+END_TEST
+
+/* Every bad rule is refused, and the message names the offending token. */
+START_TEST(test_errors_name_the_token)
+{
+	static const struct {
+		const char *text;
+		unsigned flags;
+		const char *token; /* must appear in the message */
+	} t[] = {
+	    {"", 0, "empty"},
+	    {"wrte:EIO", 0, "\"wrte\""},
+	    {"write:EIOO", 0, "\"EIOO\""},
+	    {"write", 0, "no action"},
+	    {"write:EIO:p=1.5", 0, "\"1.5\""},
+	    {"write:EIO:p=abc", 0, "\"abc\""},
+	    {"write:EIO:when=0", 0, "\"0\""},
+	    {"write:EIO:when=5..3", 0, "\"5..3\""},
+	    {"write:EIO:when=3+0", 0, "\"3+0\""},
+	    {"write:delay=fast", 0, "\"fast\""},
+	    {"write:delay=8d", 0, "\"8d\""},
+	    {"write:EIO:short=3", 0, "exclude"},
+	    {"open:short=3", 0, "short="},
+	    {"open:EIO:fd=3", 0, "fd="},
+	    {"read:EIO:port=80", 0, "port="},
+	    {"connect:EIO:port=0", 0, "\"0\""},
+	    {"connect:EIO:port=65536", 0, "\"65536\""},
+	    {"connect:EIO:addr=1.2.3", 0, "\"1.2.3\""},
+	    {"read:EIO:host=x", 0, "host="},
+	    {"write:EAI_AGAIN", 0, "\"EAI_AGAIN\""},
+	    {"write:EIO:color=red", 0, "\"color\""},
+	    {"write:EIO:p=0.1:p=0.2", 0, "given twice"},
+	    {"write:EIO:EPIPE", 0, "\"EPIPE\""},
+	    {"write:EIO:", 0, "ends with"},
+	    {"write::EIO", 0, "empty field"},
+	    {"write:EIO:delay=1s", FL_RULE_PARSE_SYSCALL, "seccomp"},
+	    {"Bad-Name:EIO", FL_RULE_PARSE_SYSCALL, "\"Bad-Name\""},
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
+		struct fl_preload_rule r;
+		struct fl_error err;
+		int rc;
+
+		fl_error_init(&err);
+		rc = fl_preload_rule_parse(t[i].text, t[i].flags, &r, &err);
+		ck_assert_msg(rc < 0, "\"%s\" should be refused", t[i].text);
+		ck_assert_msg(strstr(err.msg, t[i].token), "\"%s\": message \"%s\" lacks %s",
+			      t[i].text, err.msg, t[i].token);
+	}
+}
+END_TEST
+
+START_TEST(test_caps)
+{
+	char big[FL_RULE_TEXT_MAX + 10];
+	char path[FL_SHM_PATH_MAX + 20];
+	struct fl_preload_rule r;
+	struct fl_error err;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(fl_preload_rule_parse(big, 0, &r, &err), -E2BIG);
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	snprintf(big, sizeof(big), "open:EIO:path=/%s", path);
+	ck_assert_int_lt(fl_preload_rule_parse(big, 0, &r, &err), 0);
+	ck_assert_int_lt(fl_preload_rule_parse("read,write,pread,pwrite,readv,writev,close,fsync,"
+					       "fdatasync:EIO",
+					       0, &r, &err),
+			 0);
+}
+END_TEST
+
+/* format(parse(x)) parses back to the same rule. */
+START_TEST(test_format_roundtrip)
+{
+	static const char *const t[] = {
+	    "write:EIO:p=0.1",
+	    "connect:delay=200ms:port=5432",
+	    "openat:ENOENT:path=/etc/app/",
+	    "read:short=10:when=3..10+2",
+	    "write:EIO:when=3+",
+	    "write:EIO:when=4",
+	    "sendto,sendmsg:ECONNRESET:addr=[fe80::1]:port=53",
+	    "getaddrinfo:EAI_NONAME:host=db.internal:delay=1.5s",
+	    "open:EACCES:path=/a\\:b\\\\c/",
+	    "recv:errno=4000:fd=7",
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
+		struct fl_preload_rule a = parse_ok(t[i], 0), b;
+		struct fl_buf out;
+
+		fl_buf_init(&out, 4096);
+		ck_assert_int_eq(fl_preload_rule_format(&a, &out), 0);
+		b = parse_ok(out.data, 0);
+		ck_assert_msg(!memcmp(&a.shm, &b.shm, sizeof(a.shm)), "%s -> %s differs", t[i],
+			      out.data);
+		fl_buf_done(&out);
+	}
+}
+END_TEST
+
+/* The rules in docs/faults/syscall.md (lines "    faultline exec --fault RULE") all parse. */
+START_TEST(test_docs_examples)
+{
+	FILE *f = fopen(FL_SOURCE_DIR "/docs/faults/syscall.md", "r");
+	char line[1024];
+	int n = 0;
+
+	ck_assert_msg(f != NULL, "docs/faults/syscall.md is missing");
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, rule[FL_RULE_TEXT_MAX];
+		bool sc = strstr(line, "--seccomp") != NULL;
+
+		if (strncmp(line, "    faultline exec ", 19))
+			continue;
+		while ((p = strstr(p, "--fault "))) {
+			struct fl_preload_rule r;
+			struct fl_error err;
+			size_t k = 0;
+
+			p += 8;
+			if (*p == '\'')
+				p++;
+			while (*p && *p != ' ' && *p != '\'' && *p != '\n' && k + 1 < sizeof(rule))
+				rule[k++] = *p++;
+			rule[k] = '\0';
+			fl_error_init(&err);
+			ck_assert_msg(fl_preload_rule_parse(rule, sc ? FL_RULE_PARSE_SYSCALL : 0,
+							    &r, &err) == 0,
+				      "docs example \"%s\": %s", rule, err.msg);
+			n++;
+		}
+	}
+	fclose(f);
+	ck_assert_int_ge(n, 8);
+}
+END_TEST
+
+/* The writer publishes a consistent table: index, armed mask, ids, seqlock even. */
+START_TEST(test_table_write)
+{
+	struct fl_preload_rule rules[2] = {parse_ok("write,pwrite:EIO", 0),
+					   parse_ok("read:short=3:when=2", 0)};
+	struct fl_preload_table *t = NULL, *t2 = NULL;
+	struct fl_shm_table *view;
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "/faultline-unit-%d", (int)getpid());
+	ck_assert_int_eq(fl_preload_table_create(name, &t), 0);
+	ck_assert_int_eq(fl_preload_table_create(name, &t2), -EEXIST);
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, 2, 7, 0), 0);
+	ck_assert_uint_eq(fl_preload_table_nrules(t), 2);
+	ck_assert_int_eq(fl_preload_table_open(name, &t2), 0);
+
+	fd = shm_open(name, O_RDONLY, 0);
+	ck_assert_int_ge(fd, 0);
+	view = mmap(NULL, FL_SHM_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(view, MAP_FAILED);
+	ck_assert_uint_eq(view->magic, FL_SHM_MAGIC);
+	ck_assert_uint_eq(view->seq % 2, 0);
+	ck_assert_uint_eq(view->armed,
+			  (1u << FL_FN_WRITE) | (1u << FL_FN_PWRITE) | (1u << FL_FN_READ));
+	ck_assert_uint_eq(view->fn_rules[FL_FN_WRITE], 1);
+	ck_assert_uint_eq(view->fn_rules[FL_FN_PWRITE], 1);
+	ck_assert_uint_eq(view->fn_rules[FL_FN_READ], 2);
+	ck_assert_uint_eq(view->seed, 7);
+	ck_assert_uint_ne(view->rules[0].id, view->rules[1].id);
+	uint64_t old_id = view->rules[0].id;
+	uint32_t old_seq = view->seq;
+
+	/* A second writer (the agent after exec, say) sees the same table. */
+	ck_assert_int_eq(fl_preload_table_arm(t2, rules, 1, 7, 0), 0);
+	ck_assert_uint_eq(view->seq, old_seq + 2);
+	ck_assert_uint_ne(view->rules[0].id, old_id);
+	ck_assert_uint_eq(view->fn_rules[FL_FN_READ], 0);
+	ck_assert_int_eq(fl_preload_table_disarm(t), 0);
+	ck_assert_uint_eq(view->armed, 0);
+	ck_assert_uint_eq(view->nrules, 0);
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, FL_SHM_RULES_MAX + 1, 0, 0), -E2BIG);
+
+	munmap(view, FL_SHM_SIZE);
+	close(fd);
+	fl_preload_table_close(t2);
+	fl_preload_table_close(t);
+	fl_preload_table_close(NULL);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+	ck_assert_int_eq(fl_preload_table_open(name, &t), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_int_eq(fl_preload_fn_lookup("openat64"), FL_FN_OPENAT);
+	ck_assert_int_eq(fl_preload_fn_lookup("nope"), -ENOENT);
+	ck_assert_str_eq(fl_preload_fn_name(FL_FN_GETADDRINFO), "getaddrinfo");
+	ck_assert_ptr_null(fl_preload_fn_name(FL_FN__MAX));
+	ck_assert_int_eq(fl_preload_errno_lookup("ECONNRESET"), ECONNRESET);
+	ck_assert_str_eq(fl_preload_errno_name(EIO), "EIO");
+	for (unsigned f = 0; f < FL_FN__MAX; f++)
+		ck_assert_int_eq(fl_preload_fn_lookup(fl_preload_fn_name(f)), (int)f);
+}
+END_TEST
+
+Suite *fl_suite_preload_rules(void)
+{
+	Suite *s = suite_create("preload_rules");
+	TCase *tc = tcase_create("rules");
+
+	tcase_add_test(tc, test_examples);
+	tcase_add_test(tc, test_when_forms);
+	tcase_add_test(tc, test_aliases_filters);
+	tcase_add_test(tc, test_errors_name_the_token);
+	tcase_add_test(tc, test_caps);
+	tcase_add_test(tc, test_format_roundtrip);
+	tcase_add_test(tc, test_docs_examples);
+	tcase_add_test(tc, test_table_write);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
