@@ -22,8 +22,10 @@ echo "VM: booted, kernel $(uname -r), uptime $(cut -d' ' -f1 /proc/uptime)s"
 
 # The UML kernel's modules; the host may have no /lib/modules to bind over, so use -d.
 mkdir -p /tmp/m/lib/modules && mount --bind /usr/lib/uml/modules /tmp/m/lib/modules &&
-	modprobe -d /tmp/m -a veth bridge sch_netem sch_htb sch_tbf sch_ingress cls_u32 cls_bpf \
-		sch_fq_codel || { fail "modprobe"; finish; }
+	modprobe -d /tmp/m -a veth bridge sch_netem sch_htb sch_tbf cls_u32 sch_fq_codel ||
+	{ fail "modprobe"; finish; }
+# sch_ingress and cls_bpf come later: first the partition's fallback is checked without them
+# (the kernel cannot autoload them: its modprobe finds no /lib/modules for this kernel).
 
 ip() { /sbin/ip "$@"; }  # busybox applets would shadow iproute2 in ash; be explicit
 tc() { /sbin/tc "$@"; }
@@ -121,6 +123,23 @@ near "$R" "$B" 100 && pass "scope dport 5001: rtt $B -> $R ms" || fail "scope dp
 near "$R2" "$B3" 0 && pass "scope leaves 5002 untouched: rtt $B3 -> $R2 ms" || fail "scope 5002: rtt $B3 -> $R2"
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert after scope restores noqueue" || fail "revert after scope: $(qshow)"
+
+# 6a) without clsact/cls_bpf the pre-flight picks netem's loss branch (direction "to" only)
+BEFORE=$(qshow)
+apply partition "$T" '{"peers":"10.99.0.2","direction":"to"}'
+[ $MODE = driver ] && cp $U /run/r
+grep -q '"mechanism":"netem"' /run/r && pass "partition without cls_bpf: mechanism netem" ||
+	fail "partition fallback: $(cat /run/r)"
+nt reach 10.99.0.2 5001 1000 && fail "netem partition: h1 reaches h2" || pass "netem partition: h1 cannot reach h2"
+nt reach 10.99.0.3 5001 1000 && pass "netem partition: h1 still reaches h3" || fail "netem partition: h3 unreachable"
+revert partition
+[ "$(qshow)" = "$BEFORE" ] && pass "netem partition reverted exactly" || fail "netem partition revert: $(qshow)"
+if [ $MODE = agent ]; then
+	C=$(post both partition "$T" '{"peers":"10.99.0.2"}')
+	[ "$C" != 201 ] && grep -q 'kernel has no clsact with cls_bpf' /run/r &&
+		pass "partition both ways refused without cls_bpf ($C): $(cat /run/r)" || fail "partition both: $C $(cat /run/r)"
+fi
+modprobe -d /tmp/m -a sch_ingress cls_bpf || fail "modprobe sch_ingress cls_bpf"
 
 # 6) partition blocks only the chosen peer (h2), both directions; h3 stays reachable
 apply partition "$T" '{"peers":["10.99.0.2/32"]}'
