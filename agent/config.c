@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/api.h"
+#include "core/regex.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
 
@@ -144,6 +145,11 @@ static int parse_rules(const cJSON *o, const char *path, struct fl_policy_rules 
 				rc = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		}
 		for (size_t i = 0; rc == 0 && i < n; i++) {
+			if (fl_regex_check(pats[i], NULL, 0) < 0) {
+				rc = fl_error_set(err, -E2BIG, p,
+						  "regular expression too complex (repetitions)");
+				break;
+			}
 			if (regcomp(&r->cmdlines[i], pats[i], REG_EXTENDED | REG_NOSUB)) {
 				rc = fl_error_set(err, -EINVAL, p,
 						  "invalid regular expression \"%s\"", pats[i]);

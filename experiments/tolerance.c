@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/regex.h"
 
 #define JSONPATH_MATCHES_MAX 4096
 
@@ -291,6 +292,13 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 		return -ENOMEM;
 	if (fl_regex_translate(pat->valuestring, &posix, &why) < 0)
 		return fl_experr(errs, -EINVAL, p, "%s", why);
+	if (fl_regex_check(posix, NULL, 0) < 0) {
+		free(posix);
+		return fl_experr(errs, -E2BIG, p,
+				 "regular expression too complex: its repetitions expand beyond %d "
+				 "nodes",
+				 FL_REGEX_EXPANSION_MAX);
+	}
 	c = compiled(t);
 	if (!c) {
 		free(posix);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/rng.h"
+#include "core/regex.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -362,6 +363,11 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 				r = fl_error_set(err, -EINVAL, path,
 						 "regular expression longer than %d bytes",
 						 FL_PROC_REGEX_MAX);
+				goto out;
+			}
+			if (fl_regex_check(sel->str, NULL, 0) < 0) {
+				r = fl_error_set(err, -E2BIG, path,
+						 "regular expression too complex (repetitions)");
 				goto out;
 			}
 			rc = regcomp(&sel->re, sel->str, REG_EXTENDED | REG_NOSUB);

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/regex.h"
 #include "core/rng.h"
 
 START_TEST(duration_units)
@@ -127,6 +128,26 @@ START_TEST(errlist_bounded)
 }
 END_TEST
 
+/* Patterns whose repetitions regcomp would expand exponentially are refused before it. */
+START_TEST(regex_expansion_guard)
+{
+	static const char *const ok[] = {
+	    "^ready$",	   "[0-9]+ms",	       "(foo|bar)+baz{2,5}", "^sleep 1000\\.123$",
+	    "(a{99}){99}", "[[:alpha:]]+[]x]*"};
+	static const char *const bombs[] = {"a++++++++++++++++++++++++++++++++++++++++",
+					    "((a{99}){99}){99}",
+					    "(((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+"};
+	char why[200];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		ck_assert_msg(fl_regex_check(ok[i], why, sizeof(why)) == 0, "%s", ok[i]);
+	for (size_t i = 0; i < sizeof(bombs) / sizeof(bombs[0]); i++) {
+		ck_assert_int_eq(fl_regex_check(bombs[i], why, sizeof(why)), -E2BIG);
+		ck_assert_ptr_nonnull(strstr(why, "too complex"));
+	}
+}
+END_TEST
+
 Suite *fl_suite_core(void)
 {
 	Suite *s = suite_create("core");
@@ -138,6 +159,7 @@ Suite *fl_suite_core(void)
 	tcase_add_test(tc, rng_replays);
 	tcase_add_test(tc, buf_caps);
 	tcase_add_test(tc, errlist_bounded);
+	tcase_add_test(tc, regex_expansion_guard);
 	suite_add_tcase(s, tc);
 	return s;
 }
