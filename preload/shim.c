@@ -426,6 +426,9 @@ static bool fl_prefix(const char *s, const char *prefix, unsigned plen)
 
 		if (s[i] != c)
 			return false;
+		/* A NUL inside path_len (a corrupt table): s ended too; never read past it. */
+		if (!c)
+			return true;
 	}
 	return true;
 }
