@@ -14,19 +14,31 @@ local ntbf = tonumber(os.getenv("SOAK_TBF"))
 local nchurn = tonumber(os.getenv("SOAK_CHURN_IF"))
 local delay_ms = tonumber(os.getenv("SOAK_DELAY_MS"))
 local hdr = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
-local step, seq = 0, 0
+local round = os.getenv("SOAK_ROUND")
+local step, seq, t0, sent = 0, 0, 0, 0
 
-local function long_id()
-   local i = math.random(0, npause + ntbf - 1)
-   if i < npause then return "p-" .. i end
-   return "b-" .. (i - npause)
+-- Faults with index % 10 < 3 have short leases that must run out: never renewed.
+local function long_id(renewable)
+   local kind, n = "p-", npause
+   if math.random(0, npause + ntbf - 1) >= npause then kind, n = "b-", ntbf end
+   local i = math.random(0, n - 1)
+   if renewable and i % 10 < 3 then i = i - i % 10 + 3 + math.random(0, 6) end
+   if i >= n then i = n - 1 end
+   return kind .. round .. "-" .. i
 end
 
 function init(args)
    math.randomseed(1000 + tid)
+   t0 = os.time()
 end
 
+-- Pace each connection to 1000/delay_ms requests/s: no wait while behind
+-- schedule (whole seconds: os.time), twice the period when a second ahead.
 function delay()
+   sent = sent + 1
+   local due = (os.time() - t0 + 1) * 1000 / delay_ms
+   if sent < due - 1000 / delay_ms then return 0 end
+   if sent > due then return 2 * delay_ms end
    return delay_ms
 end
 
@@ -36,15 +48,15 @@ function request()
    if k == 1 then
       seq = seq + 1
       local body = string.format(
-         '{"id":"c-%d-%d","experiment":"churn","kind":"bandwidth","target":{"netns":"%s","interface":"c%d_%d"},"params":{"rate":"%dkbit"},"ttl_ms":5000}',
-         tid, seq, ns, tid, seq % nchurn, 100 + seq % 900)
+         '{"id":"c-%s-%d-%d","experiment":"churn","kind":"bandwidth","target":{"netns":"%s","interface":"c%d_%d"},"params":{"rate":"%dkbit"},"ttl_ms":5000}',
+         round, tid, seq, ns, tid, seq % nchurn, 100 + seq % 900)
       return wrk.format("POST", "/v1/faults", hdr, body)
    elseif k == 5 then
-      return wrk.format("DELETE", string.format("/v1/faults/c-%d-%d", tid, seq), hdr)
+      return wrk.format("DELETE", string.format("/v1/faults/c-%s-%d-%d", round, tid, seq), hdr)
    elseif k == 2 or k == 7 then
       return wrk.format("GET", "/v1/faults/" .. long_id(), hdr)
    elseif k == 3 or k == 9 then
-      return wrk.format("POST", "/v1/faults/" .. long_id() .. "/renew", hdr, '{"ttl_ms":120000}')
+      return wrk.format("POST", "/v1/faults/" .. long_id(true) .. "/renew", hdr, '{"ttl_ms":120000}')
    elseif k == 4 then
       return wrk.format("GET", "/metrics", hdr)
    elseif k == 6 then

@@ -1,15 +1,17 @@
 #!/bin/sh
-# Soak test of faultline-agent (not part of the default suite; ~2-3 minutes):
+# Soak test of faultline-agent (not part of the default suite; ~3 minutes):
 # 1,000 live faults of mixed kinds -- SIGSTOP pauses of 700 real sleeping
 # processes and tbf on 300 veths in a network namespace, ~30% of them with
-# leases that run out during the load -- while wrk drives 500 API requests/s
+# leases that run out during the load (never renewed) -- while wrk drives 500 API requests/s
 # for 60 s (soak.lua: apply and revert churn faults, get, renew, list,
 # metrics, health) on loopback. Then: every fault applied was reverted exactly
 # once (agent log), no process left stopped, no qdisc left, journal empty,
-# agent RSS back near its baseline. Prints requests served, latency
-# percentiles and RSS before/after.
+# no growth of the agent's RSS from one round to the next (two rounds on the
+# same agent: glibc keeps freed heap, so a leak shows as growth across rounds,
+# not as a difference from the first start). Prints requests served, latency
+# percentiles and RSS at each step.
 #   tests/soak/soak.sh [path/to/faultline-agent]
-# Knobs: SOAK_PAUSE=700 SOAK_TBF=300 SOAK_SECS=60 SOAK_RATE=500 SOAK_THREADS=10
+# Knobs: SOAK_PAUSE=700 SOAK_TBF=300 SOAK_SECS=60 SOAK_RATE=500 SOAK_THREADS=10 SOAK_ROUNDS=2
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 agent=${1:-$top/build/agent/faultline-agent}
