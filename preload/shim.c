@@ -723,7 +723,12 @@ static int fl_short_iov(const struct fl_act *act, const struct iovec *in, int cn
 	return n;
 }
 
-/* ---- hooks ---- */
+/*
+ * ---- hooks ----
+ * Each hook is three layers: the exported name (disarmed test, tail jump to
+ * libc), fl_<name>_armed (the frameless fd-only scan, tail jump to libc on a
+ * miss) and fl_<name>_slow (the full matcher and the fault itself).
+ */
 
 #define FL_CALL_FD(fnid, fdv)                                                                      \
 	{                                                                                          \
@@ -774,7 +779,6 @@ static FL_NOINLINE ssize_t fl_write_slow(int fd, const void *buf, size_t n)
 	return fl_real.write(fd, buf, fl_short(&a, n));
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_write_armed(int fd, const void *buf, size_t n)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_WRITE, fd)))
@@ -801,7 +805,6 @@ static FL_NOINLINE ssize_t fl_pread_slow(ssize_t (*real)(int, void *, size_t, of
 	return real(fd, buf, fl_short(&a, n), off);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_pread_armed(ssize_t (*real)(int, void *, size_t, off_t), int fd,
 					  void *buf, size_t n, off_t off)
 {
@@ -850,7 +853,6 @@ static FL_NOINLINE ssize_t fl_pwrite_slow(ssize_t (*real)(int, const void *, siz
 	return real(fd, buf, fl_short(&a, n), off);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_pwrite_armed(ssize_t (*real)(int, const void *, size_t, off_t),
 					   int fd, const void *buf, size_t n, off_t off)
 {
@@ -887,7 +889,6 @@ static FL_NOINLINE ssize_t fl_readv_slow(int fd, const struct iovec *iov, int cn
 	return fl_real.readv(fd, v, fl_short_iov(&a, iov, cnt, v));
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_readv_armed(int fd, const struct iovec *iov, int cnt)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_READV, fd)))
@@ -916,7 +917,6 @@ static FL_NOINLINE ssize_t fl_writev_slow(int fd, const struct iovec *iov, int c
 	return fl_real.writev(fd, v, fl_short_iov(&a, iov, cnt, v));
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_writev_armed(int fd, const struct iovec *iov, int cnt)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_WRITEV, fd)))
@@ -1074,7 +1074,6 @@ static FL_NOINLINE int fl_fd_slow(unsigned fn, int (*real)(int), int fd)
 	return real(fd);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE int fl_fd_armed(unsigned fn, int (*real)(int), int fd)
 {
 	if (FL_LIKELY(fl_quick_miss(fn, fd)))
@@ -1113,7 +1112,6 @@ static FL_NOINLINE int fl_connect_slow(int fd, const struct sockaddr *sa, sockle
 	return fl_real.connect(fd, sa, len);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE int fl_connect_armed(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_CONNECT, fd)))
@@ -1161,7 +1159,6 @@ static FL_NOINLINE ssize_t fl_send_slow(int fd, const void *buf, size_t n, int f
 	return fl_real.send(fd, buf, fl_short(&a, n), flags);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_send_armed(int fd, const void *buf, size_t n, int flags)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_SEND, fd)))
@@ -1189,7 +1186,6 @@ static FL_NOINLINE ssize_t fl_sendto_slow(int fd, const void *buf, size_t n, int
 	return fl_real.sendto(fd, buf, fl_short(&a, n), flags, sa, len);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_sendto_armed(int fd, const void *buf, size_t n, int flags,
 					   const struct sockaddr *sa, socklen_t len)
 {
@@ -1228,7 +1224,6 @@ static FL_NOINLINE ssize_t fl_sendmsg_slow(int fd, const struct msghdr *msg, int
 	return fl_real.sendmsg(fd, &m, flags);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_sendmsg_armed(int fd, const struct msghdr *msg, int flags)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_SENDMSG, fd)))
@@ -1254,7 +1249,6 @@ static FL_NOINLINE ssize_t fl_recv_slow(int fd, void *buf, size_t n, int flags)
 	return fl_real.recv(fd, buf, fl_short(&a, n), flags);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_recv_armed(int fd, void *buf, size_t n, int flags)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_RECV, fd)))
@@ -1288,7 +1282,6 @@ static FL_NOINLINE ssize_t fl_recvfrom_slow(int fd, void *buf, size_t n, int fla
 	return fl_real.recvfrom(fd, buf, fl_short(&a, n), flags, sa, len);
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_recvfrom_armed(int fd, void *buf, size_t n, int flags,
 					     struct sockaddr *sa, socklen_t *len)
 {
@@ -1337,7 +1330,6 @@ static FL_NOINLINE ssize_t fl_recvmsg_slow(int fd, struct msghdr *msg, int flags
 	return r;
 }
 
-/* Armed: reject on the fd alone without a frame, else the full slow path. */
 static FL_NOINLINE ssize_t fl_recvmsg_armed(int fd, struct msghdr *msg, int flags)
 {
 	if (FL_LIKELY(fl_quick_miss(FL_FN_RECVMSG, fd)))
