@@ -306,7 +306,7 @@ FL_INLINE bool fl_quick_miss(unsigned fn, int fd)
 	uint64_t slots = FL_LD(t->fn_rules[fn]) & ((1ULL << FL_SHM_RULES_MAX) - 1);
 
 	while (slots) {
-		const struct fl_shm_rule *r = &t->rules[__builtin_ctzll(slots)];
+		const struct fl_shm_rule *r = &t->rules[(unsigned long)__builtin_ctzll(slots)];
 
 		slots &= slots - 1;
 		if (!(FL_LD(r->flags) & FL_RULE_FD) || FL_LD(r->fd) == fd)
