@@ -1,48 +1,904 @@
 /*
- * Placeholder until the agent lands: a `fault` activity cannot run yet, and
- * says so. Replaced by the agent issue's implementation.
+ * The `fault` provider: sends each fault activity to its agents over the
+ * agent API, all-or-nothing, keeps long faults alive with lease renewals,
+ * and reverts everything at the end. Without any agent configured it starts
+ * the embedded default: a local faultline-agent on a private unix socket in
+ * a private temp dir, with a one-time token, over the very same API.
+ *
+ * Agents for an activity: its "agents" (inventory names or addresses), else
+ * every agent of the --agents inventory, else the embedded agent.
+ *
+ * Chaos Monkey mode: a target may carry "monkey": {"count": N | "percent": P
+ * [, "seed": S]}; the controller then sends the fault to N (or P%) agents of
+ * the group picked with a seeded fl_rng, records the seed in the result, and
+ * strips "monkey" from what the agents see.
  */
 #include "controller/fault_provider.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/agent_client.h"
+#include "core/api.h"
+#include "core/duration.h"
+#include "core/rng.h"
+
+#define LEASE_MS	15000 /* ttl sent for long faults; renewed every LEASE_MS / 3 */
+#define CALL_TIMEOUT_MS 10000
+#define EMBED_WAIT_MS	10000
+#define EMBED_STOP_MS	10000
+#define EP_MAX		4096
+
+struct live_fault {
+	char id[FL_API_ID_MAX + 1];
+	size_t ep;	     /* index into s->eps */
+	uint64_t end_ms;     /* CLOCK_MONOTONIC: when the fault should end */
+	uint64_t renewed_ms; /* last renewal */
+	bool done;	     /* reverted, or its lease ran out */
+};
 
 struct fl_fault_session {
-	int unused;
+	char experiment[48]; /* the run's id, sanitised to the API charset, <= 40 chars */
+	bool dry_run;
+	char *agent_binary;
+	struct fl_agent_inventory inv;
+	bool has_inventory;
+	struct fl_agent_ep eps[EP_MAX]; /* every agent this session talked to (deduplicated) */
+	size_t n_eps;
+	struct fl_agent_client *client;
+	unsigned seq;
+
+	/* embedded agent */
+	pid_t embed_pid;
+	char embed_dir[64];
+	ssize_t embed_ep; /* index into eps, -1 */
+
+	/* live faults + renew thread */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	pthread_t renewer;
+	bool renewer_started, stopping;
+	struct live_fault *live;
+	size_t n_live, cap_live;
+	unsigned renew_failures;
+	uint64_t lease_ms;
+	const struct fl_experiment *e;
 };
+
+/* ---- embedded agent ------------------------------------------------------------------ */
+
+static int find_agent_binary(const char *given, char *out, size_t len)
+{
+	static const char *const rel[] = {"faultline-agent", "../agent/faultline-agent",
+					  "../sbin/faultline-agent"};
+	char self[PATH_MAX], dir[PATH_MAX];
+	ssize_t n;
+
+	if (given) {
+		snprintf(out, len, "%s", given);
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	if (snprintf(dir, sizeof(dir), "%s", dirname(self)) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if (snprintf(out, len, "%s/%s", dir, rel[i]) >= (int)len)
+			continue;
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	if (snprintf(out, len, "%s/faultline-agent", dir) >= (int)len)
+		return -ENAMETOOLONG;
+	return -ENOENT;
+}
+
+static void log_tail(const char *dir, char *buf, size_t len)
+{
+	char path[128], data[4096];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/agent.log", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (lseek(fd, 0, SEEK_END) > (off_t)sizeof(data) - 1)
+		lseek(fd, -(off_t)sizeof(data) + 1, SEEK_END);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	data[n] = '\0';
+	while (n > 0 && data[n - 1] == '\n')
+		data[--n] = '\0';
+	{
+		const char *last = strrchr(data, '\n') ? strrchr(data, '\n') + 1 : data;
+		size_t l = strlen(last);
+
+		if (l >= len)
+			l = len - 1;
+		memcpy(buf, last, l);
+		buf[l] = '\0';
+	}
+}
+
+static void rm_embed_dir(const char *dir)
+{
+	static const char *const files[] = {"token", "agent.sock", "agent.log", "state/agent.lock"};
+	char p[128];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/state/faults", dir);
+	rmdir(p); /* only when empty: a leftover record is kept for the operator */
+	snprintf(p, sizeof(p), "%s/state", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+
+static int embed_stop(struct fl_fault_session *s)
+{
+	int status = 0;
+	uint64_t end;
+
+	if (s->embed_pid <= 0)
+		return 0;
+	/* SIGTERM: the agent reverts whatever is still live, then exits. */
+	kill(s->embed_pid, SIGTERM);
+	end = fl_now_mono_ms() + EMBED_STOP_MS;
+	for (;;) {
+		pid_t r = waitpid(s->embed_pid, &status, WNOHANG);
+
+		if (r == s->embed_pid || (r < 0 && errno != EINTR))
+			break;
+		if (fl_now_mono_ms() > end) {
+			kill(s->embed_pid, SIGKILL);
+			waitpid(s->embed_pid, &status, 0);
+			break;
+		}
+		usleep(2000);
+	}
+	s->embed_pid = 0;
+	rm_embed_dir(s->embed_dir);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static int embed_start(struct fl_fault_session *s, struct fl_error *err)
+{
+	char bin[PATH_MAX], tok[128], sock[128], state[128], logp[128], listen[160];
+	unsigned char raw[32];
+	char token[2 * sizeof(raw) + 1];
+	struct fl_agent_ep ep;
+	struct fl_agent_call call;
+	uint64_t end;
+	int fd, r;
+	pid_t pid;
+
+	if (s->embed_ep >= 0)
+		return 0;
+	r = find_agent_binary(s->agent_binary, bin, sizeof(bin));
+	if (r < 0)
+		return fl_error_set(err, -ENOENT, NULL,
+				    "no agent configured and no faultline-agent to start (%s: %s)",
+				    bin, strerror(-r));
+	/*
+	 * A runtime (tmpfs) dir when there is one: what the journal protects
+	 * (stopped processes, frozen cgroups, qdiscs) does not outlive a reboot
+	 * either, and fsync there costs nothing.
+	 */
+	{
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+		struct stat st;
+
+		if (!rt || rt[0] != '/' || strlen(rt) > 40 || stat(rt, &st) < 0 ||
+		    !S_ISDIR(st.st_mode) || access(rt, W_OK) < 0)
+			rt = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(s->embed_dir, sizeof(s->embed_dir), "%s/faultline-XXXXXX", rt);
+	}
+	if (!mkdtemp(s->embed_dir))
+		return fl_error_set(err, -errno, NULL, "mkdtemp: %s", strerror(errno));
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		rmdir(s->embed_dir);
+		return fl_error_set(err, -EIO, NULL, "getrandom failed");
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", s->embed_dir);
+	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
+	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
+	snprintf(listen, sizeof(listen), "unix:%s", sock);
+	fd = open(tok, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token)) {
+		if (fd >= 0)
+			close(fd);
+		rm_embed_dir(s->embed_dir);
+		return fl_error_set(err, -EIO, NULL, "cannot write the one-time token");
+	}
+	close(fd);
+	pid = fork();
+	if (pid < 0) {
+		rm_embed_dir(s->embed_dir);
+		return fl_error_set(err, -errno, NULL, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		/* Own process group: a ^C at the terminal reaches the controller, which
+		 * reverts and then stops the agent in order. */
+		setpgid(0, 0);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		if (lf >= 0)
+			dup2(lf, 2);
+		execl(bin, bin, "--listen", listen, "--token-file", tok, "--state-dir", state,
+		      "--exit-with-parent", (char *)NULL);
+		_exit(127);
+	}
+	s->embed_pid = pid;
+	r = fl_agent_ep_parse(listen, &ep, err);
+	if (r < 0)
+		goto fail;
+	ep.token = strdup(token);
+	free(ep.name);
+	ep.name = strdup("local");
+	s->eps[s->n_eps] = ep;
+	s->embed_ep = (ssize_t)s->n_eps++;
+	memset(token, 0, sizeof(token));
+	/* Wait until it serves (it reconciles its fresh journal first). */
+	end = fl_now_mono_ms() + EMBED_WAIT_MS;
+	memset(&call, 0, sizeof(call));
+	call.ep = &s->eps[s->embed_ep];
+	call.method = "GET";
+	snprintf(call.path, sizeof(call.path), "/v1/health");
+	for (;;) {
+		int st;
+
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			char tail[512];
+
+			s->embed_pid = 0;
+			log_tail(s->embed_dir, tail, sizeof(tail));
+			r = fl_error_set(err, -EIO, NULL,
+					 "the local faultline-agent (%s) exited: %s", bin,
+					 tail[0] ? tail : "no message");
+			goto fail;
+		}
+		if (fl_agent_client_run(s->client, &call, 1, 1000) == 0 && call.status == 200)
+			break;
+		if (fl_now_mono_ms() > end) {
+			r = fl_error_set(err, -ETIMEDOUT, NULL,
+					 "the local faultline-agent did not answer within %d ms",
+					 EMBED_WAIT_MS);
+			goto fail;
+		}
+		usleep(5000);
+	}
+	fl_agent_call_done(&call);
+	return 0;
+fail:
+	fl_agent_call_done(&call);
+	if (s->embed_ep >= 0) {
+		fl_agent_ep_done(&s->eps[s->embed_ep]);
+		s->n_eps--;
+		s->embed_ep = -1;
+	}
+	if (s->embed_pid > 0) {
+		kill(s->embed_pid, SIGKILL);
+		waitpid(s->embed_pid, NULL, 0);
+		s->embed_pid = 0;
+	}
+	rm_embed_dir(s->embed_dir);
+	return r;
+}
+
+/* ---- endpoints ----------------------------------------------------------------------- */
+
+/* Index of an endpoint by name, adding it (resolved) when new. */
+static int ep_index(struct fl_fault_session *s, const char *name, struct fl_error *err)
+{
+	struct fl_agent_ep ep;
+	int r;
+
+	for (size_t i = 0; i < s->n_eps; i++)
+		if ((ssize_t)i != s->embed_ep && !strcmp(s->eps[i].name, name))
+			return (int)i;
+	if (s->n_eps >= EP_MAX)
+		return fl_error_set(err, -E2BIG, NULL, "more than %d agents", EP_MAX);
+	r = fl_agent_resolve(s->has_inventory ? &s->inv : NULL, name, &ep, err);
+	if (r < 0)
+		return r;
+	s->eps[s->n_eps] = ep;
+	return (int)s->n_eps++;
+}
+
+/* The agents an activity goes to, as endpoint indexes. */
+static int activity_eps(struct fl_fault_session *s, const struct fl_provider *p, size_t **out,
+			size_t *n, struct fl_error *err)
+{
+	size_t cap = 0, k = 0;
+	size_t *v = NULL;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (p->agents && p->agents[0]) {
+		while (p->agents[cap])
+			cap++;
+		v = calloc(cap, sizeof(*v));
+		if (!v)
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		for (size_t i = 0; i < cap; i++) {
+			r = ep_index(s, p->agents[i], err);
+			if (r < 0)
+				goto fail;
+			v[k++] = (size_t)r;
+		}
+	} else if (s->has_inventory && s->inv.n) {
+		v = calloc(s->inv.n, sizeof(*v));
+		if (!v)
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		for (size_t i = 0; i < s->inv.n; i++) {
+			r = ep_index(s, s->inv.v[i].name, err);
+			if (r < 0)
+				goto fail;
+			v[k++] = (size_t)r;
+		}
+	} else {
+		r = embed_start(s, err);
+		if (r < 0)
+			return r;
+		v = calloc(1, sizeof(*v));
+		if (!v)
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		v[k++] = (size_t)s->embed_ep;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+fail:
+	free(v);
+	return r;
+}
+
+/* ---- renew thread -------------------------------------------------------------------- */
+
+static void *renew_main(void *p)
+{
+	struct fl_fault_session *s = p;
+	struct fl_agent_client *c = fl_agent_client_new();
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping && c) {
+		uint64_t now = fl_now_mono_ms();
+		struct timespec ts;
+
+		for (size_t i = 0; i < s->n_live; i++) {
+			struct live_fault *f = &s->live[i];
+			struct fl_agent_call call;
+			char body[64];
+			uint64_t left;
+
+			if (f->done || f->end_ms <= now || now - f->renewed_ms < s->lease_ms / 3)
+				continue;
+			left = f->end_ms - now;
+			snprintf(body, sizeof(body), "{\"ttl_ms\":%" PRIu64 "}",
+				 left < s->lease_ms ? left : s->lease_ms);
+			memset(&call, 0, sizeof(call));
+			call.ep = &s->eps[f->ep];
+			call.method = "POST";
+			call.body = body;
+			snprintf(call.path, sizeof(call.path), "/v1/faults/%s/renew", f->id);
+			f->renewed_ms = now;
+			/* The call runs unlocked; the slot stays valid (only appended to). */
+			pthread_mutex_unlock(&s->mu);
+			if (fl_agent_client_run(c, &call, 1, CALL_TIMEOUT_MS) < 0 ||
+			    call.status != 200)
+				__atomic_add_fetch(&s->renew_failures, 1, __ATOMIC_RELAXED);
+			fl_agent_call_done(&call);
+			pthread_mutex_lock(&s->mu);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		{
+			/* Wake often enough to renew at a third of the lease. */
+			uint64_t step = s->lease_ms / 6 < 1000 ? s->lease_ms / 6 + 1 : 1000;
+
+			ts.tv_nsec += (long)(step * 1000000);
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	fl_agent_client_free(c);
+	return NULL;
+}
+
+static int add_live(struct fl_fault_session *s, const char *id, size_t ep, uint64_t duration_ms)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->n_live == s->cap_live) {
+		size_t nc = s->cap_live ? s->cap_live * 2 : 16;
+		struct live_fault *nv = realloc(s->live, nc * sizeof(*nv));
+
+		if (!nv) {
+			r = -ENOMEM;
+			goto out;
+		}
+		s->live = nv;
+		s->cap_live = nc;
+	}
+	memset(&s->live[s->n_live], 0, sizeof(s->live[0]));
+	snprintf(s->live[s->n_live].id, sizeof(s->live[0].id), "%s", id);
+	s->live[s->n_live].ep = ep;
+	s->live[s->n_live].renewed_ms = fl_now_mono_ms();
+	s->live[s->n_live].end_ms = s->live[s->n_live].renewed_ms + duration_ms;
+	s->n_live++;
+	if (!s->renewer_started && duration_ms > s->lease_ms) {
+		if (pthread_create(&s->renewer, NULL, renew_main, s) == 0)
+			s->renewer_started = true;
+		else
+			r = -EAGAIN;
+	}
+out:
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/* ---- session ------------------------------------------------------------------------- */
 
 int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_session_opts *opts,
 			 struct fl_fault_session **out, struct fl_error *err)
 {
-	(void)e;
-	(void)opts;
-	(void)out;
-	return fl_error_set(err, -ENOSYS, NULL, "fault provider: this build has no agent support");
+	struct fl_fault_session *s;
+	pthread_condattr_t ca;
+	int r;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	s->e = e;
+	s->embed_ep = -1;
+	s->lease_ms = opts && opts->lease_ms ? opts->lease_ms : LEASE_MS;
+	s->dry_run = opts && opts->dry_run;
+	/* Experiment ids become fault ids: keep them to the API's charset. */
+	{
+		const char *id = opts && opts->experiment_id ? opts->experiment_id : "run";
+		size_t k = 0;
+
+		for (const char *c = id; *c && k < 40; c++)
+			s->experiment[k++] = (fl_api_id_valid((char[]){*c, 0}, 1)) ? *c : '-';
+		s->experiment[k] = '\0';
+		if (!k)
+			snprintf(s->experiment, sizeof(s->experiment), "run");
+	}
+	if (opts && opts->agent_binary && !(s->agent_binary = strdup(opts->agent_binary))) {
+		free(s);
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	if (opts && opts->inventory_path) {
+		r = fl_agent_inventory_load(opts->inventory_path, &s->inv, err);
+		if (r < 0) {
+			char m[FL_ERROR_MSG_MAX];
+
+			char path[FL_ERROR_PATH_MAX];
+
+			snprintf(m, sizeof(m), "%s", err->msg);
+			snprintf(path, sizeof(path), "%s", err->path);
+			fl_error_set(err, r, path, "--agents %s: %s", opts->inventory_path, m);
+			free(s->agent_binary);
+			free(s);
+			return r;
+		}
+		s->has_inventory = true;
+	}
+	s->client = fl_agent_client_new();
+	if (!s->client) {
+		fl_agent_inventory_done(&s->inv);
+		free(s->agent_binary);
+		free(s);
+		return fl_error_set(err, -ENOMEM, NULL, "cannot set up libcurl");
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = s;
+	return 0;
+}
+
+static bool is_fault(const struct fl_activity *a)
+{
+	const struct fl_activity *x = a->ref ? a->ref : a;
+
+	return x->provider.type == FL_PROVIDER_FAULT;
+}
+
+static int preflight_list(struct fl_fault_session *s, const struct fl_activity_list *l,
+			  struct fl_error *err)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fl_activity *a = l->v[i].ref ? l->v[i].ref : &l->v[i];
+		struct fl_agent_call *calls = NULL;
+		size_t *eps = NULL, n = 0;
+		int r;
+
+		if (!is_fault(&l->v[i]))
+			continue;
+		r = activity_eps(s, &a->provider, &eps, &n, err);
+		if (r < 0)
+			return r;
+		calls = calloc(n, sizeof(*calls));
+		if (!calls) {
+			free(eps);
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		}
+		for (size_t k = 0; k < n; k++) {
+			calls[k].ep = &s->eps[eps[k]];
+			calls[k].method = "GET";
+			snprintf(calls[k].path, sizeof(calls[k].path), "/v1/health");
+		}
+		r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
+		for (size_t k = 0; r == 0 && k < n; k++) {
+			const cJSON *kind;
+
+			if (calls[k].status != 200) {
+				r = fl_agent_call_error(&calls[k], err);
+				break;
+			}
+			kind = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(calls[k].json, "kinds"),
+			    a->provider.kind);
+			if (!kind) {
+				r = fl_error_set(err, -EOPNOTSUPP, a->json_path,
+						 "agent %s does not know fault kind \"%s\"",
+						 calls[k].ep->name, a->provider.kind);
+				break;
+			}
+			if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kind, "available"))) {
+				const cJSON *why = cJSON_GetObjectItemCaseSensitive(kind, "reason");
+
+				r = fl_error_set(err, -EOPNOTSUPP, a->json_path,
+						 "agent %s cannot do \"%s\" here: %s",
+						 calls[k].ep->name, a->provider.kind,
+						 cJSON_IsString(why) ? why->valuestring
+								     : "unavailable");
+				break;
+			}
+		}
+		for (size_t k = 0; k < n; k++)
+			fl_agent_call_done(&calls[k]);
+		free(calls);
+		free(eps);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int fl_fault_session_preflight(struct fl_fault_session *s, struct fl_error *err)
 {
-	(void)s;
-	return fl_error_set(err, -ENOSYS, NULL, "fault provider: this build has no agent support");
+	int r;
+
+	if (!s || s->dry_run || !s->e)
+		return 0;
+	r = preflight_list(s, &s->e->hypothesis, err);
+	if (r == 0)
+		r = preflight_list(s, &s->e->method, err);
+	if (r == 0)
+		r = preflight_list(s, &s->e->rollbacks, err);
+	return r;
 }
 
-int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *a, cJSON **result,
-			   struct fl_error *err)
+/* Chaos Monkey: "monkey": {"count": N | "percent": P [, "seed": S]} picks agents. */
+static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, struct fl_error *err)
 {
-	(void)s;
-	(void)a;
-	(void)result;
-	return fl_error_set(err, -ENOSYS, NULL, "fault provider: this build has no agent support");
+	static const char *const keys[] = {"count", "percent", "seed", NULL};
+	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
+	const cJSON *count, *pct, *seed;
+	uint64_t sd;
+	size_t k;
+	struct fl_rng rng;
+	int r = 0;
+
+	if (!m)
+		return 0;
+	if (!cJSON_IsObject(m)) {
+		r = fl_error_set(err, -EINVAL, "$.target.monkey", "expected an object");
+		goto out;
+	}
+	r = fl_api_only_keys(m, "$.target.monkey", keys, err);
+	if (r < 0)
+		goto out;
+	count = cJSON_GetObjectItemCaseSensitive(m, "count");
+	pct = cJSON_GetObjectItemCaseSensitive(m, "percent");
+	seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
+	if (!!count == !!pct) {
+		r = fl_error_set(err, -EINVAL, "$.target.monkey", "give one of count or percent");
+		goto out;
+	}
+	if (count && (!cJSON_IsNumber(count) || count->valuedouble < 1 ||
+		      count->valuedouble != floor(count->valuedouble))) {
+		r = fl_error_set(err, -EINVAL, "$.target.monkey.count", "expected an integer >= 1");
+		goto out;
+	}
+	if (pct && (!cJSON_IsNumber(pct) || !(pct->valuedouble > 0) || pct->valuedouble > 100)) {
+		r = fl_error_set(err, -EINVAL, "$.target.monkey.percent",
+				 "expected a percentage in (0, 100]");
+		goto out;
+	}
+	if (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
+		     seed->valuedouble != floor(seed->valuedouble))) {
+		r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
+				 "expected an unsigned integer");
+		goto out;
+	}
+	sd = seed ? (uint64_t)seed->valuedouble : fl_rng_fresh_seed();
+	k = count ? (size_t)count->valuedouble : (size_t)ceil((double)*n * pct->valuedouble / 100);
+	if (k > *n)
+		k = *n;
+	if (k < 1)
+		k = 1;
+	fl_rng_init(&rng, sd);
+	for (size_t i = 0; i < k; i++) {
+		size_t j = i + (size_t)fl_rng_below(&rng, *n - i);
+		size_t t = (*eps)[i];
+
+		(*eps)[i] = (*eps)[j];
+		(*eps)[j] = t;
+	}
+	*n = k;
+	{
+		char b[32];
+
+		snprintf(b, sizeof(b), "%" PRIu64, sd);
+		cJSON_AddStringToObject(result, "monkey_seed", b);
+	}
+out:
+	cJSON_Delete(m);
+	return r;
+}
+
+int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *act,
+			   cJSON **result, struct fl_error *err)
+{
+	const struct fl_activity *a = act->ref ? act->ref : act;
+	const struct fl_provider *p = &a->provider;
+	struct fl_agent_call *calls = NULL, *undo = NULL;
+	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
+	char id[FL_API_ID_MAX + 1];
+	char *body = NULL;
+	size_t *eps = NULL, n = 0, refused = SIZE_MAX;
+	uint64_t ttl;
+	int r;
+
+	*result = NULL;
+	if (p->type != FL_PROVIDER_FAULT)
+		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
+	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
+	res = cJSON_CreateObject();
+	if (!target || !params || !res) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s-f%u", s->experiment, ++s->seq);
+	cJSON_AddStringToObject(res, "fault_id", id);
+	cJSON_AddStringToObject(res, "kind", p->kind);
+	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
+	if (s->dry_run) {
+		cJSON_AddBoolToObject(res, "dry_run", true);
+		cJSON_AddItemToObject(res, "target", target);
+		cJSON_AddItemToObject(res, "params", params);
+		target = params = NULL;
+		*result = res;
+		res = NULL;
+		r = 0;
+		goto out;
+	}
+	r = activity_eps(s, p, &eps, &n, err);
+	if (r < 0)
+		goto out;
+	r = monkey_pick(target, &eps, &n, res, err);
+	if (r < 0)
+		goto out;
+	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
+	if (ttl > s->lease_ms)
+		ttl = s->lease_ms;
+	body = fl_api_fault_req_json(id, s->experiment, p->kind, target, params, ttl);
+	calls = calloc(n, sizeof(*calls));
+	if (!body || !calls) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		calls[i].ep = &s->eps[eps[i]];
+		calls[i].method = "POST";
+		calls[i].body = body;
+		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults");
+	}
+	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
+	if (r < 0) {
+		r = fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r));
+		goto rollback;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (calls[i].status != 201 && refused == SIZE_MAX)
+			refused = i;
+	if (refused != SIZE_MAX) {
+		struct fl_error why;
+
+		char path[FL_ERROR_PATH_MAX] = "";
+
+		fl_error_init(&why);
+		fl_agent_call_error(&calls[refused], &why);
+		/* The agent's "$.target.pid" is this activity's "$.method[2].provider.target.pid".
+		 */
+		if (why.path[0] == '$' && a->json_path)
+			snprintf(path, sizeof(path), "%.120s.provider%.120s", a->json_path,
+				 why.path + 1);
+		r = fl_error_set(err, -ECANCELED, path[0] ? path : NULL, "%s", why.msg);
+		goto rollback;
+	}
+	arr = cJSON_AddArrayToObject(res, "agents");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "agent", calls[i].ep->name);
+		cJSON_AddNumberToObject(o, "status", (double)calls[i].status);
+		cJSON_AddNumberToObject(o, "elapsed_ms", calls[i].elapsed_ms);
+		if (calls[i].json)
+			cJSON_AddItemToObject(o, "applied", cJSON_Duplicate(calls[i].json, true));
+		cJSON_AddItemToArray(arr, o);
+		if (add_live(s, id, eps[i], p->duration_ms ? p->duration_ms : UINT32_MAX) < 0)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		r = fl_error_set(err, r, NULL, "out of memory");
+		goto rollback;
+	}
+	*result = res;
+	res = NULL;
+	r = 0;
+	goto out;
+rollback:
+	/* All-or-nothing: take back what the other agents applied. */
+	undo = calloc(n ? n : 1, sizeof(*undo));
+	if (undo) {
+		size_t k = 0, reverted = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (calls[i].status != 201)
+				continue;
+			undo[k].ep = calls[i].ep;
+			undo[k].method = "DELETE";
+			snprintf(undo[k].path, sizeof(undo[k].path), "/v1/faults/%s", id);
+			k++;
+		}
+		if (k && fl_agent_client_run(s->client, undo, k, CALL_TIMEOUT_MS) == 0)
+			for (size_t i = 0; i < k; i++)
+				reverted += undo[i].status == 200;
+		if (k) {
+			char m[FL_ERROR_MSG_MAX], path[FL_ERROR_PATH_MAX];
+
+			snprintf(m, sizeof(m), "%s", err->msg);
+			snprintf(path, sizeof(path), "%s", err->path);
+			fl_error_set(err, err->code, path[0] ? path : NULL,
+				     "%s; reverted on %zu of %zu agent(s) that had applied it%s", m,
+				     reverted, k,
+				     reverted < k ? " (the rest end with their lease)" : "");
+		}
+		for (size_t i = 0; i < k; i++)
+			fl_agent_call_done(&undo[i]);
+	}
+out:
+	for (size_t i = 0; calls && i < n; i++)
+		fl_agent_call_done(&calls[i]);
+	free(calls);
+	free(undo);
+	free(body);
+	free(eps);
+	cJSON_Delete(target);
+	cJSON_Delete(params);
+	cJSON_Delete(res);
+	return r;
 }
 
 int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err)
 {
-	(void)s;
-	(void)err;
-	return 0;
+	struct fl_agent_call *calls;
+	size_t k = 0;
+	int r = 0;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	calls = calloc(s->n_live ? s->n_live : 1, sizeof(*calls));
+	if (!calls) {
+		pthread_mutex_unlock(&s->mu);
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < s->n_live; i++) {
+		if (s->live[i].done)
+			continue;
+		s->live[i].done = true;
+		calls[k].ep = &s->eps[s->live[i].ep];
+		calls[k].method = "DELETE";
+		snprintf(calls[k].path, sizeof(calls[k].path), "/v1/faults/%s", s->live[i].id);
+		k++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (k && fl_agent_client_run(s->client, calls, k, CALL_TIMEOUT_MS) < 0)
+		r = fl_error_set(err, -EIO, NULL, "cannot reach the agents to revert");
+	for (size_t i = 0; r == 0 && i < k; i++) {
+		/* 404: the fault already ended (its lease ran out); that is what we want. */
+		if (calls[i].status == 200 || calls[i].status == 404)
+			continue;
+		r = fl_agent_call_error(&calls[i], err);
+	}
+	for (size_t i = 0; i < k; i++)
+		fl_agent_call_done(&calls[i]);
+	free(calls);
+	return r;
 }
 
 void fl_fault_session_free(struct fl_fault_session *s)
 {
+	struct fl_error err;
+
+	if (!s)
+		return;
+	fl_error_init(&err);
+	(void)fl_fault_session_revert_all(s, &err);
+	if (s->renewer_started) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->renewer, NULL);
+	}
+	(void)embed_stop(s);
+	for (size_t i = 0; i < s->n_eps; i++)
+		fl_agent_ep_done(&s->eps[i]);
+	fl_agent_inventory_done(&s->inv);
+	fl_agent_client_free(s->client);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->mu);
+	free(s->live);
+	free(s->agent_binary);
 	free(s);
 }

@@ -14,6 +14,7 @@
 #define FL_CONTROLLER_FAULT_PROVIDER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -24,10 +25,12 @@
 struct fl_fault_session;
 
 struct fl_fault_session_opts {
-	const char *experiment_id;   /* the run's id, sent as "experiment" to agents */
-	const char *inventory_path;  /* --agents FILE, or NULL */
-	const char *agent_binary;    /* faultline-agent for the embedded default, or NULL: beside argv[0] */
-	bool dry_run;                /* describe, apply nothing */
+	const char *experiment_id;  /* the run's id, sent as "experiment" to agents */
+	const char *inventory_path; /* --agents FILE, or NULL */
+	const char
+	    *agent_binary; /* faultline-agent for the embedded default, or NULL: beside argv[0] */
+	bool dry_run;	   /* describe, apply nothing */
+	uint64_t lease_ms; /* lease per request before renewal; 0: 15 s (tests shorten it) */
 };
 
 /* Create a session for an experiment; starts nothing until the first apply (or pre-flight). */
@@ -35,7 +38,11 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 			 struct fl_fault_session **out, struct fl_error *err) FL_WUR;
 /* Pre-flight: ask every agent the plan names whether it can do what the plan asks. */
 int fl_fault_session_preflight(struct fl_fault_session *s, struct fl_error *err) FL_WUR;
-/* Apply one `fault` activity on its agents, all-or-nothing; *result is the activity's output. */
+/*
+ * Apply one `fault` activity on its agents, all-or-nothing; *result is the
+ * activity's output. -ECANCELED when an agent refused: what the others had
+ * applied is reverted and err says which agent refused and why.
+ */
 int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *a, cJSON **result,
 			   struct fl_error *err) FL_WUR;
 /* Revert every live fault of this run on every agent; safe to call more than once. */

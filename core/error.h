@@ -14,7 +14,7 @@
 #define FL_ERROR_MSG_MAX  512
 
 struct fl_error {
-	int code;                     /* -errno, 0 when unset */
+	int code;		      /* -errno, 0 when unset */
 	char path[FL_ERROR_PATH_MAX]; /* "$.method[2].provider.timeout" or "" */
 	char msg[FL_ERROR_MSG_MAX];   /* "expected a number of seconds, got \"abc\"" */
 };
@@ -31,10 +31,10 @@ struct fl_errlist {
 void fl_error_init(struct fl_error *err);
 /* Set code, path and message; returns code so callers can `return fl_error_set(...)`. */
 int fl_error_set(struct fl_error *err, int code, const char *path, const char *fmt, ...)
-	FL_PRINTF(4, 5);
+    FL_PRINTF(4, 5);
 /* Append an error to a list; returns code. */
 int fl_errlist_add(struct fl_errlist *l, int code, const char *path, const char *fmt, ...)
-	FL_PRINTF(4, 5);
+    FL_PRINTF(4, 5);
 /* Format "path: msg" (or just msg) into buf. */
 const char *fl_error_str(const struct fl_error *err, char *buf, size_t len);
 

@@ -17,19 +17,15 @@
 #include "core/error.h"
 
 /* Hard caps on outside input. */
-#define FL_EXP_FILE_MAX        (1024 * 1024) /* bytes */
-#define FL_EXP_NESTING_MAX     32            /* JSON nesting depth */
-#define FL_EXP_ACTIVITIES_MAX  256           /* per list (hypothesis, method, rollbacks) */
-#define FL_EXP_STRING_MAX      (64 * 1024)   /* any one string */
-#define FL_EXP_NAME_MAX        256           /* titles, names, keys */
-#define FL_EXP_ARGS_MAX        256           /* process arguments, headers, tags */
-#define FL_EXP_CONFIG_MAX      256           /* configuration entries */
+#define FL_EXP_FILE_MAX	      (1024 * 1024) /* bytes */
+#define FL_EXP_NESTING_MAX    32	    /* JSON nesting depth */
+#define FL_EXP_ACTIVITIES_MAX 256	    /* per list (hypothesis, method, rollbacks) */
+#define FL_EXP_STRING_MAX     (64 * 1024)   /* any one string */
+#define FL_EXP_NAME_MAX	      256	    /* titles, names, keys */
+#define FL_EXP_ARGS_MAX	      256	    /* process arguments, headers, tags */
+#define FL_EXP_CONFIG_MAX     256	    /* configuration entries */
 
-enum fl_activity_type {
-	FL_ACTIVITY_ACTION,
-	FL_ACTIVITY_PROBE,
-	FL_ACTIVITY__MAX
-};
+enum fl_activity_type { FL_ACTIVITY_ACTION, FL_ACTIVITY_PROBE, FL_ACTIVITY__MAX };
 
 enum fl_provider_type {
 	FL_PROVIDER_PROCESS,
@@ -39,22 +35,22 @@ enum fl_provider_type {
 };
 
 enum fl_tolerance_type {
-	FL_TOL_NONE,     /* no tolerance: any result passes (method activities) */
-	FL_TOL_BOOL,     /* exact bool */
-	FL_TOL_INT,      /* exact int: process exit status / HTTP status / int result */
-	FL_TOL_STRING,   /* exact string: stdout / body / string result */
-	FL_TOL_BETWEEN,  /* [lo, hi] two-number list: inclusive range */
-	FL_TOL_ONE_OF,   /* any other list: result equals one of the items */
-	FL_TOL_REGEX,    /* {"type":"regex","pattern","target"} */
+	FL_TOL_NONE,	 /* no tolerance: any result passes (method activities) */
+	FL_TOL_BOOL,	 /* exact bool */
+	FL_TOL_INT,	 /* exact int: process exit status / HTTP status / int result */
+	FL_TOL_STRING,	 /* exact string: stdout / body / string result */
+	FL_TOL_BETWEEN,	 /* [lo, hi] two-number list: inclusive range */
+	FL_TOL_ONE_OF,	 /* any other list: result equals one of the items */
+	FL_TOL_REGEX,	 /* {"type":"regex","pattern","target"} */
 	FL_TOL_JSONPATH, /* {"type":"jsonpath","path","expect","count","target"} */
-	FL_TOL_RANGE,    /* {"type":"range","range":[lo,hi],"target"} */
+	FL_TOL_RANGE,	 /* {"type":"range","range":[lo,hi],"target"} */
 	FL_TOL__MAX
 };
 
 enum fl_rollback_strategy {
-	FL_ROLLBACK_ALWAYS,    /* faultline's default: rollbacks run whatever happened */
-	FL_ROLLBACK_DEFAULT,   /* Chaos Toolkit's "default": skip when the hypothesis deviated */
-	FL_ROLLBACK_DEVIATED,  /* only when the hypothesis deviated */
+	FL_ROLLBACK_ALWAYS,   /* faultline's default: rollbacks run whatever happened */
+	FL_ROLLBACK_DEFAULT,  /* Chaos Toolkit's "default": skip when the hypothesis deviated */
+	FL_ROLLBACK_DEVIATED, /* only when the hypothesis deviated */
 	FL_ROLLBACK_NEVER,
 	FL_ROLLBACK__MAX
 };
@@ -74,16 +70,17 @@ struct fl_tol_scalar {
 
 struct fl_tolerance {
 	enum fl_tolerance_type type;
-	bool b;                       /* BOOL */
-	long long i;                  /* INT */
-	char *str;                    /* STRING; REGEX pattern; JSONPATH path */
-	double lo, hi;                /* BETWEEN, RANGE */
-	struct fl_tol_scalar *items;  /* ONE_OF; JSONPATH expect (n_items == 1) */
+	bool b;			     /* BOOL */
+	long long i;		     /* INT */
+	char *str;		     /* STRING; REGEX pattern; JSONPATH path */
+	double lo, hi;		     /* BETWEEN, RANGE */
+	struct fl_tol_scalar *items; /* ONE_OF; JSONPATH expect (n_items == 1) */
 	size_t n_items;
-	bool has_expect;              /* JSONPATH: "expect" given */
-	long long count;              /* JSONPATH: "count", -1 when absent */
-	char *target;                 /* REGEX/JSONPATH/RANGE: "stdout", "body", "status"... or NULL */
-	void *compiled;               /* private: compiled regex / path */
+	bool has_expect;   /* JSONPATH: "expect" given */
+	long long count;   /* JSONPATH: "count", -1 when absent */
+	char *target;	   /* REGEX/JSONPATH/RANGE: "stdout", "body", "status"... or NULL */
+	char *expect_json; /* JSONPATH: "expect" as compact JSON text (any JSON value) */
+	void *compiled;	   /* private: compiled regex / path */
 };
 
 struct fl_provider {
@@ -92,17 +89,20 @@ struct fl_provider {
 
 	/* process */
 	char *path;
-	char **argv;   /* NULL-terminated arguments after argv[0]; list or shell-split string */
+	char **argv; /* NULL-terminated arguments after argv[0]; list or shell-split string */
 	size_t argc;
 
 	/* http */
 	char *url;
-	char *method;  /* "GET" by default */
-	struct fl_kv *headers;
+	char *method;	       /* "GET" by default */
+	struct fl_kv *headers; /* includes the Content-Type chosen for an object body, if any */
 	size_t n_headers;
-	char *body;    /* "arguments": string as is, object/array serialised as JSON */
+	/* request body from "arguments", NULL for none (GET: arguments go in the URL) */
+	char *body;
 	long expected_status; /* -1: any */
 	bool verify_tls;
+	uint64_t connect_timeout_ms; /* "timeout": [connect, read]; 0: libcurl default */
+	unsigned max_retries;	     /* Chaos Toolkit's "max_retries" (connection retries) */
 
 	/* fault (filled by the agent issue; kept as canonical JSON text) */
 	char *kind;
@@ -116,12 +116,13 @@ struct fl_activity {
 	char *name;
 	enum fl_activity_type type;
 	struct fl_provider provider;
-	struct fl_tolerance tolerance; /* hypothesis probes only; FL_TOL_NONE otherwise */
+	/* required on hypothesis probes; method probes may carry one (CTK ignores it) */
+	struct fl_tolerance tolerance; /* FL_TOL_NONE when absent */
 	uint64_t pause_before_ms;
 	uint64_t pause_after_ms;
 	bool background;
 	const struct fl_activity *ref; /* {"ref": "name"}: the earlier activity this one repeats */
-	char *json_path;               /* "$.method[2]", for messages and reports */
+	char *json_path;	       /* "$.method[2]", for messages and reports */
 };
 
 struct fl_activity_list {
@@ -141,8 +142,8 @@ struct fl_experiment {
 	struct fl_activity_list hypothesis; /* probes with tolerances */
 	struct fl_activity_list method;
 	struct fl_activity_list rollbacks;
-	uint64_t timeout_ms; /* whole-run timeout, 0 = none */
-	char *source_path;   /* file it came from, or NULL */
+	uint64_t timeout_ms;  /* whole-run timeout, 0 = none */
+	char *source_path;    /* file it came from, or NULL */
 	char *canonical_json; /* the experiment after substitution, for the journal */
 };
 
@@ -150,6 +151,10 @@ struct fl_experiment {
 struct fl_vars {
 	struct fl_kv *v;
 	size_t n;
+	/* parallel to v: the typed value as JSON text ("k:int=5", --var-file), or NULL */
+	char **json;
+	/* parallel to v: true for a var file's "secrets", masked like secrets */
+	bool *secret;
 };
 
 /*
@@ -163,6 +168,14 @@ int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
 /* Read a file (size-capped) and parse it; errors as above. */
 int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,
 		       struct fl_errlist *errs) FL_WUR;
+/*
+ * Check that every process provider's program can be run from here: a path
+ * with a slash must be an executable file, a bare name must be found in PATH
+ * (as Chaos Toolkit's validation does with shutil.which). Separate from
+ * parsing because the answer depends on the machine: call it before a run.
+ * Errors (one per activity, with its path) go to errs; returns 0 or -ENOENT.
+ */
+int fl_experiment_check_programs(const struct fl_experiment *e, struct fl_errlist *errs) FL_WUR;
 /* Free an experiment; NULL is fine. */
 void fl_experiment_free(struct fl_experiment *e);
 

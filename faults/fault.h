@@ -27,8 +27,8 @@
 
 /* Context the agent hands to every op (policy lives in the agent, not here). */
 struct fl_fault_ctx {
-	uint64_t seed;         /* for count/percent selections; recorded in the undo record */
-	const char *fault_id;  /* the API id, for naming kernel objects */
+	uint64_t seed;	      /* for count/percent selections; recorded in the undo record */
+	const char *fault_id; /* the API id, for naming kernel objects */
 	int (*allow_pid)(void *opaque, int pid, struct fl_error *err); /* ownership policy */
 	void *opaque;
 };

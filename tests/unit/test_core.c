@@ -16,29 +16,30 @@ START_TEST(duration_units)
 		int ret;
 		uint64_t us;
 	} cases[] = {
-		{"250ms", 1000000, 0, 250000},
-		{"30s", 1000000, 0, 30000000},
-		{"1.5s", 1000000, 0, 1500000},
-		{"2m", 1000000, 0, 120000000},
-		{"1h", 1000000, 0, 3600000000ULL},
-		{"100us", 1000000, 0, 100},
-		{"3", 1000000, 0, 3000000},
-		{"3", 1000, 0, 3000},
-		{"0", 1000000, 0, 0},
-		{"", 1000000, -EINVAL, 0},
-		{"abc", 1000000, -EINVAL, 0},
-		{"-1s", 1000000, -EINVAL, 0},
-		{"1.s", 1000000, -EINVAL, 0},
-		{"10 s", 1000000, -EINVAL, 0},
-		{"5d", 1000000, -EINVAL, 0},
-		{"8000h", 1000000, -ERANGE, 0},
-		{"99999999999999999999999s", 1000000, -ERANGE, 0},
+	    {"250ms", 1000000, 0, 250000},
+	    {"30s", 1000000, 0, 30000000},
+	    {"1.5s", 1000000, 0, 1500000},
+	    {"2m", 1000000, 0, 120000000},
+	    {"1h", 1000000, 0, 3600000000ULL},
+	    {"100us", 1000000, 0, 100},
+	    {"3", 1000000, 0, 3000000},
+	    {"3", 1000, 0, 3000},
+	    {"0", 1000000, 0, 0},
+	    {"", 1000000, -EINVAL, 0},
+	    {"abc", 1000000, -EINVAL, 0},
+	    {"-1s", 1000000, -EINVAL, 0},
+	    {"1.s", 1000000, -EINVAL, 0},
+	    {"10 s", 1000000, -EINVAL, 0},
+	    {"5d", 1000000, -EINVAL, 0},
+	    {"8000h", 1000000, -ERANGE, 0},
+	    {"99999999999999999999999s", 1000000, -ERANGE, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint64_t us = 12345;
 		int r = fl_duration_parse_us(cases[i].in, cases[i].unit, &us);
 
-		ck_assert_msg(r == cases[i].ret, "%s: got %d want %d", cases[i].in, r, cases[i].ret);
+		ck_assert_msg(r == cases[i].ret, "%s: got %d want %d", cases[i].in, r,
+			      cases[i].ret);
 		if (r == 0)
 			ck_assert_msg(us == cases[i].us, "%s: got %llu", cases[i].in,
 				      (unsigned long long)us);
@@ -48,7 +49,8 @@ END_TEST
 
 START_TEST(duration_format_round_trip)
 {
-	static const uint64_t v[] = {0, 100, 250000, 1500000, 30000000, 120000000, 3600000000ULL};
+	static const uint64_t v[] = {0,		100,	       250000,	     1500000,	30000000,
+				     120000000, 3600000000ULL, 232011000ULL, 1234000ULL};
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {

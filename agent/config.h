@@ -1,0 +1,67 @@
+/*
+ * faultline-agent's configuration file (JSON; docs/faultline-agent.8 and
+ * docs/agent-api.md): the ownership policy (which processes and fault kinds
+ * it may touch) and the limits on what clients may ask of it.
+ *
+ *   config := { ["allow": rules] [, "deny": rules] [, "kinds": [kind...]] [, "limits": limits] }
+ *   rules  := { ["names": [comm...]] [, "uids": [uid...]] [, "cgroups": ["/v2/path"...]]
+ *              [, "cmdlines": [ERE...]] }
+ *   limits := { ["max_body_bytes": n] [, "max_live_faults": n] [, "max_ttl_ms": n]
+ *              [, "rate_per_second": n] [, "rate_burst": n] }
+ *
+ * With "allow", a process must match at least one allow rule (deny by
+ * default); any "deny" match refuses it. PID 1, the agent and its parent are
+ * always refused. Without "kinds", every kind built in is allowed.
+ */
+#ifndef FL_AGENT_CONFIG_H
+#define FL_AGENT_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+
+#define FL_CONFIG_FILE_MAX (256 * 1024)
+#define FL_CONFIG_LIST_MAX 256
+
+struct fl_policy_rules {
+	char **names;
+	size_t n_names;
+	uid_t *uids;
+	size_t n_uids;
+	char **cgroups;
+	size_t n_cgroups;
+	regex_t *cmdlines;
+	size_t n_cmdlines;
+};
+
+struct fl_agent_config {
+	bool has_allow;
+	struct fl_policy_rules allow, deny;
+	char **kinds; /* NULL: all */
+	size_t n_kinds;
+	size_t max_body_bytes;
+	size_t max_live_faults;
+	uint64_t max_ttl_ms;
+	double rate_per_second;
+	double rate_burst;
+};
+
+/* Defaults: no allow list, body 64 KiB, 256 live faults, ttl <= 24 h, 200 req/s burst 400. */
+void fl_agent_config_init(struct fl_agent_config *c);
+/* Load and check a config file; errors carry the JSON path. */
+int fl_agent_config_load(struct fl_agent_config *c, const char *path, struct fl_error *err) FL_WUR;
+/* Same, from memory. */
+int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len,
+			  struct fl_error *err) FL_WUR;
+void fl_agent_config_done(struct fl_agent_config *c);
+/* May the agent act on this process? 0 or -EPERM with the reason. */
+int fl_agent_policy_check(const struct fl_agent_config *c, int pid, struct fl_error *err) FL_WUR;
+/* May the agent apply this kind? */
+bool fl_agent_policy_kind(const struct fl_agent_config *c, const char *kind);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * The agent's crash-safe journal: one file per live fault in
+ * STATE_DIR/faults/<id>.json, written before the fault touches the system
+ * (temp file, fsync, rename, fsync of the directory) and removed after its
+ * revert. Whatever is in the directory at start is live and gets reverted.
+ */
+#ifndef FL_AGENT_JOURNAL_H
+#define FL_AGENT_JOURNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+
+struct fl_journal {
+	int dirfd;  /* STATE_DIR/faults */
+	int lockfd; /* STATE_DIR/agent.lock, flock()ed: one agent per state dir */
+};
+
+/* Create (0700) and lock the state directory; -EBUSY when another agent holds it. */
+int fl_journal_open(struct fl_journal *j, const char *state_dir, struct fl_error *err) FL_WUR;
+void fl_journal_close(struct fl_journal *j);
+/* Durably store a record under id (replaces an older one atomically). */
+int fl_journal_write(struct fl_journal *j, const char *id, const cJSON *rec) FL_WUR;
+/* Durably forget id; a missing record is fine. */
+int fl_journal_remove(struct fl_journal *j, const char *id) FL_WUR;
+/*
+ * Call fn for every record (stale temp files from a crash are deleted: they
+ * were never renamed, so nothing was applied after them). fn owns nothing;
+ * unreadable records are reported with rec == NULL. Returns the count or -errno.
+ */
+int fl_journal_each(struct fl_journal *j,
+		    void (*fn)(const char *id, const cJSON *rec, void *opaque),
+		    void *opaque) FL_WUR;
+/* Number of records (for tests and /metrics). */
+int fl_journal_count(struct fl_journal *j) FL_WUR;
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * faultline-agent: applies faults on this host on behalf of the controller,
+ * over the HTTP API of design.md §3. See docs/faultline-agent.8.
+ *
+ * Threads: libmicrohttpd's internal polling thread serves the API; a lease
+ * thread reverts faults at their CLOCK_MONOTONIC deadlines; the main thread
+ * only waits on a self-pipe for SIGTERM/SIGINT, then stops serving and
+ * reverts everything before exiting.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/http.h"
+#include "agent/log.h"
+
+#define TOKEN_MIN 16
+#define TOKEN_MAX 4096
+#define PEM_MAX	  (256 * 1024)
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	if (write(sig_pipe[1], &b, 1) < 0)
+		(void)0; /* the pipe is full: a byte is already waiting */
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: faultline-agent --listen ADDR:PORT|unix:PATH --token-file FILE --state-dir "
+		"DIR\n"
+		"                       [--config FILE] [--log-format kv|json] [--log-level "
+		"debug|info|warn|error]\n"
+		"                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+		"                       [--exit-with-parent]\n"
+		"       faultline-agent --version | --help\n"
+		"Applies faultline faults on this host: see faultline-agent(8).\n");
+}
+
+/* Read a whole small file (token, PEM) with a cap. */
+static char *read_file(const char *path, size_t max, const char *what)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fl_log(FL_LOG_ERROR, "cannot open file", "what", what, "path", path, "error",
+		       strerror(errno), NULL);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		fl_log(FL_LOG_ERROR, "not a regular file of acceptable size", "what", what, "path",
+		       path, NULL);
+		goto fail;
+	}
+	if (!strcmp(what, "token") && (st.st_mode & 0077))
+		fl_log(FL_LOG_WARN, "token file is readable by group or others", "path", path,
+		       NULL);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto fail;
+	while (n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/* Tell systemd (Type=notify) we are serving, when it asked. */
+static void notify_ready(void)
+{
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (!p || (p[0] != '/' && p[0] != '@') || strlen(p) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, p, strlen(p));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(p))) < 0)
+		fl_log(FL_LOG_WARN, "sd_notify failed", "error", strerror(errno), NULL);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_LISTEN = 256,
+		OPT_TOKEN,
+		OPT_STATE,
+		OPT_CONFIG,
+		OPT_LOGFMT,
+		OPT_LOGLEVEL,
+		OPT_CERT,
+		OPT_KEY,
+		OPT_CA,
+		OPT_PARENT,
+		OPT_VERSION,
+		OPT_HELP
+	};
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"token-file", required_argument, NULL, OPT_TOKEN},
+	    {"state-dir", required_argument, NULL, OPT_STATE},
+	    {"config", required_argument, NULL, OPT_CONFIG},
+	    {"log-format", required_argument, NULL, OPT_LOGFMT},
+	    {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+	    {"tls-cert", required_argument, NULL, OPT_CERT},
+	    {"tls-key", required_argument, NULL, OPT_KEY},
+	    {"tls-client-ca", required_argument, NULL, OPT_CA},
+	    {"exit-with-parent", no_argument, NULL, OPT_PARENT},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *listen = NULL, *token_file = NULL, *state_dir = NULL, *config = NULL;
+	const char *cert_file = NULL, *key_file = NULL, *ca_file = NULL;
+	enum fl_log_format fmt = FL_LOG_KV;
+	enum fl_log_level level = FL_LOG_INFO;
+	bool exit_with_parent = false;
+	struct fl_agent_config cfg;
+	struct fl_agent *agent = NULL;
+	struct fl_http *http = NULL;
+	struct fl_http_opts ho = {0};
+	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL;
+	struct fl_error err;
+	int opt, rc = 1, failed;
+
+	fl_agent_config_init(&cfg);
+	fl_error_init(&err);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_LISTEN:
+			listen = optarg;
+			break;
+		case OPT_TOKEN:
+			token_file = optarg;
+			break;
+		case OPT_STATE:
+			state_dir = optarg;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_LOGFMT:
+			if (fl_log_format_parse(optarg, &fmt) < 0) {
+				fprintf(stderr, "faultline-agent: --log-format: kv or json\n");
+				return 2;
+			}
+			break;
+		case OPT_LOGLEVEL:
+			if (!strcmp(optarg, "debug"))
+				level = FL_LOG_DEBUG;
+			else if (!strcmp(optarg, "info"))
+				level = FL_LOG_INFO;
+			else if (!strcmp(optarg, "warn"))
+				level = FL_LOG_WARN;
+			else if (!strcmp(optarg, "error"))
+				level = FL_LOG_ERROR;
+			else {
+				fprintf(stderr,
+					"faultline-agent: --log-level: debug, info, warn or "
+					"error\n");
+				return 2;
+			}
+			break;
+		case OPT_CERT:
+			cert_file = optarg;
+			break;
+		case OPT_KEY:
+			key_file = optarg;
+			break;
+		case OPT_CA:
+			ca_file = optarg;
+			break;
+		case OPT_PARENT:
+			exit_with_parent = true;
+			break;
+		case OPT_VERSION:
+			printf("faultline-agent %s\n", FL_VERSION);
+			return 0;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || !listen || !token_file || !state_dir) {
+		usage(stderr);
+		return 2;
+	}
+	if (!!cert_file != !!key_file || (ca_file && !cert_file)) {
+		fprintf(stderr, "faultline-agent: --tls-cert and --tls-key go together; "
+				"--tls-client-ca needs them\n");
+		return 2;
+	}
+	fl_log_setup(fmt, level);
+	if (config && fl_agent_config_load(&cfg, config, &err) < 0) {
+		fl_log(FL_LOG_ERROR, "invalid config", "file", config, "path", err.path, "error",
+		       err.msg, NULL);
+		rc = 2;
+		goto out;
+	}
+	token = read_file(token_file, TOKEN_MAX, "token");
+	if (!token)
+		goto out;
+	token[strcspn(token, "\r\n")] = '\0';
+	if (strlen(token) < TOKEN_MIN) {
+		fl_log(FL_LOG_ERROR, "token too short (16 characters at least)", "path", token_file,
+		       NULL);
+		rc = 2;
+		goto out;
+	}
+	if (cert_file && (!(cert = read_file(cert_file, PEM_MAX, "tls-cert")) ||
+			  !(key = read_file(key_file, PEM_MAX, "tls-key")) ||
+			  (ca_file && !(ca = read_file(ca_file, PEM_MAX, "tls-client-ca")))))
+		goto out;
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		goto out;
+	{
+		struct sigaction sa = {.sa_handler = on_signal};
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &sa, NULL);
+	}
+	if (exit_with_parent) {
+		/* The embedded agent dies with its controller, reverting on the way out. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			goto out;
+	}
+	if (fl_agent_new(state_dir, &cfg, &agent, &err) < 0) {
+		fl_log(FL_LOG_ERROR, "cannot open the state directory", "dir", state_dir, "error",
+		       err.msg, NULL);
+		goto out;
+	}
+	failed = fl_agent_reconcile(agent);
+	if (failed) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", failed);
+		fl_log(FL_LOG_ERROR, "journal records could not be reverted and are kept", "count",
+		       n, NULL);
+	}
+	if (fl_agent_start(agent) < 0)
+		goto out;
+	ho.listen = listen;
+	ho.token = token;
+	ho.tls_cert = cert;
+	ho.tls_key = key;
+	ho.tls_client_ca = ca;
+	ho.cfg = &cfg;
+	ho.agent = agent;
+	if (fl_http_start(&ho, &http, &err) < 0) {
+		fl_log(FL_LOG_ERROR, "cannot serve", "error", err.msg, NULL);
+		goto out;
+	}
+	{
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		fl_log(FL_LOG_INFO, "ready", "version", FL_VERSION, "pid", pid, "state_dir",
+		       state_dir, NULL);
+	}
+	notify_ready();
+	for (;;) {
+		struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
+		unsigned char b;
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (read(sig_pipe[0], &b, 1) == 1) {
+			fl_log(FL_LOG_INFO, "stopping: reverting every live fault", "signal",
+			       strsignal(b), NULL);
+			break;
+		}
+	}
+	rc = 0;
+out:
+	fl_http_stop(http);
+	fl_agent_free(agent); /* reverts whatever is still live */
+	if (agent)
+		fl_log(FL_LOG_INFO, "stopped", NULL);
+	if (token)
+		memset(token, 0, strlen(token));
+	free(token);
+	free(cert);
+	if (key)
+		memset(key, 0, strlen(key));
+	free(key);
+	free(ca);
+	fl_agent_config_done(&cfg);
+	return rc;
+}

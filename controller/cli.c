@@ -1,0 +1,540 @@
+/*
+ * The `faultline` command line.
+ *
+ * Grammar:
+ *   faultline [--help | --version] COMMAND [ARGS]
+ *   COMMAND := run [RUN-OPTIONS] FILE
+ *            | validate [--var K=V]... [--var-file F]... [-q] FILE...
+ *            | help [COMMAND] | version
+ *
+ * Every usage error names the offending argument and exits 2; nothing runs.
+ */
+#include "controller/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "controller/cmd_agents.h"
+#include "controller/cmd_exec.h"
+#include "controller/output.h"
+#include "controller/report.h"
+#include "controller/runner.h"
+#include "controller/signals.h"
+#include "controller/cmd_agents.h"
+#include "core/duration.h"
+#include "core/rng.h"
+#include "experiments/experiment.h"
+
+static const char fl_usage_main[] =
+    "Usage: faultline [--version] [--help] COMMAND [ARGS]\n"
+    "\n"
+    "faultline runs chaos-engineering experiments written in Chaos Toolkit's\n"
+    "format: it checks the steady-state hypothesis, runs the method (actions,\n"
+    "probes, faults), checks the hypothesis again, reverts faults, runs the\n"
+    "rollbacks and reports whether the steady state held.\n"
+    "\n"
+    "Commands:\n"
+    "  run [OPTIONS] FILE   run an experiment\n"
+    "  validate FILE...     check experiments; run nothing\n"
+    "  status --agents FILE live faults across agents\n"
+    "  revert --all --agents FILE\n"
+    "                       revert every live fault on the agents\n"
+    "  exec [OPTIONS] -- CMD [ARG]...\n"
+    "                       run one command with syscall faults\n"
+    "  help [COMMAND]       show help for a command\n"
+    "  version              print the version\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  the steady state held (or there was none to check) and nothing failed\n"
+    "  1  the steady state deviated, or the run failed or was aborted\n"
+    "  2  invalid input or usage, or the plan failed pre-flight (nothing was run)\n"
+    "  3  interrupted by SIGINT/SIGTERM (faults reverted, rollbacks run first)\n"
+    "\n"
+    "See 'faultline help run', faultline(1) and docs/cli.md.\n";
+
+static const char fl_usage_run[] =
+    "Usage: faultline run [OPTIONS] FILE\n"
+    "\n"
+    "Run the experiment in FILE: steady state before -> method -> steady state\n"
+    "after -> revert faults -> rollbacks. If the steady state is not met before\n"
+    "the method, the method is skipped and the run fails.\n"
+    "\n"
+    "Options:\n"
+    "  --journal PATH           write the JSON journal to PATH\n"
+    "                           (default ./journal.json; '-' for stdout)\n"
+    "  --junit PATH             also write a JUnit XML report to PATH\n"
+    "  --rollback-strategy S    when rollbacks run (default: always):\n"
+    "                             always    whatever happened\n"
+    "                             default   Chaos Toolkit's default: not when the\n"
+    "                                       steady state failed or on interrupt\n"
+    "                             deviated  only when the steady state deviated\n"
+    "                             never     never\n"
+    "  --dry                    print what would run; run nothing, write nothing\n"
+    "  --var KEY=VALUE          set a configuration value (repeatable)\n"
+    "  --var-file FILE          configuration values from a JSON object (repeatable)\n"
+    "  --agents FILE            agent inventory for fault activities\n"
+    "  --no-color               no colours (NO_COLOR=1 does the same)\n"
+    "  -q, --quiet              print only the result\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Exit codes: 0 held, 1 deviated/failed/aborted, 2 invalid input or usage,\n"
+    "3 interrupted (a first SIGINT/SIGTERM stops the run, reverts faults and runs\n"
+    "the rollbacks; a second one stops the rollbacks too).\n";
+
+static const char fl_usage_validate[] =
+    "Usage: faultline validate [OPTIONS] FILE...\n"
+    "\n"
+    "Parse and validate each FILE; run nothing. Every problem is printed as\n"
+    "  FILE: $.json.path: message\n"
+    "and a valid file as 'FILE: ok'.\n"
+    "\n"
+    "Options:\n"
+    "  --var KEY=VALUE          set a configuration value (repeatable)\n"
+    "  --var-file FILE          configuration values from a JSON object (repeatable)\n"
+    "  -q, --quiet              print only the errors\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Exit codes: 0 all valid, 2 at least one invalid (or a usage error).\n";
+
+enum {
+	OPT_JOURNAL = 256,
+	OPT_JUNIT,
+	OPT_ROLLBACK,
+	OPT_DRY,
+	OPT_VAR,
+	OPT_VAR_FILE,
+	OPT_AGENTS,
+	OPT_NO_COLOR,
+};
+
+static int fl_usage_error(const char *cmd, const char *fmt, ...) FL_PRINTF(2, 3);
+static int fl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "faultline%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'faultline help%s%s'.\n", cmd ? " " : "", cmd ? cmd : "");
+	return FL_EXIT_USAGE;
+}
+
+/* Report getopt's complaint about argv[optind - 1] in our words. */
+static int fl_bad_option(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return fl_usage_error(cmd, "option '%s' needs a value", arg);
+	if (optopt)
+		return fl_usage_error(cmd, "unknown option '-%c'", optopt);
+	/* A long option: its name, without a "=value" part. */
+	return fl_usage_error(cmd, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+}
+
+static void fl_print_errlist(const char *file, const struct fl_errlist *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct fl_error *e = &errs->v[i];
+
+		if (e->path[0])
+			fprintf(stderr, "%s: %s: %s\n", file, e->path, e->msg);
+		else
+			fprintf(stderr, "%s: %s\n", file, e->msg);
+	}
+	if (errs->dropped)
+		fprintf(stderr, "%s: ... and %zu more errors\n", file, errs->dropped);
+}
+
+/* Options shared by run and validate; returns 1 if handled, exit code < 0 never. */
+static int fl_vars_option(const char *cmd, int c, struct fl_vars *vars)
+{
+	struct fl_error err;
+
+	fl_error_init(&err);
+	if (c == OPT_VAR) {
+		if (fl_vars_add_kv(vars, optarg, &err) < 0) {
+			fl_usage_error(cmd, "%s", err.msg);
+			return -1;
+		}
+		return 1;
+	}
+	if (c == OPT_VAR_FILE) {
+		if (fl_vars_load_file(vars, optarg, &err) < 0) {
+			/* The message names the file; a path inside it is worth adding. */
+			if (err.path[0] && strcmp(err.path, "$") != 0)
+				fprintf(stderr, "faultline %s: --var-file %s: %s: %s\n", cmd,
+					optarg, err.path, err.msg);
+			else
+				fprintf(stderr, "faultline %s: --var-file: %s\n", cmd, err.msg);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static int fl_cmd_validate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"var", required_argument, NULL, OPT_VAR},
+	    {"var-file", required_argument, NULL, OPT_VAR_FILE},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct fl_vars vars = {0};
+	bool quiet = false;
+	int c, ret = FL_EXIT_HELD;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
+		int v = fl_vars_option("validate", c, &vars);
+
+		if (v < 0) {
+			ret = FL_EXIT_USAGE;
+			goto out;
+		}
+		if (v > 0)
+			continue;
+		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(fl_usage_validate, stdout);
+			goto out;
+		default:
+			ret = fl_bad_option("validate", c, argv);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		ret = fl_usage_error("validate", "no experiment file given");
+		goto out;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct fl_errlist *errs = calloc(1, sizeof(*errs));
+		struct fl_experiment *e = NULL;
+
+		if (!errs) {
+			fprintf(stderr, "faultline: out of memory\n");
+			ret = FL_EXIT_FAILED;
+			goto out;
+		}
+		if (fl_experiment_load(argv[i], &vars, &e, errs) < 0 || errs->n) {
+			if (!errs->n)
+				fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
+			fl_print_errlist(argv[i], errs);
+			ret = FL_EXIT_USAGE;
+		} else if (!quiet) {
+			printf("%s: ok\n", argv[i]);
+		}
+		fl_experiment_free(e);
+		free(errs);
+	}
+out:
+	fl_vars_done(&vars);
+	return ret;
+}
+
+struct fl_run_args {
+	const char *file;
+	const char *journal;
+	const char *junit;
+	const char *agents;
+	enum fl_rollback_strategy rs;
+	bool dry, no_color, quiet;
+	struct fl_vars vars;
+};
+
+static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool *help)
+{
+	static const struct option opts[] = {
+	    {"journal", required_argument, NULL, OPT_JOURNAL},
+	    {"journal-path", required_argument, NULL, OPT_JOURNAL}, /* chaos run's name */
+	    {"junit", required_argument, NULL, OPT_JUNIT},
+	    {"rollback-strategy", required_argument, NULL, OPT_ROLLBACK},
+	    {"dry", no_argument, NULL, OPT_DRY},
+	    {"var", required_argument, NULL, OPT_VAR},
+	    {"var-file", required_argument, NULL, OPT_VAR_FILE},
+	    {"agents", required_argument, NULL, OPT_AGENTS},
+	    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*help = false;
+	a->journal = "./journal.json";
+	a->rs = FL_ROLLBACK_ALWAYS;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
+		int v = fl_vars_option("run", c, &a->vars);
+
+		if (v < 0)
+			return FL_EXIT_USAGE;
+		if (v > 0)
+			continue;
+		switch (c) {
+		case OPT_JOURNAL:
+			a->journal = optarg;
+			break;
+		case OPT_JUNIT:
+			a->junit = optarg;
+			break;
+		case OPT_ROLLBACK:
+			if (fl_rollback_strategy_parse(optarg, &a->rs) < 0)
+				return fl_usage_error("run",
+						      "--rollback-strategy '%s': expected always, "
+						      "default, deviated or never",
+						      optarg);
+			break;
+		case OPT_DRY:
+			a->dry = true;
+			break;
+		case OPT_AGENTS:
+			a->agents = optarg;
+			break;
+		case OPT_NO_COLOR:
+			a->no_color = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			*help = true;
+			return 0;
+		default:
+			return fl_bad_option("run", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return fl_usage_error("run", "no experiment file given");
+	if (argc - optind > 1)
+		return fl_usage_error("run", "one experiment file at a time (got '%s' and '%s')",
+				      argv[optind], argv[optind + 1]);
+	a->file = argv[optind];
+	if (!*a->journal)
+		return fl_usage_error("run", "--journal needs a path");
+	if (a->junit && !*a->junit)
+		return fl_usage_error("run", "--junit needs a path");
+	if (a->junit && strcmp(a->junit, "-") == 0 && strcmp(a->journal, "-") == 0)
+		return fl_usage_error("run", "--journal and --junit cannot both go to stdout");
+	return 0;
+}
+
+static int fl_cmd_run(int argc, char **argv)
+{
+	struct fl_run_args a = {0};
+	struct fl_experiment *e = NULL;
+	struct fl_errlist *errs = NULL;
+	struct fl_out *out = NULL;
+	struct fl_error err;
+	cJSON *journal = NULL;
+	FILE *of = stdout;
+	char run_id[40], buf[FL_ERROR_PATH_MAX + FL_ERROR_MSG_MAX + 8];
+	bool help;
+	int ret;
+
+	fl_error_init(&err);
+	ret = fl_run_parse_args(argc, argv, &a, &help);
+	if (ret || help) {
+		if (help)
+			fputs(fl_usage_run, stdout);
+		goto out;
+	}
+	errs = calloc(1, sizeof(*errs));
+	if (!errs) {
+		ret = FL_EXIT_FAILED;
+		goto out;
+	}
+	if (fl_experiment_load(a.file, &a.vars, &e, errs) < 0 || errs->n) {
+		if (!errs->n)
+			fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
+		fl_print_errlist(a.file, errs);
+		ret = FL_EXIT_USAGE;
+		goto out;
+	}
+	if (a.dry) {
+		fl_out_plan(stdout, e, a.rs);
+		ret = FL_EXIT_HELD;
+		goto out;
+	}
+	if (fl_report_path_check(a.journal, &err) < 0 ||
+	    (a.junit && fl_report_path_check(a.junit, &err) < 0)) {
+		ret = fl_usage_error("run", "%s", err.msg);
+		goto out;
+	}
+	if (fl_signals_init(&err) < 0) {
+		fprintf(stderr, "faultline run: %s\n", err.msg);
+		ret = FL_EXIT_FAILED;
+		goto out;
+	}
+	/* With the journal on stdout, the progress goes to stderr. */
+	if (strcmp(a.journal, "-") == 0 || (a.junit && strcmp(a.junit, "-") == 0))
+		of = stderr;
+	{
+		struct fl_out_opts oo = {.f = of,
+					 .tty = isatty(fileno(of)) != 0,
+					 .color = !a.no_color && fl_out_want_color(of),
+					 .quiet = a.quiet};
+		const char *term = getenv("TERM");
+
+		if (term && strcmp(term, "dumb") == 0)
+			oo.tty = false;
+		out = fl_out_new(&oo);
+	}
+	snprintf(run_id, sizeof(run_id), "fl-%016llx", (unsigned long long)fl_rng_fresh_seed());
+	if (!a.quiet) {
+		fprintf(of, "faultline %s: running \"%s\" (%s)\n", FL_VERSION, e->title, a.file);
+		fflush(of);
+	}
+	{
+		struct fl_run_opts ro = {
+		    .rollback_strategy = a.rs,
+		    .cancel_fd = fl_signals_cancel_fd(),
+		    .cancel_rollbacks_fd = fl_signals_rollbacks_fd(),
+		    .run_id = run_id,
+		    .inventory_path = a.agents,
+		    .out = out,
+		};
+
+		if (fl_runner_run(e, &ro, &journal, &err) < 0 || !journal) {
+			fprintf(stderr, "faultline run: %s\n", err.msg);
+			ret = FL_EXIT_FAILED;
+			goto out;
+		}
+	}
+	ret = fl_runner_exit_code(journal);
+	if (ret == FL_EXIT_INTERRUPTED && fl_signals_first()) {
+		cJSON *reason = cJSON_GetObjectItemCaseSensitive(journal, "reason");
+		char msg[96];
+
+		const char *abbrev = sigabbrev_np(fl_signals_first());
+
+		snprintf(msg, sizeof(msg), "interrupted by SIG%s", abbrev ? abbrev : "?");
+		if (reason)
+			cJSON_ReplaceItemInObjectCaseSensitive(journal, "reason",
+							       cJSON_CreateString(msg));
+		else
+			cJSON_AddStringToObject(journal, "reason", msg);
+	}
+	if (fl_report_journal_write(journal, a.journal, &err) < 0) {
+		fprintf(stderr, "faultline run: cannot write the journal: %s\n",
+			fl_error_str(&err, buf, sizeof(buf)));
+		if (ret == FL_EXIT_HELD)
+			ret = FL_EXIT_FAILED;
+	}
+	if (a.junit && fl_report_junit_write(journal, a.junit, &err) < 0) {
+		fprintf(stderr, "faultline run: cannot write the JUnit report: %s\n",
+			fl_error_str(&err, buf, sizeof(buf)));
+		if (ret == FL_EXIT_HELD)
+			ret = FL_EXIT_FAILED;
+	}
+	fl_out_verdict(out, journal, strcmp(a.journal, "-") ? a.journal : NULL,
+		       a.junit && strcmp(a.junit, "-") ? a.junit : NULL);
+out:
+	fl_out_free(out);
+	cJSON_Delete(journal);
+	fl_experiment_free(e);
+	free(errs);
+	fl_vars_done(&a.vars);
+	return ret;
+}
+
+static int fl_cmd_help(int argc, char **argv)
+{
+	const char *topic = argc > 1 ? argv[1] : NULL;
+
+	if (!topic)
+		fputs(fl_usage_main, stdout);
+	else if (strcmp(topic, "run") == 0)
+		fputs(fl_usage_run, stdout);
+	else if (strcmp(topic, "validate") == 0)
+		fputs(fl_usage_validate, stdout);
+	else if (strcmp(topic, "help") == 0 || strcmp(topic, "version") == 0)
+		fputs(fl_usage_main, stdout);
+	else if (strcmp(topic, "status") == 0 || strcmp(topic, "revert") == 0 ||
+		 strcmp(topic, "exec") == 0) {
+		/* Those commands print their own help. */
+		char *args[] = {(char *)topic, "--help", NULL};
+
+		return strcmp(topic, "status") == 0   ? fl_cmd_status(2, args)
+		       : strcmp(topic, "revert") == 0 ? fl_cmd_revert(2, args)
+						      : fl_cmd_exec(2, args);
+	} else
+		return fl_usage_error("help", "no such command '%s'", topic);
+	return FL_EXIT_HELD;
+}
+
+/* Make sure fds 0-2 are open, so no pipe or report ever lands on them. */
+static void fl_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
+int fl_cli_main(int argc, char **argv)
+{
+	const char *cmd;
+	int ret;
+
+	fl_std_fds();
+
+	if (argc < 2) {
+		fputs(fl_usage_main, stderr);
+		return FL_EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return fl_cmd_help(1, argv);
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
+	    strcmp(cmd, "version") == 0) {
+		printf("faultline %s\n", FL_VERSION);
+		return FL_EXIT_HELD;
+	}
+	if (strcmp(cmd, "help") == 0)
+		return fl_cmd_help(argc - 1, argv + 1);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "faultline: libcurl initialisation failed\n");
+		return FL_EXIT_FAILED;
+	}
+	if (strcmp(cmd, "run") == 0)
+		ret = fl_cmd_run(argc - 1, argv + 1);
+	else if (strcmp(cmd, "validate") == 0)
+		ret = fl_cmd_validate(argc - 1, argv + 1);
+	else if (strcmp(cmd, "status") == 0)
+		ret = fl_cmd_status(argc - 1, argv + 1);
+	else if (strcmp(cmd, "revert") == 0)
+		ret = fl_cmd_revert(argc - 1, argv + 1);
+	else if (strcmp(cmd, "exec") == 0)
+		ret = fl_cmd_exec(argc - 1, argv + 1);
+	else if (cmd[0] == '-')
+		ret = fl_usage_error(NULL, "unknown option '%s'", cmd);
+	else
+		ret = fl_usage_error(NULL, "unknown command '%s'", cmd);
+	curl_global_cleanup();
+	return ret;
+}

@@ -1,0 +1,394 @@
+/*
+ * Terminal output of `faultline run`. On a TTY a ticker thread redraws one
+ * live line ("\r" + erase line) every 100 ms with what is running and for
+ * how long; finished activities are printed as plain lines above it. Off a
+ * TTY there is no live line, only the plain lines, so logs stay readable.
+ */
+#include "controller/output.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/duration.h"
+
+#define FL_OUT_LIVE_MAX 16
+
+struct fl_out_live {
+	const struct fl_activity *a;
+	uint64_t start_ms;
+};
+
+struct fl_out {
+	struct fl_out_opts o;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t ticker;
+	bool ticker_running, stopping, line_shown;
+	struct fl_out_live live[FL_OUT_LIVE_MAX];
+	size_t n_live;
+	unsigned spin;
+};
+
+#define C_RESET	 "\033[0m"
+#define C_BOLD	 "\033[1m"
+#define C_DIM	 "\033[2m"
+#define C_RED	 "\033[31m"
+#define C_GREEN	 "\033[32m"
+#define C_YELLOW "\033[33m"
+
+static const char *fl_c(const struct fl_out *out, const char *code)
+{
+	return out->o.color ? code : "";
+}
+
+bool fl_out_want_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (nc && *nc)
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fileno(f));
+}
+
+/* Caller holds the lock. */
+static void fl_out_clear_line(struct fl_out *out)
+{
+	if (out->line_shown) {
+		fputs("\r\033[K", out->o.f);
+		out->line_shown = false;
+	}
+}
+
+/* Caller holds the lock. */
+static void fl_out_draw_line(struct fl_out *out)
+{
+	static const char spin[] = "|/-\\";
+	uint64_t now = fl_now_mono_ms();
+
+	fl_out_clear_line(out);
+	if (!out->n_live) {
+		fflush(out->o.f);
+		return;
+	}
+	fprintf(out->o.f, "%s%c running %s \"%.60s\" %.1fs", fl_c(out, C_DIM),
+		spin[out->spin++ % 4], fl_activity_type_name(out->live[0].a->type),
+		out->live[0].a->name, (double)(now - out->live[0].start_ms) / 1000.0);
+	if (out->n_live > 1)
+		fprintf(out->o.f, " (+%zu more)", out->n_live - 1);
+	fputs(fl_c(out, C_RESET), out->o.f);
+	fflush(out->o.f);
+	out->line_shown = true;
+}
+
+static void *fl_out_ticker(void *arg)
+{
+	struct fl_out *out = arg;
+
+	pthread_mutex_lock(&out->lock);
+	while (!out->stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&out->cond, &out->lock, &ts);
+		if (!out->stopping && out->n_live)
+			fl_out_draw_line(out);
+	}
+	pthread_mutex_unlock(&out->lock);
+	return NULL;
+}
+
+struct fl_out *fl_out_new(const struct fl_out_opts *o)
+{
+	struct fl_out *out = calloc(1, sizeof(*out));
+
+	if (!out)
+		return NULL;
+	out->o = *o;
+	if (!out->o.f)
+		out->o.f = stdout;
+	pthread_mutex_init(&out->lock, NULL);
+	pthread_cond_init(&out->cond, NULL);
+	if (out->o.tty && !out->o.quiet)
+		out->ticker_running = pthread_create(&out->ticker, NULL, fl_out_ticker, out) == 0;
+	return out;
+}
+
+void fl_out_free(struct fl_out *out)
+{
+	if (!out)
+		return;
+	pthread_mutex_lock(&out->lock);
+	out->stopping = true;
+	pthread_cond_signal(&out->cond);
+	pthread_mutex_unlock(&out->lock);
+	if (out->ticker_running)
+		pthread_join(out->ticker, NULL);
+	pthread_mutex_lock(&out->lock);
+	fl_out_clear_line(out);
+	fflush(out->o.f);
+	pthread_mutex_unlock(&out->lock);
+	pthread_cond_destroy(&out->cond);
+	pthread_mutex_destroy(&out->lock);
+	free(out);
+}
+
+static void fl_out_vline(struct fl_out *out, const char *pre, const char *fmt, va_list ap)
+{
+	pthread_mutex_lock(&out->lock);
+	fl_out_clear_line(out);
+	fputs(pre, out->o.f);
+	vfprintf(out->o.f, fmt, ap);
+	fputc('\n', out->o.f);
+	if (out->o.tty && out->n_live)
+		fl_out_draw_line(out);
+	fflush(out->o.f);
+	pthread_mutex_unlock(&out->lock);
+}
+
+void fl_out_phase(struct fl_out *out, const char *fmt, ...)
+{
+	va_list ap;
+	char pre[32];
+
+	if (!out || out->o.quiet)
+		return;
+	snprintf(pre, sizeof(pre), "%s", fl_c(out, C_BOLD));
+	va_start(ap, fmt);
+	pthread_mutex_lock(&out->lock);
+	fl_out_clear_line(out);
+	fputs(pre, out->o.f);
+	vfprintf(out->o.f, fmt, ap);
+	fprintf(out->o.f, "%s\n", fl_c(out, C_RESET));
+	fflush(out->o.f);
+	pthread_mutex_unlock(&out->lock);
+	va_end(ap);
+}
+
+void fl_out_note(struct fl_out *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!out || out->o.quiet)
+		return;
+	va_start(ap, fmt);
+	fl_out_vline(out, "  .. ", fmt, ap);
+	va_end(ap);
+}
+
+void fl_out_activity_start(struct fl_out *out, const struct fl_activity *a)
+{
+	if (!out || out->o.quiet)
+		return;
+	pthread_mutex_lock(&out->lock);
+	if (out->n_live < FL_OUT_LIVE_MAX)
+		out->live[out->n_live++] = (struct fl_out_live){a, fl_now_mono_ms()};
+	if (out->o.tty)
+		fl_out_draw_line(out);
+	pthread_mutex_unlock(&out->lock);
+}
+
+/* A short one-line view of an output for the terminal. */
+static void fl_out_brief(const cJSON *res, char *buf, size_t len)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(res, "status");
+
+	buf[0] = '\0';
+	if (cJSON_IsNumber(st))
+		snprintf(buf, len, "status %d", st->valueint);
+}
+
+void fl_out_activity_end(struct fl_out *out, const struct fl_activity *a, const cJSON *run)
+{
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(run, "status");
+	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(run, "tolerance_met");
+	const cJSON *detail = cJSON_GetObjectItemCaseSensitive(run, "tolerance_detail");
+	const cJSON *ex = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(run, "exception"), 0);
+	const cJSON *dur = cJSON_GetObjectItemCaseSensitive(run, "duration");
+	bool failed = !cJSON_IsString(status) || strcmp(status->valuestring, "succeeded") != 0;
+	const char *word, *color;
+	char brief[64], why[640] = "";
+
+	if (!out)
+		return;
+	pthread_mutex_lock(&out->lock);
+	for (size_t i = 0; i < out->n_live; i++) {
+		if (out->live[i].a == a) {
+			memmove(&out->live[i], &out->live[i + 1],
+				(out->n_live - i - 1) * sizeof(out->live[0]));
+			out->n_live--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&out->lock);
+	if (out->o.quiet)
+		return;
+
+	fl_out_brief(cJSON_GetObjectItemCaseSensitive(run, "output"), brief, sizeof(brief));
+	if (failed) {
+		word = "FAILED ";
+		color = C_RED;
+		if (cJSON_IsString(ex))
+			snprintf(why, sizeof(why), ": %.*s",
+				 (int)strcspn(
+				     ex->valuestring + strlen("faultline.ActivityFailed: "), "\n"),
+				 ex->valuestring + strlen("faultline.ActivityFailed: "));
+	} else if (tm && !cJSON_IsTrue(tm)) {
+		word = "NOT MET";
+		color = C_RED;
+		if (cJSON_IsString(detail))
+			snprintf(why, sizeof(why), ": %s", detail->valuestring);
+	} else {
+		word = "ok     ";
+		color = C_GREEN;
+		if (brief[0])
+			snprintf(why, sizeof(why), " %s", brief);
+	}
+	pthread_mutex_lock(&out->lock);
+	fl_out_clear_line(out);
+	fprintf(out->o.f, "  %s%s%s %-6s \"%s\"%s (%.3fs)%s\n", fl_c(out, color), word,
+		fl_c(out, C_RESET), fl_activity_type_name(a->type), a->name,
+		a->background ? " [background]" : "", cJSON_IsNumber(dur) ? dur->valuedouble : 0.0,
+		why);
+	if (out->o.tty && out->n_live)
+		fl_out_draw_line(out);
+	fflush(out->o.f);
+	pthread_mutex_unlock(&out->lock);
+}
+
+void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journal_path,
+		    const char *junit_path)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(journal, "status");
+	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(journal, "deviated");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(journal, "reason");
+	const cJSON *dur = cJSON_GetObjectItemCaseSensitive(journal, "duration");
+	const cJSON *ssb = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(journal, "steady_states"), "before");
+	const char *s = cJSON_IsString(st) ? st->valuestring : "failed";
+	const char *word, *color;
+
+	if (!out)
+		return;
+	if (strcmp(s, "completed") == 0 && !cJSON_IsTrue(dev)) {
+		word = cJSON_IsNull(ssb) || !ssb ? "COMPLETED (no steady-state hypothesis to check)"
+						 : "steady state HELD";
+		color = C_GREEN;
+	} else if (cJSON_IsTrue(dev)) {
+		word = "steady state DEVIATED";
+		color = C_RED;
+	} else if (strcmp(s, "interrupted") == 0) {
+		word = "INTERRUPTED";
+		color = C_YELLOW;
+	} else if (strcmp(s, "aborted") == 0) {
+		word = "ABORTED";
+		color = C_RED;
+	} else {
+		word = "FAILED";
+		color = C_RED;
+	}
+	pthread_mutex_lock(&out->lock);
+	fl_out_clear_line(out);
+	fprintf(out->o.f, "%sResult: %s%s%s%s (%.1fs)\n", out->o.quiet ? "" : "\n",
+		fl_c(out, C_BOLD), fl_c(out, color), word, fl_c(out, C_RESET),
+		cJSON_IsNumber(dur) ? dur->valuedouble : 0.0);
+	if (cJSON_IsString(reason))
+		fprintf(out->o.f, "  %s\n", reason->valuestring);
+	if (journal_path)
+		fprintf(out->o.f, "  journal: %s\n", journal_path);
+	if (junit_path)
+		fprintf(out->o.f, "  junit:   %s\n", junit_path);
+	fflush(out->o.f);
+	pthread_mutex_unlock(&out->lock);
+}
+
+static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, bool hypothesis)
+{
+	const struct fl_activity *eff = a->ref ? a->ref : a;
+	const struct fl_provider *p = &eff->provider;
+	char d[32], tol[256];
+
+	fprintf(f, "  %zu. %s \"%s\"", i + 1, fl_activity_type_name(eff->type), eff->name);
+	if (a->ref)
+		fprintf(f, " (ref)");
+	fputs(": ", f);
+	switch (p->type) {
+	case FL_PROVIDER_PROCESS:
+		fprintf(f, "process %s", p->path);
+		for (size_t k = 0; k < p->argc; k++)
+			fprintf(f, strpbrk(p->argv[k], " \t\"'") ? " '%s'" : " %s", p->argv[k]);
+		break;
+	case FL_PROVIDER_HTTP:
+		fprintf(f, "http %s %s", p->method ? p->method : "GET", p->url);
+		if (p->expected_status >= 0)
+			fprintf(f, " (expect %ld)", p->expected_status);
+		break;
+	case FL_PROVIDER_FAULT:
+		fprintf(f, "fault %s target %s params %s", p->kind ? p->kind : "?",
+			p->target_json ? p->target_json : "{}",
+			p->params_json ? p->params_json : "{}");
+		if (p->duration_ms)
+			fprintf(f, " for %s", fl_duration_fmt(p->duration_ms * 1000, d, sizeof(d)));
+		break;
+	case FL_PROVIDER__MAX:
+		break;
+	}
+	if (p->timeout_ms)
+		fprintf(f, " [timeout %s]", fl_duration_fmt(p->timeout_ms * 1000, d, sizeof(d)));
+	if (a->background)
+		fputs(" [background]", f);
+	if (eff->pause_before_ms)
+		fprintf(f, " [pause before %s]",
+			fl_duration_fmt(eff->pause_before_ms * 1000, d, sizeof(d)));
+	if (eff->pause_after_ms)
+		fprintf(f, " [pause after %s]",
+			fl_duration_fmt(eff->pause_after_ms * 1000, d, sizeof(d)));
+	if (hypothesis) {
+		const struct fl_tolerance *t =
+		    a->tolerance.type != FL_TOL_NONE ? &a->tolerance : &eff->tolerance;
+
+		fprintf(f, "; tolerance %s", fl_tolerance_describe(t, tol, sizeof(tol)));
+	}
+	fputc('\n', f);
+}
+
+void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs)
+{
+	static const char *const rs_doc[FL_ROLLBACK__MAX] = {
+	    [FL_ROLLBACK_ALWAYS] = "run whatever happened",
+	    [FL_ROLLBACK_DEFAULT] = "skipped if the hypothesis failed or on interrupt",
+	    [FL_ROLLBACK_DEVIATED] = "run only if the hypothesis deviated",
+	    [FL_ROLLBACK_NEVER] = "never run",
+	};
+	char d[32];
+
+	fprintf(f, "Dry run of \"%s\"%s%s%s: nothing is run, no report is written.\n", e->title,
+		e->source_path ? " (" : "", e->source_path ? e->source_path : "",
+		e->source_path ? ")" : "");
+	if (e->has_hypothesis && e->hypothesis.n) {
+		fprintf(f, "Steady state hypothesis (before and after the method): %s\n",
+			e->hypothesis_title ? e->hypothesis_title : "");
+		for (size_t i = 0; i < e->hypothesis.n; i++)
+			fl_plan_activity(f, i, &e->hypothesis.v[i], true);
+	} else {
+		fprintf(f, "No steady-state hypothesis: exploratory run\n");
+	}
+	fprintf(f, "Method\n");
+	for (size_t i = 0; i < e->method.n; i++)
+		fl_plan_activity(f, i, &e->method.v[i], false);
+	fprintf(f, "Rollbacks (strategy %s: %s)\n", fl_rollback_strategy_name(rs),
+		rs < FL_ROLLBACK__MAX ? rs_doc[rs] : "");
+	for (size_t i = 0; i < e->rollbacks.n; i++)
+		fl_plan_activity(f, i, &e->rollbacks.v[i], false);
+	if (e->timeout_ms)
+		fprintf(f, "Timeout: %s\n", fl_duration_fmt(e->timeout_ms * 1000, d, sizeof(d)));
+}

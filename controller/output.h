@@ -1,0 +1,49 @@
+/*
+ * What a person sees on the terminal during `faultline run`: phase headers,
+ * one line per finished activity, a live progress line on a TTY (redrawn by a
+ * ticker thread while activities run) and the verdict. Colour only on a TTY,
+ * never with NO_COLOR set or --no-color. Thread-safe: background activities
+ * report from their own threads.
+ */
+#ifndef FL_CONTROLLER_OUTPUT_H
+#define FL_CONTROLLER_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/compiler.h"
+#include "experiments/experiment.h"
+
+struct fl_out;
+
+struct fl_out_opts {
+	FILE *f;    /* where to write (stdout) */
+	bool tty;   /* live progress line (f is a terminal) */
+	bool color; /* ANSI colours */
+	bool quiet; /* only the verdict */
+};
+
+/* Create; NULL on allocation failure (callers then print nothing). */
+struct fl_out *fl_out_new(const struct fl_out_opts *o);
+void fl_out_free(struct fl_out *out);
+
+/* "Steady state before: <title>", "Method", "Rollbacks (strategy always)". */
+void fl_out_phase(struct fl_out *out, const char *fmt, ...) FL_PRINTF(2, 3);
+/* An activity started (shown on the live line only). */
+void fl_out_activity_start(struct fl_out *out, const struct fl_activity *a);
+/* An activity ended: one line from its journal record. */
+void fl_out_activity_end(struct fl_out *out, const struct fl_activity *a, const cJSON *run);
+/* A free-form note, indented. */
+void fl_out_note(struct fl_out *out, const char *fmt, ...) FL_PRINTF(2, 3);
+/* The final verdict from the journal, with where the reports went. */
+void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journal_path,
+		    const char *junit_path);
+/* Print the plan of a dry run: every activity in order, nothing is run. */
+void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs);
+
+/* Colour decision for a stream: isatty, NO_COLOR unset/empty, TERM not "dumb". */
+bool fl_out_want_color(FILE *f);
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * Journal (JSON) and JUnit XML reports, written atomically.
+ *
+ * The JUnit layout is the one CI systems read (Jenkins' junit schema,
+ * GitLab, GitHub actions): <testsuites> with one <testsuite> per experiment,
+ * counts and times as attributes, one <testcase> per hypothesis probe and
+ * phase.
+ */
+#include "controller/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FL_REPORT_MAX (256 * 1024 * 1024)
+
+int fl_report_write_atomic(const char *path, const char *data, size_t len, struct fl_error *err)
+{
+	char *tmp = NULL, *dircopy = NULL;
+	int fd = -1, r = 0, dfd;
+	size_t off = 0;
+
+	if (strcmp(path, "-") == 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			return fl_error_set(err, -EIO, NULL, "writing to stdout failed");
+		return 0;
+	}
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = fl_error_set(err, -errno, NULL, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fchmod(fd, 0644);
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = fl_error_set(err, -errno, NULL, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		r = fl_error_set(err, -errno, NULL, "%s: fsync: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = fl_error_set(err, -errno, NULL, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = fl_error_set(err, -errno, NULL, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	/* Make the rename itself durable. */
+	dircopy = strdup(path);
+	if (dircopy) {
+		dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	free(tmp);
+	tmp = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(dircopy);
+	return r;
+}
+
+int fl_report_path_check(const char *path, struct fl_error *err)
+{
+	char *copy;
+	const char *dir;
+	struct stat st;
+	int r = 0;
+
+	if (!path || !*path)
+		return fl_error_set(err, -EINVAL, NULL, "empty report path");
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return fl_error_set(err, -EISDIR, NULL, "%s: is a directory", path);
+	copy = strdup(path);
+	if (!copy)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		r = fl_error_set(err, -ENOENT, NULL, "%s: directory %s does not exist", path, dir);
+	else if (access(dir, W_OK) < 0)
+		r = fl_error_set(err, -errno, NULL, "%s: cannot write in %s: %s", path, dir,
+				 strerror(errno));
+	free(copy);
+	return r;
+}
+
+int fl_report_journal_write(const cJSON *journal, const char *path, struct fl_error *err)
+{
+	char *text = cJSON_Print(journal);
+	int r;
+
+	if (!text)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	{
+		size_t n = strlen(text);
+
+		text[n] = '\0';
+		/* A trailing newline, as text files have. */
+		char *t2 = realloc(text, n + 2);
+
+		if (!t2) {
+			free(text);
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		}
+		text = t2;
+		text[n] = '\n';
+		text[n + 1] = '\0';
+		r = fl_report_write_atomic(path, text, n + 1, err);
+	}
+	free(text);
+	return r;
+}
+
+int fl_report_xml_escape(struct fl_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int r = 0;
+
+	while (*p && r == 0) {
+		switch (*p) {
+		case '&':
+			r = fl_buf_add(b, "&amp;", 5);
+			break;
+		case '<':
+			r = fl_buf_add(b, "&lt;", 4);
+			break;
+		case '>':
+			r = fl_buf_add(b, "&gt;", 4);
+			break;
+		case '"':
+			r = fl_buf_add(b, "&quot;", 6);
+			break;
+		case '\'':
+			r = fl_buf_add(b, "&apos;", 6);
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			r = fl_buf_add(b, p, 1);
+			break;
+		default:
+			/* XML 1.0 forbids other C0 controls even as character references. */
+			if (*p < 0x20)
+				r = fl_buf_add(b, "\xef\xbf\xbd", 3);
+			else if (*p == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+				/* U+FFFE / U+FFFF are not XML characters either. */
+				r = fl_buf_add(b, "\xef\xbf\xbd", 3);
+				p += 2;
+			} else {
+				r = fl_buf_add(b, p, 1);
+			}
+			break;
+		}
+		p++;
+	}
+	return r;
+}
+
+static const char *fl_jstr(const cJSON *o, const char *key, const char *dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static double fl_jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+}
+
+struct fl_junit_case {
+	const char *phase;
+	const char *name;
+	const cJSON *rec; /* NULL: skipped */
+	const char *skip_why;
+};
+
+static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c)
+{
+	const cJSON *rec = c->rec;
+	int r = 0;
+
+	r |= fl_buf_printf(b, "    <testcase classname=\"");
+	r |= fl_report_xml_escape(b, c->phase);
+	r |= fl_buf_printf(b, "\" name=\"");
+	r |= fl_report_xml_escape(b, c->name);
+	r |= fl_buf_printf(b, "\" time=\"%.3f\"", rec ? fl_jnum(rec, "duration") : 0.0);
+	if (!rec) {
+		r |= fl_buf_printf(b, ">\n      <skipped message=\"");
+		r |= fl_report_xml_escape(b, c->skip_why);
+		r |= fl_buf_printf(b, "\"/>\n    </testcase>\n");
+		return r;
+	}
+	if (strcmp(fl_jstr(rec, "status", ""), "succeeded") != 0) {
+		const cJSON *ex =
+		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "exception"), 0);
+		const char *msg = cJSON_IsString(ex) ? ex->valuestring : "the probe failed";
+		char *out = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "output"));
+
+		r |= fl_buf_printf(b, ">\n      <error type=\"ActivityFailed\" message=\"");
+		r |= fl_report_xml_escape(b, msg);
+		r |= fl_buf_printf(b, "\">");
+		r |= fl_report_xml_escape(b, msg);
+		if (out) {
+			r |= fl_buf_printf(b, "observed: ");
+			r |= fl_report_xml_escape(b, out);
+		}
+		r |= fl_buf_printf(b, "</error>\n    </testcase>\n");
+		free(out);
+		return r;
+	}
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "tolerance_met"))) {
+		char *out = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "output"));
+		const char *why = fl_jstr(rec, "tolerance_detail", "out of tolerance");
+		const cJSON *tol = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(rec, "activity"), "tolerance");
+		char *tols = tol ? cJSON_PrintUnformatted(tol) : NULL;
+
+		r |= fl_buf_printf(b, ">\n      <failure type=\"ToleranceNotMet\" message=\"");
+		r |= fl_report_xml_escape(b, why);
+		r |= fl_buf_printf(b, "\">");
+		if (tols) {
+			r |= fl_buf_printf(b, "tolerance: ");
+			r |= fl_report_xml_escape(b, tols);
+			r |= fl_buf_printf(b, "\n");
+		}
+		r |= fl_buf_printf(b, "observed: ");
+		r |= fl_report_xml_escape(b, out ? out : "null");
+		r |= fl_buf_printf(b, "</failure>\n    </testcase>\n");
+		free(out);
+		free(tols);
+		return r;
+	}
+	return r | fl_buf_printf(b, "/>\n");
+}
+
+/* Names of the hypothesis probes, from the experiment in the journal. */
+static const cJSON *fl_junit_probes(const cJSON *journal)
+{
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(journal, "experiment");
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(exp, "steady-state-hypothesis");
+
+	return cJSON_GetObjectItemCaseSensitive(h, "probes");
+}
+
+static const char *fl_probe_name(const cJSON *probe, const cJSON *all)
+{
+	const char *n = fl_jstr(probe, "name", NULL);
+	const char *ref = fl_jstr(probe, "ref", NULL);
+
+	(void)all;
+	if (n)
+		return n;
+	return ref ? ref : "(unnamed probe)";
+}
+
+int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
+{
+	static const char *const phases[2] = {"before", "after"};
+	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(journal, "steady_states");
+	const cJSON *probes = fl_junit_probes(journal);
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(journal, "experiment");
+	struct fl_junit_case *cases = NULL;
+	size_t n = 0, nprobes = (size_t)cJSON_GetArraySize(probes);
+	unsigned failures = 0, errors = 0, skipped = 0;
+	const char *title = fl_jstr(exp, "title", "experiment");
+	const char *start = fl_jstr(journal, "start", "");
+	double total = fl_jnum(journal, "duration");
+	int r = 0;
+
+	cases = calloc(nprobes * 2 + 1, sizeof(*cases));
+	if (!cases)
+		return -ENOMEM;
+	for (int ph = 0; ph < 2; ph++) {
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(ss, phases[ph]);
+		const cJSON *runs = cJSON_GetObjectItemCaseSensitive(state, "probes");
+		const char *cls = ph == 0 ? "steady-state-before" : "steady-state-after";
+		const char *why;
+
+		if (ph == 0)
+			why = "the steady-state hypothesis was not checked";
+		else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ss, "before")) &&
+			 !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+			     cJSON_GetObjectItemCaseSensitive(ss, "before"), "steady_state_met")))
+			why = "not run: the steady state was not met before the method";
+		else
+			why = "not run: the run stopped before this check";
+		for (size_t i = 0; i < nprobes; i++) {
+			const cJSON *rec = cJSON_GetArrayItem(runs, (int)i);
+			struct fl_junit_case *c = &cases[n++];
+
+			c->phase = cls;
+			c->name = fl_probe_name(cJSON_GetArrayItem(probes, (int)i), probes);
+			c->rec = rec;
+			if (!rec) {
+				c->skip_why = cJSON_IsObject(state)
+						  ? "not run: an earlier probe of this phase "
+						    "did not meet its tolerance"
+						  : why;
+				skipped++;
+			} else if (strcmp(fl_jstr(rec, "status", ""), "succeeded") != 0) {
+				errors++;
+			} else if (!cJSON_IsTrue(
+				       cJSON_GetObjectItemCaseSensitive(rec, "tolerance_met"))) {
+				failures++;
+			}
+		}
+	}
+
+	r |= fl_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	r |= fl_buf_printf(b, "<testsuites name=\"");
+	r |= fl_report_xml_escape(b, title);
+	r |= fl_buf_printf(b,
+			   "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
+			   "time=\"%.3f\">\n",
+			   n, failures, errors, skipped, total);
+	r |= fl_buf_printf(b, "  <testsuite name=\"");
+	r |= fl_report_xml_escape(b, title);
+	r |= fl_buf_printf(b,
+			   "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
+			   "time=\"%.3f\"",
+			   n, failures, errors, skipped, total);
+	if (start[0]) {
+		/* The JUnit schema's timestamp is ISO 8601 without a zone designator. */
+		char ts[32];
+
+		snprintf(ts, sizeof(ts), "%.19s", start);
+		r |= fl_buf_printf(b, " timestamp=\"");
+		r |= fl_report_xml_escape(b, ts);
+		r |= fl_buf_printf(b, "\"");
+	}
+	r |= fl_buf_printf(b, " hostname=\"");
+	r |= fl_report_xml_escape(b, fl_jstr(journal, "node", "localhost"));
+	r |= fl_buf_printf(b, "\">\n");
+	r |= fl_buf_printf(b, "    <properties>\n");
+	r |= fl_buf_printf(b, "      <property name=\"status\" value=\"");
+	r |= fl_report_xml_escape(b, fl_jstr(journal, "status", ""));
+	r |= fl_buf_printf(
+	    b, "\"/>\n      <property name=\"deviated\" value=\"%s\"/>\n",
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(journal, "deviated")) ? "true" : "false");
+	r |= fl_buf_printf(b, "    </properties>\n");
+	for (size_t i = 0; i < n && r == 0; i++)
+		r |= fl_junit_case_xml(b, &cases[i]);
+	r |= fl_buf_printf(b, "  </testsuite>\n</testsuites>\n");
+	free(cases);
+	return r ? -ENOMEM : 0;
+}
+
+int fl_report_junit_write(const cJSON *journal, const char *path, struct fl_error *err)
+{
+	struct fl_buf b;
+	int r;
+
+	fl_buf_init(&b, FL_REPORT_MAX);
+	r = fl_report_junit_render(journal, &b);
+	if (r < 0) {
+		fl_buf_done(&b);
+		return fl_error_set(err, r, NULL, "junit report too large or out of memory");
+	}
+	r = fl_report_write_atomic(path, b.data ? b.data : "", b.len, err);
+	fl_buf_done(&b);
+	return r;
+}

@@ -1,0 +1,684 @@
+/*
+ * The runner, after Chaos Toolkit's chaoslib/run.py:
+ *
+ *   hypothesis before -- not met --> status "failed", method and "after" skipped
+ *        | met
+ *   method (pauses, background activities in threads, refs)
+ *        |
+ *   hypothesis after  -- not met --> status "failed", deviated
+ *        |
+ *   revert every live fault (fault session)
+ *        |
+ *   rollbacks, as --rollback-strategy says
+ *
+ * Hypothesis probes stop at the first one out of tolerance, as in Chaos
+ * Toolkit. Differences, on purpose: an activity of the method or a rollback
+ * that fails (cannot start, times out, connection error, unexpected HTTP
+ * status) makes the run "failed" (Chaos Toolkit only logs it), the experiment
+ * `timeout` makes it "aborted", and rollbacks run by default whatever
+ * happened ("always"). Rollback strategies decide on the hypothesis outcome
+ * exactly as Chaos Toolkit's do.
+ *
+ * Interrupts: the first SIGINT/SIGTERM makes opts->cancel_fd readable; every
+ * provider polls it and stops its process group or request at once. Faults
+ * are reverted, rollbacks run (on cancel_rollbacks_fd, which only a second
+ * signal makes readable), status "interrupted".
+ */
+#include "controller/runner.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "controller/fault_provider.h"
+#include "controller/output.h"
+#include "controller/provider.h"
+#include "core/duration.h"
+
+enum fl_phase {
+	FL_PHASE_BEFORE,
+	FL_PHASE_METHOD,
+	FL_PHASE_AFTER,
+	FL_PHASE_ROLLBACKS,
+	FL_PHASE__MAX
+};
+
+struct fl_runner {
+	const struct fl_experiment *e;
+	const struct fl_run_opts *o;
+	cJSON *exp_json;   /* the experiment as run (after substitution) */
+	uint64_t deadline; /* experiment timeout on the monotonic clock, 0: none */
+	pthread_mutex_t fault_lock;
+	struct fl_fault_session *faults;
+	struct fl_error fault_err; /* why there is no fault session */
+	bool has_faults;
+
+	/* Outcome, Chaos Toolkit's way: NULL (completed), "failed", "aborted", "interrupted". */
+	const char *status;
+	bool deviated;
+	unsigned method_failures, rollback_failures;
+	char reason[FL_ERROR_MSG_MAX + 256];
+};
+
+static void fl_runner_reason(struct fl_runner *r, const char *fmt, ...) FL_PRINTF(2, 3);
+static void fl_runner_reason(struct fl_runner *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->reason[0])
+		return; /* the first cause is the one that matters */
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
+static bool fl_fd_ready(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
+}
+
+/* Why the run must stop now: -ECANCELED, -ETIMEDOUT, or 0. */
+static int fl_runner_should_stop(const struct fl_runner *r, int cancel_fd, uint64_t deadline)
+{
+	if (fl_fd_ready(cancel_fd))
+		return -ECANCELED;
+	if (deadline && fl_now_mono_ms() >= deadline)
+		return -ETIMEDOUT;
+	(void)r;
+	return 0;
+}
+
+/* Sleep that an interrupt or the deadline cuts short. */
+static int fl_pause(uint64_t ms, int cancel_fd, uint64_t deadline)
+{
+	uint64_t end = fl_now_mono_ms() + ms;
+
+	for (;;) {
+		uint64_t now = fl_now_mono_ms(), until = end;
+		struct pollfd p = {.fd = cancel_fd, .events = POLLIN};
+		int to;
+
+		if (deadline && deadline < until)
+			until = deadline;
+		if (now >= until)
+			return deadline && now >= deadline && now < end ? -ETIMEDOUT : 0;
+		to = (int)(until - now > 60000 ? 60000 : until - now);
+		if (poll(&p, cancel_fd >= 0 ? 1 : 0, to) > 0 && (p.revents & (POLLIN | POLLHUP)))
+			return -ECANCELED;
+	}
+}
+
+/*
+ * Grammar of the paths the parser writes (and this resolver reads):
+ *   path := "$" { "." key | "[" digits "]" | "[\"" key "\"]" }
+ *   key  := any characters but "." and "["
+ */
+const cJSON *fl_runner_path_get(const cJSON *root, const char *path)
+{
+	const cJSON *cur = root;
+	const char *p = path;
+
+	if (!root || !path || *p != '$')
+		return NULL;
+	p++;
+	while (*p && cur) {
+		char key[FL_EXP_NAME_MAX + 1];
+		size_t n = 0;
+
+		if (*p == '.') {
+			p++;
+			while (*p && *p != '.' && *p != '[' && n < sizeof(key) - 1)
+				key[n++] = *p++;
+			key[n] = '\0';
+			cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+		} else if (p[0] == '[' && p[1] == '"') {
+			p += 2;
+			while (*p && *p != '"' && n < sizeof(key) - 1)
+				key[n++] = *p++;
+			key[n] = '\0';
+			if (p[0] != '"' || p[1] != ']')
+				return NULL;
+			p += 2;
+			cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+		} else if (*p == '[') {
+			char *end;
+			long idx = strtol(p + 1, &end, 10);
+
+			if (end == p + 1 || *end != ']' || idx < 0)
+				return NULL;
+			p = end + 1;
+			cur = cJSON_GetArrayItem(cur, (int)idx);
+		} else {
+			return NULL;
+		}
+	}
+	return *p ? NULL : cur;
+}
+
+static cJSON *fl_activity_json(const struct fl_runner *r, const struct fl_activity *a)
+{
+	const cJSON *src = fl_runner_path_get(r->exp_json, a->json_path);
+	cJSON *j, *prov;
+
+	if (src && cJSON_IsObject(src))
+		return cJSON_Duplicate(src, true);
+	/* Fallback: what the typed model knows. */
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "type", fl_activity_type_name(a->type));
+	cJSON_AddStringToObject(j, "name", a->name ? a->name : "");
+	prov = cJSON_AddObjectToObject(j, "provider");
+	cJSON_AddStringToObject(prov, "type", fl_provider_type_name(a->provider.type));
+	return j;
+}
+
+static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int cancel_fd,
+			   uint64_t deadline, cJSON **res, struct fl_error *err)
+{
+	struct fl_call_opts co = {.cancel_fd = cancel_fd, .deadline_ms = deadline};
+	int ret;
+
+	switch (a->provider.type) {
+	case FL_PROVIDER_PROCESS:
+		return fl_provider_process_run(&a->provider, &co, res, err);
+	case FL_PROVIDER_HTTP:
+		return fl_provider_http_run(&a->provider, &co, res, err);
+	case FL_PROVIDER_FAULT:
+		pthread_mutex_lock(&r->fault_lock);
+		if (!r->faults) {
+			*err = r->fault_err;
+			ret = err->code ? err->code : -ENOSYS;
+		} else {
+			ret = fl_fault_session_apply(r->faults, a, res, err);
+		}
+		pthread_mutex_unlock(&r->fault_lock);
+		return ret;
+	case FL_PROVIDER__MAX:
+		break;
+	}
+	return fl_error_set(err, -EINVAL, NULL, "unknown provider type");
+}
+
+static void fl_add_time(cJSON *rec, const char *key, uint64_t wall_ms)
+{
+	char ts[40];
+
+	cJSON_AddStringToObject(rec, key, fl_time_rfc3339(wall_ms, ts, sizeof(ts)));
+}
+
+/*
+ * Run one activity with its pauses and return its journal record (NULL when
+ * the run was stopped before it began, or without memory). For hypothesis
+ * probes the tolerance is judged and "tolerance_met" recorded.
+ */
+static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool hypothesis,
+			 int cancel_fd, uint64_t deadline, int *rc)
+{
+	const struct fl_activity *eff = a->ref ? a->ref : a;
+	const struct fl_tolerance *tol =
+	    a->tolerance.type != FL_TOL_NONE ? &a->tolerance : &eff->tolerance;
+	struct fl_error err;
+	uint64_t w0, m0, m1;
+	cJSON *rec = NULL, *res = NULL;
+	int ret;
+
+	fl_error_init(&err);
+	*rc = 0;
+	if (eff->pause_before_ms) {
+		fl_out_note(r->o->out, "pausing %.3gs before \"%s\"", eff->pause_before_ms / 1000.0,
+			    eff->name);
+		ret = fl_pause(eff->pause_before_ms, cancel_fd, deadline);
+		if (ret < 0) {
+			*rc = ret;
+			return NULL;
+		}
+	}
+	fl_out_activity_start(r->o->out, eff);
+	w0 = fl_now_wall_ms();
+	m0 = fl_now_mono_ms();
+	ret = fl_run_provider(r, eff, cancel_fd, deadline, &res, &err);
+	m1 = fl_now_mono_ms();
+
+	rec = cJSON_CreateObject();
+	if (!rec) {
+		cJSON_Delete(res);
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	cJSON_AddItemToObject(rec, "activity", fl_activity_json(r, eff));
+	cJSON_AddStringToObject(rec, "status", ret < 0 ? "failed" : "succeeded");
+	if (res)
+		cJSON_AddItemToObject(rec, "output", res);
+	else
+		cJSON_AddNullToObject(rec, "output");
+	fl_add_time(rec, "start", w0);
+	fl_add_time(rec, "end", w0 + (m1 - m0));
+	cJSON_AddNumberToObject(rec, "duration", (double)(m1 - m0) / 1000.0);
+	if (ret < 0) {
+		char line[FL_ERROR_MSG_MAX + 64];
+		cJSON *ex = cJSON_AddArrayToObject(rec, "exception");
+
+		snprintf(line, sizeof(line), "faultline.ActivityFailed: %s\n",
+			 err.msg[0] ? err.msg : strerror(-ret));
+		cJSON_AddItemToArray(ex, cJSON_CreateString(line));
+	}
+	if (hypothesis) {
+		char why[FL_ERROR_MSG_MAX + 64] = "";
+		bool met = false;
+
+		if (ret < 0)
+			snprintf(why, sizeof(why), "the probe failed: %s",
+				 err.msg[0] ? err.msg : strerror(-ret));
+		else
+			met = fl_tolerance_check(tol, eff->provider.type, res, why, sizeof(why));
+		cJSON_AddBoolToObject(rec, "tolerance_met", met);
+		if (!met && why[0])
+			cJSON_AddStringToObject(rec, "tolerance_detail", why);
+	}
+	fl_out_activity_end(r->o->out, eff, rec);
+	*rc = ret;
+	if (eff->pause_after_ms && !fl_runner_should_stop(r, cancel_fd, deadline)) {
+		fl_out_note(r->o->out, "pausing %.3gs after \"%s\"", eff->pause_after_ms / 1000.0,
+			    eff->name);
+		(void)fl_pause(eff->pause_after_ms, cancel_fd, deadline);
+	}
+	return rec;
+}
+
+static void fl_runner_stopped(struct fl_runner *r, int why)
+{
+	if (r->status && strcmp(r->status, "failed") != 0)
+		return;
+	if (why == -ECANCELED) {
+		r->status = "interrupted";
+		r->reason[0] = '\0';
+		fl_runner_reason(r, "interrupted by a signal");
+	} else if (why == -ETIMEDOUT) {
+		char d[32];
+
+		r->status = "aborted";
+		r->reason[0] = '\0';
+		fl_runner_reason(r, "the experiment's timeout of %s passed",
+				 fl_duration_fmt(r->e->timeout_ms * 1000, d, sizeof(d)));
+	}
+}
+
+/* One steady-state hypothesis pass: {"steady_state_met", "probes"}. */
+static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
+{
+	const char *when = phase == FL_PHASE_BEFORE ? "before" : "after";
+	cJSON *state = cJSON_CreateObject(), *probes;
+	int met = 1, stop;
+
+	if (!state)
+		return NULL;
+	probes = cJSON_AddArrayToObject(state, "probes");
+	fl_out_phase(r->o->out, "Steady state %s the method: %s", when,
+		     r->e->hypothesis_title ? r->e->hypothesis_title : "");
+	for (size_t i = 0; i < r->e->hypothesis.n; i++) {
+		const struct fl_activity *a = &r->e->hypothesis.v[i];
+		cJSON *rec, *tm;
+		int rc;
+
+		stop = fl_runner_should_stop(r, r->o->cancel_fd, r->deadline);
+		if (stop) {
+			fl_runner_stopped(r, stop);
+			met = -1;
+			break;
+		}
+		rec = fl_execute(r, a, true, r->o->cancel_fd, r->deadline, &rc);
+		stop = fl_runner_should_stop(r, r->o->cancel_fd, r->deadline);
+		if (rec)
+			cJSON_AddItemToArray(probes, rec);
+		if (stop && (rc == -ECANCELED || rc == -ETIMEDOUT || !rec)) {
+			/* Stopped by the interrupt or the timeout: no verdict on this pass. */
+			fl_runner_stopped(r, stop);
+			met = -1;
+			break;
+		}
+		if (!rec) {
+			met = -1;
+			break;
+		}
+		tm = cJSON_GetObjectItemCaseSensitive(rec, "tolerance_met");
+		if (!cJSON_IsTrue(tm)) {
+			const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "tolerance_detail");
+
+			met = 0;
+			fl_runner_reason(r, "steady state %s the method not met: probe \"%s\": %s",
+					 when, a->ref ? a->ref->name : a->name,
+					 cJSON_IsString(d) ? d->valuestring : "out of tolerance");
+			break;
+		}
+	}
+	if (met < 0)
+		cJSON_AddNullToObject(state, "steady_state_met");
+	else
+		cJSON_AddBoolToObject(state, "steady_state_met", met == 1);
+	if (met == 0) {
+		if (!r->status)
+			r->status = "failed";
+		if (phase == FL_PHASE_AFTER)
+			r->deviated = true;
+	}
+	return state;
+}
+
+struct fl_bg {
+	pthread_t thread;
+	struct fl_runner *r;
+	const struct fl_activity *a;
+	int cancel_fd;
+	uint64_t deadline;
+	cJSON *rec;
+	int rc;
+	bool started;
+};
+
+static void *fl_bg_main(void *arg)
+{
+	struct fl_bg *bg = arg;
+
+	bg->rec = fl_execute(bg->r, bg->a, false, bg->cancel_fd, bg->deadline, &bg->rc);
+	return NULL;
+}
+
+/*
+ * Run a list of activities (method or rollbacks) in order, background ones
+ * in their own threads, waiting for all of them at the end. Returns the
+ * records in declared order; counts failures in *failures.
+ */
+static cJSON *fl_run_list(struct fl_runner *r, const struct fl_activity_list *l, int cancel_fd,
+			  uint64_t deadline, unsigned *failures, const char *what)
+{
+	struct fl_bg *slots = calloc(l->n ? l->n : 1, sizeof(*slots));
+	cJSON *out = cJSON_CreateArray();
+	int stop = 0;
+
+	if (!slots || !out) {
+		free(slots);
+		cJSON_Delete(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fl_activity *a = &l->v[i];
+		struct fl_bg *s = &slots[i];
+
+		stop = fl_runner_should_stop(r, cancel_fd, deadline);
+		if (stop)
+			break;
+		*s = (struct fl_bg){.r = r, .a = a, .cancel_fd = cancel_fd, .deadline = deadline};
+		if (a->background) {
+			if (pthread_create(&s->thread, NULL, fl_bg_main, s) == 0) {
+				s->started = true;
+				continue;
+			}
+			/* No thread to be had: run it in the foreground rather than not at all. */
+		}
+		s->rec = fl_execute(r, a, false, cancel_fd, deadline, &s->rc);
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct fl_bg *s = &slots[i];
+
+		if (s->started)
+			pthread_join(s->thread, NULL);
+		if (s->rc < 0 && s->rc != -ECANCELED) {
+			const struct fl_activity *a = l->v[i].ref ? l->v[i].ref : &l->v[i];
+			const cJSON *ex =
+			    s->rec ? cJSON_GetObjectItemCaseSensitive(s->rec, "exception") : NULL;
+			const cJSON *line = cJSON_GetArrayItem(ex, 0);
+
+			(*failures)++;
+			if (s->rc != -ETIMEDOUT || !deadline || fl_now_mono_ms() < deadline)
+				fl_runner_reason(r, "%s \"%s\" failed: %s", what, a->name,
+						 cJSON_IsString(line)
+						     ? line->valuestring +
+							   strlen("faultline.ActivityFailed: ")
+						     : strerror(-s->rc));
+		}
+		if (s->rec)
+			cJSON_AddItemToArray(out, s->rec);
+	}
+	free(slots);
+	/* Trim the newline that the exception line carries, if it ended up in the reason. */
+	r->reason[strcspn(r->reason, "\n")] = '\0';
+	return out;
+}
+
+static bool fl_play_rollbacks(const struct fl_runner *r)
+{
+	switch (r->o->rollback_strategy) {
+	case FL_ROLLBACK_ALWAYS:
+		return true;
+	case FL_ROLLBACK_NEVER:
+		return false;
+	case FL_ROLLBACK_DEFAULT:
+		return !r->status ||
+		       (strcmp(r->status, "failed") != 0 && strcmp(r->status, "interrupted") != 0);
+	case FL_ROLLBACK_DEVIATED:
+		return r->deviated;
+	case FL_ROLLBACK__MAX:
+		break;
+	}
+	return true;
+}
+
+static bool fl_list_has_faults(const struct fl_activity_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].provider.type == FL_PROVIDER_FAULT)
+			return true;
+	return false;
+}
+
+static void fl_runner_revert_faults(struct fl_runner *r)
+{
+	struct fl_error err;
+
+	if (!r->faults)
+		return;
+	fl_error_init(&err);
+	pthread_mutex_lock(&r->fault_lock);
+	if (fl_fault_session_revert_all(r->faults, &err) < 0) {
+		r->rollback_failures++;
+		fl_runner_reason(r, "reverting faults failed: %s", err.msg);
+		fl_out_note(r->o->out, "reverting faults failed: %s", err.msg);
+	}
+	pthread_mutex_unlock(&r->fault_lock);
+}
+
+int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJSON **journal,
+		  struct fl_error *err)
+{
+	struct fl_runner r = {.e = e, .o = o};
+	uint64_t w0 = fl_now_wall_ms(), m0 = fl_now_mono_ms();
+	struct utsname un;
+	cJSON *j = NULL, *ss, *list;
+	const char *status;
+	bool with_ssh = e->has_hypothesis && e->hypothesis.n > 0;
+	bool before_ok = true, preflight_failed = false;
+	char ts[40], host[256] = "";
+	int ret = 0;
+
+	*journal = NULL;
+	fl_error_init(&r.fault_err);
+	pthread_mutex_init(&r.fault_lock, NULL);
+	if (e->timeout_ms)
+		r.deadline = m0 + e->timeout_ms;
+	j = cJSON_CreateObject();
+	if (!j) {
+		ret = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if (e->canonical_json)
+		r.exp_json = cJSON_Parse(e->canonical_json);
+	cJSON_AddStringToObject(j, "faultline-version", FL_VERSION);
+	if (uname(&un) == 0) {
+		char plat[512];
+
+		snprintf(plat, sizeof(plat), "%s-%s-%s", un.sysname, un.release, un.machine);
+		cJSON_AddStringToObject(j, "platform", plat);
+	}
+	gethostname(host, sizeof(host) - 1);
+	cJSON_AddStringToObject(j, "node", host);
+	cJSON_AddStringToObject(j, "run_id", o->run_id ? o->run_id : "");
+	if (r.exp_json) {
+		cJSON_AddItemToObject(j, "experiment", r.exp_json);
+	} else {
+		cJSON *x = cJSON_AddObjectToObject(j, "experiment");
+
+		cJSON_AddStringToObject(x, "title", e->title ? e->title : "");
+	}
+	cJSON_AddStringToObject(j, "start", fl_time_rfc3339(w0, ts, sizeof(ts)));
+	cJSON_AddStringToObject(j, "rollback_strategy",
+				fl_rollback_strategy_name(o->rollback_strategy));
+	ss = cJSON_AddObjectToObject(j, "steady_states");
+
+	/* Fault activities anywhere: open the session now, so its absence is known early. */
+	r.has_faults = fl_list_has_faults(&e->hypothesis) || fl_list_has_faults(&e->method) ||
+		       fl_list_has_faults(&e->rollbacks);
+	if (r.has_faults) {
+		struct fl_fault_session_opts fo = {.experiment_id = o->run_id,
+						   .inventory_path = o->inventory_path};
+
+		if (fl_fault_session_new(e, &fo, &r.faults, &r.fault_err) < 0) {
+			r.faults = NULL;
+			fl_out_note(o->out, "fault activities cannot run: %s", r.fault_err.msg);
+		}
+	}
+	/*
+	 * Pre-flight: every agent the plan names says whether its kernel can do
+	 * what is asked. A "no" stops the run before anything is probed, applied
+	 * or rolled back, and names the host and the missing piece.
+	 */
+	if (r.faults) {
+		struct fl_error pe;
+		cJSON *pf = cJSON_AddObjectToObject(j, "preflight");
+
+		fl_error_init(&pe);
+		preflight_failed = fl_fault_session_preflight(r.faults, &pe) < 0;
+		cJSON_AddBoolToObject(pf, "ok", !preflight_failed);
+		if (preflight_failed) {
+			char msg[FL_ERROR_PATH_MAX + FL_ERROR_MSG_MAX + 8];
+
+			fl_error_str(&pe, msg, sizeof(msg));
+			cJSON_AddStringToObject(pf, "error", msg);
+			fl_out_note(o->out, "pre-flight failed, nothing was run: %s", msg);
+			r.status = "aborted";
+			fl_runner_reason(&r, "pre-flight failed: %s", msg);
+		}
+	}
+
+	/* Hypothesis before: the gate. */
+	if (preflight_failed) {
+		cJSON_AddNullToObject(ss, "before");
+	} else if (with_ssh) {
+		cJSON *st = fl_run_hypothesis(&r, FL_PHASE_BEFORE);
+
+		if (st) {
+			before_ok = cJSON_IsTrue(cJSON_GetObjectItem(st, "steady_state_met"));
+			cJSON_AddItemToObject(ss, "before", st);
+		} else {
+			before_ok = false;
+			cJSON_AddNullToObject(ss, "before");
+		}
+		if (!before_ok && !r.status)
+			r.status = "failed";
+		if (!before_ok && r.status && strcmp(r.status, "failed") == 0)
+			fl_out_note(o->out,
+				    "steady state not met before the method: method skipped");
+	} else {
+		cJSON_AddNullToObject(ss, "before");
+		fl_out_phase(o->out, "No steady-state hypothesis: exploratory run");
+	}
+
+	/* Method. */
+	if (before_ok && !r.status) {
+		fl_out_phase(o->out, "Method");
+		list = fl_run_list(&r, &e->method, o->cancel_fd, r.deadline, &r.method_failures,
+				   "method activity");
+		cJSON_AddItemToObject(j, "run", list ? list : cJSON_CreateArray());
+		fl_runner_stopped(&r, fl_runner_should_stop(&r, o->cancel_fd, r.deadline));
+	} else {
+		cJSON_AddItemToObject(j, "run", cJSON_CreateArray());
+	}
+
+	/* Hypothesis after: did the system deviate? */
+	if (with_ssh && before_ok && !r.status) {
+		cJSON *st = fl_run_hypothesis(&r, FL_PHASE_AFTER);
+
+		cJSON_AddItemToObject(ss, "after", st ? st : cJSON_CreateNull());
+	} else {
+		cJSON_AddNullToObject(ss, "after");
+	}
+	cJSON_AddItemToObject(ss, "during", cJSON_CreateArray());
+
+	/* Faults go before rollbacks, whatever happened. */
+	fl_runner_revert_faults(&r);
+
+	if (!preflight_failed && fl_play_rollbacks(&r)) {
+		if (e->rollbacks.n)
+			fl_out_phase(o->out, "Rollbacks (strategy %s)",
+				     fl_rollback_strategy_name(o->rollback_strategy));
+		list = fl_run_list(&r, &e->rollbacks, o->cancel_rollbacks_fd, 0,
+				   &r.rollback_failures, "rollback");
+		cJSON_AddItemToObject(j, "rollbacks", list ? list : cJSON_CreateArray());
+		if (fl_fd_ready(o->cancel_rollbacks_fd)) {
+			r.status = "interrupted";
+			fl_out_note(o->out, "second signal: remaining rollbacks skipped");
+		}
+	} else {
+		cJSON_AddItemToObject(j, "rollbacks", cJSON_CreateArray());
+		if (e->rollbacks.n)
+			fl_out_phase(o->out, "Rollbacks skipped (strategy %s)",
+				     fl_rollback_strategy_name(o->rollback_strategy));
+	}
+
+	status = r.status;
+	if (!status && (r.method_failures || r.rollback_failures))
+		status = "failed";
+	if (!status)
+		status = "completed";
+	if (strcmp(status, "interrupted") == 0)
+		snprintf(r.reason, sizeof(r.reason), "interrupted by a signal");
+	cJSON_AddStringToObject(j, "status", status);
+	cJSON_AddBoolToObject(j, "deviated", r.deviated);
+	cJSON_AddBoolToObject(j, "steady_state_met",
+			      with_ssh && strcmp(status, "completed") == 0 && !r.deviated);
+	if (r.reason[0])
+		cJSON_AddStringToObject(j, "reason", r.reason);
+	cJSON_AddStringToObject(j, "end",
+				fl_time_rfc3339(w0 + (fl_now_mono_ms() - m0), ts, sizeof(ts)));
+	cJSON_AddNumberToObject(j, "duration", (double)(fl_now_mono_ms() - m0) / 1000.0);
+	*journal = j;
+	j = NULL;
+out:
+	fl_fault_session_free(r.faults);
+	pthread_mutex_destroy(&r.fault_lock);
+	cJSON_Delete(j);
+	return ret;
+}
+
+int fl_runner_exit_code(const cJSON *journal)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(journal, "status");
+	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(journal, "deviated");
+
+	if (!cJSON_IsString(st))
+		return FL_EXIT_FAILED;
+	if (strcmp(st->valuestring, "interrupted") == 0)
+		return FL_EXIT_INTERRUPTED;
+	if (strcmp(st->valuestring, "completed") == 0 && !cJSON_IsTrue(dev))
+		return FL_EXIT_HELD;
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(journal, "preflight"), "ok")))
+		return FL_EXIT_USAGE; /* the plan asks what these hosts cannot do */
+	return FL_EXIT_FAILED;
+}

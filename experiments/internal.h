@@ -1,0 +1,108 @@
+/*
+ * Private to experiments/: shared between the parser, the configuration and
+ * substitution code, the tolerance code and the JSONPath subset. Not part of
+ * the model's API.
+ */
+#ifndef FL_EXPERIMENTS_INTERNAL_H
+#define FL_EXPERIMENTS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+#include "experiments/experiment.h"
+
+/* A JSON path being built while walking input: "$.method[2].provider". */
+#define FL_PATH_MAX FL_ERROR_PATH_MAX
+
+/* Append ".key" (or "['key']" when the key is not a plain word) to parent. */
+const char *fl_path_key(char *out, size_t len, const char *parent, const char *key);
+/* Append "[i]" to parent. */
+const char *fl_path_index(char *out, size_t len, const char *parent, size_t i);
+/* Quote a string for a message: "\"abc\"" shortened to about `max` bytes, escapes shown. */
+const char *fl_quote(const char *s, char *buf, size_t len);
+/* Describe a JSON value for "got ..." in messages: `"abc"`, `42`, `an object`. */
+const char *fl_json_got(const cJSON *v, char *buf, size_t len);
+/* Name of a JSON value's type: "a string", "a number", "an object"... */
+const char *fl_json_kind(const cJSON *v);
+/* fl_errlist_add, unless an error with the same path is already listed. */
+int fl_experr(struct fl_errlist *l, int code, const char *path, const char *fmt, ...)
+    FL_PRINTF(4, 5);
+/* strdup that returns NULL for NULL. */
+char *fl_strdup0(const char *s);
+
+/*
+ * The substitution map: configuration and secrets resolved to typed JSON
+ * values (owned copies), looked up by name for ${name}.
+ */
+struct fl_subst_entry {
+	char *name;
+	cJSON *value;
+	bool secret; /* from "secrets": masked in the canonical JSON */
+};
+
+struct fl_subst_map {
+	struct fl_subst_entry *v;
+	size_t n;
+};
+
+/*
+ * Resolve "configuration" and "secrets" (either may be NULL) with `vars`
+ * overriding, into `m`. Errors go to errs with their paths. Returns 0 or
+ * -EINVAL (errors recorded) / -ENOMEM.
+ */
+int fl_config_resolve(const cJSON *config, const cJSON *secrets, const struct fl_vars *vars,
+		      struct fl_subst_map *m, struct fl_errlist *errs) FL_WUR;
+void fl_subst_map_done(struct fl_subst_map *m);
+const cJSON *fl_subst_lookup(const struct fl_subst_map *m, const char *name, size_t len,
+			     bool *secret);
+
+/*
+ * Return a deep copy of `in` with ${name} substituted in every string value
+ * (never in keys). A string that is exactly one reference takes the typed
+ * value. `mask` replaces secret values by "********". Undefined names and
+ * oversized results are recorded in errs (with the value's path) and leave
+ * the string as it was. NULL only on allocation failure.
+ */
+cJSON *fl_subst_tree(const cJSON *in, const char *path, const struct fl_subst_map *m, bool mask,
+		     struct fl_errlist *errs);
+
+/* Read a file of at most FL_EXP_FILE_MAX bytes (-E2BIG beyond), NUL-terminated. */
+int fl_experiment_read_file(const char *path, char **out, size_t *len) FL_WUR;
+
+/* Tolerances: parse/validate one (path names it in errors), free one. */
+int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
+		       struct fl_errlist *errs) FL_WUR;
+void fl_tolerance_done(struct fl_tolerance *t);
+
+/* JSONPath subset, see jsonpath.c for the grammar. */
+struct fl_jsonpath;
+int fl_jsonpath_compile(const char *expr, struct fl_jsonpath **out, char *why,
+			size_t whylen) FL_WUR;
+/* Collect matches (borrowed pointers into doc) in document order; -E2BIG past max
+ * matches or past a budget of visited nodes. */
+int fl_jsonpath_eval(const struct fl_jsonpath *p, const cJSON *doc, const cJSON **matches,
+		     size_t max, size_t *n) FL_WUR;
+void fl_jsonpath_free(struct fl_jsonpath *p);
+
+/*
+ * Split a command line like Python's shlex.split (POSIX mode): whitespace
+ * separates words, '...' is literal, "..." allows \" \\ \$ \` escapes, a
+ * backslash outside quotes escapes the next character, '#' is NOT a comment.
+ * Returns 0 with a NULL-terminated vector, -EINVAL with `why` set.
+ */
+int fl_shlex_split(const char *s, char ***argv, size_t *argc, const char **why) FL_WUR;
+void fl_strv_free(char **v);
+
+/*
+ * Translate a Python `re` pattern (what Chaos Toolkit experiments hold) to a
+ * POSIX extended one: \d \D and the class escapes inside brackets are
+ * rewritten; constructs POSIX cannot express ((?...), lazy quantifiers) are
+ * refused with `why`. Caller frees *out.
+ */
+int fl_regex_translate(const char *py, char **out, const char **why) FL_WUR;
+
+#endif

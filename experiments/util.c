@@ -1,0 +1,274 @@
+/* Small helpers for the experiment parser: JSON paths, quoting, shlex. */
+#include "experiments/internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool plain_key(const char *k)
+{
+	if (!*k)
+		return false;
+	for (const char *p = k; *p; p++) {
+		char c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+const char *fl_path_key(char *out, size_t len, const char *parent, const char *key)
+{
+	if (plain_key(key)) {
+		snprintf(out, len, "%s.%s", parent, key);
+	} else {
+		char q[96];
+
+		/* fl_quote gives "..." with escapes; ['...'] reads better unless the key has a ' */
+		fl_quote(key, q, sizeof(q));
+		if (!strchr(key, '\'')) {
+			q[0] = '\'';
+			q[strlen(q) - 1] = '\'';
+		}
+		snprintf(out, len, "%s[%s]", parent, q);
+	}
+	return out;
+}
+
+const char *fl_path_index(char *out, size_t len, const char *parent, size_t i)
+{
+	snprintf(out, len, "%s[%zu]", parent, i);
+	return out;
+}
+
+/*
+ * Quote for messages: at most len-1 bytes, control characters escaped, long
+ * strings cut with "..." inside the quotes so the message stays one line.
+ */
+const char *fl_quote(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len < 8) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	buf[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char tmp[8];
+		size_t tl;
+
+		if (*p == '"' || *p == '\\')
+			tl = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", *p);
+		else if (*p == '\n')
+			tl = (size_t)snprintf(tmp, sizeof(tmp), "\\n");
+		else if (*p == '\t')
+			tl = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			tl = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		else {
+			tmp[0] = (char)*p;
+			tl = 1;
+		}
+		if (o + tl + 5 > len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, tmp, tl);
+		o += tl;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *fl_json_kind(const cJSON *v)
+{
+	if (!v)
+		return "nothing";
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "a list";
+	if (cJSON_IsObject(v))
+		return "an object";
+	return "an unknown value";
+}
+
+const char *fl_json_got(const cJSON *v, char *buf, size_t len)
+{
+	if (v && cJSON_IsString(v))
+		return fl_quote(v->valuestring, buf, len);
+	if (v && cJSON_IsNumber(v)) {
+		if (isfinite(v->valuedouble) && fabs(v->valuedouble) < 1e15 &&
+		    v->valuedouble == floor(v->valuedouble))
+			snprintf(buf, len, "%.0f", v->valuedouble);
+		else
+			snprintf(buf, len, "%g", v->valuedouble);
+		return buf;
+	}
+	if (v && cJSON_IsBool(v))
+		return snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false"), buf;
+	snprintf(buf, len, "%s", fl_json_kind(v));
+	return buf;
+}
+
+char *fl_strdup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void fl_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if (*n + 1 >= FL_EXP_ARGS_MAX + 1)
+		return -E2BIG;
+	nv = realloc(*v, (*n + 2) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+/*
+ * Grammar (Python shlex.split, posix=True, comments=False):
+ *   line  := ws* (word (ws+ word)*)? ws*
+ *   word  := (plain | '\' any | "'" [^']* "'" | '"' dq* '"')+
+ *   dq    := '\' ('"' | '\' | '$' | '`' | newline) | any-but-'"'
+ * In double quotes a backslash before any other character stays literal.
+ */
+int fl_shlex_split(const char *s, char ***argv, size_t *argc, const char **why)
+{
+	char **v = NULL, *word = NULL;
+	size_t n = 0, wl = 0, slen = strlen(s);
+	const char *p = s;
+	int r;
+
+	*why = NULL;
+	word = malloc(slen + 1);
+	if (!word)
+		return -ENOMEM;
+	for (;;) {
+		bool have = false;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
+		       *p == '\v')
+			p++;
+		if (!*p)
+			break;
+		wl = 0;
+		while (*p && !(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
+			       *p == '\v')) {
+			have = true;
+			if (*p == '\\') {
+				p++;
+				if (!*p) {
+					*why = "no character after the last backslash";
+					r = -EINVAL;
+					goto out;
+				}
+				word[wl++] = *p++;
+			} else if (*p == '\'') {
+				p++;
+				while (*p && *p != '\'')
+					word[wl++] = *p++;
+				if (!*p) {
+					*why = "no closing quotation (')";
+					r = -EINVAL;
+					goto out;
+				}
+				p++;
+			} else if (*p == '"') {
+				p++;
+				while (*p && *p != '"') {
+					if (*p == '\\' &&
+					    (p[1] == '"' || p[1] == '\\' || p[1] == '$' ||
+					     p[1] == '`' || p[1] == '\n'))
+						p++;
+					word[wl++] = *p++;
+				}
+				if (!*p) {
+					*why = "no closing quotation (\")";
+					r = -EINVAL;
+					goto out;
+				}
+				p++;
+			} else {
+				word[wl++] = *p++;
+			}
+		}
+		if (have) {
+			char *w = strndup(word, wl);
+
+			if (!w) {
+				r = -ENOMEM;
+				goto out;
+			}
+			r = strv_push(&v, &n, w);
+			if (r < 0) {
+				free(w);
+				if (r == -E2BIG)
+					*why = "too many arguments";
+				goto out;
+			}
+		}
+	}
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	*argv = v;
+	*argc = n;
+	v = NULL;
+	r = 0;
+out:
+	free(word);
+	fl_strv_free(v);
+	return r;
+}
+
+int fl_experr(struct fl_errlist *l, int code, const char *path, const char *fmt, ...)
+{
+	char msg[FL_ERROR_MSG_MAX];
+	va_list ap;
+
+	if (!l)
+		return code;
+	/* one error per path: the first is the cause, later ones its echoes (an
+	 * undefined ${url} makes the URL invalid too) */
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].path, path ? path : ""))
+			return code;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fl_errlist_add(l, code, path, "%s", msg);
+}

@@ -1,0 +1,207 @@
+/* Netlink sockets, error mapping, interfaces and route lookups. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/rtnetlink.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
+#include <netlink/socket.h>
+
+#include "faults/nl_common.h"
+
+int fl_nl_errno(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case 0:
+		return 0;
+	case NLE_INTR:
+		return -EINTR;
+	case NLE_BAD_SOCK:
+		return -EBADF;
+	case NLE_AGAIN:
+		return -EAGAIN;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_RANGE:
+		return -ERANGE;
+	case NLE_MSGSIZE:
+		return -EMSGSIZE;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+		return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:
+		return -ENOENT;
+	case NLE_NOATTR:
+	case NLE_MISSING_ATTR:
+		return -EINVAL;
+	case NLE_BUSY:
+		return -EBUSY;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_IMMUTABLE:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
+int fl_nl_sock_open(struct nl_sock **out, struct fl_error *err)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int r;
+
+	if (!sk)
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_socket_free(sk);
+		return fl_error_set(err, fl_nl_errno(r), "", "netlink: %s", nl_geterror(r));
+	}
+	/*
+	 * One recvmsg per datagram instead of libnl's peek-then-read: a buffer
+	 * larger than any rtnetlink dump datagram (the kernel caps them at 32 KiB).
+	 */
+	nl_socket_disable_msg_peek(sk);
+	r = nl_socket_set_msg_buf_size(sk, 65536);
+	if (r < 0) {
+		nl_socket_free(sk);
+		return fl_error_set(err, fl_nl_errno(r), "", "netlink: %s", nl_geterror(r));
+	}
+	*out = sk;
+	return 0;
+}
+
+int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what, struct fl_error *err)
+{
+	int r = nl_send_auto(sk, msg);
+
+	if (r >= 0)
+		r = nl_wait_for_ack(sk);
+	if (r < 0)
+		return fl_error_set(err, fl_nl_errno(r), "", "%s: %s", what, nl_geterror(r));
+	return 0;
+}
+
+int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex, struct fl_error *err)
+{
+	/* SIOCGIFINDEX in the calling thread's netns (the one sk was opened in). */
+	unsigned i = if_nametoindex(ifname);
+
+	(void)sk;
+	if (!i) {
+		int e = errno == ENXIO || errno == ENODEV || !errno ? ENODEV : errno;
+
+		return fl_error_set(err, -e, "", "no interface %s here: %s", ifname, strerror(e));
+	}
+	*ifindex = (int)i;
+	return 0;
+}
+
+struct route_ctx {
+	int ifindex;
+};
+
+static int route_cb(struct nl_msg *msg, void *arg)
+{
+	struct route_ctx *c = arg;
+	struct rtnl_route *rt = NULL;
+	struct rtnl_nexthop *nh;
+
+	if (rtnl_route_parse(nlmsg_hdr(msg), &rt) < 0)
+		return NL_SKIP;
+	nh = rtnl_route_nexthop_n(rt, 0);
+	if (nh)
+		c->ifindex = rtnl_route_nh_get_ifindex(nh);
+	rtnl_route_put(rt);
+	return NL_OK;
+}
+
+int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, char *ifname,
+			struct fl_error *err)
+{
+	struct rtmsg rtm = {.rtm_family = AF_INET, .rtm_dst_len = 32};
+	struct route_ctx c = {0};
+	struct nl_msg *msg = NULL;
+	struct nl_cb *cb = NULL;
+	char a[INET_ADDRSTRLEN];
+	int r;
+
+	inet_ntop(AF_INET, &dst, a, sizeof(a));
+	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
+	if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, RTA_DST, sizeof(dst), &dst) < 0) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	cb = fl_nl_cb_clone(sk);
+	if (!cb) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_cb, &c);
+	/*
+	 * The reply and the ACK arrive as two datagrams: nl_recvmsgs takes the
+	 * reply (not multipart, so it returns after it), then the ACK (as libnl's
+	 * own rtnl_link_get_kernel does); an error comes alone, in place of both.
+	 */
+	r = nl_send_auto(sk, msg);
+	if (r >= 0)
+		r = nl_recvmsgs(sk, cb);
+	if (r >= 0)
+		r = nl_wait_for_ack(sk);
+	if (r < 0) {
+		r = fl_error_set(
+		    err, r == -NLE_NOADDR || r == -NLE_OBJ_NOTFOUND ? -ENETUNREACH : fl_nl_errno(r),
+		    "", "no route to %s: %s", a, nl_geterror(r));
+		goto out;
+	}
+	if (c.ifindex <= 0) {
+		r = fl_error_set(err, -ENETUNREACH, "", "no interface routes to %s", a);
+		goto out;
+	}
+	*ifindex = c.ifindex;
+	if (ifname && !if_indextoname((unsigned)c.ifindex, ifname)) {
+		r = -errno;
+		fl_error_set(err, r, "", "interface %d: %s", c.ifindex, strerror(-r));
+		goto out;
+	}
+	r = 0;
+out:
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	return r;
+}
+
+int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *ifindex,
+			 char *ifname, struct fl_error *err)
+{
+	if (t->ifname[0]) {
+		snprintf(ifname, IF_NAMESIZE, "%s", t->ifname);
+		return fl_nl_ifindex(sk, t->ifname, ifindex, err);
+	}
+	return fl_nl_route_ifindex(sk, t->route_to, ifindex, ifname, err);
+}
+
+struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk)
+{
+	struct nl_cb *ref = nl_socket_get_cb(sk); /* a new reference */
+	struct nl_cb *cb = ref ? nl_cb_clone(ref) : NULL;
+
+	nl_cb_put(ref);
+	return cb;
+}

@@ -1,0 +1,586 @@
+/*
+ * Root qdisc snapshot/restore and the engine shared by the faults that own the
+ * root qdisc of an interface (netem, bandwidth).
+ *
+ * The undo record (JSON, journaled by the agent before apply):
+ *   { "netns": PATH, "netns_ino": N, "ifname": "veth1",
+ *     "prev": { "kind": "tbf", "handle": 65536, "options": "<hex of TCA_OPTIONS>" } }
+ * prev.handle 0 means the kernel's default qdisc was there: revert deletes ours
+ * and the kernel puts its default back. Otherwise revert replaces ours with the
+ * recorded kind, handle and raw options, exactly as the kernel dumped them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/class.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/htb.h>
+#include <netlink/route/tc.h>
+#include <netlink/socket.h>
+
+#include "faults/nl_common.h"
+
+#define OPTS_MAX   65536	     /* raw TCA_OPTIONS we keep (a netem dist table is 8 KiB) */
+#define MATCH_RATE (125000000000ULL) /* 1 Tbit/s: the scope class never shapes */
+
+void fl_nl_snap_done(struct fl_nl_qdisc_snap *s)
+{
+	free(s->opts);
+	s->opts = NULL;
+	s->opts_len = 0;
+}
+
+struct snap_ctx {
+	int ifindex;
+	struct fl_nl_qdisc_snap *s;
+	int err;
+};
+
+static int snap_cb(struct nl_msg *msg, void *arg)
+{
+	struct snap_ctx *c = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct tcmsg *tcm = nlmsg_data(nlh);
+	struct nlattr *tb[TCA_MAX + 1];
+
+	if (nlh->nlmsg_type == RTM_NEWTCLASS) {
+		if (nlmsg_datalen(nlh) >= (int)sizeof(*tcm) && tcm->tcm_ifindex == c->ifindex)
+			c->s->nclasses++;
+		return NL_OK;
+	}
+	if (nlh->nlmsg_type != RTM_NEWQDISC || nlmsg_datalen(nlh) < (int)sizeof(*tcm) ||
+	    tcm->tcm_ifindex != c->ifindex)
+		return NL_OK;
+	if (tcm->tcm_parent != TC_H_ROOT) {
+		/* A qdisc grafted below the root (not ingress/clsact, not a default one). */
+		if (tcm->tcm_parent != TC_H_INGRESS && tcm->tcm_handle)
+			c->s->nchildren++;
+		return NL_OK;
+	}
+	if (nlmsg_parse(nlh, sizeof(*tcm), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+		return NL_OK;
+	c->s->present = true;
+	c->s->handle = tcm->tcm_handle;
+	nla_strlcpy(c->s->kind, tb[TCA_KIND], sizeof(c->s->kind));
+	if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) > 0) {
+		size_t n = (size_t)nla_len(tb[TCA_OPTIONS]);
+
+		if (n > OPTS_MAX) {
+			c->err = -E2BIG;
+			return NL_OK;
+		}
+		free(c->s->opts);
+		c->s->opts = malloc(n);
+		if (!c->s->opts) {
+			c->err = -ENOMEM;
+			return NL_OK;
+		}
+		memcpy(c->s->opts, nla_data(tb[TCA_OPTIONS]), n);
+		c->s->opts_len = n;
+	}
+	return NL_OK;
+}
+
+static int dump(struct nl_sock *sk, int type, int ifindex, struct snap_ctx *c)
+{
+	struct tcmsg tcm = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex};
+	struct nl_cb *cb = fl_nl_cb_clone(sk);
+	int r;
+
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, snap_cb, c);
+	r = nl_send_simple(sk, type, NLM_F_DUMP, &tcm, sizeof(tcm));
+	if (r >= 0)
+		r = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	return r < 0 ? fl_nl_errno(r) : 0;
+}
+
+int fl_nl_root_snapshot(struct nl_sock *sk, int ifindex, struct fl_nl_qdisc_snap *s,
+			struct fl_error *err)
+{
+	struct snap_ctx c = {.ifindex = ifindex, .s = s};
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = dump(sk, RTM_GETQDISC, ifindex, &c);
+	/* Classes matter only under a root that is neither the default nor ours. */
+	if (r == 0 && s->present && s->handle && !fl_nl_handle_ours(s->handle))
+		r = dump(sk, RTM_GETTCLASS, ifindex, &c);
+	if (r == 0)
+		r = c.err;
+	if (r < 0) {
+		fl_nl_snap_done(s);
+		return fl_error_set(err, r, "", "reading the qdiscs of interface %d: %s", ifindex,
+				    strerror(-r));
+	}
+	return 0;
+}
+
+static char *hex_encode(const uint8_t *p, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	char *s = malloc(2 * n + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = d[p[i] >> 4];
+		s[2 * i + 1] = d[p[i] & 15];
+	}
+	s[2 * n] = '\0';
+	return s;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int hex_decode(const char *s, uint8_t **out, size_t *n)
+{
+	size_t len = strlen(s);
+	uint8_t *p;
+
+	if (len % 2 || len / 2 > OPTS_MAX)
+		return -EINVAL;
+	p = malloc(len / 2 + 1);
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			free(p);
+			return -EINVAL;
+		}
+		p[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*out = p;
+	*n = len / 2;
+	return 0;
+}
+
+/* Enter the target's netns and open a socket there. */
+struct session {
+	struct fl_nl_ns ns;
+	struct nl_sock *sk;
+};
+
+static int session_open(const char *netns, struct session *s, struct fl_error *err)
+{
+	int r;
+
+	s->sk = NULL;
+	r = fl_nl_ns_enter(netns, &s->ns, err);
+	if (r < 0)
+		return r;
+	r = fl_nl_sock_open(&s->sk, err);
+	if (r < 0)
+		fl_nl_ns_leave(&s->ns);
+	return r;
+}
+
+static void session_close(struct session *s)
+{
+	if (s->sk)
+		nl_socket_free(s->sk);
+	s->sk = NULL;
+	fl_nl_ns_leave(&s->ns);
+}
+
+static unsigned long long netns_ino(const char *path)
+{
+	struct stat st;
+
+	if (!path || !*path)
+		return 0;
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/*
+ * Qdiscs whose classes are made by the user (tc class add), which a restore
+ * of the root's own options would lose. tbf, netem, prio, mq... create their
+ * classes themselves, and recreate them on restore.
+ */
+static bool user_classes(const char *kind)
+{
+	static const char *const k[] = {"htb", "hfsc", "drr", "qfq", "cbq", "ets"};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(k); i++)
+		if (!strcmp(kind, k[i]))
+			return true;
+	return false;
+}
+
+int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, cJSON **undo,
+		    struct fl_error *err)
+{
+	struct fl_nl_qdisc_snap snap = {0};
+	struct session s;
+	char ifname[IF_NAMESIZE], *hex = NULL;
+	cJSON *u = NULL, *prev;
+	int ifindex, r;
+
+	r = session_open(t->netns, &s, err);
+	if (r < 0)
+		return r;
+	r = fl_nl_target_resolve(s.sk, t, &ifindex, ifname, err);
+	if (r < 0)
+		goto out;
+	r = fl_nl_root_snapshot(s.sk, ifindex, &snap, err);
+	if (r < 0)
+		goto out;
+	if (snap.present && fl_nl_handle_ours(snap.handle)) {
+		r = fl_error_set(err, -EBUSY, "",
+				 "dev %s already carries a faultline fault (root qdisc %s %x:); "
+				 "faults that own the root qdisc do not compose: revert it first",
+				 ifname, snap.kind, snap.handle >> 16);
+		goto out;
+	}
+	if (snap.present && snap.handle != 0 &&
+	    (snap.nchildren > 0 || (snap.nclasses > 0 && user_classes(snap.kind)))) {
+		r = fl_error_set(
+		    err, -EBUSY, "",
+		    "dev %s has a root qdisc %s %x: with %d classes and %d qdiscs below "
+		    "it; faultline restores only a root qdisc's own configuration and "
+		    "will not replace a tree",
+		    ifname, snap.kind, snap.handle >> 16, snap.nclasses, snap.nchildren);
+		goto out;
+	}
+	u = cJSON_CreateObject();
+	prev = cJSON_CreateObject();
+	if (!u || !prev || !cJSON_AddItemToObject(u, "prev", prev)) {
+		cJSON_Delete(prev);
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if (snap.opts && !(hex = hex_encode(snap.opts, snap.opts_len))) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if (!cJSON_AddStringToObject(u, "fault", kind) ||
+	    !cJSON_AddStringToObject(u, "netns", t->netns) ||
+	    !cJSON_AddNumberToObject(u, "netns_ino", (double)netns_ino(t->netns)) ||
+	    !cJSON_AddStringToObject(u, "ifname", ifname) ||
+	    !cJSON_AddStringToObject(prev, "kind", snap.present ? snap.kind : "") ||
+	    !cJSON_AddNumberToObject(prev, "handle", snap.present ? snap.handle : 0) ||
+	    !cJSON_AddStringToObject(prev, "options", hex ? hex : "")) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	*undo = u;
+	u = NULL;
+	r = 0;
+out:
+	free(hex);
+	cJSON_Delete(u);
+	fl_nl_snap_done(&snap);
+	session_close(&s);
+	return r;
+}
+
+struct undo_rec {
+	const char *netns, *ifname, *kind, *opts_hex;
+	unsigned long long ino;
+	uint32_t handle;
+};
+
+static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
+{
+	const cJSON *prev = cJSON_GetObjectItemCaseSensitive(u, "prev");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(u, "netns");
+	const cJSON *ino = cJSON_GetObjectItemCaseSensitive(u, "netns_ino");
+	const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(u, "ifname");
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(prev, "kind");
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(prev, "handle");
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(prev, "options");
+
+	if (!cJSON_IsString(ns) || !cJSON_IsNumber(ino) || !cJSON_IsString(ifn) ||
+	    strlen(ifn->valuestring) >= IF_NAMESIZE || !cJSON_IsString(kind) ||
+	    !cJSON_IsNumber(h) || h->valuedouble < 0 || h->valuedouble > UINT32_MAX ||
+	    !cJSON_IsString(o))
+		return fl_error_set(err, -EINVAL, "", "malformed network undo record");
+	rec->netns = ns->valuestring;
+	rec->ino = (unsigned long long)ino->valuedouble;
+	rec->ifname = ifn->valuestring;
+	rec->kind = kind->valuestring;
+	rec->handle = (uint32_t)h->valuedouble;
+	rec->opts_hex = o->valuestring;
+	return 0;
+}
+
+/*
+ * Where a qdisc's dump is not its own input. CoDel keeps times in 1024 ns
+ * units and dumps them in microseconds rounded down, so feeding the dump back
+ * loses a microsecond per round trip (3ms -> 2999us -> 2998us). For a dumped
+ * d, d + 1 maps back to the very same internal value (see the proof in
+ * docs/faults/network.md), so the restored qdisc dumps exactly as before.
+ */
+static void restore_quirks(const char *kind, uint8_t *opts, size_t n)
+{
+	static const struct {
+		const char *kind;
+		int attrs[3];
+	} codel_times[] = {
+	    {"fq_codel", {TCA_FQ_CODEL_TARGET, TCA_FQ_CODEL_INTERVAL, TCA_FQ_CODEL_CE_THRESHOLD}},
+	    {"codel", {TCA_CODEL_TARGET, TCA_CODEL_INTERVAL, TCA_CODEL_CE_THRESHOLD}},
+	};
+	struct nlattr *a;
+	int rem;
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(codel_times); i++) {
+		if (strcmp(kind, codel_times[i].kind))
+			continue;
+		nla_for_each_attr(a, (struct nlattr *)opts, (int)n, rem)
+		{
+			for (int k = 0; k < 3; k++) {
+				uint32_t v;
+
+				if (nla_type(a) != codel_times[i].attrs[k] || nla_len(a) != 4)
+					continue;
+				memcpy(&v, nla_data(a), 4);
+				if (v < UINT32_MAX - 1)
+					v++;
+				memcpy(nla_data(a), &v, 4);
+			}
+		}
+	}
+}
+
+static int restore_prev(struct nl_sock *sk, int ifindex, uint32_t ours, const struct undo_rec *rec,
+			struct fl_error *err)
+{
+	struct tcmsg tcm = {.tcm_family = AF_UNSPEC,
+			    .tcm_ifindex = ifindex,
+			    .tcm_parent = TC_H_ROOT,
+			    .tcm_handle = rec->handle};
+	struct nl_msg *msg = NULL;
+	uint8_t *opts = NULL;
+	size_t n = 0;
+	int r;
+
+	if (rec->handle == 0) {
+		/*
+		 * The kernel's default was there: delete ours (by its handle, so that
+		 * only ours can go), and the kernel re-attaches its default.
+		 */
+		tcm.tcm_handle = ours;
+		msg = nlmsg_alloc_simple(RTM_DELQDISC, 0);
+	} else {
+		r = hex_decode(rec->opts_hex, &opts, &n);
+		if (r < 0)
+			return fl_error_set(err, r, "", "malformed qdisc options in undo record");
+		restore_quirks(rec->kind, opts, n);
+		msg = nlmsg_alloc_simple(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+	}
+	if (!msg || nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0 ||
+	    (rec->handle && nla_put_string(msg, TCA_KIND, rec->kind) < 0) ||
+	    (rec->handle && n && nla_put(msg, TCA_OPTIONS, (int)n, opts) < 0)) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	r = fl_nl_send_ack(sk, msg,
+			   rec->handle ? "restoring the previous root qdisc"
+				       : "deleting faultline's root qdisc",
+			   err);
+out:
+	free(opts);
+	nlmsg_free(msg);
+	return r;
+}
+
+/* Put the recorded root back, if the root is (still) ours; never touch others' qdiscs. */
+static int restore_if_ours(struct nl_sock *sk, int ifindex, const struct undo_rec *rec,
+			   struct fl_error *err)
+{
+	struct fl_nl_qdisc_snap snap = {0};
+	int r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
+
+	if (r == 0 && snap.present && fl_nl_handle_ours(snap.handle))
+		r = restore_prev(sk, ifindex, snap.handle, rec, err);
+	fl_nl_snap_done(&snap);
+	return r;
+}
+
+int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
+{
+	struct undo_rec rec;
+	struct session s = {.ns = {.orig_fd = -1}};
+	int ifindex, r;
+
+	r = undo_read(undo, &rec, err);
+	if (r < 0)
+		return r;
+	/* The namespace is gone (or was replaced): nothing of ours can be left in it. */
+	if (rec.netns[0] && netns_ino(rec.netns) != rec.ino)
+		return 0;
+	r = session_open(rec.netns, &s, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = fl_nl_ifindex(s.sk, rec.ifname, &ifindex, err);
+	if (r == -ENODEV) {
+		r = 0; /* the interface is gone, and our qdisc with it */
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = restore_if_ours(s.sk, ifindex, &rec, err);
+out:
+	session_close(&s);
+	return r;
+}
+
+static int add_scope_root(struct nl_sock *sk, int ifindex, struct fl_error *err)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	struct rtnl_class *cl = rtnl_class_alloc();
+	int r;
+
+	if (!q || !cl) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	/* htb with no default class: unmatched traffic takes htb's direct queue, unshaped. */
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(q), FL_NL_HANDLE_ROOT);
+	r = rtnl_tc_set_kind(TC_CAST(q), "htb");
+	if (r == 0)
+		r = rtnl_htb_set_defcls(q, 0);
+	if (r == 0)
+		r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
+	if (r < 0) {
+		r = fl_error_set(err, fl_nl_errno(r), "", "adding htb root %x:: %s",
+				 FL_NL_HANDLE_ROOT >> 16, nl_geterror(r));
+		goto out;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(cl), ifindex);
+	rtnl_tc_set_parent(TC_CAST(cl), FL_NL_HANDLE_ROOT);
+	rtnl_tc_set_handle(TC_CAST(cl), FL_NL_CLASS_MATCH);
+	r = rtnl_tc_set_kind(TC_CAST(cl), "htb");
+	if (r == 0)
+		r = rtnl_htb_set_rate64(cl, MATCH_RATE);
+	if (r == 0)
+		r = rtnl_htb_set_ceil64(cl, MATCH_RATE);
+	if (r == 0)
+		r = rtnl_htb_set_quantum(cl, 60000);
+	/* libnl's default buffer is rate/HZ + mtu, ~0 with high-resolution timers: 1 ms. */
+	if (r == 0)
+		r = rtnl_htb_set_rbuffer(cl, (uint32_t)(MATCH_RATE / 1000));
+	if (r == 0)
+		r = rtnl_htb_set_cbuffer(cl, (uint32_t)(MATCH_RATE / 1000));
+	if (r == 0)
+		r = rtnl_class_add(sk, cl, NLM_F_CREATE | NLM_F_EXCL);
+	if (r < 0)
+		r = fl_error_set(err, fl_nl_errno(r), "", "adding htb class %x:%x: %s",
+				 FL_NL_CLASS_MATCH >> 16, FL_NL_CLASS_MATCH & 0xffff,
+				 nl_geterror(r));
+out:
+	rtnl_class_put(cl);
+	rtnl_qdisc_put(q);
+	return r;
+}
+
+int fl_nl_root_apply(const struct fl_nl_target *t, const struct fl_nl_match *m,
+		     fl_nl_leaf_build build, const void *spec, cJSON *undo, struct fl_error *err)
+{
+	struct fl_nl_qdisc_snap snap = {0};
+	struct nl_msg *msg = NULL;
+	struct undo_rec rec;
+	struct session s;
+	int ifindex, r;
+	bool touched = false;
+
+	(void)t; /* the plan resolved it; the record is what counts */
+	r = undo_read(undo, &rec, err);
+	if (r < 0)
+		return r;
+	r = session_open(rec.netns, &s, err);
+	if (r < 0)
+		return r;
+	r = fl_nl_ifindex(s.sk, rec.ifname, &ifindex, err);
+	if (r < 0)
+		goto out;
+	r = fl_nl_root_snapshot(s.sk, ifindex, &snap, err);
+	if (r < 0)
+		goto out;
+	if ((snap.present ? snap.handle : 0) != rec.handle ||
+	    strcmp(snap.present ? snap.kind : "", rec.kind)) {
+		r = fl_error_set(err, -EAGAIN, "",
+				 "the root qdisc of %s changed since the plan (was %s, now %s)",
+				 rec.ifname, rec.kind, snap.present ? snap.kind : "none");
+		goto out;
+	}
+	touched = true;
+	if (!m || !m->any) {
+		r = build(spec, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT, NLM_F_CREATE | NLM_F_REPLACE,
+			  &msg, err);
+		if (r == 0)
+			r = fl_nl_send_ack(s.sk, msg, "replacing the root qdisc", err);
+		goto out;
+	}
+	r = add_scope_root(s.sk, ifindex, err);
+	if (r == 0)
+		r = build(spec, ifindex, FL_NL_CLASS_MATCH, FL_NL_HANDLE_LEAF,
+			  NLM_F_CREATE | NLM_F_EXCL, &msg, err);
+	if (r == 0)
+		r = fl_nl_send_ack(s.sk, msg, "adding the fault qdisc", err);
+	if (r == 0)
+		r = fl_nl_match_install(s.sk, ifindex, FL_NL_HANDLE_ROOT, FL_NL_CLASS_MATCH, m,
+					err);
+out:
+	nlmsg_free(msg);
+	fl_nl_snap_done(&snap);
+	if (r < 0 && touched) {
+		struct fl_error e2;
+
+		fl_error_init(&e2);
+		(void)restore_if_ours(s.sk, ifindex, &rec, &e2); /* err keeps the first cause */
+	}
+	session_close(&s);
+	return r;
+}
+
+int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, const char *leaf,
+			struct fl_buf *out)
+{
+	const char *p = fl_nl_target_prefix(t);
+	char dev[64];
+	int r;
+
+	fl_nl_target_dev(t, dev, sizeof(dev));
+	if (!m || !m->any)
+		return fl_buf_printf(out, "%stc qdisc replace dev %s root handle %x: %s\n", p, dev,
+				     FL_NL_HANDLE_ROOT >> 16, leaf);
+	r = fl_buf_printf(out,
+			  "%stc qdisc replace dev %s root handle %x: htb\n"
+			  "%stc class add dev %s parent %x: classid %x:%x htb rate 1tbit\n"
+			  "%stc qdisc add dev %s parent %x:%x handle %x: %s\n",
+			  p, dev, FL_NL_HANDLE_ROOT >> 16, p, dev, FL_NL_HANDLE_ROOT >> 16,
+			  FL_NL_CLASS_MATCH >> 16, FL_NL_CLASS_MATCH & 0xffff, p, dev,
+			  FL_NL_CLASS_MATCH >> 16, FL_NL_CLASS_MATCH & 0xffff,
+			  FL_NL_HANDLE_LEAF >> 16, leaf);
+	if (r == 0) {
+		char pre[256];
+
+		snprintf(pre, sizeof(pre),
+			 "%stc filter add dev %s parent %x: protocol ip prio %d u32", p, dev,
+			 FL_NL_HANDLE_ROOT >> 16, FL_NL_PREF);
+		r = fl_nl_match_describe(m, pre, FL_NL_CLASS_MATCH, out);
+	}
+	return r;
+}

@@ -1,0 +1,122 @@
+/* The "target" of a network fault: which netns, which interface. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "faults/nl_common.h"
+
+#define PID_MAX 4194304 /* PID_MAX_LIMIT on 64-bit */
+
+static bool netns_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s < 0x21 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * Grammar (JSON object, every key optional but see below):
+ *   "netns": NAME        -> /var/run/netns/NAME (as `ip netns` names them)
+ *   "netns_path": PATH   -> an absolute path to a netns file (bind mount or /proc/P/ns/net)
+ *   "pid": N             -> /proc/N/ns/net (the namespace of a running process)
+ *   "interface": IFNAME  -> that interface
+ *   "route_to": IPV4     -> the interface the kernel routes that address through
+ */
+int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_to,
+		       struct fl_nl_target *t, struct fl_error *err)
+{
+	const cJSON *it;
+	int nns = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (target && !cJSON_IsObject(target) && !cJSON_IsNull(target))
+		return fl_error_set(err, -EINVAL, "$.target", "expected an object");
+	cJSON_ArrayForEach(it, target)
+	{
+		char path[64];
+		const char *k = it->string;
+
+		snprintf(path, sizeof(path), "$.target.%.40s", k);
+		if (!strcmp(k, "netns")) {
+			if (!cJSON_IsString(it) || !netns_name_ok(it->valuestring))
+				return fl_error_set(err, -EINVAL, path,
+						    "expected a netns name as `ip netns` lists it");
+			snprintf(t->netns, sizeof(t->netns), "/var/run/netns/%s", it->valuestring);
+			snprintf(t->netns_label, sizeof(t->netns_label), "ip netns exec %s ",
+				 it->valuestring);
+			nns++;
+		} else if (!strcmp(k, "netns_path")) {
+			if (!cJSON_IsString(it) || it->valuestring[0] != '/' ||
+			    strlen(it->valuestring) >= sizeof(t->netns))
+				return fl_error_set(err, -EINVAL, path,
+						    "expected an absolute path (< 256 bytes)");
+			snprintf(t->netns, sizeof(t->netns), "%s", it->valuestring);
+			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
+				 it->valuestring);
+			nns++;
+		} else if (!strcmp(k, "pid")) {
+			if (!cJSON_IsNumber(it) || it->valuedouble < 1 ||
+			    it->valuedouble > PID_MAX ||
+			    it->valuedouble != (double)(int)it->valuedouble)
+				return fl_error_set(err, -EINVAL, path, "expected a PID (1..%d)",
+						    PID_MAX);
+			snprintf(t->netns, sizeof(t->netns), "/proc/%d/ns/net",
+				 (int)it->valuedouble);
+			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
+				 t->netns);
+			nns++;
+		} else if (!strcmp(k, "interface")) {
+			if (!cJSON_IsString(it) || !*it->valuestring ||
+			    strlen(it->valuestring) >= IF_NAMESIZE || strchr(it->valuestring, '/'))
+				return fl_error_set(err, -EINVAL, path,
+						    "expected an interface name (< %d bytes)",
+						    IF_NAMESIZE);
+			snprintf(t->ifname, sizeof(t->ifname), "%s", it->valuestring);
+		} else if (!strcmp(k, "route_to")) {
+			if (!cJSON_IsString(it) ||
+			    inet_pton(AF_INET, it->valuestring, &t->route_to) != 1)
+				return fl_error_set(err, -EINVAL, path, "expected an IPv4 address");
+			t->has_route_to = true;
+		} else {
+			return fl_error_set(err, -EINVAL, path, "unknown field");
+		}
+	}
+	if (nns > 1)
+		return fl_error_set(err, -EINVAL, "$.target",
+				    "give at most one of netns, netns_path and pid");
+	if (t->ifname[0] && t->has_route_to)
+		return fl_error_set(err, -EINVAL, "$.target",
+				    "give either interface or route_to, not both");
+	if (!t->ifname[0] && !t->has_route_to) {
+		if (!default_route_to)
+			return fl_error_set(err, -EINVAL, "$.target",
+					    "say where: \"interface\" or \"route_to\"");
+		t->route_to = *default_route_to;
+		t->has_route_to = true;
+	}
+	return 0;
+}
+
+const char *fl_nl_target_prefix(const struct fl_nl_target *t)
+{
+	return t->netns_label;
+}
+
+const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (t->ifname[0]) {
+		snprintf(buf, len, "%s", t->ifname);
+	} else {
+		inet_ntop(AF_INET, &t->route_to, a, sizeof(a));
+		snprintf(buf, len, "<dev routing to %s>", a);
+	}
+	return buf;
+}

@@ -1,0 +1,444 @@
+/*
+ * The `partition` fault: drop all IPv4 traffic between this host (netns) and
+ * the given peers, in one or both directions.
+ *
+ * Mechanism, picked by the plan (pre-flight) and recorded in the undo record:
+ *   "cls_bpf"  clsact + a classic-BPF cls_bpf filter in direct-action mode that
+ *              returns TC_ACT_SHOT for the peers (both directions; needs
+ *              sch_ingress + cls_bpf, no gact, no netem). Leaves the root qdisc
+ *              alone, so it composes with a netem or bandwidth fault.
+ *   "netem"    where cls_bpf is missing: htb root + u32 filters steering packets
+ *              to the peers into a netem `loss 100%` branch (egress: direction
+ *              "to" only, as no ingress qdisc can hold netem).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <linux/filter.h>
+#include <netlink/socket.h>
+
+#include "faults/fault.h"
+#include "faults/nl_common.h"
+
+enum dir { DIR_BOTH, DIR_TO, DIR_FROM };
+
+struct part_spec {
+	struct fl_nl_target t;
+	struct fl_nl_match peers; /* dst = the peers */
+	enum dir dir;
+	struct fl_nl_netem loss; /* for the netem mechanism: loss 100% */
+};
+
+static const char *const dir_names[] = {"both", "to", "from"};
+
+/*
+ * Grammar (params):
+ *   peers      CIDR | [CIDR...]   IPv4 addresses or networks (required, <= 64)
+ *   direction  "both" (default) | "to" (packets this host sends to them)
+ *                               | "from" (packets they send to this host)
+ */
+static int part_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
+{
+	struct part_spec *s = calloc(1, sizeof(*s));
+	const cJSON *it, *v;
+	cJSON *m = NULL;
+	int r;
+
+	if (!s)
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	if (!cJSON_IsObject(params)) {
+		r = fl_error_set(err, -EINVAL, "$.params", "expected an object");
+		goto fail;
+	}
+	cJSON_ArrayForEach(it, params)
+	{
+		if (strcmp(it->string, "peers") && strcmp(it->string, "direction")) {
+			char path[96];
+
+			snprintf(path, sizeof(path), "$.params.%.60s", it->string);
+			r = fl_error_set(err, -EINVAL, path, "unknown partition parameter");
+			goto fail;
+		}
+	}
+	v = cJSON_GetObjectItemCaseSensitive(params, "peers");
+	if (!v) {
+		r = fl_error_set(err, -EINVAL, "$.params.peers", "required");
+		goto fail;
+	}
+	/* Reuse the match parser for the address list, with its paths. */
+	m = cJSON_CreateObject();
+	if (!m || !cJSON_AddItemReferenceToObject(m, "dst", (cJSON *)v)) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto fail;
+	}
+	r = fl_nl_match_parse(m, "$.params", &s->peers, err);
+	if (r < 0) {
+		if (!strncmp(err->path, "$.params.dst", 12)) {
+			char rest[200];
+
+			snprintf(rest, sizeof(rest), "%.199s", err->path + 12);
+			snprintf(err->path, sizeof(err->path), "$.params.peers%s", rest);
+		}
+		goto fail;
+	}
+	s->dir = DIR_BOTH;
+	if ((v = cJSON_GetObjectItemCaseSensitive(params, "direction"))) {
+		size_t i;
+
+		for (i = 0; cJSON_IsString(v) && i < FL_ARRAY_SIZE(dir_names); i++)
+			if (!strcmp(v->valuestring, dir_names[i]))
+				break;
+		if (!cJSON_IsString(v) || i == FL_ARRAY_SIZE(dir_names)) {
+			r = fl_error_set(err, -EINVAL, "$.params.direction",
+					 "expected \"both\", \"to\" or \"from\"");
+			goto fail;
+		}
+		s->dir = (enum dir)i;
+	}
+	r = fl_nl_target_parse(target, &s->peers.dst[0].addr, &s->t, err);
+	if (r < 0)
+		goto fail;
+	s->loss.loss = UINT32_MAX;
+	cJSON_Delete(m);
+	*out = s;
+	return 0;
+fail:
+	cJSON_Delete(m);
+	free(s);
+	return r;
+}
+
+static void part_free(void *spec)
+{
+	free(spec);
+}
+
+static bool hook_on(enum dir d, enum fl_nl_hook h)
+{
+	return d == DIR_BOTH || (d == DIR_TO && h == FL_NL_HOOK_EGRESS) ||
+	       (d == DIR_FROM && h == FL_NL_HOOK_INGRESS);
+}
+
+static const char *const hook_names[] = {"ingress", "egress"};
+
+struct sess {
+	struct fl_nl_ns ns;
+	struct nl_sock *sk;
+	int ifindex;
+};
+
+static int sess_open(const char *netns, const struct fl_nl_target *t, const char *ifname,
+		     struct sess *s, char *ifout, struct fl_error *err)
+{
+	int r;
+
+	s->sk = NULL;
+	r = fl_nl_ns_enter(netns, &s->ns, err);
+	if (r < 0)
+		return r;
+	r = fl_nl_sock_open(&s->sk, err);
+	if (r == 0)
+		r = t ? fl_nl_target_resolve(s->sk, t, &s->ifindex, ifout, err)
+		      : fl_nl_ifindex(s->sk, ifname, &s->ifindex, err);
+	if (r < 0) {
+		if (s->sk)
+			nl_socket_free(s->sk);
+		s->sk = NULL;
+		fl_nl_ns_leave(&s->ns);
+	}
+	return r;
+}
+
+static void sess_close(struct sess *s)
+{
+	if (s->sk)
+		nl_socket_free(s->sk);
+	s->sk = NULL;
+	fl_nl_ns_leave(&s->ns);
+}
+
+static int netem_leaf(const void *spec, int ifindex, uint32_t parent, uint32_t handle, int flags,
+		      struct nl_msg **msg, struct fl_error *err)
+{
+	const struct part_spec *s = spec;
+
+	return fl_nl_netem_build(&s->loss, ifindex, parent, handle, flags, msg, err);
+}
+
+static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
+{
+	struct part_spec *s = spec;
+	char why[256], why2[256], ifname[IF_NAMESIZE];
+	struct sess se;
+	struct stat st;
+	cJSON *u = NULL, *hooks;
+	int r, state;
+
+	(void)ctx;
+	if (!fl_nl_probe(FL_NL_CAP_CLSACT_BPF, why, sizeof(why))) {
+		/* Fallback: a netem loss 100% branch for packets to the peers. */
+		if (s->dir != DIR_TO)
+			return fl_error_set(err, -EOPNOTSUPP, "$.params.direction",
+					    "%s; without it only direction \"to\" can be done "
+					    "(netem loss branch)",
+					    why);
+		if (!fl_nl_probe(FL_NL_CAP_NETEM, why2, sizeof(why2)) ||
+		    !fl_nl_probe(FL_NL_CAP_HTB, why2, sizeof(why2)) ||
+		    !fl_nl_probe(FL_NL_CAP_U32, why2, sizeof(why2)))
+			return fl_error_set(err, -EOPNOTSUPP, "", "%s, and %s", why, why2);
+		r = fl_nl_root_plan(&s->t, "partition", undo, err);
+		if (r == 0 && !cJSON_AddStringToObject(*undo, "mechanism", "netem")) {
+			cJSON_Delete(*undo);
+			*undo = NULL;
+			r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		}
+		return r;
+	}
+	r = sess_open(s->t.netns, &s->t, NULL, &se, ifname, err);
+	if (r < 0)
+		return r;
+	state = fl_nl_clsact_state(se.sk, se.ifindex, err);
+	if (state < 0) {
+		r = state;
+		goto out;
+	}
+	if (state == 2) {
+		r = fl_error_set(err, -EBUSY, "",
+				 "dev %s has an ingress qdisc; partition needs clsact in its place",
+				 ifname);
+		goto out;
+	}
+	for (int h = 0; state == 1 && h < FL_NL_HOOK__MAX; h++) {
+		int n = fl_nl_filter_count(se.sk, se.ifindex, (enum fl_nl_hook)h, FL_NL_PREF);
+
+		if (n < 0) {
+			r = fl_error_set(err, n, "", "reading the %s filters of %s", hook_names[h],
+					 ifname);
+			goto out;
+		}
+		if (n > 0) {
+			r = fl_error_set(
+			    err, -EBUSY, "",
+			    "dev %s already has a filter at pref %d on %s (a faultline "
+			    "partition?): revert it first",
+			    ifname, FL_NL_PREF, hook_names[h]);
+			goto out;
+		}
+	}
+	u = cJSON_CreateObject();
+	hooks = cJSON_CreateArray();
+	if (!u || !hooks || !cJSON_AddItemToObject(u, "hooks", hooks)) {
+		cJSON_Delete(hooks);
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	for (int h = 0; h < FL_NL_HOOK__MAX; h++)
+		if (hook_on(s->dir, (enum fl_nl_hook)h))
+			cJSON_AddItemToArray(hooks, cJSON_CreateString(hook_names[h]));
+	if (!cJSON_AddStringToObject(u, "fault", "partition") ||
+	    !cJSON_AddStringToObject(u, "mechanism", "cls_bpf") ||
+	    !cJSON_AddStringToObject(u, "netns", s->t.netns) ||
+	    !cJSON_AddNumberToObject(u, "netns_ino",
+				     s->t.netns[0] && stat(s->t.netns, &st) == 0 ? (double)st.st_ino
+										 : 0) ||
+	    !cJSON_AddStringToObject(u, "ifname", ifname) ||
+	    !cJSON_AddBoolToObject(u, "created_clsact", state == 0)) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	*undo = u;
+	u = NULL;
+	r = 0;
+out:
+	cJSON_Delete(u);
+	sess_close(&se);
+	return r;
+}
+
+struct rec {
+	const char *mech, *netns, *ifname;
+	double ino;
+	bool created;
+	bool hook[FL_NL_HOOK__MAX];
+};
+
+static int rec_read(const cJSON *u, struct rec *rc, struct fl_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(u, "mechanism");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(u, "netns");
+	const cJSON *ino = cJSON_GetObjectItemCaseSensitive(u, "netns_ino");
+	const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(u, "ifname");
+	const cJSON *cr = cJSON_GetObjectItemCaseSensitive(u, "created_clsact");
+	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(u, "hooks"), *it;
+
+	memset(rc, 0, sizeof(*rc));
+	if (!cJSON_IsString(m))
+		return fl_error_set(err, -EINVAL, "", "malformed partition undo record");
+	rc->mech = m->valuestring;
+	if (strcmp(rc->mech, "cls_bpf"))
+		return 0;
+	if (!cJSON_IsString(ns) || !cJSON_IsNumber(ino) || !cJSON_IsString(ifn) ||
+	    strlen(ifn->valuestring) >= IF_NAMESIZE || !cJSON_IsBool(cr) || !cJSON_IsArray(hooks))
+		return fl_error_set(err, -EINVAL, "", "malformed partition undo record");
+	rc->netns = ns->valuestring;
+	rc->ino = ino->valuedouble;
+	rc->ifname = ifn->valuestring;
+	rc->created = cJSON_IsTrue(cr);
+	cJSON_ArrayForEach(it, hooks)
+	{
+		for (int h = 0; h < FL_NL_HOOK__MAX; h++)
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, hook_names[h]))
+				rc->hook[h] = true;
+	}
+	return 0;
+}
+
+static int bpf_revert(const struct rec *rc, struct fl_error *err)
+{
+	struct sess se;
+	struct stat st;
+	int r, state;
+
+	if (rc->netns[0] && (stat(rc->netns, &st) < 0 || (double)st.st_ino != rc->ino))
+		return 0; /* the namespace is gone: so are our filters */
+	r = sess_open(rc->netns, NULL, rc->ifname, &se, NULL, err);
+	if (r == -ENOENT || r == -ENODEV) {
+		fl_error_init(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	for (int h = 0; h < FL_NL_HOOK__MAX && r == 0; h++)
+		if (rc->hook[h])
+			r = fl_nl_bpf_filter_del(se.sk, se.ifindex, (enum fl_nl_hook)h, err);
+	if (r == 0 && rc->created) {
+		state = fl_nl_clsact_state(se.sk, se.ifindex, err);
+		/* Remove the clsact we added only when nobody else has filters on it. */
+		if (state == 1 &&
+		    fl_nl_filter_count(se.sk, se.ifindex, FL_NL_HOOK_INGRESS, -1) == 0 &&
+		    fl_nl_filter_count(se.sk, se.ifindex, FL_NL_HOOK_EGRESS, -1) == 0)
+			r = fl_nl_clsact_del(se.sk, se.ifindex, err);
+		else if (state < 0)
+			r = state;
+	}
+	sess_close(&se);
+	return r;
+}
+
+static int part_revert(const cJSON *undo, struct fl_error *err)
+{
+	struct rec rc;
+	int r = rec_read(undo, &rc, err);
+
+	if (r < 0)
+		return r;
+	if (!strcmp(rc.mech, "netem"))
+		return fl_nl_root_revert(undo, err);
+	if (strcmp(rc.mech, "cls_bpf"))
+		return fl_error_set(err, -EINVAL, "", "unknown partition mechanism %s", rc.mech);
+	return bpf_revert(&rc, err);
+}
+
+static int part_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)
+{
+	struct part_spec *s = spec;
+	struct sock_filter prog[FL_NL_BPF_INSNS_MAX];
+	struct rec rc;
+	struct sess se;
+	int r;
+
+	(void)ctx;
+	r = rec_read(undo, &rc, err);
+	if (r < 0)
+		return r;
+	if (!strcmp(rc.mech, "netem"))
+		return fl_nl_root_apply(&s->t, &s->peers, netem_leaf, s, undo, err);
+	r = sess_open(rc.netns, NULL, rc.ifname, &se, NULL, err);
+	if (r < 0)
+		return r;
+	if (rc.created)
+		r = fl_nl_clsact_add(se.sk, se.ifindex, err);
+	for (int h = 0; h < FL_NL_HOOK__MAX && r == 0; h++) {
+		if (!rc.hook[h])
+			continue;
+		r = fl_nl_bpf_filter_add(
+		    se.sk, se.ifindex, (enum fl_nl_hook)h, prog,
+		    fl_nl_bpf_drop_prog((enum fl_nl_hook)h, s->peers.dst, s->peers.ndst, prog),
+		    err);
+	}
+	sess_close(&se);
+	if (r < 0) {
+		struct fl_error e2;
+
+		fl_error_init(&e2);
+		(void)bpf_revert(&rc, &e2); /* undo what was done; err keeps the cause */
+	}
+	return r;
+}
+
+static int part_describe(const void *spec, struct fl_buf *out)
+{
+	const struct part_spec *s = spec;
+	struct sock_filter prog[FL_NL_BPF_INSNS_MAX];
+	const char *p = fl_nl_target_prefix(&s->t);
+	char dev[64], a[32];
+	int r;
+
+	fl_nl_target_dev(&s->t, dev, sizeof(dev));
+	r = fl_buf_printf(out, "# drop IPv4 %s",
+			  s->dir == DIR_BOTH ? "to and from"
+			  : s->dir == DIR_TO ? "to"
+					     : "from");
+	for (unsigned i = 0; r == 0 && i < s->peers.ndst; i++)
+		r = fl_buf_printf(out, " %s", fl_nl_cidr_fmt(&s->peers.dst[i], a, sizeof(a)));
+	if (r == 0)
+		r = fl_buf_printf(out,
+				  " (mechanism cls_bpf; netem loss branch without it)\n"
+				  "%stc qdisc add dev %s clsact\n",
+				  p, dev);
+	for (int h = 0; r == 0 && h < FL_NL_HOOK__MAX; h++) {
+		int n;
+
+		if (!hook_on(s->dir, (enum fl_nl_hook)h))
+			continue;
+		n = fl_nl_bpf_drop_prog((enum fl_nl_hook)h, s->peers.dst, s->peers.ndst, prog);
+		r = fl_buf_printf(
+		    out,
+		    "%stc filter add dev %s %s pref %d handle 1 protocol all bpf da bytecode '%d",
+		    p, dev, hook_names[h], FL_NL_PREF, n);
+		for (int i = 0; r == 0 && i < n; i++)
+			r = fl_buf_printf(out, ",%u %u %u %u", prog[i].code, prog[i].jt, prog[i].jf,
+					  prog[i].k);
+		if (r == 0)
+			r = fl_buf_printf(out, "'\n");
+	}
+	return r;
+}
+
+static bool part_available(char *why, size_t whylen)
+{
+	char w2[256];
+
+	if (fl_nl_probe(FL_NL_CAP_CLSACT_BPF, why, whylen))
+		return true;
+	/* The netem fallback covers direction "to" only; say what is missing. */
+	if (fl_nl_probe(FL_NL_CAP_NETEM, w2, sizeof(w2)))
+		return true;
+	snprintf(why + strlen(why), whylen - strlen(why), ", and %s", w2);
+	return false;
+}
+
+const struct fl_fault_ops fl_fault_partition = {
+    .kind = "partition",
+    .parse = part_parse,
+    .plan = part_plan,
+    .apply = part_apply,
+    .revert = part_revert,
+    .describe = part_describe,
+    .available = part_available,
+    .free = part_free,
+};

@@ -1,0 +1,523 @@
+/*
+ * pause: stop the selected processes until revert.
+ *
+ *   target := process target (faults/proc_select.h)
+ *   params := { ["method": "auto" | "signal" | "freezer"] }
+ *
+ * "signal" sends SIGSTOP through pidfds and SIGCONT on revert; "freezer"
+ * writes 1 to the target cgroup's cgroup.freeze (cgroup v2) and 0 on revert.
+ * "auto" (default) uses the freezer for a `cgroup` target that picks all of
+ * it, signals otherwise. Revert works from the undo record alone, touches
+ * only processes whose start time still matches, and leaves alone what was
+ * already stopped or frozen before the fault.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/api.h"
+#include "faults/fault.h"
+#include "faults/proc_select.h"
+
+enum pause_method { PAUSE_AUTO, PAUSE_SIGNAL, PAUSE_FREEZER, PAUSE__MAX };
+
+struct pause_spec {
+	struct fl_proc_sel sel;
+	enum pause_method method;
+};
+
+#define FREEZE_WAIT_MS 1000
+#define STOP_WAIT_MS   50
+
+static void sleep_us(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The cgroup v2 mount point from /proc/self/mountinfo. */
+static int cgroup2_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[2048], *sep;
+
+		/* id parent maj:min root mountpoint opts... - fstype source superopts */
+		if (sscanf(line, "%*s %*s %*s %*s %2047s", mnt) != 1)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if ((size_t)snprintf(buf, len, "%s", mnt) >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int read_int_file(const char *path, int *v)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	*v = atoi(buf);
+	return 0;
+}
+
+/* cgroup.events holds "frozen 0|1". */
+static int cgroup_frozen(const char *dir, bool *frozen)
+{
+	char path[FL_PROC_PATH_MAX + 32], buf[512];
+	int fd;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strstr(buf, "frozen ");
+	if (!p)
+		return -EIO;
+	*frozen = p[7] == '1';
+	return 0;
+}
+
+static void pause_free(void *p)
+{
+	struct pause_spec *s = p;
+
+	if (!s)
+		return;
+	fl_proc_sel_done(&s->sel);
+	free(s);
+}
+
+static int pause_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
+{
+	static const char *const pkeys[] = {"method", NULL};
+	struct pause_spec *s = calloc(1, sizeof(*s));
+	int r;
+
+	*out = NULL;
+	if (!s)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	r = fl_proc_sel_parse(target, NULL, &s->sel, err);
+	if (r < 0)
+		goto out;
+	if (params) {
+		const cJSON *v;
+
+		if (!cJSON_IsObject(params)) {
+			r = fl_error_set(err, -EINVAL, "$.params", "expected an object");
+			goto out;
+		}
+		r = fl_api_only_keys(params, "$.params", pkeys, err);
+		if (r < 0)
+			goto out;
+		v = cJSON_GetObjectItemCaseSensitive(params, "method");
+		if (v) {
+			if (cJSON_IsString(v) && !strcmp(v->valuestring, "auto"))
+				s->method = PAUSE_AUTO;
+			else if (cJSON_IsString(v) && !strcmp(v->valuestring, "signal"))
+				s->method = PAUSE_SIGNAL;
+			else if (cJSON_IsString(v) && !strcmp(v->valuestring, "freezer"))
+				s->method = PAUSE_FREEZER;
+			else {
+				r = fl_error_set(err, -EINVAL, "$.params.method",
+						 "expected \"auto\", \"signal\" or \"freezer\"");
+				goto out;
+			}
+		}
+	}
+	if (s->method == PAUSE_AUTO)
+		s->method = (s->sel.by == FL_PROC_BY_CGROUP && s->sel.pick == FL_PROC_PICK_ALL)
+				? PAUSE_FREEZER
+				: PAUSE_SIGNAL;
+	if (s->method == PAUSE_FREEZER &&
+	    (s->sel.by != FL_PROC_BY_CGROUP || s->sel.pick != FL_PROC_PICK_ALL)) {
+		r = fl_error_set(err, -EINVAL, "$.params.method",
+				 "the freezer pauses a whole cgroup: it needs a \"cgroup\" target "
+				 "without count/percent");
+		goto out;
+	}
+	if (s->method == PAUSE_FREEZER && !strcmp(s->sel.str, "/")) {
+		r = fl_error_set(err, -EINVAL, "$.target.cgroup",
+				 "refusing to freeze the root cgroup");
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+out:
+	pause_free(s);
+	return r;
+}
+
+static int plan_freezer(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJSON *u,
+			struct fl_error *err)
+{
+	struct fl_fault_ctx nopolicy = ctx ? *ctx : (struct fl_fault_ctx){0};
+	struct fl_proc_ident *v = NULL;
+	char mnt[2048], dir[FL_PROC_PATH_MAX + 2048], path[sizeof(dir) + 32];
+	size_t n = 0;
+	uint64_t seed;
+	bool frozen = false;
+	int r, x = 0;
+
+	r = cgroup2_mount(mnt, sizeof(mnt));
+	if (r < 0)
+		return fl_error_set(err, -EOPNOTSUPP, "$.params.method",
+				    "no cgroup v2 hierarchy is mounted here");
+	snprintf(dir, sizeof(dir), "%s%s", mnt, s->sel.str);
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
+	if (access(path, W_OK) < 0)
+		return fl_error_set(err, errno == ENOENT ? -ESRCH : -errno, "$.target.cgroup",
+				    "%s: %s", path, strerror(errno));
+	if (read_int_file(path, &x) == 0)
+		frozen = x == 1;
+	/* Freezing takes every process of the subtree: each one must be allowed. */
+	nopolicy.allow_pid = NULL;
+	r = fl_proc_sel_resolve(&s->sel, &nopolicy, &seed, &v, &n, err);
+	if (r < 0 && r != -ESRCH)
+		goto out;
+	r = 0;
+	for (size_t i = 0; ctx && ctx->allow_pid && i < n; i++) {
+		r = ctx->allow_pid(ctx->opaque, v[i].pid, err);
+		if (r < 0) {
+			if (!err || !err->path[0])
+				fl_error_set(err, r, "$.target.cgroup",
+					     "cgroup holds process %d, which policy refuses",
+					     v[i].pid);
+			goto out;
+		}
+	}
+	if (!cJSON_AddStringToObject(u, "method", "freezer") ||
+	    !cJSON_AddStringToObject(u, "cgroup_dir", dir) ||
+	    !cJSON_AddBoolToObject(u, "was_frozen", frozen) ||
+	    !cJSON_AddItemToObject(u, "targets", fl_proc_idents_json(v, n)))
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+out:
+	free(v);
+	return r;
+}
+
+static int plan_signal(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJSON *u,
+		       struct fl_error *err)
+{
+	struct fl_proc_ident *v = NULL;
+	cJSON *targets = NULL;
+	size_t n = 0;
+	uint64_t seed;
+	int r;
+
+	r = fl_proc_sel_resolve(&s->sel, ctx, &seed, &v, &n, err);
+	if (r < 0)
+		goto out;
+	targets = fl_proc_idents_json(v, n);
+	if (!targets) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char st = 0;
+		cJSON *t = cJSON_GetArrayItem(targets, (int)i);
+
+		if (fl_proc_stat(v[i].pid, NULL, &st) < 0)
+			st = 0;
+		cJSON_AddBoolToObject(t, "was_stopped", st == 'T' || st == 't');
+	}
+	if (!cJSON_AddStringToObject(u, "method", "signal") ||
+	    !cJSON_AddItemToObject(u, "seed", fl_json_u64(seed))) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	cJSON_AddItemToObject(u, "targets", targets);
+	targets = NULL;
+out:
+	cJSON_Delete(targets);
+	free(v);
+	return r;
+}
+
+static int pause_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
+{
+	struct pause_spec *s = p;
+	cJSON *u = cJSON_CreateObject();
+	int r;
+
+	*undo = NULL;
+	if (!u || !cJSON_AddStringToObject(u, "kind", "pause"))
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	else if (s->method == PAUSE_FREEZER)
+		r = plan_freezer(s, ctx, u, err);
+	else
+		r = plan_signal(s, ctx, u, err);
+	if (r < 0) {
+		cJSON_Delete(u);
+		return r;
+	}
+	*undo = u;
+	return 0;
+}
+
+/* Resume the signal-paused processes of an undo record; ESRCH (gone, recycled) is fine. */
+static int revert_signal(const cJSON *undo, struct fl_error *err)
+{
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets");
+	const cJSON *t;
+	int r = 0;
+
+	if (!cJSON_IsArray(targets))
+		return fl_error_set(err, -EINVAL, NULL, "undo record without targets");
+	cJSON_ArrayForEach(t, targets)
+	{
+		struct fl_proc_ident id;
+		int k;
+
+		if (fl_proc_ident_from_json(t, &id) < 0) {
+			r = fl_error_set(err, -EINVAL, NULL, "corrupt target in undo record");
+			continue;
+		}
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "was_stopped")))
+			continue;
+		k = fl_proc_signal(&id, SIGCONT);
+		if (k < 0 && k != -ESRCH)
+			r = fl_error_set(err, k, NULL, "SIGCONT to %d: %s", id.pid, strerror(-k));
+	}
+	return r;
+}
+
+static int revert_freezer(const cJSON *undo, struct fl_error *err)
+{
+	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(undo, "cgroup_dir");
+	char path[FL_PROC_PATH_MAX + 2100];
+	int r;
+
+	if (!cJSON_IsString(dir))
+		return fl_error_set(err, -EINVAL, NULL, "undo record without cgroup_dir");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(undo, "was_frozen")))
+		return 0;
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir->valuestring);
+	r = write_file(path, "0");
+	if (r == -ENOENT || r == -ENODEV)
+		return 0; /* the cgroup is gone, and so is what we froze */
+	if (r < 0)
+		return fl_error_set(err, r, NULL, "%s: %s", path, strerror(-r));
+	return 0;
+}
+
+static int pause_revert(const cJSON *undo, struct fl_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(undo, "method");
+
+	if (cJSON_IsString(m) && !strcmp(m->valuestring, "freezer"))
+		return revert_freezer(undo, err);
+	if (cJSON_IsString(m) && !strcmp(m->valuestring, "signal"))
+		return revert_signal(undo, err);
+	return fl_error_set(err, -EINVAL, NULL, "undo record with unknown method");
+}
+
+static int apply_freezer(cJSON *undo, struct fl_error *err)
+{
+	const char *dir = cJSON_GetObjectItemCaseSensitive(undo, "cgroup_dir")->valuestring;
+	char path[FL_PROC_PATH_MAX + 2100];
+	bool frozen = false;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
+	r = write_file(path, "1");
+	if (r < 0)
+		return fl_error_set(err, r, "$.target.cgroup", "%s: %s", path, strerror(-r));
+	for (int i = 0; i < FREEZE_WAIT_MS; i++) {
+		if (cgroup_frozen(dir, &frozen) < 0 || frozen)
+			break;
+		sleep_us(1000);
+	}
+	cJSON_AddBoolToObject(undo, "frozen", frozen);
+	return 0;
+}
+
+static int apply_signal(cJSON *undo, struct fl_error *err)
+{
+	cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets");
+	struct fl_proc_ident *ids;
+	cJSON *t;
+	size_t n = 0, stopped = 0, i = 0;
+	int r = 0;
+
+	n = (size_t)cJSON_GetArraySize(targets);
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	cJSON_ArrayForEach(t, targets)
+	{
+		int k;
+
+		if (fl_proc_ident_from_json(t, &ids[i]) < 0) {
+			r = fl_error_set(err, -EINVAL, NULL, "corrupt undo record");
+			goto fail;
+		}
+		k = fl_proc_signal(&ids[i], SIGSTOP);
+		if (k == -ESRCH) {
+			ids[i++].pid = 0;
+			continue;
+		}
+		if (k < 0) {
+			r = fl_error_set(err, k, "$.target", "SIGSTOP to %d: %s", ids[i].pid,
+					 strerror(-k));
+			goto fail;
+		}
+		stopped++;
+		i++;
+	}
+	if (stopped == 0) {
+		r = fl_error_set(err, -ESRCH, "$.target",
+				 "every selected process exited before it could be paused");
+		goto out;
+	}
+	/* The ack means "stopped": wait (briefly) until the kernel shows it. */
+	for (size_t j = 0; j < n; j++) {
+		for (int w = 0; ids[j].pid && w < STOP_WAIT_MS * 10; w++) {
+			char st = 0;
+
+			if (fl_proc_stat(ids[j].pid, NULL, &st) < 0 || st == 'T' || st == 't')
+				break;
+			sleep_us(100);
+		}
+	}
+	goto out;
+fail:
+	/* Nothing half-applied: resume what this call stopped. */
+	(void)revert_signal(undo, NULL);
+out:
+	free(ids);
+	return r;
+}
+
+static int pause_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(undo, "method");
+
+	(void)p;
+	(void)ctx;
+	if (cJSON_IsString(m) && !strcmp(m->valuestring, "freezer"))
+		return apply_freezer(undo, err);
+	return apply_signal(undo, err);
+}
+
+static int pause_describe(const void *p, struct fl_buf *out)
+{
+	const struct pause_spec *s = p;
+	int r;
+
+	if (s->method == PAUSE_FREEZER)
+		r = fl_buf_printf(out, "echo 1 > <cgroup2>%s/cgroup.freeze (", s->sel.str);
+	else
+		r = fl_buf_printf(out, "kill -STOP (");
+	if (r < 0)
+		return r;
+	r = fl_proc_sel_describe(&s->sel, out);
+	if (r < 0)
+		return r;
+	return fl_buf_printf(out, "), resumed on revert");
+}
+
+static bool pause_available(char *why, size_t whylen)
+{
+	return fl_proc_pidfd_available(why, whylen);
+}
+
+bool fl_pause_freezer_available(char *why, size_t whylen)
+{
+	char mnt[2048], path[2048 + FL_PROC_PATH_MAX + 32];
+
+	if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
+		snprintf(why, whylen, "no cgroup v2 hierarchy mounted");
+		return false;
+	}
+	/* The root cgroup has no cgroup.freeze; our own (non-root) cgroup tells. */
+	{
+		char cg[FL_PROC_PATH_MAX];
+
+		if (fl_proc_cgroup(getpid(), cg, sizeof(cg)) == 0 && strcmp(cg, "/")) {
+			snprintf(path, sizeof(path), "%s%s/cgroup.freeze", mnt, cg);
+			if (access(path, F_OK) == 0)
+				return true;
+		}
+	}
+	/* Otherwise: kernels >= 5.2 list cgroup.freeze in any child; look for one. */
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
+	if (access(path, F_OK) < 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	{
+		struct utsname_like {
+			int maj, min;
+		} v = {0, 0};
+		FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
+
+		if (f) {
+			if (fscanf(f, "%d.%d", &v.maj, &v.min) != 2)
+				v.maj = 0;
+			fclose(f);
+		}
+		if (v.maj > 5 || (v.maj == 5 && v.min >= 2))
+			return true;
+	}
+	snprintf(why, whylen, "kernel older than 5.2 has no cgroup.freeze");
+	return false;
+}
+
+const struct fl_fault_ops fl_fault_pause = {
+    .kind = "pause",
+    .parse = pause_parse,
+    .plan = pause_plan,
+    .apply = pause_apply,
+    .revert = pause_revert,
+    .describe = pause_describe,
+    .available = pause_available,
+    .free = pause_free,
+};

@@ -1,0 +1,548 @@
+/*
+ * faultline-agent over real HTTP with real processes. One binary, one case
+ * per CTest test:  agent_test CASE /path/to/faultline-agent
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "harness.h"
+
+static const char *bin;
+
+static long apply(struct t_agent *a, const char *id, const char *kind, const char *target,
+		  const char *params, long ttl, cJSON **out)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"%s\",\"experiment\":\"exp-1\",\"kind\":\"%s\",\"target\":%s,"
+		 "\"params\":%s,\"ttl_ms\":%ld}",
+		 id, kind, target, params, ttl);
+	return t_http(a, "POST", "/v1/faults", body, a->token, out);
+}
+
+/* apply/revert of pause and kill; list; idempotent DELETE; revert by experiment. */
+static int case_apply_revert(void)
+{
+	struct t_agent a;
+	char kname[16], ktarget[64];
+	pid_t s1 = t_spawn("fl-it-pause"), s2;
+	char target[64];
+	cJSON *j = NULL;
+	int st;
+
+	/* Names unique to this run: other test runs may share the machine. */
+	snprintf(kname, sizeof(kname), "ik%d", (int)getpid());
+	snprintf(ktarget, sizeof(ktarget), "{\"name\":\"%s\"}", kname);
+	s2 = t_spawn(kname);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "agent did not start");
+	snprintf(target, sizeof(target), "{\"pid\":%d}", s1);
+	T_CHECK(apply(&a, "p1", "pause", target, "{}", 60000, &j) == 201, "apply pause");
+	T_CHECK(t_state(s1) == 'T', "paused process state %c", t_state(s1));
+	T_CHECK(t_journal_count(&a) == 1, "journal has %d records", t_journal_count(&a));
+	cJSON_Delete(j);
+	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200, "list");
+	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 1, "one live fault");
+	T_CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "faults"), 0),
+				    "expires_in_ms")
+			->valuedouble > 50000,
+		"deadline listed");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/p1", NULL, a.token, &j) == 200, "revert");
+	T_CHECK(t_wait_state(s1, "S", 1000) == 'S', "resumed: state %c", t_state(s1));
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after revert");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/p1", NULL, a.token, &j) == 200,
+		"second DELETE is idempotent");
+	cJSON_Delete(j);
+	j = NULL;
+
+	/* kill with a chosen signal, by name. */
+	T_CHECK(apply(&a, "k1", "kill", ktarget, "{\"signal\":\"SIGTERM\"}", 60000, &j) == 201,
+		"apply kill");
+	T_CHECK(waitpid(s2, &st, 0) == s2 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
+		"killed by SIGTERM");
+	s2 = 0;
+	cJSON_Delete(j);
+	j = NULL;
+
+	/* revert all of an experiment */
+	T_CHECK(apply(&a, "p2", "pause", target, "{}", 60000, NULL) == 201, "apply p2");
+	T_CHECK(t_state(s1) == 'T', "paused again");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults?experiment=exp-1", NULL, a.token, &j) == 200,
+		"revert experiment");
+	T_CHECK(t_wait_state(s1, "S", 1000) == 'S', "resumed after experiment revert");
+	T_CHECK(t_journal_count(&a) == 0, "journal empty");
+	cJSON_Delete(j);
+	j = NULL;
+
+	/* SIGTERM reverts everything before exit. */
+	T_CHECK(apply(&a, "p3", "pause", target, "{}", 60000, NULL) == 201, "apply p3");
+	T_CHECK(t_state(s1) == 'T', "paused before SIGTERM");
+	T_CHECK(t_agent_stop(&a) == 0, "clean exit");
+	T_CHECK(t_wait_state(s1, "S", 1000) == 'S', "resumed by shutdown");
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after shutdown");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	t_reap(s1);
+	t_reap(s2);
+	return t_failed;
+}
+
+/* 401 without or with a wrong token, and nothing is done. */
+static int case_auth(void)
+{
+	struct t_agent a;
+	pid_t s = t_spawn("fl-it-auth");
+	char body[256];
+	cJSON *j = NULL;
+
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"x\",\"kind\":\"pause\",\"target\":{\"pid\":%d},\"ttl_ms\":60000}", s);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	T_CHECK(t_http(&a, "POST", "/v1/faults", body, NULL, &j) == 401, "no token");
+	T_CHECK(!strcmp(t_err_code(j), "unauthorized"), "code %s", t_err_code(j));
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "POST", "/v1/faults", body, "0123456789abcdef0123456789abcdef", &j) ==
+		    401,
+		"wrong token");
+	cJSON_Delete(j);
+	j = NULL;
+	{
+		/* A prefix of the right token is still wrong. */
+		char half[64];
+
+		snprintf(half, sizeof(half), "%.20s", a.token);
+		T_CHECK(t_http(&a, "POST", "/v1/faults", body, half, NULL) == 401, "prefix");
+	}
+	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, "nope", NULL) == 401, "list needs a token");
+	T_CHECK(t_http(&a, "GET", "/metrics", NULL, NULL, NULL) == 401, "metrics need a token");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults?all=true", NULL, "bad", NULL) == 401, "delete");
+	usleep(20000);
+	T_CHECK(t_state(s) == 'S', "nothing was done: state %c", t_state(s));
+	T_CHECK(t_journal_count(&a) == 0, "nothing journaled");
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, &j) == 200, "health is open");
+	T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "capabilities"), "pidfd")),
+		"health reports pidfd");
+	{
+		/* The token never reaches the log. */
+		char log[512], line[2048];
+		FILE *f;
+
+		snprintf(log, sizeof(log), "%s/agent.log", a.dir);
+		f = fopen(log, "r");
+		T_CHECK(f != NULL, "log");
+		while (fgets(line, sizeof(line), f))
+			T_CHECK(!strstr(line, a.token), "token in log: %s", line);
+		fclose(f);
+	}
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	t_reap(s);
+	return t_failed;
+}
+
+/* The agent reverts at the deadline by itself; renew extends the lease. */
+static int case_lease(void)
+{
+	struct t_agent a;
+	pid_t s = t_spawn("fl-it-lease");
+	char target[64];
+	double t0, late;
+
+	snprintf(target, sizeof(target), "{\"pid\":%d}", s);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	t0 = t_now_ms();
+	T_CHECK(apply(&a, "l1", "pause", target, "{}", 400, NULL) == 201, "apply");
+	/* Nobody talks to the agent from here on. */
+	T_CHECK(t_state(s) == 'T', "paused");
+	usleep(250000);
+	T_CHECK(t_state(s) == 'T', "still paused before the deadline");
+	T_CHECK(t_wait_state(s, "SR", 2000) != 'T', "resumed");
+	late = t_now_ms() - t0 - 400;
+	fprintf(stderr, "lease revert %.1f ms after the deadline\n", late);
+	T_CHECK(late < 150, "reverted %.1f ms late", late);
+	/* The record goes right after the revert. */
+	for (int i = 0; i < 500 && t_journal_count(&a); i++)
+		usleep(1000);
+	T_CHECK(t_journal_count(&a) == 0, "journal empty");
+
+	/* Renew: 300 ms lease renewed to 1000 ms. */
+	T_CHECK(apply(&a, "l2", "pause", target, "{}", 300, NULL) == 201, "apply l2");
+	T_CHECK(t_http(&a, "POST", "/v1/faults/l2/renew", "{\"ttl_ms\":1000}", a.token, NULL) ==
+		    200,
+		"renew");
+	usleep(600000);
+	T_CHECK(t_state(s) == 'T', "renewed lease still holds");
+	T_CHECK(t_wait_state(s, "S", 2000) == 'S', "expired after the renewed lease");
+	T_CHECK(t_http(&a, "POST", "/v1/faults/l2/renew", NULL, a.token, NULL) == 404,
+		"renewing a reverted fault is 404");
+out:
+	t_agent_done(&a);
+	t_reap(s);
+	return t_failed;
+}
+
+/* kill -9 of the agent while a process is paused; restart resumes it. */
+static int case_crash_reconcile(void)
+{
+	struct t_agent a;
+	pid_t s = t_spawn("fl-it-crash");
+	char target[64];
+
+	snprintf(target, sizeof(target), "{\"pid\":%d}", s);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	T_CHECK(apply(&a, "c1", "pause", target, "{}", 600000, NULL) == 201, "apply");
+	T_CHECK(t_state(s) == 'T', "paused");
+	t_agent_kill9(&a);
+	usleep(50000);
+	T_CHECK(t_state(s) == 'T', "still paused while no agent runs");
+	T_CHECK(t_journal_count(&a) == 1, "journal remembers it");
+	T_CHECK(t_agent_start(&a) == 0, "restart");
+	T_CHECK(t_state(s) == 'S' || t_wait_state(s, "S", 1000) == 'S', "running again: %c",
+		t_state(s));
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after reconcile");
+	{
+		cJSON *j = NULL;
+		long st = t_http(&a, "GET", "/v1/faults", NULL, a.token, &j);
+		int n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults"));
+
+		cJSON_Delete(j);
+		T_CHECK(st == 200 && n == 0, "no live faults after reconcile");
+	}
+out:
+	t_agent_done(&a);
+	t_reap(s);
+	return t_failed;
+}
+
+struct bad_case {
+	const char *method, *path, *body;
+	long status;
+	const char *err_path; /* NULL: any */
+};
+
+/* Bad input gets a 4xx JSON error naming the field; the agent keeps serving. */
+static int case_bad_input(void)
+{
+	struct t_agent a;
+	pid_t s = t_spawn("fl-it-bad");
+	char ok_target[64], *big = NULL;
+	char b[64][512];
+	struct bad_case cases[64];
+	size_t n = 0;
+	cJSON *j = NULL;
+
+	snprintf(ok_target, sizeof(ok_target), "{\"pid\":%d}", s);
+#define BAD(m, p, st, ep, ...)                                                                     \
+	do {                                                                                       \
+		snprintf(b[n], sizeof(b[n]), __VA_ARGS__);                                         \
+		cases[n] = (struct bad_case){m, p, b[n], st, ep};                                  \
+		n++;                                                                               \
+	} while (0)
+	BAD("POST", "/v1/faults", 400, "$", "{\"id\":\"x\",");
+	BAD("POST", "/v1/faults", 400, "$", "not json");
+	BAD("POST", "/v1/faults", 400, "$", "[1,2]");
+	BAD("POST", "/v1/faults", 400, "$", "{\"id\":\"a\"} trailing");
+	BAD("POST", "/v1/faults", 400, "$.colour",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":%s,\"ttl_ms\":1000,\"colour\":1}",
+	    ok_target);
+	BAD("POST", "/v1/faults", 400, "$.ttl_ms",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":%s,\"ttl_ms\":\"1s\"}", ok_target);
+	BAD("POST", "/v1/faults", 400, "$.ttl_ms",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":%s,\"ttl_ms\":-5}", ok_target);
+	BAD("POST", "/v1/faults", 400, "$.ttl_ms",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":%s}", ok_target);
+	BAD("POST", "/v1/faults", 400, "$.id",
+	    "{\"id\":42,\"kind\":\"pause\",\"target\":%s,\"ttl_ms\":1000}", ok_target);
+	BAD("POST", "/v1/faults", 400, "$.id",
+	    "{\"id\":\"../etc\",\"kind\":\"pause\",\"target\":%s,\"ttl_ms\":1000}", ok_target);
+	BAD("POST", "/v1/faults", 400, "$.kind",
+	    "{\"id\":\"a\",\"kind\":\"explode\",\"target\":%s,\"ttl_ms\":1000}", ok_target);
+	BAD("POST", "/v1/faults", 400, "$.target",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":[1],\"ttl_ms\":1000}");
+	BAD("POST", "/v1/faults", 400, "$.target.pid",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":{\"pid\":\"%d\"},\"ttl_ms\":1000}", s);
+	BAD("POST", "/v1/faults", 400, "$.target.size",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":{\"pid\":%d,\"size\":1},\"ttl_ms\":1000}",
+	    s);
+	BAD("POST", "/v1/faults", 400, "$.params.signal",
+	    "{\"id\":\"a\",\"kind\":\"kill\",\"target\":%s,\"params\":{\"signal\":true},"
+	    "\"ttl_ms\":1000}",
+	    ok_target);
+	BAD("POST", "/v1/faults", 400, "$.params",
+	    "{\"id\":\"a\",\"kind\":\"kill\",\"target\":%s,\"params\":7,\"ttl_ms\":1000}",
+	    ok_target);
+	BAD("POST", "/v1/faults", 422, "$.target",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":{\"name\":\"fl-no-such\"},\"ttl_ms\":"
+	    "1000}");
+	BAD("POST", "/v1/faults", 403, "$.target",
+	    "{\"id\":\"a\",\"kind\":\"kill\",\"target\":{\"pid\":1},\"ttl_ms\":1000}");
+	BAD("POST", "/v1/faults", 403, "$.target",
+	    "{\"id\":\"a\",\"kind\":\"pause\",\"target\":{\"pid\":%d},\"ttl_ms\":1000}", getpid());
+	BAD("POST", "/v1/faults?x=1", 400, NULL, "{}");
+	BAD("POST", "/v1/faults/zz/renew", 404, "$.id", "{\"ttl_ms\":100}");
+	BAD("POST", "/v1/faults/zz/renew", 400, "$.ttl", "{\"ttl\":100}");
+	BAD("DELETE", "/v1/faults/unknown-id", 404, "$.id", "%s", "");
+	BAD("GET", "/v1/faults/unknown-id", 404, "$.id", "%s", "");
+	BAD("DELETE", "/v1/faults", 400, NULL, "%s", "");
+	BAD("DELETE", "/v1/faults?experiment=a&bogus=1", 400, NULL, "%s", "");
+	BAD("GET", "/v1/nothing", 404, NULL, "%s", "");
+	BAD("PUT", "/v1/faults", 405, NULL, "%s", "");
+#undef BAD
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	for (size_t i = 0; i < n; i++) {
+		long st = t_http(&a, cases[i].method, cases[i].path,
+				 cases[i].body[0] ? cases[i].body : NULL, a.token, &j);
+
+		T_CHECK(st == cases[i].status, "case %zu %s %s %s: status %ld, want %ld", i,
+			cases[i].method, cases[i].path, cases[i].body, st, cases[i].status);
+		T_CHECK(j && cJSON_GetObjectItem(j, "error"), "case %zu: JSON error body", i);
+		T_CHECK(
+		    cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message")),
+		    "case %zu: message", i);
+		if (cases[i].err_path)
+			T_CHECK(!strcmp(t_err_path(j), cases[i].err_path),
+				"case %zu (%s): path \"%s\", want \"%s\"", i, cases[i].body,
+				t_err_path(j), cases[i].err_path);
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	/* Oversized body: 413 before anything is parsed. */
+	big = malloc(200 * 1024);
+	T_CHECK(big != NULL, "malloc");
+	memset(big, ' ', 200 * 1024 - 1);
+	big[0] = '{';
+	big[200 * 1024 - 2] = '}';
+	big[200 * 1024 - 1] = '\0';
+	T_CHECK(t_http(&a, "POST", "/v1/faults", big, a.token, &j) == 413, "oversized body");
+	T_CHECK(!strcmp(t_err_code(j), "too_large"), "too_large code");
+	cJSON_Delete(j);
+	j = NULL;
+	/* Deep nesting */
+	{
+		char deep[400];
+		size_t k = 0;
+
+		k += (size_t)snprintf(deep, sizeof(deep),
+				      "{\"id\":\"a\",\"kind\":\"pause\","
+				      "\"target\":");
+		for (int i = 0; i < 40; i++)
+			deep[k++] = '[';
+		for (int i = 0; i < 40; i++)
+			deep[k++] = ']';
+		deep[k++] = '}';
+		deep[k] = '\0';
+		T_CHECK(t_http(&a, "POST", "/v1/faults", deep, a.token, &j) == 413, "deep nesting");
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	/* Nothing was applied, nothing journaled, and the agent still works. */
+	T_CHECK(t_state(s) == 'S', "target untouched");
+	T_CHECK(t_journal_count(&a) == 0, "journal empty");
+	T_CHECK(apply(&a, "fine", "pause", ok_target, "{}", 60000, NULL) == 201, "still serving");
+	T_CHECK(apply(&a, "fine", "pause", ok_target, "{}", 60000, &j) == 409, "duplicate id");
+	T_CHECK(!strcmp(t_err_path(j), "$.id"), "duplicate names $.id");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/fine", NULL, a.token, NULL) == 200, "revert");
+	T_CHECK(t_wait_state(s, "S", 1000) == 'S', "resumed");
+out:
+	free(big);
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	t_reap(s);
+	return t_failed;
+}
+
+/* Config: allow-list, deny, kinds, live-fault cap, per-client rate. */
+static int case_policy_limits(void)
+{
+	struct t_agent a;
+	char name[16], cfg[512];
+	pid_t in, outp = t_spawn("fl-it-other");
+	char t_in[64], t_out[64];
+	cJSON *j = NULL;
+	int limited = 0;
+
+	snprintf(name, sizeof(name), "ia%d", (int)getpid());
+	in = t_spawn(name);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"allow\":{\"names\":[\"%s\"]},\"kinds\":[\"pause\"],"
+		 "\"limits\":{\"max_live_faults\":1,\"rate_per_second\":5,\"rate_burst\":8}}",
+		 name);
+
+	snprintf(t_in, sizeof(t_in), "{\"pid\":%d}", in);
+	snprintf(t_out, sizeof(t_out), "{\"pid\":%d}", outp);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_config(&a, cfg) == 0, "config");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	T_CHECK(apply(&a, "o1", "pause", t_out, "{}", 60000, &j) == 403, "outside allow-list");
+	T_CHECK(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message")->valuestring,
+		       "allow-list"),
+		"message says allow-list");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_state(outp) == 'S', "untouched");
+	T_CHECK(apply(&a, "k1", "kill", t_in, "{}", 60000, &j) == 403, "kind not allowed");
+	T_CHECK(!strcmp(t_err_path(j), "$.kind"), "names $.kind");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(apply(&a, "i1", "pause", t_in, "{}", 60000, NULL) == 201, "allowed");
+	T_CHECK(apply(&a, "i2", "pause", t_in, "{}", 60000, &j) == 429, "live cap");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_journal_count(&a) == 1, "only the first is journaled");
+	/* 8 burst, 5/s: a quick series hits the limit. */
+	for (int i = 0; i < 12; i++)
+		if (t_http(&a, "GET", "/v1/faults", NULL, a.token, NULL) == 429)
+			limited++;
+	T_CHECK(limited > 0, "rate limit never hit");
+	usleep(1200000);
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/i1", NULL, a.token, NULL) == 200,
+		"served again once the bucket refilled");
+	T_CHECK(t_wait_state(in, "S", 1000) == 'S', "resumed");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	t_reap(in);
+	t_reap(outp);
+	return t_failed;
+}
+
+/* --- reliability: SIGKILL at random points across >= 100 apply/revert cycles --- */
+
+struct killer {
+	pid_t pid;
+	unsigned delay_us;
+};
+
+static void *killer_main(void *p)
+{
+	struct killer *k = p;
+
+	usleep(k->delay_us);
+	kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+static int case_reliability(void)
+{
+	struct t_agent a;
+	pid_t s[3];
+	char target[128];
+	int cycles = 0, kills = 0, restarts = 0;
+	unsigned seed = (unsigned)getpid();
+	double t0 = t_now_ms();
+
+	char name[16];
+
+	snprintf(name, sizeof(name), "ir%d", (int)getpid());
+	for (int i = 0; i < 3; i++)
+		s[i] = t_spawn(name);
+	snprintf(target, sizeof(target), "{\"name\":\"%s\",\"count\":2}", name);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	fprintf(stderr, "reliability seed %u\n", seed);
+	while ((cycles < 150 || kills < 50) && t_now_ms() - t0 < 45000) {
+		struct killer k;
+		pthread_t th;
+		int n = 0;
+
+		T_CHECK(t_agent_start(&a) == 0, "restart %d", restarts);
+		restarts++;
+		/* The agent reconciled before serving: nothing may be left over. */
+		for (int i = 0; i < 3; i++)
+			T_CHECK(t_wait_state(s[i], "SR", 500) != 'T',
+				"process %d left stopped after restart %d (cycle %d)", s[i],
+				restarts, cycles);
+		T_CHECK(t_journal_count(&a) == 0, "journal not empty after reconcile (%d)",
+			t_journal_count(&a));
+		k.pid = a.pid;
+		k.delay_us = (unsigned)(rand_r(&seed) % 15000);
+		pthread_create(&th, NULL, killer_main, &k);
+		for (;; n++) {
+			char id[32];
+			long st;
+
+			snprintf(id, sizeof(id), "r%d", cycles);
+			st = apply(&a, id, "pause", target, "{}", 60000, NULL);
+			if (st != 201)
+				break;
+			snprintf(id, sizeof(id), "/v1/faults/r%d", cycles);
+			st = t_http(&a, "DELETE", id, NULL, a.token, NULL);
+			cycles++;
+			if (st != 200)
+				break;
+		}
+		pthread_join(th, NULL);
+		waitpid(a.pid, NULL, 0);
+		a.pid = 0;
+		kills++;
+	}
+	T_CHECK(cycles >= 100, "only %d cycles in the time budget", cycles);
+	T_CHECK(t_agent_start(&a) == 0, "final start");
+	T_CHECK(t_agent_stop(&a) == 0, "final stop");
+	for (int i = 0; i < 3; i++)
+		T_CHECK(t_state(s[i]) == 'S' || t_wait_state(s[i], "S", 500) == 'S',
+			"leftover: process %d state %c", s[i], t_state(s[i]));
+	T_CHECK(t_journal_count(&a) == 0, "journal not empty at the end");
+	fprintf(stderr, "reliability: %d apply/revert cycles, %d SIGKILLs, 0 leftovers, %.1f s\n",
+		cycles, kills, (t_now_ms() - t0) / 1000);
+out:
+	t_agent_done(&a);
+	for (int i = 0; i < 3; i++)
+		t_reap(s[i]);
+	return t_failed;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} cases[] = {
+	    {"apply_revert", case_apply_revert},
+	    {"auth", case_auth},
+	    {"lease", case_lease},
+	    {"crash_reconcile", case_crash_reconcile},
+	    {"bad_input", case_bad_input},
+	    {"policy_limits", case_policy_limits},
+	    {"reliability", case_reliability},
+	};
+	int r = 2;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s CASE AGENT_BINARY\n", argv[0]);
+		return 2;
+	}
+	bin = argv[2];
+	if (access(bin, X_OK) < 0) {
+		printf("SKIPPED: no agent binary at %s\n", bin);
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_ALL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!strcmp(argv[1], cases[i].name))
+			r = cases[i].fn();
+	curl_global_cleanup();
+	if (r == 0)
+		printf("PASS %s\n", argv[1]);
+	return r;
+}

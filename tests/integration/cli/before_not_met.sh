@@ -1,0 +1,52 @@
+#!/bin/sh
+# The hypothesis fails before the method: the method is skipped (Chaos
+# Toolkit's gate), exit 1, status failed, not deviated. Rollbacks follow the
+# strategy: always (default) runs them, default/never skip them.
+. "$(dirname "$0")/lib.sh"
+start_httpd
+
+cat >"$T/exp.json" <<JSON
+{
+  "title": "gate",
+  "steady-state-hypothesis": {
+    "title": "service answers 200",
+    "probes": [
+      {"type": "probe", "name": "answers", "tolerance": 200,
+       "provider": {"type": "http", "url": "$URL/status/500"}}
+    ]
+  },
+  "method": [
+    {"type": "action", "name": "must not run",
+     "provider": {"type": "process", "path": "touch", "arguments": ["$T/method.marker"]}}
+  ],
+  "rollbacks": [
+    {"type": "action", "name": "rollback",
+     "provider": {"type": "process", "path": "touch", "arguments": ["$T/rollback.marker"]}}
+  ]
+}
+JSON
+
+for strategy in "" always default deviated never; do
+	rm -f "$T/method.marker" "$T/rollback.marker"
+	if [ -n "$strategy" ]; then
+		run_fl run --junit junit.xml --rollback-strategy "$strategy" exp.json
+	else
+		run_fl run --junit junit.xml exp.json
+	fi
+	expect_rc 1
+	expect_out "FAILED"
+	[ ! -e "$T/method.marker" ] || fail "the method ran although the steady state was not met"
+	case "$strategy" in
+	"" | always) [ -e "$T/rollback.marker" ] || fail "rollbacks did not run ($strategy)" ;;
+	*) [ ! -e "$T/rollback.marker" ] || fail "rollbacks ran with strategy $strategy" ;;
+	esac
+	jassert "$T/journal.json" \
+		'j["status"] == "failed"' 'j["deviated"] is False' 'j["run"] == []' \
+		'j["steady_states"]["before"]["steady_state_met"] is False' \
+		'j["steady_states"]["after"] is None'
+done
+junit_check "$T/junit.xml" \
+	'r.get("tests") == "2" and r.get("failures") == "1" and r.get("skipped") == "1"' \
+	'"500" in cases[0].find("failure").text' \
+	'cases[1].get("classname") == "steady-state-after" and cases[1].find("skipped") is not None'
+echo "PASS"

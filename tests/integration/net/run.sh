@@ -1,0 +1,146 @@
+#!/bin/sh
+# integration.net: the network faults for real on this machine's kernel, in network
+# namespaces joined by a bridge (h1 10.77.0.1 dev e1 gets the faults; h2 .2, h3 .3):
+# tbf caps a transfer, port scope leaves other ports alone, partition (cls_bpf) blocks
+# only the chosen peer, revert restores the exact previous root qdisc (tc -j before/after),
+# netns by name/PID, route-chosen interface, idempotent revert, and netem's pre-flight
+# refusal on a kernel without sch_netem.
+# usage: run.sh FL_NETDRV FL_NETTOOL    exit 0 pass, 1 fail, 77 skipped
+set -u
+D=${1:?fl-netdrv}; NT=${2:?fl-nettool}
+skip() { echo "SKIPPED: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+command -v ip >/dev/null && command -v tc >/dev/null || skip "needs iproute2"
+P=flit$$
+ip netns add ${P}sw 2>/dev/null || skip "cannot create network namespaces here"
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for n in sw h1 h2 h3 tmp; do ip netns del ${P}$n 2>/dev/null; done
+	rm -f /tmp/$P.*
+}
+trap cleanup EXIT
+FAIL=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAIL=1; }
+ip -n ${P}sw link add br0 type bridge 2>/dev/null || skip "no bridge support in this kernel"
+ip -n ${P}sw link set br0 up
+for i in 1 2 3; do
+	ip netns add ${P}h$i
+	ip link add e$i netns ${P}h$i type veth peer name p$i netns ${P}sw || skip "no veth support"
+	ip -n ${P}sw link set p$i master br0; ip -n ${P}sw link set p$i up
+	ip -n ${P}h$i addr add 10.77.0.$i/24 dev e$i; ip -n ${P}h$i link set e$i up
+	ip -n ${P}h$i link set lo up
+done
+for i in 2 3; do
+	for port in 5001 5002; do
+		ip netns exec ${P}h$i "$NT" serve 10.77.0.$i $port >/dev/null & PIDS="$PIDS $!"
+	done
+done
+sleep 0.3
+U=/tmp/$P.undo
+T="{\"netns\":\"${P}h1\",\"interface\":\"e1\"}"
+nt() { ip netns exec ${P}h1 "$NT" "$@"; }
+qshow() { tc -n ${P}h1 -j qdisc show dev e1; }
+apply() { "$D" apply "$1" "$2" "$3" $U 2>/tmp/$P.err || fail "$1 apply $3: $(cat /tmp/$P.err)"; }
+revert() { "$D" revert "$1" $U 2>/tmp/$P.err || fail "$1 revert: $(cat /tmp/$P.err)"; }
+within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'; }
+
+# 1) netem pre-flight: on a kernel without sch_netem, refuse with the reason
+ip netns add ${P}tmp
+if tc -n ${P}tmp qdisc add dev lo root netem delay 1ms 2>/dev/null; then
+	echo "NOTE this kernel has sch_netem: the refusal check does not apply (tests/vm covers netem)"
+	"$D" available netem >/dev/null 2>&1 && pass "netem available" || fail "netem available"
+else
+	WHY=$("$D" available netem 2>&1); rc=$?
+	[ $rc = 1 ] && [ "$WHY" = "kernel has no sch_netem (modprobe sch_netem)" ] &&
+		pass "netem pre-flight refuses: $WHY" || fail "netem pre-flight: rc $rc: $WHY"
+fi
+ip netns del ${P}tmp
+
+# 2) tbf caps a transfer; revert restores noqueue exactly
+BASE=$(nt tput 10.77.0.2 5001 0.5)
+BEFORE=$(qshow)
+apply bandwidth "$T" '{"rate":"8mbit"}'
+R=$(nt tput 10.77.0.2 5001 1.5)
+within "$R" 500000 1100000 && pass "tbf 8mbit caps: $BASE -> $R B/s" || fail "tbf 8mbit: $BASE -> $R B/s"
+revert bandwidth
+[ "$(qshow)" = "$BEFORE" ] && pass "revert restores $BEFORE" || fail "revert: $BEFORE -> $(qshow)"
+"$D" revert bandwidth $U && [ "$(qshow)" = "$BEFORE" ] && pass "second revert is a no-op" || fail "second revert"
+
+# 3) scope: only tcp dport 5001 to h2 is capped, 5002 untouched
+apply bandwidth "$T" '{"rate":"8mbit","match":{"dst":"10.77.0.2","dport":5001,"protocol":"tcp"}}'
+R1=$(nt tput 10.77.0.2 5001 1); R2=$(nt tput 10.77.0.2 5002 1)
+within "$R1" 500000 1100000 && pass "scope: dport 5001 capped: $R1 B/s" || fail "scope 5001: $R1 B/s"
+within "$R2" 5000000 1e15 && pass "scope: dport 5002 untouched: $R2 B/s" || fail "scope 5002: $R2 B/s"
+tc -n ${P}h1 filter show dev e1 | grep -q 'flowid fa17:1' && pass "u32 filter steers to fa17:1" || fail "no u32 filter"
+revert bandwidth
+[ "$(qshow)" = "$BEFORE" ] && pass "revert after scope restores noqueue" || fail "revert after scope: $(qshow)"
+
+# 4) existing root qdiscs come back exactly: tbf with its parameters, pfifo with its limit
+for q in "tbf rate 50mbit burst 64kb latency 20ms" "pfifo limit 77" "bfifo limit 300000"; do
+	tc -n ${P}h1 qdisc add dev e1 root handle 1: $q
+	BEFORE=$(qshow)
+	apply bandwidth "$T" '{"rate":"2mbit","burst":"32kb","limit":"64kb"}'
+	qshow | grep -q '"handle":"fa17:"' || fail "tbf not applied over $q"
+	revert bandwidth
+	[ "$(qshow)" = "$BEFORE" ] && pass "restores $q exactly" || fail "restore $q: $BEFORE -> $(qshow)"
+	tc -n ${P}h1 qdisc del dev e1 root
+done
+# a classful root with classes is refused, not replaced
+tc -n ${P}h1 qdisc add dev e1 root handle 1: htb; tc -n ${P}h1 class add dev e1 parent 1: classid 1:1 htb rate 1mbit
+if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' $U 2>/tmp/$P.err; then fail "classful root replaced"
+else pass "classful root refused: $(cat /tmp/$P.err)"; fi
+tc -n ${P}h1 qdisc del dev e1 root
+# so is a root with a qdisc grafted below it
+tc -n ${P}h1 qdisc add dev e1 root handle 1: tbf rate 50mbit burst 64kb latency 20ms
+tc -n ${P}h1 qdisc add dev e1 parent 1:1 handle 2: pfifo limit 10
+if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' $U 2>/tmp/$P.err; then fail "qdisc tree replaced"
+else pass "qdisc tree refused: $(cat /tmp/$P.err)"; fi
+tc -n ${P}h1 qdisc del dev e1 root
+
+# 5) partition blocks only the chosen peer, both directions; cls_bpf leaves the root alone
+BEFORE=$(qshow)
+apply partition "$T" '{"peers":["10.77.0.2"]}'
+nt reach 10.77.0.2 5001 500 && fail "partition: h1 reaches h2" || pass "partition: h1 cannot reach h2"
+ip netns exec ${P}h2 "$NT" reach 10.77.0.1 5001 500 && fail "partition: h2 reaches h1" || pass "partition: h2 cannot reach h1"
+nt reach 10.77.0.3 5001 1000 && pass "partition: h1 still reaches h3" || fail "partition: h3 unreachable"
+# composes with a root fault on the same interface (own undo record)
+"$D" apply bandwidth "$T" '{"rate":"8mbit"}' $U.2 2>/tmp/$P.err || fail "bandwidth with partition: $(cat /tmp/$P.err)"
+nt reach 10.77.0.3 5001 1000 && nt reach 10.77.0.2 5001 300 || pass "partition + bandwidth compose"
+"$D" revert bandwidth $U.2 || fail "revert bandwidth under partition"
+revert partition
+nt reach 10.77.0.2 5001 1000 && pass "partition reverted: h1 reaches h2" || fail "partition revert"
+[ "$(qshow)" = "$BEFORE" ] && pass "no qdisc left after partition" || fail "left: $(qshow)"
+tc -n ${P}h1 -j qdisc show dev e1 | grep -q clsact && fail "clsact left behind" || pass "clsact removed"
+
+# 6) a second root fault on one interface is refused with a reason
+apply bandwidth "$T" '{"rate":"8mbit"}'
+if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' $U.2 2>/tmp/$P.err; then fail "second fault accepted"
+else pass "second fault refused: $(cat /tmp/$P.err)"; fi
+revert bandwidth
+
+# 7) netns by PID, interface by route
+ip netns exec ${P}h1 sleep 30 & SP=$!; PIDS="$PIDS $SP"
+sleep 0.1
+apply bandwidth "{\"pid\":$SP,\"route_to\":\"10.77.0.3\"}" '{"rate":"8mbit"}'
+qshow | grep -q '"kind":"tbf","handle":"fa17:"' && pass "pid + route_to target reaches h1's e1" || fail "pid target: $(qshow)"
+revert bandwidth
+
+# 8) revert after the namespace is gone succeeds (nothing left to undo)
+ip netns add ${P}tmp; ip -n ${P}tmp link add d0 type veth peer name d1
+apply bandwidth "{\"netns\":\"${P}tmp\",\"interface\":\"d0\"}" '{"rate":"8mbit"}'
+ip netns del ${P}tmp
+revert bandwidth && pass "revert after netns deletion"
+
+# 9) the dry-run description is real iproute2: running it gives the same qdisc as apply
+DESC=$("$D" describe bandwidth "$T" '{"rate":"8mbit","burst":"32kb","limit":"64kb"}')
+echo "$DESC" | sed "s/^ip netns exec ${P}h1 //" | while read -r line; do tc -n ${P}h1 ${line#tc } || echo "FAIL describe line: $line"; done
+VIA_TC=$(qshow)
+tc -n ${P}h1 qdisc del dev e1 root
+apply bandwidth "$T" '{"rate":"8mbit","burst":"32kb","limit":"64kb"}'
+[ "$(qshow)" = "$VIA_TC" ] && pass "describe == apply: $DESC" || fail "describe $VIA_TC != apply $(qshow)"
+revert bandwidth
+
+[ $FAIL = 0 ] && echo "integration.net: PASS" || echo "integration.net: FAIL"
+exit $FAIL

@@ -1,0 +1,430 @@
+/*
+ * The agent API's JSON shapes (core/api), the agent's config and policy, its
+ * journal, and the fault table driven in-process against a real child.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/journal.h"
+#include "agent/log.h"
+#include "core/api.h"
+#include "faults/proc_select.h"
+
+struct req_case {
+	const char *body;
+	int ok;
+	const char *path; /* expected error path when !ok */
+};
+
+START_TEST(fault_req_table)
+{
+	static const struct req_case cases[] = {
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{\"pid\":5},\"ttl_ms\":1000}", 1, ""},
+	    {"{\"id\":\"a-1.b_c:d\",\"experiment\":\"e1\",\"kind\":\"kill\",\"target\":{},"
+	     "\"params\":{\"signal\":\"TERM\"},\"ttl_ms\":86400000}",
+	     1, ""},
+	    {"", 0, "$"},
+	    {"{", 0, "$"},
+	    {"null", 0, "$"},
+	    {"{\"id\":\"a\"} x", 0, "$"},
+	    {"{\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\"\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\"a/b\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\"a\",\"experiment\":5,\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0,
+	     "$.experiment"},
+	    {"{\"id\":\"a\",\"kind\":7,\"target\":{},\"ttl_ms\":1}", 0, "$.kind"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"ttl_ms\":1}", 0, "$.target"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":\"x\",\"ttl_ms\":1}", 0, "$.target"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{},\"params\":[],\"ttl_ms\":1}", 0,
+	     "$.params"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":0}", 0, "$.ttl_ms"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1.5}", 0, "$.ttl_ms"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1e30}", 0, "$.ttl_ms"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":\"5\"}", 0, "$.ttl_ms"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1,\"extra\":1}", 0,
+	     "$.extra"},
+	    {"{\"id\":\"a\",\"id\":\"b\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0,
+	     "$.id"},
+	    {"{\"id\":\"a\",\"kind\":\"pause\",\"target\":{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]"
+	     "]]]},\"ttl_ms\":1}",
+	     0, "$"},
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(cases); i++) {
+		struct fl_api_fault_req req;
+		struct fl_error err;
+		int r;
+
+		fl_error_init(&err);
+		r = fl_api_fault_req_parse(cases[i].body, strlen(cases[i].body), &req, &err);
+		if (cases[i].ok) {
+			ck_assert_msg(r == 0, "case %zu: %s: %s", i, err.path, err.msg);
+			ck_assert(cJSON_IsObject(req.target) && cJSON_IsObject(req.params));
+			fl_api_fault_req_done(&req);
+		} else {
+			ck_assert_msg(r < 0, "case %zu accepted: %s", i, cases[i].body);
+			ck_assert_msg(!strcmp(err.path, cases[i].path),
+				      "case %zu: path %s, want %s", i, err.path, cases[i].path);
+			ck_assert_ptr_null(req.target);
+		}
+	}
+}
+END_TEST
+
+START_TEST(fault_req_roundtrip_and_errors)
+{
+	cJSON *t = cJSON_Parse("{\"pid\":42}");
+	char *s = fl_api_fault_req_json("f1", "exp", "pause", t, NULL, 1500);
+	struct fl_api_fault_req req;
+	struct fl_error err;
+	uint64_t ttl;
+	char *e;
+
+	ck_assert_int_eq(fl_api_fault_req_parse(s, strlen(s), &req, &err), 0);
+	ck_assert_str_eq(req.id, "f1");
+	ck_assert_str_eq(req.experiment, "exp");
+	ck_assert_str_eq(req.kind, "pause");
+	ck_assert_int_eq(req.ttl_ms, 1500);
+	ck_assert_int_eq(cJSON_GetObjectItem(req.target, "pid")->valueint, 42);
+	fl_api_fault_req_done(&req);
+	free(s);
+	cJSON_Delete(t);
+
+	ck_assert_int_eq(fl_api_renew_parse(NULL, 0, &ttl, &err), 0);
+	ck_assert_int_eq(ttl, 0);
+	ck_assert_int_eq(fl_api_renew_parse("{\"ttl_ms\":250}", 14, &ttl, &err), 0);
+	ck_assert_int_eq(ttl, 250);
+	ck_assert_int_lt(fl_api_renew_parse("{\"ttl\":250}", 11, &ttl, &err), 0);
+	ck_assert_str_eq(err.path, "$.ttl");
+
+	e = fl_api_error_json("forbidden", "refusing \"PID 1\"", "$.target");
+	ck_assert_str_eq(e, "{\"error\":{\"code\":\"forbidden\",\"message\":\"refusing "
+			    "\\\"PID 1\\\"\",\"path\":\"$.target\"}}");
+	fl_error_init(&err);
+	ck_assert(fl_api_error_parse(e, strlen(e), &err));
+	ck_assert_str_eq(err.path, "$.target");
+	ck_assert_ptr_nonnull(strstr(err.msg, "forbidden"));
+	free(e);
+	ck_assert(!fl_api_error_parse("{}", 2, &err));
+	ck_assert(fl_api_id_valid("abc-1", 64));
+	ck_assert(!fl_api_id_valid("abc 1", 64));
+	ck_assert(!fl_api_id_valid("abcd", 3));
+}
+END_TEST
+
+START_TEST(http_status_mapping)
+{
+	const char *n;
+
+	ck_assert_int_eq(fl_agent_http_status(-EINVAL, &n), 400);
+	ck_assert_str_eq(n, "invalid_request");
+	ck_assert_int_eq(fl_agent_http_status(-EPERM, &n), 403);
+	ck_assert_int_eq(fl_agent_http_status(-ENOENT, &n), 404);
+	ck_assert_int_eq(fl_agent_http_status(-EEXIST, &n), 409);
+	ck_assert_int_eq(fl_agent_http_status(-E2BIG, &n), 413);
+	ck_assert_int_eq(fl_agent_http_status(-ESRCH, &n), 422);
+	ck_assert_int_eq(fl_agent_http_status(-EBUSY, &n), 429);
+	ck_assert_int_eq(fl_agent_http_status(-EOPNOTSUPP, &n), 501);
+	ck_assert_int_eq(fl_agent_http_status(-EIO, &n), 500);
+}
+END_TEST
+
+START_TEST(config_parse)
+{
+	static const struct req_case bad[] = {
+	    {"[]", 0, "$"},
+	    {"{\"allow\":{\"names\":[\"x\"]},\"colour\":1}", 0, "$.colour"},
+	    {"{\"allow\":{\"name\":[\"x\"]}}", 0, "$.allow.name"},
+	    {"{\"allow\":{\"names\":\"x\"}}", 0, "$.allow.names"},
+	    {"{\"allow\":{\"names\":[\"a-much-too-long-comm\"]}}", 0, "$.allow.names"},
+	    {"{\"deny\":{\"uids\":[-1]}}", 0, "$.deny.uids"},
+	    {"{\"deny\":{\"cgroups\":[\"rel\"]}}", 0, "$.deny.cgroups"},
+	    {"{\"deny\":{\"cmdlines\":[\"(\"]}}", 0, "$.deny.cmdlines"},
+	    {"{\"kinds\":[\"explode\"]}", 0, "$.kinds[0]"},
+	    {"{\"limits\":{\"max_body_bytes\":1}}", 0, "$.limits.max_body_bytes"},
+	    {"{\"limits\":{\"rate\":1}}", 0, "$.limits.rate"},
+	};
+	struct fl_agent_config c;
+	struct fl_error err;
+	const char *good =
+	    "{\"allow\":{\"names\":[\"nginx\"],\"uids\":[1000],\"cgroups\":[\"/demo\"],"
+	    "\"cmdlines\":[\"^/usr/bin/demo \"]},\"deny\":{\"names\":[\"sshd\"]},"
+	    "\"kinds\":[\"pause\"],\"limits\":{\"max_body_bytes\":4096,"
+	    "\"max_live_faults\":3,\"max_ttl_ms\":60000,\"rate_per_second\":2,"
+	    "\"rate_burst\":4}}";
+
+	ck_assert_int_eq(fl_agent_config_parse(&c, good, strlen(good), &err), 0);
+	ck_assert(c.has_allow);
+	ck_assert_int_eq(c.allow.n_names, 1);
+	ck_assert_int_eq(c.max_body_bytes, 4096);
+	ck_assert_int_eq(c.max_live_faults, 3);
+	ck_assert(fl_agent_policy_kind(&c, "pause"));
+	ck_assert(!fl_agent_policy_kind(&c, "kill"));
+	fl_agent_config_done(&c);
+	for (size_t i = 0; i < FL_ARRAY_SIZE(bad); i++) {
+		fl_error_init(&err);
+		ck_assert_msg(fl_agent_config_parse(&c, bad[i].body, strlen(bad[i].body), &err) < 0,
+			      "accepted %s", bad[i].body);
+		ck_assert_msg(!strcmp(err.path, bad[i].path), "%s: path %s, want %s", bad[i].body,
+			      err.path, bad[i].path);
+	}
+}
+END_TEST
+
+static pid_t spawn(const char *comm)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (int s = 1; s < NSIG; s++)
+			signal(s, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, comm);
+		for (;;)
+			pause();
+	}
+	for (int i = 0; i < 2000; i++) {
+		char st = 0;
+
+		if (fl_proc_stat(pid, NULL, &st) == 0 && st == 'S')
+			break;
+		usleep(500);
+	}
+	return pid;
+}
+
+static char state_of(pid_t pid)
+{
+	char st = '-';
+
+	if (fl_proc_stat(pid, NULL, &st) < 0)
+		return '-';
+	return st;
+}
+
+static char wait_state(pid_t pid, char want, int ms)
+{
+	for (int i = 0; i < ms * 2; i++) {
+		if (state_of(pid) == want)
+			break;
+		usleep(500);
+	}
+	return state_of(pid);
+}
+
+START_TEST(policy_builtin_refusals)
+{
+	struct fl_agent_config c;
+	struct fl_error err;
+	pid_t child = spawn("fl-u-policy");
+	const char *cfg = "{\"allow\":{\"names\":[\"fl-u-policy\"]},\"deny\":{\"uids\":[12345]}}";
+
+	fl_agent_config_init(&c);
+	ck_assert_int_eq(fl_agent_policy_check(&c, 1, &err), -EPERM);
+	ck_assert_int_eq(fl_agent_policy_check(&c, getpid(), &err), -EPERM);
+	ck_assert_int_eq(fl_agent_policy_check(&c, getppid(), &err), -EPERM);
+	ck_assert_int_eq(fl_agent_policy_check(&c, child, &err), 0);
+	ck_assert_int_eq(fl_agent_config_parse(&c, cfg, strlen(cfg), &err), 0);
+	ck_assert_int_eq(fl_agent_policy_check(&c, child, &err), 0);
+	fl_agent_config_done(&c);
+	cfg = "{\"allow\":{\"names\":[\"someone-else\"]}}";
+	ck_assert_int_eq(fl_agent_config_parse(&c, cfg, strlen(cfg), &err), 0);
+	ck_assert_int_eq(fl_agent_policy_check(&c, child, &err), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err.msg, "allow-list"));
+	fl_agent_config_done(&c);
+	cfg = "{\"deny\":{\"names\":[\"fl-u-policy\"]}}";
+	ck_assert_int_eq(fl_agent_config_parse(&c, cfg, strlen(cfg), &err), 0);
+	ck_assert_int_eq(fl_agent_policy_check(&c, child, &err), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err.msg, "denied"));
+	fl_agent_config_done(&c);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+END_TEST
+
+static void count_cb(const char *id, const cJSON *rec, void *opaque)
+{
+	int *n = opaque;
+
+	(void)id;
+	if (rec)
+		(*n)++;
+}
+
+START_TEST(journal_roundtrip)
+{
+	char dir[] = "/tmp/fl-u-journal-XXXXXX", path[256];
+	struct fl_journal j, j2;
+	struct fl_error err;
+	cJSON *rec = cJSON_Parse("{\"kind\":\"pause\",\"undo\":{}}");
+	int n = 0, fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(fl_journal_open(&j, dir, &err), 0);
+	/* A second agent on the same state dir is refused. */
+	ck_assert_int_eq(fl_journal_open(&j2, dir, &err), -EBUSY);
+	ck_assert_int_eq(fl_journal_write(&j, "a", rec), 0);
+	ck_assert_int_eq(fl_journal_write(&j, "b", rec), 0);
+	ck_assert_int_eq(fl_journal_write(&j, "a", rec), 0); /* replace */
+	ck_assert_int_eq(fl_journal_write(&j, "../x", rec), -EINVAL);
+	/* A temp file from a crash mid-write is dropped, never read as live. */
+	snprintf(path, sizeof(path), "%s/faults/.c.tmp", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(fl_journal_each(&j, count_cb, &n), 2);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(fl_journal_remove(&j, "a"), 0);
+	ck_assert_int_eq(fl_journal_remove(&j, "a"), 0);
+	ck_assert_int_eq(fl_journal_count(&j), 1);
+	ck_assert_int_eq(fl_journal_remove(&j, "b"), 0);
+	ck_assert_int_eq(fl_journal_count(&j), 0);
+	fl_journal_close(&j);
+	cJSON_Delete(rec);
+	snprintf(path, sizeof(path), "%s/faults", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/agent.lock", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+static struct fl_api_fault_req mkreq(const char *id, const char *kind, pid_t pid, uint64_t ttl)
+{
+	struct fl_api_fault_req r;
+	char t[64];
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", id);
+	snprintf(r.experiment, sizeof(r.experiment), "exp");
+	snprintf(r.kind, sizeof(r.kind), "%s", kind);
+	snprintf(t, sizeof(t), "{\"pid\":%d}", pid);
+	r.target = cJSON_Parse(t);
+	r.params = cJSON_CreateObject();
+	r.ttl_ms = ttl;
+	return r;
+}
+
+START_TEST(table_apply_lease_reconcile)
+{
+	char dir[] = "/tmp/fl-u-agent-XXXXXX";
+	struct fl_agent_config cfg;
+	struct fl_agent *a = NULL;
+	struct fl_error err;
+	struct fl_api_fault_req req;
+	cJSON *resp = NULL, *list;
+	pid_t child = spawn("fl-u-table");
+
+	fl_log_setup(FL_LOG_KV, FL_LOG_ERROR);
+	fl_agent_config_init(&cfg);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(fl_agent_new(dir, &cfg, &a, &err), 0);
+	ck_assert_int_eq(fl_agent_reconcile(a), 0);
+	ck_assert_int_eq(fl_agent_start(a), 0);
+
+	req = mkreq("t1", "pause", child, 200);
+	ck_assert_int_eq(fl_agent_apply(a, &req, &resp, &err), 0);
+	ck_assert_int_eq(state_of(child), 'T');
+	cJSON_Delete(resp);
+	ck_assert_int_eq(fl_agent_apply(a, &req, &resp, &err), -EEXIST);
+	fl_api_fault_req_done(&req);
+	list = fl_agent_list(a);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(list, "faults")), 1);
+	cJSON_Delete(list);
+	/* The lease thread reverts at the deadline. */
+	ck_assert_int_eq(wait_state(child, 'S', 1000), 'S');
+	list = fl_agent_list(a);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(list, "faults")), 0);
+	cJSON_Delete(list);
+	ck_assert_int_eq(fl_agent_revert(a, "t1", &resp, &err), 0); /* idempotent */
+	cJSON_Delete(resp);
+	ck_assert_int_eq(fl_agent_revert(a, "never", &resp, &err), -ENOENT);
+
+	/* Unknown kinds and refused targets leave nothing behind. */
+	req = mkreq("t2", "nope", child, 1000);
+	ck_assert_int_eq(fl_agent_apply(a, &req, &resp, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "$.kind");
+	fl_api_fault_req_done(&req);
+	req = mkreq("t3", "pause", 1, 1000);
+	ck_assert_int_eq(fl_agent_apply(a, &req, &resp, &err), -EPERM);
+	fl_api_fault_req_done(&req);
+
+	/* A live fault at "crash": write its record as the agent would, then reconcile. */
+	req = mkreq("t4", "pause", child, 60000);
+	ck_assert_int_eq(fl_agent_apply(a, &req, &resp, &err), 0);
+	cJSON_Delete(resp);
+	fl_api_fault_req_done(&req);
+	ck_assert_int_eq(state_of(child), 'T');
+	fl_agent_free(a); /* shutdown reverts */
+	ck_assert_int_eq(wait_state(child, 'S', 1000), 'S');
+	{
+		struct fl_journal j;
+		cJSON *rec;
+		char r[512];
+
+		/* Simulate the crash: a journal record of a pause that is in effect. */
+		kill(child, SIGSTOP);
+		ck_assert_int_eq(wait_state(child, 'T', 1000), 'T');
+		{
+			unsigned long long st;
+
+			ck_assert_int_eq(fl_proc_stat(child, &st, NULL), 0);
+			snprintf(r, sizeof(r),
+				 "{\"id\":\"t5\",\"kind\":\"pause\",\"undo\":{\"kind\":\"pause\","
+				 "\"method\":\"signal\",\"targets\":[{\"pid\":%d,\"start\":%llu,"
+				 "\"was_stopped\":false}]}}",
+				 child, st);
+		}
+		rec = cJSON_Parse(r);
+		ck_assert_int_eq(fl_journal_open(&j, dir, &err), 0);
+		ck_assert_int_eq(fl_journal_write(&j, "t5", rec), 0);
+		fl_journal_close(&j);
+		cJSON_Delete(rec);
+	}
+	ck_assert_int_eq(fl_agent_new(dir, &cfg, &a, &err), 0);
+	ck_assert_int_eq(fl_agent_reconcile(a), 0);
+	ck_assert_int_eq(wait_state(child, 'S', 1000), 'S');
+	fl_agent_free(a);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	{
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s/faults", dir);
+		ck_assert_int_eq(rmdir(p), 0); /* empty */
+		snprintf(p, sizeof(p), "%s/agent.lock", dir);
+		unlink(p);
+		rmdir(dir);
+	}
+}
+END_TEST
+
+Suite *fl_suite_agent_api(void)
+{
+	Suite *s = suite_create("agent_api");
+	TCase *tc = tcase_create("api");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, fault_req_table);
+	tcase_add_test(tc, fault_req_roundtrip_and_errors);
+	tcase_add_test(tc, http_status_mapping);
+	tcase_add_test(tc, config_parse);
+	tcase_add_test(tc, policy_builtin_refusals);
+	tcase_add_test(tc, journal_roundtrip);
+	tcase_add_test(tc, table_apply_lease_reconcile);
+	suite_add_tcase(s, tc);
+	return s;
+}
