@@ -24,6 +24,7 @@
 struct syscall_spec {
 	int pids[SYSCALL_PIDS_MAX];
 	size_t npids;
+	bool single; /* given as "pid", not "pids": for error paths */
 	struct fl_preload_rule rules[FL_SHM_RULES_MAX];
 	char texts[FL_SHM_RULES_MAX][FL_RULE_TEXT_MAX];
 	size_t nrules;
@@ -67,6 +68,7 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 			if ((rc = parse_pid(it, "$.target.pid", &s->pids[0], err)) < 0)
 				goto out;
 			s->npids = 1;
+			s->single = true;
 		} else if (!strcmp(it->string, "pids")) {
 			const cJSON *p;
 			size_t i = 0;
@@ -175,7 +177,10 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 		char name[FL_SHM_NAME_MAX], path[64];
 		cJSON *e;
 
-		snprintf(path, sizeof(path), "$.target.pids[%zu]", i);
+		if (s->single)
+			snprintf(path, sizeof(path), "$.target.pid");
+		else
+			snprintf(path, sizeof(path), "$.target.pids[%zu]", i);
 		if (ctx && ctx->allow_pid &&
 		    (rc = ctx->allow_pid(ctx->opaque, s->pids[i], err)) < 0)
 			goto out;
