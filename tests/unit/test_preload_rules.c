@@ -420,11 +420,16 @@ START_TEST(test_fault_live_process)
 	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
 
 	/* SIGKILL leaves the table behind: revert still succeeds, plan refuses it as stale. */
+	ck_assert_int_ge(fl_preload_table_gc(), 0);
+	ck_assert_msg(access(shm, F_OK) == 0, "gc removed a live process's table");
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
 	ck_assert_int_eq(fl_fault_syscall.plan(spec2, &ctx, &undo2, &err), -ESRCH);
 	fl_preload_table_close(t);
+	/* The dead process's table is collected; a live process's is not. */
+	ck_assert_int_ge(fl_preload_table_gc(), 1);
+	ck_assert_int_eq(access(shm, F_OK), -1);
 	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
 	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
 	ck_assert_int_lt(fl_fault_syscall.plan(spec2, &ctx, &undo2, &err), 0);
