@@ -685,6 +685,8 @@ int fl_http_start(const struct fl_http_opts *o, struct fl_http **out, struct fl_
 		    {MHD_OPTION_LISTEN_SOCKET, h->fd, NULL},
 		    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h},
 		    {MHD_OPTION_CONNECTION_LIMIT, 512, NULL},
+		    /* One address (no token needed to connect) must not hold every slot. */
+		    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, NULL},
 		    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
 		    {o->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
 		     (void *)o->tls_cert},
