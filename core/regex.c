@@ -13,15 +13,18 @@ struct frame {
 	double last;  /* nodes of the last atom, which a quantifier repeats */
 };
 
-/* "{n}", "{n,}", "{n,m}" at s: how many copies regcomp makes; 0 if not a bound. */
+/* "{n}", "{n,}", "{n,m}", "{,m}" at s: how many copies regcomp makes; 0 if not a bound. */
 static double bound(const char *s, const char **end)
 {
 	char *e;
 	unsigned long n, m;
 
-	if (*s != '{' || s[1] < '0' || s[1] > '9')
+	/* glibc also reads "{,m}" as "{0,m}" */
+	if (*s != '{' || ((s[1] < '0' || s[1] > '9') && s[1] != ','))
 		return 0;
-	n = strtoul(s + 1, &e, 10);
+	n = s[1] == ',' ? 0 : strtoul(s + 1, &e, 10);
+	if (s[1] == ',')
+		e = (char *)s + 1;
 	m = n;
 	if (*e == ',') {
 		if (e[1] >= '0' && e[1] <= '9')
@@ -48,12 +51,20 @@ static double bound(const char *s, const char **end)
 int fl_regex_check(const char *ere, char *why, size_t whylen)
 {
 	struct frame st[DEPTH_MAX + 1] = {{0, 0}};
-	int depth = 0;
+	int depth = 0, qrun = 0;
 	const char *p = ere, *end;
 	double f;
+	bool quant;
 
 	while (p && *p) {
 		struct frame *fr = &st[depth];
+
+		/* Stacked quantifiers ("a***", "a{2}{3}{4}"): Python's re refuses them, glibc
+		 * takes them but its closure computations grow with each; allow two ("a+?"). */
+		quant = *p == '*' || *p == '+' || *p == '?' || (*p == '{' && bound(p, &end) > 0);
+		qrun = quant ? qrun + 1 : 0;
+		if (qrun > 2)
+			goto too_big;
 
 		switch (*p) {
 		case '(':
@@ -146,7 +157,7 @@ int fl_regex_check(const char *ere, char *why, size_t whylen)
 too_big:
 	if (why && whylen)
 		snprintf(why, whylen,
-			 "regular expression too complex: its repetitions expand to more than %d "
+			 "regular expression too complex: nested or stacked repetitions expand beyond %d "
 			 "nodes",
 			 FL_REGEX_EXPANSION_MAX);
 	return -E2BIG;
