@@ -187,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(req + n, p, (size_t)(end - p));
 	n += (size_t)(end - p);
-	if (exchange(req, n, resp, sizeof(resp), 5000) <= 0 || strncmp(resp, "HTTP/1.1 ", 9)) {
+	if (exchange(req, n, resp, sizeof(resp), 20000) <= 0 || strncmp(resp, "HTTP/1.1 ", 9)) {
 		fprintf(stderr, "no HTTP answer to: %.*s\n", (int)n, req);
 		abort();
 	}

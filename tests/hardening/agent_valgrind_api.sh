@@ -54,6 +54,7 @@ call() { # method path [body] [token]: prints the status, body to $dir/out
 	curl -s -o "$dir/out" -w '%{http_code}' --unix-socket "$dir/sock" -X "$1" \
 		${tk:+-H "Authorization: Bearer $tk"} ${3:+-H 'Content-Type: application/json' --data-binary "$3"} \
 		"http://localhost$2"
+	cat "$dir/out" >>"$dir/bodies"
 }
 qdisc() { ip netns exec "$ns" tc qdisc show dev v0 | grep -c "$1"; }
 filters() { ip netns exec "$ns" tc filter show dev v0 ingress | grep -c "bpf.*direct-action"; }
@@ -93,6 +94,8 @@ check "tbf installed (lease)" 1 "$(qdisc tbf)"
 sleep 4
 check "lease expired: tbf gone" 0 "$(qdisc tbf)"
 check "apply, then SIGTERM -> 201" 201 "$(call POST /v1/faults "{\"id\":\"s1\",\"kind\":\"bandwidth\",\"target\":$t,\"params\":{\"rate\":\"3mbit\"},\"ttl_ms\":60000}")"
+check "token not in any answer (bodies, errors)" 0 "$(grep -c "$tok" "$dir/bodies")"
+check "token not in the journal" 0 "$(grep -rc "$tok" "$dir/state" | awk -F: '{s += $NF} END {print s + 0}')"
 kill -TERM "$vpid"
 wait "$vpid"
 st=$?
