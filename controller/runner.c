@@ -121,7 +121,7 @@ static int fl_pause(uint64_t ms, int cancel_fd, uint64_t deadline)
  *   path := "$" { "." key | "[" digits "]" | "[\"" key "\"]" }
  *   key  := any characters but "." and "["
  */
-const cJSON *fl_json_path_get(const cJSON *root, const char *path)
+const cJSON *fl_runner_path_get(const cJSON *root, const char *path)
 {
 	const cJSON *cur = root;
 	const char *p = path;
@@ -165,7 +165,7 @@ const cJSON *fl_json_path_get(const cJSON *root, const char *path)
 
 static cJSON *fl_activity_json(const struct fl_runner *r, const struct fl_activity *a)
 {
-	const cJSON *src = fl_json_path_get(r->exp_json, a->json_path);
+	const cJSON *src = fl_runner_path_get(r->exp_json, a->json_path);
 	cJSON *j, *prov;
 
 	if (src && cJSON_IsObject(src))
