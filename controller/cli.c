@@ -56,7 +56,7 @@ static const char fl_usage_main[] =
     "Exit codes:\n"
     "  0  the steady state held (or there was none to check) and nothing failed\n"
     "  1  the steady state deviated, or the run failed or was aborted\n"
-    "  2  invalid input or usage (nothing was run)\n"
+    "  2  invalid input or usage, or the plan failed pre-flight (nothing was run)\n"
     "  3  interrupted by SIGINT/SIGTERM (faults reverted, rollbacks run first)\n"
     "\n"
     "See 'faultline help run', faultline(1) and docs/cli.md.\n";
