@@ -37,7 +37,9 @@ void fl_pod_sel_done(struct fl_pod_sel *sel)
 	free(sel->name);
 	free(sel->labels);
 	free(sel->container);
-	free(sel->uid);
+	for (size_t i = 0; i < sel->nuids; i++)
+		free(sel->uids[i]);
+	free(sel->uids);
 	memset(sel, 0, sizeof(*sel));
 }
 
@@ -46,6 +48,29 @@ static bool uid_ok(const char *s)
 	size_t n = strlen(s);
 
 	return n >= 8 && n <= 64 && strspn(s, "0123456789abcdef-") == n;
+}
+
+static int parse_uids(const cJSON *a, const char *p, struct fl_pod_sel *sel, struct fl_error *err)
+{
+	const cJSON *u;
+	int n = cJSON_GetArraySize(a);
+
+	if (!cJSON_IsArray(a) || n < 1 || n > FL_POD_UIDS_MAX)
+		return fl_error_set(err, -EINVAL, p, "expected a list of 1 to %d pod UIDs",
+				    FL_POD_UIDS_MAX);
+	sel->uids = calloc((size_t)n, sizeof(*sel->uids));
+	if (!sel->uids)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	cJSON_ArrayForEach(u, a)
+	{
+		if (!cJSON_IsString(u) || !uid_ok(u->valuestring))
+			return fl_error_set(err, -EINVAL, p,
+					    "expected pod UIDs (lower-case UUIDs)");
+		sel->uids[sel->nuids] = strdup(u->valuestring);
+		if (!sel->uids[sel->nuids++])
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	return 0;
 }
 
 int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
@@ -72,8 +97,14 @@ int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
 			sel->labels = fl_buf_steal(&lb);
 			continue;
 		}
+		if (!strcmp(c->string, "uids")) {
+			r = parse_uids(c, p, sel, err);
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		if (strcmp(c->string, "namespace") && strcmp(c->string, "name") &&
-		    strcmp(c->string, "container") && strcmp(c->string, "uid")) {
+		    strcmp(c->string, "container")) {
 			r = fl_error_set(err, -EINVAL, p, "unknown field");
 			goto out;
 		}
@@ -92,14 +123,9 @@ int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
 			r = fl_error_set(err, -EINVAL, p, "expected a pod name (DNS subdomain)");
 			goto out;
 		}
-		if (!strcmp(c->string, "uid") && !uid_ok(c->valuestring)) {
-			r = fl_error_set(err, -EINVAL, p, "expected a pod UID (lower-case UUID)");
-			goto out;
-		}
 		{
 			char **dst = !strcmp(c->string, "namespace") ? &sel->namespace
 				     : !strcmp(c->string, "name")    ? &sel->name
-				     : !strcmp(c->string, "uid")     ? &sel->uid
 								     : &sel->container;
 
 			*dst = strdup(c->valuestring);
@@ -132,8 +158,8 @@ int fl_pod_sel_describe(const struct fl_pod_sel *sel, struct fl_buf *out)
 
 	if (r == 0 && sel->container)
 		r = fl_buf_printf(out, " container=%s", sel->container);
-	if (r == 0 && sel->uid)
-		r = fl_buf_printf(out, " uid=%s", sel->uid);
+	if (r == 0 && sel->nuids)
+		r = fl_buf_printf(out, " pods=%zu", sel->nuids);
 	return r;
 }
 
@@ -153,8 +179,14 @@ int fl_pod_sel_pods(const struct fl_pod_sel *sel, struct fl_kube_pod_list *out,
 	for (size_t i = 0; i < all.n; i++) {
 		const struct fl_kube_pod *p = &all.v[i];
 
-		if (sel->uid && strcmp(p->uid, sel->uid))
-			continue;
+		if (sel->nuids) {
+			bool picked = false;
+
+			for (size_t k = 0; k < sel->nuids && !picked; k++)
+				picked = !strcmp(p->uid, sel->uids[k]);
+			if (!picked)
+				continue;
+		}
 		/* Pods that are done have no processes to fault. */
 		if (p->phase && (!strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed")))
 			continue;

@@ -16,6 +16,8 @@
 #ifndef FL_FAULTS_POD_SELECT_H
 #define FL_FAULTS_POD_SELECT_H
 
+#define FL_POD_UIDS_MAX 4096
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,13 +37,16 @@ struct fl_pod_sel {
 	char *name;	 /* one pod by name, or NULL */
 	char *labels;	 /* label selector "app=cart,tier=web", or NULL */
 	char *container; /* one container by name, or NULL: all of the pod's containers */
-	char *uid;	 /* pin one pod by UID (what the controller sends), or NULL */
+	char **uids;	 /* only these pods (the controller's pick across nodes), or NULL */
+	size_t nuids;
 };
 
 /*
  * Grammar (inside a target; `path` is the JSON path of the object):
  *   pod := { "namespace": dns-label, ("name": pod-name | "labels": {key: value, ...}),
- *            ["container": name], ["uid": uuid] }
+ *            ["container": name], ["uids": [uuid, ...]] }
+ * "uids" is what the controller adds after picking pods across all nodes by
+ * count/percent (controller/kube_discovery.c): each agent keeps its own.
  */
 int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
 		     struct fl_error *err) FL_WUR;
