@@ -15,6 +15,7 @@
 set -u
 agent=$1
 podtool=$2
+faultline=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 [ "$(id -u)" = 0 ] || { echo "SKIPPED: needs root (cgroups, netns)"; exit 77; }
@@ -134,6 +135,16 @@ if a[0] == "init":
              pod("shop", "cart-c", uC, "node-b", [("web", wC)]),
              pod("shop", "netpod", uE, "node-a", [], {"app": "net"}),
              pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", [])]
+    # The agents' DaemonSet: one pod per node, at a loopback address of its own.
+    for n, ip in (("node-a", "127.0.0.2"), ("node-b", "127.0.0.3"), ("node-c", None)):
+        p = pod("faultline", "faultline-agent-" + n[-1], "aaaaaaaa-0000-4000-8000-00000000000" + n[-1].replace("c", "0"), n, [],
+                {"app.kubernetes.io/name": "faultline-agent"})
+        if ip:
+            p["status"]["podIP"] = ip
+        else:
+            del p["status"]["podIP"]
+            p["status"]["phase"] = "Pending"
+        pods.append(p)
     world = {"pods": pods, "forbidden": ["vault"], "page_size": 1, "token": token}
 elif a[0] == "update":
     name, key, val = a[1:4]
@@ -197,10 +208,10 @@ hex64 >token
 chmod 600 token
 token=$(cat token)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-KUBECONFIG="$dir/kube/config" NODE_NAME=node-a "$agent" --listen "127.0.0.1:$port" \
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-a "$agent" --listen "127.0.0.2:$port" \
 	--token-file token --state-dir state 2>agent.log &
 apid=$!
-url="http://127.0.0.1:$port"
+url="http://127.0.0.2:$port"
 i=0
 until curl -s "$url/v1/health" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 200 ] && fail "agent did not come up"; sleep 0.05
@@ -301,4 +312,81 @@ echo "ok 5 pod netns is the sandbox's ($(readlink "/proc/$pauseE/ns/net"))"
 out=$("$podtool" pids "$uidB" | tr '\n' ' ')
 case " $out " in *" $pauseB "*) ;; *) fail "cgroupfs pod pids: '$out' lacks $pauseB" ;; esac
 echo "ok 6 cgroupfs layout on ${v1:-$v2}: $out"
+
+# 7. the controller: agents discovered from the DaemonSet's pods, a pod target picked
+#    across nodes with a seed, sent only to the agents on the picked pods' nodes.
+if [ -z "$faultline" ]; then
+	echo "ok 7 # SKIP the faultline CLI is not built"
+	exit 0
+fi
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-b "$agent" --listen "127.0.0.3:$port" \
+	--token-file token --state-dir state-b 2>agent-b.log &
+bpid=$!
+pids="$pids $bpid"
+i=0
+until curl -s "http://127.0.0.3:$port/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent b did not come up"; sleep 0.05
+done
+alive $webA || { spawn "$podA/cri-containerd-$(hex64).scope"; webA=$last; }
+alive $webB || { spawn "$podB/$(hex64)"; webB=$last; }
+cat >inventory.json <<EOF
+{"token_file": "token",
+ "kubernetes": {"namespace": "faultline", "selector": "app.kubernetes.io/name=faultline-agent",
+                "port": $port, "kubeconfig": "kube/config"}}
+EOF
+# Pause one pod's sidecar, picked across the whole cluster by count with a seed; the
+# steady state after the method sees how many sidecars are stopped.
+cat >exp.json <<EOF
+{"title": "pause one cart sidecar",
+ "steady-state-hypothesis": {"title": "no sidecar stopped", "probes": [
+   {"type": "probe", "name": "stopped sidecars", "tolerance": 0,
+    "provider": {"type": "process", "path": "sh", "arguments": ["-c",
+      "grep -q '^State:[[:space:]]*T' /proc/$sideA/status && exit 1; exit 0"]}}]},
+ "method": [
+   {"type": "action", "name": "pause a sidecar",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "labels": {"app": "cart"}, "container": "sidecar"},
+                            "count": 1, "seed": 11},
+                 "duration": "60s"}}]}
+EOF
+"$faultline" run --agents inventory.json --journal journal.json exp.json >run.out 2>&1
+rc=$?
+python3 - journal.json <<'PY' || fail "discovery run: rc=$rc $(cat run.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = j["run"][0]["output"]
+assert out["pod_seed"] == "11", out
+assert out["pods"] == ["shop/cart-a@node-a"], out          # the only pod with a sidecar
+assert [a["agent"] for a in out["agents"]] == ["node-a"], out  # node-b was not asked
+assert j["deviated"] is True                                  # the sidecar was stopped
+PY
+[ "$(settled $sideA S)" = S ] || fail "sidecar still stopped after the run"
+n_b=$(grep -c '"fault applied"' agent-b.log)
+[ "$n_b" = 0 ] || fail "the agent on node-b was sent a fault for pods it does not run"
+grep -q '"pod_seed"' journal.json || fail "seed not recorded"
+echo "ok 7 discovery: 2 running agents of 3 pods, count=1 seed=11 across nodes, only node-a asked"
+
+# 8. every web container of the label: both nodes' agents, each pausing its own pods.
+cat >exp-all.json <<'EOF'
+{"title": "pause every cart web container",
+ "method": [
+   {"type": "action", "name": "pause web",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "labels": {"app": "cart"}, "container": "web"}},
+                 "duration": "60s"}}]}
+EOF
+"$faultline" run --agents inventory.json --journal journal-all.json exp-all.json >run-all.out 2>&1
+python3 - journal-all.json <<'PY' || fail "all web containers: $(cat run-all.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = j["run"][0]["output"]
+assert "pod_seed" not in out, out
+assert out["pods"] == ["shop/cart-a@node-a", "shop/cart-b@node-a", "shop/cart-c@node-b"], out
+assert sorted(a["agent"] for a in out["agents"]) == ["node-a", "node-b"], out
+PY
+grep -q '"fault applied"' agent-b.log || fail "node-b's agent did not apply its part"
+for p in $webA $webB $webC; do
+	[ "$(settled $p S)" = S ] || fail "web $p still stopped after the run"
+done
+echo "ok 8 discovery: all pods of a label, both nodes' agents, reverted after the run"
 exit 0
