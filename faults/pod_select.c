@@ -639,3 +639,37 @@ out:
 	fl_kube_pod_list_done(&pods);
 	return r;
 }
+
+int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
+			struct fl_error *err)
+{
+	struct fl_pod_sel sel;
+	struct fl_kube_pod_list pods = {0};
+	int r;
+
+	r = fl_pod_sel_parse(pod, path, &sel, err);
+	if (r < 0)
+		return r;
+	if (sel.container) {
+		r = fl_error_set(err, -EINVAL, path,
+				 "a pod's containers share its network namespace: no \"container\" "
+				 "for a network fault");
+		goto out;
+	}
+	r = fl_pod_sel_pods(&sel, &pods, err);
+	if (r < 0)
+		goto out;
+	if (pods.n != 1) {
+		r = fl_error_set(
+		    err, -E2BIG, path,
+		    "%zu pods match on this node and a network fault takes one network "
+		    "namespace: name the pod, or let the controller pick with \"count\"",
+		    pods.n);
+		goto out;
+	}
+	r = fl_pod_netns(&pods.v[0], netns, len, NULL, err);
+out:
+	fl_kube_pod_list_done(&pods);
+	fl_pod_sel_done(&sel);
+	return r;
+}

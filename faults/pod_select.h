@@ -106,6 +106,13 @@ int fl_pod_netns(const struct fl_kube_pod *pod, char *path, size_t len,
 		 struct fl_proc_ident *holder, struct fl_error *err) FL_WUR;
 
 /*
+ * A network fault's {"pod": {...}} (faults/nl_target.c): the one pod it names on
+ * this node -> the /proc/PID/ns/net path of its sandbox, into netns.
+ */
+int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
+			struct fl_error *err) FL_WUR;
+
+/*
  * For undo records: the pods a fault hit, with their container IDs at plan
  * time ({"uid","namespace","name","containers":{name: id}}), so a revert after
  * a restart can say that the container changed (fl_pod_restarted).

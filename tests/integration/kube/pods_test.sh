@@ -305,6 +305,18 @@ out=$("$podtool" netns "$uidE") || fail "netns: $out"
 [ "$(readlink "/proc/$pauseE/ns/net")" != "$(readlink /proc/self/ns/net)" ] ||
 	fail "unshare did not make a netns"
 echo "ok 5 pod netns is the sandbox's ($(readlink "/proc/$pauseE/ns/net"))"
+# A network fault aimed at the pod: a token bucket on lo inside the pod's netns.
+[ "$(post '{"id":"n1","kind":"bandwidth","target":{"pod":{"namespace":"shop","name":"netpod"},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" = 201 ] ||
+	fail "bandwidth on a pod: $(cat body.json)"
+nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo | grep -q tbf ||
+	fail "no tbf in the pod's netns: $(nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo)"
+code=$(del n1)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert n1: $(cat body.json)"
+nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo | grep -q tbf && fail "tbf left in the pod's netns"
+[ "$(post '{"id":"n2","kind":"bandwidth","target":{"pod":{"namespace":"shop","labels":{"app":"cart"}},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" != 201 ] ||
+	fail "a network fault on several pods' namespaces accepted"
+grep -q "network namespace" body.json || fail "several pods not explained: $(cat body.json)"
+echo "ok 5b bandwidth (tbf) in the pod's netns through its sandbox, reverted; several pods refused"
 : "$appE"
 
 # 6. direct mapping of the cgroupfs layout: the pod's processes, sandbox included when
