@@ -728,10 +728,10 @@ int fl_kube_pod_list_parse(const char *body, size_t len, struct fl_kube_pod_list
 	kind = jstr(j, "kind");
 	if (kind && !strcmp(kind, "Status")) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
+		long st = cJSON_IsNumber(code) ? (long)code->valuedouble : 500;
 
 		cJSON_Delete(j);
-		return fl_kube_status_error(cJSON_IsNumber(code) ? (long)code->valuedouble : 500,
-					    body, len, err);
+		return fl_kube_status_error(st, body, len, err);
 	}
 	if (!kind || strcmp(kind, "PodList")) {
 		r = fl_error_set(err, -EINVAL, "$.kind", "expected a PodList, got \"%.40s\"",

@@ -401,4 +401,19 @@ for p in $webA $webB $webC; do
 	[ "$(settled $p S)" = S ] || fail "web $p still stopped after the run"
 done
 echo "ok 8 discovery: all pods of a label, both nodes' agents, reverted after the run"
+
+# 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
+stop_agent() {
+	kill -TERM "$1"
+	wait "$1"
+	rc=$?
+	[ $rc = 0 ] || fail "agent $1 exited $rc on SIGTERM: $(tail -n 20 "$2")"
+	grep -q "Sanitizer" "$2" && fail "sanitizer report from agent $1: $(grep -A20 Sanitizer "$2" | head -40)"
+	:
+}
+stop_agent "$apid" agent.log
+apid=""
+stop_agent "$bpid" agent-b.log
+grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
+echo "ok 9 agents stopped cleanly"
 exit 0
