@@ -349,3 +349,17 @@ bool fl_kube_client_active(const char **server, const char **node)
 		*node = kc.active ? kc.node : NULL;
 	return kc.active;
 }
+
+void fl_kube_client_note_restarts(const char *id, const cJSON *undo)
+{
+	const cJSON *pods = cJSON_GetObjectItemCaseSensitive(undo, "pods");
+	struct fl_buf note;
+
+	if (!cJSON_IsArray(pods))
+		return;
+	fl_buf_init(&note, 4096);
+	if (fl_pod_restarted(pods, &note) > 0)
+		fl_log(FL_LOG_WARN, "container restarted during the fault; reverted by the journal",
+		       "id", id, "detail", note.data ? note.data : "", NULL);
+	fl_buf_done(&note);
+}

@@ -23,6 +23,8 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/compiler.h"
 #include "core/error.h"
 #include "core/kube.h"
@@ -33,6 +35,13 @@ int fl_kube_client_setup(struct fl_error *err) FL_WUR;
 void fl_kube_client_teardown(void);
 /* Is a client configured? (fills the API server and node for the health/log line) */
 bool fl_kube_client_active(const char **server, const char **node);
+
+/*
+ * After a revert: when the undo record of a pod target ("pods") names a
+ * container with no process left (it restarted during the fault), log it --
+ * the revert worked from the journal's PIDs and left the new container alone.
+ */
+void fl_kube_client_note_restarts(const char *id, const cJSON *undo);
 
 /*
  * GET every page of a pod list (following metadata.continue) into `out`.

@@ -40,6 +40,7 @@ void fl_pod_sel_done(struct fl_pod_sel *sel)
 	for (size_t i = 0; i < sel->nuids; i++)
 		free(sel->uids[i]);
 	free(sel->uids);
+	cJSON_Delete(sel->record);
 	memset(sel, 0, sizeof(*sel));
 }
 
@@ -635,6 +636,11 @@ int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long cou
 		goto out;
 	}
 	r = fl_pod_pids(&pods, sel->container, out, n, err);
+	if (r == 0) {
+		/* What the journal keeps: which pods and container instances were hit. */
+		cJSON_Delete(((struct fl_pod_sel *)sel)->record);
+		((struct fl_pod_sel *)sel)->record = fl_pod_record(&pods);
+	}
 out:
 	fl_kube_pod_list_done(&pods);
 	return r;

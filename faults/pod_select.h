@@ -37,6 +37,7 @@ struct fl_pod_sel {
 	char *name;	 /* one pod by name, or NULL */
 	char *labels;	 /* label selector "app=cart,tier=web", or NULL */
 	char *container; /* one container by name, or NULL: all of the pod's containers */
+	cJSON *record;	 /* fl_pod_record of the last resolve, for the undo record */
 	char **uids;	 /* only these pods (the controller's pick across nodes), or NULL */
 	size_t nuids;
 };

@@ -660,6 +660,12 @@ out:
 	return r;
 }
 
+void fl_proc_sel_annotate(const struct fl_proc_sel *sel, cJSON *undo)
+{
+	if (sel->by == FL_PROC_BY_POD && sel->pod && sel->pod->record && undo)
+		cJSON_AddItemToObject(undo, "pods", cJSON_Duplicate(sel->pod->record, true));
+}
+
 int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out)
 {
 	static const char *const by[] = {"pid", "name", "cmdline", "cgroup", "pidfile"};

@@ -78,6 +78,12 @@ void fl_proc_sel_done(struct fl_proc_sel *sel);
 int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx *ctx,
 			uint64_t *seed, struct fl_proc_ident **out, size_t *n,
 			struct fl_error *err) FL_WUR;
+/*
+ * Add to an undo record what the journal should keep about the selection
+ * beyond PIDs: for pod targets, the pods and container IDs resolved
+ * ("pods", faults/pod_select.h), so a restart during the fault can be told.
+ */
+void fl_proc_sel_annotate(const struct fl_proc_sel *sel, cJSON *undo);
 /* Human form of the selection: "name=nginx count=2". */
 int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out) FL_WUR;
 

@@ -3,13 +3,65 @@
  *   kube-podtool pids UID [CONTAINER [NAME=ID ...]]   PIDs of the pod (one a line)
  *   kube-podtool netns UID                             netns path and its holder PID
  *   kube-podtool restarted UID NAME=ID ...             the restart note for a record
+ *   kube-podtool journal FILE                          the same for the "pods" record
+ *                                                      that an agent's journal file holds
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "faults/pod_select.h"
 #include "faults/proc_select.h"
+
+/* The first "pods" array anywhere in a JSON tree. */
+static const cJSON *find_pods(const cJSON *j)
+{
+	const cJSON *c;
+
+	if (!j)
+		return NULL;
+	c = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "pods") : NULL;
+	if (cJSON_IsArray(c))
+		return c;
+	for (c = j->child; c; c = c->next) {
+		const cJSON *f = find_pods(c);
+
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+static int journal(const char *file)
+{
+	char buf[65536];
+	FILE *f = fopen(file, "r");
+	size_t n;
+	cJSON *j;
+	const cJSON *pods;
+	struct fl_buf note;
+	int k;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	j = cJSON_Parse(buf);
+	pods = find_pods(j);
+	if (!pods) {
+		cJSON_Delete(j);
+		fprintf(stderr, "error: no \"pods\" record in %s\n", file);
+		return -ENOENT;
+	}
+	fl_buf_init(&note, 4096);
+	k = fl_pod_restarted(pods, &note);
+	printf("%d %s\n", k, note.data ? note.data : "");
+	fl_buf_done(&note);
+	cJSON_Delete(j);
+	return 0;
+}
 
 static int fill(struct fl_kube_pod *p, char **kv, int n)
 {
@@ -39,6 +91,8 @@ int main(int argc, char **argv)
 	fl_error_init(&err);
 	if (argc < 3)
 		goto usage;
+	if (!strcmp(argv[1], "journal"))
+		return journal(argv[2]) < 0 ? 3 : 0;
 	pod.uid = argv[2];
 	pod.name = "test-pod";
 	pod.namespace = "test";

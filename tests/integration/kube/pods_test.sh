@@ -244,15 +244,24 @@ echo "ok 1 pause by pod name (systemd layout, cgroup v2), sandbox spared, pagina
 grep '"labelSelector"' api.log | tail -n 1 | grep -q '"labelSelector": "app=cart"' ||
 	fail "label selector not sent: $(tail -n 1 api.log)"
 grep -q '"continue"' api.log || fail "pagination: no request carried continue"
+# The journal keeps which container instances were hit.
+jf=$(ls state/faults/* 2>/dev/null | head -n 1)
+[ -n "$jf" ] && grep -q "$wA" "$jf" && grep -q "$uidA" "$jf" ||
+	fail "the journal record does not name the pod and container hit: $(cat "$jf" 2>/dev/null)"
+out=$("$podtool" journal "$jf")
+[ "${out%% *}" = 0 ] || fail "a restart reported before any: $out"
+cp "$jf" journal-p2.json
 # kubelet restarts web in cart-a: the old process is gone, a new container ID appears.
 kill -9 "$webA"; wait "$webA" 2>/dev/null
 wA2=$(hex64)
 spawn "$podA/cri-containerd-$wA2.scope"; webA=$last
 python3 mkworld.py "$here/fixtures/pod.json" update cart-a containerID "$wA2" || fail "world update"
-out=$("$podtool" restarted "$uidA" "web=$wA")
-case "$out" in 1\ *"container web restarted"*) ;; *) fail "restart not detected: $out" ;; esac
+out=$("$podtool" journal journal-p2.json)
+case "$out" in 1\ *"pod shop/cart-a: container web restarted"*) ;; *) fail "restart not detected from the journal: $out" ;; esac
 code=$(del p2)
 [ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert after a container restart: $code $(cat body.json)"
+grep "container restarted during the fault" agent.log | grep -q "container web restarted" ||
+	fail "the agent did not say the container restarted: $(tail -n 3 agent.log)"
 [ "$(settled $webB S)" = S ] || fail "cart-b web not resumed after cart-a restarted: $(state $webB) $(cat body.json)"
 [ "$(settled $webA S)" = S ] || fail "the restarted container was touched"
 ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after revert: $(ls state/faults)"
