@@ -325,7 +325,14 @@ nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo | grep -q tbf && fail 
 [ "$(post '{"id":"n2","kind":"bandwidth","target":{"pod":{"namespace":"shop","labels":{"app":"cart"}},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" != 201 ] ||
 	fail "a network fault on several pods' namespaces accepted"
 grep -q "network namespace" body.json || fail "several pods not explained: $(cat body.json)"
-echo "ok 5b bandwidth (tbf) in the pod's netns through its sandbox, reverted; several pods refused"
+# The whole pod goes away while the fault is live: its namespace with it; revert is a no-op.
+[ "$(post '{"id":"n3","kind":"bandwidth","target":{"pod":{"namespace":"shop","name":"netpod"},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" = 201 ] ||
+	fail "bandwidth on a pod (2): $(cat body.json)"
+kill -9 "$pauseE"; wait "$pauseE" 2>/dev/null
+code=$(del n3)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert after the pod's sandbox died: $code $(cat body.json)"
+ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after the sandbox died: $(ls state/faults)"
+echo "ok 5b bandwidth (tbf) in the pod's netns through its sandbox, reverted; several pods refused; revert after the sandbox died"
 : "$appE"
 
 # 6. direct mapping of the cgroupfs layout: the pod's processes, sandbox included when
