@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/kube_discovery.h"
 #include "core/kube.h"
+#include "core/rng.h"
 #include "faults/pod_select.h"
 #include "faults/proc_select.h"
 
@@ -548,6 +550,186 @@ START_TEST(pod_pick_seeded)
 }
 END_TEST
 
+static void add_full(struct fl_kube_pod_list *l, const char *name, const char *uid,
+		     const char *node, const char *phase, const char *container)
+{
+	struct fl_kube_container c = {.name = (char *)container, .id = (char *)CID};
+	struct fl_kube_pod p = {.namespace = (char *)"shop",
+				.name = (char *)name,
+				.uid = (char *)uid,
+				.node = (char *)node,
+				.phase = (char *)phase,
+				.containers = &c,
+				.ncontainers = 1};
+
+	ck_assert_int_eq(fl_kube_pod_list_add(l, &p), 0);
+}
+
+START_TEST(discovery_pick)
+{
+	const char *first = NULL;
+	char keep[64] = "";
+
+	for (int round = 0; round < 2; round++) {
+		struct fl_kube_pod_list l = {0};
+		cJSON *t = cJSON_Parse("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":"
+				       "\"cart\"},\"container\":\"web\"},\"count\":1,\"seed\":"
+				       "\"99\"}");
+		cJSON *res = cJSON_CreateObject();
+		struct fl_error e;
+		size_t picked = 0;
+		const cJSON *uids;
+
+		/* API order differs per round; done pods, unscheduled ones and pods
+		 * without the container are never picked. */
+		if (round == 0) {
+			add_full(&l, "a", "aaaaaaaa-1", "n1", "Running", "web");
+			add_full(&l, "b", "bbbbbbbb-2", "n2", "Running", "web");
+			add_full(&l, "c", "cccccccc-3", "n3", "Running", "web");
+			add_full(&l, "done", "dddddddd-4", "n1", "Succeeded", "web");
+			add_full(&l, "pending", "eeeeeeee-5", NULL, "Pending", "web");
+			add_full(&l, "other", "ffffffff-6", "n1", "Running", "db");
+		} else {
+			add_full(&l, "other", "ffffffff-6", "n1", "Running", "db");
+			add_full(&l, "c", "cccccccc-3", "n3", "Running", "web");
+			add_full(&l, "pending", "eeeeeeee-5", NULL, "Pending", "web");
+			add_full(&l, "b", "bbbbbbbb-2", "n2", "Running", "web");
+			add_full(&l, "done", "dddddddd-4", "n1", "Succeeded", "web");
+			add_full(&l, "a", "aaaaaaaa-1", "n1", "Running", "web");
+		}
+		ck_assert_int_eq(fl_kube_discovery_pick(t, &l, &picked, res, &e), 0);
+		ck_assert_uint_eq(picked, 1);
+		ck_assert_str_eq(cJSON_GetObjectItem(res, "pod_seed")->valuestring, "99");
+		ck_assert_ptr_null(cJSON_GetObjectItem(t, "count")); /* decided here, not again */
+		ck_assert_ptr_null(cJSON_GetObjectItem(t, "seed"));
+		uids = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "pod"), "uids");
+		ck_assert_int_eq(cJSON_GetArraySize(uids), 1);
+		ck_assert_str_eq(cJSON_GetArrayItem(uids, 0)->valuestring, l.v[0].uid);
+		ck_assert(strcmp(l.v[0].name, "done") && strcmp(l.v[0].name, "pending") &&
+			  strcmp(l.v[0].name, "other"));
+		if (round == 0) {
+			snprintf(keep, sizeof(keep), "%s", l.v[0].name);
+			first = keep;
+		} else {
+			ck_assert_str_eq(first, l.v[0].name); /* the seed replays */
+		}
+		fl_kube_pod_list_done(&l);
+		cJSON_Delete(t);
+		cJSON_Delete(res);
+	}
+	{
+		struct fl_kube_pod_list l = {0};
+		cJSON *t = cJSON_Parse("{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"}}");
+		cJSON *res = cJSON_CreateObject();
+		struct fl_error e;
+		size_t picked = 0;
+
+		add_full(&l, "a", "aaaaaaaa-1", "n1", "Running", "web");
+		ck_assert_int_eq(fl_kube_discovery_pick(t, &l, &picked, res, &e), 0);
+		ck_assert_uint_eq(picked, 1);
+		ck_assert_ptr_null(cJSON_GetObjectItem(res, "pod_seed")); /* no pick, no seed */
+		ck_assert_str_eq(
+		    cJSON_GetArrayItem(cJSON_GetObjectItem(res, "pods"), 0)->valuestring,
+		    "shop/a@n1");
+		fl_kube_pod_list_done(&l);
+		add_full(&l, "x", "aaaaaaaa-1", "n1", "Failed", "web");
+		ck_assert_int_eq(fl_kube_discovery_pick(t, &l, &picked, res, &e), -ESRCH);
+		fl_kube_pod_list_done(&l);
+		cJSON_Delete(t);
+		cJSON_Delete(res);
+	}
+}
+END_TEST
+
+START_TEST(discovery_grammar)
+{
+	static const struct {
+		const char *json;
+		int code;
+		const char *path;
+	} cases[] = {
+	    {"{\"namespace\":\"faultline\",\"selector\":\"app=faultline-agent\"}", 0, ""},
+	    {"{\"namespace\":\"faultline\",\"selector\":\"a=b\",\"port\":7433,\"scheme\":"
+	     "\"https\",\"kubeconfig\":\"k\",\"context\":\"c\"}",
+	     0, ""},
+	    {"{\"selector\":\"a=b\"}", -EINVAL, "$.kubernetes.namespace"},
+	    {"{\"namespace\":\"faultline\"}", -EINVAL, "$.kubernetes.selector"},
+	    {"{\"namespace\":\"faultline\",\"selector\":\"a=b&c\"}", -EINVAL,
+	     "$.kubernetes.selector"},
+	    {"{\"namespace\":\"faultline\",\"selector\":\"a=b\",\"port\":0}", -EINVAL,
+	     "$.kubernetes.port"},
+	    {"{\"namespace\":\"faultline\",\"selector\":\"a=b\",\"scheme\":\"ftp\"}", -EINVAL,
+	     "$.kubernetes.scheme"},
+	    {"{\"namespace\":\"faultline\",\"selector\":\"a=b\",\"extra\":1}", -EINVAL,
+	     "$.kubernetes.extra"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *j = cJSON_Parse(cases[i].json);
+		struct fl_kube_discovery d;
+		struct fl_error e;
+
+		fl_error_init(&e);
+		ck_assert_msg(fl_kube_discovery_parse(j, "$.kubernetes", "/etc/fl", &d, &e) ==
+				  cases[i].code,
+			      "case %zu: %s", i, e.msg);
+		ck_assert_msg(!strcmp(e.path, cases[i].path), "case %zu: path %s", i, e.path);
+		if (i == 1) {
+			ck_assert_str_eq(d.kubeconfig, "/etc/fl/k");
+			ck_assert(d.https);
+		}
+		fl_kube_discovery_done(&d);
+		cJSON_Delete(j);
+	}
+}
+END_TEST
+
+/* Deterministic mutations of valid inputs through both parsers: no crash, no leak. */
+START_TEST(parsers_mutated)
+{
+	struct fl_rng rng;
+	char buf[sizeof(kubeconfig) + sizeof(podlist)];
+
+	fl_rng_init(&rng, 20261127);
+	for (int i = 0; i < 3000; i++) {
+		const char *src = (i & 1) ? podlist : kubeconfig;
+		size_t n = strlen(src);
+		int edits = 1 + (int)fl_rng_below(&rng, 8);
+
+		memcpy(buf, src, n + 1);
+		for (int k = 0; k < edits && n > 0; k++) {
+			size_t at = (size_t)fl_rng_below(&rng, n);
+
+			switch (fl_rng_below(&rng, 3)) {
+			case 0:
+				buf[at] = (char)fl_rng_below(&rng, 256);
+				break;
+			case 1:
+				n = at; /* truncate */
+				break;
+			default:
+				buf[at] = "{}[]:,\"\n -&*"[fl_rng_below(&rng, 13)];
+				break;
+			}
+		}
+		if (i & 1) {
+			struct fl_kube_pod_list l = {0};
+			struct fl_error e;
+			char *cont = NULL;
+
+			if (fl_kube_pod_list_parse(buf, n, &l, &cont, &e) == 0)
+				free(cont);
+			fl_kube_pod_list_done(&l);
+		} else {
+			struct fl_kube_config c;
+			struct fl_error e;
+
+			if (fl_kube_config_parse(buf, n, "/x", NULL, &c, &e) == 0)
+				fl_kube_config_done(&c);
+		}
+	}
+}
+END_TEST
+
 Suite *fl_suite_kube(void)
 {
 	Suite *s = suite_create("kube");
@@ -566,6 +748,9 @@ Suite *fl_suite_kube(void)
 	tcase_add_test(tc, pod_selector_grammar);
 	tcase_add_test(tc, proc_target_with_pod);
 	tcase_add_test(tc, pod_pick_seeded);
+	tcase_add_test(tc, discovery_pick);
+	tcase_add_test(tc, discovery_grammar);
+	tcase_add_test(tc, parsers_mutated);
 	suite_add_tcase(s, tc);
 	return s;
 }
