@@ -418,6 +418,37 @@ for p in $webA $webB $webC; do
 done
 echo "ok 8 discovery: all pods of a label, both nodes' agents, reverted after the run"
 
+# 9b. in-cluster mode: the service-account directory and KUBERNETES_SERVICE_*; the
+#     token file is read again per request, so a rotated token is picked up.
+mkdir sa
+cp ca.pem sa/ca.crt
+printf '%s' "$apitoken" >sa/token
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$apiport FAULTLINE_SA_DIR="$dir/sa" \
+	NODE_NAME=node-a "$agent" --listen "127.0.0.4:$port" --token-file token --state-dir state-c \
+	2>agent-c.log &
+cpid=$!
+pids="$pids $cpid"
+i=0
+until curl -s "http://127.0.0.4:$port/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "in-cluster agent did not come up: $(cat agent-c.log)"; sleep 0.05
+done
+grep -q "api_server=https://127.0.0.1:$apiport" agent-c.log || fail "in-cluster config not used: $(cat agent-c.log)"
+url="http://127.0.0.4:$port"
+[ "$(post '{"id":"ic1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"},"all":true},"ttl_ms":60000}')" = 201 ] ||
+	fail "in-cluster pause: $(cat body.json)"
+[ "$(settled $sideA T)" = T ] || fail "in-cluster pause did not stop cart-a"
+del ic1 >/dev/null
+rotated=$(hex64)
+python3 mkworld.py "$here/fixtures/pod.json" update - token "\"$rotated\""
+printf '%s' "$rotated" >sa/token.new && mv sa/token.new sa/token
+[ "$(post '{"id":"ic2","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" = 201 ] ||
+	fail "rotated service-account token not picked up: $(cat body.json)"
+del ic2 >/dev/null
+tail -n 1 api.log | grep -q "Bearer $rotated" || fail "the rotated token was not sent"
+[ "$(settled $sideA S)" = S ] || fail "cart-a sidecar left stopped"
+stop_c=$cpid
+echo "ok 9b in-cluster service account (CA + token files), rotated token re-read"
+
 # 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
 stop_agent() {
 	kill -TERM "$1"
@@ -430,6 +461,7 @@ stop_agent() {
 stop_agent "$apid" agent.log
 apid=""
 stop_agent "$bpid" agent-b.log
+stop_agent "$stop_c" agent-c.log
 grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
 echo "ok 9 agents stopped cleanly"
 exit 0
