@@ -31,6 +31,19 @@ if [ -z "$v2" ] || ! mkdir "$v2/$top" 2>/dev/null; then
 	echo "SKIPPED: no writable cgroup v2 hierarchy (mounted: ${v2:-none})"
 	exit 77
 fi
+# Can a process be moved into a new cgroup here (delegation, no-internal-process rule)?
+mkdir "$v2/$top/probe" 2>/dev/null
+sleep 30 &
+probe=$!
+if ! echo "$probe" >"$v2/$top/probe/cgroup.procs" 2>/dev/null; then
+	kill "$probe"; wait "$probe" 2>/dev/null
+	rmdir "$v2/$top/probe" "$v2/$top" 2>/dev/null
+	echo "SKIPPED: cannot move a process into a new cgroup under $v2"
+	exit 77
+fi
+echo "$probe" >"$v2/cgroup.procs" 2>/dev/null
+kill "$probe"; wait "$probe" 2>/dev/null
+rmdir "$v2/$top/probe"
 if [ -n "$v1" ] && ! mkdir "$v1/$top" 2>/dev/null; then
 	v1=""
 fi
