@@ -291,10 +291,11 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 		snprintf(path, sizeof(path), "$.target.%.64s", c->string);
 		if (key_in(c->string, selectors)) {
 			if (sel_key) {
-				r = fl_error_set(err, -EINVAL, path,
-						 "only one of pid, name, cmdline, cgroup, pidfile "
-						 "may be given (already have \"%s\")",
-						 sel_key);
+				r = fl_error_set(
+				    err, -EINVAL, path,
+				    "only one of pid, name, cmdline, cgroup, pidfile, pod "
+				    "may be given (already have \"%s\")",
+				    sel_key);
 				goto out;
 			}
 			sel_key = c->string;
@@ -319,8 +320,9 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 		}
 	}
 	if (!sel_key) {
-		r = fl_error_set(err, -EINVAL, "$.target",
-				 "missing selector: one of pid, name, cmdline, cgroup, pidfile");
+		r = fl_error_set(
+		    err, -EINVAL, "$.target",
+		    "missing selector: one of pid, name, cmdline, cgroup, pidfile, pod");
 		goto out;
 	}
 	{
