@@ -26,6 +26,7 @@ static struct {
 	bool active;
 	struct fl_kube_config cfg;
 	char node[254];
+	char why[FL_ERROR_MSG_MAX]; /* why pod targets are off, when configured but unusable */
 } kc;
 
 /* Read a small text file whole (the token: it rotates, so it is read per request). */
@@ -257,7 +258,7 @@ static int node_lister(void *opaque, const char *ns, const char *labels, const c
 	return r;
 }
 
-int fl_kube_client_setup(struct fl_error *err)
+static int setup(struct fl_error *err)
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
@@ -331,11 +332,45 @@ int fl_kube_client_setup(struct fl_error *err)
 	return 0;
 }
 
+/* Configured, but unusable: pod targets say why instead of a generic refusal. */
+static int disabled_lister(void *opaque, const char *ns, const char *labels, const char *name,
+			   struct fl_kube_pod_list *out, struct fl_error *err)
+{
+	(void)opaque;
+	(void)ns;
+	(void)labels;
+	(void)name;
+	(void)out;
+	return fl_error_set(err, -ENOTSUP, "$.target.pod", "pod targets are off on this agent: %s",
+			    kc.why);
+}
+
+int fl_kube_client_setup(struct fl_error *err)
+{
+	struct fl_error e;
+
+	fl_error_init(&e);
+	if (setup(&e) == 0)
+		return 0;
+	/*
+	 * Not fatal: an agent started from a shell (the embedded one of `faultline
+	 * run`) inherits KUBECONFIG, which may well use an exec plugin; every other
+	 * target must keep working.
+	 */
+	snprintf(kc.why, sizeof(kc.why), "%s", e.msg);
+	fl_pod_set_lister(disabled_lister, NULL);
+	fl_log(FL_LOG_WARN, "kubernetes pod targets disabled", "error", e.msg, NULL);
+	(void)err;
+	return 0;
+}
+
 void fl_kube_client_teardown(void)
 {
-	if (!kc.active)
-		return;
 	fl_pod_set_lister(NULL, NULL);
+	if (!kc.active) {
+		memset(&kc, 0, sizeof(kc));
+		return;
+	}
 	fl_kube_config_done(&kc.cfg);
 	curl_global_cleanup();
 	memset(&kc, 0, sizeof(kc));

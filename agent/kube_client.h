@@ -29,7 +29,11 @@
 #include "core/error.h"
 #include "core/kube.h"
 
-/* Set up from the environment and register the pod lister; 0 also when not configured. */
+/*
+ * Set up from the environment and register the pod lister; 0 also when not
+ * configured, and when configured but unusable (an exec-plugin kubeconfig):
+ * then it logs a warning and pod targets are refused with that reason.
+ */
 int fl_kube_client_setup(struct fl_error *err) FL_WUR;
 /* Unregister and free. */
 void fl_kube_client_teardown(void);

@@ -462,6 +462,41 @@ tail -n 1 api.log | grep -q "Bearer $rotated" || fail "the rotated token was not
 stop_c=$cpid
 echo "ok 9b in-cluster service account (CA + token files), rotated token re-read"
 
+# 9c. a kubeconfig with an exec plugin (common on laptops: EKS, GKE) must not stop an
+#     agent -- the embedded one of `faultline run` inherits KUBECONFIG: pod targets
+#     are refused with the reason, everything else works.
+cat >kube/exec-config <<EOF
+apiVersion: v1
+kind: Config
+current-context: eks
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$apiport"}}]
+contexts: [{name: eks, context: {cluster: c, user: u}}]
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, prod]
+EOF
+KUBECONFIG="$dir/kube/exec-config" "$agent" --listen "127.0.0.5:$port" --token-file token \
+	--state-dir state-d 2>agent-d.log &
+dpid=$!
+pids="$pids $dpid"
+i=0
+until curl -s "http://127.0.0.5:$port/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent with an exec-plugin kubeconfig did not start: $(cat agent-d.log)"; sleep 0.05
+done
+url="http://127.0.0.5:$port"
+[ "$(post '{"id":"d1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" != 201 ] ||
+	fail "pod target accepted without a usable Kubernetes client"
+grep -q "credential plugins are not supported" body.json || fail "refusal without the reason: $(cat body.json)"
+[ "$(post "{\"id\":\"d2\",\"kind\":\"pause\",\"target\":{\"pid\":$sideA},\"ttl_ms\":60000}")" = 201 ] ||
+	fail "a pid target failed on that agent: $(cat body.json)"
+del d2 >/dev/null
+[ "$(settled $sideA S)" = S ] || fail "d2 not reverted"
+echo "ok 9c exec-plugin kubeconfig: agent serves, pod targets refused with the reason"
+
 # 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
 stop_agent() {
 	kill -TERM "$1"
@@ -475,6 +510,7 @@ stop_agent "$apid" agent.log
 apid=""
 stop_agent "$bpid" agent-b.log
 stop_agent "$stop_c" agent-c.log
+stop_agent "$dpid" agent-d.log
 grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
 echo "ok 9 agents stopped cleanly"
 exit 0
