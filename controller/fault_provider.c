@@ -785,7 +785,8 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 		if (why.path[0] == '$' && a->json_path)
 			snprintf(path, sizeof(path), "%.120s.provider%.120s", a->json_path,
 				 why.path + 1);
-		r = fl_error_set(err, -ECANCELED, path[0] ? path : NULL, "%s", why.msg);
+		/* -ECONNABORTED: the runner aborts the run (design: all-or-nothing). */
+		r = fl_error_set(err, -ECONNABORTED, path[0] ? path : NULL, "%s", why.msg);
 		goto rollback;
 	}
 	arr = cJSON_AddArrayToObject(res, "agents");

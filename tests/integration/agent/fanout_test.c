@@ -95,7 +95,7 @@ static int case_no_partial(void)
 	T_CHECK(fl_fault_session_new(NULL, &o, &fs, &err) == 0, "session: %s", err.msg);
 	r = fl_fault_session_apply(fs, &act, &res, &err);
 	fprintf(stderr, "refusal reported as: %s (%s)\n", err.msg, err.path);
-	T_CHECK(r == -ECANCELED, "apply returned %d, want -ECANCELED", r);
+	T_CHECK(r == -ECONNABORTED, "apply returned %d, want -ECONNABORTED", r);
 	T_CHECK(strstr(err.msg, "beta") && strstr(err.msg, "allow-list"), "reason: %s", err.msg);
 	T_CHECK(strstr(err.msg, "reverted on 1 of 1"), "rollback reported: %s", err.msg);
 	T_CHECK(!strcmp(err.path, "$.method[0].provider.target"), "path %s", err.path);
