@@ -173,7 +173,7 @@ int fl_pod_sel_pods(const struct fl_pod_sel *sel, struct fl_kube_pod_list *out,
 	if (!pod_lister)
 		return fl_error_set(err, -ENOTSUP, "$.target.pod",
 				    "pod targets need the agent's Kubernetes client (run the agent "
-				    "in a cluster, or give it --kubeconfig and --node-name)");
+				    "in a cluster, or give it KUBECONFIG and NODE_NAME)");
 	r = pod_lister(pod_lister_opaque, sel->namespace, sel->labels, sel->name, &all, err);
 	if (r < 0)
 		goto out;
