@@ -157,7 +157,8 @@ int fl_regex_check(const char *ere, char *why, size_t whylen)
 too_big:
 	if (why && whylen)
 		snprintf(why, whylen,
-			 "regular expression too complex: nested or stacked repetitions expand beyond %d "
+			 "regular expression too complex: nested or stacked repetitions expand "
+			 "beyond %d "
 			 "nodes",
 			 FL_REGEX_EXPANSION_MAX);
 	return -E2BIG;
