@@ -728,7 +728,11 @@ int fl_kube_pod_list_parse(const char *body, size_t len, struct fl_kube_pod_list
 	kind = jstr(j, "kind");
 	if (kind && !strcmp(kind, "Status")) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
-		long st = cJSON_IsNumber(code) ? (long)code->valuedouble : 500;
+		/* An HTTP status; anything else (1e300 is UB as a long) reads as 500. */
+		long st =
+		    cJSON_IsNumber(code) && code->valuedouble >= 100 && code->valuedouble < 600
+			? (long)code->valuedouble
+			: 500;
 
 		cJSON_Delete(j);
 		return fl_kube_status_error(st, body, len, err);
