@@ -17,7 +17,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http"}
+targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube"}
 dir=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 cc=${FUZZ_CC:-clang-14}
 
@@ -43,6 +43,7 @@ for t in $targets; do
 	units) dict=units max=256 ;;
 	shm_table) dict="" max=12288 ;;
 	agent_http) dict=http max=8192 ;;
+	kube) dict=kube max=16384 ;;
 	*) dict=api max=8192 ;;
 	esac
 	mkdir -p "$dir/corpus/$t"
