@@ -1,7 +1,7 @@
 #!/bin/sh
 # The agent's threads under ThreadSanitizer. Builds build-tsan/ with clang-14
 # and -fsanitize=thread (every library, the agent and the test programs), runs
-# the agent's integration tests (CTest agent.*) against that faultline-agent,
+# the tests that run the agent (CTest agent.*, kube.*, preload.agent) against it,
 # and collects every report (TSAN_OPTIONS log_path) from the agent processes
 # and the tests. Exit 0 only when the tests pass and there is no report.
 #   tests/hardening/tsan.sh [CTEST_REGEX]
@@ -11,7 +11,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${TSAN_BUILD_DIR:-$top/build-tsan}
-regex=${1:-'^agent\.(apply_revert|auth|lease|crash_reconcile|bad_input|policy_limits|tls|fanout\.)'}
+regex=${1:-'^(agent\.(apply_revert|auth|lease|crash_reconcile|bad_input|policy_limits|tls|fanout\.)|kube\.|preload\.agent)'}
 cc=${TSAN_CC:-clang-14}
 
 if ! command -v "$cc" >/dev/null; then
@@ -22,7 +22,7 @@ cmake -S "$top" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DFL_WERROR=OFF \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
 	-DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-cmake --build "$dir" -j"$(nproc)" --target faultline-agent agent_test fanout_test >/dev/null
+cmake --build "$dir" -j"$(nproc)" >/dev/null
 
 rep="$dir/tsan-reports"
 rm -rf "$rep"
