@@ -17,7 +17,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube"}
+targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube controller"}
 dir=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 cc=${FUZZ_CC:-clang-14}
 
