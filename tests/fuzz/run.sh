@@ -4,7 +4,7 @@
 # executions when RUNS=N is set. Prints executions per target; exits 1 if any
 # target crashed (the input is kept in build-fuzz/artifacts/).
 #
-#   tests/fuzz/run.sh                     CI: 20 s per target
+#   tests/fuzz/run.sh 15                  CI: 15 s per target
 #   tests/fuzz/run.sh 600 rules api       10 minutes each, two targets
 #   RUNS=10000000 nice -n 19 tests/fuzz/run.sh 0    long run: 10M executions each
 #                                         (SECONDS > 0 with RUNS: whichever comes first)
