@@ -489,7 +489,7 @@ static int pause_describe_plan(const cJSON *undo, struct fl_buf *out)
 						dir->valuestring);
 		return r;
 	}
-	r = fl_buf_printf(out, "selected: kill -STOP");
+	r = fl_buf_printf(out, "selected:");
 	cJSON_ArrayForEach(t, targets)
 	{
 		struct fl_proc_ident id;

@@ -166,7 +166,7 @@ revert netem
 apply netem "$T" '{"delay":"10ms"}'
 if [ $MODE = agent ]; then
 	C=$(post second bandwidth "$T" '{"rate":"1mbit"}')
-	[ "$C" != 201 ] && pass "second fault refused ($C): $(cat /run/r)" || fail "second fault accepted"
+	[ "$C" = 409 ] && pass "second fault refused (409 conflict): $(cat /run/r)" || fail "second fault: expected 409, got $C: $(cat /run/r)"
 else
 	if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
 	else pass "second fault refused: $(cat /run/err)"; fi
