@@ -11,6 +11,11 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp # hide the host's (hostfs writes are real)
 [ -n "${HOSTDIR:-}" ] && mount -t hostfs none "$HOSTDIR" -o "$HOSTDIR"
+# The build may live under the host's /tmp or /run (a CI clone often does), which the
+# tmpfs mounts above just hid: bring it back, read-only, through hostfs.
+if [ -n "${BUILDDIR:-}" ] && [ ! -d "$BUILDDIR" ]; then
+	mkdir -p "$BUILDDIR" && mount -t hostfs none "$BUILDDIR" -o ro,"$BUILDDIR"
+fi
 FAIL=0
 pass() { echo "VM: PASS $*"; }
 fail() { echo "VM: FAIL $*"; FAIL=1; }
