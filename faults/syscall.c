@@ -10,6 +10,7 @@
  * process has exited is already gone, which counts as reverted).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,9 @@ struct syscall_spec {
 
 static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error *err)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-	    v->valuedouble < 1)
+	/* Range first: converting 1e56 to int is undefined behaviour. */
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > INT_MAX ||
+	    v->valuedouble != (double)(int)v->valuedouble)
 		return fl_error_set(err, -EINVAL, path,
 				    "expected a process id (a positive integer)");
 	*out = (int)v->valuedouble;
