@@ -579,8 +579,18 @@ int fl_preload_rule_format(const struct fl_preload_rule *r, struct fl_buf *out)
 				   fl_duration_fmt(s->delay_ns / 1000, tmp, sizeof(tmp)));
 	if (rc == 0 && (s->flags & FL_RULE_SHORT))
 		rc = fl_buf_printf(out, ":short=%llu", (unsigned long long)s->short_len);
-	if (rc == 0 && (s->flags & FL_RULE_PROB))
-		rc = fl_buf_printf(out, ":p=%.10g", (double)s->prob / 4294967296.0);
+	if (rc == 0 && (s->flags & FL_RULE_PROB)) {
+		/* Fixed notation (no exponent in the grammar), fewest digits that read back. */
+		char pb[32];
+		uint64_t back = 0;
+
+		for (int d = 1; d <= 12; d++) {
+			snprintf(pb, sizeof(pb), "%.*f", d, (double)s->prob / 4294967296.0);
+			if (parse_prob(pb, &back) == 0 && back == s->prob)
+				break;
+		}
+		rc = fl_buf_printf(out, ":p=%s", pb);
+	}
 	if (rc == 0 && (s->flags & FL_RULE_WHEN)) {
 		rc = fl_buf_printf(out, ":when=%llu", (unsigned long long)s->when_first);
 		if (rc == 0 && s->when_last != s->when_first && s->when_last != UINT64_MAX)
