@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body = (const char *)data + 1;
 	size_t len = size ? size - 1 : 0;
 	struct fl_kube_config cfg;
-	struct fl_kube_pod_list list = {0};
+	struct fl_kube_pod_list list = {0}, other = {0};
 	struct fl_error err;
 	struct fl_buf out;
 	char *cont = NULL, *s;
@@ -43,7 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 		if (fl_kube_pod_list_parse(body, len, &list, &cont, &err) == 0 && list.n) {
-			sink += fl_kube_pod_list_add(&list, &list.v[0]);
+			/* As pod_select.c does: a deep copy into another list. */
+			sink += fl_kube_pod_list_add(&other, &list.v[0]);
+			fl_kube_pod_list_done(&other);
 			fl_buf_init(&out, 64 * 1024);
 			sink += fl_kube_pods_url(list.v[0].namespace, "app=x", NULL, cont, &out);
 			fl_buf_done(&out);
