@@ -105,7 +105,9 @@ check "SIGTERM reverted: tbf gone" 0 "$(qdisc tbf)"
 check "token not in the agent's log" 0 "$(grep -c "$tok" "$dir/agent.log")"
 vg=$(ls "$dir"/vg.* | head -1)
 check "memcheck errors" 0 "$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$vg")"
-lost=$(grep -E "definitely lost|indirectly lost" "$vg" | sed 's/.*lost: \([0-9,]*\) bytes.*/\1/' | tr -d , | paste -sd+ | bc 2>/dev/null)
+check "memcheck finished (heap summary present)" 1 "$(grep -c "HEAP SUMMARY" "$vg")"
+lost=$(grep -E "definitely lost|indirectly lost" "$vg" | sed 's/.*lost: \([0-9,]*\) bytes.*/\1/' | tr -d , |
+	awk '{s += $1} END {print s + 0}')
 check "bytes definitely+indirectly lost" 0 "${lost:-0}"
 grep -E "ERROR SUMMARY|definitely|indirectly|All heap blocks" "$vg" | sed 's/^==[0-9]*== /valgrind: /'
 [ "$fail" -eq 0 ] && echo PASS || echo FAIL
