@@ -5,6 +5,7 @@
  * TTY there is no live line, only the plain lines, so logs stay readable.
  */
 #include "controller/output.h"
+#include "controller/slo.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -338,6 +339,12 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 			p->params_json ? p->params_json : "{}");
 		if (p->duration_ms)
 			fprintf(f, " for %s", fl_duration_fmt(p->duration_ms * 1000, d, sizeof(d)));
+		break;
+	case FL_PROVIDER_LOAD: /* probes of controller/slo.h */
+	case FL_PROVIDER_PROMETHEUS:
+	case FL_PROVIDER_TCP:
+	case FL_PROVIDER_RUNNING:
+		fl_probe_describe(p, f);
 		break;
 	case FL_PROVIDER__MAX:
 		break;
