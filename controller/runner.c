@@ -573,9 +573,7 @@ static void fl_runner_slo_finish(struct fl_runner *r)
 			fl_runner_reason(r, "%s", why);
 		}
 	} else if (!met) {
-		r->deviated = true;
-		if (!r->status)
-			r->status = "failed";
+		r->deviated = true; /* "failed" once the after hypothesis has run too */
 		fl_runner_reason(r, "%s", why);
 	}
 }
@@ -683,6 +681,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	} else {
 		cJSON_AddNullToObject(ss, "after");
 	}
+	if (r.deviated && !r.status)
+		r.status = "failed"; /* deviated during the method (slo.c) */
 	cJSON_AddItemToObject(ss, "during", r.during ? r.during : cJSON_CreateArray());
 	r.during = NULL;
 
