@@ -190,8 +190,7 @@ static cJSON *fault_json(const struct fault *f, bool details)
 }
 
 static cJSON *journal_record(const char *id, const char *experiment, const char *kind,
-			     uint64_t ttl_ms, uint64_t wall_ms, const char *state,
-			     const cJSON *undo)
+			     uint64_t ttl_ms, uint64_t wall_ms, const cJSON *undo)
 {
 	cJSON *rec = cJSON_CreateObject();
 
@@ -202,7 +201,6 @@ static cJSON *journal_record(const char *id, const char *experiment, const char 
 	    !cJSON_AddStringToObject(rec, "kind", kind) ||
 	    !cJSON_AddNumberToObject(rec, "ttl_ms", (double)ttl_ms) ||
 	    !cJSON_AddNumberToObject(rec, "applied_wall_ms", (double)wall_ms) ||
-	    !cJSON_AddStringToObject(rec, "state", state) ||
 	    !cJSON_AddItemToObject(rec, "undo", cJSON_Duplicate(undo, true))) {
 		cJSON_Delete(rec);
 		return NULL;
@@ -455,8 +453,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		goto out;
 	f->applied_wall_ms = fl_now_wall_ms();
 	/* Journal first: after a crash from here on, reconcile knows how to undo. */
-	rec = journal_record(f->id, f->experiment, f->kind, f->ttl_ms, f->applied_wall_ms,
-			     "planned", f->undo);
+	rec = journal_record(f->id, f->experiment, f->kind, f->ttl_ms, f->applied_wall_ms, f->undo);
 	r = rec ? fl_journal_write(&a->journal, f->id, rec) : -ENOMEM;
 	if (r < 0) {
 		r = fl_error_set(err, r, NULL, "cannot write the journal: %s", strerror(-r));
@@ -473,12 +470,10 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		count(a, f->kind, 2);
 		goto out;
 	}
-	cJSON_Delete(rec);
-	rec = journal_record(f->id, f->experiment, f->kind, f->ttl_ms, f->applied_wall_ms,
-			     "applied", f->undo);
-	if (!rec || fl_journal_write(&a->journal, f->id, rec) < 0)
-		fl_log(FL_LOG_WARN, "journal update failed; the planned record still reverts it",
-		       "id", f->id, NULL);
+	/*
+	 * The planned record stays as it is: revert works from it alone (the ops
+	 * contract), so a second write-and-fsync here would buy nothing.
+	 */
 	f->deadline_ms = fl_now_mono_ms() + f->ttl_ms;
 	f->next = a->faults;
 	a->faults = f;

@@ -23,10 +23,13 @@
 
 #include <curl/curl.h>
 
+#include "controller/cmd_agents.h"
+#include "controller/cmd_exec.h"
 #include "controller/output.h"
 #include "controller/report.h"
 #include "controller/runner.h"
 #include "controller/signals.h"
+#include "controller/cmd_agents.h"
 #include "core/duration.h"
 #include "core/rng.h"
 #include "experiments/experiment.h"
@@ -42,13 +45,18 @@ static const char fl_usage_main[] =
     "Commands:\n"
     "  run [OPTIONS] FILE   run an experiment\n"
     "  validate FILE...     check experiments; run nothing\n"
+    "  status --agents FILE live faults across agents\n"
+    "  revert --all --agents FILE\n"
+    "                       revert every live fault on the agents\n"
+    "  exec [OPTIONS] -- CMD [ARG]...\n"
+    "                       run one command with syscall faults\n"
     "  help [COMMAND]       show help for a command\n"
     "  version              print the version\n"
     "\n"
     "Exit codes:\n"
     "  0  the steady state held (or there was none to check) and nothing failed\n"
     "  1  the steady state deviated, or the run failed or was aborted\n"
-    "  2  invalid input or usage (nothing was run)\n"
+    "  2  invalid input or usage, or the plan failed pre-flight (nothing was run)\n"
     "  3  interrupted by SIGINT/SIGTERM (faults reverted, rollbacks run first)\n"
     "\n"
     "See 'faultline help run', faultline(1) and docs/cli.md.\n";
@@ -460,7 +468,15 @@ static int fl_cmd_help(int argc, char **argv)
 		fputs(fl_usage_validate, stdout);
 	else if (strcmp(topic, "help") == 0 || strcmp(topic, "version") == 0)
 		fputs(fl_usage_main, stdout);
-	else
+	else if (strcmp(topic, "status") == 0 || strcmp(topic, "revert") == 0 ||
+		 strcmp(topic, "exec") == 0) {
+		/* Those commands print their own help. */
+		char *args[] = {(char *)topic, "--help", NULL};
+
+		return strcmp(topic, "status") == 0   ? fl_cmd_status(2, args)
+		       : strcmp(topic, "revert") == 0 ? fl_cmd_revert(2, args)
+						      : fl_cmd_exec(2, args);
+	} else
 		return fl_usage_error("help", "no such command '%s'", topic);
 	return FL_EXIT_HELD;
 }
@@ -509,6 +525,12 @@ int fl_cli_main(int argc, char **argv)
 		ret = fl_cmd_run(argc - 1, argv + 1);
 	else if (strcmp(cmd, "validate") == 0)
 		ret = fl_cmd_validate(argc - 1, argv + 1);
+	else if (strcmp(cmd, "status") == 0)
+		ret = fl_cmd_status(argc - 1, argv + 1);
+	else if (strcmp(cmd, "revert") == 0)
+		ret = fl_cmd_revert(argc - 1, argv + 1);
+	else if (strcmp(cmd, "exec") == 0)
+		ret = fl_cmd_exec(argc - 1, argv + 1);
 	else if (cmd[0] == '-')
 		ret = fl_usage_error(NULL, "unknown option '%s'", cmd);
 	else

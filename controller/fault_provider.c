@@ -203,7 +203,20 @@ static int embed_start(struct fl_fault_session *s, struct fl_error *err)
 		return fl_error_set(err, -ENOENT, NULL,
 				    "no agent configured and no faultline-agent to start (%s: %s)",
 				    bin, strerror(-r));
-	snprintf(s->embed_dir, sizeof(s->embed_dir), "/tmp/faultline-XXXXXX");
+	/*
+	 * A runtime (tmpfs) dir when there is one: what the journal protects
+	 * (stopped processes, frozen cgroups, qdiscs) does not outlive a reboot
+	 * either, and fsync there costs nothing.
+	 */
+	{
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+		struct stat st;
+
+		if (!rt || rt[0] != '/' || strlen(rt) > 40 || stat(rt, &st) < 0 ||
+		    !S_ISDIR(st.st_mode) || access(rt, W_OK) < 0)
+			rt = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(s->embed_dir, sizeof(s->embed_dir), "%s/faultline-XXXXXX", rt);
+	}
 	if (!mkdtemp(s->embed_dir))
 		return fl_error_set(err, -errno, NULL, "mkdtemp: %s", strerror(errno));
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {

@@ -54,6 +54,6 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 			 struct fl_error *err) FL_WUR;
 
 /* Make a cJSON string of arbitrary bytes: invalid UTF-8 and NULs become U+FFFD. */
-cJSON *fl_json_string_bytes(const char *p, size_t n);
+cJSON *fl_provider_json_bytes(const char *p, size_t n);
 
 #endif

@@ -94,14 +94,14 @@ static size_t fl_http_header(char *p, size_t size, size_t nmemb, void *userdata)
 
 		fl_buf_init(&b, 16384);
 		if (fl_buf_printf(&b, "%s, %.*s", old->valuestring, (int)vlen, v) == 0) {
-			cJSON *nv = fl_json_string_bytes(b.data, b.len);
+			cJSON *nv = fl_provider_json_bytes(b.data, b.len);
 
 			if (nv)
 				cJSON_ReplaceItemInObjectCaseSensitive(rs->headers, key, nv);
 		}
 		fl_buf_done(&b);
 	} else {
-		cJSON_AddItemToObject(rs->headers, key, fl_json_string_bytes(v, vlen));
+		cJSON_AddItemToObject(rs->headers, key, fl_provider_json_bytes(v, vlen));
 		rs->n_headers++;
 	}
 	free(key);
@@ -336,7 +336,7 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 	if (fl_is_json_type(rs.content_type) && !rs.body_truncated && rs.body.data)
 		body = cJSON_ParseWithLength(rs.body.data, rs.body.len);
 	if (!body)
-		body = fl_json_string_bytes(rs.body.data, rs.body.len);
+		body = fl_provider_json_bytes(rs.body.data, rs.body.len);
 	res = cJSON_CreateObject();
 	if (!res || !body) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");

@@ -280,8 +280,8 @@ int fl_provider_process_run(const struct fl_provider *p, const struct fl_call_op
 		cJSON_AddNumberToObject(res, "status", -WTERMSIG(status));
 	else
 		cJSON_AddNullToObject(res, "status");
-	cJSON_AddItemToObject(res, "stdout", fl_json_string_bytes(out.buf.data, out.buf.len));
-	cJSON_AddItemToObject(res, "stderr", fl_json_string_bytes(errs.buf.data, errs.buf.len));
+	cJSON_AddItemToObject(res, "stdout", fl_provider_json_bytes(out.buf.data, out.buf.len));
+	cJSON_AddItemToObject(res, "stderr", fl_provider_json_bytes(errs.buf.data, errs.buf.len));
 	if (out.truncated)
 		cJSON_AddBoolToObject(res, "stdout_truncated", true);
 	if (errs.truncated)
@@ -339,7 +339,7 @@ static size_t fl_utf8_seq(const unsigned char *p, size_t n)
 	return len;
 }
 
-cJSON *fl_json_string_bytes(const char *p, size_t n)
+cJSON *fl_provider_json_bytes(const char *p, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	struct fl_buf b;

@@ -19,7 +19,7 @@
 
 #define FL_REPORT_MAX (256 * 1024 * 1024)
 
-int fl_file_write_atomic(const char *path, const char *data, size_t len, struct fl_error *err)
+int fl_report_write_atomic(const char *path, const char *data, size_t len, struct fl_error *err)
 {
 	char *tmp = NULL, *dircopy = NULL;
 	int fd = -1, r = 0, dfd;
@@ -132,13 +132,13 @@ int fl_report_journal_write(const cJSON *journal, const char *path, struct fl_er
 		text = t2;
 		text[n] = '\n';
 		text[n + 1] = '\0';
-		r = fl_file_write_atomic(path, text, n + 1, err);
+		r = fl_report_write_atomic(path, text, n + 1, err);
 	}
 	free(text);
 	return r;
 }
 
-int fl_xml_escape(struct fl_buf *b, const char *s)
+int fl_report_xml_escape(struct fl_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	int r = 0;
@@ -210,13 +210,13 @@ static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c)
 	int r = 0;
 
 	r |= fl_buf_printf(b, "    <testcase classname=\"");
-	r |= fl_xml_escape(b, c->phase);
+	r |= fl_report_xml_escape(b, c->phase);
 	r |= fl_buf_printf(b, "\" name=\"");
-	r |= fl_xml_escape(b, c->name);
+	r |= fl_report_xml_escape(b, c->name);
 	r |= fl_buf_printf(b, "\" time=\"%.3f\"", rec ? fl_jnum(rec, "duration") : 0.0);
 	if (!rec) {
 		r |= fl_buf_printf(b, ">\n      <skipped message=\"");
-		r |= fl_xml_escape(b, c->skip_why);
+		r |= fl_report_xml_escape(b, c->skip_why);
 		r |= fl_buf_printf(b, "\"/>\n    </testcase>\n");
 		return r;
 	}
@@ -227,12 +227,12 @@ static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c)
 		char *out = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "output"));
 
 		r |= fl_buf_printf(b, ">\n      <error type=\"ActivityFailed\" message=\"");
-		r |= fl_xml_escape(b, msg);
+		r |= fl_report_xml_escape(b, msg);
 		r |= fl_buf_printf(b, "\">");
-		r |= fl_xml_escape(b, msg);
+		r |= fl_report_xml_escape(b, msg);
 		if (out) {
 			r |= fl_buf_printf(b, "observed: ");
-			r |= fl_xml_escape(b, out);
+			r |= fl_report_xml_escape(b, out);
 		}
 		r |= fl_buf_printf(b, "</error>\n    </testcase>\n");
 		free(out);
@@ -246,15 +246,15 @@ static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c)
 		char *tols = tol ? cJSON_PrintUnformatted(tol) : NULL;
 
 		r |= fl_buf_printf(b, ">\n      <failure type=\"ToleranceNotMet\" message=\"");
-		r |= fl_xml_escape(b, why);
+		r |= fl_report_xml_escape(b, why);
 		r |= fl_buf_printf(b, "\">");
 		if (tols) {
 			r |= fl_buf_printf(b, "tolerance: ");
-			r |= fl_xml_escape(b, tols);
+			r |= fl_report_xml_escape(b, tols);
 			r |= fl_buf_printf(b, "\n");
 		}
 		r |= fl_buf_printf(b, "observed: ");
-		r |= fl_xml_escape(b, out ? out : "null");
+		r |= fl_report_xml_escape(b, out ? out : "null");
 		r |= fl_buf_printf(b, "</failure>\n    </testcase>\n");
 		free(out);
 		free(tols);
@@ -338,13 +338,13 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 
 	r |= fl_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	r |= fl_buf_printf(b, "<testsuites name=\"");
-	r |= fl_xml_escape(b, title);
+	r |= fl_report_xml_escape(b, title);
 	r |= fl_buf_printf(b,
 			   "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
 			   "time=\"%.3f\">\n",
 			   n, failures, errors, skipped, total);
 	r |= fl_buf_printf(b, "  <testsuite name=\"");
-	r |= fl_xml_escape(b, title);
+	r |= fl_report_xml_escape(b, title);
 	r |= fl_buf_printf(b,
 			   "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
 			   "time=\"%.3f\"",
@@ -355,15 +355,15 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 
 		snprintf(ts, sizeof(ts), "%.19s", start);
 		r |= fl_buf_printf(b, " timestamp=\"");
-		r |= fl_xml_escape(b, ts);
+		r |= fl_report_xml_escape(b, ts);
 		r |= fl_buf_printf(b, "\"");
 	}
 	r |= fl_buf_printf(b, " hostname=\"");
-	r |= fl_xml_escape(b, fl_jstr(journal, "node", "localhost"));
+	r |= fl_report_xml_escape(b, fl_jstr(journal, "node", "localhost"));
 	r |= fl_buf_printf(b, "\">\n");
 	r |= fl_buf_printf(b, "    <properties>\n");
 	r |= fl_buf_printf(b, "      <property name=\"status\" value=\"");
-	r |= fl_xml_escape(b, fl_jstr(journal, "status", ""));
+	r |= fl_report_xml_escape(b, fl_jstr(journal, "status", ""));
 	r |= fl_buf_printf(
 	    b, "\"/>\n      <property name=\"deviated\" value=\"%s\"/>\n",
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(journal, "deviated")) ? "true" : "false");
@@ -386,7 +386,7 @@ int fl_report_junit_write(const cJSON *journal, const char *path, struct fl_erro
 		fl_buf_done(&b);
 		return fl_error_set(err, r, NULL, "junit report too large or out of memory");
 	}
-	r = fl_file_write_atomic(path, b.data ? b.data : "", b.len, err);
+	r = fl_report_write_atomic(path, b.data ? b.data : "", b.len, err);
 	fl_buf_done(&b);
 	return r;
 }

@@ -15,8 +15,8 @@
 #include "core/error.h"
 
 /* Write data to path atomically; "-" means stdout. */
-int fl_file_write_atomic(const char *path, const char *data, size_t len,
-			 struct fl_error *err) FL_WUR;
+int fl_report_write_atomic(const char *path, const char *data, size_t len,
+			   struct fl_error *err) FL_WUR;
 /* Check before a run that a report can be written there (its directory exists and is writable). */
 int fl_report_path_check(const char *path, struct fl_error *err) FL_WUR;
 
@@ -34,6 +34,6 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *out) FL_WUR;
 int fl_report_junit_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;
 
 /* Append s to b with XML escaping; characters XML 1.0 forbids become U+FFFD. */
-int fl_xml_escape(struct fl_buf *b, const char *s) FL_WUR;
+int fl_report_xml_escape(struct fl_buf *b, const char *s) FL_WUR;
 
 #endif

@@ -125,7 +125,7 @@ static int fl_pause(uint64_t ms, int cancel_fd, uint64_t deadline)
  *   path := "$" { "." key | "[" digits "]" | "[\"" key "\"]" }
  *   key  := any characters but "." and "["
  */
-const cJSON *fl_json_path_get(const cJSON *root, const char *path)
+const cJSON *fl_runner_path_get(const cJSON *root, const char *path)
 {
 	const cJSON *cur = root;
 	const char *p = path;
@@ -169,7 +169,7 @@ const cJSON *fl_json_path_get(const cJSON *root, const char *path)
 
 static cJSON *fl_activity_json(const struct fl_runner *r, const struct fl_activity *a)
 {
-	const cJSON *src = fl_json_path_get(r->exp_json, a->json_path);
+	const cJSON *src = fl_runner_path_get(r->exp_json, a->json_path);
 	cJSON *j, *prov;
 
 	if (src && cJSON_IsObject(src))
@@ -587,7 +587,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	cJSON *j = NULL, *ss, *list;
 	const char *status;
 	bool with_ssh = e->has_hypothesis && e->hypothesis.n > 0;
-	bool before_ok = true;
+	bool before_ok = true, preflight_failed = false;
 	char ts[40], host[256] = "";
 	int ret = 0;
 
@@ -637,9 +637,33 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 			fl_out_note(o->out, "fault activities cannot run: %s", r.fault_err.msg);
 		}
 	}
+	/*
+	 * Pre-flight: every agent the plan names says whether its kernel can do
+	 * what is asked. A "no" stops the run before anything is probed, applied
+	 * or rolled back, and names the host and the missing piece.
+	 */
+	if (r.faults) {
+		struct fl_error pe;
+		cJSON *pf = cJSON_AddObjectToObject(j, "preflight");
+
+		fl_error_init(&pe);
+		preflight_failed = fl_fault_session_preflight(r.faults, &pe) < 0;
+		cJSON_AddBoolToObject(pf, "ok", !preflight_failed);
+		if (preflight_failed) {
+			char msg[FL_ERROR_PATH_MAX + FL_ERROR_MSG_MAX + 8];
+
+			fl_error_str(&pe, msg, sizeof(msg));
+			cJSON_AddStringToObject(pf, "error", msg);
+			fl_out_note(o->out, "pre-flight failed, nothing was run: %s", msg);
+			r.status = "aborted";
+			fl_runner_reason(&r, "pre-flight failed: %s", msg);
+		}
+	}
 
 	/* Hypothesis before: the gate. */
-	if (with_ssh) {
+	if (preflight_failed) {
+		cJSON_AddNullToObject(ss, "before");
+	} else if (with_ssh) {
 		cJSON *st = fl_run_hypothesis(&r, FL_PHASE_BEFORE);
 
 		if (st) {
@@ -689,7 +713,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	/* Faults go before rollbacks, whatever happened. */
 	fl_runner_revert_faults(&r);
 
-	if (fl_play_rollbacks(&r)) {
+	if (!preflight_failed && fl_play_rollbacks(&r)) {
 		if (e->rollbacks.n)
 			fl_out_phase(o->out, "Rollbacks (strategy %s)",
 				     fl_rollback_strategy_name(o->rollback_strategy));
@@ -745,5 +769,8 @@ int fl_runner_exit_code(const cJSON *journal)
 		return FL_EXIT_INTERRUPTED;
 	if (strcmp(st->valuestring, "completed") == 0 && !cJSON_IsTrue(dev))
 		return FL_EXIT_HELD;
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(journal, "preflight"), "ok")))
+		return FL_EXIT_USAGE; /* the plan asks what these hosts cannot do */
 	return FL_EXIT_FAILED;
 }

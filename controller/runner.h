@@ -45,6 +45,6 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 int fl_runner_exit_code(const cJSON *journal);
 
 /* Find the value at a JSON path like `$.method[2]` or `$["a-b"].c`; NULL if absent. */
-const cJSON *fl_json_path_get(const cJSON *root, const char *path);
+const cJSON *fl_runner_path_get(const cJSON *root, const char *path);
 
 #endif

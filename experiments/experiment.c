@@ -269,29 +269,55 @@ static void walk_limits(const cJSON *j, const char *path, unsigned depth, struct
 	}
 }
 
-/* Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse them. */
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse
+ * them. Keys are sorted (not compared pairwise) so a 1 MiB object of tiny
+ * members costs n log n, not n^2.
+ */
 static void walk_dup_keys(const cJSON *j, const char *path, struct parse_ctx *ctx)
 {
-	const cJSON *it, *o;
-	size_t i = 0;
+	const cJSON *it;
+	size_t i = 0, n = 0;
 
 	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
 		return;
+	if (cJSON_IsObject(j)) {
+		const char **keys;
+
+		for (it = j->child; it; it = it->next)
+			n++;
+		keys = n > 1 ? malloc(n * sizeof(*keys)) : NULL;
+		if (keys) {
+			for (it = j->child; it; it = it->next)
+				keys[i++] = it->string;
+			qsort(keys, n, sizeof(*keys), key_cmp);
+			for (i = 1; i < n; i++) {
+				char p[FL_PATH_MAX];
+
+				if (!strcmp(keys[i - 1], keys[i]) &&
+				    (i < 2 || strcmp(keys[i - 2], keys[i])))
+					ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, keys[i]),
+					    "duplicate key");
+			}
+			free(keys);
+		} else if (n > 1) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+		}
+	}
+	i = 0;
 	cJSON_ArrayForEach(it, j)
 	{
 		char p[FL_PATH_MAX];
 
-		if (cJSON_IsObject(j)) {
+		if (cJSON_IsObject(j))
 			fl_path_key(p, sizeof(p), path, it->string);
-			for (o = j->child; o != it; o = o->next) {
-				if (!strcmp(o->string, it->string)) {
-					ERR(ctx, -EINVAL, p, "duplicate key");
-					break;
-				}
-			}
-		} else {
+		else
 			fl_path_index(p, sizeof(p), path, i++);
-		}
 		walk_dup_keys(it, p, ctx);
 	}
 }
@@ -1432,8 +1458,8 @@ done:
 	return s;
 }
 
-int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
-			struct fl_experiment **out, struct fl_errlist *errs)
+static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
+		      struct fl_experiment **out, struct fl_errlist *errs)
 {
 	struct fl_subst_map map = {0};
 	struct parse_ctx ctx = {.errs = errs};
@@ -1593,6 +1619,27 @@ out:
 	return r;
 }
 
+/*
+ * Errors are collected in a list of this parse's own, so "one error per
+ * path" never hides an error behind one from another file, then appended.
+ */
+int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
+			struct fl_experiment **out, struct fl_errlist *errs)
+{
+	struct fl_errlist *mine = calloc(1, sizeof(*mine));
+	int r;
+
+	*out = NULL;
+	if (!mine)
+		return fl_errlist_add(errs, -ENOMEM, "$", "out of memory");
+	r = parse_into(buf, len, vars, out, mine);
+	for (size_t i = 0; i < mine->n; i++)
+		fl_errlist_add(errs, mine->v[i].code, mine->v[i].path, "%s", mine->v[i].msg);
+	errs->dropped += mine->dropped;
+	free(mine);
+	return r;
+}
+
 /* 0 when `path` is a regular file we may execute, else -errno. */
 static int runnable(const char *path)
 {
@@ -1645,14 +1692,14 @@ static void check_list_programs(const struct fl_activity_list *l, struct fl_errl
 		if (strchr(a->provider.path, '/')) {
 			r = runnable(a->provider.path);
 			if (r < 0)
-				*ret =
-				    fl_experr(errs, -ENOENT, p, "%s cannot be run: %s",
-					      fl_quote(a->provider.path, q, sizeof(q)),
-					      r == -EISDIR ? "not a regular file" : strerror(-r));
+				*ret = fl_errlist_add(errs, -ENOENT, p, "%s cannot be run: %s",
+						      fl_quote(a->provider.path, q, sizeof(q)),
+						      r == -EISDIR ? "not a regular file"
+								   : strerror(-r));
 		} else if (find_in_path(a->provider.path) < 0) {
-			*ret =
-			    fl_experr(errs, -ENOENT, p, "no program %s in PATH (or not executable)",
-				      fl_quote(a->provider.path, q, sizeof(q)));
+			*ret = fl_errlist_add(errs, -ENOENT, p,
+					      "no program %s in PATH (or not executable)",
+					      fl_quote(a->provider.path, q, sizeof(q)));
 		}
 	}
 }
@@ -1678,10 +1725,10 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 	*out = NULL;
 	r = fl_experiment_read_file(path, &buf, &len);
 	if (r == -E2BIG)
-		return fl_experr(errs, r, "$", "the file is larger than the limit of %d bytes",
-				 FL_EXP_FILE_MAX);
+		return fl_errlist_add(errs, r, "$", "the file is larger than the limit of %d bytes",
+				      FL_EXP_FILE_MAX);
 	if (r < 0)
-		return fl_experr(errs, r, "", "cannot read %s: %s", path, strerror(-r));
+		return fl_errlist_add(errs, r, "", "cannot read %s: %s", path, strerror(-r));
 	r = fl_experiment_parse(buf, len, vars, out, errs);
 	free(buf);
 	if (r == 0) {
@@ -1689,7 +1736,7 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 		if (!(*out)->source_path) {
 			fl_experiment_free(*out);
 			*out = NULL;
-			return fl_experr(errs, -ENOMEM, "", "out of memory");
+			return fl_errlist_add(errs, -ENOMEM, "", "out of memory");
 		}
 	}
 	return r;

@@ -801,9 +801,9 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 					observed(matches[0], obs, sizeof(obs)),
 					observed(c->expect, exp, sizeof(exp)));
 			else
-				why_set(why, whylen,
-					"%s matched %zu values (first %s), expected %s", t->str, n,
-					observed(matches[0], obs, sizeof(obs)),
+				why_set(why, whylen, "%s matched %zu values%s%s, expected %s",
+					t->str, n, n ? ", first " : "",
+					n ? observed(matches[0], obs, sizeof(obs)) : "",
 					observed(c->expect, exp, sizeof(exp)));
 		}
 	}

@@ -87,7 +87,7 @@ static int state_cb(struct nl_msg *msg, void *arg)
 
 static int dump(struct nl_sock *sk, int type, struct tcmsg *tcm, struct state_ctx *c)
 {
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	struct nl_cb *cb = fl_nl_cb_clone(sk);
 	int r;
 
 	if (!cb)

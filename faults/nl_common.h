@@ -114,6 +114,9 @@ const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len
 int fl_nl_errno(int nlerr);
 /* Connect a NETLINK_ROUTE socket in the current netns. */
 int fl_nl_sock_open(struct nl_sock **sk, struct fl_error *err) FL_WUR;
+struct nl_cb;
+/* A private copy of the socket's callbacks (libnl's getter hands out a reference). */
+struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk);
 /* Send a built message, wait for the kernel's ACK; -errno with nl_geterror text. */
 int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what,
 		   struct fl_error *err) FL_WUR;

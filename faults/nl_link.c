@@ -72,6 +72,16 @@ int fl_nl_sock_open(struct nl_sock **out, struct fl_error *err)
 		nl_socket_free(sk);
 		return fl_error_set(err, fl_nl_errno(r), "", "netlink: %s", nl_geterror(r));
 	}
+	/*
+	 * One recvmsg per datagram instead of libnl's peek-then-read: a buffer
+	 * larger than any rtnetlink dump datagram (the kernel caps them at 32 KiB).
+	 */
+	nl_socket_disable_msg_peek(sk);
+	r = nl_socket_set_msg_buf_size(sk, 65536);
+	if (r < 0) {
+		nl_socket_free(sk);
+		return fl_error_set(err, fl_nl_errno(r), "", "netlink: %s", nl_geterror(r));
+	}
 	*out = sk;
 	return 0;
 }
@@ -89,15 +99,16 @@ int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what, str
 
 int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex, struct fl_error *err)
 {
-	struct rtnl_link *link = NULL;
-	int r = rtnl_link_get_kernel(sk, 0, ifname, &link);
+	/* SIOCGIFINDEX in the calling thread's netns (the one sk was opened in). */
+	unsigned i = if_nametoindex(ifname);
 
-	if (r < 0)
-		return fl_error_set(
-		    err, r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : fl_nl_errno(r), "",
-		    "no interface %s here: %s", ifname, nl_geterror(r));
-	*ifindex = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
+	(void)sk;
+	if (!i) {
+		int e = errno == ENXIO || errno == ENODEV || !errno ? ENODEV : errno;
+
+		return fl_error_set(err, -e, "", "no interface %s here: %s", ifname, strerror(e));
+	}
+	*ifindex = (int)i;
 	return 0;
 }
 
@@ -137,7 +148,7 @@ int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, ch
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
-	cb = nl_cb_clone(nl_socket_get_cb(sk));
+	cb = fl_nl_cb_clone(sk);
 	if (!cb) {
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
@@ -184,4 +195,13 @@ int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *
 		return fl_nl_ifindex(sk, t->ifname, ifindex, err);
 	}
 	return fl_nl_route_ifindex(sk, t->route_to, ifindex, ifname, err);
+}
+
+struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk)
+{
+	struct nl_cb *ref = nl_socket_get_cb(sk); /* a new reference */
+	struct nl_cb *cb = ref ? nl_cb_clone(ref) : NULL;
+
+	nl_cb_put(ref);
+	return cb;
 }

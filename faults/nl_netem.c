@@ -22,6 +22,7 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/netem.h>
 #include <netlink/route/tc.h>
+#include <netlink/utils.h>
 
 #include "core/duration.h"
 #include "faults/nl_common.h"
@@ -259,20 +260,12 @@ static void parse_obj(struct nl_object *obj, void *arg)
 	if (!kind || strcmp(kind, "netem"))
 		return;
 	c->found = 1;
+	/*
+	 * libnl's netem getters return int for u32 probabilities and -NLE_NOATTR
+	 * when unset, so 100% (UINT32_MAX) reads as -1: take only the unambiguous
+	 * values from libnl and the probabilities from the attributes below.
+	 */
 	n->limit = (uint32_t)rtnl_netem_get_limit(q);
-	/* libnl reports delay/jitter in microseconds from the 32-bit tick fields. */
-	n->delay_ns = (uint64_t)rtnl_netem_get_delay(q) * 1000;
-	n->jitter_ns = (uint64_t)rtnl_netem_get_jitter(q) * 1000;
-	n->delay_corr = (uint32_t)rtnl_netem_get_delay_correlation(q);
-	n->loss = (uint32_t)rtnl_netem_get_loss(q);
-	n->loss_corr = (uint32_t)rtnl_netem_get_loss_correlation(q);
-	n->duplicate = (uint32_t)rtnl_netem_get_duplicate(q);
-	n->duplicate_corr = (uint32_t)rtnl_netem_get_duplicate_correlation(q);
-	n->corrupt = (uint32_t)rtnl_netem_get_corruption_probability(q);
-	n->corrupt_corr = (uint32_t)rtnl_netem_get_corruption_correlation(q);
-	n->reorder = (uint32_t)rtnl_netem_get_reorder_probability(q);
-	n->reorder_corr = (uint32_t)rtnl_netem_get_reorder_correlation(q);
-	n->gap = (uint32_t)rtnl_netem_get_gap(q);
 	{
 		int sz = rtnl_netem_get_delay_distribution_size(q);
 
@@ -306,6 +299,39 @@ int fl_nl_netem_parse(struct nl_msg *msg, struct fl_nl_netem *n, size_t *dist_le
 	if (r < 0)
 		return fl_error_set(err, fl_nl_errno(r), "", "netem attributes: %s",
 				    nl_geterror(r));
+	{
+		const struct tc_netem_qopt *qo = nla_data(opts);
+
+		n->delay_ns = (uint64_t)nl_ticks2us(qo->latency) * 1000;
+		n->jitter_ns = (uint64_t)nl_ticks2us(qo->jitter) * 1000;
+		n->loss = qo->loss;
+		n->gap = qo->gap;
+		n->duplicate = qo->duplicate;
+	}
+	if (tb[TCA_NETEM_CORR] &&
+	    nla_len(tb[TCA_NETEM_CORR]) >= (int)sizeof(struct tc_netem_corr)) {
+		const struct tc_netem_corr *co = nla_data(tb[TCA_NETEM_CORR]);
+
+		n->delay_corr = co->delay_corr;
+		n->loss_corr = co->loss_corr;
+		n->duplicate_corr = co->dup_corr;
+	}
+	if (tb[TCA_NETEM_REORDER] &&
+	    nla_len(tb[TCA_NETEM_REORDER]) >= (int)sizeof(struct tc_netem_reorder)) {
+		const struct tc_netem_reorder *ro = nla_data(tb[TCA_NETEM_REORDER]);
+
+		n->reorder = ro->probability;
+		n->reorder_corr = ro->correlation;
+	}
+	if (tb[TCA_NETEM_CORRUPT] &&
+	    nla_len(tb[TCA_NETEM_CORRUPT]) >= (int)sizeof(struct tc_netem_corrupt)) {
+		const struct tc_netem_corrupt *cr = nla_data(tb[TCA_NETEM_CORRUPT]);
+
+		n->corrupt = cr->probability;
+		n->corrupt_corr = cr->correlation;
+	}
+	if (dist_len && tb[TCA_NETEM_DELAY_DIST]) /* libnl 3.7 does not read it back */
+		*dist_len = (size_t)nla_len(tb[TCA_NETEM_DELAY_DIST]) / sizeof(int16_t);
 	if (tb[TCA_NETEM_LATENCY64])
 		n->delay_ns = (uint64_t)nla_get_s64(tb[TCA_NETEM_LATENCY64]);
 	if (tb[TCA_NETEM_JITTER64])

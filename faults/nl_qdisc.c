@@ -90,7 +90,7 @@ static int snap_cb(struct nl_msg *msg, void *arg)
 static int dump(struct nl_sock *sk, int type, int ifindex, struct snap_ctx *c)
 {
 	struct tcmsg tcm = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex};
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	struct nl_cb *cb = fl_nl_cb_clone(sk);
 	int r;
 
 	if (!cb)
@@ -111,7 +111,8 @@ int fl_nl_root_snapshot(struct nl_sock *sk, int ifindex, struct fl_nl_qdisc_snap
 
 	memset(s, 0, sizeof(*s));
 	r = dump(sk, RTM_GETQDISC, ifindex, &c);
-	if (r == 0)
+	/* Classes matter only under a root that is neither the default nor ours. */
+	if (r == 0 && s->present && s->handle && !fl_nl_handle_ours(s->handle))
 		r = dump(sk, RTM_GETTCLASS, ifindex, &c);
 	if (r == 0)
 		r = c.err;

@@ -516,7 +516,7 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 	struct fl_error first_refusal;
 	int want_pid = 0;
 	DIR *d = NULL;
-	struct dirent *de;
+	struct dirent *de = NULL;
 	int r = 0;
 
 	*out = NULL;
@@ -530,21 +530,23 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 		if (r < 0)
 			goto out;
 	}
-	d = opendir("/proc");
-	if (!d) {
-		r = fl_error_set(err, -errno, NULL, "cannot read /proc: %s", strerror(errno));
-		goto out;
+	/* A single PID needs no walk over /proc. */
+	if (!want_pid) {
+		d = opendir("/proc");
+		if (!d) {
+			r = fl_error_set(err, -errno, NULL, "cannot read /proc: %s",
+					 strerror(errno));
+			goto out;
+		}
 	}
-	while ((de = readdir(d))) {
+	for (bool once = true; want_pid ? once : (de = readdir(d)) != NULL; once = false) {
 		struct fl_proc_ident id;
 		unsigned flags;
 		char state;
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
+		char *end = NULL;
+		long pid = want_pid ? want_pid : strtol(de->d_name, &end, 10);
 
-		if (*end || pid <= 0)
-			continue;
-		if (want_pid && pid != want_pid)
+		if ((end && *end) || pid <= 0)
 			continue;
 		if (proc_stat_full((int)pid, &state, &flags, &id.start) < 0)
 			continue;

@@ -202,12 +202,17 @@ START_TEST(kill_by_name_count_seeded)
 	const struct fl_fault_ops *ops = fl_fault_lookup("kill");
 	cJSON *t1, *t2;
 	int dead = 0;
+	char name[16], tcount[128], tpct[128];
 
+	/* Names unique to this process: other test runs may share the machine. */
+	snprintf(name, sizeof(name), "kn%d", (int)getpid());
+	snprintf(tcount, sizeof(tcount), "{\"name\": \"%s\", \"count\": 2, \"seed\": 42}", name);
+	snprintf(tpct, sizeof(tpct), "{\"name\": \"%s\", \"percent\": 50}", name);
 	for (int i = 0; i < 6; i++)
-		c[i] = spawn("fltk-kname");
+		c[i] = spawn(name);
 	/* Planning twice with the same seed picks the same processes. */
 	{
-		cJSON *t = J("{\"name\": \"fltk-kname\", \"count\": 2, \"seed\": 42}");
+		cJSON *t = J(tcount);
 		cJSON *p = J("{}");
 
 		ck_assert_int_eq(ops->parse(t, p, &a.spec, &err), 0);
@@ -224,9 +229,7 @@ START_TEST(kill_by_name_count_seeded)
 		cJSON_Delete(t);
 		cJSON_Delete(p);
 	}
-	ck_assert_int_eq(run_fault("kill", "{\"name\": \"fltk-kname\", \"count\": 2, \"seed\": 42}",
-				   "{}", NULL, &a, &err),
-			 0);
+	ck_assert_int_eq(run_fault("kill", tcount, "{}", NULL, &a, &err), 0);
 	for (int i = 0; i < 6; i++) {
 		int st;
 
@@ -242,9 +245,7 @@ START_TEST(kill_by_name_count_seeded)
 	ck_assert_int_eq(dead, 2);
 	/* percent: 50% of the 4 left is 2. */
 	applied_done(&a);
-	ck_assert_int_eq(
-	    run_fault("kill", "{\"name\": \"fltk-kname\", \"percent\": 50}", "{}", NULL, &a, &err),
-	    0);
+	ck_assert_int_eq(run_fault("kill", tpct, "{}", NULL, &a, &err), 0);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(a.undo, "signalled")), 2);
 	applied_done(&a);
 	for (int i = 0; i < 6; i++)
@@ -255,9 +256,14 @@ END_TEST
 
 START_TEST(kill_by_cmdline_and_pidfile)
 {
-	pid_t c = fork();
+	char arg[32], re[96];
+	pid_t c;
 	char pidfile[] = "/tmp/fl-test-pidfile-XXXXXX";
 	char t[128];
+
+	snprintf(arg, sizeof(arg), "1000.%d", (int)getpid());
+	snprintf(re, sizeof(re), "{\"cmdline\": \"^sleep 1000\\\\.%d$\"}", (int)getpid());
+	c = fork();
 	struct applied a;
 	struct fl_error err;
 	int fd, status;
@@ -265,15 +271,13 @@ START_TEST(kill_by_cmdline_and_pidfile)
 	ck_assert_int_ge(c, 0);
 	if (c == 0) {
 		signal(SIGTERM, SIG_DFL);
-		execl("/bin/sleep", "sleep", "1000.123", (char *)NULL);
+		execl("/bin/sleep", "sleep", arg, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 1000 && state_of(c) != 'S'; i++)
 		usleep(1000);
 	usleep(20000); /* let exec finish */
-	ck_assert_int_eq(run_fault("kill", "{\"cmdline\": \"^sleep 1000\\\\.123$\"}",
-				   "{\"signal\": 15}", NULL, &a, &err),
-			 0);
+	ck_assert_int_eq(run_fault("kill", re, "{\"signal\": 15}", NULL, &a, &err), 0);
 	ck_assert_int_eq(waitpid(c, &status, 0), c);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 	applied_done(&a);
@@ -328,8 +332,14 @@ static int refuse_odd(void *opaque, int pid, struct fl_error *err)
 
 START_TEST(policy_refusal)
 {
-	pid_t c = spawn("fltk-policy");
-	int refuse = c;
+	char name[16], tname[64];
+	pid_t c;
+	int refuse;
+
+	snprintf(name, sizeof(name), "po%d", (int)getpid());
+	snprintf(tname, sizeof(tname), "{\"name\": \"%s\"}", name);
+	c = spawn(name);
+	refuse = c;
 	struct fl_fault_ctx ctx = {.seed = 1, .allow_pid = refuse_odd, .opaque = &refuse};
 	struct applied a;
 	struct fl_error err;
@@ -339,8 +349,7 @@ START_TEST(policy_refusal)
 	ck_assert_int_eq(run_fault("kill", t, "{}", &ctx, &a, &err), -EPERM);
 	ck_assert_ptr_nonnull(strstr(err.msg, "protected"));
 	applied_done(&a);
-	ck_assert_int_eq(run_fault("pause", "{\"name\": \"fltk-policy\"}", "{}", &ctx, &a, &err),
-			 -EPERM);
+	ck_assert_int_eq(run_fault("pause", tname, "{}", &ctx, &a, &err), -EPERM);
 	applied_done(&a);
 	ck_assert_int_eq(state_of(c), 'S');
 	reap(c);
@@ -349,13 +358,18 @@ END_TEST
 
 START_TEST(pause_signal_and_revert_from_record)
 {
-	pid_t c1 = spawn("fltk-pause"), c2 = spawn("fltk-pause");
+	char name[16], tname[64];
+	pid_t c1, c2;
 	struct applied a;
 	struct fl_error err;
 	char *text;
 	cJSON *copy;
 
-	ck_assert_int_eq(run_fault("pause", "{\"name\": \"fltk-pause\"}", "{}", NULL, &a, &err), 0);
+	snprintf(name, sizeof(name), "pa%d", (int)getpid());
+	snprintf(tname, sizeof(tname), "{\"name\": \"%s\"}", name);
+	c1 = spawn(name);
+	c2 = spawn(name);
+	ck_assert_int_eq(run_fault("pause", tname, "{}", NULL, &a, &err), 0);
 	ck_assert_str_eq(cJSON_GetObjectItem(a.undo, "method")->valuestring, "signal");
 	ck_assert_int_eq(state_of(c1), 'T');
 	ck_assert_int_eq(state_of(c2), 'T');

@@ -22,7 +22,7 @@ static char *xml_of(const char *s)
 	struct fl_buf b;
 
 	fl_buf_init(&b, 4096);
-	ck_assert_int_eq(fl_xml_escape(&b, s), 0);
+	ck_assert_int_eq(fl_report_xml_escape(&b, s), 0);
 	return fl_buf_steal(&b) ?: strdup("");
 }
 
@@ -207,8 +207,8 @@ START_TEST(atomic_write_replaces_and_leaves_no_temp)
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/report.json", dir);
-	ck_assert_int_eq(fl_file_write_atomic(path, "first", 5, &err), 0);
-	ck_assert_int_eq(fl_file_write_atomic(path, "second", 6, &err), 0);
+	ck_assert_int_eq(fl_report_write_atomic(path, "first", 5, &err), 0);
+	ck_assert_int_eq(fl_report_write_atomic(path, "second", 6, &err), 0);
 	f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
@@ -216,7 +216,7 @@ START_TEST(atomic_write_replaces_and_leaves_no_temp)
 	ck_assert_str_eq(buf, "second");
 	ck_assert_int_eq(count_entries(dir), 1);
 	snprintf(path, sizeof(path), "%s/missing/report.json", dir);
-	ck_assert_int_eq(fl_file_write_atomic(path, "x", 1, &err), -ENOENT);
+	ck_assert_int_eq(fl_report_write_atomic(path, "x", 1, &err), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "missing"));
 	ck_assert_int_eq(fl_report_path_check(path, &err), -ENOENT);
 	ck_assert_int_eq(fl_report_path_check(dir, &err), -EISDIR);
@@ -234,17 +234,17 @@ START_TEST(json_path_resolver)
 				  "\"odd.key\": 1}");
 	const cJSON *v;
 
-	v = fl_json_path_get(root, "$.method[1]");
+	v = fl_runner_path_get(root, "$.method[1]");
 	ck_assert_str_eq(cJSON_GetObjectItem(v, "name")->valuestring, "b");
-	v = fl_json_path_get(root, "$.steady-state-hypothesis.probes[0].name");
+	v = fl_runner_path_get(root, "$.steady-state-hypothesis.probes[0].name");
 	ck_assert_str_eq(v->valuestring, "p");
-	ck_assert_ptr_nonnull(fl_json_path_get(root, "$[\"odd.key\"]"));
-	ck_assert_ptr_eq(fl_json_path_get(root, "$"), root);
-	ck_assert_ptr_null(fl_json_path_get(root, "$.method[2]"));
-	ck_assert_ptr_null(fl_json_path_get(root, "$.method[-1]"));
-	ck_assert_ptr_null(fl_json_path_get(root, "$.method[x]"));
-	ck_assert_ptr_null(fl_json_path_get(root, "method"));
-	ck_assert_ptr_null(fl_json_path_get(root, "$.nope.deeper"));
+	ck_assert_ptr_nonnull(fl_runner_path_get(root, "$[\"odd.key\"]"));
+	ck_assert_ptr_eq(fl_runner_path_get(root, "$"), root);
+	ck_assert_ptr_null(fl_runner_path_get(root, "$.method[2]"));
+	ck_assert_ptr_null(fl_runner_path_get(root, "$.method[-1]"));
+	ck_assert_ptr_null(fl_runner_path_get(root, "$.method[x]"));
+	ck_assert_ptr_null(fl_runner_path_get(root, "method"));
+	ck_assert_ptr_null(fl_runner_path_get(root, "$.nope.deeper"));
 	cJSON_Delete(root);
 }
 END_TEST

@@ -365,6 +365,13 @@ START_TEST(jsonpath_kind)
 	    {"{\"type\": \"jsonpath\", \"path\": \"$.name\", \"expect\": \"svc\", \"count\": 2, "
 	     "\"target\": \"body\"}",
 	     H, doc, false},
+	    /* an expected value and no match at all */
+	    {"{\"type\": \"jsonpath\", \"path\": \"$.nope\", \"expect\": 1, \"target\": "
+	     "\"body\"}",
+	     H, doc, false},
+	    {"{\"type\": \"jsonpath\", \"path\": \"$.nope\", \"expect\": [1, 2], \"target\": "
+	     "\"body\"}",
+	     H, doc, false},
 	    /* a body that is not JSON has no members */
 	    {"{\"type\": \"jsonpath\", \"path\": \"$.x\", \"target\": \"body\"}", H,
 	     "{\"status\": 200, \"body\": \"plain text\"}", false},

@@ -48,7 +48,7 @@ revert() { "$D" revert "$1" $U 2>/run/e || fail "$1 revert: $(cat /run/e)"; }
 # |got - base - want| <= want*10% + 5 ms
 near() { awk -v g="$1" -v b="$2" -v w="$3" 'BEGIN { d = g - b - w; if (d < 0) d = -d; exit !(d <= w * 0.1 + 5) }'; }
 
-"$D" available netem && pass "preflight: netem available" || fail "preflight: netem"
+"$D" available netem >/run/e 2>&1 && pass "preflight: netem available" || fail "preflight: netem: $(head -c 600 /run/e)"
 
 B=$(nt rtt 10.99.0.2 5001 20); B3=$(nt rtt 10.99.0.2 5002 20)
 echo "VM: baseline rtt ${B}ms (5001) ${B3}ms (5002)"

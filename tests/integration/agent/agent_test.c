@@ -33,11 +33,16 @@ static long apply(struct t_agent *a, const char *id, const char *kind, const cha
 static int case_apply_revert(void)
 {
 	struct t_agent a;
-	pid_t s1 = t_spawn("fl-it-pause"), s2 = t_spawn("fl-it-kill");
+	char kname[16], ktarget[64];
+	pid_t s1 = t_spawn("fl-it-pause"), s2;
 	char target[64];
 	cJSON *j = NULL;
 	int st;
 
+	/* Names unique to this run: other test runs may share the machine. */
+	snprintf(kname, sizeof(kname), "ik%d", (int)getpid());
+	snprintf(ktarget, sizeof(ktarget), "{\"name\":\"%s\"}", kname);
+	s2 = t_spawn(kname);
 	T_CHECK(t_agent_init(&a, bin) == 0, "init");
 	T_CHECK(t_agent_start(&a) == 0, "agent did not start");
 	snprintf(target, sizeof(target), "{\"pid\":%d}", s1);
@@ -64,8 +69,7 @@ static int case_apply_revert(void)
 	j = NULL;
 
 	/* kill with a chosen signal, by name. */
-	T_CHECK(apply(&a, "k1", "kill", "{\"name\":\"fl-it-kill\"}", "{\"signal\":\"SIGTERM\"}",
-		      60000, &j) == 201,
+	T_CHECK(apply(&a, "k1", "kill", ktarget, "{\"signal\":\"SIGTERM\"}", 60000, &j) == 201,
 		"apply kill");
 	T_CHECK(waitpid(s2, &st, 0) == s2 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
 		"killed by SIGTERM");
@@ -174,6 +178,9 @@ static int case_lease(void)
 	late = t_now_ms() - t0 - 400;
 	fprintf(stderr, "lease revert %.1f ms after the deadline\n", late);
 	T_CHECK(late < 150, "reverted %.1f ms late", late);
+	/* The record goes right after the revert. */
+	for (int i = 0; i < 500 && t_journal_count(&a); i++)
+		usleep(1000);
 	T_CHECK(t_journal_count(&a) == 0, "journal empty");
 
 	/* Renew: 300 ms lease renewed to 1000 ms. */
@@ -368,19 +375,23 @@ out:
 static int case_policy_limits(void)
 {
 	struct t_agent a;
-	pid_t in = t_spawn("fl-it-allowed"), outp = t_spawn("fl-it-other");
+	char name[16], cfg[512];
+	pid_t in, outp = t_spawn("fl-it-other");
 	char t_in[64], t_out[64];
 	cJSON *j = NULL;
 	int limited = 0;
 
+	snprintf(name, sizeof(name), "ia%d", (int)getpid());
+	in = t_spawn(name);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"allow\":{\"names\":[\"%s\"]},\"kinds\":[\"pause\"],"
+		 "\"limits\":{\"max_live_faults\":1,\"rate_per_second\":5,\"rate_burst\":8}}",
+		 name);
+
 	snprintf(t_in, sizeof(t_in), "{\"pid\":%d}", in);
 	snprintf(t_out, sizeof(t_out), "{\"pid\":%d}", outp);
 	T_CHECK(t_agent_init(&a, bin) == 0, "init");
-	T_CHECK(t_agent_config(&a, "{\"allow\":{\"names\":[\"fl-it-allowed\"]},"
-				   "\"kinds\":[\"pause\"],"
-				   "\"limits\":{\"max_live_faults\":1,\"rate_per_second\":5,"
-				   "\"rate_burst\":8}}") == 0,
-		"config");
+	T_CHECK(t_agent_config(&a, cfg) == 0, "config");
 	T_CHECK(t_agent_start(&a) == 0, "start");
 	T_CHECK(apply(&a, "o1", "pause", t_out, "{}", 60000, &j) == 403, "outside allow-list");
 	T_CHECK(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message")->valuestring,
@@ -440,9 +451,12 @@ static int case_reliability(void)
 	unsigned seed = (unsigned)getpid();
 	double t0 = t_now_ms();
 
+	char name[16];
+
+	snprintf(name, sizeof(name), "ir%d", (int)getpid());
 	for (int i = 0; i < 3; i++)
-		s[i] = t_spawn("fl-it-rel");
-	snprintf(target, sizeof(target), "{\"name\":\"fl-it-rel\",\"count\":2}");
+		s[i] = t_spawn(name);
+	snprintf(target, sizeof(target), "{\"name\":\"%s\",\"count\":2}", name);
 	T_CHECK(t_agent_init(&a, bin) == 0, "init");
 	fprintf(stderr, "reliability seed %u\n", seed);
 	while ((cycles < 150 || kills < 50) && t_now_ms() - t0 < 45000) {

@@ -70,7 +70,8 @@ static int case_no_partial(void)
 	struct t_agent *v[2] = {&a, &b};
 	const char *names[2] = {"alpha", "beta"};
 	char inv[300], target[64];
-	pid_t s = t_spawn("fl-fan");
+	char name[16];
+	pid_t s;
 	struct fl_fault_session *fs = NULL;
 	struct fl_fault_session_opts o = {.experiment_id = "fan-1"};
 	struct fl_activity act;
@@ -78,13 +79,16 @@ static int case_no_partial(void)
 	cJSON *res = NULL;
 	int r;
 
+	/* Names unique to this run: other test runs may share the machine. */
+	snprintf(name, sizeof(name), "ff%d", (int)getpid());
+	s = t_spawn(name);
 	T_CHECK(t_agent_init(&a, bin) == 0 && t_agent_init(&b, bin) == 0, "init");
 	T_CHECK(t_agent_config(&b, "{\"allow\":{\"names\":[\"nobody-else\"]}}") == 0, "config");
 	T_CHECK(t_agent_start(&a) == 0 && t_agent_start(&b) == 0, "start");
 	snprintf(inv, sizeof(inv), "%s/inventory.json", a.dir);
 	T_CHECK(write_inventory(inv, v, names, 2) == 0, "inventory");
 	o.inventory_path = inv;
-	snprintf(target, sizeof(target), "{\"name\":\"fl-fan\"}");
+	snprintf(target, sizeof(target), "{\"name\":\"%s\"}", name);
 	fault_activity(&act, "pause", target, 60000, NULL);
 	fl_error_init(&err);
 	T_CHECK(fl_fault_session_new(NULL, &o, &fs, &err) == 0, "session: %s", err.msg);
@@ -219,7 +223,8 @@ static int case_monkey(void)
 	struct t_agent *v[3] = {&a[0], &a[1], &a[2]};
 	const char *names[3] = {"m0", "m1", "m2"};
 	char inv[300];
-	pid_t s = t_spawn("fl-monkey");
+	char name[16], t1[128], t2[128];
+	pid_t s;
 	struct fl_fault_session *fs = NULL;
 	struct fl_fault_session_opts o = {.experiment_id = "monkey"};
 	struct fl_activity act;
@@ -227,6 +232,10 @@ static int case_monkey(void)
 	cJSON *res = NULL;
 	char first[64] = "";
 
+	snprintf(name, sizeof(name), "fm%d", (int)getpid());
+	snprintf(t1, sizeof(t1), "{\"name\":\"%s\",\"monkey\":{\"count\":1,\"seed\":7}}", name);
+	snprintf(t2, sizeof(t2), "{\"name\":\"%s\",\"monkey\":{\"count\":0}}", name);
+	s = t_spawn(name);
 	memset(a, 0, sizeof(a));
 	for (int i = 0; i < 3; i++)
 		T_CHECK(t_agent_init(&a[i], bin) == 0 && t_agent_start(&a[i]) == 0, "agent %d", i);
@@ -238,9 +247,7 @@ static int case_monkey(void)
 	for (int round = 0; round < 2; round++) {
 		const cJSON *agents;
 
-		fault_activity(&act, "pause",
-			       "{\"name\":\"fl-monkey\",\"monkey\":{\"count\":1,\"seed\":7}}",
-			       60000, NULL);
+		fault_activity(&act, "pause", t1, 60000, NULL);
 		T_CHECK(fl_fault_session_apply(fs, &act, &res, &err) == 0, "apply: %s", err.msg);
 		agents = cJSON_GetObjectItem(res, "agents");
 		T_CHECK(cJSON_GetArraySize(agents) == 1, "one agent picked");
@@ -260,8 +267,7 @@ static int case_monkey(void)
 		res = NULL;
 	}
 	T_CHECK(t_wait_state(s, "S", 1000) == 'S', "resumed");
-	fault_activity(&act, "pause", "{\"name\":\"fl-monkey\",\"monkey\":{\"count\":0}}", 60000,
-		       NULL);
+	fault_activity(&act, "pause", t2, 60000, NULL);
 	T_CHECK(fl_fault_session_apply(fs, &act, &res, &err) < 0, "bad monkey accepted");
 	T_CHECK(!strcmp(err.path, "$.target.monkey.count"), "path %s", err.path);
 out:

@@ -19,7 +19,7 @@ cat >"$T/exp.json" <<JSON
     {"type": "action", "name": "refused",
      "provider": {"type": "http", "url": "http://127.0.0.1:1/", "timeout": 2}},
     {"type": "action", "name": "a fault",
-     "provider": {"type": "fault", "kind": "process-kill", "target": {"pid": 1}, "duration": "1s"}},
+     "provider": {"type": "fault", "kind": "kill", "target": {"pid": 999999999}, "duration": "1s"}},
     {"type": "action", "name": "still runs",
      "provider": {"type": "process", "path": "touch", "arguments": ["$T/still"]}}
   ],

@@ -14,6 +14,15 @@ expect_rc 0
 expect_out "--var-file"
 run_fl help validate
 expect_rc 0
+# The agent's and the shim's commands are reachable from the one binary.
+for c in status revert exec; do
+	run_fl help "$c"
+	expect_rc 0
+	expect_out "faultline $c"
+done
+run_fl status
+expect_rc 2
+expect_out "no agents"
 run_fl --version
 expect_rc 0
 grep -Eq '^faultline [0-9]+\.[0-9]+\.[0-9]+$' "$T/out" || fail "bad --version output"

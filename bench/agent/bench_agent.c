@@ -1,0 +1,415 @@
+/*
+ * Agent benchmark: real faultline-agents on TCP loopback, real faults (a
+ * pause of a sleeping child, then its revert), driven by the controller's own
+ * agent client (libcurl, kept-alive connections).
+ *
+ *  1. latency: controller -> agent -> applied -> ack for POST /v1/faults (the
+ *     201 comes after the journal write and the SIGSTOP took effect) and for
+ *     DELETE (revert), p50/p99, against GET /v1/health on the same connection
+ *     as the baseline (ratio = fault / health).
+ *  2. fan-out: apply + revert across N agents at once (libcurl multi), for
+ *     N = 1, 10, 50 (each agent pauses its own child), p50/p99 per round.
+ *
+ * usage: bench_agent [--agent PATH] [--iterations N] [--rounds R] [--fanout 1,10,50]
+ *                    [--state-base DIR]
+ * The journal lives under --state-base (default /tmp): fsyncs are part of
+ * what is measured; a tmpfs base (/dev/shm) shows the cost without the disk.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "controller/agent_client.h"
+
+#define MAX_AGENTS 64
+
+struct bagent {
+	pid_t pid;
+	pid_t child;
+	char dir[128];
+	struct fl_agent_ep ep;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double pct(double *v, size_t n, double p)
+{
+	size_t i;
+
+	qsort(v, n, sizeof(*v), cmp_d);
+	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static pid_t spawn_sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void write_file(const char *path, const char *s, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd >= 0) {
+		if (write(fd, s, strlen(s)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+static int start_agent(struct bagent *a, const char *bin, const char *base,
+		       struct fl_agent_client *c)
+{
+	char tok[200], state[200], cfg[200], log[200], listen[64], addr[80], token[65];
+	unsigned char raw[32];
+	struct fl_agent_call call;
+	struct fl_error err;
+	int port = free_port(), fd;
+	double end;
+
+	snprintf(a->dir, sizeof(a->dir), "%s/fl-bench-XXXXXX", base);
+	if (!mkdtemp(a->dir) || port < 0)
+		return -1;
+	fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
+		return -1;
+	close(fd);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	snprintf(tok, sizeof(tok), "%s/token", a->dir);
+	snprintf(state, sizeof(state), "%s/state", a->dir);
+	snprintf(cfg, sizeof(cfg), "%s/config.json", a->dir);
+	snprintf(log, sizeof(log), "%s/agent.log", a->dir);
+	write_file(tok, token, 0600);
+	/* The benchmark must not be throttled by the default per-client rate limit. */
+	write_file(cfg, "{\"limits\":{\"rate_per_second\":1000000,\"rate_burst\":1000000}}", 0600);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	a->pid = fork();
+	if (a->pid == 0) {
+		int lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (lf >= 0)
+			dup2(lf, 2);
+		execl(bin, bin, "--listen", listen, "--token-file", tok, "--state-dir", state,
+		      "--config", cfg, "--log-level", "warn", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(addr, sizeof(addr), "http://%s", listen);
+	if (fl_agent_ep_parse(addr, &a->ep, &err) < 0)
+		return -1;
+	a->ep.token = strdup(token);
+	a->child = spawn_sleeper();
+	memset(&call, 0, sizeof(call));
+	call.ep = &a->ep;
+	call.method = "GET";
+	snprintf(call.path, sizeof(call.path), "/v1/health");
+	end = now_ms() + 10000;
+	while (now_ms() < end) {
+		if (fl_agent_client_run(c, &call, 1, 1000) == 0 && call.status == 200) {
+			fl_agent_call_done(&call);
+			return 0;
+		}
+		usleep(2000);
+	}
+	fl_agent_call_done(&call);
+	return -1;
+}
+
+static void stop_agent(struct bagent *a)
+{
+	char cmd[64];
+
+	if (a->pid > 0) {
+		kill(a->pid, SIGTERM);
+		waitpid(a->pid, NULL, 0);
+	}
+	if (a->child > 0) {
+		kill(a->child, SIGKILL);
+		waitpid(a->child, NULL, 0);
+	}
+	fl_agent_ep_done(&a->ep);
+	/* Only our own temp dir, by its exact name. */
+	{
+		static const char *const f[] = {"token", "config.json", "agent.log",
+						"state/agent.lock"};
+		char p[256];
+
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s/%s", a->dir, f[i]);
+			unlink(p);
+		}
+		snprintf(p, sizeof(p), "%s/state/faults", a->dir);
+		rmdir(p);
+		snprintf(p, sizeof(p), "%s/state", a->dir);
+		rmdir(p);
+		rmdir(a->dir);
+	}
+	(void)cmd;
+}
+
+/* Apply (pause of the agent's child) on agents [0, n), then revert; ms for each half. */
+static int round_trip(struct fl_agent_client *c, struct bagent *ag, size_t n, unsigned seq,
+		      double *apply_ms, double *revert_ms)
+{
+	struct fl_agent_call calls[MAX_AGENTS];
+	char bodies[MAX_AGENTS][192];
+	double t0, t1, t2;
+	int bad = 0;
+
+	memset(calls, 0, sizeof(calls));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(bodies[i], sizeof(bodies[i]),
+			 "{\"id\":\"b%u\",\"experiment\":\"bench\",\"kind\":\"pause\","
+			 "\"target\":{\"pid\":%d},\"ttl_ms\":30000}",
+			 seq, ag[i].child);
+		calls[i].ep = &ag[i].ep;
+		calls[i].method = "POST";
+		calls[i].body = bodies[i];
+		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults");
+	}
+	t0 = now_ms();
+	if (fl_agent_client_run(c, calls, n, 10000) < 0)
+		return -1;
+	t1 = now_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (calls[i].status != 201) {
+			fprintf(stderr, "apply on agent %zu: HTTP %ld %s %s\n", i, calls[i].status,
+				calls[i].resp ? calls[i].resp : "", calls[i].transport_error);
+			bad = 1;
+		}
+		fl_agent_call_done(&calls[i]);
+		calls[i].method = "DELETE";
+		calls[i].body = NULL;
+		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults/b%u", seq);
+	}
+	if (fl_agent_client_run(c, calls, n, 10000) < 0)
+		return -1;
+	t2 = now_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (calls[i].status != 200)
+			bad = 1;
+		fl_agent_call_done(&calls[i]);
+	}
+	*apply_ms = t1 - t0;
+	*revert_ms = t2 - t1;
+	return bad ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    {"agent", required_argument, NULL, 'a'},
+	    {"iterations", required_argument, NULL, 'i'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"fanout", required_argument, NULL, 'f'},
+	    {"state-base", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
+	};
+	char bin[PATH_MAX] = "", fanout[128] = "1,10,50";
+	const char *base = "/tmp";
+	int iters = 1000, rounds = 30, o, rc = 1;
+	struct bagent ag[MAX_AGENTS];
+	size_t started = 0, want = 0;
+	size_t ns[16], n_ns = 0;
+	struct fl_agent_client *c;
+	double *health = NULL, *apply = NULL, *revert = NULL;
+
+	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (o) {
+		case 'a':
+			snprintf(bin, sizeof(bin), "%s", optarg);
+			break;
+		case 'i':
+			iters = atoi(optarg);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'f':
+			snprintf(fanout, sizeof(fanout), "%s", optarg);
+			break;
+		case 's':
+			base = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: bench_agent [--agent PATH] [--iterations N] "
+					"[--rounds R] [--fanout 1,10,50] [--state-base DIR]\n");
+			return 2;
+		}
+	}
+	if (!bin[0]) {
+		char self[PATH_MAX];
+		ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (k > 0) {
+			self[k] = '\0';
+			snprintf(bin, sizeof(bin), "%.4000s/../../agent/faultline-agent",
+				 dirname(self));
+		}
+	}
+	if (access(bin, X_OK) < 0) {
+		printf("SKIPPED: no faultline-agent at %s (use --agent)\n", bin);
+		return 77;
+	}
+	for (char *tok = strtok(fanout, ","); tok && n_ns < 16; tok = strtok(NULL, ",")) {
+		ns[n_ns] = (size_t)atoi(tok);
+		if (ns[n_ns] < 1 || ns[n_ns] > MAX_AGENTS) {
+			fprintf(stderr, "fan-out sizes are 1..%d\n", MAX_AGENTS);
+			return 2;
+		}
+		if (ns[n_ns] > want)
+			want = ns[n_ns];
+		n_ns++;
+	}
+	if (iters < 10 || rounds < 1)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_ALL);
+	c = fl_agent_client_new();
+	memset(ag, 0, sizeof(ag));
+	for (; started < want; started++)
+		if (start_agent(&ag[started], bin, base, c) < 0) {
+			fprintf(stderr, "cannot start agent %zu\n", started);
+			goto out;
+		}
+	health = calloc((size_t)iters, sizeof(double));
+	apply = calloc((size_t)(iters > rounds ? iters : rounds), sizeof(double));
+	revert = calloc((size_t)(iters > rounds ? iters : rounds), sizeof(double));
+	if (!health || !apply || !revert)
+		goto out;
+
+	/* 1. latency on one agent; warm the connection first. */
+	{
+		struct fl_agent_call call;
+		unsigned seq = 0;
+		double hp50, ap50;
+
+		memset(&call, 0, sizeof(call));
+		call.ep = &ag[0].ep;
+		call.method = "GET";
+		snprintf(call.path, sizeof(call.path), "/v1/health");
+		for (int i = 0; i < 50; i++) {
+			double a, r;
+
+			if (fl_agent_client_run(c, &call, 1, 5000) < 0 ||
+			    round_trip(c, ag, 1, seq++, &a, &r) < 0)
+				goto out;
+			fl_agent_call_done(&call);
+		}
+		for (int i = 0; i < iters; i++) {
+			double t0 = now_ms();
+
+			if (fl_agent_client_run(c, &call, 1, 5000) < 0 || call.status != 200)
+				goto out;
+			health[i] = now_ms() - t0;
+			fl_agent_call_done(&call);
+			if (round_trip(c, ag, 1, seq++, &apply[i], &revert[i]) < 0)
+				goto out;
+		}
+		hp50 = pct(health, (size_t)iters, 50);
+		ap50 = pct(apply, (size_t)iters, 50);
+		printf("agent latency, loopback TCP, journal under %s, %d iterations:\n", base,
+		       iters);
+		printf("  baseline GET /v1/health        p50 %7.3f ms  p99 %7.3f ms\n", hp50,
+		       pct(health, (size_t)iters, 99));
+		printf("  apply pause (201 = applied)    p50 %7.3f ms  p99 %7.3f ms  ratio p50 "
+		       "%.1fx baseline  [target p50 <= 1 ms: %s]\n",
+		       ap50, pct(apply, (size_t)iters, 99), ap50 / hp50,
+		       ap50 <= 1.0 ? "met" : "MISSED");
+		printf("  revert (200 = resumed)         p50 %7.3f ms  p99 %7.3f ms  ratio p50 "
+		       "%.1fx baseline\n",
+		       pct(revert, (size_t)iters, 50), pct(revert, (size_t)iters, 99),
+		       pct(revert, (size_t)iters, 50) / hp50);
+	}
+	/* 2. fan-out */
+	{
+		double base1 = 0;
+		unsigned seq = 100000;
+
+		printf("fan-out apply+revert across N agents (libcurl multi), %d rounds:\n",
+		       rounds);
+		for (size_t k = 0; k < n_ns; k++) {
+			double p50;
+
+			for (int r = 0; r < rounds; r++) {
+				double a, v;
+
+				if (round_trip(c, ag, ns[k], seq++, &a, &v) < 0)
+					goto out;
+				apply[r] = a + v;
+			}
+			p50 = pct(apply, (size_t)rounds, 50);
+			if (k == 0)
+				base1 = p50;
+			printf(
+			    "  N=%-3zu apply+revert  p50 %8.3f ms  p99 %8.3f ms  ratio p50 %.1fx "
+			    "N=%zu%s\n",
+			    ns[k], p50, pct(apply, (size_t)rounds, 99), p50 / base1, ns[0],
+			    ns[k] == 50 ? (p50 <= 50.0 ? "  [target <= 50 ms: met]"
+						       : "  [target <= 50 ms: MISSED]")
+					: "");
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < started; i++)
+		stop_agent(&ag[i]);
+	free(health);
+	free(apply);
+	free(revert);
+	fl_agent_client_free(c);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,79 @@
+#!/bin/sh
+# The runner's side of fault activities, end to end through the embedded
+# local agent: a `pause` fault stops a real process for the method; the
+# steady state after the method sees it (deviated); the runner reverts every
+# fault right after that check and before the rollbacks (the rollback sees
+# the process running again), long before the fault's own 60 s duration.
+. "$(dirname "$0")/lib.sh"
+
+agent="$(dirname "$FL")/../agent/faultline-agent"
+[ -x "$agent" ] || skip "faultline-agent is not built"
+
+sleep 120 &
+victim=$!
+PIDS="$PIDS $victim"
+
+cat >"$T/exp.json" <<JSON
+{
+  "title": "pause a process",
+  "steady-state-hypothesis": {"title": "the victim runs", "probes": [
+    {"type": "probe", "name": "victim not stopped", "tolerance": 0,
+     "provider": {"type": "process", "path": "sh",
+                  "arguments": ["-c", "! grep -q '^State:[[:space:]]*T' /proc/$victim/status"]}}
+  ]},
+  "method": [
+    {"type": "action", "name": "pause the victim",
+     "provider": {"type": "fault", "kind": "pause", "target": {"pid": $victim},
+                  "params": {"method": "signal"}, "duration": "60s"}}
+  ],
+  "rollbacks": [
+    {"type": "action", "name": "record the victim's state",
+     "provider": {"type": "process", "path": "sh",
+                  "arguments": ["-c", "grep '^State:' /proc/$victim/status > $T/state-in-rollback"]}}
+  ]
+}
+JSON
+run_fl run exp.json
+expect_rc 1
+expect_out "DEVIATED"
+jassert "$T/journal.json" \
+	'j["deviated"] is True' \
+	'j["run"][0]["status"] == "succeeded"' \
+	'j["steady_states"]["after"]["probes"][0]["tolerance_met"] is False' \
+	'j["duration"] < 30'
+grep -q "^State:[[:space:]]*[SR]" "$T/state-in-rollback" ||
+	fail "the fault was not reverted before the rollbacks: $(cat "$T/state-in-rollback")"
+grep -q "^State:[[:space:]]*T" "/proc/$victim/status" && fail "the victim is still stopped after the run"
+
+# Interrupted while the fault is live: reverted at once, exit 3.
+cat >"$T/int.json" <<JSON
+{
+  "title": "pause, then interrupt",
+  "method": [
+    {"type": "action", "name": "pause the victim",
+     "provider": {"type": "fault", "kind": "pause", "target": {"pid": $victim},
+                  "params": {"method": "signal"}, "duration": "60s"}},
+    {"type": "action", "name": "wait", "provider": {"type": "process", "path": "sh",
+     "arguments": ["-c", "touch $T/waiting; exec sleep 60"]}}
+  ]
+}
+JSON
+(cd "$T" && exec "$FL" run --journal int-journal.json int.json) >"$T/out" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+i=0
+while [ ! -e "$T/waiting" ]; do
+	i=$((i + 1))
+	[ $i -lt 1000 ] || fail "the method never reached its wait"
+	sleep 0.01
+done
+grep -q "^State:[[:space:]]*T" "/proc/$victim/status" || fail "the fault did not pause the victim"
+kill -INT "$pid"
+set +e
+wait "$pid"
+RC=$?
+set -e
+expect_rc 3
+grep -q "^State:[[:space:]]*T" "/proc/$victim/status" && fail "the victim is still stopped after the interrupt"
+jassert "$T/int-journal.json" 'j["status"] == "interrupted"' 'j["duration"] < 30'
+echo "PASS"

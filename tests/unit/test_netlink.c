@@ -1,0 +1,557 @@
+/*
+ * Network fault library: units, message building and parsing for every netem
+ * parameter (built with libnl, parsed back with libnl, compared), parameter
+ * errors with JSON paths, the docs' examples, and, in a private network
+ * namespace per test (Check forks each test; the child unshares, like libnl's
+ * tests/nl-test-util.c), the real kernel objects for tbf, u32 scope and
+ * cls_bpf partition.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/attr.h>
+#include <netlink/cache.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/cls/u32.h>
+#include <netlink/route/link.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/tbf.h>
+#include <netlink/route/tc.h>
+
+#include "faults/fault.h"
+#include "faults/nl_common.h"
+
+static cJSON *J(const char *s)
+{
+	cJSON *j = cJSON_Parse(s);
+
+	ck_assert_msg(j != NULL, "bad JSON in test: %s", s);
+	return j;
+}
+
+START_TEST(percent_units)
+{
+	static const struct {
+		const char *json;
+		int ret;
+		uint32_t prob;
+	} c[] = {
+	    {"\"1%\"", 0, 42949673},   {"\"100%\"", 0, UINT32_MAX}, {"\"0%\"", 0, 0},
+	    {"\"0.5%\"", 0, 21474836}, {"25", 0, 1073741824},	    {"\"25%\"", 0, 1073741824},
+	    {"\"101%\"", -ERANGE, 0},  {"\"1\"", -EINVAL, 0},	    {"\"-1%\"", -EINVAL, 0},
+	    {"\"1 %\"", -EINVAL, 0},   {"true", -EINVAL, 0},	    {"-3", -ERANGE, 0},
+	};
+	for (size_t i = 0; i < FL_ARRAY_SIZE(c); i++) {
+		cJSON *j = J(c[i].json);
+		uint32_t p = 7;
+		int r = fl_nl_percent_parse(j, &p, NULL);
+
+		ck_assert_msg(r == c[i].ret, "%s: %d", c[i].json, r);
+		if (!r)
+			ck_assert_msg(p == c[i].prob, "%s: %u", c[i].json, p);
+		cJSON_Delete(j);
+	}
+	/* describe's percentages parse back to the same probability */
+	for (uint32_t p = 1; p < UINT32_MAX / 2; p = p * 3 + 11) {
+		char buf[32];
+		uint32_t q;
+		cJSON *j;
+
+		fl_nl_pct_fmt(p, buf, sizeof(buf));
+		j = cJSON_CreateString(buf);
+		ck_assert_int_eq(fl_nl_percent_parse(j, &q, NULL), 0);
+		ck_assert_msg(q == p, "%u -> %s -> %u", p, buf, q);
+		cJSON_Delete(j);
+	}
+}
+END_TEST
+
+START_TEST(rate_size_cidr_units)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint64_t v;
+	} rates[] =
+	    {
+		{"1mbit", 0, 125000},	  {"1kbit", 0, 125},
+		{"10mbps", 0, 10000000},  {"1gbit", 0, 125000000},
+		{"1.5mbit", 0, 187500},	  {"8", 0, 1},
+		{"1Mbit", 0, 125000},	  {"10tbit", 0, 1250000000000ULL},
+		{"0mbit", -ERANGE, 0},	  {"1xbit", -EINVAL, 0},
+		{"", -EINVAL, 0},	  {"mbit", -EINVAL, 0},
+		{"1000tbit", -ERANGE, 0},
+	    },
+	  sizes[] = {
+	      {"32kb", 0, 32768}, {"1500b", 0, 1500}, {"1mb", 0, 1048576}, {"10", 0, 10},
+	      {"2k", 0, 2048},	  {"1x", -EINVAL, 0}, {"5gb", -ERANGE, 0},
+	  };
+	struct fl_nl_cidr c;
+	char buf[64];
+	uint64_t v;
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(rates); i++) {
+		int r = fl_nl_rate_parse(rates[i].s, &v);
+
+		ck_assert_msg(r == rates[i].ret, "%s: %d", rates[i].s, r);
+		if (!r)
+			ck_assert_msg(v == rates[i].v, "%s: %llu", rates[i].s,
+				      (unsigned long long)v);
+	}
+	for (size_t i = 0; i < FL_ARRAY_SIZE(sizes); i++) {
+		int r = fl_nl_size_parse(sizes[i].s, &v);
+
+		ck_assert_msg(r == sizes[i].ret, "%s: %d", sizes[i].s, r);
+		if (!r)
+			ck_assert_msg(v == sizes[i].v, "%s: %llu", sizes[i].s,
+				      (unsigned long long)v);
+	}
+	ck_assert_str_eq(fl_nl_rate_fmt(125000, buf, sizeof(buf)), "1mbit");
+	ck_assert_str_eq(fl_nl_rate_fmt(1, buf, sizeof(buf)), "8bit");
+	ck_assert_str_eq(fl_nl_size_fmt(32768, buf, sizeof(buf)), "32kb");
+	ck_assert_int_eq(fl_nl_cidr_parse("10.0.0.0/24", &c), 0);
+	ck_assert_uint_eq(c.len, 24);
+	ck_assert_str_eq(fl_nl_cidr_fmt(&c, buf, sizeof(buf)), "10.0.0.0/24");
+	ck_assert_int_eq(fl_nl_cidr_parse("10.0.0.1", &c), 0);
+	ck_assert_uint_eq(c.len, 32);
+	ck_assert_int_eq(fl_nl_cidr_parse("10.0.0.1/24", &c), -EDOM);
+	ck_assert_int_eq(fl_nl_cidr_parse("1.2.3.4/33", &c), -EINVAL);
+	ck_assert_int_eq(fl_nl_cidr_parse("::1", &c), -EINVAL);
+	ck_assert_int_eq(fl_nl_cidr_parse("0.0.0.0/0", &c), 0);
+}
+END_TEST
+
+/* Build a netem request with every parameter, parse it back with libnl, compare. */
+static void netem_round_trip(const struct fl_nl_netem *in)
+{
+	struct fl_nl_netem out;
+	struct nl_msg *msg = NULL;
+	struct fl_error err;
+	struct nlmsghdr *nlh;
+	struct nlattr *opts;
+	size_t dist_len = 0;
+
+	fl_error_init(&err);
+	ck_assert_msg(fl_nl_netem_build(in, 7, TC_H_ROOT, FL_NL_HANDLE_ROOT,
+					NLM_F_CREATE | NLM_F_REPLACE, &msg, &err) == 0,
+		      "build: %s", err.msg);
+	nlh = nlmsg_hdr(msg);
+	ck_assert_int_eq(nlh->nlmsg_type, RTM_NEWQDISC);
+	/* TCA_OPTIONS is last and ends exactly at the message's end: no leftover bytes */
+	opts = nlmsg_find_attr(nlh, sizeof(struct tcmsg), TCA_OPTIONS);
+	ck_assert_ptr_nonnull(opts);
+	ck_assert_uint_eq((size_t)((char *)opts - (char *)nlh) + NLA_ALIGN(opts->nla_len),
+			  NLMSG_ALIGN(nlh->nlmsg_len));
+	ck_assert_int_eq(fl_nl_netem_parse(msg, &out, &dist_len, &err), 0);
+	ck_assert_uint_eq(out.limit, in->limit ? in->limit : 1000);
+	ck_assert_uint_eq(out.delay_ns, in->delay_ns);
+	ck_assert_uint_eq(out.jitter_ns, in->jitter_ns);
+	ck_assert_uint_eq(out.delay_corr, in->delay_corr);
+	ck_assert_uint_eq(out.loss, in->loss);
+	ck_assert_uint_eq(out.loss_corr, in->loss_corr);
+	ck_assert_uint_eq(out.duplicate, in->duplicate);
+	ck_assert_uint_eq(out.duplicate_corr, in->duplicate_corr);
+	ck_assert_uint_eq(out.corrupt, in->corrupt);
+	ck_assert_uint_eq(out.corrupt_corr, in->corrupt_corr);
+	ck_assert_uint_eq(out.reorder, in->reorder);
+	ck_assert_uint_eq(out.reorder_corr, in->reorder_corr);
+	ck_assert_uint_eq(out.gap, in->reorder && !in->gap ? 1 : in->gap);
+	ck_assert_uint_eq(out.rate, in->rate);
+	ck_assert_int_eq(out.ge, in->ge);
+	ck_assert_uint_eq(out.ge_p, in->ge_p);
+	ck_assert_uint_eq(out.ge_r, in->ge_r);
+	ck_assert_uint_eq(out.ge_h, in->ge_h);
+	ck_assert_uint_eq(out.ge_k1, in->ge_k1);
+	ck_assert_uint_eq(dist_len, in->dist_len);
+	nlmsg_free(msg);
+}
+
+START_TEST(netem_every_parameter)
+{
+	struct fl_nl_netem n = {
+	    .delay_ns = 100000000,
+	    .jitter_ns = 10000000,
+	    .delay_corr = 1073741824,
+	    .loss = 42949673,
+	    .loss_corr = 1073741824,
+	    .duplicate = 21474836,
+	    .duplicate_corr = 5,
+	    .corrupt = 4294967,
+	    .corrupt_corr = 6,
+	    .reorder = 1073741824,
+	    .reorder_corr = 2147483648U,
+	    .gap = 5,
+	    .rate = 125000,
+	    .limit = 500,
+	};
+	struct fl_error err;
+
+	netem_round_trip(&n);
+	/* 64-bit delay beyond the 32-bit tick field (274 s) and a rate above 4 GB/s */
+	n.delay_ns = 3600ULL * 1000000000ULL;
+	n.jitter_ns = 1000; /* 1 us: the smallest a duration can say */
+	n.rate = 12500000000ULL;
+	netem_round_trip(&n);
+	/* Gilbert-Elliott instead of random loss */
+	memset(&n, 0, sizeof(n));
+	n.ge = true;
+	n.ge_p = 42949673;
+	n.ge_r = 429496730;
+	n.ge_h = 3006477107U;
+	n.ge_k1 = 4294967;
+	netem_round_trip(&n);
+	/* a distribution table from iproute2's files */
+	memset(&n, 0, sizeof(n));
+	n.delay_ns = 50000000;
+	n.jitter_ns = 5000000;
+	n.dist = FL_NL_DIST_PARETONORMAL;
+	fl_error_init(&err);
+	ck_assert_msg(fl_nl_dist_load(n.dist, &n.dist_data, &n.dist_len, &err) == 0, "%s", err.msg);
+	ck_assert_uint_gt(n.dist_len, 1000);
+	netem_round_trip(&n);
+	free(n.dist_data);
+	/* reorder without gap goes out as gap 1, like tc */
+	memset(&n, 0, sizeof(n));
+	n.delay_ns = 1000000;
+	n.reorder = 5;
+	netem_round_trip(&n);
+}
+END_TEST
+
+/* params -> describe, for the JSON -> kernel-units path */
+START_TEST(netem_params_describe)
+{
+	const struct fl_fault_ops *ops = fl_fault_lookup("netem");
+	cJSON *t = J("{\"interface\":\"eth0\"}");
+	cJSON *p =
+	    J("{\"delay\":\"1.5s\",\"jitter\":\"250us\",\"loss\":\"0.1%\",\"rate\":\"512kbit\"}");
+	struct fl_error err;
+	struct fl_buf b;
+	void *spec = NULL;
+
+	ck_assert_ptr_nonnull(ops);
+	fl_error_init(&err);
+	ck_assert_int_eq(ops->parse(t, p, &spec, &err), 0);
+	fl_buf_init(&b, 4096);
+	ck_assert_int_eq(ops->describe(spec, &b), 0);
+	ck_assert_str_eq(b.data, "tc qdisc replace dev eth0 root handle fa17: netem limit 1000 "
+				 "delay 1.5s 250us loss random 0.1% rate 512kbit\n");
+	fl_buf_done(&b);
+	ops->free(spec);
+	cJSON_Delete(t);
+	cJSON_Delete(p);
+}
+END_TEST
+
+START_TEST(parse_errors_have_paths)
+{
+	static const struct {
+		const char *kind, *target, *params, *path;
+	} c[] = {
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"abc\"}", "$.params.delay"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":10}", "$.params.delay"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"jitter\":\"1ms\"}", "$.params.jitter"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"reorder\":\"5%\"}", "$.params.reorder"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"loss\":\"150%\"}", "$.params.loss"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"loss\":\"1%\",\"gemodel\":{\"p\":\"1%\"}}",
+	     "$.params.gemodel"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"gemodel\":{\"q\":\"1%\"}}",
+	     "$.params.gemodel.q"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"1ms\",\"distribution\":\"normal\"}",
+	     "$.params.distribution"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"1ms\",\"gap\":3}", "$.params.gap"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"limit\":0,\"delay\":\"1ms\"}",
+	     "$.params.limit"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"bogus\":1}", "$.params.bogus"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{}", "$.params"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"1ms\",\"match\":{\"dport\":80}}",
+	     "$.params.match.protocol"},
+	    {"netem", "{\"interface\":\"eth0\"}",
+	     "{\"delay\":\"1ms\",\"match\":{\"dst\":[\"10.0.0.0/8\",\"10.1.2.3/8\"]}}",
+	     "$.params.match.dst[1]"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"1ms\",\"match\":{}}",
+	     "$.params.match"},
+	    {"netem", "{\"netns\":\"a/b\",\"interface\":\"eth0\"}", "{\"delay\":\"1ms\"}",
+	     "$.target.netns"},
+	    {"netem", "{\"netns\":\"a\",\"pid\":3,\"interface\":\"eth0\"}", "{\"delay\":\"1ms\"}",
+	     "$.target"},
+	    {"netem", "{\"pid\":-3,\"interface\":\"eth0\"}", "{\"delay\":\"1ms\"}", "$.target.pid"},
+	    {"netem", "{\"netns\":\"a\"}", "{\"delay\":\"1ms\"}", "$.target"},
+	    {"netem", "{\"interface\":\"eth0\",\"route_to\":\"1.2.3.4\"}", "{\"delay\":\"1ms\"}",
+	     "$.target"},
+	    {"netem", "{\"interface\":\"eth0\",\"color\":1}", "{\"delay\":\"1ms\"}",
+	     "$.target.color"},
+	    {"bandwidth", "{\"interface\":\"eth0\"}", "{}", "$.params.rate"},
+	    {"bandwidth", "{\"interface\":\"eth0\"}", "{\"rate\":\"1mbit\",\"peakrate\":\"1mbit\"}",
+	     "$.params.peakrate"},
+	    {"bandwidth", "{\"interface\":\"eth0\"}", "{\"rate\":\"20gbit\"}", "$.params.rate"},
+	    {"bandwidth", "{\"interface\":\"eth0\"}",
+	     "{\"rate\":\"1mbit\",\"limit\":\"1kb\",\"latency\":\"1ms\"}", "$.params.latency"},
+	    {"partition", "{\"interface\":\"eth0\"}", "{}", "$.params.peers"},
+	    {"partition", "{\"interface\":\"eth0\"}", "{\"peers\":[\"10.0.0.1\",\"x\"]}",
+	     "$.params.peers[1]"},
+	    {"partition", "{\"interface\":\"eth0\"}",
+	     "{\"peers\":\"10.0.0.1\",\"direction\":\"up\"}", "$.params.direction"},
+	};
+	for (size_t i = 0; i < FL_ARRAY_SIZE(c); i++) {
+		const struct fl_fault_ops *ops = fl_fault_lookup(c[i].kind);
+		cJSON *t = J(c[i].target), *p = J(c[i].params);
+		struct fl_error err;
+		void *spec = NULL;
+		int r;
+
+		fl_error_init(&err);
+		r = ops->parse(t, p, &spec, &err);
+		ck_assert_msg(r < 0, "%s %s accepted", c[i].target, c[i].params);
+		ck_assert_msg(!strcmp(err.path, c[i].path), "%s: path %s (%s), want %s",
+			      c[i].params, err.path, err.msg, c[i].path);
+		ck_assert_ptr_null(spec);
+		cJSON_Delete(t);
+		cJSON_Delete(p);
+	}
+}
+END_TEST
+
+/* Every `json fault` example in docs/faults/network.md parses and describes as documented. */
+START_TEST(docs_examples)
+{
+	FILE *f = fopen(FL_SOURCE_DIR "/docs/faults/network.md", "re");
+	char line[4096];
+	struct fl_buf json, want;
+	int examples = 0, state = 0; /* 1 in json, 2 in sh describe */
+
+	ck_assert_ptr_nonnull(f);
+	fl_buf_init(&json, 1 << 16);
+	fl_buf_init(&want, 1 << 16);
+	while (fgets(line, sizeof(line), f)) {
+		if (state == 0 && !strcmp(line, "```json fault\n")) {
+			state = 1;
+			fl_buf_done(&json);
+			fl_buf_init(&json, 1 << 16);
+		} else if (state == 0 && !strcmp(line, "```sh describe\n")) {
+			state = 2;
+			fl_buf_done(&want);
+			fl_buf_init(&want, 1 << 16);
+		} else if (state && !strcmp(line, "```\n")) {
+			if (state == 2) {
+				cJSON *ex = cJSON_Parse(json.data);
+				const cJSON *kind = cJSON_GetObjectItem(ex, "kind");
+				const struct fl_fault_ops *ops;
+				struct fl_error err;
+				struct fl_buf got;
+				void *spec = NULL;
+
+				ck_assert_msg(ex && cJSON_IsString(kind), "bad example: %s",
+					      json.data);
+				ops = fl_fault_lookup(kind->valuestring);
+				ck_assert_ptr_nonnull(ops);
+				fl_error_init(&err);
+				ck_assert_msg(ops->parse(cJSON_GetObjectItem(ex, "target"),
+							 cJSON_GetObjectItem(ex, "params"), &spec,
+							 &err) == 0,
+					      "%s: %s: %s", json.data, err.path, err.msg);
+				fl_buf_init(&got, 1 << 16);
+				ck_assert_int_eq(ops->describe(spec, &got), 0);
+				ck_assert_msg(!strcmp(got.data, want.data),
+					      "docs say:\n%s\ncode says:\n%s", want.data, got.data);
+				fl_buf_done(&got);
+				ops->free(spec);
+				cJSON_Delete(ex);
+				examples++;
+			}
+			state = 0;
+		} else if (state) {
+			ck_assert_int_eq(fl_buf_printf(state == 1 ? &json : &want, "%s", line), 0);
+		}
+	}
+	fclose(f);
+	fl_buf_done(&json);
+	fl_buf_done(&want);
+	ck_assert_int_ge(examples, 8);
+}
+END_TEST
+
+/* ---- kernel objects, each test in its own network namespace ---- */
+
+static void private_netns(void)
+{
+	struct nl_sock *sk;
+	struct rtnl_link *lo, *chg;
+
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	ck_assert_int_eq(rtnl_link_get_kernel(sk, 1, NULL, &lo), 0);
+	chg = rtnl_link_alloc();
+	rtnl_link_set_flags(chg, IFF_UP);
+	ck_assert_int_eq(rtnl_link_change(sk, lo, chg, 0), 0);
+	rtnl_link_put(chg);
+	rtnl_link_put(lo);
+	nl_socket_free(sk);
+}
+
+static struct rtnl_qdisc *root_qdisc(struct nl_sock *sk, struct nl_cache **cache)
+{
+	ck_assert_int_eq(rtnl_qdisc_alloc_cache(sk, cache), 0);
+	return rtnl_qdisc_get_by_parent(*cache, 1, TC_H_ROOT);
+}
+
+static cJSON *apply(const char *kind, const char *target, const char *params)
+{
+	const struct fl_fault_ops *ops = fl_fault_lookup(kind);
+	struct fl_fault_ctx ctx = {.fault_id = "unit"};
+	cJSON *t = J(target), *p = J(params), *undo = NULL;
+	struct fl_error err;
+	void *spec = NULL;
+
+	fl_error_init(&err);
+	ck_assert_msg(ops->parse(t, p, &spec, &err) == 0, "%s: %s", err.path, err.msg);
+	ck_assert_msg(ops->plan(spec, &ctx, &undo, &err) == 0, "plan: %s", err.msg);
+	ck_assert_msg(ops->apply(spec, &ctx, undo, &err) == 0, "apply: %s", err.msg);
+	ops->free(spec);
+	cJSON_Delete(t);
+	cJSON_Delete(p);
+	return undo;
+}
+
+static void revert(const char *kind, cJSON *undo)
+{
+	struct fl_error err;
+
+	fl_error_init(&err);
+	ck_assert_msg(fl_fault_lookup(kind)->revert(undo, &err) == 0, "revert: %s", err.msg);
+	ck_assert_msg(fl_fault_lookup(kind)->revert(undo, &err) == 0, "second revert: %s", err.msg);
+	cJSON_Delete(undo);
+}
+
+START_TEST(kernel_tbf_round_trip)
+{
+	struct nl_sock *sk;
+	struct nl_cache *cache;
+	struct rtnl_qdisc *q;
+	cJSON *undo;
+
+	private_netns();
+	undo = apply("bandwidth", "{\"interface\":\"lo\"}",
+		     "{\"rate\":\"8mbit\",\"burst\":\"32kb\",\"limit\":\"64kb\"}");
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	q = root_qdisc(sk, &cache);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_str_eq(rtnl_tc_get_kind(TC_CAST(q)), "tbf");
+	ck_assert_uint_eq(rtnl_tc_get_handle(TC_CAST(q)), FL_NL_HANDLE_ROOT);
+	ck_assert_int_eq(rtnl_qdisc_tbf_get_rate(q), 1000000);
+	ck_assert_int_eq(rtnl_qdisc_tbf_get_limit(q), 65536);
+	ck_assert_int_eq(rtnl_qdisc_tbf_get_rate_bucket(q), 32768);
+	rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	revert("bandwidth", undo);
+	q = root_qdisc(sk, &cache);
+	ck_assert_msg(!q || rtnl_tc_get_handle(TC_CAST(q)) == 0, "our qdisc is still there");
+	rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+}
+END_TEST
+
+START_TEST(kernel_scope_filters)
+{
+	struct nl_sock *sk;
+	struct nl_cache *cls;
+	struct rtnl_cls *c;
+	cJSON *undo;
+	uint32_t val, mask, classid;
+	int off, offmask, keys = 0;
+
+	private_netns();
+	undo = apply("bandwidth", "{\"interface\":\"lo\"}",
+		     "{\"rate\":\"8mbit\",\"match\":{\"dst\":\"10.1.2.0/24\",\"dport\":5432,"
+		     "\"protocol\":\"tcp\"}}");
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	ck_assert_int_eq(rtnl_cls_alloc_cache(sk, 1, FL_NL_HANDLE_ROOT, &cls), 0);
+	for (c = (struct rtnl_cls *)nl_cache_get_first(cls); c;
+	     c = (struct rtnl_cls *)nl_cache_get_next((struct nl_object *)c)) {
+		if (rtnl_u32_get_classid(c, &classid) < 0)
+			continue; /* the hash table head */
+		ck_assert_uint_eq(classid, FL_NL_CLASS_MATCH);
+		ck_assert_uint_eq(rtnl_cls_get_prio(c), FL_NL_PREF);
+		for (uint8_t i = 0; rtnl_u32_get_key(c, i, &val, &mask, &off, &offmask) == 0; i++) {
+			if (off == 16) {
+				ck_assert_uint_eq(val, htonl(0x0a010200));
+				ck_assert_uint_eq(mask, htonl(0xffffff00));
+			} else if (off == 8) {
+				ck_assert_uint_eq(ntohl(val) & 0x00ff0000, 6 << 16);
+			} else {
+				ck_assert_int_eq(off, 20);
+				ck_assert_uint_eq(ntohl(val), 5432);
+				ck_assert_uint_eq(ntohl(mask), 0xffff);
+			}
+			keys++;
+		}
+	}
+	ck_assert_int_eq(keys, 3);
+	nl_cache_free(cls);
+	nl_socket_free(sk);
+	revert("bandwidth", undo);
+}
+END_TEST
+
+START_TEST(kernel_partition_and_probe)
+{
+	char why[256] = "";
+	struct nl_sock *sk;
+	struct fl_error err;
+	cJSON *undo;
+
+	private_netns();
+	ck_assert_msg(fl_nl_probe(FL_NL_CAP_TBF, why, sizeof(why)), "%s", why);
+	if (!fl_nl_probe(FL_NL_CAP_NETEM, why, sizeof(why)))
+		ck_assert_str_eq(why, "kernel has no sch_netem (modprobe sch_netem)");
+	undo = apply("partition", "{\"interface\":\"lo\"}", "{\"peers\":[\"10.9.0.0/16\"]}");
+	ck_assert_str_eq(cJSON_GetObjectItem(undo, "mechanism")->valuestring, "cls_bpf");
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_nl_clsact_state(sk, 1, &err), 1);
+	ck_assert_int_eq(fl_nl_filter_count(sk, 1, FL_NL_HOOK_EGRESS, FL_NL_PREF), 1);
+	ck_assert_int_eq(fl_nl_filter_count(sk, 1, FL_NL_HOOK_INGRESS, FL_NL_PREF), 1);
+	revert("partition", undo);
+	ck_assert_int_eq(fl_nl_clsact_state(sk, 1, &err), 0);
+	nl_socket_free(sk);
+}
+END_TEST
+
+Suite *fl_suite_netlink(void)
+{
+	Suite *s = suite_create("netlink");
+	TCase *tc = tcase_create("messages");
+
+	tcase_add_test(tc, percent_units);
+	tcase_add_test(tc, rate_size_cidr_units);
+	tcase_add_test(tc, netem_every_parameter);
+	tcase_add_test(tc, netem_params_describe);
+	tcase_add_test(tc, parse_errors_have_paths);
+	tcase_add_test(tc, docs_examples);
+	suite_add_tcase(s, tc);
+	if (geteuid() == 0) {
+		TCase *k = tcase_create("kernel");
+
+		tcase_add_test(k, kernel_tbf_round_trip);
+		tcase_add_test(k, kernel_scope_filters);
+		tcase_add_test(k, kernel_partition_and_probe);
+		suite_add_tcase(s, k);
+	} else {
+		printf("SKIPPED: netlink kernel cases need root (private network namespaces)\n");
+	}
+	return s;
+}
