@@ -293,6 +293,29 @@ static bool load_each(void *arg, const struct fl_slo_window *w)
 	return s->abort && judge_abort(s);
 }
 
+/* Why a sample that ran did not succeed: exit status and stderr, HTTP status, the value. */
+static void sample_why(enum fl_provider_type t, const cJSON *res, const struct fl_error *err,
+		       char *why, size_t len)
+{
+	const cJSON *st = cJSON_GetObjectItem(res, "status");
+	const char *se = cJSON_GetStringValue(cJSON_GetObjectItem(res, "stderr"));
+	char *txt;
+
+	if (err->msg[0]) {
+		snprintf(why, len, "%s", err->msg);
+	} else if (t == FL_PROVIDER_PROCESS && cJSON_IsNumber(st)) {
+		snprintf(why, len, "exit status %d%s%.*s", (int)st->valuedouble,
+			 se && *se ? ": " : "", se ? (int)strcspn(se, "\n") : 0, se ? se : "");
+	} else if (t == FL_PROVIDER_HTTP && cJSON_IsNumber(st)) {
+		snprintf(why, len, "HTTP status %d", (int)st->valuedouble);
+	} else if ((txt = cJSON_PrintUnformatted(res))) {
+		snprintf(why, len, "got %.120s", txt);
+		free(txt);
+	} else {
+		snprintf(why, len, "the sample did not succeed");
+	}
+}
+
 static int run_once(struct fl_sampler *s, cJSON **res, struct fl_error *err)
 {
 	struct fl_call_opts co = {.cancel_fd = s->m->stop[0], .deadline_ms = s->m->o.deadline_ms};
@@ -372,8 +395,7 @@ static void *sampler_main(void *arg)
 		} else if (s->tol->type == FL_TOL_SLO) {
 			ok = r == 0 && fl_slo_sample_ok(s->eff->provider.type, res);
 			if (!ok)
-				snprintf(why, sizeof(why), "%s",
-					 err.msg[0] ? err.msg : "the sample did not succeed");
+				sample_why(s->eff->provider.type, res, &err, why, sizeof(why));
 		} else {
 			ok = fl_tolerance_check(s->tol, s->eff->provider.type, res, why,
 						sizeof(why));
