@@ -4,11 +4,11 @@
  * request at once instead of after curl's own timeout.
  *
  * Chaos Toolkit compatibility (chaoslib/provider/http.py, which uses
- * python-requests): redirects are followed; object "arguments" go into the
- * query string for GET and form-encoded for other methods, unless the
- * request's Content-Type is application/json, in which case they are sent
- * as JSON; a response with Content-Type application/json has its body parsed
- * so tolerances (jsonpath) see a JSON value, any other body is a string.
+ * python-requests): redirects are followed; the request body, its
+ * Content-Type and GET query arguments come ready from the parser (object
+ * "arguments" form-encoded unless the Content-Type is JSON); a response with Content-Type
+ * application/json has its body parsed so tolerances (jsonpath) see a JSON value, any other body is
+ * a string.
  */
 #include "controller/provider.h"
 
@@ -116,61 +116,6 @@ static bool fl_is_json_type(const char *ct)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* Form-encode a flat JSON object ("a=1&b=x%20y"); NULL when body is not an object. */
-static char *fl_form_encode(CURL *h, const char *body)
-{
-	cJSON *o = cJSON_Parse(body), *it;
-	struct fl_buf b;
-	char *ret = NULL;
-
-	if (!cJSON_IsObject(o))
-		goto out;
-	fl_buf_init(&b, FL_EXP_STRING_MAX * 3);
-	cJSON_ArrayForEach(it, o)
-	{
-		char *v = NULL, *ek, *ev;
-		char num[64];
-
-		if (cJSON_IsString(it)) {
-			v = it->valuestring;
-		} else if (cJSON_IsNumber(it)) {
-			snprintf(num, sizeof(num), "%.17g", it->valuedouble);
-			if (it->valuedouble == (double)(long long)it->valuedouble)
-				snprintf(num, sizeof(num), "%lld", (long long)it->valuedouble);
-			v = num;
-		} else if (cJSON_IsBool(it)) {
-			v = cJSON_IsTrue(it) ? "True" : "False"; /* what python's str() gives */
-		} else {
-			continue;
-		}
-		ek = curl_easy_escape(h, it->string, 0);
-		ev = curl_easy_escape(h, v, 0);
-		if (ek && ev && fl_buf_printf(&b, "%s%s=%s", b.len ? "&" : "", ek, ev) < 0) {
-			curl_free(ek);
-			curl_free(ev);
-			fl_buf_done(&b);
-			goto out;
-		}
-		curl_free(ek);
-		curl_free(ev);
-	}
-	ret = fl_buf_steal(&b);
-	if (!ret)
-		ret = strdup("");
-out:
-	cJSON_Delete(o);
-	return ret;
-}
-
-static bool fl_has_json_content_type(const struct fl_provider *p)
-{
-	for (size_t i = 0; i < p->n_headers; i++)
-		if (strcasecmp(p->headers[i].key, "Content-Type") == 0 &&
-		    fl_is_json_type(p->headers[i].value))
-			return true;
-	return false;
-}
-
 int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,
 			 struct fl_error *err)
 {
@@ -181,7 +126,7 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 	uint64_t timeout = p->timeout_ms ? p->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS;
 	uint64_t run_deadline = o ? o->deadline_ms : 0;
 	int cancel_fd = o ? o->cancel_fd : -1;
-	char *url = NULL, *form = NULL;
+	char *url = NULL;
 	CURLM *m = NULL;
 	CURL *h = NULL;
 	CURLcode cc = CURLE_OK;
@@ -206,32 +151,10 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 		goto out;
 	}
 
-	if (p->body && *p->body) {
-		bool json = fl_has_json_content_type(p);
-
-		form = json ? NULL : fl_form_encode(h, p->body);
-		if (strcasecmp(method, "GET") == 0 && form) {
-			/* python-requests: GET arguments are query parameters. */
-			if (*form) {
-				char *u;
-
-				if (asprintf(&u, "%s%c%s", url, strchr(url, '?') ? '&' : '?',
-					     form) < 0) {
-					r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-					goto out;
-				}
-				free(url);
-				url = u;
-			}
-		} else {
-			const char *data = form ? form : p->body;
-
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(data));
-			curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, data);
-			if (form && !json)
-				hdrs = curl_slist_append(hdrs, "Content-Type: "
-							       "application/x-www-form-urlencoded");
-		}
+	/* The parser already chose the body and its Content-Type (experiment.h). */
+	if (p->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(p->body));
+		curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, p->body);
 	}
 	for (size_t i = 0; i < p->n_headers; i++) {
 		char *line;
@@ -257,11 +180,11 @@ int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts 
 	if (strcasecmp(method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcasecmp(method, "POST") == 0) {
-		if (!p->body || !*p->body) {
+		if (!p->body) {
 			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 			curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, "");
 		}
-	} else if (strcasecmp(method, "GET") != 0 || (p->body && *p->body && !form)) {
+	} else if (strcasecmp(method, "GET") != 0 || p->body) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -362,7 +285,6 @@ out:
 	curl_multi_cleanup(m);
 	curl_slist_free_all(hdrs);
 	free(url);
-	free(form);
 	fl_buf_done(&rs.body);
 	cJSON_Delete(rs.headers);
 	cJSON_Delete(body);

@@ -39,10 +39,33 @@ static int json_depth(const cJSON *j)
 	return max + 1;
 }
 
+/* Is a key repeated in one object, at any depth? Fills path ("$.params.delay"). */
+static bool json_dup_key(const cJSON *j, char *path, size_t len)
+{
+	size_t at = strlen(path), i = 0;
+
+	for (const cJSON *c = j->child; c; c = c->next, i++) {
+		if (cJSON_IsObject(j) && c->string)
+			snprintf(path + at, len - at, ".%.128s", c->string);
+		else
+			snprintf(path + at, len - at, "[%zu]", i);
+		if (cJSON_IsObject(j) && c->string)
+			for (const cJSON *n = c->next; n; n = n->next)
+				if (n->string && !strcmp(c->string, n->string))
+					return true;
+		if (json_dup_key(c, path, len))
+			return true;
+	}
+	path[at] = '\0';
+	return false;
+}
+
 int fl_api_json_parse(const char *buf, size_t len, cJSON **out, struct fl_error *err)
 {
+	char path[FL_ERROR_PATH_MAX];
 	const char *end = NULL;
 	cJSON *j;
+	int r;
 
 	*out = NULL;
 	if (!buf || len == 0)
@@ -68,6 +91,13 @@ int fl_api_json_parse(const char *buf, size_t len, cJSON **out, struct fl_error 
 		cJSON_Delete(j);
 		return fl_error_set(err, -E2BIG, "$", "JSON nested deeper than %d levels",
 				    FL_API_NESTING_MAX);
+	}
+	/* As at the top level (fl_api_only_keys): "which one counts" must not be a guess. */
+	strcpy(path, "$");
+	if (json_dup_key(j, path, sizeof(path))) {
+		r = fl_error_set(err, -EINVAL, path, "duplicate field");
+		cJSON_Delete(j);
+		return r;
 	}
 	*out = j;
 	return 0;

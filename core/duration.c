@@ -83,9 +83,16 @@ const char *fl_duration_fmt(uint64_t us, char *buf, unsigned len)
 		snprintf(buf, len, "%llum", (unsigned long long)(us / 60000000ULL));
 	else if (us % 1000000ULL == 0)
 		snprintf(buf, len, "%llus", (unsigned long long)(us / 1000000ULL));
-	else if (us >= 1000000ULL && us % 1000 == 0)
-		snprintf(buf, len, "%.3gs", (double)us / 1e6);
-	else if (us % 1000 == 0)
+	else if (us >= 1000000ULL && us % 1000 == 0) {
+		/* Exact ("232.011s", not %g's "232s"), trailing zeros dropped. */
+		char frac[8];
+		size_t n =
+		    (size_t)snprintf(frac, sizeof(frac), "%03u", (unsigned)(us / 1000 % 1000));
+
+		while (n > 1 && frac[n - 1] == '0')
+			frac[--n] = '\0';
+		snprintf(buf, len, "%llu.%ss", (unsigned long long)(us / 1000000ULL), frac);
+	} else if (us % 1000 == 0)
 		snprintf(buf, len, "%llums", (unsigned long long)(us / 1000));
 	else
 		snprintf(buf, len, "%lluus", (unsigned long long)us);

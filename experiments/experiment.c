@@ -540,6 +540,17 @@ static void parse_process(struct parse_ctx *ctx, const cJSON *j, const char *pat
 	check_keys(ctx, j, path, known, "a process provider (known: path, arguments, timeout)");
 	p->path = get_string(ctx, j, "path", path, true, PROCESS_PATH_MAX,
 			     "the program to run (a path or a name looked up in PATH)");
+	if (p->path && p->path[0] == '~' && (p->path[1] == '/' || !p->path[1]) && getenv("HOME")) {
+		/* as Chaos Toolkit does with os.path.expanduser() */
+		char *x = NULL;
+
+		if (asprintf(&x, "%s%s", getenv("HOME"), p->path + 1) < 0) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+		} else {
+			free(p->path);
+			p->path = x;
+		}
+	}
 	parse_process_args(ctx, get(j, "arguments"), fl_path_key(sp, sizeof(sp), path, "arguments"),
 			   p);
 	t = get(j, "timeout");
@@ -1324,6 +1335,80 @@ static void parse_list(struct parse_ctx *ctx, const cJSON *j, const char *path, 
 	}
 }
 
+/* ---- error order ---------------------------------------------------------------------- */
+
+struct err_pos {
+	size_t node; /* pre-order index of the deepest node the path names or lies under */
+	size_t len;  /* length of that node's path, to keep the deepest */
+	size_t seq;  /* order found, to keep the sort stable */
+};
+
+static void locate_errors(const cJSON *j, const char *path, size_t *counter,
+			  const struct fl_errlist *l, struct err_pos *pos)
+{
+	const cJSON *it;
+	size_t plen = strlen(path), me = (*counter)++, i = 0;
+
+	for (size_t k = 0; k < l->n; k++) {
+		const char *ep = l->v[k].path;
+
+		if (!strncmp(ep, path, plen) && (!ep[plen] || ep[plen] == '.' || ep[plen] == '[') &&
+		    plen >= pos[k].len) {
+			pos[k].node = me;
+			pos[k].len = plen;
+		}
+	}
+	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
+		return;
+	cJSON_ArrayForEach(it, j)
+	{
+		char p[FL_PATH_MAX];
+
+		if (cJSON_IsObject(j))
+			fl_path_key(p, sizeof(p), path, it->string);
+		else
+			fl_path_index(p, sizeof(p), path, i++);
+		locate_errors(it, p, counter, l, pos);
+	}
+}
+
+static int err_pos_cmp(const void *a, const void *b)
+{
+	const struct err_pos *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Put errors in the order of the file (the parser finds substitution
+ * problems before typed ones), so a reader can go top to bottom.
+ */
+static void sort_errors(const cJSON *root, struct fl_errlist *l)
+{
+	struct err_pos *pos;
+	struct fl_error *copy;
+	size_t counter = 0;
+
+	if (l->n < 2)
+		return;
+	pos = calloc(l->n, sizeof(*pos));
+	copy = malloc(l->n * sizeof(*copy));
+	if (!pos || !copy)
+		goto out;
+	for (size_t k = 0; k < l->n; k++)
+		pos[k].seq = k;
+	locate_errors(root, "$", &counter, l, pos);
+	qsort(pos, l->n, sizeof(*pos), err_pos_cmp);
+	memcpy(copy, l->v, l->n * sizeof(*copy));
+	for (size_t k = 0; k < l->n; k++)
+		l->v[k] = copy[pos[k].seq];
+out:
+	free(pos);
+	free(copy);
+}
+
 /* ---- top level ------------------------------------------------------------------------ */
 
 /*
@@ -1607,6 +1692,8 @@ static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
 	e = NULL;
 	r = 0;
 out:
+	if (root && errs->n > 1)
+		sort_errors(root, errs);
 	if (r == 0 && errs->n + errs->dropped > errs_before)
 		r = -EINVAL;
 	fl_experiment_free(e);

@@ -117,8 +117,8 @@ struct fl_provider {
 	char *method;	       /* "GET" by default */
 	struct fl_kv *headers; /* includes the Content-Type chosen for an object body, if any */
 	size_t n_headers;
-	char
-	    *body; /* request body from "arguments", NULL for none (GET: arguments go in the URL) */
+	/* request body from "arguments", NULL for none (GET: arguments go in the URL) */
+	char *body;
 	long expected_status; /* -1: any */
 	bool verify_tls;
 	uint64_t connect_timeout_ms; /* "timeout": [connect, read]; 0: libcurl default */

@@ -375,9 +375,9 @@ static int parse_range_pair(const cJSON *arr, const char *p, double *lo, double 
 	*lo = cJSON_GetArrayItem(arr, 0)->valuedouble;
 	*hi = cJSON_GetArrayItem(arr, 1)->valuedouble;
 	if (*lo > *hi)
-		return fl_experr(errs, -EINVAL, p,
-				 "lower bound %g is above upper bound %g: nothing could match", *lo,
-				 *hi);
+		return fl_experr(
+		    errs, -EINVAL, p,
+		    "lower bound %.15g is above upper bound %.15g: nothing could match", *lo, *hi);
 	return 0;
 }
 
@@ -703,8 +703,8 @@ static bool check_range(const struct fl_tolerance *t, enum fl_provider_type ptyp
 	}
 	if (d >= t->lo && d <= t->hi)
 		return true;
-	why_set(why, whylen, "%s%s%s is outside [%g, %g]", field ? field : "", field ? " " : "",
-		observed(v, obs, sizeof(obs)), t->lo, t->hi);
+	why_set(why, whylen, "%s%s%s is outside [%.15g, %.15g]", field ? field : "",
+		field ? " " : "", observed(v, obs, sizeof(obs)), t->lo, t->hi);
 	return false;
 }
 
@@ -858,15 +858,15 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 			if (num_of(st, &d) && (d == t->lo || d == t->hi))
 				return true;
 			why_set(why, whylen,
-				"status was %s, expected %g or %g (a list against a "
+				"status was %s, expected %.15g or %.15g (a list against a "
 				"status is a set, as in Chaos Toolkit)",
 				observed(st, obs, sizeof(obs)), t->lo, t->hi);
 			return false;
 		}
 		if (num_of(result, &d) && d >= t->lo && d <= t->hi)
 			return true;
-		why_set(why, whylen, "got %s, outside [%g, %g]", observed(result, obs, sizeof(obs)),
-			t->lo, t->hi);
+		why_set(why, whylen, "got %s, outside [%.15g, %.15g]",
+			observed(result, obs, sizeof(obs)), t->lo, t->hi);
 		return false;
 	case FL_TOL_ONE_OF: {
 		const cJSON *v = st ? st : result;
@@ -902,7 +902,7 @@ static void scalar_fmt(const struct fl_tol_scalar *s, char *buf, size_t len)
 		snprintf(buf, len, "%s", s->b ? "true" : "false");
 		break;
 	case FL_SCALAR_NUMBER:
-		snprintf(buf, len, "%g", s->num);
+		snprintf(buf, len, "%.15g", s->num);
 		break;
 	case FL_SCALAR_STRING:
 		fl_quote(s->str, buf, len);
@@ -934,7 +934,7 @@ const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_
 		fl_quote(t->str, buf, len);
 		break;
 	case FL_TOL_BETWEEN:
-		snprintf(buf, len, "[%g, %g]", t->lo, t->hi);
+		snprintf(buf, len, "[%.15g, %.15g]", t->lo, t->hi);
 		break;
 	case FL_TOL_ONE_OF:
 		o = (size_t)snprintf(buf, len, "one of [");
@@ -959,8 +959,8 @@ const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_
 			snprintf(buf + o, len - o, " on %s", t->target);
 		break;
 	case FL_TOL_RANGE:
-		snprintf(buf, len, "range [%g, %g]%s%s", t->lo, t->hi, t->target ? " on " : "",
-			 t->target ? t->target : "");
+		snprintf(buf, len, "range [%.15g, %.15g]%s%s", t->lo, t->hi,
+			 t->target ? " on " : "", t->target ? t->target : "");
 		break;
 	case FL_TOL_SLO:
 		fl_slo_tolerance_describe(t, buf, len);

@@ -6,7 +6,7 @@ set -eu
 # Build and runtime libraries, and the tools the test suite drives for real.
 PACKAGES="
 build-essential cmake pkgconf clang-format
-libcjson-dev libcurl4-openssl-dev check libsubunit-dev
+libcjson-dev libcurl4-openssl-dev check libsubunit-dev clang-14 libclang-rt-14-dev
 libmicrohttpd-dev libgnutls28-dev gnutls-bin
 libnl-3-dev libnl-route-3-dev libseccomp-dev
 iproute2 procps python3 curl valgrind libxml2-utils

@@ -5,7 +5,6 @@
  * described. Crashes, leaks and undefined behaviour are the findings.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,36 +51,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fl_experiment_free(e);
 	return 0;
 }
-
-#ifdef FL_FUZZ_REPLAY_MAIN
-/* Without libFuzzer: run each file named on the command line once. */
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		char *buf;
-		long n;
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0) {
-			fclose(f);
-			return 1;
-		}
-		rewind(f);
-		buf = malloc((size_t)n + 1);
-		if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			fclose(f);
-			return 1;
-		}
-		fclose(f);
-		LLVMFuzzerTestOneInput((const uint8_t *)buf, (size_t)n);
-		free(buf);
-	}
-	printf("replayed %d inputs\n", argc - 1);
-	return 0;
-}
-#endif

@@ -49,7 +49,8 @@ END_TEST
 
 START_TEST(duration_format_round_trip)
 {
-	static const uint64_t v[] = {0, 100, 250000, 1500000, 30000000, 120000000, 3600000000ULL};
+	static const uint64_t v[] = {0,		100,	       250000,	     1500000,	30000000,
+				     120000000, 3600000000ULL, 232011000ULL, 1234000ULL};
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {

@@ -205,6 +205,13 @@ START_TEST(process_argument_list_and_object)
 	ck_assert_str_eq(p->argv[3], "x");
 	fl_experiment_free(e);
 
+	/* ~/ is the home directory, as Chaos Toolkit's expanduser() */
+	setenv("HOME", "/home/tester", 1);
+	e = must_parse("{\"title\": \"t\", \"method\": [{\"type\": \"action\", \"name\": \"a\", "
+		       "\"provider\": {\"type\": \"process\", \"path\": \"~/bin/tool\"}}]}");
+	ck_assert_str_eq(e->method.v[0].provider.path, "/home/tester/bin/tool");
+	fl_experiment_free(e);
+
 	/* no arguments: an empty vector, never NULL */
 	e = must_parse("{\"title\": \"t\", \"method\": [{\"type\": \"action\", \"name\": \"a\", "
 		       "\"provider\": {\"type\": \"process\", \"path\": \"true\"}}]}");

@@ -649,6 +649,38 @@ START_TEST(errors_of_several_files)
 }
 END_TEST
 
+/* Errors come in the order of the file, whichever check found them. */
+START_TEST(errors_in_file_order)
+{
+	static const char json[] =
+	    "{\"title\": 1, \"configuration\": {\"a\": {\"type\": \"env\"}},"
+	    " \"method\": [{\"type\": \"action\", \"name\": \"a\", \"provider\": {\"type\": "
+	    "\"process\", \"path\": \"x\", \"timeout\": -1}},"
+	    " {\"type\": \"action\", \"name\": \"b\", \"provider\": {\"type\": \"process\", "
+	    "\"path\": \"${nope}\"}},"
+	    " {\"type\": \"action\", \"name\": \"c\", \"bogus\": 1, \"provider\": {\"type\": "
+	    "\"process\", \"path\": \"x\"}}], \"timeout\": \"x\"}";
+	static const char *const want[] = {
+	    "$.title",
+	    "$.configuration.a.key",
+	    "$.method[0].provider.timeout",
+	    "$.method[1].provider.path",
+	    "$.method[2].bogus",
+	    "$.timeout",
+	};
+	struct fl_errlist errs;
+	struct fl_experiment *e = NULL;
+	char got[4096];
+
+	ck_assert_int_lt(parse_str(json, &errs, &e), 0);
+	dump(&errs, got, sizeof(got));
+	ck_assert_msg(errs.n == FL_ARRAY_SIZE(want), "%s", got);
+	for (size_t i = 0; i < FL_ARRAY_SIZE(want); i++)
+		ck_assert_msg(!strcmp(errs.v[i].path, want[i]), "error %zu: want %s in:%s", i,
+			      want[i], got);
+}
+END_TEST
+
 Suite *fl_suite_experiment_validate(void)
 {
 	Suite *s = suite_create("experiment_validate");
@@ -670,6 +702,7 @@ Suite *fl_suite_experiment_validate(void)
 	tcase_add_test(tc, mutated_inputs_never_crash);
 	tcase_add_test(tc, large_object_is_fast);
 	tcase_add_test(tc, errors_of_several_files);
+	tcase_add_test(tc, errors_in_file_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@
 
 #include "controller/provider.h"
 #include "core/duration.h"
+#include "experiments/experiment.h"
 
 static char *fl_argv_none[] = {NULL};
 
@@ -405,18 +406,28 @@ START_TEST(http_method_headers_and_body_are_sent)
 }
 END_TEST
 
+/* Through the parser, as a user writes it: GET "arguments" become the query string. */
 START_TEST(http_get_arguments_become_the_query)
 {
-	struct fl_provider p = fl_http("/echo");
+	static struct fl_errlist errs;
+	struct fl_experiment *e = NULL;
 	struct fl_error err;
 	cJSON *res = NULL, *q;
+	char json[512];
 
-	p.body = "{\"q\":\"a b&c\",\"n\":2}";
-	ck_assert_int_eq(fl_provider_http_run(&p, NULL, &res, &err), 0);
+	ck_assert_msg(srv_port > 0, "the test HTTP server did not start");
+	snprintf(json, sizeof(json),
+		 "{\"title\": \"t\", \"description\": \"d\", \"method\": [{\"type\": "
+		 "\"probe\", \"name\": \"q\", \"provider\": {\"type\": \"http\", \"url\": "
+		 "\"http://127.0.0.1:%d/echo\", \"arguments\": {\"q\": \"a b&c\", \"n\": 2}}}]}",
+		 srv_port);
+	ck_assert_int_eq(fl_experiment_parse(json, strlen(json), NULL, &e, &errs), 0);
+	ck_assert_int_eq(fl_provider_http_run(&e->method.v[0].provider, NULL, &res, &err), 0);
 	q = cJSON_GetObjectItem(cJSON_GetObjectItem(res, "body"), "query");
 	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(q, "q"), 0)->valuestring, "a b&c");
 	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(q, "n"), 0)->valuestring, "2");
 	cJSON_Delete(res);
+	fl_experiment_free(e);
 }
 END_TEST
 

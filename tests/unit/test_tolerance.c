@@ -489,6 +489,7 @@ START_TEST(describe_forms)
 	     "jsonpath $.a == [1] count 1"},
 	    {"{\"type\": \"range\", \"range\": [0.5, 2], \"target\": \"body\"}",
 	     "range [0.5, 2] on body"},
+	    {"[1000000, 2500000]", "[1000000, 2500000]"},
 	};
 	char buf[128];
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Regenerate the seed corpora under tests/fuzz/corpus/<target>/ from the test
+suite's files, the docs' examples and the hand-written seeds below.
+Usage: tests/fuzz/gen-corpus.py [BUILD_FUZZ_DIR]   (the build dir gives
+gen_shm_seeds, which arms real tables for fuzz_shm_table's seeds).
+Existing files (regression inputs included) are kept."""
+import hashlib, json, os, re, subprocess, sys
+
+top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+out = os.path.join(top, "tests", "fuzz", "corpus")
+MAX = 8192  # seeds stay small
+
+
+def put(target, data, name=None):
+    if isinstance(data, str):
+        data = data.encode()
+    if len(data) > MAX:
+        return
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    name = name or hashlib.sha1(data).hexdigest()[:16]
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# experiment: the corpus of the validation suite, the examples, the doc's blocks.
+for sub in ("valid", "invalid"):
+    d = os.path.join(top, "tests", "corpus", sub)
+    for fn in sorted(os.listdir(d)):
+        if fn.endswith(".json"):
+            put("experiment", open(os.path.join(d, fn), "rb").read(), sub + "-" + fn)
+for root, _, files in os.walk(os.path.join(top, "experiments", "examples")):
+    for fn in sorted(files):
+        if fn.endswith(".json"):
+            put("experiment", open(os.path.join(root, fn), "rb").read(), "example-" + fn)
+doc = open(os.path.join(top, "docs", "experiment-format.md")).read()
+for i, m in enumerate(re.finditer(r"```json\n(.*?)```", doc, re.S)):
+    put("experiment", m.group(1), "doc-%02d" % i)
+
+# api: first byte picks the parser (0 apply, 1 renew, 2 error answer, 3 id).
+apply_bodies = [
+    {"id": "a", "kind": "pause", "target": {"pid": 5}, "ttl_ms": 1000},
+    {"id": "a-1.b_c:d", "experiment": "e1", "kind": "kill", "target": {"name": "x", "count": 2, "seed": 42},
+     "params": {"signal": "TERM"}, "ttl_ms": 86400000},
+    {"id": "n1", "experiment": "exp", "kind": "netem", "target": {"netns": "h1", "interface": "veth0"},
+     "params": {"delay": "100ms", "jitter": "10ms", "loss": "1%"}, "ttl_ms": 30000},
+]
+for b in apply_bodies:
+    put("api", b"\x00" + json.dumps(b).encode())
+for s in ['{"id":"a"} x', '{"id":"a","id":"b","kind":"pause","target":{},"ttl_ms":1}',
+          '{"id":"a","kind":"pause","target":{},"ttl_ms":1e30}', '{"id":"a","kind":"pause","target":{"a":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]},"ttl_ms":1}']:
+    put("api", b"\x00" + s.encode())
+for s in ['{"ttl_ms": 60000}', "", '{"ttl_ms": -1}', '{"ttl": 5}']:
+    put("api", b"\x01" + s.encode())
+for s in ['{"error":{"code":"invalid_request","message":"expected an object","path":"$.target"}}',
+          '{"error":{"code":"unauthorized","message":"bad token"}}', '{"error":"x"}', '<html>502</html>']:
+    put("api", b"\x02" + s.encode())
+for s in ["fault-1", "a/b", "x" * 65, "e1.2:3_4-5", ""]:
+    put("api", b"\x03" + s.encode())
+
+# fault_parse: {"kind", "target", "params"} for every kind.
+faults = [
+    ("kill", {"pid": 5}, {"signal": "TERM"}), ("kill", {"name": "nginx", "percent": 50, "seed": 7}, {"signal": 9}),
+    ("kill", {"cmdline": "^sleep 1000\\.123$", "all": True}, {}), ("kill", {"cgroup": "/system.slice/x.service"}, {}),
+    ("kill", {"pidfile": "/run/x.pid"}, {"signal": "SIGKILL"}),
+    ("pause", {"pid": 5}, {"method": "signal"}), ("pause", {"cgroup": "/demo"}, {"method": "freezer"}),
+    ("netem", {"netns": "h1", "interface": "veth0"}, {"delay": "100ms", "jitter": "10ms", "correlation": "25%",
+                                                       "distribution": "normal"}),
+    ("netem", {"pid": 1234, "route_to": "10.0.0.2"}, {"loss": "5%", "loss_correlation": 25, "duplicate": "1%",
+                                                      "corrupt": "0.1%", "reorder": "25%", "delay": "10ms", "gap": 5}),
+    ("netem", {"interface": "lo"}, {"gemodel": {"p": "1%", "r": "10%", "1-h": "70%", "1-k": "0.1%"},
+                                    "rate": "1mbit", "limit": 1000, "match": {"dst": "10.0.0.0/8", "dport": 80}}),
+    ("bandwidth", {"netns_path": "/var/run/netns/h1", "interface": "veth0"},
+     {"rate": "1mbit", "burst": "32kb", "latency": "50ms", "peakrate": "2mbit", "mtu": 1500}),
+    ("bandwidth", {"interface": "eth0"}, {"rate": "100kbit", "limit": "10kb", "match": {"src": "192.168.1.0/24"}}),
+    ("partition", {"netns": "h1", "interface": "veth0"}, {"peers": ["10.0.0.2", "10.0.1.0/24"], "direction": "both"}),
+    ("partition", {"interface": "veth0"}, {"peers": ["10.0.0.2"], "direction": "to"}),
+]
+for k, t, p in faults:
+    put("fault_parse", json.dumps({"kind": k, "target": t, "params": p}))
+
+# rules: the unit tests' and the docs' rule texts.
+rules = set()
+for f in (os.path.join(top, "tests", "unit", "test_preload_rules.c"),):
+    for m in re.finditer(r'"([a-z0-9_,]+:[^"]*)"', open(f).read()):
+        rules.add(m.group(1).replace("\\\\", "\\"))
+for m in re.finditer(r"`([a-z0-9_,]+:[^`]*)`", open(os.path.join(top, "docs", "faults", "syscall.md")).read()):
+    rules.add(m.group(1))
+rules = sorted(r for r in rules if "%" not in r or "%:" in r or r.endswith("%"))
+for r in rules:
+    put("rules", r)
+
+# units: durations, rates, sizes, percentages, CIDRs, --var k=v.
+for s in ["100ms", "1.5s", "30", "2h", "10m", "250us", "0", "7d", "1e3", "0.0000000001s", "10080m",
+          "604800s", "1mbit", "100kbit", "1gbit", "32kb", "1mb", "25%", "0.1%", "100%", "10.0.0.0/8",
+          "192.168.1.1/32", "0.0.0.0/0", "k=v", "n:int=5", "a=", "=b"]:
+    put("units", s)
+
+# agent_config: the ownership policy.
+for c in [{"allow": {"names": ["nginx"], "uids": [1000], "cgroups": ["/demo"], "cmdlines": ["^/usr/bin/sleep [0-9]+$"]},
+           "deny": {"uids": [0]}, "kinds": ["kill", "pause"],
+           "limits": {"max_body_bytes": 65536, "max_live_faults": 256, "max_ttl_ms": 3600000,
+                      "rate_per_second": 200, "rate_burst": 400}},
+          {"deny": {"names": ["sshd"], "cmdlines": ["(a|b)*c"]}}, {}, {"kinds": []}]:
+    put("agent_config", json.dumps(c))
+
+# shm_table: real tables armed with the rules above.
+if len(sys.argv) > 1:
+    gen = os.path.join(sys.argv[1], "tests", "fuzz", "gen_shm_seeds")
+    d = os.path.join(out, "shm_table")
+    os.makedirs(d, exist_ok=True)
+    good = [r for r in rules if not r.startswith("clock_")]
+    subprocess.run([gen, d] + good, check=True, stderr=subprocess.DEVNULL)

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Build the libFuzzer targets (clang-14, ASan+UBSan, coverage) into build-fuzz/
+# and run each for SECONDS (default 20: the CI short run), or for RUNS
+# executions when RUNS=N is set. Prints executions per target; exits 1 if any
+# target crashed (the input is kept in build-fuzz/artifacts/).
+#
+#   tests/fuzz/run.sh                     CI: 20 s per target
+#   tests/fuzz/run.sh 600 rules api       10 minutes each, two targets
+#   RUNS=10000000 nice -n 19 tests/fuzz/run.sh 0    long run: 10M executions each
+#                                         (SECONDS > 0 with RUNS: whichever comes first)
+#   FUZZ_NOBUILD=1 ...                    use build-fuzz/ as it is (parallel lanes)
+#
+# New coverage goes to build-fuzz/corpus/<target>/ (the repo's seeds in
+# tests/fuzz/corpus/<target>/ are read, never written). Reproduce a crash:
+#   build-fuzz/tests/fuzz/fuzz-<target> build-fuzz/artifacts/<target>-crash-...
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:-20}
+[ $# -gt 0 ] && shift
+targets=${*:-"experiment api fault_parse rules shm_table units agent_config"}
+dir=${FUZZ_BUILD_DIR:-$top/build-fuzz}
+cc=${FUZZ_CC:-clang-14}
+
+if ! command -v "$cc" >/dev/null; then
+	echo "SKIPPED: $cc not installed (scripts/deps.sh installs it)"
+	exit 77
+fi
+[ -n "${FUZZ_NOBUILD:-}" ] || cmake -S "$top" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DFL_FUZZ=ON -DFL_WERROR=OFF \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	>/dev/null
+[ -n "${FUZZ_NOBUILD:-}" ] || cmake --build "$dir" --target fuzz_all -j"$(nproc)" >/dev/null
+
+mkdir -p "$dir/artifacts"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fail=0
+summary=""
+for t in $targets; do
+	case $t in
+	experiment) dict=experiment max=16384 ;;
+	rules) dict=rules max=2048 ;;
+	units) dict=units max=256 ;;
+	shm_table) dict="" max=12288 ;;
+	*) dict=api max=8192 ;;
+	esac
+	mkdir -p "$dir/corpus/$t"
+	set -- -max_len=$max -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$dir/artifacts/$t-"
+	[ -n "$dict" ] && set -- "$@" -dict="$top/tests/fuzz/$dict.dict"
+	[ -n "${RUNS:-}" ] && set -- "$@" -runs="$RUNS"
+	[ "$secs" -gt 0 ] && set -- "$@" -max_total_time="$secs"
+	log="$dir/artifacts/$t.log"
+	echo "fuzz: $t ..."
+	if "$dir/tests/fuzz/fuzz-$t" "$@" "$dir/corpus/$t" "$top/tests/fuzz/corpus/$t" >"$log" 2>&1; then
+		st=ok
+	else
+		st=CRASH
+		fail=1
+		grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -5
+	fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+	summary="$summary$(printf '%-14s %-6s %12s execs %9s/s' "$t" "$st" "${execs:-?}" "${rate:-?}")
+"
+done
+printf '\n%s' "$summary"
+exit $fail
