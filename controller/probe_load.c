@@ -171,7 +171,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 				size_t k = (size_t)(rq - reqs);
 
 				if (msg->data.result != CURLE_OK)
-					snprintf(w->last_err, sizeof(w->last_err), "%s",
+					snprintf(w->last_err, sizeof(w->last_err), "%.150s",
 						 errbufs[k][0]
 						     ? errbufs[k]
 						     : curl_easy_strerror(msg->data.result));

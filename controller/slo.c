@@ -403,7 +403,7 @@ static void *sampler_main(void *arg)
 		cJSON_Delete(res);
 		fl_slo_window_add(&s->w, ok, t1 - t0);
 		if (!ok)
-			snprintf(s->w.last_err, sizeof(s->w.last_err), "%s", why);
+			snprintf(s->w.last_err, sizeof(s->w.last_err), "%.150s", why);
 		if (s->abort && judge_abort(s))
 			break;
 		now = fl_now_mono_us();

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -378,6 +379,39 @@ START_TEST(running_probe_counts_processes)
 }
 END_TEST
 
+/* Every example in experiments/examples validates with its defaults (no environment needed). */
+START_TEST(examples_validate)
+{
+	DIR *d = opendir(FL_SOURCE_DIR "/experiments/examples");
+	struct dirent *de;
+	unsigned n = 0, sampled = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		struct fl_errlist *errs = calloc(1, sizeof(*errs));
+		struct fl_experiment *e = NULL;
+		char path[512];
+		size_t l = strlen(de->d_name);
+
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json")) {
+			free(errs);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/experiments/examples/%s", FL_SOURCE_DIR,
+			 de->d_name);
+		ck_assert_msg(fl_experiment_load(path, NULL, &e, errs) == 0, "%s: %s: %s", path,
+			      errs->n ? errs->v[0].path : "", errs->n ? errs->v[0].msg : "");
+		n++;
+		sampled += fl_experiment_samples(e);
+		fl_experiment_free(e);
+		free(errs);
+	}
+	closedir(d);
+	ck_assert_uint_ge(n, 7);
+	ck_assert_uint_ge(sampled, 5); /* nginx, redis, etcd x2, abort */
+}
+END_TEST
+
 Suite *fl_suite_slo(void)
 {
 	Suite *s = suite_create("slo");
@@ -390,6 +424,7 @@ Suite *fl_suite_slo(void)
 	tcase_add_test(tc, window_percentiles);
 	tcase_add_test(tc, tcp_probe_real_sockets);
 	tcase_add_test(tc, running_probe_counts_processes);
+	tcase_add_test(tc, examples_validate);
 	suite_add_tcase(s, tc);
 	return s;
 }

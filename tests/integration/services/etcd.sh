@@ -98,6 +98,7 @@ jassert "$T/quorum.json" \
 	'd("writes without a quorum")["output"]["failed"] >= 4' \
 	'd("writes without a quorum")["tolerance_met"] is False' \
 	'j["steady_states"]["after"]["probes"][0]["tolerance_met"] is True' \
+	'j["steady_states"]["after"]["probes"][0]["activity"]["name"].startswith("writes succeed again")' \
 	'"writes without a quorum" in j["reason"]'
 for m in 2 3; do
 	grep -q '^State:[[:space:]]*T' "/proc/$(cat "$T/m$m.pid")/status" && fail "member m$m is still stopped"
