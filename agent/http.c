@@ -337,9 +337,11 @@ static enum MHD_Result do_fault_id(struct fl_http *h, struct MHD_Connection *c, 
 	memcpy(id, rest, n);
 	id[n] = '\0';
 	if (!fl_api_id_valid(id, FL_API_ID_MAX))
-		return send_error(c, 400, "invalid_request", "$.id",
-				  "fault ids are 1-%d characters of [A-Za-z0-9._:-]",
-				  FL_API_ID_MAX);
+		return send_error(
+		    c, 400, "invalid_request", "$.id",
+		    "fault ids are 1-%d characters of [A-Za-z0-9._:-], starting with a "
+		    "letter or digit",
+		    FL_API_ID_MAX);
 	if (slash) {
 		uint64_t ttl = 0;
 
@@ -448,15 +450,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 					  "a client certificate signed by the agent's CA is "
 					  "required");
 		}
+		client_key(c, key, sizeof(key));
 		if (!authorized(h, c)) {
 			rq->answered = true;
 			h->rejected_auth++;
 			fl_log(FL_LOG_WARN, "unauthorized request", "method", method, "url", url,
-			       NULL);
+			       "client", key, NULL);
 			return send_error(c, 401, "unauthorized", NULL,
 					  "missing or wrong bearer token");
 		}
-		client_key(c, key, sizeof(key));
 		if (!rate_ok(h, key)) {
 			rq->answered = true;
 			h->rejected_rate++;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +25,10 @@
 #include "agent/config.h"
 #include "agent/http.h"
 #include "agent/log.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 #define TOKEN_MIN 16
 #define TOKEN_MAX 4096
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
 	struct fl_http_opts ho = {0};
 	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL;
 	struct fl_error err;
-	int opt, rc = 1, failed;
+	int opt, rc = 1, failed, parent_fd = -1;
 
 	fl_agent_config_init(&cfg);
 	fl_error_init(&err);
@@ -266,10 +270,21 @@ int main(int argc, char **argv)
 		sigaction(SIGPIPE, &sa, NULL);
 	}
 	if (exit_with_parent) {
-		/* The embedded agent dies with its controller, reverting on the way out. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
+		/*
+		 * The embedded agent stops with its controller, reverting on the way
+		 * out. A pidfd on the parent process, not PR_SET_PDEATHSIG: that one
+		 * fires when the parent *thread* that forked us exits.
+		 */
+		pid_t ppid = getppid();
+
+		parent_fd = (int)syscall(SYS_pidfd_open, ppid, 0);
+		if (parent_fd < 0 || getppid() != ppid) {
+			fl_log(FL_LOG_ERROR,
+			       "--exit-with-parent: the parent is gone or cannot be "
+			       "watched",
+			       NULL);
 			goto out;
+		}
 	}
 	if (fl_agent_new(state_dir, &cfg, &agent, &err) < 0) {
 		fl_log(FL_LOG_ERROR, "cannot open the state directory", "dir", state_dir, "error",
@@ -306,14 +321,22 @@ int main(int argc, char **argv)
 	}
 	notify_ready();
 	for (;;) {
-		struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
+		struct pollfd p[2] = {{.fd = sig_pipe[0], .events = POLLIN},
+				      {.fd = parent_fd, .events = POLLIN}};
 		unsigned char b;
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(p, parent_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
 			break;
 		if (read(sig_pipe[0], &b, 1) == 1) {
 			fl_log(FL_LOG_INFO, "stopping: reverting every live fault", "signal",
 			       strsignal(b), NULL);
+			break;
+		}
+		if (parent_fd >= 0 && (p[1].revents & POLLIN)) {
+			fl_log(FL_LOG_INFO,
+			       "stopping: the parent exited; reverting every live "
+			       "fault",
+			       NULL);
 			break;
 		}
 	}
@@ -332,5 +355,7 @@ out:
 	free(key);
 	free(ca);
 	fl_agent_config_done(&cfg);
+	if (parent_fd >= 0)
+		close(parent_fd);
 	return rc;
 }

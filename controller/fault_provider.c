@@ -68,6 +68,9 @@ struct fl_fault_session {
 	char embed_dir[64];
 	ssize_t embed_ep; /* index into eps, -1 */
 
+	/* apply/revert/preflight may come from background-activity threads: one at a time */
+	pthread_mutex_t op_mu;
+
 	/* live faults + renew thread */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -501,9 +504,14 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 		size_t k = 0;
 
 		for (const char *c = id; *c && k < 40; c++)
-			s->experiment[k++] = (fl_api_id_valid((char[]){*c, 0}, 1)) ? *c : '-';
+			s->experiment[k++] =
+			    strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789._:-",
+				   *c)
+				? *c
+				: '-';
 		s->experiment[k] = '\0';
-		if (!k)
+		if (!fl_api_id_valid(s->experiment, 40))
 			snprintf(s->experiment, sizeof(s->experiment), "run");
 	}
 	if (opts && opts->agent_binary && !(s->agent_binary = strdup(opts->agent_binary))) {
@@ -534,6 +542,7 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 		return fl_error_set(err, -ENOMEM, NULL, "cannot set up libcurl");
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->op_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
@@ -611,7 +620,7 @@ static int preflight_list(struct fl_fault_session *s, const struct fl_activity_l
 	return 0;
 }
 
-int fl_fault_session_preflight(struct fl_fault_session *s, struct fl_error *err)
+static int preflight_locked(struct fl_fault_session *s, struct fl_error *err)
 {
 	int r;
 
@@ -709,8 +718,8 @@ out:
 	return r;
 }
 
-int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *act,
-			   cJSON **result, struct fl_error *err)
+static int apply_locked(struct fl_fault_session *s, const struct fl_activity *act, cJSON **result,
+			struct fl_error *err)
 {
 	const struct fl_activity *a = act->ref ? act->ref : act;
 	const struct fl_provider *p = &a->provider;
@@ -787,7 +796,8 @@ int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity 
 		if (why.path[0] == '$' && a->json_path)
 			snprintf(path, sizeof(path), "%.120s.provider%.120s", a->json_path,
 				 why.path + 1);
-		r = fl_error_set(err, -ECANCELED, path[0] ? path : NULL, "%s", why.msg);
+		/* -ECONNABORTED: the runner aborts the run (design: all-or-nothing). */
+		r = fl_error_set(err, -ECONNABORTED, path[0] ? path : NULL, "%s", why.msg);
 		goto rollback;
 	}
 	arr = cJSON_AddArrayToObject(res, "agents");
@@ -854,14 +864,12 @@ out:
 	return r;
 }
 
-int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err)
+static int revert_all_locked(struct fl_fault_session *s, struct fl_error *err)
 {
 	struct fl_agent_call *calls;
 	size_t k = 0;
 	int r = 0;
 
-	if (!s)
-		return 0;
 	pthread_mutex_lock(&s->mu);
 	calls = calloc(s->n_live ? s->n_live : 1, sizeof(*calls));
 	if (!calls) {
@@ -892,6 +900,41 @@ int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err
 	return r;
 }
 
+int fl_fault_session_preflight(struct fl_fault_session *s, struct fl_error *err)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->op_mu);
+	r = preflight_locked(s, err);
+	pthread_mutex_unlock(&s->op_mu);
+	return r;
+}
+
+int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *act,
+			   cJSON **result, struct fl_error *err)
+{
+	int r;
+
+	pthread_mutex_lock(&s->op_mu);
+	r = apply_locked(s, act, result, err);
+	pthread_mutex_unlock(&s->op_mu);
+	return r;
+}
+
+int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->op_mu);
+	r = revert_all_locked(s, err);
+	pthread_mutex_unlock(&s->op_mu);
+	return r;
+}
+
 void fl_fault_session_free(struct fl_fault_session *s)
 {
 	struct fl_error err;
@@ -914,6 +957,7 @@ void fl_fault_session_free(struct fl_fault_session *s)
 	fl_agent_client_free(s->client);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->op_mu);
 	free(s->live);
 	free(s->agent_binary);
 	free(s);

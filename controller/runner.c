@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct fl_runner {
 	struct fl_fault_session *faults;
 	struct fl_error fault_err; /* why there is no fault session */
 	bool has_faults;
+	atomic_bool aborted; /* an agent refused a fault: the all-or-nothing apply was undone */
 
 	/* Outcome, Chaos Toolkit's way: NULL (completed), "failed", "aborted", "interrupted". */
 	const char *status;
@@ -89,14 +91,15 @@ static bool fl_fd_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
-/* Why the run must stop now: -ECANCELED, -ETIMEDOUT, or 0. */
+/* Why the run must stop now: -ECANCELED, -ETIMEDOUT, -ECONNABORTED, or 0. */
 static int fl_runner_should_stop(const struct fl_runner *r, int cancel_fd, uint64_t deadline)
 {
 	if (fl_fd_ready(cancel_fd))
 		return -ECANCELED;
 	if (deadline && fl_now_mono_ms() >= deadline)
 		return -ETIMEDOUT;
-	(void)r;
+	if (atomic_load(&r->aborted))
+		return -ECONNABORTED;
 	return 0;
 }
 
@@ -202,6 +205,8 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 		} else {
 			ret = fl_fault_session_apply(r->faults, a, res, err);
 		}
+		if (ret == -ECONNABORTED)
+			atomic_store(&r->aborted, true);
 		pthread_mutex_unlock(&r->fault_lock);
 		if (ret == 0)
 			fl_slo_monitor_fault_live(r->slo, a->provider.duration_ms);
@@ -311,6 +316,8 @@ static void fl_runner_stopped(struct fl_runner *r, int why)
 		r->status = "interrupted";
 		r->reason[0] = '\0';
 		fl_runner_reason(r, "interrupted by a signal");
+	} else if (why == -ECONNABORTED) {
+		r->status = "aborted"; /* the reason names the agent and what it refused */
 	} else if (why == -ETIMEDOUT) {
 		char d[32];
 
@@ -449,7 +456,16 @@ static cJSON *fl_run_list(struct fl_runner *r, const struct fl_activity_list *l,
 			const cJSON *line = cJSON_GetArrayItem(ex, 0);
 
 			(*failures)++;
-			if (s->rc != -ETIMEDOUT || !deadline || fl_now_mono_ms() < deadline)
+			if (s->rc == -ECONNABORTED)
+				fl_runner_reason(
+				    r,
+				    "an agent refused fault \"%s\", so it was reverted "
+				    "everywhere: %s",
+				    a->name,
+				    cJSON_IsString(line)
+					? line->valuestring + strlen("faultline.ActivityFailed: ")
+					: strerror(-s->rc));
+			else if (s->rc != -ETIMEDOUT || !deadline || fl_now_mono_ms() < deadline)
 				fl_runner_reason(r, "%s \"%s\" failed: %s", what, a->name,
 						 cJSON_IsString(line)
 						     ? line->valuestring +
@@ -693,6 +709,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 		cJSON_AddItemToObject(j, "run", list ? list : cJSON_CreateArray());
 		fl_runner_stopped(&r, fl_runner_should_stop(&r, o->cancel_fd, r.deadline));
 		fl_runner_slo_finish(&r);
+		/* The abort is recorded in r.status; it must not stop the rollbacks. */
+		atomic_store(&r.aborted, false);
 	} else {
 		cJSON_AddItemToObject(j, "run", cJSON_CreateArray());
 	}

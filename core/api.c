@@ -12,6 +12,10 @@ bool fl_api_id_valid(const char *s, size_t max)
 
 	if (!s || !*s)
 		return false;
+	/* Ids name journal files: no leading '.', which marks temporary files there. */
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return false;
 	for (; s[n]; n++) {
 		char c = s[n];
 
@@ -160,8 +164,10 @@ static int get_id(const cJSON *root, const char *key, char *dst, size_t max, boo
 	if (!cJSON_IsString(v))
 		return fl_error_set(err, -EINVAL, path, "expected a string");
 	if (!fl_api_id_valid(v->valuestring, max))
-		return fl_error_set(err, -EINVAL, path,
-				    "expected 1-%zu characters of [A-Za-z0-9._:-]", max);
+		return fl_error_set(
+		    err, -EINVAL, path,
+		    "expected 1-%zu characters of [A-Za-z0-9._:-], starting with a letter or digit",
+		    max);
 	snprintf(dst, max + 1, "%s", v->valuestring);
 	return 0;
 }

@@ -22,6 +22,7 @@
 struct bw_spec {
 	struct fl_nl_target t;
 	struct fl_nl_match m;
+	struct fl_nl_sock_cache sc;		    /* plan's socket, reused by apply */
 	uint64_t rate, burst, limit, peakrate, mtu; /* bytes/s and bytes */
 	uint64_t latency_us;			    /* used when limit is 0 */
 };
@@ -193,7 +194,7 @@ static int bw_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, str
 	if (s->m.any && (!fl_nl_probe(FL_NL_CAP_HTB, why, sizeof(why)) ||
 			 !fl_nl_probe(FL_NL_CAP_U32, why, sizeof(why))))
 		return fl_error_set(err, -EOPNOTSUPP, "$.params.match", "%s", why);
-	return fl_nl_root_plan(&s->t, "bandwidth", undo, err);
+	return fl_nl_root_plan(&s->t, "bandwidth", &s->sc, undo, err);
 }
 
 static int bw_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)
@@ -201,7 +202,7 @@ static int bw_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, str
 	struct bw_spec *s = spec;
 
 	(void)ctx;
-	return fl_nl_root_apply(&s->t, &s->m, bw_leaf, s, undo, err);
+	return fl_nl_root_apply(&s->m, bw_leaf, s, &s->sc, undo, err);
 }
 
 static int bw_describe(const void *spec, struct fl_buf *out)
@@ -232,7 +233,11 @@ static bool bw_available(char *why, size_t whylen)
 
 static void bw_free(void *spec)
 {
-	free(spec);
+	struct bw_spec *s = spec;
+
+	if (s)
+		fl_nl_sock_cache_done(&s->sc);
+	free(s);
 }
 
 const struct fl_fault_ops fl_fault_bandwidth = {

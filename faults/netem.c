@@ -17,6 +17,7 @@
 struct netem_spec {
 	struct fl_nl_target t;
 	struct fl_nl_match m;
+	struct fl_nl_sock_cache sc; /* plan's socket, reused by apply */
 	struct fl_nl_netem n;
 };
 
@@ -276,6 +277,7 @@ static void netem_free(void *spec)
 	if (!s)
 		return;
 	free(s->n.dist_data);
+	fl_nl_sock_cache_done(&s->sc);
 	free(s);
 }
 
@@ -309,7 +311,7 @@ static int netem_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
 	r = scope_check(&s->m, err);
 	if (r < 0)
 		return r;
-	return fl_nl_root_plan(&s->t, "netem", undo, err);
+	return fl_nl_root_plan(&s->t, "netem", &s->sc, undo, err);
 }
 
 static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
@@ -318,7 +320,7 @@ static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
 	struct netem_spec *s = spec;
 
 	(void)ctx;
-	return fl_nl_root_apply(&s->t, &s->m, netem_leaf, s, undo, err);
+	return fl_nl_root_apply(&s->m, netem_leaf, s, &s->sc, undo, err);
 }
 
 static int netem_describe(const void *spec, struct fl_buf *out)

@@ -110,6 +110,29 @@ const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len
 
 /* ---- nl_link.c ---- */
 
+/*
+ * A netlink socket opened inside a target netns. A socket keeps working in
+ * the netns it was created in whatever the thread does later, so a fault's
+ * spec keeps one from plan to apply (released when the spec is freed): the
+ * netns is entered (setns) only to create it.
+ */
+struct fl_nl_sock_cache {
+	struct nl_sock *sk;
+	char netns[256];
+	unsigned long long ino;
+};
+
+/* A socket for `netns` ("" = ours): c's when it is for the same netns (inode), else a new
+ * one, kept in c when c is given. -ENOENT when the netns is gone. */
+int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
+		   struct fl_error *err) FL_WUR;
+/* Give a socket back: kept when it is c's, freed otherwise. */
+void fl_nl_sock_put(struct fl_nl_sock_cache *c, struct nl_sock *sk);
+/* Free c's socket; NULL is fine. */
+void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c);
+/* Inode of a netns file, 0 when it cannot be read. */
+unsigned long long fl_nl_netns_ino(const char *path);
+
 /* Map a libnl -NLE_* code to -errno. */
 int fl_nl_errno(int nlerr);
 /* Connect a NETLINK_ROUTE socket in the current netns. */
@@ -162,11 +185,10 @@ struct fl_nl_match;
  * revert: restores the recorded root qdisc (or deletes ours when the kernel
  * default was there); idempotent; a gone netns or interface is nothing to do.
  */
-int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, cJSON **undo,
-		    struct fl_error *err) FL_WUR;
-int fl_nl_root_apply(const struct fl_nl_target *t, const struct fl_nl_match *m,
-		     fl_nl_leaf_build build, const void *spec, cJSON *undo,
-		     struct fl_error *err) FL_WUR;
+int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
+		    cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
+		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err) FL_WUR;
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err);
 /* The iproute2 lines for the root part of a fault; `leaf` is e.g. "netem delay 100ms". */
 int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, const char *leaf,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
@@ -99,17 +100,75 @@ int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what, str
 
 int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex, struct fl_error *err)
 {
-	/* SIOCGIFINDEX in the calling thread's netns (the one sk was opened in). */
-	unsigned i = if_nametoindex(ifname);
+	struct rtnl_link *link = NULL;
+	int r = rtnl_link_get_kernel(sk, 0, ifname, &link);
 
-	(void)sk;
-	if (!i) {
-		int e = errno == ENXIO || errno == ENODEV || !errno ? ENODEV : errno;
-
-		return fl_error_set(err, -e, "", "no interface %s here: %s", ifname, strerror(e));
-	}
-	*ifindex = (int)i;
+	if (r < 0)
+		return fl_error_set(
+		    err, r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : fl_nl_errno(r), "",
+		    "no interface %s here: %s", ifname, nl_geterror(r));
+	*ifindex = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
 	return 0;
+}
+
+unsigned long long fl_nl_netns_ino(const char *path)
+{
+	struct stat st;
+
+	if (!path || !*path)
+		return 0;
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
+		   struct fl_error *err)
+{
+	unsigned long long ino = 0;
+	struct fl_nl_ns ns;
+	int r;
+
+	if (!netns)
+		netns = "";
+	if (*netns) {
+		ino = fl_nl_netns_ino(netns);
+		if (!ino)
+			return fl_error_set(err, -ENOENT, "", "netns %s: %s", netns,
+					    strerror(ENOENT));
+	}
+	if (c && c->sk && c->ino == ino && !strcmp(c->netns, netns)) {
+		*sk = c->sk;
+		return 0;
+	}
+	r = fl_nl_ns_enter(netns, &ns, err);
+	if (r < 0)
+		return r;
+	r = fl_nl_sock_open(sk, err);
+	fl_nl_ns_leave(&ns);
+	if (r < 0 || !c)
+		return r;
+	fl_nl_sock_cache_done(c);
+	c->sk = *sk;
+	c->ino = ino;
+	snprintf(c->netns, sizeof(c->netns), "%s", netns);
+	return 0;
+}
+
+void fl_nl_sock_put(struct fl_nl_sock_cache *c, struct nl_sock *sk)
+{
+	if (sk && (!c || c->sk != sk))
+		nl_socket_free(sk);
+}
+
+void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c)
+{
+	if (!c)
+		return;
+	if (c->sk)
+		nl_socket_free(c->sk);
+	c->sk = NULL;
+	c->netns[0] = '\0';
+	c->ino = 0;
 }
 
 struct route_ctx {

@@ -10,6 +10,7 @@
  * recorded kind, handle and raw options, exactly as the kernel dumped them.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,43 +173,6 @@ static int hex_decode(const char *s, uint8_t **out, size_t *n)
 	return 0;
 }
 
-/* Enter the target's netns and open a socket there. */
-struct session {
-	struct fl_nl_ns ns;
-	struct nl_sock *sk;
-};
-
-static int session_open(const char *netns, struct session *s, struct fl_error *err)
-{
-	int r;
-
-	s->sk = NULL;
-	r = fl_nl_ns_enter(netns, &s->ns, err);
-	if (r < 0)
-		return r;
-	r = fl_nl_sock_open(&s->sk, err);
-	if (r < 0)
-		fl_nl_ns_leave(&s->ns);
-	return r;
-}
-
-static void session_close(struct session *s)
-{
-	if (s->sk)
-		nl_socket_free(s->sk);
-	s->sk = NULL;
-	fl_nl_ns_leave(&s->ns);
-}
-
-static unsigned long long netns_ino(const char *path)
-{
-	struct stat st;
-
-	if (!path || !*path)
-		return 0;
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
-
 /*
  * Qdiscs whose classes are made by the user (tc class add), which a restore
  * of the root's own options would lose. tbf, netem, prio, mq... create their
@@ -224,22 +188,22 @@ static bool user_classes(const char *kind)
 	return false;
 }
 
-int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, cJSON **undo,
-		    struct fl_error *err)
+int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
+		    cJSON **undo, struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
-	struct session s;
+	struct nl_sock *sk = NULL;
 	char ifname[IF_NAMESIZE], *hex = NULL;
 	cJSON *u = NULL, *prev;
 	int ifindex, r;
 
-	r = session_open(t->netns, &s, err);
+	r = fl_nl_sock_get(c, t->netns, &sk, err);
 	if (r < 0)
 		return r;
-	r = fl_nl_target_resolve(s.sk, t, &ifindex, ifname, err);
+	r = fl_nl_target_resolve(sk, t, &ifindex, ifname, err);
 	if (r < 0)
 		goto out;
-	r = fl_nl_root_snapshot(s.sk, ifindex, &snap, err);
+	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
 	if (r < 0)
 		goto out;
 	if (snap.present && fl_nl_handle_ours(snap.handle)) {
@@ -272,8 +236,10 @@ int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, cJSON **undo
 	}
 	if (!cJSON_AddStringToObject(u, "fault", kind) ||
 	    !cJSON_AddStringToObject(u, "netns", t->netns) ||
-	    !cJSON_AddNumberToObject(u, "netns_ino", (double)netns_ino(t->netns)) ||
+	    !cJSON_AddNumberToObject(u, "netns_ino",
+				     (double)(c ? c->ino : fl_nl_netns_ino(t->netns))) ||
 	    !cJSON_AddStringToObject(u, "ifname", ifname) ||
+	    !cJSON_AddNumberToObject(u, "ifindex", ifindex) ||
 	    !cJSON_AddStringToObject(prev, "kind", snap.present ? snap.kind : "") ||
 	    !cJSON_AddNumberToObject(prev, "handle", snap.present ? snap.handle : 0) ||
 	    !cJSON_AddStringToObject(prev, "options", hex ? hex : "")) {
@@ -287,7 +253,7 @@ out:
 	free(hex);
 	cJSON_Delete(u);
 	fl_nl_snap_done(&snap);
-	session_close(&s);
+	fl_nl_sock_put(c, sk);
 	return r;
 }
 
@@ -295,6 +261,7 @@ struct undo_rec {
 	const char *netns, *ifname, *kind, *opts_hex;
 	unsigned long long ino;
 	uint32_t handle;
+	int ifindex; /* 0 in records that lack it: look the name up */
 };
 
 static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
@@ -318,6 +285,14 @@ static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
 	rec->kind = kind->valuestring;
 	rec->handle = (uint32_t)h->valuedouble;
 	rec->opts_hex = o->valuestring;
+	{
+		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(u, "ifindex");
+
+		rec->ifindex =
+		    cJSON_IsNumber(ix) && ix->valuedouble > 0 && ix->valuedouble < INT_MAX
+			? (int)ix->valuedouble
+			: 0;
+	}
 	return 0;
 }
 
@@ -416,31 +391,41 @@ static int restore_if_ours(struct nl_sock *sk, int ifindex, const struct undo_re
 
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
 {
+	struct fl_nl_sock_cache c = {0};
 	struct undo_rec rec;
-	struct session s = {.ns = {.orig_fd = -1}};
-	int ifindex, r;
+	struct nl_sock *sk = NULL;
+	int r;
 
 	r = undo_read(undo, &rec, err);
 	if (r < 0)
 		return r;
+	r = fl_nl_sock_get(&c, rec.netns, &sk, err);
 	/* The namespace is gone (or was replaced): nothing of ours can be left in it. */
-	if (rec.netns[0] && netns_ino(rec.netns) != rec.ino)
-		return 0;
-	r = session_open(rec.netns, &s, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = fl_nl_ifindex(s.sk, rec.ifname, &ifindex, err);
-	if (r == -ENODEV) {
-		r = 0; /* the interface is gone, and our qdisc with it */
+	if (r == -ENOENT || (r == 0 && c.ino != rec.ino)) {
+		fl_error_init(err);
+		r = 0;
 		goto out;
 	}
 	if (r < 0)
 		goto out;
-	r = restore_if_ours(s.sk, ifindex, &rec, err);
+	/*
+	 * ifindexes are allocated cyclically per netns and not reused before
+	 * wrapping at 2^31, and only a root in faultline's handle range is ever
+	 * touched: the recorded ifindex needs no name lookup. Old records have none.
+	 */
+	if (!rec.ifindex) {
+		r = fl_nl_ifindex(sk, rec.ifname, &rec.ifindex, err);
+		if (r == -ENODEV) {
+			fl_error_init(err);
+			r = 0; /* the interface is gone, and our qdisc with it */
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+	}
+	r = restore_if_ours(sk, rec.ifindex, &rec, err);
 out:
-	session_close(&s);
+	fl_nl_sock_cache_done(&c);
 	return r;
 }
 
@@ -495,27 +480,27 @@ out:
 	return r;
 }
 
-int fl_nl_root_apply(const struct fl_nl_target *t, const struct fl_nl_match *m,
-		     fl_nl_leaf_build build, const void *spec, cJSON *undo, struct fl_error *err)
+int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
+		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
 	struct nl_msg *msg = NULL;
+	struct nl_sock *sk = NULL;
 	struct undo_rec rec;
-	struct session s;
 	int ifindex, r;
 	bool touched = false;
 
-	(void)t; /* the plan resolved it; the record is what counts */
 	r = undo_read(undo, &rec, err);
 	if (r < 0)
 		return r;
-	r = session_open(rec.netns, &s, err);
+	r = fl_nl_sock_get(c, rec.netns, &sk, err);
 	if (r < 0)
 		return r;
-	r = fl_nl_ifindex(s.sk, rec.ifname, &ifindex, err);
-	if (r < 0)
+	/* The plan resolved the interface on this very socket; a stale record is looked up. */
+	ifindex = rec.ifindex;
+	if (!ifindex && (r = fl_nl_ifindex(sk, rec.ifname, &ifindex, err)) < 0)
 		goto out;
-	r = fl_nl_root_snapshot(s.sk, ifindex, &snap, err);
+	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
 	if (r < 0)
 		goto out;
 	if ((snap.present ? snap.handle : 0) != rec.handle ||
@@ -530,18 +515,17 @@ int fl_nl_root_apply(const struct fl_nl_target *t, const struct fl_nl_match *m,
 		r = build(spec, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT, NLM_F_CREATE | NLM_F_REPLACE,
 			  &msg, err);
 		if (r == 0)
-			r = fl_nl_send_ack(s.sk, msg, "replacing the root qdisc", err);
+			r = fl_nl_send_ack(sk, msg, "replacing the root qdisc", err);
 		goto out;
 	}
-	r = add_scope_root(s.sk, ifindex, err);
+	r = add_scope_root(sk, ifindex, err);
 	if (r == 0)
 		r = build(spec, ifindex, FL_NL_CLASS_MATCH, FL_NL_HANDLE_LEAF,
 			  NLM_F_CREATE | NLM_F_EXCL, &msg, err);
 	if (r == 0)
-		r = fl_nl_send_ack(s.sk, msg, "adding the fault qdisc", err);
+		r = fl_nl_send_ack(sk, msg, "adding the fault qdisc", err);
 	if (r == 0)
-		r = fl_nl_match_install(s.sk, ifindex, FL_NL_HANDLE_ROOT, FL_NL_CLASS_MATCH, m,
-					err);
+		r = fl_nl_match_install(sk, ifindex, FL_NL_HANDLE_ROOT, FL_NL_CLASS_MATCH, m, err);
 out:
 	nlmsg_free(msg);
 	fl_nl_snap_done(&snap);
@@ -549,9 +533,9 @@ out:
 		struct fl_error e2;
 
 		fl_error_init(&e2);
-		(void)restore_if_ours(s.sk, ifindex, &rec, &e2); /* err keeps the first cause */
+		(void)restore_if_ours(sk, ifindex, &rec, &e2); /* err keeps the first cause */
 	}
-	session_close(&s);
+	fl_nl_sock_put(c, sk);
 	return r;
 }
 

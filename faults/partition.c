@@ -30,7 +30,8 @@ struct part_spec {
 	struct fl_nl_target t;
 	struct fl_nl_match peers; /* dst = the peers */
 	enum dir dir;
-	struct fl_nl_netem loss; /* for the netem mechanism: loss 100% */
+	struct fl_nl_netem loss;    /* for the netem mechanism: loss 100% */
+	struct fl_nl_sock_cache sc; /* plan's socket, reused by apply */
 };
 
 static const char *const dir_names[] = {"both", "to", "from"};
@@ -114,7 +115,11 @@ fail:
 
 static void part_free(void *spec)
 {
-	free(spec);
+	struct part_spec *s = spec;
+
+	if (s)
+		fl_nl_sock_cache_done(&s->sc);
+	free(s);
 }
 
 static bool hook_on(enum dir d, enum fl_nl_hook h)
@@ -126,39 +131,33 @@ static bool hook_on(enum dir d, enum fl_nl_hook h)
 static const char *const hook_names[] = {"ingress", "egress"};
 
 struct sess {
-	struct fl_nl_ns ns;
 	struct nl_sock *sk;
 	int ifindex;
 };
 
-static int sess_open(const char *netns, const struct fl_nl_target *t, const char *ifname,
-		     struct sess *s, char *ifout, struct fl_error *err)
+/* A socket in the netns (c's when given: plan's, reused by apply) and the interface. */
+static int sess_open(struct fl_nl_sock_cache *c, const char *netns, const struct fl_nl_target *t,
+		     const char *ifname, struct sess *s, char *ifout, struct fl_error *err)
 {
 	int r;
 
 	s->sk = NULL;
-	r = fl_nl_ns_enter(netns, &s->ns, err);
+	r = fl_nl_sock_get(c, netns, &s->sk, err);
 	if (r < 0)
 		return r;
-	r = fl_nl_sock_open(&s->sk, err);
-	if (r == 0)
-		r = t ? fl_nl_target_resolve(s->sk, t, &s->ifindex, ifout, err)
-		      : fl_nl_ifindex(s->sk, ifname, &s->ifindex, err);
+	r = t ? fl_nl_target_resolve(s->sk, t, &s->ifindex, ifout, err)
+	      : fl_nl_ifindex(s->sk, ifname, &s->ifindex, err);
 	if (r < 0) {
-		if (s->sk)
-			nl_socket_free(s->sk);
+		fl_nl_sock_put(c, s->sk);
 		s->sk = NULL;
-		fl_nl_ns_leave(&s->ns);
 	}
 	return r;
 }
 
-static void sess_close(struct sess *s)
+static void sess_close(struct fl_nl_sock_cache *c, struct sess *s)
 {
-	if (s->sk)
-		nl_socket_free(s->sk);
+	fl_nl_sock_put(c, s->sk);
 	s->sk = NULL;
-	fl_nl_ns_leave(&s->ns);
 }
 
 static int netem_leaf(const void *spec, int ifindex, uint32_t parent, uint32_t handle, int flags,
@@ -190,7 +189,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		    !fl_nl_probe(FL_NL_CAP_HTB, why2, sizeof(why2)) ||
 		    !fl_nl_probe(FL_NL_CAP_U32, why2, sizeof(why2)))
 			return fl_error_set(err, -EOPNOTSUPP, "", "%s, and %s", why, why2);
-		r = fl_nl_root_plan(&s->t, "partition", undo, err);
+		r = fl_nl_root_plan(&s->t, "partition", &s->sc, undo, err);
 		if (r == 0 && !cJSON_AddStringToObject(*undo, "mechanism", "netem")) {
 			cJSON_Delete(*undo);
 			*undo = NULL;
@@ -198,7 +197,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		}
 		return r;
 	}
-	r = sess_open(s->t.netns, &s->t, NULL, &se, ifname, err);
+	r = sess_open(&s->sc, s->t.netns, &s->t, NULL, &se, ifname, err);
 	if (r < 0)
 		return r;
 	state = fl_nl_clsact_state(se.sk, se.ifindex, err);
@@ -255,7 +254,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	r = 0;
 out:
 	cJSON_Delete(u);
-	sess_close(&se);
+	sess_close(&s->sc, &se);
 	return r;
 }
 
@@ -305,7 +304,7 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 
 	if (rc->netns[0] && (stat(rc->netns, &st) < 0 || (double)st.st_ino != rc->ino))
 		return 0; /* the namespace is gone: so are our filters */
-	r = sess_open(rc->netns, NULL, rc->ifname, &se, NULL, err);
+	r = sess_open(NULL, rc->netns, NULL, rc->ifname, &se, NULL, err);
 	if (r == -ENOENT || r == -ENODEV) {
 		fl_error_init(err);
 		return 0;
@@ -325,7 +324,7 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 		else if (state < 0)
 			r = state;
 	}
-	sess_close(&se);
+	sess_close(NULL, &se);
 	return r;
 }
 
@@ -356,8 +355,8 @@ static int part_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, s
 	if (r < 0)
 		return r;
 	if (!strcmp(rc.mech, "netem"))
-		return fl_nl_root_apply(&s->t, &s->peers, netem_leaf, s, undo, err);
-	r = sess_open(rc.netns, NULL, rc.ifname, &se, NULL, err);
+		return fl_nl_root_apply(&s->peers, netem_leaf, s, &s->sc, undo, err);
+	r = sess_open(&s->sc, rc.netns, NULL, rc.ifname, &se, NULL, err);
 	if (r < 0)
 		return r;
 	if (rc.created)
@@ -370,7 +369,7 @@ static int part_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, s
 		    fl_nl_bpf_drop_prog((enum fl_nl_hook)h, s->peers.dst, s->peers.ndst, prog),
 		    err);
 	}
-	sess_close(&se);
+	sess_close(&s->sc, &se);
 	if (r < 0) {
 		struct fl_error e2;
 

@@ -19,6 +19,7 @@
 #include "agent/journal.h"
 #include "agent/log.h"
 #include "core/api.h"
+#include "faults/fault.h"
 #include "faults/proc_select.h"
 
 struct req_case {
@@ -41,6 +42,8 @@ START_TEST(fault_req_table)
 	    {"{\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
 	    {"{\"id\":\"\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
 	    {"{\"id\":\"a/b\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\".x\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
+	    {"{\"id\":\"..\",\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0, "$.id"},
 	    {"{\"id\":\"a\",\"experiment\":5,\"kind\":\"pause\",\"target\":{},\"ttl_ms\":1}", 0,
 	     "$.experiment"},
 	    {"{\"id\":\"a\",\"kind\":7,\"target\":{},\"ttl_ms\":1}", 0, "$.kind"},
@@ -412,6 +415,94 @@ START_TEST(table_apply_lease_reconcile)
 }
 END_TEST
 
+/* Run every tagged JSON block of a doc through the code that reads it. */
+static int doc_blocks(const char *rel, const char *tag,
+		      void (*check)(const char *json, size_t len, const char *where))
+{
+	char path[1024], fence[64], *buf, *p;
+	FILE *f;
+	long n;
+	int count = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", FL_SOURCE_DIR, rel);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	snprintf(fence, sizeof(fence), "```json %s\n", tag);
+	for (p = strstr(buf, fence); p; p = strstr(p, fence)) {
+		char *start = p + strlen(fence), *end = strstr(start, "```");
+		char where[128];
+
+		ck_assert_ptr_nonnull(end);
+		snprintf(where, sizeof(where), "%s block %d", rel, count);
+		check(start, (size_t)(end - start), where);
+		count++;
+		p = end;
+	}
+	free(buf);
+	return count;
+}
+
+static void check_request(const char *json, size_t len, const char *where)
+{
+	struct fl_api_fault_req req;
+	struct fl_error err;
+
+	ck_assert_msg(fl_api_fault_req_parse(json, len, &req, &err) == 0, "%s: %s: %s", where,
+		      err.path, err.msg);
+	fl_api_fault_req_done(&req);
+}
+
+static void check_renew(const char *json, size_t len, const char *where)
+{
+	struct fl_error err;
+	uint64_t ttl;
+
+	ck_assert_msg(fl_api_renew_parse(json, len, &ttl, &err) == 0 && ttl > 0, "%s: %s", where,
+		      err.msg);
+}
+
+static void check_config(const char *json, size_t len, const char *where)
+{
+	struct fl_agent_config c;
+	struct fl_error err;
+
+	ck_assert_msg(fl_agent_config_parse(&c, json, len, &err) == 0, "%s: %s: %s", where,
+		      err.path, err.msg);
+	fl_agent_config_done(&c);
+}
+
+static void check_fault(const char *json, size_t len, const char *where)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	const struct fl_fault_ops *ops;
+	struct fl_error err;
+	void *spec = NULL;
+
+	ck_assert_msg(j != NULL, "%s: not JSON", where);
+	ops = fl_fault_lookup(cJSON_GetObjectItem(j, "kind")->valuestring);
+	ck_assert_msg(ops != NULL, "%s: unknown kind", where);
+	ck_assert_msg(ops->parse(cJSON_GetObjectItem(j, "target"), cJSON_GetObjectItem(j, "params"),
+				 &spec, &err) == 0,
+		      "%s: %s: %s", where, err.path, err.msg);
+	ops->free(spec);
+	cJSON_Delete(j);
+}
+
+START_TEST(docs_examples_parse)
+{
+	ck_assert_int_ge(doc_blocks("docs/agent-api.md", "request", check_request), 1);
+	ck_assert_int_ge(doc_blocks("docs/agent-api.md", "renew", check_renew), 1);
+	ck_assert_int_ge(doc_blocks("docs/agent-api.md", "config", check_config), 1);
+	ck_assert_int_ge(doc_blocks("docs/faults/process.md", "fault", check_fault), 4);
+}
+END_TEST
+
 Suite *fl_suite_agent_api(void)
 {
 	Suite *s = suite_create("agent_api");
@@ -425,6 +516,7 @@ Suite *fl_suite_agent_api(void)
 	tcase_add_test(tc, policy_builtin_refusals);
 	tcase_add_test(tc, journal_roundtrip);
 	tcase_add_test(tc, table_apply_lease_reconcile);
+	tcase_add_test(tc, docs_examples_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #   h1 10.99.0.1 (where faults go, dev e1)   h2 10.99.0.2   h3 10.99.0.3   sw: br0
 # Prints "VM: PASS|FAIL <check>: detail" lines and one "VM-RESULT: PASS|FAIL" verdict.
 # Settings come from the kernel command line: BIN (fl-netdrv, fl-nettool dir),
+# AGENT (faultline-agent, or empty: then the fault ops are driven by fl-netdrv),
 # BENCH (fl-bench-net or empty), HOSTDIR (results dir, mounted rw through hostfs).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
@@ -21,8 +22,10 @@ echo "VM: booted, kernel $(uname -r), uptime $(cut -d' ' -f1 /proc/uptime)s"
 
 # The UML kernel's modules; the host may have no /lib/modules to bind over, so use -d.
 mkdir -p /tmp/m/lib/modules && mount --bind /usr/lib/uml/modules /tmp/m/lib/modules &&
-	modprobe -d /tmp/m -a veth bridge sch_netem sch_htb sch_tbf sch_ingress cls_u32 cls_bpf \
-		sch_fq_codel || { fail "modprobe"; finish; }
+	modprobe -d /tmp/m -a veth bridge sch_netem sch_htb sch_tbf cls_u32 sch_fq_codel ||
+	{ fail "modprobe"; finish; }
+# sch_ingress and cls_bpf come later: first the partition's fallback is checked without them
+# (the kernel cannot autoload them: its modprobe finds no /lib/modules for this kernel).
 
 ip() { /sbin/ip "$@"; }  # busybox applets would shadow iproute2 in ash; be explicit
 tc() { /sbin/tc "$@"; }
@@ -43,12 +46,43 @@ nt() { ip netns exec h1 "$NT" "$@"; }
 qshow() { ip netns exec h1 /sbin/tc -j qdisc show dev e1; }
 U=/run/undo.json
 T='{"netns":"h1","interface":"e1"}'
-apply() { "$D" apply "$1" "$2" "$3" $U 2>/run/e || fail "$1 apply: $3: $(cat /run/e)"; }
-revert() { "$D" revert "$1" $U 2>/run/e || fail "$1 revert: $(cat /run/e)"; }
+N=0
+if [ -n "${AGENT:-}" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
+	# The real agent on a unix socket: POST /v1/faults, DELETE /v1/faults/ID.
+	MODE=agent
+	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >/run/token; chmod 600 /run/token
+	start_agent() {
+		"$AGENT" --listen unix:/run/fl.sock --token-file /run/token --state-dir /run/state \
+			2>>/run/agent.log &
+		AP=$!
+		i=0; until curl -sf --unix-socket /run/fl.sock http://agent/v1/health >/run/health 2>/dev/null; do
+			i=$((i + 1)); [ $i -gt 100 ] && { fail "agent did not start: $(tail -3 /run/agent.log)"; finish; }
+			sleep 0.1; done
+	}
+	start_agent
+	api() { # METHOD PATH [BODY] -> body in /run/r, prints the HTTP status
+		curl -s -o /run/r -w '%{http_code}' --unix-socket /run/fl.sock -X "$1" \
+			-H "Authorization: Bearer $(cat /run/token)" ${3:+-d "$3"} "http://agent$2"; }
+	post() { # ID KIND TARGET PARAMS (in a subshell: the caller picks the id)
+		api POST /v1/faults "{\"id\":\"$1\",\"experiment\":\"vm\",\"kind\":\"$2\",\"target\":$3,\"params\":$4,\"ttl_ms\":120000}"; }
+	apply() { N=$((N + 1)); ID=f$N
+		[ "$(post $ID "$1" "$2" "$3")" = 201 ] || fail "$1 apply $3: $(cat /run/r)"; }
+	revert() { [ "$(api DELETE /v1/faults/$ID)" = 200 ] || fail "$1 revert $ID: $(cat /run/r)"; }
+else
+	MODE=driver
+	apply() { "$D" apply "$1" "$2" "$3" $U 2>/run/e || fail "$1 apply: $3: $(cat /run/e)"; }
+	revert() { "$D" revert "$1" $U 2>/run/e || fail "$1 revert: $(cat /run/e)"; }
+fi
+echo "VM: faults applied through: $MODE"
 # |got - base - want| <= want*10% + 5 ms
 near() { awk -v g="$1" -v b="$2" -v w="$3" 'BEGIN { d = g - b - w; if (d < 0) d = -d; exit !(d <= w * 0.1 + 5) }'; }
 
-"$D" available netem >/run/e 2>&1 && pass "preflight: netem available" || fail "preflight: netem: $(head -c 600 /run/e)"
+if [ $MODE = agent ]; then
+	grep -q '"netem":{"available":true}' /run/health && pass "preflight (agent /v1/health): netem available" ||
+		fail "agent health: $(cat /run/health)"
+else
+	"$D" available netem >/run/e 2>&1 && pass "preflight: netem available" || fail "preflight: netem: $(head -c 600 /run/e)"
+fi
 
 B=$(nt rtt 10.99.0.2 5001 20); B3=$(nt rtt 10.99.0.2 5002 20)
 echo "VM: baseline rtt ${B}ms (5001) ${B3}ms (5002)"
@@ -90,6 +124,23 @@ near "$R2" "$B3" 0 && pass "scope leaves 5002 untouched: rtt $B3 -> $R2 ms" || f
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert after scope restores noqueue" || fail "revert after scope: $(qshow)"
 
+# 6a) without clsact/cls_bpf the pre-flight picks netem's loss branch (direction "to" only)
+BEFORE=$(qshow)
+apply partition "$T" '{"peers":"10.99.0.2","direction":"to"}'
+[ $MODE = driver ] && cp $U /run/r
+grep -q '"mechanism":"netem"' /run/r && pass "partition without cls_bpf: mechanism netem" ||
+	fail "partition fallback: $(cat /run/r)"
+nt reach 10.99.0.2 5001 1000 && fail "netem partition: h1 reaches h2" || pass "netem partition: h1 cannot reach h2"
+nt reach 10.99.0.3 5001 1000 && pass "netem partition: h1 still reaches h3" || fail "netem partition: h3 unreachable"
+revert partition
+[ "$(qshow)" = "$BEFORE" ] && pass "netem partition reverted exactly" || fail "netem partition revert: $(qshow)"
+if [ $MODE = agent ]; then
+	C=$(post both partition "$T" '{"peers":"10.99.0.2"}')
+	[ "$C" != 201 ] && grep -q 'kernel has no clsact with cls_bpf' /run/r &&
+		pass "partition both ways refused without cls_bpf ($C): $(cat /run/r)" || fail "partition both: $C $(cat /run/r)"
+fi
+modprobe -d /tmp/m -a sch_ingress cls_bpf || fail "modprobe sch_ingress cls_bpf"
+
 # 6) partition blocks only the chosen peer (h2), both directions; h3 stays reachable
 apply partition "$T" '{"peers":["10.99.0.2/32"]}'
 nt reach 10.99.0.2 5001 1000 && fail "partition: h1 still reaches h2" || pass "partition: h1 cannot reach h2"
@@ -113,14 +164,32 @@ revert netem
 
 # 8) a second root fault on the interface is refused with a reason
 apply netem "$T" '{"delay":"10ms"}'
-if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
-else pass "second fault refused: $(cat /run/err)"; fi
+if [ $MODE = agent ]; then
+	C=$(post second bandwidth "$T" '{"rate":"1mbit"}')
+	[ "$C" != 201 ] && pass "second fault refused ($C): $(cat /run/r)" || fail "second fault accepted"
+else
+	if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
+	else pass "second fault refused: $(cat /run/err)"; fi
+fi
 revert netem
+
+# 8b) SIGKILL the agent while netem is live; the restarted agent reconciles: no faultline qdisc left
+if [ $MODE = agent ]; then
+	BEFORE=$(qshow)
+	apply netem "$T" '{"delay":"30ms","loss":"1%"}'
+	qshow | grep -q '"handle":"fa17:"' && pass "netem live before SIGKILL" || fail "netem not live before SIGKILL"
+	kill -9 $AP; wait $AP 2>/dev/null
+	qshow | grep -q '"handle":"fa17:"' || fail "netem gone before the restart?"
+	start_agent
+	[ "$(qshow)" = "$BEFORE" ] && pass "SIGKILL + restart: the agent reverted the live netem: $(qshow)" ||
+		fail "after SIGKILL + restart: $(qshow)"
+fi
 
 # 9) benchmark: netem apply+revert through the fault code vs tc
 if [ -n "${BENCH:-}" ] && [ -x "$BENCH" ]; then
 	ip netns exec h1 /sbin/tc qdisc del dev e1 root 2>/dev/null
-	"$BENCH" netem h1 e1 200 | sed 's/^/VM: BENCH /'
+	"$BENCH" netem h1 e1 ${BENCH_N:-40} | sed 's/^/VM: BENCH /'
 fi
 kill "$S2" "$S3" 2>/dev/null
+[ $MODE = agent ] && kill $AP 2>/dev/null
 finish

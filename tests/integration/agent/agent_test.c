@@ -459,7 +459,7 @@ static int case_reliability(void)
 	snprintf(target, sizeof(target), "{\"name\":\"%s\",\"count\":2}", name);
 	T_CHECK(t_agent_init(&a, bin) == 0, "init");
 	fprintf(stderr, "reliability seed %u\n", seed);
-	while ((cycles < 150 || kills < 50) && t_now_ms() - t0 < 45000) {
+	while ((cycles < 150 || kills < 50) && t_now_ms() - t0 < 40000) {
 		struct killer k;
 		pthread_t th;
 		int n = 0;
@@ -474,7 +474,7 @@ static int case_reliability(void)
 		T_CHECK(t_journal_count(&a) == 0, "journal not empty after reconcile (%d)",
 			t_journal_count(&a));
 		k.pid = a.pid;
-		k.delay_us = (unsigned)(rand_r(&seed) % 15000);
+		k.delay_us = (unsigned)(rand_r(&seed) % 40000);
 		pthread_create(&th, NULL, killer_main, &k);
 		for (;; n++) {
 			char id[32];
@@ -496,6 +496,7 @@ static int case_reliability(void)
 		kills++;
 	}
 	T_CHECK(cycles >= 100, "only %d cycles in the time budget", cycles);
+	T_CHECK(kills >= 30, "only %d SIGKILLs in the time budget", kills);
 	T_CHECK(t_agent_start(&a) == 0, "final start");
 	T_CHECK(t_agent_stop(&a) == 0, "final stop");
 	for (int i = 0; i < 3; i++)

@@ -76,4 +76,36 @@ set -e
 expect_rc 3
 grep -q "^State:[[:space:]]*T" "/proc/$victim/status" && fail "the victim is still stopped after the interrupt"
 jassert "$T/int-journal.json" 'j["status"] == "interrupted"' 'j["duration"] < 30'
+# An agent refuses a fault (nothing matches its target): all-or-nothing means
+# nothing stays applied, the run is aborted with the reason, the rest of the
+# method and the "after" hypothesis do not run, the rollbacks do.
+cat >"$T/refused.json" <<JSON
+{
+  "title": "a refused fault aborts the run",
+  "steady-state-hypothesis": {"title": "t", "probes": [
+    {"type": "probe", "name": "count the checks", "tolerance": 0,
+     "provider": {"type": "process", "path": "sh", "arguments": ["-c", "echo x >> $T/checks"]}}
+  ]},
+  "method": [
+    {"type": "action", "name": "kill nobody",
+     "provider": {"type": "fault", "kind": "kill", "target": {"cmdline": "^no-such-process-here$"},
+                  "duration": "5s"}},
+    {"type": "action", "name": "after the refusal",
+     "provider": {"type": "process", "path": "touch", "arguments": ["$T/after-refusal"]}}
+  ],
+  "rollbacks": [
+    {"type": "action", "name": "rollback", "provider": {"type": "process", "path": "touch",
+     "arguments": ["$T/rolled-back"]}}
+  ]
+}
+JSON
+run_fl run --journal refused-journal.json refused.json
+expect_rc 1
+expect_out "ABORTED"
+expect_out "no process matches"
+[ -e "$T/after-refusal" ] && fail "the method went on after an agent refused a fault"
+[ -e "$T/rolled-back" ] || fail "rollbacks did not run after the abort"
+[ "$(wc -l < "$T/checks")" -eq 1 ] || fail "the after hypothesis ran after the abort"
+jassert "$T/refused-journal.json" 'j["status"] == "aborted"' '"refused" in j["reason"]' \
+	'j["run"][0]["status"] == "failed"' 'len(j["run"]) == 1'
 echo "PASS"

@@ -5,9 +5,12 @@
 # only the chosen peer, revert restores the exact previous root qdisc (tc -j before/after),
 # netns by name/PID, route-chosen interface, idempotent revert, and netem's pre-flight
 # refusal on a kernel without sch_netem.
-# usage: run.sh FL_NETDRV FL_NETTOOL    exit 0 pass, 1 fail, 77 skipped
+# With FAULTLINE_AGENT, also through the real agent: /v1/health names the missing
+# sch_netem, a netem POST is refused with that reason and nothing is applied, a
+# bandwidth POST + DELETE caps and restores.
+# usage: run.sh FL_NETDRV FL_NETTOOL [FAULTLINE_AGENT]    exit 0 pass, 1 fail, 77 skipped
 set -u
-D=${1:?fl-netdrv}; NT=${2:?fl-nettool}
+D=${1:?fl-netdrv}; NT=${2:?fl-nettool}; AGENT=${3:-}
 skip() { echo "SKIPPED: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 command -v ip >/dev/null && command -v tc >/dev/null || skip "needs iproute2"
@@ -17,7 +20,7 @@ PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for n in sw h1 h2 h3 tmp; do ip netns del ${P}$n 2>/dev/null; done
-	rm -f /tmp/$P.*
+	rm -rf /tmp/$P.*
 }
 trap cleanup EXIT
 FAIL=0
@@ -141,6 +144,36 @@ tc -n ${P}h1 qdisc del dev e1 root
 apply bandwidth "$T" '{"rate":"8mbit","burst":"32kb","limit":"64kb"}'
 [ "$(qshow)" = "$VIA_TC" ] && pass "describe == apply: $DESC" || fail "describe $VIA_TC != apply $(qshow)"
 revert bandwidth
+
+# 10) through the real agent (unix socket)
+if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
+	A=/tmp/$P.agent; mkdir -p $A
+	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >$A/token; chmod 600 $A/token
+	"$AGENT" --listen unix:$A/sock --token-file $A/token --state-dir $A/state 2>$A/log &
+	AP=$!; PIDS="$PIDS $AP"
+	i=0; until curl -sf --unix-socket $A/sock http://a/v1/health >$A/health 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05; done
+	api() { curl -s -o $A/r -w '%{http_code}' --unix-socket $A/sock -X "$1" \
+		-H "Authorization: Bearer $(cat $A/token)" ${3:+-d "$3"} "http://a$2"; }
+	BEFORE=$(qshow)
+	if grep -q '"netem":{"available":false,"reason":"kernel has no sch_netem (modprobe sch_netem)"}' $A/health; then
+		C=$(api POST /v1/faults "{\"id\":\"n1\",\"experiment\":\"it\",\"kind\":\"netem\",\"target\":$T,\"params\":{\"delay\":\"100ms\"},\"ttl_ms\":60000}")
+		[ "$C" != 201 ] && grep -q 'kernel has no sch_netem (modprobe sch_netem)' $A/r && [ "$(qshow)" = "$BEFORE" ] &&
+			pass "agent refuses netem ($C): $(cat $A/r)" || fail "agent netem: $C $(cat $A/r)"
+	elif grep -q '"netem":{"available":true' $A/health; then
+		echo "NOTE this kernel has sch_netem: the agent's refusal check does not apply"
+	else
+		fail "agent health: $(cat $A/health)"
+	fi
+	C=$(api POST /v1/faults "{\"id\":\"b1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"8mbit\"},\"ttl_ms\":60000}")
+	R=$(nt tput 10.77.0.2 5001 1)
+	[ "$C" = 201 ] && within "$R" 500000 1100000 && pass "agent bandwidth 8mbit caps: $R B/s" || fail "agent bandwidth: $C $(cat $A/r) $R"
+	C=$(api DELETE /v1/faults/b1)
+	[ "$C" = 200 ] && [ "$(qshow)" = "$BEFORE" ] && pass "agent DELETE restores $BEFORE" || fail "agent revert: $C $(qshow)"
+	kill $AP
+else
+	echo "NOTE no faultline-agent given: the agent path is not checked here"
+fi
 
 [ $FAIL = 0 ] && echo "integration.net: PASS" || echo "integration.net: FAIL"
 exit $FAIL
