@@ -207,14 +207,23 @@ static void parse_tcp(const cJSON *j, const char *path, struct fl_provider *p,
 			}
 	v = get(j, "port");
 	fl_path_key(sp, sizeof(sp), path, "port");
-	if (!v)
+	if (!v) {
 		fl_experr(errs, -EINVAL, sp, "missing: expected a TCP port, 1 to 65535");
-	else if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		 v->valuedouble < 1 || v->valuedouble > 65535)
-		fl_experr(errs, -EINVAL, sp, "expected a TCP port, 1 to 65535, got %s",
-			  fl_json_got(v, got, sizeof(got)));
-	else
-		p->port = (unsigned)v->valuedouble;
+	} else {
+		/* a string of digits too: what an environment variable gives through ${name} */
+		char *end = NULL;
+		double d = cJSON_IsNumber(v)   ? v->valuedouble
+			   : cJSON_IsString(v) ? strtod(v->valuestring, &end)
+					       : -1;
+
+		if ((cJSON_IsString(v) &&
+		     (!isdigit((unsigned char)v->valuestring[0]) || !end || *end)) ||
+		    d != floor(d) || d < 1 || d > 65535)
+			fl_experr(errs, -EINVAL, sp, "expected a TCP port, 1 to 65535, got %s",
+				  fl_json_got(v, got, sizeof(got)));
+		else
+			p->port = (unsigned)d;
+	}
 	parse_timeout(j, path, p, errs);
 }
 

@@ -187,6 +187,8 @@ START_TEST(refusals_name_the_field)
 		      AT(".mode"), "sampled probes");
 	parse_refused(P("true", "{\"type\":\"tcp\",\"host\":\"h\",\"port\":70000}"),
 		      AT(".provider.port"), "1 to 65535");
+	parse_refused(P("true", "{\"type\":\"tcp\",\"host\":\"h\",\"port\":\"80x\"}"),
+		      AT(".provider.port"), "1 to 65535");
 	parse_refused(P("true", "{\"type\":\"tcp\",\"host\":\"a b\",\"port\":1}"),
 		      AT(".provider.host"), "host name");
 	parse_refused(P("true", "{\"type\":\"tcp\",\"port\":1}"), AT(".provider.host"), "missing");
@@ -220,6 +222,14 @@ START_TEST(refusals_name_the_field)
 		      "\"provider\":" TRUEP "}],\"abort\":{}}",
 		      "$.abort", "list of activities");
 #undef AT
+	{
+		/* a port from the environment is a string of digits */
+		struct fl_experiment *e =
+		    parse_ok(P("true", "{\"type\":\"tcp\",\"host\":\"h\",\"port\":\"6379\"}"));
+
+		ck_assert_uint_eq(e->hypothesis.v[0].provider.port, 6379);
+		fl_experiment_free(e);
+	}
 }
 END_TEST
 

@@ -89,7 +89,7 @@ A=$(free_port)
 N=$(free_port)
 start_upstream a "$A"
 start_nginx "$N" "$A"
-NGINX_URL="http://127.0.0.1:$N/" VICTIM_PIDFILE="$T/upstream-a.pid" run_fl run --journal one.json "$EXP"
+NGINX_URL="http://127.0.0.1:$N/" VICTIM_PIDFILE="$T/upstream-a.pid" run_fl run --journal one.json --junit one.xml "$EXP"
 summary "$T/one.json"
 expect_rc 1
 jassert "$T/one.json" \
@@ -98,5 +98,15 @@ jassert "$T/one.json" \
 	'd("99% of requests succeed")["output"]["failed"] >= 50' \
 	'd("99% of requests succeed")["tolerance_met"] is False' \
 	'"success ratio" in j["reason"]'
+# JUnit: the load window is a failed steady-state-during case, named after the probe.
+python3 - "$T/one.xml" <<'PY' || fail "JUnit lacks the failed during case"
+import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+c = [c for c in r.iter("testcase") if c.get("classname") == "steady-state-during"]
+assert len(c) == 1 and c[0].get("name") == "99% of requests succeed", c
+f = c[0].find("failure")
+assert f is not None and "success ratio" in f.get("message"), f
+assert int(r.get("failures")) >= 1
+PY
 stop_nginx
 echo "PASS: nginx held with two upstreams, deviated with one"

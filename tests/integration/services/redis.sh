@@ -33,6 +33,10 @@ jassert "$T/journal.json" \
 	'd("cache reads")["output"]["success_ratio"] < 0.95' \
 	'd("cache reads")["tolerance_met"] is False' \
 	'j["steady_states"]["after"]["probes"][0]["tolerance_met"] is True' \
+	'd("the port still accepts connections while stalled")["mode"] == "on-fault"' \
+	'd("the port still accepts connections while stalled")["output"]["samples"] >= 5' \
+	'd("the port still accepts connections while stalled")["output"]["failed"] == 0' \
+	'd("the port still accepts connections while stalled")["tolerance_met"] is True' \
 	'"cache reads" in j["reason"]'
 pid=$(cat "$T/redis.pid")
 grep -q '^State:[[:space:]]*T' "/proc/$pid/status" && fail "redis is still stopped after the run"
