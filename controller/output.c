@@ -363,6 +363,7 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 		const struct fl_tolerance *t =
 		    a->tolerance.type != FL_TOL_NONE ? &a->tolerance : &eff->tolerance;
 
+		fl_slo_plan_mode(f, a); /* [during, every 1s] (controller/slo.c) */
 		fprintf(f, "; tolerance %s", fl_tolerance_describe(t, tol, sizeof(tol)));
 	}
 	fputc('\n', f);
@@ -392,6 +393,12 @@ void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strate
 	fprintf(f, "Method\n");
 	for (size_t i = 0; i < e->method.n; i++)
 		fl_plan_activity(f, i, &e->method.v[i], false);
+	if (e->abort.n)
+		fprintf(f,
+			"Abort conditions (sampled through the method; one failing stops the run, "
+			"reverts every fault and runs the rollbacks)\n");
+	for (size_t i = 0; i < e->abort.n; i++)
+		fl_plan_activity(f, i, &e->abort.v[i], true);
 	fprintf(f, "Rollbacks (strategy %s: %s)\n", fl_rollback_strategy_name(rs),
 		rs < FL_ROLLBACK__MAX ? rs_doc[rs] : "");
 	for (size_t i = 0; i < e->rollbacks.n; i++)

@@ -163,6 +163,26 @@ void fl_probe_describe(const struct fl_provider *p, FILE *f)
 		fprintf(f, "running %s", p->target_json ? p->target_json : "{}");
 }
 
+void fl_slo_plan_mode(FILE *f, const struct fl_activity *a)
+{
+	static const char *const names[FL_MODE__MAX] = {
+	    [FL_MODE_EDGE] = "before and after", [FL_MODE_BEFORE] = "before only",
+	    [FL_MODE_AFTER] = "after only",	 [FL_MODE_DURING] = "during",
+	    [FL_MODE_ON_FAULT] = "on-fault",
+	};
+	char d[32];
+
+	if (a->mode == FL_MODE_EDGE || a->mode >= FL_MODE__MAX)
+		return;
+	fprintf(f, " [%s", names[a->mode]);
+	if (a->mode == FL_MODE_DURING || a->mode == FL_MODE_ON_FAULT)
+		fprintf(f, ", every %s",
+			a->provider.type == FL_PROVIDER_LOAD
+			    ? "request"
+			    : fl_duration_fmt(a->interval_ms * 1000, d, sizeof(d)));
+	fputc(']', f);
+}
+
 /* ---- the monitor ---------------------------------------------------------------------- */
 
 struct fl_sampler {

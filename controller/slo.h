@@ -84,6 +84,8 @@ int fl_probe_running_run(const struct fl_provider *p, const struct fl_call_opts 
 
 /* One line for --dry: "load GET http://... at 50/s". */
 void fl_probe_describe(const struct fl_provider *p, FILE *f);
+/* For --dry: " [during, every 200ms]" when a probe is not run before and after. */
+void fl_slo_plan_mode(FILE *f, const struct fl_activity *a);
 
 /* ---- the monitor ------------------------------------------------------------------- */
 
