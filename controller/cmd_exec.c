@@ -336,6 +336,8 @@ int fl_cmd_exec(int argc, char **argv)
 			fprintf(stderr, "faultline exec: seed %llu (replay with --seed %llu)\n",
 				(unsigned long long)seed, (unsigned long long)seed);
 	}
+	/* Tables left by shimmed processes that were SIGKILLed: nobody else removes them. */
+	(void)fl_preload_table_gc();
 	install_forwarders();
 	if (use_seccomp) {
 		rc = run_seccomp(rules, n, seed, argv + optind, verbose);

@@ -98,6 +98,7 @@ struct fl_shm_rule {
 	uint8_t addr[16];	    /* network byte order */
 	char path[FL_SHM_PATH_MAX]; /* FL_RULE_PATH, NUL-terminated */
 	char host[FL_SHM_HOST_MAX]; /* FL_RULE_HOST, NUL-terminated */
+	uint8_t reserved[160];	    /* up to 512 bytes, so a rule's offset is a shift */
 };
 
 struct fl_shm_table {
@@ -116,6 +117,7 @@ struct fl_shm_table {
 	struct fl_shm_rule rules[FL_SHM_RULES_MAX];
 };
 
+_Static_assert(sizeof(struct fl_shm_rule) == 512, "rules are 512 bytes");
 _Static_assert(sizeof(struct fl_shm_table) <= FL_SHM_SIZE, "table must fit its mapping");
 _Static_assert(FL_FN__MAX <= 32, "fn_mask is 32 bits");
 _Static_assert(FL_SHM_RULES_MAX <= 64, "fn_rules is 64 bits");

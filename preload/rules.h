@@ -67,6 +67,11 @@ unsigned fl_preload_table_nrules(const struct fl_preload_table *t);
 void fl_preload_table_close(struct fl_preload_table *t);
 /* Remove a table object by name; -ENOENT is not an error. */
 int fl_preload_table_unlink(const char *name);
+/*
+ * Remove tables whose process is gone (a shimmed process or faultline exec
+ * killed with SIGKILL cannot remove its own). Returns how many were removed.
+ */
+int fl_preload_table_gc(void);
 /* Name of the table a process registered for itself: "/faultline-<pid>". */
 int fl_preload_table_name_for_pid(int pid, char *buf, size_t len) FL_WUR;
 

@@ -284,9 +284,36 @@ struct fl_tls {
 /* initial-exec: static TLS, so access never calls __tls_get_addr (which may allocate). */
 static __thread struct fl_tls fl_tls __attribute__((tls_model("initial-exec")));
 
+#define FL_LD(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
+
 FL_INLINE uint32_t fl_armed(unsigned fn)
 {
 	return __atomic_load_n(&fl_area.t.armed, __ATOMIC_RELAXED) & (1u << fn);
+}
+
+/*
+ * Armed, but not for this call: a read-only scan of the rules for `fn` that
+ * rejects on the fd filter alone. Inlined into the hooks so that the common
+ * armed miss (a rule for another descriptor) needs no stack frame, no TLS and
+ * no stores, and still ends in a tail jump to libc. Returns true only for a
+ * consistent snapshot in which no rule can match; anything else goes to the
+ * full matcher, which decides under the seqlock itself.
+ */
+FL_INLINE bool fl_quick_miss(unsigned fn, int fd)
+{
+	const struct fl_shm_table *t = &fl_area.t;
+	uint32_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
+	uint64_t slots = FL_LD(t->fn_rules[fn]) & ((1ULL << FL_SHM_RULES_MAX) - 1);
+
+	while (slots) {
+		const struct fl_shm_rule *r = &t->rules[(unsigned long)__builtin_ctzll(slots)];
+
+		slots &= slots - 1;
+		if (!(FL_LD(r->flags) & FL_RULE_FD) || FL_LD(r->fd) == fd)
+			return false;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return !(s1 & 1) && __atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1;
 }
 
 /* ---- the slow path ---- */
@@ -329,8 +356,6 @@ struct fl_pick {
 	uint64_t first, last, step;
 	struct fl_act act;
 };
-
-#define FL_LD(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
 
 static uint64_t fl_splitmix(uint64_t x)
 {
@@ -582,11 +607,8 @@ static FL_NOINLINE bool fl_fire(struct fl_pick *pk, unsigned npk, uint64_t seed,
 	return false;
 }
 
-/*
- * Decide whether this call faults. Inlined into each hook's slow path so the
- * call description folds into constants. Returns true with *act filled in.
- */
-FL_INLINE bool fl_decide(const struct fl_call *c, struct fl_act *act)
+/* Decide whether this call faults (the full matcher). Returns true with *act filled in. */
+static FL_NOINLINE bool fl_decide(const struct fl_call *c, struct fl_act *act)
 {
 	const struct fl_shm_table *t = &fl_area.t;
 	struct fl_tls *tls = &fl_tls;
@@ -644,6 +666,14 @@ FL_INLINE bool fl_decide(const struct fl_call *c, struct fl_act *act)
 	return fired;
 }
 
+/* The full matcher for a call that offers only an fd. */
+static FL_NOINLINE bool fl_decide_fd(unsigned fn, int fd, struct fl_act *act)
+{
+	struct fl_call c = {.fn = fn, .fd = fd};
+
+	return fl_decide(&c, act);
+}
+
 static void fl_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ULL),
@@ -693,7 +723,12 @@ static int fl_short_iov(const struct fl_act *act, const struct iovec *in, int cn
 	return n;
 }
 
-/* ---- hooks ---- */
+/*
+ * ---- hooks ----
+ * Each hook is three layers: the exported name (disarmed test, tail jump to
+ * libc), fl_<name>_armed (the frameless fd-only scan, tail jump to libc on a
+ * miss) and fl_<name>_slow (the full matcher and the fault itself).
+ */
 
 #define FL_CALL_FD(fnid, fdv)                                                                      \
 	{                                                                                          \
@@ -702,124 +737,150 @@ static int fl_short_iov(const struct fl_act *act, const struct iovec *in, int cn
 
 static FL_NOINLINE ssize_t fl_read_slow(int fd, void *buf, size_t n)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_READ, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_READ, fd, &a))
 		return fl_real.read(fd, buf, n);
 	if (fl_act_pre(&a))
 		return -1;
 	return fl_real.read(fd, buf, fl_short(&a, n));
 }
 
+/* Armed: reject on the fd alone without a frame, else the full slow path. */
+static FL_NOINLINE ssize_t fl_read_armed(int fd, void *buf, size_t n)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_READ, fd)))
+		return fl_real.read(fd, buf, n);
+	return fl_read_slow(fd, buf, n);
+}
+
 FL_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_READ)))
 		return fl_real.read(fd, buf, n);
-	return fl_read_slow(fd, buf, n);
+	return fl_read_armed(fd, buf, n);
 }
 
 FL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_READ)) || n > buflen)
 		return fl_real.read_chk(fd, buf, n, buflen);
-	return fl_read_slow(fd, buf, n);
+	return fl_read_armed(fd, buf, n);
 }
 
 static FL_NOINLINE ssize_t fl_write_slow(int fd, const void *buf, size_t n)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_WRITE, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_WRITE, fd, &a))
 		return fl_real.write(fd, buf, n);
 	if (fl_act_pre(&a))
 		return -1;
 	return fl_real.write(fd, buf, fl_short(&a, n));
 }
 
+static FL_NOINLINE ssize_t fl_write_armed(int fd, const void *buf, size_t n)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_WRITE, fd)))
+		return fl_real.write(fd, buf, n);
+	return fl_write_slow(fd, buf, n);
+}
+
 FL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_WRITE)))
 		return fl_real.write(fd, buf, n);
-	return fl_write_slow(fd, buf, n);
+	return fl_write_armed(fd, buf, n);
 }
 
 static FL_NOINLINE ssize_t fl_pread_slow(ssize_t (*real)(int, void *, size_t, off_t), int fd,
 					 void *buf, size_t n, off_t off)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_PREAD, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_PREAD, fd, &a))
 		return real(fd, buf, n, off);
 	if (fl_act_pre(&a))
 		return -1;
 	return real(fd, buf, fl_short(&a, n), off);
+}
+
+static FL_NOINLINE ssize_t fl_pread_armed(ssize_t (*real)(int, void *, size_t, off_t), int fd,
+					  void *buf, size_t n, off_t off)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_PREAD, fd)))
+		return real(fd, buf, n, off);
+	return fl_pread_slow(real, fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)))
 		return fl_real.pread(fd, buf, n, off);
-	return fl_pread_slow(fl_real.pread, fd, buf, n, off);
+	return fl_pread_armed(fl_real.pread, fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)))
 		return fl_real.pread64(fd, buf, n, off);
-	return fl_pread_slow(fl_real.pread64, fd, buf, n, off);
+	return fl_pread_armed(fl_real.pread64, fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)) || n > buflen)
 		return fl_real.pread_chk(fd, buf, n, off, buflen);
-	return fl_pread_slow(fl_real.pread, fd, buf, n, off);
+	return fl_pread_armed(fl_real.pread, fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)) || n > buflen)
 		return fl_real.pread64_chk(fd, buf, n, off, buflen);
-	return fl_pread_slow(fl_real.pread64, fd, buf, n, off);
+	return fl_pread_armed(fl_real.pread64, fd, buf, n, off);
 }
 
 static FL_NOINLINE ssize_t fl_pwrite_slow(ssize_t (*real)(int, const void *, size_t, off_t), int fd,
 					  const void *buf, size_t n, off_t off)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_PWRITE, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_PWRITE, fd, &a))
 		return real(fd, buf, n, off);
 	if (fl_act_pre(&a))
 		return -1;
 	return real(fd, buf, fl_short(&a, n), off);
 }
 
+static FL_NOINLINE ssize_t fl_pwrite_armed(ssize_t (*real)(int, const void *, size_t, off_t),
+					   int fd, const void *buf, size_t n, off_t off)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_PWRITE, fd)))
+		return real(fd, buf, n, off);
+	return fl_pwrite_slow(real, fd, buf, n, off);
+}
+
 FL_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_PWRITE)))
 		return fl_real.pwrite(fd, buf, n, off);
-	return fl_pwrite_slow(fl_real.pwrite, fd, buf, n, off);
+	return fl_pwrite_armed(fl_real.pwrite, fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_PWRITE)))
 		return fl_real.pwrite64(fd, buf, n, off);
-	return fl_pwrite_slow(fl_real.pwrite64, fd, buf, n, off);
+	return fl_pwrite_armed(fl_real.pwrite64, fd, buf, n, off);
 }
 
 static FL_NOINLINE ssize_t fl_readv_slow(int fd, const struct iovec *iov, int cnt)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_READV, fd);
 	struct iovec v[FL_IOV_MAX];
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_READV, fd, &a))
 		return fl_real.readv(fd, iov, cnt);
 	if (fl_act_pre(&a))
 		return -1;
@@ -828,20 +889,26 @@ static FL_NOINLINE ssize_t fl_readv_slow(int fd, const struct iovec *iov, int cn
 	return fl_real.readv(fd, v, fl_short_iov(&a, iov, cnt, v));
 }
 
-FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+static FL_NOINLINE ssize_t fl_readv_armed(int fd, const struct iovec *iov, int cnt)
 {
-	if (FL_LIKELY(!fl_armed(FL_FN_READV)))
+	if (FL_LIKELY(fl_quick_miss(FL_FN_READV, fd)))
 		return fl_real.readv(fd, iov, cnt);
 	return fl_readv_slow(fd, iov, cnt);
 }
 
+FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (FL_LIKELY(!fl_armed(FL_FN_READV)))
+		return fl_real.readv(fd, iov, cnt);
+	return fl_readv_armed(fd, iov, cnt);
+}
+
 static FL_NOINLINE ssize_t fl_writev_slow(int fd, const struct iovec *iov, int cnt)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_WRITEV, fd);
 	struct iovec v[FL_IOV_MAX];
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_WRITEV, fd, &a))
 		return fl_real.writev(fd, iov, cnt);
 	if (fl_act_pre(&a))
 		return -1;
@@ -850,11 +917,18 @@ static FL_NOINLINE ssize_t fl_writev_slow(int fd, const struct iovec *iov, int c
 	return fl_real.writev(fd, v, fl_short_iov(&a, iov, cnt, v));
 }
 
+static FL_NOINLINE ssize_t fl_writev_armed(int fd, const struct iovec *iov, int cnt)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_WRITEV, fd)))
+		return fl_real.writev(fd, iov, cnt);
+	return fl_writev_slow(fd, iov, cnt);
+}
+
 FL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_WRITEV)))
 		return fl_real.writev(fd, iov, cnt);
-	return fl_writev_slow(fd, iov, cnt);
+	return fl_writev_armed(fd, iov, cnt);
 }
 
 /* open(2) takes a mode only when it may create a file. */
@@ -978,11 +1052,10 @@ FL_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 /* Simple fd calls (close, fsync, fdatasync): fail, delay, or pass. */
 static FL_NOINLINE int fl_fd_slow(unsigned fn, int (*real)(int), int fd)
 {
-	struct fl_call c = FL_CALL_FD(fn, fd);
 	struct fl_act a;
 	int r;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(fn, fd, &a))
 		return real(fd);
 	if (fn == FL_FN_CLOSE && (a.flags & FL_RULE_ERRNO)) {
 		/*
@@ -1001,25 +1074,32 @@ static FL_NOINLINE int fl_fd_slow(unsigned fn, int (*real)(int), int fd)
 	return real(fd);
 }
 
+static FL_NOINLINE int fl_fd_armed(unsigned fn, int (*real)(int), int fd)
+{
+	if (FL_LIKELY(fl_quick_miss(fn, fd)))
+		return real(fd);
+	return fl_fd_slow(fn, real, fd);
+}
+
 FL_EXPORT int close(int fd)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_CLOSE)))
 		return fl_real.close(fd);
-	return fl_fd_slow(FL_FN_CLOSE, fl_real.close, fd);
+	return fl_fd_armed(FL_FN_CLOSE, fl_real.close, fd);
 }
 
 FL_EXPORT int fsync(int fd)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_FSYNC)))
 		return fl_real.fsync(fd);
-	return fl_fd_slow(FL_FN_FSYNC, fl_real.fsync, fd);
+	return fl_fd_armed(FL_FN_FSYNC, fl_real.fsync, fd);
 }
 
 FL_EXPORT int fdatasync(int fd)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_FDATASYNC)))
 		return fl_real.fdatasync(fd);
-	return fl_fd_slow(FL_FN_FDATASYNC, fl_real.fdatasync, fd);
+	return fl_fd_armed(FL_FN_FDATASYNC, fl_real.fdatasync, fd);
 }
 
 static FL_NOINLINE int fl_connect_slow(int fd, const struct sockaddr *sa, socklen_t len)
@@ -1032,11 +1112,18 @@ static FL_NOINLINE int fl_connect_slow(int fd, const struct sockaddr *sa, sockle
 	return fl_real.connect(fd, sa, len);
 }
 
+static FL_NOINLINE int fl_connect_armed(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_CONNECT, fd)))
+		return fl_real.connect(fd, sa, len);
+	return fl_connect_slow(fd, sa, len);
+}
+
 FL_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_CONNECT)))
 		return fl_real.connect(fd, addr.__sockaddr__, len);
-	return fl_connect_slow(fd, addr.__sockaddr__, len);
+	return fl_connect_armed(fd, addr.__sockaddr__, len);
 }
 
 static FL_NOINLINE int fl_accept_slow(int fd)
@@ -1063,21 +1150,27 @@ FL_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int 
 
 static FL_NOINLINE ssize_t fl_send_slow(int fd, const void *buf, size_t n, int flags)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_SEND, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_SEND, fd, &a))
 		return fl_real.send(fd, buf, n, flags);
 	if (fl_act_pre(&a))
 		return -1;
 	return fl_real.send(fd, buf, fl_short(&a, n), flags);
 }
 
+static FL_NOINLINE ssize_t fl_send_armed(int fd, const void *buf, size_t n, int flags)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_SEND, fd)))
+		return fl_real.send(fd, buf, n, flags);
+	return fl_send_slow(fd, buf, n, flags);
+}
+
 FL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_SEND)))
 		return fl_real.send(fd, buf, n, flags);
-	return fl_send_slow(fd, buf, n, flags);
+	return fl_send_armed(fd, buf, n, flags);
 }
 
 static FL_NOINLINE ssize_t fl_sendto_slow(int fd, const void *buf, size_t n, int flags,
@@ -1093,12 +1186,20 @@ static FL_NOINLINE ssize_t fl_sendto_slow(int fd, const void *buf, size_t n, int
 	return fl_real.sendto(fd, buf, fl_short(&a, n), flags, sa, len);
 }
 
+static FL_NOINLINE ssize_t fl_sendto_armed(int fd, const void *buf, size_t n, int flags,
+					   const struct sockaddr *sa, socklen_t len)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_SENDTO, fd)))
+		return fl_real.sendto(fd, buf, n, flags, sa, len);
+	return fl_sendto_slow(fd, buf, n, flags, sa, len);
+}
+
 FL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
 			 socklen_t len)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_SENDTO)))
 		return fl_real.sendto(fd, buf, n, flags, addr.__sockaddr__, len);
-	return fl_sendto_slow(fd, buf, n, flags, addr.__sockaddr__, len);
+	return fl_sendto_armed(fd, buf, n, flags, addr.__sockaddr__, len);
 }
 
 static FL_NOINLINE ssize_t fl_sendmsg_slow(int fd, const struct msghdr *msg, int flags)
@@ -1123,50 +1224,70 @@ static FL_NOINLINE ssize_t fl_sendmsg_slow(int fd, const struct msghdr *msg, int
 	return fl_real.sendmsg(fd, &m, flags);
 }
 
-FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+static FL_NOINLINE ssize_t fl_sendmsg_armed(int fd, const struct msghdr *msg, int flags)
 {
-	if (FL_LIKELY(!fl_armed(FL_FN_SENDMSG)))
+	if (FL_LIKELY(fl_quick_miss(FL_FN_SENDMSG, fd)))
 		return fl_real.sendmsg(fd, msg, flags);
 	return fl_sendmsg_slow(fd, msg, flags);
 }
 
+FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (FL_LIKELY(!fl_armed(FL_FN_SENDMSG)))
+		return fl_real.sendmsg(fd, msg, flags);
+	return fl_sendmsg_armed(fd, msg, flags);
+}
+
 static FL_NOINLINE ssize_t fl_recv_slow(int fd, void *buf, size_t n, int flags)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_RECV, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_RECV, fd, &a))
 		return fl_real.recv(fd, buf, n, flags);
 	if (fl_act_pre(&a))
 		return -1;
 	return fl_real.recv(fd, buf, fl_short(&a, n), flags);
 }
 
+static FL_NOINLINE ssize_t fl_recv_armed(int fd, void *buf, size_t n, int flags)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_RECV, fd)))
+		return fl_real.recv(fd, buf, n, flags);
+	return fl_recv_slow(fd, buf, n, flags);
+}
+
 FL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_RECV)))
 		return fl_real.recv(fd, buf, n, flags);
-	return fl_recv_slow(fd, buf, n, flags);
+	return fl_recv_armed(fd, buf, n, flags);
 }
 
 FL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_RECV)) || n > buflen)
 		return fl_real.recv_chk(fd, buf, n, buflen, flags);
-	return fl_recv_slow(fd, buf, n, flags);
+	return fl_recv_armed(fd, buf, n, flags);
 }
 
 static FL_NOINLINE ssize_t fl_recvfrom_slow(int fd, void *buf, size_t n, int flags,
 					    struct sockaddr *sa, socklen_t *len)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_RECVFROM, fd);
 	struct fl_act a;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_RECVFROM, fd, &a))
 		return fl_real.recvfrom(fd, buf, n, flags, sa, len);
 	if (fl_act_pre(&a))
 		return -1;
 	return fl_real.recvfrom(fd, buf, fl_short(&a, n), flags, sa, len);
+}
+
+static FL_NOINLINE ssize_t fl_recvfrom_armed(int fd, void *buf, size_t n, int flags,
+					     struct sockaddr *sa, socklen_t *len)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_RECVFROM, fd)))
+		return fl_real.recvfrom(fd, buf, n, flags, sa, len);
+	return fl_recvfrom_slow(fd, buf, n, flags, sa, len);
 }
 
 FL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr,
@@ -1174,7 +1295,7 @@ FL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_AR
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_RECVFROM)))
 		return fl_real.recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
-	return fl_recvfrom_slow(fd, buf, n, flags, addr.__sockaddr__, len);
+	return fl_recvfrom_armed(fd, buf, n, flags, addr.__sockaddr__, len);
 }
 
 FL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
@@ -1182,18 +1303,17 @@ FL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_RECVFROM)) || n > buflen)
 		return fl_real.recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
-	return fl_recvfrom_slow(fd, buf, n, flags, addr, len);
+	return fl_recvfrom_armed(fd, buf, n, flags, addr, len);
 }
 
 static FL_NOINLINE ssize_t fl_recvmsg_slow(int fd, struct msghdr *msg, int flags)
 {
-	struct fl_call c = FL_CALL_FD(FL_FN_RECVMSG, fd);
 	struct iovec v[FL_IOV_MAX], *orig;
 	size_t origlen;
 	struct fl_act a;
 	ssize_t r;
 
-	if (!fl_decide(&c, &a))
+	if (!fl_decide_fd(FL_FN_RECVMSG, fd, &a))
 		return fl_real.recvmsg(fd, msg, flags);
 	if (fl_act_pre(&a))
 		return -1;
@@ -1210,11 +1330,18 @@ static FL_NOINLINE ssize_t fl_recvmsg_slow(int fd, struct msghdr *msg, int flags
 	return r;
 }
 
+static FL_NOINLINE ssize_t fl_recvmsg_armed(int fd, struct msghdr *msg, int flags)
+{
+	if (FL_LIKELY(fl_quick_miss(FL_FN_RECVMSG, fd)))
+		return fl_real.recvmsg(fd, msg, flags);
+	return fl_recvmsg_slow(fd, msg, flags);
+}
+
 FL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_RECVMSG)))
 		return fl_real.recvmsg(fd, msg, flags);
-	return fl_recvmsg_slow(fd, msg, flags);
+	return fl_recvmsg_armed(fd, msg, flags);
 }
 
 static FL_NOINLINE int fl_getaddrinfo_slow(const char *node, const char *service,

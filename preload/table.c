@@ -3,7 +3,9 @@
  * Writers serialise with flock(2) on the object and publish with the seqlock;
  * readers (the shim) never block.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,4 +181,49 @@ int fl_preload_table_name_for_pid(int pid, char *buf, size_t len)
 		return -EINVAL;
 	n = snprintf(buf, len, "%s%d", FL_SHM_PREFIX, pid);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* "faultline-<pid>" or "faultline-exec-<pid>" -> pid, else 0. */
+static int table_pid(const char *name)
+{
+	const char *p;
+	long v = 0;
+
+	if (strncmp(name, FL_SHM_PREFIX + 1, sizeof(FL_SHM_PREFIX) - 2))
+		return 0;
+	p = name + sizeof(FL_SHM_PREFIX) - 2;
+	if (!strncmp(p, "exec-", 5))
+		p += 5;
+	if (!*p)
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || v > 4194304)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	return (int)v;
+}
+
+int fl_preload_table_gc(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int removed = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char name[FL_SHM_NAME_MAX];
+		int pid = table_pid(e->d_name);
+
+		/* Only a pid that is certainly free; a live stranger keeps its name. */
+		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(name, sizeof(name), "/%s", e->d_name) >= (int)sizeof(name))
+			continue;
+		if (shm_unlink(name) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }

@@ -11,7 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "faults/fault.h"
 #include "preload/rules.h"
+
+extern const struct fl_fault_ops fl_fault_syscall;
 
 static struct fl_preload_rule parse_ok(const char *text, unsigned flags)
 {
@@ -318,6 +325,120 @@ START_TEST(test_names)
 }
 END_TEST
 
+static int try_parse(const char *target, const char *params, void **spec, struct fl_error *err)
+{
+	cJSON *t = cJSON_Parse(target), *p = cJSON_Parse(params);
+	int rc;
+
+	fl_error_init(err);
+	rc = fl_fault_syscall.parse(t, p, spec, err);
+	cJSON_Delete(t);
+	cJSON_Delete(p);
+	return rc;
+}
+
+START_TEST(test_fault_parse_errors)
+{
+	static const struct {
+		const char *target, *params, *path;
+	} t[] = {
+	    {"{}", "{\"rules\":[\"write:EIO\"]}", "$.target"},
+	    {"{\"pid\":0}", "{\"rules\":[\"write:EIO\"]}", "$.target.pid"},
+	    {"{\"pid\":1.5}", "{\"rules\":[\"write:EIO\"]}", "$.target.pid"},
+	    {"{\"pids\":[3,\"x\"]}", "{\"rules\":[\"write:EIO\"]}", "$.target.pids[1]"},
+	    {"{\"pid\":3,\"host\":1}", "{\"rules\":[\"write:EIO\"]}", "$.target.host"},
+	    {"{\"pid\":3}", "{}", "$.params.rules"},
+	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\",\"read:EBOGUS\"]}", "$.params.rules[1]"},
+	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\"],\"color\":1}", "$.params.color"},
+	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\"],\"seed\":-1}", "$.params.seed"},
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
+		struct fl_error err;
+		void *spec = NULL;
+
+		ck_assert_msg(try_parse(t[i].target, t[i].params, &spec, &err) < 0,
+			      "%s %s accepted", t[i].target, t[i].params);
+		ck_assert_msg(!strcmp(err.path, t[i].path), "%s %s: path %s, want %s (%s)",
+			      t[i].target, t[i].params, err.path, t[i].path, err.msg);
+	}
+}
+END_TEST
+
+/* A real process started with the shim: plan, apply, revert through the ops table. */
+START_TEST(test_fault_live_process)
+{
+	char target[64], name[FL_SHM_NAME_MAX], shm[128];
+	struct fl_preload_table *t = NULL;
+	struct fl_fault_ctx ctx = {.seed = 5};
+	struct fl_error err;
+	struct fl_buf desc;
+	cJSON *undo = NULL, *undo2 = NULL;
+	void *spec = NULL, *spec2 = NULL;
+	pid_t pid;
+	int st;
+
+	if (access("/bin/sleep", X_OK)) {
+		printf("SKIPPED: no /bin/sleep\n");
+		return;
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setenv("LD_PRELOAD", FL_BINARY_DIR "/preload/libfaultline-preload.so", 1);
+		unsetenv("FAULTLINE_SHM");
+		unsetenv("ASAN_OPTIONS");
+		execl("/bin/sleep", "sleep", "20", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(fl_preload_table_name_for_pid(pid, name, sizeof(name)), 0);
+	snprintf(shm, sizeof(shm), "/dev/shm%s", name);
+	for (int i = 0; i < 500 && access(shm, F_OK); i++) {
+		struct timespec ts = {0, 10000000};
+
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(access(shm, F_OK) == 0, "%s did not appear", shm);
+
+	snprintf(target, sizeof(target), "{\"pid\":%d}", (int)pid);
+	ck_assert_int_eq(try_parse(target, "{\"rules\":[\"write:EIO:p=0.5\",\"connect:delay=1s\"]}",
+				   &spec, &err),
+			 0);
+	fl_buf_init(&desc, 1024);
+	ck_assert_int_eq(fl_fault_syscall.describe(spec, &desc), 0);
+	ck_assert_msg(strstr(desc.data, "write:EIO:p=0.5"), "%s", desc.data);
+	fl_buf_done(&desc);
+	ck_assert_int_eq(fl_fault_syscall.plan(spec, &ctx, &undo, &err), 0);
+	ck_assert_int_eq(fl_fault_syscall.apply(spec, &ctx, undo, &err), 0);
+	ck_assert_int_eq(fl_preload_table_open(name, &t), 0);
+	ck_assert_uint_eq(fl_preload_table_nrules(t), 2);
+	/* A second fault on the same process is refused at plan time. */
+	ck_assert_int_eq(try_parse(target, "{\"rules\":[\"read:EIO\"]}", &spec2, &err), 0);
+	ck_assert_int_eq(fl_fault_syscall.plan(spec2, &ctx, &undo2, &err), -EBUSY);
+	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
+	ck_assert_uint_eq(fl_preload_table_nrules(t), 0);
+	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
+
+	/* SIGKILL leaves the table behind: revert still succeeds, plan refuses it as stale. */
+	ck_assert_int_ge(fl_preload_table_gc(), 0);
+	ck_assert_msg(access(shm, F_OK) == 0, "gc removed a live process's table");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
+	ck_assert_int_eq(fl_fault_syscall.plan(spec2, &ctx, &undo2, &err), -ESRCH);
+	fl_preload_table_close(t);
+	/* The dead process's table is collected; a live process's is not. */
+	ck_assert_int_ge(fl_preload_table_gc(), 1);
+	ck_assert_int_eq(access(shm, F_OK), -1);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+	ck_assert_int_eq(fl_fault_syscall.revert(undo, &err), 0);
+	ck_assert_int_lt(fl_fault_syscall.plan(spec2, &ctx, &undo2, &err), 0);
+	cJSON_Delete(undo);
+	fl_fault_syscall.free(spec);
+	fl_fault_syscall.free(spec2);
+}
+END_TEST
+
 Suite *fl_suite_preload_rules(void)
 {
 	Suite *s = suite_create("preload_rules");
@@ -332,6 +453,10 @@ Suite *fl_suite_preload_rules(void)
 	tcase_add_test(tc, test_docs_examples);
 	tcase_add_test(tc, test_table_write);
 	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fault_syscall");
+	tcase_add_test(tc, test_fault_parse_errors);
+	tcase_add_test(tc, test_fault_live_process);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -364,6 +364,96 @@ int fl_resolve(void)
 	return 68;
 }
 
+int fl_decide_fd(void);
+int fl_decide_fd(void)
+{
+	return 4242;
+}
+
+int fl_connect_armed(void);
+int fl_connect_armed(void)
+{
+	return 5000;
+}
+
+int fl_fd_armed(void);
+int fl_fd_armed(void)
+{
+	return 5001;
+}
+
+int fl_pread_armed(void);
+int fl_pread_armed(void)
+{
+	return 5002;
+}
+
+int fl_pwrite_armed(void);
+int fl_pwrite_armed(void)
+{
+	return 5003;
+}
+
+int fl_read_armed(void);
+int fl_read_armed(void)
+{
+	return 5004;
+}
+
+int fl_readv_armed(void);
+int fl_readv_armed(void)
+{
+	return 5005;
+}
+
+int fl_recv_armed(void);
+int fl_recv_armed(void)
+{
+	return 5006;
+}
+
+int fl_recvfrom_armed(void);
+int fl_recvfrom_armed(void)
+{
+	return 5007;
+}
+
+int fl_recvmsg_armed(void);
+int fl_recvmsg_armed(void)
+{
+	return 5008;
+}
+
+int fl_send_armed(void);
+int fl_send_armed(void)
+{
+	return 5009;
+}
+
+int fl_sendmsg_armed(void);
+int fl_sendmsg_armed(void)
+{
+	return 5010;
+}
+
+int fl_sendto_armed(void);
+int fl_sendto_armed(void)
+{
+	return 5011;
+}
+
+int fl_write_armed(void);
+int fl_write_armed(void)
+{
+	return 5012;
+}
+
+int fl_writev_armed(void);
+int fl_writev_armed(void)
+{
+	return 5013;
+}
+
 int main(void)
 {
 	int bad = 0;
@@ -446,6 +536,21 @@ int main(void)
 	bad += fl_expired() != 66;
 	bad += fl_armed() != 67;
 	bad += fl_resolve() != 68;
+	bad += fl_decide_fd() != 4242;
+	bad += fl_connect_armed() != 5000;
+	bad += fl_fd_armed() != 5001;
+	bad += fl_pread_armed() != 5002;
+	bad += fl_pwrite_armed() != 5003;
+	bad += fl_read_armed() != 5004;
+	bad += fl_readv_armed() != 5005;
+	bad += fl_recv_armed() != 5006;
+	bad += fl_recvfrom_armed() != 5007;
+	bad += fl_recvmsg_armed() != 5008;
+	bad += fl_send_armed() != 5009;
+	bad += fl_sendmsg_armed() != 5010;
+	bad += fl_sendto_armed() != 5011;
+	bad += fl_write_armed() != 5012;
+	bad += fl_writev_armed() != 5013;
 	snprintf(line, sizeof(line), "own names %s\n", bad ? "BROKEN" : "ok");
 	syscall(SYS_write, 2, line, strlen(line));
 	r = write(1, "x\n", 2);

@@ -12,7 +12,7 @@ SHIM = env("FL_SHIM")
 ARM = env("FL_ARM")
 
 
-def start(f, n=400, ms=10):
+def start(f, n=2000, ms=10):
     e = dict(os.environ, LD_PRELOAD=SHIM)
     e.pop("FAULTLINE_SHM", None)
     return subprocess.Popen([HT, "repeat", str(n), str(ms), "write", f], stdout=subprocess.PIPE,

@@ -49,6 +49,18 @@ def main():
         c.check(r.returncode == 0 and r.stdout == "hello faultline\n",
                 "cat, short reads: still the whole file (cat loops)")
 
+        # the same through the faultline CLI itself
+        cli = os.environ.get("FL_FAULTLINE")
+        if cli:
+            r = run([cli, "exec", "--fault", f"read:EIO:path={d}/", "--", "cat", f])
+            c.check(r.returncode == 1 and "Input/output error" in r.stderr,
+                    f"faultline exec (the CLI): {r.returncode} {r.stderr.strip()}")
+            r = run([cli, "exec", "--fault", "write:EIO:p=2", "--", "true"])
+            c.check(r.returncode == 2 and '"2"' in r.stderr,
+                    f"faultline exec, bad rule: {r.returncode} {r.stderr.strip()}")
+        else:
+            print("note: the faultline CLI is not built; checked through fl-exec only")
+
         # python3
         prog = f"open({f!r}).read()"
         r = run(exec_cmd([f"open,openat:EACCES:path={d}/"], [PY, "-c", prog]))

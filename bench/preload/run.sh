@@ -1,0 +1,74 @@
+#!/bin/sh
+# Benchmarks of the preload shim and the seccomp path.
+# usage: bench/preload/run.sh [BUILD_DIR]      (default: build/)
+#  1. callgrind instructions added per write(2), over N=100000 calls, as
+#     (Ir(N) - Ir(0)) / N minus native: shim disarmed, shim armed with a rule
+#     that does not match, libfiu's fiu-run -x (no failure point enabled).
+#  2. wall time per intercepted write(2) failing with EIO: seccomp user-notif
+#     supervisor (faultline exec --seccomp, when=1+ forces the notify path)
+#     vs strace --inject, and the shim for reference.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+b=${1:-$top/build}
+bench=$b/bench/preload/fl-bench-write
+shim=$b/preload/libfaultline-preload.so
+fexec=$b/tests/integration/preload/fl-exec
+N=${N:-100000}
+NT=${NT:-20000}
+for f in "$bench" "$shim" "$fexec"; do
+	[ -e "$f" ] || { echo "missing $f: build first (scripts/build.sh)" >&2; exit 1; }
+done
+export FAULTLINE_PRELOAD="$shim"
+command -v valgrind >/dev/null || { echo "valgrind missing (scripts/deps.sh)" >&2; exit 1; }
+if ! command -v fiu-run >/dev/null; then
+	echo "installing fiu-utils for the libfiu baseline" >&2
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends fiu-utils >/dev/null
+fi
+
+# Total instructions of one run under callgrind ("Collected : N").
+ir() {
+	"$@" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
+}
+cg="valgrind --tool=callgrind --callgrind-out-file=/dev/null"
+per_call() { # label, command prefix...
+	label=$1; shift
+	a=$(ir "$@" $cg "$bench" 0)
+	z=$(ir "$@" $cg "$bench" "$N")
+	echo "$label $(( (z - a) ))"
+}
+
+echo "== instructions per write(2), N=$N (callgrind)"
+native=$(per_call native env)
+disarmed=$(per_call disarmed env LD_PRELOAD="$shim" FAULTLINE_SHM=)
+registered=$(per_call registered env LD_PRELOAD="$shim")
+armed=$(per_call armed "$fexec" --fault 'write:EIO:fd=99' --)
+fiu=$(per_call libfiu fiu-run -x)
+base=$(echo "$native" | cut -d' ' -f2)
+for l in "$native" "$disarmed" "$registered" "$armed" "$fiu"; do
+	set -- $l
+	awk -v name="$1" -v d="$2" -v base="$base" -v n="$N" 'BEGIN {
+		printf "  %-11s %8.2f instr/call  %+8.2f vs native\n", name, d / n, (d - base) / n }'
+done
+echo "  (disarmed: FAULTLINE_SHM= no table; registered: own empty table;"
+echo "   armed: one write rule, fd=99, that does not match fd 9)"
+
+echo "== wall time per intercepted write(2) -> EIO, N=$NT"
+t() { "$@" 2>&1 >/dev/null | sed -n 's/.*ns_per_call=\([0-9.]*\).*/\1/p' | tail -1; }
+nat=$(t "$bench" "$NT")
+shimarmed=$(t "$fexec" --fault 'write:EIO' -- "$bench" "$NT")
+notif=$(t "$fexec" --seccomp --fault 'write:EIO:when=1+' -- "$bench" "$NT")
+kern=$(t "$fexec" --seccomp --fault 'write:EIO' -- "$bench" "$NT")
+if command -v strace >/dev/null; then
+	st=$(t strace -f -qq -o /dev/null -e trace=write -e inject=write:error=EIO "$bench" "$NT")
+else
+	st=""
+fi
+echo "  native (no fault)          ${nat} ns"
+echo "  shim, write:EIO            ${shimarmed} ns"
+echo "  seccomp RET_ERRNO          ${kern} ns"
+echo "  seccomp user-notif         ${notif} ns"
+if [ -n "$st" ]; then
+	echo "  strace --inject            ${st} ns"
+	awk -v a="$st" -v b="$notif" 'BEGIN { printf "  user-notif is %.1fx cheaper than strace --inject\n", a / b }'
+fi

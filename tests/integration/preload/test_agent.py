@@ -1,0 +1,143 @@
+"""Fault kind `syscall` through a real faultline-agent over HTTP: live arm and
+disarm of a running process started with the shim, lease expiry, bad input,
+and agent SIGKILL -> restart -> the journal reconcile disarms."""
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from fltest import LINE, Checks, TempDir, env, free_port, skip
+
+HT = env("FL_HOOKTEST")
+SHIM = env("FL_SHIM")
+AGENT = os.environ.get("FL_AGENT") or skip("faultline-agent is not built")
+
+
+class Agent:
+    def __init__(self, d):
+        self.d, self.port, self.proc = d, free_port(), None
+        self.token = os.urandom(24).hex()
+        with open(d + "/token", "w") as f:
+            f.write(self.token + "\n")
+        os.chmod(d + "/token", 0o600)
+
+    def start(self):
+        log = open(self.d + "/agent.log", "a")
+        self.proc = subprocess.Popen([AGENT, "--listen", f"127.0.0.1:{self.port}", "--token-file",
+                                      self.d + "/token", "--state-dir", self.d + "/state"],
+                                     stderr=log, stdout=log)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                if self.http("GET", "/v1/health")[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
+    def http(self, method, path, body=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": "Bearer " + self.token,
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def apply(self, fid, pid, rules, ttl_ms=60000):
+        return self.http("POST", "/v1/faults", {"id": fid, "experiment": "shim-it",
+                                                "kind": "syscall", "target": {"pid": pid},
+                                                "params": {"rules": rules, "seed": 1},
+                                                "ttl_ms": ttl_ms})
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def errno_of(line):
+    m = LINE.match(line)
+    return m[3] if m else "?"
+
+
+def read_until(p, want, limit=300):
+    for _ in range(limit):
+        line = p.stdout.readline()
+        if not line:
+            return False
+        if errno_of(line) == want:
+            return True
+    return False
+
+
+def main():
+    c = Checks()
+    with TempDir() as d:
+        a = Agent(d)
+        f = d + "/out"
+        e = dict(os.environ, LD_PRELOAD=SHIM)
+        e.pop("FAULTLINE_SHM", None)
+        p = subprocess.Popen([HT, "repeat", "3000", "10", "write", f], stdout=subprocess.PIPE,
+                             text=True, env=e)
+        plain = subprocess.Popen(["sleep", "30"])
+        try:
+            if not a.start():
+                c.check(False, "faultline-agent did not start: " + open(d + "/agent.log").read())
+                c.done()
+            c.check(errno_of(p.stdout.readline()) == "0", "unarmed writes succeed")
+            st, body = a.apply("s1", p.pid, ["write:EIO"])
+            c.check(st == 201, f"POST syscall fault: {st} {body}")
+            c.check(read_until(p, "EIO"), "armed by the agent: writes fail with EIO")
+            st, _ = a.http("DELETE", "/v1/faults/s1")
+            c.check(st in (200, 204), f"DELETE: {st}")
+            c.check(read_until(p, "0"), "disarmed by the agent: writes succeed")
+            st, _ = a.http("DELETE", "/v1/faults/s1")
+            c.check(st in (200, 204, 404), f"DELETE again is harmless: {st}")
+
+            # lease expiry: nobody calls the agent
+            st, _ = a.apply("s2", p.pid, ["write:ENOSPC"], ttl_ms=400)
+            t0 = time.monotonic()
+            c.check(st == 201 and read_until(p, "ENOSPC"), "armed with a 400 ms lease")
+            c.check(read_until(p, "0"), "the lease expired: writes succeed")
+            c.check(time.monotonic() - t0 < 5, "within a few seconds")
+
+            # bad input is refused with a JSON path, nothing applied
+            st, body = a.apply("s3", p.pid, ["write:EIO", "read:EBOGUS"])
+            path = (body or {}).get("error", {}).get("path", "")
+            c.check(400 <= st < 500 and path == "$.params.rules[1]",
+                    f"a bad rule: {st} path {path!r}")
+            st, body = a.apply("s4", plain.pid, ["write:EIO"])
+            path = (body or {}).get("error", {}).get("path", "")
+            c.check(400 <= st < 500 and path == "$.target.pid",
+                    f"a process without the shim is refused: {st} {body}")
+
+            # agent SIGKILL while armed -> restart -> reconcile disarms
+            st, _ = a.apply("s5", p.pid, ["write:EIO"], ttl_ms=600000)
+            c.check(st == 201 and read_until(p, "EIO"), "armed with a long lease")
+            a.kill9()
+            five = [errno_of(p.stdout.readline()) for _ in range(5)]
+            c.check(five == ["EIO"] * 5, f"the fault outlives the agent's SIGKILL: {five}")
+            c.check(a.start(), "agent restarted on the same state dir")
+            c.check(read_until(p, "0"), "reconcile on start disarmed the table")
+            st, body = a.http("GET", "/v1/faults")
+            c.check(st == 200 and not (body or {}).get("faults"), f"no live faults: {body}")
+        finally:
+            a.stop()
+            for q in (p, plain):
+                q.kill()
+                q.wait()
+    c.done()
+
+
+main()
