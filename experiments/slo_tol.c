@@ -163,7 +163,7 @@ bool fl_slo_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type 
 			    const cJSON *result, char *why, size_t whylen)
 {
 	double n, ok, lat[3] = {NAN, NAN, NAN};
-	char a[32], b[32];
+	char b[32];
 	const cJSON *lj;
 
 	if (cJSON_IsObject(result) && cJSON_IsNumber(get(result, "samples"))) {
@@ -197,9 +197,8 @@ bool fl_slo_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type 
 			return false;
 		}
 		if (lat[i] * 1000.0 > (double)t->slo_latency_us[i]) {
-			snprintf(why, whylen, "%s latency %s is over %s (%.0f samples)",
-				 pct_names[i],
-				 fl_duration_fmt((uint64_t)(lat[i] * 1000.0), a, sizeof(a)),
+			snprintf(why, whylen, "%s latency %.1fms is over %s (%.0f samples)",
+				 pct_names[i], lat[i],
 				 fl_duration_fmt(t->slo_latency_us[i], b, sizeof(b)), n);
 			return false;
 		}

@@ -266,7 +266,7 @@ START_TEST(slo_judges_the_window)
 	ck_assert_ptr_nonnull(strstr(why, "997 of 1000 samples"));
 	ck_assert(judge(lat, FL_PROVIDER_LOAD, SUM(10, 0, 1, 500, 1000), why, sizeof(why)));
 	ck_assert(!judge(lat, FL_PROVIDER_LOAD, SUM(10, 10, 1, 501, 2), why, sizeof(why)));
-	ck_assert_ptr_nonnull(strstr(why, "p95 latency 501ms is over 500ms"));
+	ck_assert_ptr_nonnull(strstr(why, "p95 latency 501.0ms is over 500ms"));
 	ck_assert(!judge(lat, FL_PROVIDER_LOAD, SUM(10, 10, 1, 2, 1000.5), why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "p99"));
 	/* no samples, or fewer than asked: not met */
