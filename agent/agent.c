@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/journal.h"
+#include "agent/kube_client.h"
 #include "agent/log.h"
 #include "core/duration.h"
 #include "core/rng.h"
@@ -226,6 +227,7 @@ static int revert_locked(struct fl_agent *a, struct fault *f, const char *reason
 			*err = e;
 		return r;
 	}
+	fl_kube_client_note_restarts(f->id, f->undo); /* pod targets (agent/kube_client.c) */
 	r = fl_journal_remove(&a->journal, f->id);
 	if (r < 0)
 		fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, "error", strerror(-r),

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "controller/agent_client.h"
+#include "controller/kube_discovery.h"
 #include "core/api.h"
 #include "core/duration.h"
 #include "core/rng.h"
@@ -759,6 +760,10 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	if (r < 0)
 		goto out;
 	r = monkey_pick(target, &eps, &n, res, err);
+	if (r < 0)
+		goto out;
+	/* Pod targets: pick pods across the cluster, only the agents on their nodes. */
+	r = fl_kube_discovery_target(target, s->eps, eps, &n, res, err);
 	if (r < 0)
 		goto out;
 	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;

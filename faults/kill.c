@@ -152,6 +152,7 @@ static int kill_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, stru
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
+	fl_proc_sel_annotate(&s->sel, u);
 	*undo = u;
 	u = NULL;
 out:

@@ -275,6 +275,7 @@ static int plan_signal(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJS
 	}
 	cJSON_AddItemToObject(u, "targets", targets);
 	targets = NULL;
+	fl_proc_sel_annotate(&s->sel, u);
 out:
 	cJSON_Delete(targets);
 	free(v);

@@ -20,6 +20,7 @@
 	X(agent_api)                                                                               \
 	X(netlink)                                                                                 \
 	X(preload_rules)                                                                           \
+	X(kube)                                                                                    \
 	X(slo)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));
