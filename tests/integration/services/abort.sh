@@ -34,3 +34,41 @@ jassert "$T/journal.json" \
 grep -q '^State:[[:space:]]*T' "/proc/$(cat "$T/site.pid")/status" && fail "the server is still stopped"
 curl -fsS -m 2 "http://127.0.0.1:$P/" >/dev/null || fail "the server does not answer after the abort"
 echo "PASS: aborted in ${took}s, fault reverted, rollbacks ran"
+
+# An interrupt while probes are sampled: the samplers stop with the method,
+# the windows are still in the journal, and faultline exits 3 at once.
+cat >"$T/int.json" <<JSON
+{"title": "interrupt while sampling",
+ "steady-state-hypothesis": {"title": "h", "probes": [
+   {"type": "probe", "name": "load", "mode": "during", "tolerance": {"success_ratio": {"min": 0.99}},
+    "provider": {"type": "load", "url": "http://127.0.0.1:$P/", "rate": 20}},
+   {"type": "probe", "name": "tcp", "mode": "during", "interval": "100ms", "tolerance": true,
+    "provider": {"type": "tcp", "host": "127.0.0.1", "port": $P}}]},
+ "method": [{"type": "action", "name": "wait", "provider": {"type": "process", "path": "sh",
+   "arguments": ["-c", "touch $T/waiting; exec sleep 60"]}}]}
+JSON
+(cd "$T" && exec "$FL" run --journal int-journal.json int.json) >"$T/out" 2>&1 &
+FPID=$!
+PIDS="$PIDS $FPID"
+i=0
+while [ ! -f "$T/waiting" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "the method did not start"
+	sleep 0.05
+done
+sleep 1
+start=$(date +%s)
+kill -INT "$FPID"
+set +e
+wait "$FPID"
+RC=$?
+set -e
+took=$(($(date +%s) - start))
+expect_rc 3
+[ "$took" -le 3 ] || fail "the interrupted run took ${took}s to stop"
+jassert "$T/int-journal.json" \
+	'j["status"] == "interrupted"' \
+	'd("load")["output"]["samples"] >= 10' \
+	'd("tcp")["output"]["samples"] >= 5' \
+	'd("tcp")["output"]["failed"] == 0'
+echo "PASS: interrupted while sampling: exit 3 in ${took}s, windows in the journal"
