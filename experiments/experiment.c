@@ -1052,8 +1052,8 @@ static void parse_provider(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		/* prometheus, tcp, running: slo_parse.c */
 	} else {
 		ERR(ctx, -ENOTSUP, tp,
-		    "provider type %s is not supported (faultline runs process, http and fault "
-		    "providers)",
+		    "provider type %s is not supported (faultline runs process, http, fault, load, "
+		    "prometheus, tcp and running providers)",
 		    fl_quote(t->valuestring, got, sizeof(got)));
 	}
 }
