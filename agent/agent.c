@@ -1,18 +1,17 @@
 #include "agent/agent.h"
 
 #include <errno.h>
-#include <glob.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent/journal.h"
+#include "agent/kube_client.h"
 #include "agent/log.h"
 #include "agent/preload.h"
 #include "core/duration.h"
@@ -101,6 +100,7 @@ int fl_agent_http_status(int code, const char **name)
 		st = 404, n = "not_found";
 		break;
 	case EEXIST:
+	case EBUSY: /* the target already carries a fault, or someone else's setup */
 		st = 409, n = "conflict";
 		break;
 	case E2BIG:
@@ -110,7 +110,7 @@ int fl_agent_http_status(int code, const char **name)
 	case ESRCH:
 		st = 422, n = "no_target";
 		break;
-	case EBUSY:
+	case ENOSPC:
 	case EAGAIN:
 		st = 429, n = "limit_reached";
 		break;
@@ -227,6 +227,7 @@ static int revert_locked(struct fl_agent *a, struct fault *f, const char *reason
 			*err = e;
 		return r;
 	}
+	fl_kube_client_note_restarts(f->id, f->undo); /* pod targets (agent/kube_client.c) */
 	r = fl_journal_remove(&a->journal, f->id);
 	if (r < 0)
 		fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, "error", strerror(-r),
@@ -384,53 +385,52 @@ int fl_agent_reconcile(struct fl_agent *a)
 	return rc.failed;
 }
 
+/* Every check an apply makes before it reads the system; called with the mutex held. */
+static int admit_locked(struct fl_agent *a, const struct fl_api_fault_req *req,
+			const struct fl_fault_ops **out, struct fl_error *err)
+{
+	const struct fl_fault_ops *ops = fl_fault_lookup(req->kind);
+	char why[256] = "";
+
+	*out = ops;
+	if (!ops)
+		return fl_error_set(err, -EINVAL, "$.kind", "unknown fault kind \"%s\"", req->kind);
+	if (!fl_agent_policy_kind(a->cfg, req->kind))
+		return fl_error_set(err, -EPERM, "$.kind",
+				    "fault kind \"%s\" is not allowed by the agent's config",
+				    req->kind);
+	if (ops->available && !ops->available(why, sizeof(why)))
+		return fl_error_set(err, -EOPNOTSUPP, "$.kind", "%s is not usable here: %s",
+				    req->kind, why);
+	if (find(a, req->id, NULL))
+		return fl_error_set(err, -EEXIST, "$.id", "a fault with id \"%s\" is already live",
+				    req->id);
+	if (a->live >= a->cfg->max_live_faults)
+		return fl_error_set(err, -ENOSPC, NULL, "%zu faults are live, the agent's limit",
+				    a->live);
+	if (req->ttl_ms > a->cfg->max_ttl_ms)
+		return fl_error_set(err, -ERANGE, "$.ttl_ms", "above the agent's max_ttl_ms (%llu)",
+				    (unsigned long long)a->cfg->max_ttl_ms);
+	return 0;
+}
+
 int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON **resp,
 		   struct fl_error *err)
 {
-	const struct fl_fault_ops *ops;
+	const struct fl_fault_ops *ops = NULL;
 	struct fl_fault_ctx ctx = {0};
 	struct fault *f = NULL;
 	void *spec = NULL;
 	cJSON *rec = NULL;
 	struct fl_buf desc;
-	char why[256] = "";
 	int r;
 
 	*resp = NULL;
 	fl_buf_init(&desc, 4096);
 	pthread_mutex_lock(&a->mu);
-	ops = fl_fault_lookup(req->kind);
-	if (!ops) {
-		r = fl_error_set(err, -EINVAL, "$.kind", "unknown fault kind \"%s\"", req->kind);
+	r = admit_locked(a, req, &ops, err);
+	if (r < 0)
 		goto out;
-	}
-	if (!fl_agent_policy_kind(a->cfg, req->kind)) {
-		r = fl_error_set(err, -EPERM, "$.kind",
-				 "fault kind \"%s\" is not allowed by the "
-				 "agent's config",
-				 req->kind);
-		goto out;
-	}
-	if (ops->available && !ops->available(why, sizeof(why))) {
-		r = fl_error_set(err, -EOPNOTSUPP, "$.kind", "%s is not usable here: %s", req->kind,
-				 why);
-		goto out;
-	}
-	if (find(a, req->id, NULL)) {
-		r = fl_error_set(err, -EEXIST, "$.id", "a fault with id \"%s\" is already live",
-				 req->id);
-		goto out;
-	}
-	if (a->live >= a->cfg->max_live_faults) {
-		r = fl_error_set(err, -EBUSY, NULL, "%zu faults are live, the agent's limit",
-				 a->live);
-		goto out;
-	}
-	if (req->ttl_ms > a->cfg->max_ttl_ms) {
-		r = fl_error_set(err, -ERANGE, "$.ttl_ms", "above the agent's max_ttl_ms (%llu)",
-				 (unsigned long long)a->cfg->max_ttl_ms);
-		goto out;
-	}
 	r = ops->parse(req->target, req->params, &spec, err);
 	if (r < 0)
 		goto out;
@@ -507,6 +507,77 @@ out:
 		ops->free(spec);
 	cJSON_Delete(rec);
 	fault_free(f);
+	fl_buf_done(&desc);
+	return r;
+}
+
+int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON **resp,
+		     struct fl_error *err)
+{
+	const struct fl_fault_ops *ops = NULL;
+	struct fl_fault_ctx ctx = {0};
+	void *spec = NULL;
+	cJSON *undo = NULL, *o = NULL;
+	struct fl_buf desc;
+	int r;
+
+	*resp = NULL;
+	fl_buf_init(&desc, 16384);
+	/* Under the mutex, as an apply: the plan sees the faults that are live right now. */
+	pthread_mutex_lock(&a->mu);
+	r = admit_locked(a, req, &ops, err);
+	if (r < 0)
+		goto out;
+	r = ops->parse(req->target, req->params, &spec, err);
+	if (r < 0)
+		goto out;
+	ctx.seed = fl_rng_fresh_seed();
+	ctx.fault_id = req->id;
+	ctx.allow_pid = policy_cb;
+	ctx.allow_command = fl_agent_policy_command;
+	ctx.opaque = (void *)a->cfg;
+	/* plan reads the system and changes nothing (faults/fault.h); no journal, no apply. */
+	r = ops->plan(spec, &ctx, &undo, err);
+	if (r < 0)
+		goto out;
+	if (ops->describe && ops->describe(spec, &desc) < 0) {
+		r = fl_error_set(err, -ENOMEM, NULL, "cannot describe the fault");
+		goto out;
+	}
+	if (desc.len && desc.data[desc.len - 1] != '\n' && fl_buf_printf(&desc, "\n") < 0) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if (ops->describe_plan && ops->describe_plan(undo, &desc) < 0) {
+		r = fl_error_set(err, -ENOMEM, NULL, "cannot describe the plan");
+		goto out;
+	}
+	while (desc.len && desc.data[desc.len - 1] == '\n')
+		desc.data[--desc.len] = '\0';
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddBoolToObject(o, "dry_run", true) ||
+	    !cJSON_AddStringToObject(o, "id", req->id) ||
+	    !cJSON_AddStringToObject(o, "kind", req->kind) ||
+	    !cJSON_AddStringToObject(o, "description", desc.data ? desc.data : "") ||
+	    !cJSON_AddItemToObject(o, "plan", undo)) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	undo = NULL;
+	*resp = o;
+	o = NULL;
+	r = 0;
+out:
+	pthread_mutex_unlock(&a->mu);
+	if (r < 0)
+		fl_log(FL_LOG_INFO, "dry run refused", "id", req->id, "kind", req->kind, "path",
+		       err->path, "error", err->msg, NULL);
+	else
+		fl_log(FL_LOG_DEBUG, "dry run", "id", req->id, "kind", req->kind, NULL);
+	if (spec)
+		ops->free(spec);
+	cJSON_Delete(undo);
+	cJSON_Delete(o);
 	fl_buf_done(&desc);
 	return r;
 }
@@ -694,40 +765,6 @@ int fl_agent_metrics(struct fl_agent *a, struct fl_buf *b)
 	return r;
 }
 
-/* Is a kernel module loaded, built in, or installed for this kernel? */
-static bool module_present(const char *name)
-{
-	char path[512], line[512];
-	struct utsname u;
-	FILE *f;
-	glob_t g;
-	bool found = false;
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	if (access(path, F_OK) == 0)
-		return true;
-	if (uname(&u) < 0)
-		return false;
-	snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
-	f = fopen(path, "re");
-	if (f) {
-		char want[64];
-
-		snprintf(want, sizeof(want), "/%s.ko", name);
-		while (!found && fgets(line, sizeof(line), f))
-			found = strstr(line, want) != NULL;
-		fclose(f);
-	}
-	if (found)
-		return true;
-	snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/sched/%s.ko*", u.release, name);
-	if (glob(path, 0, NULL, &g) == 0) {
-		found = g.gl_pathc > 0;
-		globfree(&g);
-	}
-	return found;
-}
-
 static bool seccomp_user_notif(void)
 {
 #ifdef SECCOMP_GET_NOTIF_SIZES
@@ -752,8 +789,8 @@ cJSON *fl_agent_capabilities(void)
 	why[0] = '\0';
 	cJSON_AddBoolToObject(caps, "cgroup_freeze", fl_pause_freezer_available(why, sizeof(why)));
 	cJSON_AddBoolToObject(caps, "seccomp_user_notif", seccomp_user_notif());
-	cJSON_AddBoolToObject(caps, "netem", module_present("sch_netem"));
-	cJSON_AddBoolToObject(caps, "tbf", module_present("sch_tbf"));
+	/* Tried for real, as the kinds do: a module file says nothing about built-ins. */
+	fl_fault_net_capabilities(caps);
 	fl_agent_seccomp_caps(caps);
 	for (size_t i = 0; (ops = fl_fault_nth(i)); i++) {
 		cJSON *k = cJSON_AddObjectToObject(kinds, ops->kind);

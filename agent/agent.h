@@ -30,6 +30,13 @@ int fl_agent_start(struct fl_agent *a) FL_WUR;
 /* Apply one fault; *resp is the 201 body. err->code is -errno (see fl_agent_http_status). */
 int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON **resp,
 		   struct fl_error *err) FL_WUR;
+/*
+ * The same request as fl_agent_apply, checked the same way (policy, limits,
+ * kind available), parsed and planned, but nothing applied and no journal
+ * record: *resp is {"dry_run": true, id, kind, description, plan}.
+ */
+int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON **resp,
+		     struct fl_error *err) FL_WUR;
 /* {"faults": [...]} with deadlines. */
 cJSON *fl_agent_list(struct fl_agent *a);
 /* One live fault, or -ENOENT. */

@@ -302,22 +302,35 @@ static enum MHD_Result do_metrics(struct fl_http *h, struct MHD_Connection *c)
 	return r;
 }
 
+/* POST /v1/faults[?dry_run=1|true|0|false]: apply, or only parse, plan and describe. */
 static enum MHD_Result do_apply(struct fl_http *h, struct MHD_Connection *c, struct req *rq)
 {
+	const char *dry = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dry_run");
 	struct fl_api_fault_req fr;
 	struct fl_error err;
 	cJSON *resp = NULL;
+	bool is_dry = false;
 	int r;
 
 	fl_error_init(&err);
+	if (dry) {
+		if (!strcmp(dry, "1") || !strcmp(dry, "true"))
+			is_dry = true;
+		else if (strcmp(dry, "0") && strcmp(dry, "false"))
+			return send_error(c, 400, "invalid_request", NULL,
+					  "dry_run is 1, true, 0 or false");
+	}
 	r = fl_api_fault_req_parse(rq->body.data, rq->body.len, &fr, &err);
 	if (r < 0)
 		return send_fl_error(c, &err);
-	r = fl_agent_apply(h->agent, &fr, &resp, &err);
+	if (is_dry)
+		r = fl_agent_dry_run(h->agent, &fr, &resp, &err);
+	else
+		r = fl_agent_apply(h->agent, &fr, &resp, &err);
 	fl_api_fault_req_done(&fr);
 	if (r < 0)
 		return send_fl_error(c, &err);
-	return send_json(c, 201, resp);
+	return send_json(c, is_dry ? 200 : 201, resp);
 }
 
 /* Routes under /v1/faults/{id}[/renew]. */
@@ -366,7 +379,7 @@ static enum MHD_Result do_fault_id(struct fl_http *h, struct MHD_Connection *c, 
 static enum MHD_Result dispatch(struct fl_http *h, struct MHD_Connection *c, const char *url,
 				const char *method, struct req *rq)
 {
-	static const char *const no_args[] = {NULL};
+	static const char *const apply_args[] = {"dry_run", NULL};
 	static const char *const delete_args[] = {"experiment", "all", NULL};
 	const char *bad;
 
@@ -377,7 +390,7 @@ static enum MHD_Result dispatch(struct fl_http *h, struct MHD_Connection *c, con
 	}
 	if (!strcmp(url, "/v1/faults")) {
 		if (!strcmp(method, "POST")) {
-			if ((bad = unknown_arg(c, no_args)))
+			if ((bad = unknown_arg(c, apply_args)))
 				return send_error(c, 400, "invalid_request", NULL,
 						  "unknown query parameter \"%.64s\"", bad);
 			return do_apply(h, c, rq);

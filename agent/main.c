@@ -24,6 +24,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/http.h"
+#include "agent/kube_client.h"
 #include "agent/log.h"
 
 #ifndef SYS_pidfd_open
@@ -244,6 +245,12 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	/* Pod targets: the Kubernetes client, configured from the environment. */
+	if (fl_kube_client_setup(&err) < 0) {
+		fl_log(FL_LOG_ERROR, "kubernetes client", "error", err.msg, NULL);
+		rc = 2;
+		goto out;
+	}
 	token = read_file(token_file, TOKEN_MAX, "token");
 	if (!token)
 		goto out;
@@ -357,5 +364,6 @@ out:
 	fl_agent_config_done(&cfg);
 	if (parent_fd >= 0)
 		close(parent_fd);
+	fl_kube_client_teardown();
 	return rc;
 }

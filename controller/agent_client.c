@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "controller/kube_discovery.h"
 #include "core/api.h"
 
 struct fl_agent_client {
@@ -191,13 +192,14 @@ static int load_token_file(struct fl_agent_ep *ep, const char *file, const char 
 
 int fl_agent_inventory_load(const char *file, struct fl_agent_inventory *inv, struct fl_error *err)
 {
-	static const char *const top_keys[] = {"token_file", "ca", "cert", "key", "agents", NULL};
+	static const char *const top_keys[] = {"token_file", "ca",	   "cert", "key",
+					       "agents",     "kubernetes", NULL};
 	static const char *const agent_keys[] = {"name", "address", "token_file", "ca",
 						 "cert", "key",	    NULL};
 	char *text = NULL, *dircopy = NULL, *token_file = NULL;
 	const char *base;
 	cJSON *root = NULL;
-	const cJSON *agents, *it;
+	const cJSON *agents, *it, *kube;
 	struct stat st;
 	size_t i = 0;
 	int fd = -1, r;
@@ -242,7 +244,9 @@ int fl_agent_inventory_load(const char *file, struct fl_agent_inventory *inv, st
 	if (r < 0)
 		goto out;
 	agents = cJSON_GetObjectItemCaseSensitive(root, "agents");
-	if (!cJSON_IsArray(agents)) {
+	/* With "kubernetes" (controller/kube_discovery.c), "agents" is optional. */
+	kube = cJSON_GetObjectItemCaseSensitive(root, "kubernetes");
+	if (!cJSON_IsArray(agents) && !(kube && !agents)) {
 		r = fl_error_set(err, -EINVAL, "$.agents", "expected a list of agents");
 		goto out;
 	}
@@ -315,6 +319,11 @@ int fl_agent_inventory_load(const char *file, struct fl_agent_inventory *inv, st
 					 "FAULTLINE_TOKEN_FILE");
 			goto out;
 		}
+	}
+	if (kube) {
+		r = fl_kube_discovery_load(kube, base, inv, err);
+		if (r < 0)
+			goto out;
 	}
 	r = 0;
 out:

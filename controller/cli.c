@@ -25,6 +25,7 @@
 
 #include "controller/cmd_agents.h"
 #include "controller/cmd_exec.h"
+#include "controller/fault_provider.h"
 #include "controller/output.h"
 #include "controller/report.h"
 #include "controller/runner.h"
@@ -78,7 +79,10 @@ static const char fl_usage_run[] =
     "                                       steady state failed or on interrupt\n"
     "                             deviated  only when the steady state deviated\n"
     "                             never     never\n"
-    "  --dry                    print what would run; run nothing, write nothing\n"
+    "  --dry                    print what would run and, for fault activities,\n"
+    "                           what each agent would do (tc/kill vocabulary);\n"
+    "                           apply nothing, write no report; exit 2 when the\n"
+    "                           pre-flight fails, 1 when an agent refuses\n"
     "  --var KEY=VALUE          set a configuration value (repeatable)\n"
     "  --var-file FILE          configuration values from a JSON object (repeatable)\n"
     "  --agents FILE            agent inventory for fault activities\n"
@@ -337,6 +341,137 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 	return 0;
 }
 
+/* --dry: the plan, and for each fault activity what its agents would do. */
+struct fl_dry {
+	struct fl_fault_session *faults;
+	bool asked;  /* pre-flight passed: the agents are asked */
+	int refused; /* agents that refused a fault as a run would see it now */
+	int unasked; /* activities whose agents could not be asked */
+};
+
+static bool fl_dry_is_fault(const struct fl_activity *a)
+{
+	return (a->ref ? a->ref : a)->provider.type == FL_PROVIDER_FAULT;
+}
+
+static bool fl_dry_list_has_faults(const struct fl_activity_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (fl_dry_is_fault(&l->v[i]))
+			return true;
+	return false;
+}
+
+/* Every line of `text` as "     agent NAME: line". */
+static void fl_dry_lines(FILE *f, const char *agent, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		fprintf(f, "     agent %s: %.*s\n", agent, (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+static void fl_dry_fault(FILE *f, const struct fl_activity *a, void *opaque)
+{
+	struct fl_dry *d = opaque;
+	char msg[FL_ERROR_PATH_MAX + FL_ERROR_MSG_MAX + 8];
+	const cJSON *ag, *seed;
+	struct fl_error err;
+	cJSON *res = NULL;
+
+	if (!fl_dry_is_fault(a) || !d->faults || !d->asked)
+		return;
+	fl_error_init(&err);
+	if (fl_fault_session_describe(d->faults, a, &res, &err) < 0) {
+		fprintf(f, "     cannot ask the agents: %s\n",
+			fl_error_str(&err, msg, sizeof(msg)));
+		d->unasked++;
+		return;
+	}
+	seed = cJSON_GetObjectItemCaseSensitive(res, "monkey_seed");
+	if (cJSON_IsString(seed))
+		fprintf(f, "     monkey: agents picked with seed %s\n", seed->valuestring);
+	cJSON_ArrayForEach(ag, cJSON_GetObjectItemCaseSensitive(res, "agents"))
+	{
+		const char *name =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ag, "agent"));
+		const char *desc =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ag, "description"));
+		const char *why =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ag, "error"));
+		const char *code =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ag, "code"));
+		const char *path =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ag, "path"));
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(ag, "status");
+
+		if (!name)
+			name = "?";
+		if (desc) {
+			fl_dry_lines(f, name, desc);
+			continue;
+		}
+		/*
+		 * Nothing matching the target now is not a refusal of the plan: an
+		 * earlier activity may start the process. Anything else a real run
+		 * would meet the same way, and abort.
+		 */
+		if (code && !strcmp(code, "no_target")) {
+			fprintf(f, "     agent %s: nothing matches the target now (%s)\n", name,
+				why ? why : "");
+			continue;
+		}
+		d->refused++;
+		fprintf(f, "     agent %s: REFUSED (HTTP %d%s%s): %s%s%s\n", name,
+			cJSON_IsNumber(st) ? st->valueint : 0, code ? " " : "", code ? code : "",
+			why ? why : "", path ? " at " : "", path ? path : "");
+	}
+	cJSON_Delete(res);
+}
+
+static int fl_run_dry(const struct fl_run_args *a, const struct fl_experiment *e)
+{
+	struct fl_fault_session_opts fo = {.inventory_path = a->agents, .dry_run = true};
+	char run_id[40], msg[FL_ERROR_PATH_MAX + FL_ERROR_MSG_MAX + 8] = "";
+	struct fl_dry d = {0};
+	struct fl_error err;
+	int ret = FL_EXIT_HELD;
+
+	fl_error_init(&err);
+	if (fl_dry_list_has_faults(&e->hypothesis) || fl_dry_list_has_faults(&e->method) ||
+	    fl_dry_list_has_faults(&e->rollbacks)) {
+		/* The fault ids look like a real run's: the agents check them the same way. */
+		snprintf(run_id, sizeof(run_id), "fl-%016llx",
+			 (unsigned long long)fl_rng_fresh_seed());
+		fo.experiment_id = run_id;
+		if (fl_fault_session_new(e, &fo, &d.faults, &err) < 0 ||
+		    fl_fault_session_preflight(d.faults, &err) < 0)
+			fl_error_str(&err, msg, sizeof(msg));
+		else
+			d.asked = true;
+	}
+	fl_out_plan(stdout, e, a->rs, fl_dry_fault, &d);
+	if (msg[0]) {
+		printf("Pre-flight failed: %s\n"
+		       "A run would stop here, before anything is probed or applied.\n",
+		       msg);
+		ret = FL_EXIT_USAGE;
+	} else if (d.faults) {
+		printf("Pre-flight: every agent can do what the plan asks; nothing was applied.\n");
+		if (d.refused || d.unasked) {
+			printf("%d refusal(s): a run would abort at the first one.\n",
+			       d.refused + d.unasked);
+			ret = FL_EXIT_FAILED;
+		}
+	}
+	fflush(stdout);
+	/* Stops the embedded agent; nothing is live to revert. */
+	fl_fault_session_free(d.faults);
+	return ret;
+}
+
 static int fl_cmd_run(int argc, char **argv)
 {
 	struct fl_run_args a = {0};
@@ -370,8 +505,7 @@ static int fl_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (a.dry) {
-		fl_out_plan(stdout, e, a.rs);
-		ret = FL_EXIT_HELD;
+		ret = fl_run_dry(&a, e);
 		goto out;
 	}
 	if (fl_report_path_check(a.journal, &err) < 0 ||

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "controller/agent_client.h"
+#include "controller/kube_discovery.h"
 #include "core/api.h"
 #include "core/duration.h"
 #include "core/rng.h"
@@ -623,7 +624,8 @@ static int preflight_locked(struct fl_fault_session *s, struct fl_error *err)
 {
 	int r;
 
-	if (!s || s->dry_run || !s->e)
+	/* A dry run checks too: health is read-only, and --dry is where a user looks first. */
+	if (!s || !s->e)
 		return 0;
 	r = preflight_list(s, &s->e->hypothesis, err);
 	if (r == 0)
@@ -702,6 +704,116 @@ out:
 	return r;
 }
 
+/* Ask each agent of the activity what it would do (POST /v1/faults?dry_run=1). */
+static int describe_locked(struct fl_fault_session *s, const struct fl_activity *act,
+			   cJSON **result, struct fl_error *err)
+{
+	const struct fl_activity *a = act->ref ? act->ref : act;
+	const struct fl_provider *p = &a->provider;
+	struct fl_agent_call *calls = NULL;
+	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
+	char id[FL_API_ID_MAX + 1];
+	char *body = NULL;
+	size_t *eps = NULL, n = 0;
+	uint64_t ttl;
+	int r;
+
+	*result = NULL;
+	if (p->type != FL_PROVIDER_FAULT)
+		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
+	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
+	res = cJSON_CreateObject();
+	if (!target || !params || !res) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s-f%u", s->experiment, ++s->seq);
+	cJSON_AddBoolToObject(res, "dry_run", true);
+	cJSON_AddStringToObject(res, "fault_id", id);
+	cJSON_AddStringToObject(res, "kind", p->kind);
+	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
+	r = activity_eps(s, p, &eps, &n, err);
+	if (r == 0)
+		r = monkey_pick(target, &eps, &n, res, err);
+	if (r < 0)
+		goto out;
+	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
+	if (ttl > s->lease_ms)
+		ttl = s->lease_ms;
+	body = fl_api_fault_req_json(id, s->experiment, p->kind, target, params, ttl);
+	calls = calloc(n ? n : 1, sizeof(*calls));
+	arr = cJSON_AddArrayToObject(res, "agents");
+	if (!body || !calls || !arr) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		calls[i].ep = &s->eps[eps[i]];
+		calls[i].method = "POST";
+		calls[i].body = body;
+		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults?dry_run=1");
+	}
+	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
+	if (r < 0) {
+		r = fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(calls[i].json, "description");
+
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		cJSON_AddStringToObject(o, "agent", calls[i].ep->name);
+		cJSON_AddNumberToObject(o, "status", (double)calls[i].status);
+		if (calls[i].status == 200 && cJSON_IsString(d)) {
+			cJSON_AddStringToObject(o, "description", d->valuestring);
+			cJSON_AddItemToObject(
+			    o, "plan",
+			    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(calls[i].json, "plan"),
+					    true));
+		} else {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(calls[i].json, "error");
+			const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+			const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+			const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+			struct fl_error why;
+
+			/* The agent's own words when it answered; the transport's otherwise. */
+			fl_error_init(&why);
+			fl_agent_call_error(&calls[i], &why);
+			cJSON_AddStringToObject(o, "error",
+						cJSON_IsString(msg) ? msg->valuestring : why.msg);
+			if (cJSON_IsString(path) && path->valuestring[0] == '$' && a->json_path) {
+				char full[FL_ERROR_PATH_MAX];
+
+				snprintf(full, sizeof(full), "%.120s.provider%.120s", a->json_path,
+					 path->valuestring + 1);
+				cJSON_AddStringToObject(o, "path", full);
+			}
+			if (cJSON_IsString(code))
+				cJSON_AddStringToObject(o, "code", code->valuestring);
+		}
+	}
+	*result = res;
+	res = NULL;
+	r = 0;
+out:
+	for (size_t i = 0; calls && i < n; i++)
+		fl_agent_call_done(&calls[i]);
+	free(calls);
+	free(body);
+	free(eps);
+	cJSON_Delete(target);
+	cJSON_Delete(params);
+	cJSON_Delete(res);
+	return r;
+}
+
 static int apply_locked(struct fl_fault_session *s, const struct fl_activity *act, cJSON **result,
 			struct fl_error *err)
 {
@@ -729,20 +841,14 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	cJSON_AddStringToObject(res, "fault_id", id);
 	cJSON_AddStringToObject(res, "kind", p->kind);
 	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
-	if (s->dry_run) {
-		cJSON_AddBoolToObject(res, "dry_run", true);
-		cJSON_AddItemToObject(res, "target", target);
-		cJSON_AddItemToObject(res, "params", params);
-		target = params = NULL;
-		*result = res;
-		res = NULL;
-		r = 0;
-		goto out;
-	}
 	r = activity_eps(s, p, &eps, &n, err);
 	if (r < 0)
 		goto out;
 	r = monkey_pick(target, &eps, &n, res, err);
+	if (r < 0)
+		goto out;
+	/* Pod targets: pick pods across the cluster, only the agents on their nodes. */
+	r = fl_kube_discovery_target(target, s->eps, eps, &n, res, err);
 	if (r < 0)
 		goto out;
 	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
@@ -902,7 +1008,19 @@ int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity 
 	int r;
 
 	pthread_mutex_lock(&s->op_mu);
-	r = apply_locked(s, act, result, err);
+	/* A dry session never applies: it describes. */
+	r = s->dry_run ? describe_locked(s, act, result, err) : apply_locked(s, act, result, err);
+	pthread_mutex_unlock(&s->op_mu);
+	return r;
+}
+
+int fl_fault_session_describe(struct fl_fault_session *s, const struct fl_activity *act,
+			      cJSON **out, struct fl_error *err)
+{
+	int r;
+
+	pthread_mutex_lock(&s->op_mu);
+	r = describe_locked(s, act, out, err);
 	pthread_mutex_unlock(&s->op_mu);
 	return r;
 }

@@ -29,7 +29,7 @@ struct fl_fault_session_opts {
 	const char *inventory_path; /* --agents FILE, or NULL */
 	const char
 	    *agent_binary; /* faultline-agent for the embedded default, or NULL: beside argv[0] */
-	bool dry_run;	   /* describe, apply nothing */
+	bool dry_run;	   /* apply describes instead (fl_fault_session_describe) */
 	uint64_t lease_ms; /* lease per request before renewal; 0: 15 s (tests shorten it) */
 };
 
@@ -45,6 +45,17 @@ int fl_fault_session_preflight(struct fl_fault_session *s, struct fl_error *err)
  */
 int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity *a, cJSON **result,
 			   struct fl_error *err) FL_WUR;
+/*
+ * Dry run of one `fault` activity: each of its agents (the embedded one is
+ * started if needed) parses and plans it and says what it would do
+ * (POST /v1/faults?dry_run=1); nothing is applied anywhere. *out is
+ * {"dry_run": true, "fault_id", "kind", "duration_ms", ["monkey_seed"], "agents": [
+ *   {"agent", "status": 200, "description", "plan"} |
+ *   {"agent", "status", "error", ["path"], ["code"]}]}.
+ * An agent's refusal is in *out; a negative return means the agents could not be asked.
+ */
+int fl_fault_session_describe(struct fl_fault_session *s, const struct fl_activity *a, cJSON **out,
+			      struct fl_error *err) FL_WUR;
 /* Revert every live fault of this run on every agent; safe to call more than once. */
 int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err);
 /* Stop the embedded agent (if any) and free; NULL is fine. */

@@ -311,7 +311,8 @@ void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journa
 	pthread_mutex_unlock(&out->lock);
 }
 
-static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, bool hypothesis)
+static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, bool hypothesis,
+			     fl_out_plan_cb cb, void *opaque)
 {
 	const struct fl_activity *eff = a->ref ? a->ref : a;
 	const struct fl_provider *p = &eff->provider;
@@ -359,9 +360,12 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 		fprintf(f, "; tolerance %s", fl_tolerance_describe(t, tol, sizeof(tol)));
 	}
 	fputc('\n', f);
+	if (cb)
+		cb(f, a, opaque);
 }
 
-void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs)
+void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs,
+		 fl_out_plan_cb cb, void *opaque)
 {
 	static const char *const rs_doc[FL_ROLLBACK__MAX] = {
 	    [FL_ROLLBACK_ALWAYS] = "run whatever happened",
@@ -378,17 +382,17 @@ void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strate
 		fprintf(f, "Steady state hypothesis (before and after the method): %s\n",
 			e->hypothesis_title ? e->hypothesis_title : "");
 		for (size_t i = 0; i < e->hypothesis.n; i++)
-			fl_plan_activity(f, i, &e->hypothesis.v[i], true);
+			fl_plan_activity(f, i, &e->hypothesis.v[i], true, cb, opaque);
 	} else {
 		fprintf(f, "No steady-state hypothesis: exploratory run\n");
 	}
 	fprintf(f, "Method\n");
 	for (size_t i = 0; i < e->method.n; i++)
-		fl_plan_activity(f, i, &e->method.v[i], false);
+		fl_plan_activity(f, i, &e->method.v[i], false, cb, opaque);
 	fprintf(f, "Rollbacks (strategy %s: %s)\n", fl_rollback_strategy_name(rs),
 		rs < FL_ROLLBACK__MAX ? rs_doc[rs] : "");
 	for (size_t i = 0; i < e->rollbacks.n; i++)
-		fl_plan_activity(f, i, &e->rollbacks.v[i], false);
+		fl_plan_activity(f, i, &e->rollbacks.v[i], false, cb, opaque);
 	if (e->timeout_ms)
 		fprintf(f, "Timeout: %s\n", fl_duration_fmt(e->timeout_ms * 1000, d, sizeof(d)));
 }

@@ -40,8 +40,11 @@ void fl_out_note(struct fl_out *out, const char *fmt, ...) FL_PRINTF(2, 3);
 /* The final verdict from the journal, with where the reports went. */
 void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journal_path,
 		    const char *junit_path);
-/* Print the plan of a dry run: every activity in order, nothing is run. */
-void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs);
+/* Called after each activity's line of a dry-run plan (fault activities: what the agents say). */
+typedef void (*fl_out_plan_cb)(FILE *f, const struct fl_activity *a, void *opaque);
+/* Print the plan of a dry run: every activity in order, nothing is run; cb may be NULL. */
+void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs,
+		 fl_out_plan_cb cb, void *opaque);
 
 /* Colour decision for a stream: isatty, NO_COLOR unset/empty, TERM not "dumb". */
 bool fl_out_want_color(FILE *f);

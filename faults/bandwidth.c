@@ -246,6 +246,7 @@ const struct fl_fault_ops fl_fault_bandwidth = {
     .plan = bw_plan,
     .apply = bw_apply,
     .revert = fl_nl_root_revert,
+    .describe_plan = fl_nl_root_describe_plan,
     .describe = bw_describe,
     .available = bw_available,
     .free = bw_free,

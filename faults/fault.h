@@ -11,6 +11,8 @@
  *   revert(undo)               -> restores; idempotent; must work from the journal
  *                                 record alone, after a crash, and after a partial apply
  *   describe(spec)             -> what would be done, in iproute2/kill vocabulary (--dry)
+ *   describe_plan(undo)        -> what the plan found and what revert would restore, from
+ *                                 the undo record alone (optional; the agent's dry run)
  */
 #ifndef FL_FAULTS_FAULT_H
 #define FL_FAULTS_FAULT_H
@@ -48,6 +50,8 @@ struct fl_fault_ops {
 	int (*revert)(const cJSON *undo, struct fl_error *err);
 	/* Human/dry-run description of the spec. */
 	int (*describe)(const void *spec, struct fl_buf *out);
+	/* Optional: the plan's findings and the revert, same vocabulary ("on revert: ..."). */
+	int (*describe_plan)(const cJSON *undo, struct fl_buf *out);
 	/* Is this kind usable on this kernel? Fills a reason when not. */
 	bool (*available)(char *why, size_t whylen);
 	void (*free)(void *spec);
@@ -57,5 +61,11 @@ struct fl_fault_ops {
 const struct fl_fault_ops *fl_fault_lookup(const char *kind);
 /* Iterate the registry: returns NULL past the end. */
 const struct fl_fault_ops *fl_fault_nth(size_t i);
+/*
+ * The kernel's traffic-control capabilities as booleans ("netem", "tbf", "htb",
+ * "u32", "clsact_bpf") added to `caps`, each probed for real the way the kinds'
+ * available() do it (faults/nl_probe.c), so built-in and loadable modules both count.
+ */
+void fl_fault_net_capabilities(cJSON *caps);
 
 #endif

@@ -152,6 +152,7 @@ static int kill_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, stru
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
+	fl_proc_sel_annotate(&s->sel, u);
 	*undo = u;
 	u = NULL;
 out:
@@ -237,6 +238,25 @@ static int kill_describe(const void *p, struct fl_buf *out)
 	return r < 0 ? r : fl_proc_sel_describe(&s->sel, out);
 }
 
+static int kill_describe_plan(const cJSON *undo, struct fl_buf *out)
+{
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets"), *t;
+	int r;
+
+	if (!cJSON_IsArray(targets))
+		return -EINVAL;
+	r = fl_buf_printf(out, "selected:");
+	cJSON_ArrayForEach(t, targets)
+	{
+		struct fl_proc_ident id;
+
+		if (r == 0 && fl_proc_ident_from_json(t, &id) == 0)
+			r = fl_buf_printf(out, " %d", id.pid);
+	}
+	return r < 0 ? r
+		     : fl_buf_printf(out, "\non revert: nothing (a signal cannot be taken back)\n");
+}
+
 static bool kill_available(char *why, size_t whylen)
 {
 	return fl_proc_pidfd_available(why, whylen);
@@ -249,6 +269,7 @@ const struct fl_fault_ops fl_fault_kill = {
     .apply = kill_apply,
     .revert = kill_revert,
     .describe = kill_describe,
+    .describe_plan = kill_describe_plan,
     .available = kill_available,
     .free = kill_free,
 };

@@ -348,6 +348,7 @@ const struct fl_fault_ops fl_fault_netem = {
     .plan = netem_plan,
     .apply = netem_apply,
     .revert = fl_nl_root_revert,
+    .describe_plan = fl_nl_root_describe_plan,
     .describe = netem_describe,
     .available = netem_available,
     .free = netem_free,

@@ -190,6 +190,8 @@ int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl
 int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
 		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err) FL_WUR;
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err);
+/* "on revert: tc qdisc replace dev veth0 root handle 1: fq_codel (...)" from the undo record. */
+int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
 /* The iproute2 lines for the root part of a fault; `leaf` is e.g. "netem delay 100ms". */
 int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, const char *leaf,
 			struct fl_buf *out) FL_WUR;

@@ -20,6 +20,7 @@
 #include <netlink/route/tc.h>
 #include <netlink/socket.h>
 
+#include "faults/fault.h"
 #include "faults/nl_common.h"
 
 #define LO 1 /* the loopback device is ifindex 1 in every new netns */
@@ -150,4 +151,20 @@ bool fl_nl_probe(enum fl_nl_cap cap, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot tell whether the kernel has %s: %s", names[cap].what,
 			 p.err.msg);
 	return false;
+}
+
+void fl_fault_net_capabilities(cJSON *caps)
+{
+	static const char *const keys[FL_NL_CAP__MAX] = {
+	    [FL_NL_CAP_NETEM] = "netem",
+	    [FL_NL_CAP_TBF] = "tbf",
+	    [FL_NL_CAP_HTB] = "htb",
+	    [FL_NL_CAP_U32] = "u32",
+	    [FL_NL_CAP_CLSACT_BPF] = "clsact_bpf",
+	};
+	char why[256];
+
+	for (int c = 0; c < FL_NL_CAP__MAX; c++)
+		cJSON_AddBoolToObject(caps, keys[c],
+				      fl_nl_probe((enum fl_nl_cap)c, why, sizeof(why)));
 }

@@ -505,7 +505,7 @@ int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const 
 		goto out;
 	if ((snap.present ? snap.handle : 0) != rec.handle ||
 	    strcmp(snap.present ? snap.kind : "", rec.kind)) {
-		r = fl_error_set(err, -EAGAIN, "",
+		r = fl_error_set(err, -EBUSY, "",
 				 "the root qdisc of %s changed since the plan (was %s, now %s)",
 				 rec.ifname, rec.kind, snap.present ? snap.kind : "none");
 		goto out;
@@ -537,6 +537,43 @@ out:
 	}
 	fl_nl_sock_put(c, sk);
 	return r;
+}
+
+/* "ip netns exec NAME " / "nsenter --net=PATH " for an undo record's netns path. */
+static void undo_prefix(const char *netns, char *buf, size_t len)
+{
+	const char *name = !strncmp(netns, "/run/netns/", 11)	    ? netns + 11
+			   : !strncmp(netns, "/var/run/netns/", 15) ? netns + 15
+								    : NULL;
+
+	if (!netns[0])
+		buf[0] = '\0';
+	else if (name && *name && !strchr(name, '/'))
+		snprintf(buf, len, "ip netns exec %s ", name);
+	else
+		snprintf(buf, len, "nsenter --net=%s ", netns);
+}
+
+int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out)
+{
+	struct undo_rec rec;
+	char p[300];
+	int r;
+
+	r = undo_read(undo, &rec, NULL);
+	if (r < 0)
+		return r;
+	undo_prefix(rec.netns, p, sizeof(p));
+	if (rec.handle == 0)
+		return fl_buf_printf(out,
+				     "on revert: %stc qdisc del dev %s root handle %x: (the "
+				     "kernel's default root qdisc%s%s%s comes back)\n",
+				     p, rec.ifname, FL_NL_HANDLE_ROOT >> 16,
+				     rec.kind[0] ? ", " : "", rec.kind, rec.kind[0] ? "," : "");
+	return fl_buf_printf(out,
+			     "on revert: %stc qdisc replace dev %s root handle %x: %s (its "
+			     "recorded options, %zu bytes, put back as they were)\n",
+			     p, rec.ifname, rec.handle >> 16, rec.kind, strlen(rec.opts_hex) / 2);
 }
 
 int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, const char *leaf,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "faults/nl_common.h"
+#include "faults/pod_select.h"
 
 #define PID_MAX 4194304 /* PID_MAX_LIMIT on 64-bit */
 
@@ -25,6 +26,7 @@ static bool netns_name_ok(const char *s)
  *   "netns": NAME        -> /var/run/netns/NAME (as `ip netns` names them)
  *   "netns_path": PATH   -> an absolute path to a netns file (bind mount or /proc/P/ns/net)
  *   "pid": N             -> /proc/N/ns/net (the namespace of a running process)
+ *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net (faults/pod_select.h)
  *   "interface": IFNAME  -> that interface
  *   "route_to": IPV4     -> the interface the kernel routes that address through
  */
@@ -71,6 +73,15 @@ int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_
 			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
 				 t->netns);
 			nns++;
+		} else if (!strcmp(k, "pod")) {
+			/* A pod's namespace, through its sandbox (faults/pod_select.c). */
+			int r = fl_pod_target_netns(it, path, t->netns, sizeof(t->netns), err);
+
+			if (r < 0)
+				return r;
+			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
+				 t->netns);
+			nns++;
 		} else if (!strcmp(k, "interface")) {
 			if (!cJSON_IsString(it) || !*it->valuestring ||
 			    strlen(it->valuestring) >= IF_NAMESIZE || strchr(it->valuestring, '/'))
@@ -89,7 +100,7 @@ int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_
 	}
 	if (nns > 1)
 		return fl_error_set(err, -EINVAL, "$.target",
-				    "give at most one of netns, netns_path and pid");
+				    "give at most one of netns, netns_path, pid and pod");
 	if (t->ifname[0] && t->has_route_to)
 		return fl_error_set(err, -EINVAL, "$.target",
 				    "give either interface or route_to, not both");

@@ -418,6 +418,29 @@ static int part_describe(const void *spec, struct fl_buf *out)
 	return r;
 }
 
+static int part_describe_plan(const cJSON *undo, struct fl_buf *out)
+{
+	struct rec rc;
+	int r = rec_read(undo, &rc, NULL);
+
+	if (r < 0)
+		return r;
+	if (!strcmp(rc.mech, "netem"))
+		return fl_nl_root_describe_plan(undo, out);
+	r = fl_buf_printf(out, "mechanism: cls_bpf%s\n",
+			  rc.created ? "" : " (on the clsact qdisc that is there)");
+	for (int h = 0; r == 0 && h < FL_NL_HOOK__MAX; h++)
+		if (rc.hook[h])
+			r = fl_buf_printf(out, "on revert: tc filter del dev %s %s pref %d\n",
+					  rc.ifname, hook_names[h], FL_NL_PREF);
+	if (r == 0 && rc.created)
+		r = fl_buf_printf(out,
+				  "on revert: tc qdisc del dev %s clsact (when no other filter "
+				  "is left on it)\n",
+				  rc.ifname);
+	return r;
+}
+
 static bool part_available(char *why, size_t whylen)
 {
 	char w2[256];
@@ -438,6 +461,7 @@ const struct fl_fault_ops fl_fault_partition = {
     .apply = part_apply,
     .revert = part_revert,
     .describe = part_describe,
+    .describe_plan = part_describe_plan,
     .available = part_available,
     .free = part_free,
 };

@@ -275,6 +275,7 @@ static int plan_signal(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJS
 	}
 	cJSON_AddItemToObject(u, "targets", targets);
 	targets = NULL;
+	fl_proc_sel_annotate(&s->sel, u);
 out:
 	cJSON_Delete(targets);
 	free(v);
@@ -464,6 +465,57 @@ static int pause_describe(const void *p, struct fl_buf *out)
 	return fl_buf_printf(out, "), resumed on revert");
 }
 
+/* The PIDs the plan chose, then what revert does: only the ones this fault stopped resume. */
+static int pause_describe_plan(const cJSON *undo, struct fl_buf *out)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(undo, "method");
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets"), *t;
+	size_t resumed = 0;
+	int r;
+
+	if (!cJSON_IsString(m) || !cJSON_IsArray(targets))
+		return -EINVAL;
+	if (!strcmp(m->valuestring, "freezer")) {
+		const cJSON *dir = cJSON_GetObjectItemCaseSensitive(undo, "cgroup_dir");
+
+		if (!cJSON_IsString(dir))
+			return -EINVAL;
+		r = fl_buf_printf(out, "selected: %d process(es) in %s\n",
+				  cJSON_GetArraySize(targets), dir->valuestring);
+		if (r == 0)
+			r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(undo, "was_frozen"))
+				? fl_buf_printf(out, "on revert: nothing (the cgroup was frozen "
+						     "already)\n")
+				: fl_buf_printf(out, "on revert: echo 0 > %s/cgroup.freeze\n",
+						dir->valuestring);
+		return r;
+	}
+	r = fl_buf_printf(out, "selected:");
+	cJSON_ArrayForEach(t, targets)
+	{
+		struct fl_proc_ident id;
+
+		if (r == 0 && fl_proc_ident_from_json(t, &id) == 0)
+			r = fl_buf_printf(out, " %d", id.pid);
+	}
+	if (r == 0)
+		r = fl_buf_printf(out, "\non revert: kill -CONT");
+	cJSON_ArrayForEach(t, targets)
+	{
+		struct fl_proc_ident id;
+
+		if (r < 0 || fl_proc_ident_from_json(t, &id) < 0 ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "was_stopped")))
+			continue;
+		r = fl_buf_printf(out, " %d", id.pid);
+		resumed++;
+	}
+	if (r == 0)
+		r = fl_buf_printf(out, "%s\n",
+				  resumed ? "" : " (none: every one was stopped already)");
+	return r;
+}
+
 static bool pause_available(char *why, size_t whylen)
 {
 	return fl_proc_pidfd_available(why, whylen);
@@ -518,6 +570,7 @@ const struct fl_fault_ops fl_fault_pause = {
     .apply = pause_apply,
     .revert = pause_revert,
     .describe = pause_describe,
+    .describe_plan = pause_describe_plan,
     .available = pause_available,
     .free = pause_free,
 };

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/rng.h"
+#include "faults/pod_select.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -243,6 +244,8 @@ void fl_proc_sel_done(struct fl_proc_sel *sel)
 		return;
 	if (sel->re_ok)
 		regfree(&sel->re);
+	fl_pod_sel_done(sel->pod);
+	free(sel->pod);
 	free(sel->str);
 	memset(sel, 0, sizeof(*sel));
 }
@@ -274,8 +277,8 @@ static int abs_path_ok(const char *s)
 int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_proc_sel *sel,
 		      struct fl_error *err)
 {
-	static const char *const selectors[] = {"pid",	  "name",    "cmdline",
-						"cgroup", "pidfile", NULL};
+	static const char *const selectors[] = {"pid",	   "name", "cmdline", "cgroup",
+						"pidfile", "pod",  NULL};
 	static const char *const picks[] = {"all", "count", "percent", NULL};
 	const char *sel_key = NULL, *pick_key = NULL;
 	char path[128];
@@ -288,10 +291,11 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 		snprintf(path, sizeof(path), "$.target.%.64s", c->string);
 		if (key_in(c->string, selectors)) {
 			if (sel_key) {
-				r = fl_error_set(err, -EINVAL, path,
-						 "only one of pid, name, cmdline, cgroup, pidfile "
-						 "may be given (already have \"%s\")",
-						 sel_key);
+				r = fl_error_set(
+				    err, -EINVAL, path,
+				    "only one of pid, name, cmdline, cgroup, pidfile, pod "
+				    "may be given (already have \"%s\")",
+				    sel_key);
 				goto out;
 			}
 			sel_key = c->string;
@@ -316,8 +320,9 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 		}
 	}
 	if (!sel_key) {
-		r = fl_error_set(err, -EINVAL, "$.target",
-				 "missing selector: one of pid, name, cmdline, cgroup, pidfile");
+		r = fl_error_set(
+		    err, -EINVAL, "$.target",
+		    "missing selector: one of pid, name, cmdline, cgroup, pidfile, pod");
 		goto out;
 	}
 	{
@@ -333,6 +338,18 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 				goto out;
 			}
 			sel->pid = (int)v->valuedouble;
+			goto pick;
+		}
+		if (!strcmp(sel_key, "pod")) {
+			sel->by = FL_PROC_BY_POD;
+			sel->pod = malloc(sizeof(*sel->pod));
+			r = sel->pod ? fl_pod_sel_parse(v, path, sel->pod, err)
+				     : fl_error_set(err, -ENOMEM, NULL, "out of memory");
+			if (r < 0) {
+				free(sel->pod);
+				sel->pod = NULL;
+				goto out;
+			}
 			goto pick;
 		}
 		if (!cJSON_IsString(v) || !*v->valuestring) {
@@ -451,6 +468,8 @@ static bool proc_matches(const struct fl_proc_sel *sel, int pid, int want_pid)
 	case FL_PROC_BY_PID:
 	case FL_PROC_BY_PIDFILE:
 		return pid == want_pid;
+	case FL_PROC_BY_POD:
+		return true; /* only the pods' PIDs are scanned */
 	case FL_PROC_BY_NAME:
 		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 		if (read_small(path, buf, sizeof(buf), &n) < 0)
@@ -517,6 +536,8 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 	int want_pid = 0;
 	DIR *d = NULL;
 	struct dirent *de = NULL;
+	struct fl_proc_ident *podv = NULL; /* FL_PROC_BY_POD: the picked pods' processes */
+	size_t podn = 0;
 	int r = 0;
 
 	*out = NULL;
@@ -527,6 +548,12 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 		want_pid = sel->pid;
 	else if (sel->by == FL_PROC_BY_PIDFILE) {
 		r = read_pidfile(sel->str, &want_pid, err);
+		if (r < 0)
+			goto out;
+	} else if (sel->by == FL_PROC_BY_POD) {
+		/* count/percent pick pods, not processes (faults/pod_select.c). */
+		r = fl_pod_sel_resolve(sel->pod, (int)sel->pick, sel->count, sel->percent, *seed,
+				       &podv, &podn, err);
 		if (r < 0)
 			goto out;
 	}
@@ -553,6 +580,8 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 		if ((flags & FL_PF_KTHREAD) || state == 'Z' || state == 'X')
 			continue;
 		id.pid = (int)pid;
+		if (podv && !bsearch(&id, podv, podn, sizeof(*podv), cmp_ident))
+			continue;
 		if (!proc_matches(sel, id.pid, want_pid))
 			continue;
 		matched++;
@@ -598,7 +627,7 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 	}
 	/* Sorted by PID first, so a recorded seed replays to the same choice. */
 	qsort(v, n, sizeof(*v), cmp_ident);
-	if (sel->pick != FL_PROC_PICK_ALL) {
+	if (sel->pick != FL_PROC_PICK_ALL && sel->by != FL_PROC_BY_POD) {
 		size_t k;
 		struct fl_rng rng;
 
@@ -629,7 +658,14 @@ out:
 	if (d)
 		closedir(d);
 	free(v);
+	free(podv);
 	return r;
+}
+
+void fl_proc_sel_annotate(const struct fl_proc_sel *sel, cJSON *undo)
+{
+	if (sel->by == FL_PROC_BY_POD && sel->pod && sel->pod->record && undo)
+		cJSON_AddItemToObject(undo, "pods", cJSON_Duplicate(sel->pod->record, true));
 }
 
 int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out)
@@ -637,7 +673,9 @@ int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out)
 	static const char *const by[] = {"pid", "name", "cmdline", "cgroup", "pidfile"};
 	int r;
 
-	if (sel->by == FL_PROC_BY_PID)
+	if (sel->by == FL_PROC_BY_POD)
+		r = fl_pod_sel_describe(sel->pod, out);
+	else if (sel->by == FL_PROC_BY_PID)
 		r = fl_buf_printf(out, "pid=%d", sel->pid);
 	else
 		r = fl_buf_printf(out, "%s=%s", by[sel->by], sel->str);

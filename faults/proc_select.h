@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "faults/fault.h"
 
+struct fl_pod_sel;
+
 #define FL_PROC_CANDIDATES_MAX 65536
 #define FL_PROC_PATH_MAX       4096
 #define FL_PROC_REGEX_MAX      1024
@@ -28,6 +30,7 @@ enum fl_proc_by {
 	FL_PROC_BY_CMDLINE,
 	FL_PROC_BY_CGROUP,
 	FL_PROC_BY_PIDFILE,
+	FL_PROC_BY_POD, /* faults/pod_select.h */
 	FL_PROC_BY__MAX
 };
 
@@ -44,6 +47,7 @@ struct fl_proc_sel {
 	double percent;
 	bool has_seed;
 	uint64_t seed;
+	struct fl_pod_sel *pod; /* FL_PROC_BY_POD */
 };
 
 /* A process as faultline identifies it: a PID alone can be recycled. */
@@ -57,6 +61,7 @@ struct fl_proc_ident {
  *   target   := { selector [, pick] [, "seed": uint64 | "decimal string"] }
  *   selector := "pid": int>1 | "name": comm (<= 15 chars, exact) | "cmdline": POSIX ERE
  *             | "cgroup": "/cgroup/v2/path" | "pidfile": "/abs/path"
+ *             | "pod": {...} (grammar in faults/pod_select.h)
  *   pick     := "all": true | "count": int>=1 | "percent": number in (0, 100]
  * `extra` lists further keys the caller accepts in the same object (NULL-terminated or NULL).
  */
@@ -73,6 +78,12 @@ void fl_proc_sel_done(struct fl_proc_sel *sel);
 int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx *ctx,
 			uint64_t *seed, struct fl_proc_ident **out, size_t *n,
 			struct fl_error *err) FL_WUR;
+/*
+ * Add to an undo record what the journal should keep about the selection
+ * beyond PIDs: for pod targets, the pods and container IDs resolved
+ * ("pods", faults/pod_select.h), so a restart during the fault can be told.
+ */
+void fl_proc_sel_annotate(const struct fl_proc_sel *sel, cJSON *undo);
 /* Human form of the selection: "name=nginx count=2". */
 int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out) FL_WUR;
 

@@ -19,7 +19,8 @@
 	X(faults_process)                                                                          \
 	X(agent_api)                                                                               \
 	X(netlink)                                                                                 \
-	X(preload_rules)
+	X(preload_rules)                                                                           \
+	X(kube)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));
 FL_SUITES(DECLARE)

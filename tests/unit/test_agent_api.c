@@ -137,7 +137,10 @@ START_TEST(http_status_mapping)
 	ck_assert_int_eq(fl_agent_http_status(-EEXIST, &n), 409);
 	ck_assert_int_eq(fl_agent_http_status(-E2BIG, &n), 413);
 	ck_assert_int_eq(fl_agent_http_status(-ESRCH, &n), 422);
-	ck_assert_int_eq(fl_agent_http_status(-EBUSY, &n), 429);
+	ck_assert_int_eq(fl_agent_http_status(-EBUSY, &n), 409); /* interface already has a fault */
+	ck_assert_str_eq(n, "conflict");
+	ck_assert_int_eq(fl_agent_http_status(-ENOSPC, &n), 429); /* max_live_faults */
+	ck_assert_str_eq(n, "limit_reached");
 	ck_assert_int_eq(fl_agent_http_status(-EOPNOTSUPP, &n), 501);
 	ck_assert_int_eq(fl_agent_http_status(-EIO, &n), 500);
 }

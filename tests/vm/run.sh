@@ -27,7 +27,7 @@ trap 'rm -rf "$W"' EXIT
 # UML exits 0 even when the guest fails: the verdict is the console's VM-RESULT line.
 timeout "${VM_TIMEOUT:-100}" linux.uml mem=512M root=/dev/root rootfstype=hostfs rootflags=/ ro \
 	init="$HERE/guest-init.sh" con=null con0=null,fd:1 quiet \
-	HOSTDIR="$W" BIN="$BIN" BENCH="$BENCH" AGENT="$AGENT" </dev/null >"$W/console.log" 2>&1
+	HOSTDIR="$W" BUILDDIR="$BUILD" BIN="$BIN" BENCH="$BENCH" AGENT="$AGENT" </dev/null >"$W/console.log" 2>&1
 rc=$?
 tr -d '\r' <"$W/console.log" | grep -E '^(VM|VM-RESULT):' 
 if grep -q '^VM-RESULT: PASS' "$W/console.log"; then exit 0; fi

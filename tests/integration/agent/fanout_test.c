@@ -360,16 +360,76 @@ out:
 	return t_failed;
 }
 
+/* fl_fault_session_describe: each agent's answer, a refusal included; nothing applied. */
+static int case_describe(void)
+{
+	struct t_agent a, b;
+	struct t_agent *v[2] = {&a, &b};
+	const char *names[2] = {"alpha", "beta"};
+	char inv[300], target[64], name[16], want[64];
+	pid_t s;
+	struct fl_fault_session *fs = NULL;
+	struct fl_fault_session_opts o = {.experiment_id = "dry-1", .dry_run = true};
+	struct fl_activity act;
+	struct fl_error err;
+	cJSON *res = NULL, *ag;
+	const char *d;
+
+	snprintf(name, sizeof(name), "fd%d", (int)getpid());
+	s = t_spawn(name);
+	T_CHECK(t_agent_init(&a, bin) == 0 && t_agent_init(&b, bin) == 0, "init");
+	T_CHECK(t_agent_config(&b, "{\"allow\":{\"names\":[\"nobody-else\"]}}") == 0, "config");
+	T_CHECK(t_agent_start(&a) == 0 && t_agent_start(&b) == 0, "start");
+	snprintf(inv, sizeof(inv), "%s/inventory.json", a.dir);
+	T_CHECK(write_inventory(inv, v, names, 2) == 0, "inventory");
+	o.inventory_path = inv;
+	snprintf(target, sizeof(target), "{\"name\":\"%s\"}", name);
+	fault_activity(&act, "pause", target, 60000, NULL);
+	fl_error_init(&err);
+	T_CHECK(fl_fault_session_new(NULL, &o, &fs, &err) == 0, "session: %s", err.msg);
+	T_CHECK(fl_fault_session_describe(fs, &act, &res, &err) == 0, "describe: %s", err.msg);
+	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(res, "agents")) == 2, "two answers");
+	ag = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "agents"), 0);
+	d = cJSON_GetStringValue(cJSON_GetObjectItem(ag, "description"));
+	snprintf(want, sizeof(want), "on revert: kill -CONT %d", (int)s);
+	T_CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ag, "agent")), "alpha") && d &&
+		    strstr(d, want),
+		"alpha's answer: %s", cJSON_PrintUnformatted(ag));
+	ag = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "agents"), 1);
+	T_CHECK(cJSON_GetObjectItem(ag, "status")->valueint == 403 &&
+		    !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ag, "code")), "forbidden") &&
+		    strstr(cJSON_GetStringValue(cJSON_GetObjectItem(ag, "error")), "allow-list") &&
+		    !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ag, "path")),
+			    "$.method[0].provider.target"),
+		"beta's refusal: %s", cJSON_PrintUnformatted(ag));
+	cJSON_Delete(res);
+	res = NULL;
+	/* A dry session's apply describes too: nothing is applied either way. */
+	T_CHECK(fl_fault_session_apply(fs, &act, &res, &err) == 0, "dry apply: %s", err.msg);
+	T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(res, "dry_run")), "dry result");
+	usleep(50000);
+	T_CHECK(t_state(s) == 'S', "process %c", t_state(s));
+	T_CHECK(live_count(&a) == 0 && live_count(&b) == 0, "live faults: %d %d", live_count(&a),
+		live_count(&b));
+	T_CHECK(t_journal_count(&a) == 0 && t_journal_count(&b) == 0, "journal records");
+out:
+	cJSON_Delete(res);
+	fl_fault_session_free(fs);
+	t_agent_done(&a);
+	t_agent_done(&b);
+	t_reap(s);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(void);
 	} cases[] = {
-	    {"no_partial", case_no_partial},
-	    {"embedded", case_embedded},
-	    {"monkey", case_monkey},
-	    {"status_revert", case_status_revert},
+	    {"no_partial", case_no_partial}, {"embedded", case_embedded},
+	    {"monkey", case_monkey},	     {"status_revert", case_status_revert},
+	    {"describe", case_describe},
 	};
 	int r = 2;
 

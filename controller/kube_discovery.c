@@ -1,0 +1,652 @@
+/*
+ * Kubernetes discovery for the controller. The API calls are plain libcurl
+ * GETs (the agent has its own in agent/kube_client.c: the two programs share
+ * only core/, where the kubeconfig and response parsing live).
+ */
+#include "controller/kube_discovery.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "core/api.h"
+#include "core/buf.h"
+#include "core/rng.h"
+
+#define KD_TOKEN_MAX (16 * 1024)
+
+/* The API config of the loaded discovery (one inventory per run). */
+static pthread_mutex_t kd_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct fl_kube_config kd_cfg;
+static bool kd_active;
+
+void fl_kube_discovery_done(struct fl_kube_discovery *d)
+{
+	if (!d)
+		return;
+	free(d->namespace);
+	free(d->selector);
+	free(d->kubeconfig);
+	free(d->context);
+	memset(d, 0, sizeof(*d));
+}
+
+int fl_kube_discovery_parse(const cJSON *obj, const char *path, const char *base,
+			    struct fl_kube_discovery *d, struct fl_error *err)
+{
+	static const char *const keys[] = {"namespace",	 "selector", "port", "scheme",
+					   "kubeconfig", "context",  NULL};
+	const cJSON *v;
+	char p[128];
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	d->port = FL_KUBE_AGENT_PORT;
+	if (!cJSON_IsObject(obj))
+		return fl_error_set(err, -EINVAL, path,
+				    "expected {\"namespace\": ..., \"selector\": ...}");
+	r = fl_api_only_keys(obj, path, keys, err);
+	if (r < 0)
+		return r;
+	v = cJSON_GetObjectItemCaseSensitive(obj, "namespace");
+	snprintf(p, sizeof(p), "%s.namespace", path);
+	if (!cJSON_IsString(v) || !fl_kube_name_ok(v->valuestring, false))
+		return fl_error_set(err, -EINVAL, p, "expected the agents' namespace");
+	d->namespace = strdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(obj, "selector");
+	snprintf(p, sizeof(p), "%s.selector", path);
+	if (!cJSON_IsString(v) || !fl_kube_selector_ok(v->valuestring)) {
+		r = fl_error_set(err, -EINVAL, p,
+				 "expected a label selector like \"app=faultline-agent\"");
+		goto fail;
+	}
+	d->selector = strdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(obj, "port");
+	if (v) {
+		snprintf(p, sizeof(p), "%s.port", path);
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 65535 ||
+		    v->valuedouble != (int)v->valuedouble) {
+			r = fl_error_set(err, -EINVAL, p, "expected a port number");
+			goto fail;
+		}
+		d->port = (int)v->valuedouble;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(obj, "scheme");
+	if (v) {
+		snprintf(p, sizeof(p), "%s.scheme", path);
+		if (!cJSON_IsString(v) ||
+		    (strcmp(v->valuestring, "http") && strcmp(v->valuestring, "https"))) {
+			r = fl_error_set(err, -EINVAL, p, "expected \"http\" or \"https\"");
+			goto fail;
+		}
+		d->https = !strcmp(v->valuestring, "https");
+	}
+	v = cJSON_GetObjectItemCaseSensitive(obj, "kubeconfig");
+	if (v) {
+		snprintf(p, sizeof(p), "%s.kubeconfig", path);
+		if (!cJSON_IsString(v) || !*v->valuestring) {
+			r = fl_error_set(err, -EINVAL, p, "expected a file name");
+			goto fail;
+		}
+		if (v->valuestring[0] == '/' || !base) {
+			d->kubeconfig = strdup(v->valuestring);
+		} else {
+			size_t n = strlen(base) + strlen(v->valuestring) + 2;
+
+			d->kubeconfig = malloc(n);
+			if (d->kubeconfig)
+				snprintf(d->kubeconfig, n, "%s/%s", base, v->valuestring);
+		}
+	}
+	v = cJSON_GetObjectItemCaseSensitive(obj, "context");
+	if (v) {
+		snprintf(p, sizeof(p), "%s.context", path);
+		if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > 253) {
+			r = fl_error_set(err, -EINVAL, p, "expected a context name");
+			goto fail;
+		}
+		d->context = strdup(v->valuestring);
+	}
+	if (!d->namespace || !d->selector)
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	if (r == 0)
+		return 0;
+fail:
+	fl_kube_discovery_done(d);
+	return r;
+}
+
+static int slurp(const char *path, size_t max, char **out)
+{
+	struct fl_buf b;
+	char tmp[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	fl_buf_init(&b, max);
+	for (;;) {
+		ssize_t k = read(fd, tmp, sizeof(tmp));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k < 0 ? -errno : 0;
+			break;
+		}
+		r = fl_buf_add(&b, tmp, (size_t)k);
+		if (r < 0)
+			break;
+	}
+	close(fd);
+	if (r < 0) {
+		fl_buf_done(&b);
+		return r;
+	}
+	*out = fl_buf_steal(&b);
+	if (!*out)
+		*out = strdup("");
+	return *out ? 0 : -ENOMEM;
+}
+
+int fl_kube_discovery_config(const struct fl_kube_discovery *d, struct fl_kube_config *cfg,
+			     struct fl_error *err)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	char path[4096], dir[4096], *slash, *text = NULL;
+	const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+	int r;
+
+	if (!d->kubeconfig && host && *host)
+		return fl_kube_config_incluster(host, getenv("KUBERNETES_SERVICE_PORT"),
+						getenv("FAULTLINE_SA_DIR"), cfg, err);
+	if (d->kubeconfig)
+		snprintf(path, sizeof(path), "%s", d->kubeconfig);
+	else if (env && *env)
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(env, ":"), env);
+	else if (home && *home)
+		snprintf(path, sizeof(path), "%s/.kube/config", home);
+	else
+		return fl_error_set(err, -ENOENT, NULL,
+				    "Kubernetes discovery: no kubeconfig (set KUBECONFIG)");
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	r = slurp(path, FL_KUBE_CONFIG_MAX, &text);
+	if (r < 0)
+		return fl_error_set(err, r, NULL, "kubeconfig %s: %s", path, strerror(-r));
+	r = fl_kube_config_parse(text, strlen(text), dir, d->context, cfg, err);
+	free(text);
+	if (r < 0) {
+		char m[FL_ERROR_MSG_MAX];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		fl_error_set(err, r, NULL, "kubeconfig %s: %s%s%s", path, err->path,
+			     err->path[0] ? ": " : "", m);
+	}
+	return r;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *opaque)
+{
+	return fl_buf_add(opaque, p, size * n) < 0 ? 0 : size * n;
+}
+
+/* GET every page of a pod list. */
+static int list_pods(const struct fl_kube_config *cfg, const char *ns, const char *labels,
+		     const char *fields, struct fl_kube_pod_list *out, struct fl_error *err)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	struct fl_buf url, body, auth;
+	char *cont = NULL, *token = NULL;
+	int r = 0;
+
+	fl_buf_init(&url, 16384);
+	fl_buf_init(&body, FL_KUBE_BODY_MAX);
+	fl_buf_init(&auth, KD_TOKEN_MAX + 64);
+	if (!c)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	if (cfg->token_file) {
+		r = slurp(cfg->token_file, KD_TOKEN_MAX, &token);
+		if (r < 0) {
+			r = fl_error_set(err, r, NULL, "token file %s: %s", cfg->token_file,
+					 strerror(-r));
+			goto out;
+		}
+		token[strcspn(token, "\r\n")] = '\0';
+	} else if (cfg->token && !(token = strdup(cfg->token))) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if (token && *token) {
+		struct curl_slist *h;
+
+		if (fl_buf_printf(&auth, "Authorization: Bearer %s", token) < 0 ||
+		    !(h = curl_slist_append(hdrs, auth.data))) {
+			r = fl_error_set(err, -ENOMEM, NULL, "unusable token");
+			goto out;
+		}
+		hdrs = h;
+	}
+	{
+		struct curl_slist *h = curl_slist_append(hdrs, "Accept: application/json");
+
+		if (!h) {
+			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		hdrs = h;
+	}
+	if (cfg->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->ca_data) {
+		struct curl_blob b = {cfg->ca_data, strlen(cfg->ca_data), CURL_BLOB_COPY};
+
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (cfg->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (cfg->cert_file) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->key_file);
+	}
+	if (cfg->cert_data) {
+		struct curl_blob cb = {cfg->cert_data, strlen(cfg->cert_data), CURL_BLOB_COPY};
+		struct curl_blob kb = {cfg->key_data, strlen(cfg->key_data), CURL_BLOB_COPY};
+
+		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	for (int page = 0;; page++) {
+		long code = 0;
+		char *next = NULL;
+		CURLcode cc;
+
+		if (page >= FL_KUBE_PAGES_MAX) {
+			r = fl_error_set(err, -E2BIG, NULL, "pod list longer than %d pages",
+					 FL_KUBE_PAGES_MAX);
+			goto out;
+		}
+		fl_buf_done(&url);
+		fl_buf_init(&url, 16384);
+		r = fl_buf_printf(&url, "%s", cfg->server);
+		if (r == 0 && url.len && url.data[url.len - 1] == '/')
+			url.data[--url.len] = '\0';
+		if (r == 0)
+			r = fl_kube_pods_url(ns, labels, fields, cont, &url);
+		if (r < 0) {
+			r = fl_error_set(err, r, NULL, "cannot build the pod list URL");
+			goto out;
+		}
+		fl_buf_done(&body);
+		fl_buf_init(&body, FL_KUBE_BODY_MAX);
+		curl_easy_setopt(c, CURLOPT_URL, url.data);
+		cc = curl_easy_perform(c);
+		if (cc != CURLE_OK) {
+			r = fl_error_set(err, -EHOSTUNREACH, NULL, "Kubernetes API %s: %s",
+					 cfg->server, curl_easy_strerror(cc));
+			goto out;
+		}
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (code != 200) {
+			r = fl_kube_status_error(code, body.data, body.len, err);
+			goto out;
+		}
+		r = fl_kube_pod_list_parse(body.data ? body.data : "", body.len, out, &next, err);
+		if (r < 0)
+			goto out;
+		free(cont);
+		cont = next;
+		if (!cont)
+			break;
+	}
+out:
+	free(cont);
+	if (token) {
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	if (auth.data)
+		memset(auth.data, 0, auth.len);
+	fl_buf_done(&auth);
+	fl_buf_done(&url);
+	fl_buf_done(&body);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+static char *dup2s(const char *a)
+{
+	return a ? strdup(a) : NULL;
+}
+
+int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_inventory *inv,
+			   struct fl_error *err)
+{
+	struct fl_kube_discovery d;
+	struct fl_kube_config cfg;
+	struct fl_kube_pod_list pods = {0};
+	struct fl_agent_ep *nv;
+	size_t added = 0;
+	int r;
+
+	r = fl_kube_discovery_parse(obj, "$.kubernetes", base, &d, err);
+	if (r < 0)
+		return r;
+	r = fl_kube_discovery_config(&d, &cfg, err);
+	if (r < 0)
+		goto out_d;
+	r = list_pods(&cfg, d.namespace, d.selector, NULL, &pods, err);
+	if (r < 0) {
+		char m[FL_ERROR_MSG_MAX];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		fl_error_set(err, r, "$.kubernetes", "listing the agents' pods in %s: %s",
+			     d.namespace, m);
+		goto out;
+	}
+	if (inv->n + pods.n > FL_INVENTORY_MAX) {
+		r = fl_error_set(err, -E2BIG, "$.kubernetes", "more than %d agents",
+				 FL_INVENTORY_MAX);
+		goto out;
+	}
+	nv = realloc(inv->v, (inv->n + pods.n + 1) * sizeof(*nv));
+	if (!nv) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	inv->v = nv;
+	for (size_t i = 0; i < pods.n; i++) {
+		const struct fl_kube_pod *p = &pods.v[i];
+		struct fl_agent_ep *ep = &inv->v[inv->n];
+		char addr[128];
+
+		/* Only agents that run and have an address; one per node. */
+		if (!p->ip || !p->node || !p->phase || strcmp(p->phase, "Running") ||
+		    fl_agent_inventory_find(inv, p->node))
+			continue;
+		snprintf(addr, sizeof(addr), strchr(p->ip, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+			 d.https ? "https" : "http", p->ip, d.port);
+		memset(ep, 0, sizeof(*ep));
+		r = fl_agent_ep_parse(addr, ep, err);
+		if (r < 0) {
+			fl_agent_ep_done(ep);
+			goto out;
+		}
+		free(ep->name);
+		ep->name = strdup(p->node);
+		ep->token = dup2s(inv->defaults.token);
+		ep->ca_file = dup2s(inv->defaults.ca_file);
+		ep->cert_file = dup2s(inv->defaults.cert_file);
+		ep->key_file = dup2s(inv->defaults.key_file);
+		inv->n++;
+		added++;
+		if (!ep->token) {
+			r = fl_error_set(
+			    err, -EINVAL, "$.token_file",
+			    "discovered agents need a token: give \"token_file\" or set "
+			    "FAULTLINE_TOKEN_FILE");
+			goto out;
+		}
+	}
+	memset(&inv->v[inv->n], 0, sizeof(inv->v[0]));
+	if (!added) {
+		r = fl_error_set(err, -ESRCH, "$.kubernetes",
+				 "no running agent pod in namespace %s matches %s", d.namespace,
+				 d.selector);
+		goto out;
+	}
+	pthread_mutex_lock(&kd_mu);
+	if (kd_active)
+		fl_kube_config_done(&kd_cfg);
+	kd_cfg = cfg;
+	kd_active = true;
+	memset(&cfg, 0, sizeof(cfg));
+	pthread_mutex_unlock(&kd_mu);
+out:
+	fl_kube_pod_list_done(&pods);
+	fl_kube_config_done(&cfg);
+out_d:
+	fl_kube_discovery_done(&d);
+	return r;
+}
+
+void fl_kube_discovery_reset(void)
+{
+	pthread_mutex_lock(&kd_mu);
+	if (kd_active)
+		fl_kube_config_done(&kd_cfg);
+	kd_active = false;
+	pthread_mutex_unlock(&kd_mu);
+}
+
+static int cmp_pod(const void *a, const void *b)
+{
+	const struct fl_kube_pod *x = a, *y = b;
+	int c = strcmp(x->namespace ? x->namespace : "", y->namespace ? y->namespace : "");
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+int fl_kube_discovery_pick(cJSON *target, struct fl_kube_pod_list *pods, size_t *picked,
+			   cJSON *result, struct fl_error *err)
+{
+	cJSON *pod = cJSON_GetObjectItemCaseSensitive(target, "pod");
+	const cJSON *count = cJSON_GetObjectItemCaseSensitive(target, "count");
+	const cJSON *pct = cJSON_GetObjectItemCaseSensitive(target, "percent");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(target, "seed");
+	const cJSON *ctr = cJSON_GetObjectItemCaseSensitive(pod, "container");
+	size_t avail = pods->n, k;
+	uint64_t seed = 0;
+	cJSON *uids, *names;
+	char b[32];
+
+	*picked = 0;
+	/*
+	 * Pods that are done or not scheduled, or lack the container asked for,
+	 * cannot be faulted: moved past `avail`.
+	 */
+	for (size_t i = 0; i < avail;) {
+		const char *ph = pods->v[i].phase;
+		bool has = !cJSON_IsString(ctr);
+
+		for (size_t c = 0; !has && c < pods->v[i].ncontainers; c++)
+			has = !strcmp(pods->v[i].containers[c].name, ctr->valuestring);
+		if (!has || !pods->v[i].node ||
+		    (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")))) {
+			struct fl_kube_pod t = pods->v[i];
+
+			pods->v[i] = pods->v[avail - 1];
+			pods->v[--avail] = t;
+			continue;
+		}
+		i++;
+	}
+	if (avail == 0)
+		return fl_error_set(err, -ESRCH, "$.target.pod", "no scheduled pod matches");
+	/* Sorted first, so a recorded seed replays to the same pods. */
+	qsort(pods->v, avail, sizeof(pods->v[0]), cmp_pod);
+	k = avail;
+	if (count || pct) {
+		struct fl_rng rng;
+
+		if (sd) {
+			char *end = NULL;
+
+			if (cJSON_IsString(sd) && *sd->valuestring &&
+			    strspn(sd->valuestring, "0123456789") == strlen(sd->valuestring))
+				seed = strtoull(sd->valuestring, &end, 10);
+			else if (cJSON_IsNumber(sd) && sd->valuedouble >= 0 &&
+				 sd->valuedouble <= 9007199254740992.0)
+				seed = (uint64_t)sd->valuedouble;
+			else
+				return fl_error_set(err, -EINVAL, "$.target.seed",
+						    "expected an unsigned 64-bit seed");
+		} else {
+			seed = fl_rng_fresh_seed();
+		}
+		if (count) {
+			if (!cJSON_IsNumber(count) || count->valuedouble < 1)
+				return fl_error_set(err, -EINVAL, "$.target.count",
+						    "expected an integer >= 1");
+			if (count->valuedouble < (double)k)
+				k = (size_t)count->valuedouble;
+		} else {
+			if (!cJSON_IsNumber(pct) || !(pct->valuedouble > 0) ||
+			    pct->valuedouble > 100)
+				return fl_error_set(err, -EINVAL, "$.target.percent",
+						    "expected a percentage in (0, 100]");
+			k = (size_t)ceil((double)avail * pct->valuedouble / 100.0);
+			if (k < 1)
+				k = 1;
+			if (k > avail)
+				k = avail;
+		}
+		fl_rng_init(&rng, seed);
+		/* Partial Fisher-Yates: the first k are a uniform sample. */
+		for (size_t i = 0; i < k; i++) {
+			size_t j = i + (size_t)fl_rng_below(&rng, avail - i);
+			struct fl_kube_pod t = pods->v[i];
+
+			pods->v[i] = pods->v[j];
+			pods->v[j] = t;
+		}
+		qsort(pods->v, k, sizeof(pods->v[0]), cmp_pod);
+		snprintf(b, sizeof(b), "%" PRIu64, seed);
+		cJSON_AddStringToObject(result, "pod_seed", b);
+		cJSON_DeleteItemFromObjectCaseSensitive(target, "count");
+		cJSON_DeleteItemFromObjectCaseSensitive(target, "percent");
+		cJSON_DeleteItemFromObjectCaseSensitive(target, "seed");
+	}
+	if (k > 4096)
+		return fl_error_set(err, -E2BIG, "$.target.pod", "more than 4096 pods picked");
+	uids = cJSON_CreateArray();
+	names = cJSON_AddArrayToObject(result, "pods");
+	if (!uids || !names) {
+		cJSON_Delete(uids);
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < k; i++) {
+		char nm[600];
+
+		cJSON_AddItemToArray(uids, cJSON_CreateString(pods->v[i].uid));
+		snprintf(nm, sizeof(nm), "%s/%s@%s",
+			 pods->v[i].namespace ? pods->v[i].namespace : "", pods->v[i].name,
+			 pods->v[i].node);
+		cJSON_AddItemToArray(names, cJSON_CreateString(nm));
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(pod, "uids");
+	cJSON_AddItemToObject(pod, "uids", uids);
+	*picked = k;
+	return 0;
+}
+
+int fl_kube_discovery_target(cJSON *target, const struct fl_agent_ep *eps, size_t *idx, size_t *n,
+			     cJSON *result, struct fl_error *err)
+{
+	cJSON *pod = cJSON_GetObjectItemCaseSensitive(target, "pod");
+	const cJSON *ns, *name, *labels;
+	struct fl_kube_pod_list pods = {0};
+	struct fl_kube_config cfg;
+	struct fl_buf lsel, fsel;
+	size_t kept = 0, picked = 0;
+	int r;
+
+	if (!pod)
+		return 0;
+	pthread_mutex_lock(&kd_mu);
+	if (!kd_active) {
+		pthread_mutex_unlock(&kd_mu);
+		return 0; /* static inventory: agents decide on their own node */
+	}
+	/* A private copy of the config: the list runs without the lock. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.server = dup2s(kd_cfg.server);
+	cfg.ca_file = dup2s(kd_cfg.ca_file);
+	cfg.ca_data = dup2s(kd_cfg.ca_data);
+	cfg.token = dup2s(kd_cfg.token);
+	cfg.token_file = dup2s(kd_cfg.token_file);
+	cfg.cert_file = dup2s(kd_cfg.cert_file);
+	cfg.cert_data = dup2s(kd_cfg.cert_data);
+	cfg.key_file = dup2s(kd_cfg.key_file);
+	cfg.key_data = dup2s(kd_cfg.key_data);
+	cfg.insecure = kd_cfg.insecure;
+	pthread_mutex_unlock(&kd_mu);
+	fl_buf_init(&lsel, 4096);
+	fl_buf_init(&fsel, 1024);
+	ns = cJSON_GetObjectItemCaseSensitive(pod, "namespace");
+	name = cJSON_GetObjectItemCaseSensitive(pod, "name");
+	labels = cJSON_GetObjectItemCaseSensitive(pod, "labels");
+	if (!cJSON_IsString(ns) || !fl_kube_name_ok(ns->valuestring, false)) {
+		r = fl_error_set(err, -EINVAL, "$.target.pod.namespace", "expected a namespace");
+		goto out;
+	}
+	if (labels) {
+		r = fl_kube_labels_selector(labels, "$.target.pod.labels", &lsel, err);
+		if (r < 0)
+			goto out;
+	}
+	if (cJSON_IsString(name) && fl_kube_name_ok(name->valuestring, true) &&
+	    fl_buf_printf(&fsel, "metadata.name=%s", name->valuestring) < 0) {
+		r = fl_error_set(err, -E2BIG, "$.target.pod.name", "too long");
+		goto out;
+	}
+	r = list_pods(&cfg, ns->valuestring, lsel.data, fsel.data, &pods, err);
+	if (r < 0) {
+		char m[FL_ERROR_MSG_MAX];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		fl_error_set(err, r, "$.target.pod", "listing the target pods: %s", m);
+		goto out;
+	}
+	r = fl_kube_discovery_pick(target, &pods, &picked, result, err);
+	if (r < 0)
+		goto out;
+	/* Only the agents on the picked pods' nodes (an agent is named after its node). */
+	for (size_t i = 0; i < *n; i++) {
+		bool hit = false;
+
+		for (size_t k = 0; k < picked && !hit; k++)
+			hit = !strcmp(pods.v[k].node, eps[idx[i]].name);
+		if (hit)
+			idx[kept++] = idx[i];
+	}
+	if (!kept) {
+		r = fl_error_set(err, -ESRCH, "$.target.pod",
+				 "no discovered agent runs on the nodes of the target pods (is "
+				 "the DaemonSet scheduled there?)");
+		goto out;
+	}
+	*n = kept;
+out:
+	fl_kube_pod_list_done(&pods);
+	fl_kube_config_done(&cfg);
+	fl_buf_done(&lsel);
+	fl_buf_done(&fsel);
+	return r;
+}

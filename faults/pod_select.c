@@ -1,0 +1,681 @@
+/*
+ * Pods -> processes -> network namespaces, from the cgroup hierarchy the
+ * kubelet builds. Reads /proc only; the Kubernetes API is behind a lister the
+ * agent registers, so this library does no network I/O.
+ */
+#include "faults/pod_select.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "faults/proc_select.h"
+
+#define POD_CGROUP_TEXT_MAX 16384
+#define POD_CID_MAX	    129
+
+static fl_pod_lister_fn pod_lister;
+static void *pod_lister_opaque;
+
+void fl_pod_set_lister(fl_pod_lister_fn fn, void *opaque)
+{
+	pod_lister = fn;
+	pod_lister_opaque = opaque;
+}
+
+void fl_pod_sel_done(struct fl_pod_sel *sel)
+{
+	if (!sel)
+		return;
+	free(sel->namespace);
+	free(sel->name);
+	free(sel->labels);
+	free(sel->container);
+	for (size_t i = 0; i < sel->nuids; i++)
+		free(sel->uids[i]);
+	free(sel->uids);
+	cJSON_Delete(sel->record);
+	memset(sel, 0, sizeof(*sel));
+}
+
+static bool uid_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 8 && n <= 64 && strspn(s, "0123456789abcdef-") == n;
+}
+
+static int parse_uids(const cJSON *a, const char *p, struct fl_pod_sel *sel, struct fl_error *err)
+{
+	const cJSON *u;
+	int n = cJSON_GetArraySize(a);
+
+	if (!cJSON_IsArray(a) || n < 1 || n > FL_POD_UIDS_MAX)
+		return fl_error_set(err, -EINVAL, p, "expected a list of 1 to %d pod UIDs",
+				    FL_POD_UIDS_MAX);
+	sel->uids = calloc((size_t)n, sizeof(*sel->uids));
+	if (!sel->uids)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	cJSON_ArrayForEach(u, a)
+	{
+		if (!cJSON_IsString(u) || !uid_ok(u->valuestring))
+			return fl_error_set(err, -EINVAL, p,
+					    "expected pod UIDs (lower-case UUIDs)");
+		sel->uids[sel->nuids] = strdup(u->valuestring);
+		if (!sel->uids[sel->nuids++])
+			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	return 0;
+}
+
+int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
+		     struct fl_error *err)
+{
+	char p[160];
+	const cJSON *c;
+	struct fl_buf lb;
+	int r = 0;
+
+	memset(sel, 0, sizeof(*sel));
+	fl_buf_init(&lb, 4096);
+	if (!cJSON_IsObject(pod))
+		return fl_error_set(err, -EINVAL, path,
+				    "expected {\"namespace\": ..., \"labels\": {...}} or "
+				    "{\"namespace\": ..., \"name\": ...}");
+	cJSON_ArrayForEach(c, pod)
+	{
+		snprintf(p, sizeof(p), "%s.%.64s", path, c->string);
+		if (!strcmp(c->string, "labels")) {
+			r = fl_kube_labels_selector(c, p, &lb, err);
+			if (r < 0)
+				goto out;
+			sel->labels = fl_buf_steal(&lb);
+			continue;
+		}
+		if (!strcmp(c->string, "uids")) {
+			r = parse_uids(c, p, sel, err);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(c->string, "namespace") && strcmp(c->string, "name") &&
+		    strcmp(c->string, "container")) {
+			r = fl_error_set(err, -EINVAL, p, "unknown field");
+			goto out;
+		}
+		if (!cJSON_IsString(c)) {
+			r = fl_error_set(err, -EINVAL, p, "expected a string");
+			goto out;
+		}
+		if ((!strcmp(c->string, "namespace") || !strcmp(c->string, "container")) &&
+		    !fl_kube_name_ok(c->valuestring, false)) {
+			r = fl_error_set(err, -EINVAL, p,
+					 "expected a DNS label (lower case letters, digits, '-', "
+					 "at most 63)");
+			goto out;
+		}
+		if (!strcmp(c->string, "name") && !fl_kube_name_ok(c->valuestring, true)) {
+			r = fl_error_set(err, -EINVAL, p, "expected a pod name (DNS subdomain)");
+			goto out;
+		}
+		{
+			char **dst = !strcmp(c->string, "namespace") ? &sel->namespace
+				     : !strcmp(c->string, "name")    ? &sel->name
+								     : &sel->container;
+
+			*dst = strdup(c->valuestring);
+			if (!*dst) {
+				r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if (!sel->namespace) {
+		snprintf(p, sizeof(p), "%s.namespace", path);
+		r = fl_error_set(err, -EINVAL, p, "missing: the pods' namespace");
+		goto out;
+	}
+	if (!!sel->name + !!sel->labels != 1) {
+		r = fl_error_set(err, -EINVAL, path, "give exactly one of \"name\" and \"labels\"");
+		goto out;
+	}
+out:
+	fl_buf_done(&lb);
+	if (r < 0)
+		fl_pod_sel_done(sel);
+	return r;
+}
+
+int fl_pod_sel_describe(const struct fl_pod_sel *sel, struct fl_buf *out)
+{
+	int r =
+	    fl_buf_printf(out, "pod=%s/%s", sel->namespace, sel->name ? sel->name : sel->labels);
+
+	if (r == 0 && sel->container)
+		r = fl_buf_printf(out, " container=%s", sel->container);
+	if (r == 0 && sel->nuids)
+		r = fl_buf_printf(out, " pods=%zu", sel->nuids);
+	return r;
+}
+
+int fl_pod_sel_pods(const struct fl_pod_sel *sel, struct fl_kube_pod_list *out,
+		    struct fl_error *err)
+{
+	struct fl_kube_pod_list all = {0};
+	int r;
+
+	if (!pod_lister)
+		return fl_error_set(err, -ENOTSUP, "$.target.pod",
+				    "pod targets need the agent's Kubernetes client (run the agent "
+				    "in a cluster, or give it KUBECONFIG and NODE_NAME)");
+	r = pod_lister(pod_lister_opaque, sel->namespace, sel->labels, sel->name, &all, err);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < all.n; i++) {
+		const struct fl_kube_pod *p = &all.v[i];
+
+		if (sel->nuids) {
+			bool picked = false;
+
+			for (size_t k = 0; k < sel->nuids && !picked; k++)
+				picked = !strcmp(p->uid, sel->uids[k]);
+			if (!picked)
+				continue;
+		}
+		/* Pods that are done have no processes to fault. */
+		if (p->phase && (!strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed")))
+			continue;
+		r = fl_kube_pod_list_add(out, p);
+		if (r < 0) {
+			r = fl_error_set(err, r, NULL, "out of memory");
+			goto out;
+		}
+	}
+	if (out->n == 0)
+		r = fl_error_set(err, -ESRCH, "$.target.pod",
+				 "no running pod in namespace %s matches %s%s on this node",
+				 sel->namespace, sel->name ? "name=" : "",
+				 sel->name ? sel->name : sel->labels);
+out:
+	fl_kube_pod_list_done(&all);
+	return r;
+}
+
+/* Container ID from the cgroup component below the pod's. */
+static void container_of(const char *comp, size_t n, char *cid, size_t cidlen)
+{
+	static const char *const prefixes[] = {"cri-containerd-", "crio-", "docker-",
+					       "cri-dockerd-", "containerd-"};
+	size_t off = 0;
+
+	cid[0] = '\0';
+	if (n > 6 && !memcmp(comp + n - 6, ".scope", 6))
+		n -= 6;
+	if (n > 11 && !memcmp(comp, "crio-conmon-", 12))
+		return; /* cri-o's monitor, not the container */
+	for (size_t i = 0; i < FL_ARRAY_SIZE(prefixes); i++) {
+		size_t pl = strlen(prefixes[i]);
+
+		if (n > pl && !memcmp(comp, prefixes[i], pl)) {
+			off = pl;
+			break;
+		}
+	}
+	if (n - off == 0 || n - off >= cidlen)
+		return;
+	memcpy(cid, comp + off, n - off);
+	cid[n - off] = '\0';
+}
+
+/* Is this path component the cgroup of pod `uid` (given also as `uid_` with '_')? */
+static bool is_pod_component(const char *comp, size_t n, const char *uid, const char *uid_)
+{
+	size_t ul = strlen(uid);
+
+	/* cgroupfs: "pod<UID>" */
+	if (n == ul + 3 && !memcmp(comp, "pod", 3) && !memcmp(comp + 3, uid, ul))
+		return true;
+	/* systemd: "kubepods[-<qos>]-pod<UID_>.slice" */
+	if (n > ul + 10 && !memcmp(comp, "kubepods", 8) && !memcmp(comp + n - 6, ".slice", 6) &&
+	    !memcmp(comp + n - 6 - ul, uid_, ul) && !memcmp(comp + n - 6 - ul - 4, "-pod", 4))
+		return true;
+	return false;
+}
+
+bool fl_pod_cgroup_match(const char *text, const char *uid, char *cid, size_t cidlen)
+{
+	char uid_[80];
+	const char *line = text;
+	size_t ul = strlen(uid);
+
+	if (ul == 0 || ul >= sizeof(uid_))
+		return false;
+	for (size_t i = 0; i <= ul; i++)
+		uid_[i] = uid[i] == '-' ? '_' : uid[i];
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		const char *end = eol ? eol : line + strlen(line);
+		/* hierarchy-id:controllers:path; the path may contain ':' itself. */
+		const char *c1 = memchr(line, ':', (size_t)(end - line));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+
+		if (c2) {
+			const char *comp = c2 + 1;
+
+			while (comp < end) {
+				const char *slash = memchr(comp, '/', (size_t)(end - comp));
+				const char *cend = slash ? slash : end;
+				size_t n = (size_t)(cend - comp);
+
+				if (n && is_pod_component(comp, n, uid, uid_)) {
+					const char *next = cend < end ? cend + 1 : end;
+					const char *nend = memchr(next, '/', (size_t)(end - next));
+
+					if (!nend)
+						nend = end;
+					if (cid)
+						container_of(next, (size_t)(nend - next), cid,
+							     cidlen);
+					return true;
+				}
+				comp = cend + 1;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < len) {
+		ssize_t k = read(fd, buf + n, len - 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Is container ID `cid` one the pod's status lists (under `container`'s name when given)? */
+static bool container_wanted(const struct fl_kube_pod *p, const char *container, const char *cid)
+{
+	if (p->ncontainers == 0)
+		return true; /* pinned by UID only: every process of the pod */
+	for (size_t i = 0; i < p->ncontainers; i++) {
+		const struct fl_kube_container *c = &p->containers[i];
+
+		if (container && strcmp(c->name, container))
+			continue;
+		if (c->id && !strcmp(c->id, cid))
+			return true;
+	}
+	return false;
+}
+
+/* Which pod of the list (index) a process belongs to, and its container ID; -1 if none. */
+static int pod_of_pid(const struct fl_kube_pod_list *pods, int pid, char *cid, size_t cidlen)
+{
+	char path[64], text[POD_CGROUP_TEXT_MAX];
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_text(path, text, sizeof(text)) < 0)
+		return -1;
+	for (size_t i = 0; i < pods->n; i++)
+		if (fl_pod_cgroup_match(text, pods->v[i].uid, cid, cidlen))
+			return (int)i;
+	return -1;
+}
+
+static int check_container(const struct fl_kube_pod_list *pods, const char *container,
+			   struct fl_error *err)
+{
+	for (size_t i = 0; container && i < pods->n; i++) {
+		const struct fl_kube_pod *p = &pods->v[i];
+		bool found = false;
+
+		if (p->ncontainers == 0)
+			return fl_error_set(err, -EINVAL, "$.target.pod.container",
+					    "pod %s: no container statuses to find \"%s\" in",
+					    p->name ? p->name : p->uid, container);
+		for (size_t k = 0; k < p->ncontainers; k++)
+			found |= !strcmp(p->containers[k].name, container);
+		if (!found)
+			return fl_error_set(err, -ENOENT, "$.target.pod.container",
+					    "pod %s/%s has no container named \"%s\"",
+					    p->namespace ? p->namespace : "", p->name, container);
+	}
+	return 0;
+}
+
+int fl_pod_pids(const struct fl_kube_pod_list *pods, const char *container,
+		struct fl_proc_ident **out, size_t *nout, struct fl_error *err)
+{
+	struct fl_proc_ident *v = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int r;
+
+	*out = NULL;
+	*nout = 0;
+	r = check_container(pods, container, err);
+	if (r < 0)
+		return r;
+	d = opendir("/proc");
+	if (!d)
+		return fl_error_set(err, -errno, NULL, "cannot read /proc: %m");
+	while ((de = readdir(d))) {
+		char *end, cid[POD_CID_MAX], state;
+		long pid = strtol(de->d_name, &end, 10);
+		unsigned long long start;
+		int pi;
+
+		if (*end || pid <= 0)
+			continue;
+		pi = pod_of_pid(pods, (int)pid, cid, sizeof(cid));
+		if (pi < 0 || !container_wanted(&pods->v[pi], container, cid))
+			continue;
+		if (fl_proc_stat((int)pid, &start, &state) < 0 || state == 'Z' || state == 'X')
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct fl_proc_ident *nv;
+
+			if (ncap > FL_PROC_CANDIDATES_MAX) {
+				r = fl_error_set(err, -E2BIG, "$.target.pod",
+						 "more than %d processes in the pods",
+						 FL_PROC_CANDIDATES_MAX);
+				goto out;
+			}
+			nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n].pid = (int)pid;
+		v[n].start = start;
+		n++;
+	}
+	if (n == 0) {
+		r = fl_error_set(err, -ESRCH, "$.target.pod",
+				 "the pods' cgroups hold no process on this host (%zu pod(s) "
+				 "listed; is the agent running with hostPID?)",
+				 pods->n);
+		goto out;
+	}
+	/* readdir order is PID order in practice, not by contract. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j - 1].pid > v[j].pid; j--) {
+			struct fl_proc_ident t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	*nout = n;
+	v = NULL;
+out:
+	if (d)
+		closedir(d);
+	free(v);
+	return r;
+}
+
+int fl_pod_netns(const struct fl_kube_pod *pod, char *path, size_t len,
+		 struct fl_proc_ident *holder, struct fl_error *err)
+{
+	struct fl_kube_pod_list one = {.v = (struct fl_kube_pod *)pod, .n = 1, .cap = 1};
+	struct fl_kube_pod bare = *pod;
+	struct fl_proc_ident *v = NULL, best = {0};
+	size_t n = 0;
+	int r;
+
+	/* Every process of the pod, sandbox included: it holds the namespace. */
+	bare.ncontainers = 0;
+	one.v = &bare;
+	r = fl_pod_pids(&one, NULL, &v, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (!best.pid || v[i].start < best.start)
+			best = v[i];
+	free(v);
+	if ((size_t)snprintf(path, len, "/proc/%d/ns/net", best.pid) >= len)
+		return fl_error_set(err, -ENAMETOOLONG, NULL, "path too long");
+	if (access(path, F_OK) < 0)
+		return fl_error_set(err, -ESRCH, "$.target.pod", "pod %s: %s: %m",
+				    pod->name ? pod->name : pod->uid, path);
+	if (holder)
+		*holder = best;
+	return 0;
+}
+
+cJSON *fl_pod_record(const struct fl_kube_pod_list *pods)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < pods->n; i++) {
+		const struct fl_kube_pod *p = &pods->v[i];
+		cJSON *o = cJSON_CreateObject(), *cs = cJSON_CreateObject();
+
+		if (!o || !cs || !cJSON_AddItemToArray(a, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(cs);
+			cJSON_Delete(a);
+			return NULL;
+		}
+		cJSON_AddItemToObject(o, "containers", cs);
+		if (!cJSON_AddStringToObject(o, "uid", p->uid) ||
+		    (p->namespace && !cJSON_AddStringToObject(o, "namespace", p->namespace)) ||
+		    (p->name && !cJSON_AddStringToObject(o, "name", p->name))) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+		for (size_t k = 0; k < p->ncontainers; k++)
+			if (p->containers[k].id &&
+			    !cJSON_AddStringToObject(cs, p->containers[k].name,
+						     p->containers[k].id)) {
+				cJSON_Delete(a);
+				return NULL;
+			}
+	}
+	return a;
+}
+
+/* Does any live process sit in container `cid` of pod `uid`? */
+static bool container_alive(const char *uid, const char *cid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool alive = false;
+
+	if (!d)
+		return true; /* cannot tell: do not claim a restart */
+	while (!alive && (de = readdir(d))) {
+		char path[64], text[POD_CGROUP_TEXT_MAX], got[POD_CID_MAX], *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
+		if (read_text(path, text, sizeof(text)) < 0)
+			continue;
+		alive = fl_pod_cgroup_match(text, uid, got, sizeof(got)) && !strcmp(got, cid);
+	}
+	closedir(d);
+	return alive;
+}
+
+int fl_pod_restarted(const cJSON *record, struct fl_buf *note)
+{
+	const cJSON *p;
+	int count = 0;
+
+	cJSON_ArrayForEach(p, record)
+	{
+		const cJSON *uid = cJSON_GetObjectItemCaseSensitive(p, "uid");
+		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(p, "namespace");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+		const cJSON *c;
+
+		if (!cJSON_IsString(uid))
+			continue;
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "containers"))
+		{
+			if (!cJSON_IsString(c) || container_alive(uid->valuestring, c->valuestring))
+				continue;
+			count++;
+			if (note &&
+			    fl_buf_printf(
+				note,
+				"%spod %s/%s: container %s restarted or stopped (was %.12s); "
+				"its processes are gone, nothing of them to undo",
+				note->len ? "; " : "", cJSON_IsString(ns) ? ns->valuestring : "",
+				cJSON_IsString(name) ? name->valuestring : uid->valuestring,
+				c->string, c->valuestring) < 0)
+				break; /* the note is capped; the count is what matters */
+		}
+	}
+	return count;
+}
+
+static int cmp_pod(const void *a, const void *b)
+{
+	const struct fl_kube_pod *x = a, *y = b;
+	int c = strcmp(x->namespace ? x->namespace : "", y->namespace ? y->namespace : "");
+
+	return c ? c : strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+int fl_pod_pick(struct fl_kube_pod_list *pods, int pick, unsigned long count, double percent,
+		uint64_t seed)
+{
+	struct fl_rng rng;
+	size_t k, n = pods->n;
+
+	/* Sorted first, so a recorded seed replays to the same pods. */
+	if (n > 1)
+		qsort(pods->v, n, sizeof(pods->v[0]), cmp_pod);
+	if (pick == FL_PROC_PICK_ALL || n == 0)
+		return 0;
+	if (pick == FL_PROC_PICK_COUNT)
+		k = count < n ? count : n;
+	else if (pick == FL_PROC_PICK_PERCENT)
+		k = (size_t)ceil((double)n * percent / 100.0);
+	else
+		return -EINVAL;
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	fl_rng_init(&rng, seed);
+	for (size_t i = 0; i < k; i++) {
+		size_t j = i + (size_t)fl_rng_below(&rng, n - i);
+		struct fl_kube_pod t = pods->v[i];
+
+		pods->v[i] = pods->v[j];
+		pods->v[j] = t;
+	}
+	/* Free the pods not picked. */
+	for (size_t i = k; i < n; i++) {
+		struct fl_kube_pod *p = &pods->v[i];
+
+		free(p->namespace);
+		free(p->name);
+		free(p->uid);
+		free(p->node);
+		free(p->ip);
+		free(p->phase);
+		for (size_t c = 0; c < p->ncontainers; c++) {
+			free(p->containers[c].name);
+			free(p->containers[c].id);
+		}
+		free(p->containers);
+	}
+	pods->n = k;
+	qsort(pods->v, k, sizeof(pods->v[0]), cmp_pod);
+	return 0;
+}
+
+int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long count, double percent,
+		       uint64_t seed, struct fl_proc_ident **out, size_t *n, struct fl_error *err)
+{
+	struct fl_kube_pod_list pods = {0};
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = fl_pod_sel_pods(sel, &pods, err);
+	if (r < 0)
+		goto out;
+	r = fl_pod_pick(&pods, pick, count, percent, seed);
+	if (r < 0) {
+		r = fl_error_set(err, r, "$.target", "bad pick");
+		goto out;
+	}
+	r = fl_pod_pids(&pods, sel->container, out, n, err);
+	if (r == 0) {
+		/* What the journal keeps: which pods and container instances were hit. */
+		cJSON_Delete(((struct fl_pod_sel *)sel)->record);
+		((struct fl_pod_sel *)sel)->record = fl_pod_record(&pods);
+	}
+out:
+	fl_kube_pod_list_done(&pods);
+	return r;
+}
+
+int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
+			struct fl_error *err)
+{
+	struct fl_pod_sel sel;
+	struct fl_kube_pod_list pods = {0};
+	int r;
+
+	r = fl_pod_sel_parse(pod, path, &sel, err);
+	if (r < 0)
+		return r;
+	if (sel.container) {
+		r = fl_error_set(err, -EINVAL, path,
+				 "a pod's containers share its network namespace: no \"container\" "
+				 "for a network fault");
+		goto out;
+	}
+	r = fl_pod_sel_pods(&sel, &pods, err);
+	if (r < 0)
+		goto out;
+	if (pods.n != 1) {
+		r = fl_error_set(
+		    err, -E2BIG, path,
+		    "%zu pods match on this node and a network fault takes one network "
+		    "namespace: name the pod, or let the controller pick with \"count\"",
+		    pods.n);
+		goto out;
+	}
+	r = fl_pod_netns(&pods.v[0], netns, len, NULL, err);
+out:
+	fl_kube_pod_list_done(&pods);
+	fl_pod_sel_done(&sel);
+	return r;
+}

@@ -1,0 +1,516 @@
+#!/bin/sh
+# Pod targets for real on this host, without a cluster:
+# - real processes moved into real cgroups laid out as kubelet lays them out:
+#   systemd driver on cgroup v2 (kubepods.slice/kubepods-burstable.slice/
+#   kubepods-burstable-pod<UID_>.slice/cri-containerd-<ID>.scope) and cgroupfs
+#   driver on a cgroup v1 hierarchy (kubepods/burstable/pod<UID>/<ID>), each with
+#   a sandbox ("pause") process that the pod status does not list;
+# - a real faultline-agent whose Kubernetes client (KUBECONFIG with a token and
+#   a CA file) lists pods from apiserver.py, a local HTTPS server with the
+#   API's pagination and Status errors, pages of one pod so `continue` is used;
+# - a real network namespace (unshare) for a pod's sandbox.
+# The trees are made under a private top directory (fltest-PID/...) so a real
+# kubelet's tree, if any, is never touched; matching is by path component, as
+# it must be for an agent that sees paths through its cgroup namespace.
+set -u
+agent=$1
+podtool=$2
+faultline=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+[ "$(id -u)" = 0 ] || { echo "SKIPPED: needs root (cgroups, netns)"; exit 77; }
+for c in python3 openssl curl unshare; do
+	command -v $c >/dev/null || { echo "SKIPPED: $c not installed"; exit 77; }
+done
+python3 -c 'import ssl, json' 2>/dev/null || { echo "SKIPPED: python3 ssl missing"; exit 77; }
+
+top="fltest-$$"
+v2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+v1=$(awk '$3 == "cgroup" && ($4 ~ /name=systemd/ || $4 ~ /pids/) { print $2; exit }' /proc/mounts)
+if [ -z "$v2" ] || ! mkdir "$v2/$top" 2>/dev/null; then
+	echo "SKIPPED: no writable cgroup v2 hierarchy (mounted: ${v2:-none})"
+	exit 77
+fi
+# Can a process be moved into a new cgroup here (delegation, no-internal-process rule)?
+mkdir "$v2/$top/probe" 2>/dev/null
+sleep 30 &
+probe=$!
+if ! echo "$probe" >"$v2/$top/probe/cgroup.procs" 2>/dev/null; then
+	kill "$probe"; wait "$probe" 2>/dev/null
+	rmdir "$v2/$top/probe" "$v2/$top" 2>/dev/null
+	echo "SKIPPED: cannot move a process into a new cgroup under $v2"
+	exit 77
+fi
+echo "$probe" >"$v2/cgroup.procs" 2>/dev/null
+kill "$probe"; wait "$probe" 2>/dev/null
+rmdir "$v2/$top/probe"
+if [ -n "$v1" ] && ! mkdir "$v1/$top" 2>/dev/null; then
+	v1=""
+fi
+[ -n "$v1" ] || echo "note: no writable cgroup v1 hierarchy; the cgroupfs layout runs on v2"
+
+dir=$(mktemp -d /tmp/fl-kube-XXXXXX)
+pids="" apid="" spid=""
+cleanup() {
+	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	# Processes out first (a cgroup with members cannot go), then the tree, deepest first.
+	for root in "$v2" "$v1"; do
+		[ -n "$root" ] && [ -d "$root/$top" ] || continue
+		find "$root/$top" -name cgroup.procs | while read -r f; do
+			for p in $(cat "$f"); do echo "$p" >"$root/cgroup.procs" 2>/dev/null; done
+		done
+		find "$root/$top" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+fail() {
+	echo "FAIL: $*"
+	echo "--- agent log ---"
+	tail -n 30 "$dir/agent.log" 2>/dev/null
+	echo "--- api requests ---"
+	tail -n 10 "$dir/api.log" 2>/dev/null
+	exit 1
+}
+cd "$dir" || exit 1
+
+uuid() { cat /proc/sys/kernel/random/uuid; }
+hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# spawn CGROUP_DIR -> starts a sleeper, moves it into the cgroup, prints its PID
+spawn() {
+	mkdir -p "$1" || fail "mkdir $1"
+	sleep 1000 &
+	p=$!
+	pids="$pids $p"
+	echo "$p" >"$1/cgroup.procs" || fail "cannot move $p into $1"
+	last=$p
+}
+alive() { [ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
+state() { awk '{print $3}' "/proc/$1/stat"; }
+# settled PID: the state once a signal has had up to 1 s to take effect (T or S)
+settled() {
+	i=0
+	while [ $i -lt 20 ]; do
+		s=$(state "$1")
+		case "$s" in R | D) ;; *) [ "$s" = "$2" ] && break ;; esac
+		i=$((i + 1)); sleep 0.05
+	done
+	state "$1"
+}
+
+# Pod A: systemd driver, cgroup v2.  Pod B: cgroupfs driver, v1 (or v2).  Pod C: same
+# labels on another node.  Pod E: a sandbox in its own network namespace.
+uidA=$(uuid) uidB=$(uuid) uidC=$(uuid) uidE=$(uuid)
+wA=$(hex64) sA=$(hex64) pA=$(hex64) wB=$(hex64) pB=$(hex64) wC=$(hex64) pE=$(hex64)
+sd() { # systemd slice of pod $1 under hierarchy $2
+	echo "$2/$top/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$(echo "$1" | tr - _).slice"
+}
+podA=$(sd "$uidA" "$v2")
+spawn "$podA/cri-containerd-$pA.scope"; pauseA=$last
+spawn "$podA/cri-containerd-$wA.scope"; webA=$last
+spawn "$podA/cri-containerd-$sA.scope"; sideA=$last
+fsroot=${v1:-$v2}
+podB="$fsroot/$top/kubepods/burstable/pod$uidB"
+spawn "$podB/$pB"; pauseB=$last
+spawn "$podB/$wB"; webB=$last
+podC=$(sd "$uidC" "$v2")
+spawn "$podC/cri-containerd-$wC.scope"; webC=$last
+
+# The world the API server serves: real PodList item shapes (fixtures/pod.json).
+cat >mkworld.py <<'EOF'
+import json, sys
+tpl = json.load(open(sys.argv[1]))
+def pod(ns, name, uid, node, containers, labels={"app": "cart"}):
+    p = json.loads(json.dumps(tpl))
+    p["metadata"].update(namespace=ns, name=name, uid=uid, labels=labels)
+    p["spec"]["nodeName"] = node
+    st = []
+    for cname, cid in containers:
+        s = json.loads(json.dumps(tpl["status"]["containerStatuses"][1]))
+        s["name"] = cname
+        s["containerID"] = "containerd://" + cid
+        st.append(s)
+    p["status"]["containerStatuses"] = st
+    return p
+a = sys.argv[2:]
+world = json.load(open("world.json")) if a[0] == "update" else {}
+if a[0] == "init":
+    (uA, wA, sA, uB, wB, uC, wC, uE, token) = a[1:]
+    # Filler pods first, so pods of interest sit on later pages.
+    pods = [pod("shop", "filler-%d" % i, "00000000-0000-4000-8000-%012d" % i, "node-a", [],
+                {"app": "other"}) for i in range(3)]
+    pods += [pod("shop", "cart-a", uA, "node-a", [("web", wA), ("sidecar", sA)]),
+             pod("shop", "cart-b", uB, "node-a", [("web", wB)]),
+             pod("shop", "cart-c", uC, "node-b", [("web", wC)]),
+             pod("shop", "netpod", uE, "node-a", [], {"app": "net"}),
+             pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", [])]
+    # The agents' DaemonSet: one pod per node, at a loopback address of its own.
+    for n, ip in (("node-a", "127.0.0.2"), ("node-b", "127.0.0.3"), ("node-c", None)):
+        p = pod("faultline", "faultline-agent-" + n[-1], "aaaaaaaa-0000-4000-8000-00000000000" + n[-1].replace("c", "0"), n, [],
+                {"app.kubernetes.io/name": "faultline-agent"})
+        if ip:
+            p["status"]["podIP"] = ip
+        else:
+            del p["status"]["podIP"]
+            p["status"]["phase"] = "Pending"
+        pods.append(p)
+    world = {"pods": pods, "forbidden": ["vault"], "page_size": 1, "token": token}
+elif a[0] == "update":
+    name, key, val = a[1:4]
+    if name == "-":
+        world[key] = json.loads(val)
+    else:
+        for p in world["pods"]:
+            if p["metadata"]["name"] == name:
+                p["status"]["containerStatuses"][0]["containerID"] = "containerd://" + val
+json.dump(world, open("world.json.tmp", "w"))
+import os; os.rename("world.json.tmp", "world.json")
+EOF
+apitoken=$(hex64)
+python3 mkworld.py "$here/fixtures/pod.json" init "$uidA" "$wA" "$sA" "$uidB" "$wB" "$uidC" "$wC" \
+	"$uidE" "$apitoken" || fail "world"
+
+# The API server's certificate, from a CA this test makes.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-subj "/CN=faultline test CA" -keyout ca.key -out ca.pem >/dev/null 2>&1 || fail "openssl CA"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=kube-apiserver" \
+	-keyout srv.key -out srv.csr >/dev/null 2>&1 || fail "openssl csr"
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile san.ext -out srv.pem >/dev/null 2>&1 || fail "openssl sign"
+
+python3 "$here/apiserver.py" srv.pem srv.key world.json api.port api.log \
+	2>api.err &
+spid=$!
+i=0
+until [ -s api.port ]; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "API server did not start: $(cat api.err)"; sleep 0.05
+done
+apiport=$(cat api.port)
+
+# A kubeconfig as kubectl writes it; the CA as a relative path (resolved against
+# the kubeconfig's directory) and the token inline.
+mkdir kube
+cp ca.pem kube/ca.pem
+cat >kube/config <<EOF
+apiVersion: v1
+kind: Config
+current-context: test
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:$apiport
+    certificate-authority: ca.pem
+contexts:
+- name: test
+  context:
+    cluster: local
+    user: agent
+    namespace: shop
+users:
+- name: agent
+  user:
+    token: $apitoken
+EOF
+
+hex64 >token
+chmod 600 token
+token=$(cat token)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-a "$agent" --listen "127.0.0.2:$port" \
+	--token-file token --state-dir state 2>agent.log &
+apid=$!
+url="http://127.0.0.2:$port"
+i=0
+until curl -s "$url/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent did not come up"; sleep 0.05
+done
+grep -q "kubernetes pod targets enabled" agent.log || fail "agent did not enable pod targets"
+
+auth="Authorization: Bearer $token"
+post() { curl -s -o body.json -w '%{http_code}' -H "$auth" -X POST -d "$1" "$url/v1/faults"; }
+del() { curl -s -o body.json -w '%{http_code}' -H "$auth" -X DELETE "$url/v1/faults/$1"; }
+
+# 1. pause a pod by name: its containers stop, its sandbox does not.
+[ "$(post '{"id":"p1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" = 201 ] ||
+	fail "pause pod by name: $(cat body.json)"
+[ "$(settled $webA T)" = T ] && [ "$(settled $sideA T)" = T ] || fail "pod cart-a containers not stopped"
+[ "$(settled $pauseA S)" = S ] || fail "the sandbox (pause) process was stopped"
+[ "$(settled $webB S)" = S ] || fail "another pod was stopped"
+grep '"fieldSelector"' api.log | tail -n 1 | grep -q '"metadata.name=cart-a,spec.nodeName=node-a"' ||
+	fail "the agent did not ask for this node's pod by name: $(tail -n 1 api.log)"
+grep -q "\"auth\": \"Bearer $apitoken\"" api.log || fail "no bearer token sent"
+[ "$(del p1)" = 200 ] || [ "$(del p1)" = 204 ] || fail "revert p1: $(cat body.json)"
+[ "$(settled $webA S)" = S ] && [ "$(settled $sideA S)" = S ] || fail "pod cart-a not resumed"
+echo "ok 1 pause by pod name (systemd layout, cgroup v2), sandbox spared, paginated list"
+
+# 2. one container of pods by label; the container restarts during the fault.
+[ "$(post '{"id":"p2","kind":"pause","target":{"pod":{"namespace":"shop","labels":{"app":"cart"},"container":"web"}},"ttl_ms":60000}')" = 201 ] ||
+	fail "pause container by labels: $(cat body.json)"
+[ "$(settled $webA T)" = T ] && [ "$(settled $webB T)" = T ] || fail "web containers of cart-a/cart-b not stopped"
+[ "$(settled $sideA S)" = S ] || fail "the sidecar was stopped"
+[ "$(settled $webC S)" = S ] || fail "a pod on another node was stopped"
+grep '"labelSelector"' api.log | tail -n 1 | grep -q '"labelSelector": "app=cart"' ||
+	fail "label selector not sent: $(tail -n 1 api.log)"
+grep -q '"continue"' api.log || fail "pagination: no request carried continue"
+# The journal keeps which container instances were hit.
+jf=$(ls state/faults/* 2>/dev/null | head -n 1)
+[ -n "$jf" ] && grep -q "$wA" "$jf" && grep -q "$uidA" "$jf" ||
+	fail "the journal record does not name the pod and container hit: $(cat "$jf" 2>/dev/null)"
+out=$("$podtool" journal "$jf")
+[ "${out%% *}" = 0 ] || fail "a restart reported before any: $out"
+cp "$jf" journal-p2.json
+# kubelet restarts web in cart-a: the old process is gone, a new container ID appears.
+kill -9 "$webA"; wait "$webA" 2>/dev/null
+wA2=$(hex64)
+spawn "$podA/cri-containerd-$wA2.scope"; webA=$last
+python3 mkworld.py "$here/fixtures/pod.json" update cart-a containerID "$wA2" || fail "world update"
+out=$("$podtool" journal journal-p2.json)
+case "$out" in 1\ *"pod shop/cart-a: container web restarted"*) ;; *) fail "restart not detected from the journal: $out" ;; esac
+code=$(del p2)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert after a container restart: $code $(cat body.json)"
+grep "container restarted during the fault" agent.log | grep -q "container web restarted" ||
+	fail "the agent did not say the container restarted: $(tail -n 3 agent.log)"
+[ "$(settled $webB S)" = S ] || fail "cart-b web not resumed after cart-a restarted: $(state $webB) $(cat body.json)"
+[ "$(settled $webA S)" = S ] || fail "the restarted container was touched"
+ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after revert: $(ls state/faults)"
+echo "ok 2 container by labels (cgroupfs layout on ${v1:-$v2} too), other node spared, revert after restart"
+
+# 3. count across pods with a seed: exactly one pod's web dies.
+[ "$(post '{"id":"k1","kind":"kill","target":{"pod":{"namespace":"shop","labels":{"app":"cart"},"container":"web"},"count":1,"seed":7},"params":{"signal":"SIGKILL"},"ttl_ms":60000}')" = 201 ] ||
+	fail "kill count 1: $(cat body.json)"
+sleep 0.2
+n=0
+alive $webA || n=$((n + 1))
+alive $webB || n=$((n + 1))
+[ $n = 1 ] || fail "count 1 killed $n web processes"
+alive $webC && alive $sideA && alive $pauseA && alive $pauseB || fail "kill hit a process outside its pick"
+grep -q '"seed"' body.json || fail "the seed is not recorded in the answer: $(cat body.json)"
+del k1 >/dev/null
+echo "ok 3 kill count=1 seed=7 across pods"
+
+# 4. errors from the API server reach the caller with their meaning.
+[ "$(post '{"id":"e1","kind":"kill","target":{"pod":{"namespace":"vault","name":"secret"}},"ttl_ms":60000}')" != 201 ] ||
+	fail "403 namespace accepted"
+grep -q "403" body.json && grep -q "RBAC" body.json || fail "403 not explained: $(cat body.json)"
+python3 mkworld.py "$here/fixtures/pod.json" update - token '"rotated-elsewhere"'
+[ "$(post '{"id":"e2","kind":"kill","target":{"pod":{"namespace":"shop","name":"cart-b"}},"ttl_ms":60000}')" != 201 ] ||
+	fail "401 accepted"
+grep -q "401" body.json || fail "401 not explained: $(cat body.json)"
+python3 mkworld.py "$here/fixtures/pod.json" update - token "\"$apitoken\""
+python3 mkworld.py "$here/fixtures/pod.json" update - expire_continue true
+[ "$(post '{"id":"e3","kind":"kill","target":{"pod":{"namespace":"shop","labels":{"app":"cart"}}},"ttl_ms":60000}')" != 201 ] ||
+	fail "410 accepted"
+grep -q "410" body.json || fail "expired continue not explained: $(cat body.json)"
+python3 mkworld.py "$here/fixtures/pod.json" update - expire_continue false
+[ "$(post '{"id":"e4","kind":"kill","target":{"pod":{"namespace":"shop","name":"cart-c"}},"ttl_ms":60000}')" != 201 ] ||
+	fail "a pod on another node accepted"
+grep -q "no running pod" body.json || fail "pod on another node not explained: $(cat body.json)"
+alive $webC || fail "pod on another node killed"
+echo "ok 4 403, 401, 410 and not-on-this-node refused with their reason, nothing applied"
+
+# 5. the network namespace of a pod: its sandbox's.
+podE=$(sd "$uidE" "$v2")
+mkdir -p "$podE/cri-containerd-$pE.scope" || fail "mkdir"
+unshare -n sleep 1000 &
+pauseE=$!
+pids="$pids $pauseE"
+sleep 0.1
+echo "$pauseE" >"$podE/cri-containerd-$pE.scope/cgroup.procs" || fail "move netns sleeper"
+spawn "$podE/cri-containerd-$(hex64).scope"; appE=$last
+out=$("$podtool" netns "$uidE") || fail "netns: $out"
+[ "$out" = "/proc/$pauseE/ns/net $pauseE" ] || fail "netns holder: got '$out', want $pauseE"
+[ "$(readlink "/proc/$pauseE/ns/net")" != "$(readlink /proc/self/ns/net)" ] ||
+	fail "unshare did not make a netns"
+echo "ok 5 pod netns is the sandbox's ($(readlink "/proc/$pauseE/ns/net"))"
+# A network fault aimed at the pod: a token bucket on lo inside the pod's netns.
+[ "$(post '{"id":"n1","kind":"bandwidth","target":{"pod":{"namespace":"shop","name":"netpod"},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" = 201 ] ||
+	fail "bandwidth on a pod: $(cat body.json)"
+nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo | grep -q tbf ||
+	fail "no tbf in the pod's netns: $(nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo)"
+code=$(del n1)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert n1: $(cat body.json)"
+nsenter --net="/proc/$pauseE/ns/net" tc qdisc show dev lo | grep -q tbf && fail "tbf left in the pod's netns"
+[ "$(post '{"id":"n2","kind":"bandwidth","target":{"pod":{"namespace":"shop","labels":{"app":"cart"}},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" != 201 ] ||
+	fail "a network fault on several pods' namespaces accepted"
+grep -q "network namespace" body.json || fail "several pods not explained: $(cat body.json)"
+# The whole pod goes away while the fault is live: its namespace with it; revert is a no-op.
+[ "$(post '{"id":"n3","kind":"bandwidth","target":{"pod":{"namespace":"shop","name":"netpod"},"interface":"lo"},"params":{"rate":"1mbit"},"ttl_ms":60000}')" = 201 ] ||
+	fail "bandwidth on a pod (2): $(cat body.json)"
+kill -9 "$pauseE"; wait "$pauseE" 2>/dev/null
+code=$(del n3)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert after the pod's sandbox died: $code $(cat body.json)"
+ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after the sandbox died: $(ls state/faults)"
+echo "ok 5b bandwidth (tbf) in the pod's netns through its sandbox, reverted; several pods refused; revert after the sandbox died"
+: "$appE"
+
+# 6. direct mapping of the cgroupfs layout: the pod's processes, sandbox included when
+#    the pod is pinned by UID only; only the web container's with statuses.
+out=$("$podtool" pids "$uidB" | tr '\n' ' ')
+case " $out " in *" $pauseB "*) ;; *) fail "cgroupfs pod pids: '$out' lacks $pauseB" ;; esac
+echo "ok 6 cgroupfs layout on ${v1:-$v2}: $out"
+
+# 7. the controller: agents discovered from the DaemonSet's pods, a pod target picked
+#    across nodes with a seed, sent only to the agents on the picked pods' nodes.
+if [ -z "$faultline" ]; then
+	echo "ok 7 # SKIP the faultline CLI is not built"
+	exit 0
+fi
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-b "$agent" --listen "127.0.0.3:$port" \
+	--token-file token --state-dir state-b 2>agent-b.log &
+bpid=$!
+pids="$pids $bpid"
+i=0
+until curl -s "http://127.0.0.3:$port/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent b did not come up"; sleep 0.05
+done
+alive $webA || { spawn "$podA/cri-containerd-$(hex64).scope"; webA=$last; }
+alive $webB || { spawn "$podB/$(hex64)"; webB=$last; }
+cat >inventory.json <<EOF
+{"token_file": "token",
+ "kubernetes": {"namespace": "faultline", "selector": "app.kubernetes.io/name=faultline-agent",
+                "port": $port, "kubeconfig": "kube/config"}}
+EOF
+# Pause one pod's sidecar, picked across the whole cluster by count with a seed; the
+# steady state after the method sees how many sidecars are stopped.
+cat >exp.json <<EOF
+{"title": "pause one cart sidecar",
+ "steady-state-hypothesis": {"title": "no sidecar stopped", "probes": [
+   {"type": "probe", "name": "stopped sidecars", "tolerance": 0,
+    "provider": {"type": "process", "path": "sh", "arguments": ["-c",
+      "grep -q '^State:[[:space:]]*T' /proc/$sideA/status && exit 1; exit 0"]}}]},
+ "method": [
+   {"type": "action", "name": "pause a sidecar",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "labels": {"app": "cart"}, "container": "sidecar"},
+                            "count": 1, "seed": 11},
+                 "duration": "60s"}}]}
+EOF
+"$faultline" run --agents inventory.json --journal journal.json exp.json >run.out 2>&1
+rc=$?
+python3 - journal.json <<'PY' || fail "discovery run: rc=$rc $(cat run.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = j["run"][0]["output"]
+assert out["pod_seed"] == "11", out
+assert out["pods"] == ["shop/cart-a@node-a"], out          # the only pod with a sidecar
+assert [a["agent"] for a in out["agents"]] == ["node-a"], out  # node-b was not asked
+assert j["deviated"] is True                                  # the sidecar was stopped
+PY
+[ "$(settled $sideA S)" = S ] || fail "sidecar still stopped after the run"
+n_b=$(grep -c '"fault applied"' agent-b.log)
+[ "$n_b" = 0 ] || fail "the agent on node-b was sent a fault for pods it does not run"
+grep -q '"pod_seed"' journal.json || fail "seed not recorded"
+echo "ok 7 discovery: 2 running agents of 3 pods, count=1 seed=11 across nodes, only node-a asked"
+
+# 8. every web container of the label: both nodes' agents, each pausing its own pods.
+cat >exp-all.json <<'EOF'
+{"title": "pause every cart web container",
+ "method": [
+   {"type": "action", "name": "pause web",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "labels": {"app": "cart"}, "container": "web"}},
+                 "duration": "60s"}}]}
+EOF
+"$faultline" run --agents inventory.json --journal journal-all.json exp-all.json >run-all.out 2>&1
+python3 - journal-all.json <<'PY' || fail "all web containers: $(cat run-all.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = j["run"][0]["output"]
+assert "pod_seed" not in out, out
+assert out["pods"] == ["shop/cart-a@node-a", "shop/cart-b@node-a", "shop/cart-c@node-b"], out
+assert sorted(a["agent"] for a in out["agents"]) == ["node-a", "node-b"], out
+PY
+grep -q '"fault applied"' agent-b.log || fail "node-b's agent did not apply its part"
+for p in $webA $webB $webC; do
+	[ "$(settled $p S)" = S ] || fail "web $p still stopped after the run"
+done
+echo "ok 8 discovery: all pods of a label, both nodes' agents, reverted after the run"
+
+# 9b. in-cluster mode: the service-account directory and KUBERNETES_SERVICE_*; the
+#     token file is read again per request, so a rotated token is picked up.
+mkdir sa
+cp ca.pem sa/ca.crt
+printf '%s' "$apitoken" >sa/token
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$apiport FAULTLINE_SA_DIR="$dir/sa" \
+	NODE_NAME=node-a "$agent" --listen "127.0.0.4:$port" --token-file token --state-dir state-c \
+	2>agent-c.log &
+cpid=$!
+pids="$pids $cpid"
+i=0
+until curl -s "http://127.0.0.4:$port/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "in-cluster agent did not come up: $(cat agent-c.log)"; sleep 0.05
+done
+grep -q "api_server=https://127.0.0.1:$apiport" agent-c.log || fail "in-cluster config not used: $(cat agent-c.log)"
+url="http://127.0.0.4:$port"
+[ "$(post '{"id":"ic1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"},"all":true},"ttl_ms":60000}')" = 201 ] ||
+	fail "in-cluster pause: $(cat body.json)"
+[ "$(settled $sideA T)" = T ] || fail "in-cluster pause did not stop cart-a"
+del ic1 >/dev/null
+rotated=$(hex64)
+python3 mkworld.py "$here/fixtures/pod.json" update - token "\"$rotated\""
+printf '%s' "$rotated" >sa/token.new && mv sa/token.new sa/token
+[ "$(post '{"id":"ic2","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" = 201 ] ||
+	fail "rotated service-account token not picked up: $(cat body.json)"
+del ic2 >/dev/null
+tail -n 1 api.log | grep -q "Bearer $rotated" || fail "the rotated token was not sent"
+[ "$(settled $sideA S)" = S ] || fail "cart-a sidecar left stopped"
+stop_c=$cpid
+echo "ok 9b in-cluster service account (CA + token files), rotated token re-read"
+
+# 9c. a kubeconfig with an exec plugin (common on laptops: EKS, GKE) must not stop an
+#     agent -- the embedded one of `faultline run` inherits KUBECONFIG: pod targets
+#     are refused with the reason, everything else works.
+cat >kube/exec-config <<EOF
+apiVersion: v1
+kind: Config
+current-context: eks
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$apiport"}}]
+contexts: [{name: eks, context: {cluster: c, user: u}}]
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, prod]
+EOF
+KUBECONFIG="$dir/kube/exec-config" "$agent" --listen "127.0.0.5:$port" --token-file token \
+	--state-dir state-d 2>agent-d.log &
+dpid=$!
+pids="$pids $dpid"
+i=0
+until curl -s "http://127.0.0.5:$port/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent with an exec-plugin kubeconfig did not start: $(cat agent-d.log)"; sleep 0.05
+done
+url="http://127.0.0.5:$port"
+[ "$(post '{"id":"d1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" != 201 ] ||
+	fail "pod target accepted without a usable Kubernetes client"
+grep -q "credential plugins are not supported" body.json || fail "refusal without the reason: $(cat body.json)"
+[ "$(post "{\"id\":\"d2\",\"kind\":\"pause\",\"target\":{\"pid\":$sideA},\"ttl_ms\":60000}")" = 201 ] ||
+	fail "a pid target failed on that agent: $(cat body.json)"
+del d2 >/dev/null
+[ "$(settled $sideA S)" = S ] || fail "d2 not reverted"
+echo "ok 9c exec-plugin kubeconfig: agent serves, pod targets refused with the reason"
+
+# 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
+stop_agent() {
+	kill -TERM "$1"
+	wait "$1"
+	rc=$?
+	[ $rc = 0 ] || fail "agent $1 exited $rc on SIGTERM: $(tail -n 20 "$2")"
+	grep -q "Sanitizer" "$2" && fail "sanitizer report from agent $1: $(grep -A20 Sanitizer "$2" | head -40)"
+	:
+}
+stop_agent "$apid" agent.log
+apid=""
+stop_agent "$bpid" agent-b.log
+stop_agent "$stop_c" agent-c.log
+stop_agent "$dpid" agent-d.log
+grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
+echo "ok 9 agents stopped cleanly"
+exit 0
