@@ -222,6 +222,15 @@ int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx, struc
 	}
 	if (l->cwd[0] && (stat(l->cwd, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return fl_error_set(err, -ENOENT, "$.target.cwd", "%s is not a directory", l->cwd);
+	if (l->output[0]) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", l->output);
+		*strrchr(dir, '/') = '\0';
+		if (stat(dir[0] ? dir : "/", &st) < 0 || !S_ISDIR(st.st_mode))
+			return fl_error_set(err, -ENOENT, "$.target.output",
+					    "%s: the directory does not exist", l->output);
+	}
 	if (fl_preload_locate(NULL, l->lib, sizeof(l->lib)) < 0)
 		return fl_error_set(
 		    err, -EOPNOTSUPP, "$.target.command",

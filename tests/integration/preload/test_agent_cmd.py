@@ -184,6 +184,9 @@ def main():
             st, body = launch(a, "c7", ["no-such-program-xyz"], ["write:EIO"])
             c.check(st == 404 and body["error"]["path"] == "$.target.command[0]",
                     f"a program not in PATH is refused: {st} {body}")
+            st, body = launch(a, "c9", ["true"], ["write:EIO"], output="/nonexistent-fl/out")
+            c.check(st == 404 and body["error"]["path"] == "$.target.output",
+                    f"output in a missing directory is refused: {st} {body}")
             st, body = launch(a, "c8", ["true"], ["write:EIO"], pid=1)
             c.check(st == 400, f"command and pid together are refused: {st}")
             c.check(tables() - before == set(), "nothing left by refused requests")
