@@ -177,6 +177,36 @@ void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t 
 	*injected = p ? p->injected : 0;
 }
 
+/*
+ * The NOTIFY entries of one syscall. When every rule for it names an fd=,
+ * the filter compares the first argument itself and only those calls reach
+ * the supervisor: a call on another descriptor never leaves the kernel
+ * (`write:EIO:p=0.1:fd=5` costs nothing on stdout). Otherwise every call does.
+ */
+static int add_notify(scmp_filter_ctx ctx, const struct fl_seccomp_plan *p, int nr)
+{
+	bool all_fd = true;
+	int rc = 0;
+
+	for (size_t j = 0; j < p->n; j++)
+		if (p->rules[j].nr == nr && !(p->rules[j].r.flags & FL_RULE_FD))
+			all_fd = false;
+	if (!all_fd)
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+	for (size_t j = 0; j < p->n && rc == 0; j++) {
+		bool seen = false;
+
+		if (p->rules[j].nr != nr)
+			continue;
+		for (size_t k = 0; k < j; k++)
+			seen |= p->rules[k].nr == nr && p->rules[k].r.fd == p->rules[j].r.fd;
+		if (!seen)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->rules[j].r.fd));
+	}
+	return rc;
+}
+
 /* In the child: build and load the filter. Returns the listener fd, -1 if none, or -errno. */
 static int plan_install(const struct fl_seccomp_plan *p)
 {
@@ -195,7 +225,7 @@ static int plan_install(const struct fl_seccomp_plan *p)
 		if (dup)
 			continue; /* one NOTIFY entry per syscall */
 		if (s->notify)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, s->nr, 0);
+			rc = add_notify(ctx, p, s->nr);
 		else if (s->r.flags & FL_RULE_FD)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 1,
 					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->r.fd));
