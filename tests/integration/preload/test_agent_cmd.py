@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from fltest import LINE, Agent, Checks, TempDir, env, skip
+from fltest import LINE, Agent, Checks, TempDir, env, run, skip
 
 HT = env("FL_HOOKTEST")
 env("FL_SHIM")
@@ -87,8 +87,15 @@ def main():
                                                "notif_continue"}
                     and all(isinstance(sc[k], bool) for k in ("filter", "errno", "user_notif")),
                     f"health reports seccomp capabilities: {sc}")
-            c.check(sc.get("errno") is True and sc.get("user_notif") is True,
-                    "this kernel offers seccomp errno filters and user notification")
+            # The same probe as faultline exec -v prints: "seccomp: filter=yes errno=yes ..."
+            probe = run([env("FL_EXEC"), "-v", "--seccomp", "--fault", "getppid:EPERM", "--",
+                         "true"]).stderr
+            line = next((l for l in probe.splitlines() if "seccomp: filter=" in l), "")
+            want = {k: f"{name}=yes" in line for k, name in
+                    (("filter", "filter"), ("errno", "errno"), ("user_notif", "user-notif"),
+                     ("notif_continue", "continue"))}
+            c.check(line and all(sc.get(k) == v for k, v in want.items()),
+                    f"health agrees with faultline exec's probe: {line!r}")
 
             # 1. launched under the shim, armed from its first call; DELETE stops it
             out = d + "/w.out"
