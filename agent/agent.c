@@ -13,6 +13,7 @@
 #include "agent/journal.h"
 #include "agent/kube_client.h"
 #include "agent/log.h"
+#include "agent/preload.h"
 #include "core/duration.h"
 #include "core/rng.h"
 #include "faults/fault.h"
@@ -376,6 +377,7 @@ int fl_agent_reconcile(struct fl_agent *a)
 	pthread_mutex_lock(&a->mu);
 	n = fl_journal_each(&a->journal, reconcile_one, &rc);
 	pthread_mutex_unlock(&a->mu);
+	fl_agent_preload_gc(); /* tables of shimmed processes that were SIGKILLed */
 	if (n < 0) {
 		fl_log(FL_LOG_ERROR, "cannot read the journal", "error", strerror(-n), NULL);
 		return 1;
@@ -447,6 +449,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	ctx.seed = fl_rng_fresh_seed();
 	ctx.fault_id = req->id;
 	ctx.allow_pid = policy_cb;
+	ctx.allow_command = fl_agent_policy_command;
 	ctx.opaque = (void *)a->cfg;
 	r = ops->plan(spec, &ctx, &f->undo, err);
 	if (r < 0)
@@ -471,9 +474,14 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		goto out;
 	}
 	/*
-	 * The planned record stays as it is: revert works from it alone (the ops
-	 * contract), so a second write-and-fsync here would buy nothing.
+	 * Revert works from the planned record alone (the ops contract); a kind
+	 * that learns more while applying (a launched command's pid) adds it to
+	 * the record, which is then journalled again.
 	 */
+	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "undo"), f->undo, true) &&
+	    (!cJSON_ReplaceItemInObjectCaseSensitive(rec, "undo", cJSON_Duplicate(f->undo, true)) ||
+	     fl_journal_write(&a->journal, f->id, rec) < 0))
+		fl_log(FL_LOG_ERROR, "journal rewrite failed", "id", f->id, NULL);
 	f->deadline_ms = fl_now_mono_ms() + f->ttl_ms;
 	f->next = a->faults;
 	a->faults = f;
@@ -526,6 +534,7 @@ int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJS
 	ctx.seed = fl_rng_fresh_seed();
 	ctx.fault_id = req->id;
 	ctx.allow_pid = policy_cb;
+	ctx.allow_command = fl_agent_policy_command;
 	ctx.opaque = (void *)a->cfg;
 	/* plan reads the system and changes nothing (faults/fault.h); no journal, no apply. */
 	r = ops->plan(spec, &ctx, &undo, err);
@@ -782,6 +791,7 @@ cJSON *fl_agent_capabilities(void)
 	cJSON_AddBoolToObject(caps, "seccomp_user_notif", seccomp_user_notif());
 	/* Tried for real, as the kinds do: a module file says nothing about built-ins. */
 	fl_fault_net_capabilities(caps);
+	fl_agent_seccomp_caps(caps);
 	for (size_t i = 0; (ops = fl_fault_nth(i)); i++) {
 		cJSON *k = cJSON_AddObjectToObject(kinds, ops->kind);
 		bool ok;

@@ -24,7 +24,6 @@
 #include "preload/rules.h"
 
 #define EXEC_RULES_MAX FL_SHM_RULES_MAX
-#define PRELOAD_NAME   "libfaultline-preload.so"
 
 static volatile sig_atomic_t child_pid;
 
@@ -52,43 +51,6 @@ static void usage(FILE *f)
 	    "      --preload LIB  the shim (default: $FAULTLINE_PRELOAD, then beside faultline)\n"
 	    "  -v, --verbose      say what is armed and what the kernel offers\n",
 	    f);
-}
-
-/* Find the shim: --preload, $FAULTLINE_PRELOAD, then next to our binary (build tree, install). */
-static int find_preload(const char *opt, char *out, size_t len)
-{
-	static const char *const rel[] = {
-	    "/" PRELOAD_NAME,
-	    "/../preload/" PRELOAD_NAME,
-	    "/../lib/faultline/" PRELOAD_NAME,
-	    "/../lib/" PRELOAD_NAME,
-	    "/../lib/x86_64-linux-gnu/faultline/" PRELOAD_NAME,
-	    "/../lib/aarch64-linux-gnu/faultline/" PRELOAD_NAME,
-	};
-	const char *env = getenv("FAULTLINE_PRELOAD");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (opt || (env && *env)) {
-		const char *p = opt ? opt : env;
-
-		if (!realpath(p, out) || strlen(out) >= len || access(out, R_OK))
-			return -ENOENT;
-		return 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -ENOENT;
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		char cand[PATH_MAX * 2];
-
-		snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
-		if (access(cand, R_OK) == 0 && realpath(cand, out) && strlen(out) < len)
-			return 0;
-	}
-	return -ENOENT;
 }
 
 static int status_code(int st)
@@ -342,11 +304,11 @@ int fl_cmd_exec(int argc, char **argv)
 	if (use_seccomp) {
 		rc = run_seccomp(rules, n, seed, argv + optind, verbose);
 	} else {
-		if (find_preload(preload_opt, lib, sizeof(lib)) < 0) {
+		if (fl_preload_locate(preload_opt, lib, sizeof(lib)) < 0) {
 			fprintf(stderr,
 				"faultline exec: cannot find %s (use --preload or "
 				"FAULTLINE_PRELOAD)\n",
-				preload_opt ? preload_opt : PRELOAD_NAME);
+				preload_opt ? preload_opt : FL_PRELOAD_LIB_NAME);
 			rc = 125;
 			goto out;
 		}

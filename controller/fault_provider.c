@@ -15,6 +15,7 @@
  */
 #include "controller/fault_provider.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -672,13 +673,28 @@ static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, st
 				 "expected a percentage in (0, 100]");
 		goto out;
 	}
-	if (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
-		     seed->valuedouble != floor(seed->valuedouble))) {
+	/* A seed may also be a decimal string, as "monkey_seed" records it (exact past 2^53,
+	 * and what an env/--var value gives); null or "" draws a fresh one. */
+	if (seed && (cJSON_IsNull(seed) || (cJSON_IsString(seed) && !seed->valuestring[0])))
+		seed = NULL;
+	if (seed && cJSON_IsString(seed)) {
+		char *end;
+
+		errno = 0;
+		sd = strtoull(seed->valuestring, &end, 10);
+		if (*end || errno || !isdigit((unsigned char)seed->valuestring[0])) {
+			r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
+					 "expected an unsigned integer");
+			goto out;
+		}
+	} else if (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
+			    seed->valuedouble != floor(seed->valuedouble))) {
 		r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
 				 "expected an unsigned integer");
 		goto out;
+	} else {
+		sd = seed ? (uint64_t)seed->valuedouble : fl_rng_fresh_seed();
 	}
-	sd = seed ? (uint64_t)seed->valuedouble : fl_rng_fresh_seed();
 	k = count ? (size_t)count->valuedouble : (size_t)ceil((double)*n * pct->valuedouble / 100);
 	if (k > *n)
 		k = *n;

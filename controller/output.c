@@ -5,6 +5,7 @@
  * TTY there is no live line, only the plain lines, so logs stay readable.
  */
 #include "controller/output.h"
+#include "controller/slo.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -340,6 +341,12 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 		if (p->duration_ms)
 			fprintf(f, " for %s", fl_duration_fmt(p->duration_ms * 1000, d, sizeof(d)));
 		break;
+	case FL_PROVIDER_LOAD: /* probes of controller/slo.h */
+	case FL_PROVIDER_PROMETHEUS:
+	case FL_PROVIDER_TCP:
+	case FL_PROVIDER_RUNNING:
+		fl_probe_describe(p, f);
+		break;
 	case FL_PROVIDER__MAX:
 		break;
 	}
@@ -357,6 +364,7 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 		const struct fl_tolerance *t =
 		    a->tolerance.type != FL_TOL_NONE ? &a->tolerance : &eff->tolerance;
 
+		fl_slo_plan_mode(f, a); /* [during, every 1s] (controller/slo.c) */
 		fprintf(f, "; tolerance %s", fl_tolerance_describe(t, tol, sizeof(tol)));
 	}
 	fputc('\n', f);
@@ -389,6 +397,12 @@ void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strate
 	fprintf(f, "Method\n");
 	for (size_t i = 0; i < e->method.n; i++)
 		fl_plan_activity(f, i, &e->method.v[i], false, cb, opaque);
+	if (e->abort.n)
+		fprintf(f,
+			"Abort conditions (sampled through the method; one failing stops the run, "
+			"reverts every fault and runs the rollbacks)\n");
+	for (size_t i = 0; i < e->abort.n; i++)
+		fl_plan_activity(f, i, &e->abort.v[i], true, cb, opaque);
 	fprintf(f, "Rollbacks (strategy %s: %s)\n", fl_rollback_strategy_name(rs),
 		rs < FL_ROLLBACK__MAX ? rs_doc[rs] : "");
 	for (size_t i = 0; i < e->rollbacks.n; i++)

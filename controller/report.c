@@ -9,6 +9,7 @@
 #include "controller/report.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -283,6 +284,19 @@ static const char *fl_probe_name(const cJSON *probe, const cJSON *all)
 	return ref ? ref : "(unnamed probe)";
 }
 
+/*
+ * Does a hypothesis probe run in this phase (0 before, 1 after)? Its "mode"
+ * (docs/experiment-format.md, "Probe modes"): absent/"edge" both, "before",
+ * "after"; "during"/"continuous"/"on-fault" neither (their windows are the
+ * steady-state-during cases).
+ */
+static bool fl_junit_in_phase(const cJSON *probe, int ph)
+{
+	const char *m = fl_jstr(probe, "mode", "edge");
+
+	return !strcmp(m, "edge") || !strcmp(m, ph == 0 ? "before" : "after");
+}
+
 int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 {
 	static const char *const phases[2] = {"before", "after"};
@@ -297,7 +311,9 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 	double total = fl_jnum(journal, "duration");
 	int r = 0;
 
-	cases = calloc(nprobes * 2 + 1, sizeof(*cases));
+	const cJSON *during = cJSON_GetObjectItemCaseSensitive(ss, "during"), *drec;
+
+	cases = calloc(nprobes * 2 + (size_t)cJSON_GetArraySize(during) + 1, sizeof(*cases));
 	if (!cases)
 		return -ENOMEM;
 	for (int ph = 0; ph < 2; ph++) {
@@ -314,10 +330,14 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 			why = "not run: the steady state was not met before the method";
 		else
 			why = "not run: the run stopped before this check";
-		for (size_t i = 0; i < nprobes; i++) {
-			const cJSON *rec = cJSON_GetArrayItem(runs, (int)i);
-			struct fl_junit_case *c = &cases[n++];
+		for (size_t i = 0, k = 0; i < nprobes; i++) {
+			const cJSON *rec;
+			struct fl_junit_case *c;
 
+			if (!fl_junit_in_phase(cJSON_GetArrayItem(probes, (int)i), ph))
+				continue;
+			rec = cJSON_GetArrayItem(runs, (int)k++);
+			c = &cases[n++];
 			c->phase = cls;
 			c->name = fl_probe_name(cJSON_GetArrayItem(probes, (int)i), probes);
 			c->rec = rec;
@@ -334,6 +354,20 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 				failures++;
 			}
 		}
+	}
+
+	/* Sampled probes (during, on-fault, abort): one case per window. */
+	cJSON_ArrayForEach(drec, during)
+	{
+		struct fl_junit_case *c = &cases[n++];
+
+		c->phase = "steady-state-during";
+		c->name = fl_jstr(drec, "name", "(unnamed probe)");
+		c->rec = drec;
+		if (strcmp(fl_jstr(drec, "status", ""), "succeeded") != 0)
+			errors++;
+		else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(drec, "tolerance_met")))
+			failures++;
 	}
 
 	r |= fl_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

@@ -40,6 +40,7 @@
 #include "controller/fault_provider.h"
 #include "controller/output.h"
 #include "controller/provider.h"
+#include "controller/slo.h"
 #include "core/duration.h"
 
 enum fl_phase {
@@ -66,6 +67,9 @@ struct fl_runner {
 	bool deviated;
 	unsigned method_failures, rollback_failures;
 	char reason[FL_ERROR_MSG_MAX + 256];
+	struct fl_slo_monitor *slo; /* during/on-fault/abort sampling (controller/slo.c) */
+	bool slo_aborted;
+	cJSON *during; /* the journal's steady_states.during */
 };
 
 static void fl_runner_reason(struct fl_runner *r, const char *fmt, ...) FL_PRINTF(2, 3);
@@ -204,7 +208,14 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 		if (ret == -ECONNABORTED)
 			atomic_store(&r->aborted, true);
 		pthread_mutex_unlock(&r->fault_lock);
+		if (ret == 0)
+			fl_slo_monitor_fault_live(r->slo, a->provider.duration_ms);
 		return ret;
+	case FL_PROVIDER_LOAD: /* probes of controller/slo.h */
+	case FL_PROVIDER_PROMETHEUS:
+	case FL_PROVIDER_TCP:
+	case FL_PROVIDER_RUNNING:
+		return fl_probe_run(&a->provider, &co, res, err);
 	case FL_PROVIDER__MAX:
 		break;
 	}
@@ -334,6 +345,8 @@ static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 		cJSON *rec, *tm;
 		int rc;
 
+		if (!fl_probe_runs_in(a, phase == FL_PHASE_BEFORE ? FL_MODE_BEFORE : FL_MODE_AFTER))
+			continue; /* "mode": sampled during the method, or the other phase only */
 		stop = fl_runner_should_stop(r, r->o->cancel_fd, r->deadline);
 		if (stop) {
 			fl_runner_stopped(r, stop);
@@ -470,6 +483,8 @@ static cJSON *fl_run_list(struct fl_runner *r, const struct fl_activity_list *l,
 
 static bool fl_play_rollbacks(const struct fl_runner *r)
 {
+	if (r->slo_aborted)
+		return true; /* an abort condition always rolls back */
 	switch (r->o->rollback_strategy) {
 	case FL_ROLLBACK_ALWAYS:
 		return true;
@@ -508,6 +523,76 @@ static void fl_runner_revert_faults(struct fl_runner *r)
 		fl_out_note(r->o->out, "reverting faults failed: %s", err.msg);
 	}
 	pthread_mutex_unlock(&r->fault_lock);
+}
+
+/* ---- steady state under fire: the hooks into controller/slo.c ---- */
+
+/* An abort probe failed (sampling thread): every live fault on every agent goes now. */
+static void fl_runner_on_abort(void *arg, const char *why)
+{
+	struct fl_runner *r = arg;
+
+	fl_out_note(r->o->out, "%s: reverting every live fault now", why);
+	fl_runner_revert_faults(r);
+}
+
+/* Start sampling for the method; returns the fd that stops the method. */
+static int fl_runner_slo_start(struct fl_runner *r)
+{
+	struct fl_slo_monitor_opts so = {.cancel_fd = r->o->cancel_fd,
+					 .deadline_ms = r->deadline,
+					 .on_abort = fl_runner_on_abort,
+					 .arg = r};
+	struct fl_error err;
+
+	if (!fl_experiment_samples(r->e))
+		return r->o->cancel_fd;
+	fl_error_init(&err);
+	if (fl_slo_monitor_start(r->e, &so, &r->slo, &err) < 0) {
+		r->slo = NULL;
+		fl_runner_reason(r, "probes cannot be sampled during the method: %s", err.msg);
+		r->status = "failed";
+		return r->o->cancel_fd;
+	}
+	return fl_slo_monitor_method_fd(r->slo);
+}
+
+/* The method ended: judge the windows, note an abort. */
+static void fl_runner_slo_finish(struct fl_runner *r)
+{
+	char why[FL_ERROR_MSG_MAX + 256];
+	bool met, aborted;
+
+	if (!r->slo)
+		return;
+	r->during = fl_slo_monitor_finish(r->slo, &met, &aborted, why, sizeof(why));
+	for (cJSON *it = r->during ? r->during->child : NULL; it; it = it->next) {
+		const cJSON *out = cJSON_GetObjectItem(it, "output");
+		const cJSON *lat = cJSON_GetObjectItem(out, "latency_ms");
+
+		fl_out_note(r->o->out, "%s probe \"%s\": %.0f samples, %.0f failed, p95 %.4gms: %s",
+			    cJSON_GetStringValue(cJSON_GetObjectItem(it, "mode")),
+			    cJSON_GetStringValue(cJSON_GetObjectItem(it, "name")),
+			    cJSON_GetNumberValue(cJSON_GetObjectItem(out, "samples")),
+			    cJSON_GetNumberValue(cJSON_GetObjectItem(out, "failed")),
+			    cJSON_IsNumber(cJSON_GetObjectItem(lat, "p95"))
+				? cJSON_GetNumberValue(cJSON_GetObjectItem(lat, "p95"))
+				: 0.0,
+			    cJSON_IsTrue(cJSON_GetObjectItem(it, "tolerance_met")) ? "met"
+										   : "NOT met");
+	}
+	if (aborted) {
+		r->slo_aborted = true;
+		if (!r->status || !strcmp(r->status, "failed")) {
+			r->status = "aborted";
+			r->reason[0] = '\0';
+			fl_runner_reason(r, "%s", why);
+		}
+	} else if (!met && (!r->status || !strcmp(r->status, "failed"))) {
+		/* (an interrupted or aborted run's windows are cut short: no verdict from them) */
+		r->deviated = true; /* "failed" once the after hypothesis has run too */
+		fl_runner_reason(r, "%s", why);
+	}
 }
 
 int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJSON **journal,
@@ -617,11 +702,14 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 
 	/* Method. */
 	if (before_ok && !r.status) {
+		int method_fd = fl_runner_slo_start(&r);
+
 		fl_out_phase(o->out, "Method");
-		list = fl_run_list(&r, &e->method, o->cancel_fd, r.deadline, &r.method_failures,
+		list = fl_run_list(&r, &e->method, method_fd, r.deadline, &r.method_failures,
 				   "method activity");
 		cJSON_AddItemToObject(j, "run", list ? list : cJSON_CreateArray());
 		fl_runner_stopped(&r, fl_runner_should_stop(&r, o->cancel_fd, r.deadline));
+		fl_runner_slo_finish(&r);
 		/* The abort is recorded in r.status; it must not stop the rollbacks. */
 		atomic_store(&r.aborted, false);
 	} else {
@@ -636,7 +724,10 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	} else {
 		cJSON_AddNullToObject(ss, "after");
 	}
-	cJSON_AddItemToObject(ss, "during", cJSON_CreateArray());
+	if (r.deviated && !r.status)
+		r.status = "failed"; /* deviated during the method (slo.c) */
+	cJSON_AddItemToObject(ss, "during", r.during ? r.during : cJSON_CreateArray());
+	r.during = NULL;
 
 	/* Faults go before rollbacks, whatever happened. */
 	fl_runner_revert_faults(&r);
@@ -678,6 +769,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	*journal = j;
 	j = NULL;
 out:
+	fl_slo_monitor_free(r.slo);
+	cJSON_Delete(r.during);
 	fl_fault_session_free(r.faults);
 	pthread_mutex_destroy(&r.fault_lock);
 	cJSON_Delete(j);

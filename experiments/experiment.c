@@ -29,7 +29,9 @@
 #define PROCESS_PATH_MAX  4096
 #define HTTP_RETRIES_MAX  100
 
-enum list_kind { LIST_HYPOTHESIS, LIST_METHOD, LIST_ROLLBACKS };
+enum list_kind { LIST_HYPOTHESIS, LIST_METHOD, LIST_ROLLBACKS, LIST_ABORT };
+/* Lists of probes judged by a tolerance: the hypothesis and "abort" (slo_parse.c). */
+#define JUDGED(kind) ((kind) == LIST_HYPOTHESIS || (kind) == LIST_ABORT)
 
 /* An activity seen so far, for `ref` lookups. */
 struct named {
@@ -71,6 +73,14 @@ const char *fl_provider_type_name(enum fl_provider_type t)
 		return "http";
 	case FL_PROVIDER_FAULT:
 		return "fault";
+	case FL_PROVIDER_LOAD:
+		return "load";
+	case FL_PROVIDER_PROMETHEUS:
+		return "prometheus";
+	case FL_PROVIDER_TCP:
+		return "tcp";
+	case FL_PROVIDER_RUNNING:
+		return "running";
 	case FL_PROVIDER__MAX:
 		break;
 	}
@@ -128,6 +138,7 @@ static void provider_done(struct fl_provider *p)
 	free(p->target_json);
 	free(p->params_json);
 	fl_strv_free(p->agents);
+	fl_slo_provider_done(p);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -161,6 +172,7 @@ void fl_experiment_free(struct fl_experiment *e)
 	list_done(&e->hypothesis);
 	list_done(&e->method);
 	list_done(&e->rollbacks);
+	list_done(&e->abort);
 	free(e->source_path);
 	free(e->canonical_json);
 	free(e);
@@ -1028,10 +1040,20 @@ static void parse_provider(struct parse_ctx *ctx, const cJSON *j, const char *pa
 	} else if (!strcmp(t->valuestring, "fault")) {
 		p->type = FL_PROVIDER_FAULT;
 		parse_fault(ctx, j, path, p);
+	} else if (!strcmp(t->valuestring, "load")) { /* http + rate: slo_parse.c */
+		cJSON *h = fl_slo_load_http_part(j);
+
+		p->type = FL_PROVIDER_LOAD;
+		if (h)
+			parse_http(ctx, h, path, p);
+		cJSON_Delete(h);
+		fl_slo_load_parse(j, path, p, ctx->errs);
+	} else if (fl_slo_provider_parse(t->valuestring, j, path, p, ctx->errs)) {
+		/* prometheus, tcp, running: slo_parse.c */
 	} else {
 		ERR(ctx, -ENOTSUP, tp,
-		    "provider type %s is not supported (faultline runs process, http and fault "
-		    "providers)",
+		    "provider type %s is not supported (faultline runs process, http, fault, load, "
+		    "prometheus, tcp and running providers)",
 		    fl_quote(t->valuestring, got, sizeof(got)));
 	}
 }
@@ -1138,11 +1160,11 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 	parse_activity(&sub, n->json, path, kind, a);
 	free(scratch);
 	a->ref = n->a;
-	if (kind == LIST_HYPOTHESIS && a->type == FL_ACTIVITY_ACTION)
+	if (JUDGED(kind) && a->type == FL_ACTIVITY_ACTION)
 		ERR(ctx, -EINVAL, p,
 		    "%s is an action; the steady-state hypothesis holds probes only",
 		    fl_quote(ref->valuestring, got, sizeof(got)));
-	else if (kind == LIST_HYPOTHESIS && a->tolerance.type == FL_TOL_NONE)
+	else if (JUDGED(kind) && a->tolerance.type == FL_TOL_NONE)
 		ERR(ctx, -EINVAL, p, "%s has no tolerance; a hypothesis probe needs one",
 		    fl_quote(ref->valuestring, got, sizeof(got)));
 	if (kind != LIST_METHOD)
@@ -1152,8 +1174,9 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *path,
 			   enum list_kind kind, struct fl_activity *a)
 {
-	static const char *const known[] = {"type",   "name",	    "provider", "tolerance",
-					    "pauses", "background", "controls", NULL};
+	static const char *const known[] = {"type",	"name",	      "provider", "tolerance",
+					    "pauses",	"background", "controls", "mode",
+					    "interval", NULL}; /* mode, interval: slo_parse.c */
 	char p[FL_PATH_MAX], got[96];
 	const cJSON *v;
 
@@ -1215,7 +1238,8 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 			    "or HTTP status like 0 or 200",
 			    fl_provider_type_name(a->provider.type));
 	}
-	if (kind == LIST_HYPOTHESIS) {
+	fl_slo_mode_parse(j, path, JUDGED(kind), kind == LIST_ABORT, a, ctx->errs);
+	if (JUDGED(kind)) {
 		if (a->type == FL_ACTIVITY_ACTION)
 			ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
 			    "the steady-state hypothesis holds probes only, not actions");
@@ -1391,11 +1415,14 @@ out:
  * Top-level keys. Chaos Toolkit keys faultline accepts and does not act on:
  * version, contributions, extensions, controls, runtime (see the format doc).
  */
-static const char *const top_known[] = {"title",	 "description",	  "tags",
-					"configuration", "secrets",	  "steady-state-hypothesis",
-					"method",	 "rollbacks",	  "timeout",
-					"version",	 "contributions", "extensions",
-					"controls",	 "runtime",	  NULL};
+static const char *const top_known[] = {"title",	 "description",
+					"tags",		 "configuration",
+					"secrets",	 "steady-state-hypothesis",
+					"method",	 "rollbacks",
+					"timeout",	 "version",
+					"contributions", "extensions",
+					"controls",	 "runtime",
+					"abort",	 NULL};
 
 static void parse_tags(struct parse_ctx *ctx, const cJSON *j, struct fl_experiment *e)
 {
@@ -1479,8 +1506,8 @@ static int export_config(const struct fl_subst_map *m, struct fl_experiment *e)
 	return 0;
 }
 
-static const char *const subst_keys[] = {"title",  "description", "steady-state-hypothesis",
-					 "method", "rollbacks",	  NULL};
+static const char *const subst_keys[] = {
+    "title", "description", "steady-state-hypothesis", "method", "rollbacks", "abort", NULL};
 
 /*
  * The experiment after substitution, for the journal: secrets masked, the
@@ -1629,6 +1656,7 @@ static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
 	collect_names(&ctx, get(get(sub, "steady-state-hypothesis"), "probes"));
 	collect_names(&ctx, get(sub, "method"));
 	collect_names(&ctx, get(sub, "rollbacks"));
+	collect_names(&ctx, get(sub, "abort"));
 	v = get(sub, "steady-state-hypothesis");
 	if (v)
 		parse_hypothesis(&ctx, v, e);
@@ -1642,6 +1670,9 @@ static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
 	v = get(sub, "rollbacks");
 	if (v)
 		parse_list(&ctx, v, "$.rollbacks", LIST_ROLLBACKS, &e->rollbacks);
+	v = get(sub, "abort"); /* abort conditions: probes sampled through the method */
+	if (v)
+		parse_list(&ctx, v, "$.abort", LIST_ABORT, &e->abort);
 
 	if (errs->n + errs->dropped > errs_before) {
 		r = -EINVAL;
@@ -1767,6 +1798,7 @@ int fl_experiment_check_programs(const struct fl_experiment *e, struct fl_errlis
 	check_list_programs(&e->hypothesis, errs, &r);
 	check_list_programs(&e->method, errs, &r);
 	check_list_programs(&e->rollbacks, errs, &r);
+	check_list_programs(&e->abort, errs, &r);
 	return r < 0 ? -ENOENT : 0;
 }
 

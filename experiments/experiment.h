@@ -31,6 +31,11 @@ enum fl_provider_type {
 	FL_PROVIDER_PROCESS,
 	FL_PROVIDER_HTTP,
 	FL_PROVIDER_FAULT,
+	/* steady-state probes (experiments/slo_parse.c, controller/probe_*.c) */
+	FL_PROVIDER_LOAD,	/* steady HTTP traffic at a rate: latency and errors */
+	FL_PROVIDER_PROMETHEUS, /* an instant PromQL query: its value */
+	FL_PROVIDER_TCP,	/* connect within a timeout: true/false */
+	FL_PROVIDER_RUNNING,	/* how many processes match a selector */
 	FL_PROVIDER__MAX
 };
 
@@ -44,6 +49,7 @@ enum fl_tolerance_type {
 	FL_TOL_REGEX,	 /* {"type":"regex","pattern","target"} */
 	FL_TOL_JSONPATH, /* {"type":"jsonpath","path","expect","count","target"} */
 	FL_TOL_RANGE,	 /* {"type":"range","range":[lo,hi],"target"} */
+	FL_TOL_SLO,	 /* {"success_ratio": {"min"}, "latency": {"p95": "500ms"}} over samples */
 	FL_TOL__MAX
 };
 
@@ -81,6 +87,20 @@ struct fl_tolerance {
 	char *target;	   /* REGEX/JSONPATH/RANGE: "stdout", "body", "status"... or NULL */
 	char *expect_json; /* JSONPATH: "expect" as compact JSON text (any JSON value) */
 	void *compiled;	   /* private: compiled regex / path */
+	/* SLO: judged over all samples of a window (experiments/slo_tol.c) */
+	double slo_min_ratio;	    /* success_ratio.min; < 0: not checked */
+	uint64_t slo_latency_us[3]; /* latency p50, p95, p99 bounds; 0: not checked */
+	uint64_t slo_min_samples;   /* fewer samples than this: not met (default 1) */
+};
+
+/* When a steady-state probe runs ("mode", docs/experiment-format.md). */
+enum fl_probe_mode {
+	FL_MODE_EDGE,	  /* default: before and after the method, as Chaos Toolkit */
+	FL_MODE_BEFORE,	  /* before the method only */
+	FL_MODE_AFTER,	  /* after the method only */
+	FL_MODE_DURING,	  /* "during" / "continuous": every interval through the method */
+	FL_MODE_ON_FAULT, /* every interval while a fault of this run is live */
+	FL_MODE__MAX
 };
 
 struct fl_provider {
@@ -110,6 +130,17 @@ struct fl_provider {
 	char *params_json;
 	uint64_t duration_ms;
 	char **agents; /* NULL-terminated, may be NULL */
+
+	/* load: url, method, headers, body, expected_status, timeout_ms as http; duration_ms
+	 * is how long a one-shot run lasts (a "during" probe runs through the method) */
+	double rate;	      /* requests per second */
+	unsigned concurrency; /* requests in flight at most */
+	/* prometheus: url is the server's base URL */
+	char *query;
+	/* tcp */
+	char *host;
+	unsigned port;
+	/* running: target_json holds the process selector (as the kill fault's) */
 };
 
 struct fl_activity {
@@ -123,6 +154,8 @@ struct fl_activity {
 	bool background;
 	const struct fl_activity *ref; /* {"ref": "name"}: the earlier activity this one repeats */
 	char *json_path;	       /* "$.method[2]", for messages and reports */
+	enum fl_probe_mode mode;       /* hypothesis probes; abort probes are always during */
+	uint64_t interval_ms;	       /* during/on-fault/abort sampling period */
 };
 
 struct fl_activity_list {
@@ -142,9 +175,10 @@ struct fl_experiment {
 	struct fl_activity_list hypothesis; /* probes with tolerances */
 	struct fl_activity_list method;
 	struct fl_activity_list rollbacks;
-	uint64_t timeout_ms;  /* whole-run timeout, 0 = none */
-	char *source_path;    /* file it came from, or NULL */
-	char *canonical_json; /* the experiment after substitution, for the journal */
+	struct fl_activity_list abort; /* "abort": probes whose failure stops the run at once */
+	uint64_t timeout_ms;	       /* whole-run timeout, 0 = none */
+	char *source_path;	       /* file it came from, or NULL */
+	char *canonical_json;	       /* the experiment after substitution, for the journal */
 };
 
 /* Variables from --var k=v / --var-file, overriding configuration. */
@@ -195,6 +229,21 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 			const cJSON *result, char *why, size_t whylen);
 /* Human form of a tolerance for reports: "200", "[200, 299]", "regex ^ok". */
 const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_t len);
+
+/*
+ * SLO tolerances and samples (experiments/slo_tol.c). A window summary is
+ * the JSON object {"samples", "succeeded", "failed", "success_ratio",
+ * "latency_ms": {"p50","p95","p99"}} that the controller builds from its
+ * samples (and a one-shot `load` probe returns).
+ */
+/* Did one provider result succeed, as a sample? (exit 0, HTTP < 400, true, count > 0...) */
+bool fl_slo_sample_ok(enum fl_provider_type ptype, const cJSON *result);
+/* Is a run of this probe in this phase? (phase: FL_MODE_BEFORE/AFTER) */
+bool fl_probe_runs_in(const struct fl_activity *a, enum fl_probe_mode phase);
+/* Does the experiment sample anything during the method (during/on-fault/abort)? */
+bool fl_experiment_samples(const struct fl_experiment *e);
+/* Default sampling interval. */
+#define FL_PROBE_INTERVAL_DEFAULT_MS 1000
 
 const char *fl_activity_type_name(enum fl_activity_type t);
 const char *fl_provider_type_name(enum fl_provider_type t);

@@ -105,4 +105,24 @@ void fl_strv_free(char **v);
  */
 int fl_regex_translate(const char *py, char **out, const char **why) FL_WUR;
 
+/*
+ * Steady state under fire (slo_parse.c, slo_tol.c): the probe providers
+ * prometheus/tcp/running (load is http plus fl_slo_load_parse), probe modes,
+ * and the SLO tolerance.
+ */
+bool fl_slo_provider_parse(const char *type, const cJSON *j, const char *path,
+			   struct fl_provider *p, struct fl_errlist *errs);
+cJSON *fl_slo_load_http_part(const cJSON *j);
+void fl_slo_load_parse(const cJSON *j, const char *path, struct fl_provider *p,
+		       struct fl_errlist *errs);
+void fl_slo_provider_done(struct fl_provider *p);
+void fl_slo_mode_parse(const cJSON *j, const char *path, bool judged, bool abort,
+		       struct fl_activity *a, struct fl_errlist *errs);
+bool fl_slo_tolerance_wanted(const cJSON *j);
+int fl_slo_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
+			   struct fl_errlist *errs) FL_WUR;
+bool fl_slo_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptype,
+			    const cJSON *result, char *why, size_t whylen);
+const char *fl_slo_tolerance_describe(const struct fl_tolerance *t, char *buf, size_t len);
+
 #endif

@@ -484,6 +484,8 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 				 "expected a boolean, an integer, a string, a list or an "
 				 "object with a \"type\", got %s",
 				 fl_json_kind(j));
+	if (fl_slo_tolerance_wanted(j)) /* slo_tol.c */
+		return fl_slo_tolerance_parse(j, path, t, errs);
 	type = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (!cJSON_IsString(type))
 		return fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
@@ -599,6 +601,10 @@ static const char *natural_text_field(enum fl_provider_type ptype)
 	case FL_PROVIDER_HTTP:
 		return "body";
 	case FL_PROVIDER_FAULT:
+	case FL_PROVIDER_LOAD:
+	case FL_PROVIDER_PROMETHEUS:
+	case FL_PROVIDER_TCP:
+	case FL_PROVIDER_RUNNING:
 	case FL_PROVIDER__MAX:
 		break;
 	}
@@ -886,6 +892,8 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 		return check_jsonpath(t, ptype, result, why, whylen);
 	case FL_TOL_RANGE:
 		return check_range(t, ptype, result, why, whylen);
+	case FL_TOL_SLO:
+		return fl_slo_tolerance_check(t, ptype, result, why, whylen);
 	case FL_TOL__MAX:
 		break;
 	}
@@ -961,6 +969,9 @@ const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_
 	case FL_TOL_RANGE:
 		snprintf(buf, len, "range [%.15g, %.15g]%s%s", t->lo, t->hi,
 			 t->target ? " on " : "", t->target ? t->target : "");
+		break;
+	case FL_TOL_SLO:
+		fl_slo_tolerance_describe(t, buf, len);
 		break;
 	case FL_TOL__MAX:
 		snprintf(buf, len, "?");

@@ -33,6 +33,9 @@ struct fl_fault_ctx {
 	const char *fault_id; /* the API id, for naming kernel objects */
 	int (*allow_pid)(void *opaque, int pid, struct fl_error *err); /* ownership policy */
 	void *opaque;
+	/* Policy for a command the agent would launch (absolute path, argv); NULL: allowed. */
+	int (*allow_command)(void *opaque, const char *path, char *const argv[],
+			     struct fl_error *err);
 };
 
 struct fl_fault_ops {

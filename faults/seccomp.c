@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -176,6 +177,36 @@ void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t 
 	*injected = p ? p->injected : 0;
 }
 
+/*
+ * The NOTIFY entries of one syscall. When every rule for it names an fd=,
+ * the filter compares the first argument itself and only those calls reach
+ * the supervisor: a call on another descriptor never leaves the kernel
+ * (`write:EIO:p=0.1:fd=5` costs nothing on stdout). Otherwise every call does.
+ */
+static int add_notify(scmp_filter_ctx ctx, const struct fl_seccomp_plan *p, int nr)
+{
+	bool all_fd = true;
+	int rc = 0;
+
+	for (size_t j = 0; j < p->n; j++)
+		if (p->rules[j].nr == nr && !(p->rules[j].r.flags & FL_RULE_FD))
+			all_fd = false;
+	if (!all_fd)
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+	for (size_t j = 0; j < p->n && rc == 0; j++) {
+		bool seen = false;
+
+		if (p->rules[j].nr != nr)
+			continue;
+		for (size_t k = 0; k < j; k++)
+			seen |= p->rules[k].nr == nr && p->rules[k].r.fd == p->rules[j].r.fd;
+		if (!seen)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->rules[j].r.fd));
+	}
+	return rc;
+}
+
 /* In the child: build and load the filter. Returns the listener fd, -1 if none, or -errno. */
 static int plan_install(const struct fl_seccomp_plan *p)
 {
@@ -194,7 +225,7 @@ static int plan_install(const struct fl_seccomp_plan *p)
 		if (dup)
 			continue; /* one NOTIFY entry per syscall */
 		if (s->notify)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, s->nr, 0);
+			rc = add_notify(ctx, p, s->nr);
 		else if (s->r.flags & FL_RULE_FD)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 1,
 					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->r.fd));
@@ -313,53 +344,132 @@ static int decide(struct fl_seccomp_plan *p, const struct seccomp_notif *req)
 	return 0;
 }
 
+/*
+ * The watcher: a thread that sleeps in poll(2) so that the supervisor itself
+ * never polls. It waits for stop_fd to turn readable and for the listener to
+ * hang up (every process under the filter gone; it asks for no events, so
+ * the POLLIN wake-up of each notification passes it by). Then it raises
+ * `stop` and interrupts the supervisor's sleeping RECV with a signal, again
+ * every 20 ms in case one landed just before RECV went to sleep. Kernels
+ * before 6.11 never end a sleeping RECV by themselves when the last user of
+ * the filter goes; later ones do, and the loop below notices that too.
+ */
+#define STOP_SIGNAL (SIGRTMIN + 1)
+
+struct stopper {
+	pthread_t supervisor, thread;
+	int stop_fd, notify_fd;
+	int stop; /* atomic: stop_fd fired */
+	int done; /* atomic: the supervisor has left its loop */
+};
+
+static void stop_signal_noop(int sig)
+{
+	(void)sig;
+}
+
+static void *stopper_main(void *arg)
+{
+	struct stopper *s = arg;
+	struct pollfd p[2] = {{.fd = s->notify_fd, .events = 0},
+			      {.fd = s->stop_fd, .events = POLLIN}};
+
+	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+		int r = poll(p, s->stop_fd >= 0 ? 2 : 1, 100);
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0)
+			__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+			struct timespec ts = {0, 20000000};
+
+			pthread_kill(s->supervisor, STOP_SIGNAL);
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* The answer to one notification, filled in place. */
+static void answer(struct fl_seccomp_plan *p, const struct seccomp_notif *req,
+		   struct seccomp_notif_resp *resp)
+{
+	int e = decide(p, req);
+
+	resp->id = req->id;
+	resp->val = 0;
+	/* Let it run: the kernel executes the call as if no filter were there. */
+	resp->error = e ? -e : 0;
+	resp->flags = e ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+}
+
+/*
+ * The hot loop is RECV -> decide -> SEND with nothing else: RECV sleeps on
+ * the listener's wait queue itself (no poll(2) per notification, which cost
+ * a syscall and a wait-queue round per intercepted call), and with
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6) the target's notification
+ * wakes us on its CPU and our SEND wakes it on ours: two context switches on
+ * one CPU per call. Pinning the supervisor to a CPU would only fight that
+ * migration, so it is not done. RECV fails with ENOENT once every process
+ * under the filter has gone (Linux 6.11 wakes a sleeping RECV for it; poll
+ * then reports POLLHUP), or when a target died between its notification and
+ * our RECV.
+ */
 int fl_seccomp_supervise(struct fl_seccomp_plan *p, int notify_fd, int stop_fd)
 {
 	struct seccomp_notif *req = NULL;
 	struct seccomp_notif_resp *resp = NULL;
-	int rc;
+	struct stopper st = {.stop_fd = stop_fd, .notify_fd = notify_fd};
+	struct sigaction sa = {.sa_handler = stop_signal_noop}, old_sa;
+	bool stopper = false;
+	int rc = 0;
 
 	if (seccomp_notify_alloc(&req, &resp) < 0)
 		return -ENOMEM;
-	/*
-	 * Every intercepted call is a round trip target -> supervisor -> target;
-	 * synchronous wake-ups keep both on one CPU and roughly halve it. Older
-	 * kernels refuse the flag, which only costs speed.
-	 */
 	(void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	/* No SA_RESTART: the signal must end a sleeping RECV with EINTR. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(STOP_SIGNAL, &sa, &old_sa);
+	st.supervisor = pthread_self();
+	stopper = pthread_create(&st.thread, NULL, stopper_main, &st) == 0;
+	if (!stopper)
+		sigaction(STOP_SIGNAL, &old_sa, NULL);
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = notify_fd, .events = POLLIN},
-					{.fd = stop_fd, .events = POLLIN}};
-		int e;
-
-		if (poll(pfd, stop_fd >= 0 ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
+		if (__atomic_load_n(&st.stop, __ATOMIC_ACQUIRE))
 			break;
-		}
-		if (pfd[0].revents & POLLIN) {
-			memset(req, 0, sizeof(*req));
-			if (seccomp_notify_receive(notify_fd, req) < 0) {
-				/* The target died between poll and receive: not our error. */
+		/* The kernel refuses a request buffer that is not zeroed. */
+		memset(req, 0, sizeof(*req));
+		if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+			struct pollfd pfd = {.fd = notify_fd, .events = POLLIN};
+			int e = errno;
+
+			if (e == EINTR)
 				continue;
+			if (e != ENOENT) {
+				rc = -e;
+				break;
 			}
-			e = decide(p, req);
-			memset(resp, 0, sizeof(*resp));
-			resp->id = req->id;
-			if (e) {
-				resp->error = -e;
-			} else {
-				resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			/* Everyone under the filter is gone, or one target died: which? */
+			if (poll(&pfd, 1, stopper ? 0 : 50) > 0 &&
+			    (pfd.revents & (POLLHUP | POLLERR)))
+				break;
+			if (!stopper && stop_fd >= 0) {
+				struct pollfd sp = {.fd = stop_fd, .events = POLLIN};
+
+				if (poll(&sp, 1, 0) > 0)
+					break;
 			}
-			/* ENOENT: the call was interrupted meanwhile; nothing to answer. */
-			(void)seccomp_notify_respond(notify_fd, resp);
 			continue;
 		}
-		if ((pfd[0].revents & (POLLHUP | POLLERR)) || (stop_fd >= 0 && pfd[1].revents)) {
-			rc = 0;
-			break;
-		}
+		answer(p, req, resp);
+		/* ENOENT: the call was interrupted meanwhile; nothing to answer. */
+		(void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+	}
+	if (stopper) {
+		__atomic_store_n(&st.done, 1, __ATOMIC_RELEASE);
+		pthread_join(st.thread, NULL);
+		sigaction(STOP_SIGNAL, &old_sa, NULL);
 	}
 	seccomp_notify_free(req, resp);
 	return rc;

@@ -62,7 +62,10 @@ int fl_seccomp_spawn(struct fl_seccomp_plan *p, char *const argv[], pid_t *pid, 
 		     struct fl_error *err) FL_WUR;
 /*
  * Answer notifications on notify_fd until every process under the filter has
- * gone (or stop_fd, if >= 0, becomes readable). Returns 0 or -errno.
+ * gone (or stop_fd, if >= 0, becomes readable). Returns 0 or -errno. The
+ * calling thread sleeps in SECCOMP_IOCTL_NOTIF_RECV itself; a helper thread
+ * watches stop_fd and the listener's hang-up and wakes it with SIGRTMIN+1,
+ * whose handler is installed for the duration of the call.
  */
 int fl_seccomp_supervise(struct fl_seccomp_plan *p, int notify_fd, int stop_fd);
 /* Calls seen / faults injected by the supervisor so far. */

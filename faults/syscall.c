@@ -1,13 +1,19 @@
 /*
  * Fault kind `syscall`: arm the preload shim's rule table of running
  * processes (those started with libfaultline-preload.so register
- * /dev/shm/faultline-<pid>).
+ * /dev/shm/faultline-<pid>), or launch a command under the shim with a
+ * table of its own (faults/syscall_launch.h).
  *
  *   target: {"pid": 1234} | {"pids": [1234, 1235]}
+ *         | {"command": ["/path/prog", "arg"], "env": {...}, "cwd": "/dir",
+ *            "output": "/file", "on_revert": "stop" | "keep"}
  *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7}
  *
  * The undo record names the tables; revert disarms them (a table whose
- * process has exited is already gone, which counts as reverted).
+ * process has exited is already gone, which counts as reverted). For a
+ * launched command it also holds the process (pid + start time, added by
+ * apply) and a table the agent created ("created": true): revert disarms,
+ * stops the command (unless "keep") and removes that table.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/rng.h"
 #include "faults/fault.h"
+#include "faults/syscall_launch.h"
 #include "preload/rules.h"
 
 #define SYSCALL_PIDS_MAX 64
@@ -31,6 +39,7 @@ struct syscall_spec {
 	size_t nrules;
 	bool have_seed;
 	uint64_t seed;
+	struct fl_launch *launch; /* the command form; NULL for pids */
 };
 
 static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error *err)
@@ -55,12 +64,25 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 	if (!s)
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	if (!cJSON_IsObject(target)) {
-		rc = fl_error_set(err, -EINVAL, "$.target",
-				  "expected {\"pid\": N} or {\"pids\": [...]}");
+		rc = fl_error_set(
+		    err, -EINVAL, "$.target",
+		    "expected {\"pid\": N}, {\"pids\": [...]} or {\"command\": [...]}");
 		goto out;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(target, "command")) {
+		if (cJSON_GetObjectItemCaseSensitive(target, "pid") ||
+		    cJSON_GetObjectItemCaseSensitive(target, "pids")) {
+			rc = fl_error_set(err, -EINVAL, "$.target",
+					  "give a command or processes, not both");
+			goto out;
+		}
+		if ((rc = fl_launch_parse(target, &s->launch, err)) < 0)
+			goto out;
 	}
 	cJSON_ArrayForEach(it, target)
 	{
+		if (s->launch)
+			break;
 		if (!strcmp(it->string, "pid")) {
 			if (s->npids) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
@@ -100,7 +122,7 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 			goto out;
 		}
 	}
-	if (!s->npids) {
+	if (!s->npids && !s->launch) {
 		rc = fl_error_set(err, -EINVAL, "$.target",
 				  "expected {\"pid\": N} or {\"pids\": [...]}");
 		goto out;
@@ -157,8 +179,37 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 	s = NULL;
 	rc = 0;
 out:
+	if (s)
+		fl_launch_free(s->launch);
 	free(s);
 	return rc;
+}
+
+/* Plan of the command form: a fresh table name, nothing created yet. */
+static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSON *u,
+		       cJSON *tables, struct fl_error *err)
+{
+	char name[FL_SHM_NAME_MAX];
+	cJSON *e, *l;
+	int rc;
+
+	if ((rc = fl_launch_resolve(s->launch, ctx, err)) < 0)
+		return rc;
+	/* Not a pid: the command's pid is not known yet, and fl_preload_table_gc skips it. */
+	snprintf(name, sizeof(name), FL_SHM_PREFIX "cmd-%016llx",
+		 (unsigned long long)fl_rng_fresh_seed());
+	e = cJSON_CreateObject();
+	if (!e || !cJSON_AddStringToObject(e, "table", name) ||
+	    !cJSON_AddBoolToObject(e, "created", true)) {
+		cJSON_Delete(e);
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	cJSON_AddItemToArray(tables, e);
+	l = cJSON_AddObjectToObject(u, "launch");
+	if (!l || !cJSON_AddStringToObject(l, "path", s->launch->path) ||
+	    !cJSON_AddStringToObject(l, "on_revert", s->launch->keep ? "keep" : "stop"))
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	return 0;
 }
 
 static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
@@ -174,6 +225,8 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
+	if (s->launch && (rc = plan_launch(s, ctx, u, tables, err)) < 0)
+		goto out;
 	for (size_t i = 0; i < s->npids; i++) {
 		struct fl_preload_table *t = NULL;
 		char name[FL_SHM_NAME_MAX], path[64];
@@ -235,10 +288,17 @@ out:
 	return rc;
 }
 
-/* Disarm every table the record names; a table that is gone counts as disarmed. */
+/*
+ * Disarm every table the record names (a table that is gone counts as
+ * disarmed), stop a launched command unless it is to be kept, then remove
+ * the tables the agent created.
+ */
 static int syscall_revert(const cJSON *undo, struct fl_error *err)
 {
 	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
+	const cJSON *launch = cJSON_GetObjectItemCaseSensitive(undo, "launch");
+	const cJSON *procs = cJSON_GetObjectItemCaseSensitive(undo, "processes");
+	const cJSON *how = cJSON_GetObjectItemCaseSensitive(launch, "on_revert");
 	int first = 0;
 
 	if (!cJSON_IsArray(tables))
@@ -258,6 +318,26 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 		if (rc < 0 && rc != -ENOENT && !first)
 			first = fl_error_set(err, rc, "", "disarming %s: %s", name->valuestring,
 					     strerror(-rc));
+	}
+	if (launch && !(cJSON_IsString(how) && !strcmp(how->valuestring, "keep")))
+		cJSON_ArrayForEach(e, procs)
+		{
+			struct fl_proc_ident p;
+			int rc = fl_proc_ident_from_json(e, &p);
+
+			if (rc == 0)
+				rc = fl_launch_stop(&p, FL_LAUNCH_GRACE_MS);
+			if (rc < 0 && !first)
+				first = fl_error_set(err, rc, "", "stopping the command: %s",
+						     strerror(-rc));
+		}
+	cJSON_ArrayForEach(e, tables)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
+
+		if (cJSON_IsString(name) &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "created")))
+			(void)fl_preload_table_unlink(name->valuestring);
 	}
 	return first;
 }
@@ -280,7 +360,10 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 			(void)syscall_revert(undo, NULL);
 			return fl_error_set(err, -EINVAL, "", "undo record: table without a name");
 		}
-		rc = fl_preload_table_open(name->valuestring, &t);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "created")))
+			rc = fl_preload_table_create(name->valuestring, &t);
+		else
+			rc = fl_preload_table_open(name->valuestring, &t);
 		if (rc == 0)
 			rc = fl_preload_table_arm(
 			    t, s->rules, s->nrules,
@@ -294,14 +377,43 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 			return rc;
 		}
 	}
+	if (s->launch) {
+		const cJSON *name =
+		    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tables, 0), "table");
+		struct fl_proc_ident p;
+		cJSON *procs;
+
+		rc = fl_launch_spawn(s->launch, name->valuestring, &p, err);
+		if (rc < 0) {
+			(void)syscall_revert(undo, NULL);
+			return rc;
+		}
+		/* apply adds to the record: the agent journals it again. */
+		procs = fl_proc_idents_json(&p, 1);
+		if (!procs || !cJSON_AddItemToObject(undo, "processes", procs)) {
+			cJSON_Delete(procs);
+			(void)fl_launch_stop(&p, 0);
+			(void)syscall_revert(undo, NULL);
+			return fl_error_set(err, -ENOMEM, "", "out of memory");
+		}
+	}
 	return 0;
 }
 
 static int syscall_describe(const void *spec, struct fl_buf *out)
 {
 	const struct syscall_spec *s = spec;
-	int rc = fl_buf_printf(out, "syscall faults on pid");
+	int rc;
 
+	if (s->launch) {
+		rc = fl_buf_printf(out, "syscall faults on a launched command:");
+		for (size_t i = 0; i < s->launch->argc && i < 8 && rc == 0; i++)
+			rc = fl_buf_printf(out, " %.200s", s->launch->argv[i]);
+		if (rc == 0 && s->launch->argc > 8)
+			rc = fl_buf_printf(out, " ...");
+	} else {
+		rc = fl_buf_printf(out, "syscall faults on pid");
+	}
 	for (size_t i = 0; i < s->npids && rc == 0; i++)
 		rc = fl_buf_printf(out, "%s %d", i ? "," : "", s->pids[i]);
 	for (size_t i = 0; i < s->nrules && rc == 0; i++)
@@ -319,6 +431,10 @@ static bool syscall_available(char *why, size_t whylen)
 
 static void syscall_free(void *spec)
 {
+	struct syscall_spec *s = spec;
+
+	if (s)
+		fl_launch_free(s->launch);
 	free(spec);
 }
 

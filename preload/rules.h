@@ -75,4 +75,13 @@ int fl_preload_table_gc(void);
 /* Name of the table a process registered for itself: "/faultline-<pid>". */
 int fl_preload_table_name_for_pid(int pid, char *buf, size_t len) FL_WUR;
 
+#define FL_PRELOAD_LIB_NAME "libfaultline-preload.so"
+#define FL_PRELOAD_LIB_ENV  "FAULTLINE_PRELOAD"
+/*
+ * Find the shim: opt if given, else $FAULTLINE_PRELOAD, else beside the
+ * running binary (build tree, /usr/lib/faultline, multiarch). The absolute
+ * path goes to out; -ENOENT when there is none.
+ */
+int fl_preload_locate(const char *opt, char *out, size_t len) FL_WUR;
+
 #endif

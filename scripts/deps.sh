@@ -12,6 +12,7 @@ libnl-3-dev libnl-route-3-dev libseccomp-dev
 iproute2 procps python3 curl valgrind libxml2-utils
 user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
+nginx-light redis-server redis-tools
 "
 
 missing=""

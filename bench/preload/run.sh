@@ -6,7 +6,9 @@
 #     that does not match, libfiu's fiu-run -x (no failure point enabled).
 #  2. wall time per intercepted write(2) failing with EIO: seccomp user-notif
 #     supervisor (faultline exec --seccomp, when=1+ forces the notify path)
-#     vs strace --inject, and the shim for reference.
+#     vs strace --inject, and the shim for reference; R=9 rounds that run each
+#     variant once, medians and the median of the per-round ratios.
+#  SKIP_CALLGRIND=1 runs part 2 only; VERBOSE=1 prints every round.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-$top/build}
@@ -15,6 +17,7 @@ shim=$b/preload/libfaultline-preload.so
 fexec=$b/tests/integration/preload/fl-exec
 N=${N:-100000}
 NT=${NT:-20000}
+R=${R:-9}
 for f in "$bench" "$shim" "$fexec"; do
 	[ -e "$f" ] || { echo "missing $f: build first (scripts/build.sh)" >&2; exit 1; }
 done
@@ -38,6 +41,7 @@ per_call() { # label, command prefix...
 	echo "$label $(( (z - a) ))"
 }
 
+if [ -z "${SKIP_CALLGRIND:-}" ]; then
 echo "== instructions per write(2), N=$N (callgrind)"
 native=$(per_call native env)
 disarmed=$(per_call disarmed env LD_PRELOAD="$shim" FAULTLINE_SHM=)
@@ -52,23 +56,44 @@ for l in "$native" "$disarmed" "$registered" "$armed" "$fiu"; do
 done
 echo "  (disarmed: FAULTLINE_SHM= no table; registered: own empty table;"
 echo "   armed: one write rule, fd=99, that does not match fd 9)"
-
-echo "== wall time per intercepted write(2) -> EIO, N=$NT"
-t() { "$@" 2>&1 >/dev/null | sed -n 's/.*ns_per_call=\([0-9.]*\).*/\1/p' | tail -1; }
-nat=$(t "$bench" "$NT")
-shimarmed=$(t "$fexec" --fault 'write:EIO' -- "$bench" "$NT")
-notif=$(t "$fexec" --seccomp --fault 'write:EIO:when=1+' -- "$bench" "$NT")
-kern=$(t "$fexec" --seccomp --fault 'write:EIO' -- "$bench" "$NT")
-if command -v strace >/dev/null; then
-	st=$(t strace -f -qq -o /dev/null -e trace=write -e inject=write:error=EIO "$bench" "$NT")
-else
-	st=""
 fi
-echo "  native (no fault)          ${nat} ns"
-echo "  shim, write:EIO            ${shimarmed} ns"
-echo "  seccomp RET_ERRNO          ${kern} ns"
-echo "  seccomp user-notif         ${notif} ns"
-if [ -n "$st" ]; then
-	echo "  strace --inject            ${st} ns"
-	awk -v a="$st" -v b="$notif" 'BEGIN { printf "  user-notif is %.1fx cheaper than strace --inject\n", a / b }'
+
+echo "== wall time per intercepted write(2) -> EIO, N=$NT, median of $R alternating rounds"
+# One round runs every variant once, back to back, so that a burst of load
+# from elsewhere hits all of them alike; the ratio is the median of the
+# per-round ratios (robust against a noisy round), the times are medians.
+t() { "$@" 2>&1 >/dev/null | sed -n 's/.*ns_per_call=\([0-9.]*\).*/\1/p' | tail -1; }
+have_strace=0
+command -v strace >/dev/null && have_strace=1
+rounds=$(mktemp)
+trap 'rm -f "$rounds"' EXIT
+i=0
+while [ "$i" -lt "$R" ]; do
+	nat=$(t "$bench" "$NT")
+	shimarmed=$(t "$fexec" --fault 'write:EIO' -- "$bench" "$NT")
+	kern=$(t "$fexec" --seccomp --fault 'write:EIO' -- "$bench" "$NT")
+	notif=$(t "$fexec" --seccomp --fault 'write:EIO:when=1+' -- "$bench" "$NT")
+	st=0
+	[ "$have_strace" = 1 ] &&
+		st=$(t strace -f -qq -o /dev/null -e trace=write -e inject=write:error=EIO "$bench" "$NT")
+	echo "$nat $shimarmed $kern $notif $st" >>"$rounds"
+	[ -n "${VERBOSE:-}" ] && echo "  round $i: native $nat shim $shimarmed errno $kern notif $notif strace $st" >&2
+	i=$((i + 1))
+done
+med() { # column
+	awk -v c="$1" '{ print $c }' "$rounds" | sort -g | awk '{ v[NR] = $1 } END {
+		printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo "  native (no fault)          $(med 1) ns"
+echo "  shim, write:EIO            $(med 2) ns"
+echo "  seccomp RET_ERRNO          $(med 3) ns"
+echo "  seccomp user-notif         $(med 4) ns"
+if [ "$have_strace" = 1 ]; then
+	echo "  strace --inject            $(med 5) ns"
+	awk '$4 > 0 { print $5 / $4 }' "$rounds" | sort -g | awk -v r="$R" '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "  user-notif is %.1fx cheaper than strace --inject (median of %d rounds; ", m, NR
+		printf "rounds ranged %.1fx..%.1fx)\n", v[1], v[NR] }'
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	echo "  (load average during the run: $load on $(nproc) CPUs)"
 fi

@@ -20,7 +20,8 @@
 	X(agent_api)                                                                               \
 	X(netlink)                                                                                 \
 	X(preload_rules)                                                                           \
-	X(kube)
+	X(kube)                                                                                    \
+	X(slo)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));
 FL_SUITES(DECLARE)

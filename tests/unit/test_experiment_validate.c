@@ -173,9 +173,9 @@ START_TEST(every_error_collected)
 	    {"$.timeout", "expected a number of seconds, got \"soon\""},
 	    {"$.steady-state-hypothesis.probes[0].tolerance", "needs a tolerance"},
 	    {"$.method[0].provider.timeout", "expected a number of seconds, got \"abc\""},
-	    {"$.method[1].provider.type",
-	     "provider type \"python\" is not supported (faultline runs process, http and fault "
-	     "providers)"},
+	    {"$.method[1].provider.type", "provider type \"python\" is not supported (faultline "
+					  "runs process, http, fault, load, "
+					  "prometheus, tcp and running providers)"},
 	    {"$.method[2].provider.url", "http:// or https://"},
 	    {"$.method[2].pauses.before", ">= 0"},
 	    {"$.method[3].ref", "no activity is named \"zzz\""},

@@ -351,6 +351,27 @@ START_TEST(test_fault_parse_errors)
 	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\",\"read:EBOGUS\"]}", "$.params.rules[1]"},
 	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\"],\"color\":1}", "$.params.color"},
 	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\"],\"seed\":-1}", "$.params.seed"},
+	    /* The command form. */
+	    {"{\"command\":[]}", "{\"rules\":[\"write:EIO\"]}", "$.target.command"},
+	    {"{\"command\":\"ls\"}", "{\"rules\":[\"write:EIO\"]}", "$.target.command"},
+	    {"{\"command\":[\"ls\",3]}", "{\"rules\":[\"write:EIO\"]}", "$.target.command[1]"},
+	    {"{\"command\":[\"bin/ls\"]}", "{\"rules\":[\"write:EIO\"]}", "$.target.command[0]"},
+	    {"{\"command\":[\"ls\"],\"pid\":3}", "{\"rules\":[\"write:EIO\"]}", "$.target"},
+	    {"{\"command\":[\"ls\"],\"cwd\":\"tmp\"}", "{\"rules\":[\"write:EIO\"]}",
+	     "$.target.cwd"},
+	    {"{\"command\":[\"ls\"],\"output\":1}", "{\"rules\":[\"write:EIO\"]}",
+	     "$.target.output"},
+	    {"{\"command\":[\"ls\"],\"on_revert\":\"pause\"}", "{\"rules\":[\"write:EIO\"]}",
+	     "$.target.on_revert"},
+	    {"{\"command\":[\"ls\"],\"env\":{\"A-B\":\"1\"}}", "{\"rules\":[\"write:EIO\"]}",
+	     "$.target.env.A-B"},
+	    {"{\"command\":[\"ls\"],\"env\":{\"FAULTLINE_SHM\":\"/x\"}}",
+	     "{\"rules\":[\"write:EIO\"]}", "$.target.env.FAULTLINE_SHM"},
+	    {"{\"command\":[\"ls\"],\"env\":{\"A\":1}}", "{\"rules\":[\"write:EIO\"]}",
+	     "$.target.env.A"},
+	    {"{\"command\":[\"ls\"],\"user\":\"x\"}", "{\"rules\":[\"write:EIO\"]}",
+	     "$.target.user"},
+	    {"{\"command\":[\"ls\"]}", "{\"rules\":[\"write:EBOGUS\"]}", "$.params.rules[0]"},
 	};
 
 	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
@@ -362,6 +383,42 @@ START_TEST(test_fault_parse_errors)
 		ck_assert_msg(!strcmp(err.path, t[i].path), "%s %s: path %s, want %s (%s)",
 			      t[i].target, t[i].params, err.path, t[i].path, err.msg);
 	}
+}
+END_TEST
+
+/* The ```json fault blocks of docs/faults/syscall.md parse as `syscall` faults. */
+START_TEST(test_docs_fault_blocks)
+{
+	FILE *f = fopen(FL_SOURCE_DIR "/docs/faults/syscall.md", "r");
+	static char buf[1 << 16];
+	const char *fence = "```json fault\n";
+	size_t n;
+	int count = 0;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (char *p = strstr(buf, fence); p; p = strstr(p, fence)) {
+		char *start = p + strlen(fence), *end = strstr(start, "```");
+		cJSON *j;
+		struct fl_error err;
+		void *spec = NULL;
+
+		ck_assert_ptr_nonnull(end);
+		j = cJSON_ParseWithLength(start, (size_t)(end - start));
+		ck_assert_msg(j != NULL, "block %d is not JSON", count);
+		fl_error_init(&err);
+		ck_assert_msg(fl_fault_syscall.parse(cJSON_GetObjectItem(j, "target"),
+						     cJSON_GetObjectItem(j, "params"), &spec,
+						     &err) == 0,
+			      "block %d: %s: %s", count, err.path, err.msg);
+		fl_fault_syscall.free(spec);
+		cJSON_Delete(j);
+		count++;
+		p = end;
+	}
+	ck_assert_int_ge(count, 1);
 }
 END_TEST
 
@@ -456,6 +513,7 @@ Suite *fl_suite_preload_rules(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fault_syscall");
 	tcase_add_test(tc, test_fault_parse_errors);
+	tcase_add_test(tc, test_docs_fault_blocks);
 	tcase_add_test(tc, test_fault_live_process);
 	suite_add_tcase(s, tc);
 	return s;

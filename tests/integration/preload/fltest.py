@@ -1,11 +1,16 @@
 """Shared helpers for the preload shim's integration tests (run by CTest)."""
+import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
 LINE = re.compile(r"^(\S+) ret=(-?\d+) errno=(\S+) ms=(\d+)(.*)$")
 
@@ -84,3 +89,59 @@ class TempDir:
 
     def __exit__(self, *a):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Agent:
+    """A real faultline-agent on a loopback port with its own token and state dir."""
+
+    def __init__(self, binary, d, config=None, state="state"):
+        self.binary, self.config, self.state = binary, config, state
+        self.d, self.port, self.proc = d, free_port(), None
+        self.token = os.urandom(24).hex()
+        self.token_file, self.log = f"{d}/{state}.token", f"{d}/{state}.log"
+        with open(self.token_file, "w") as f:
+            f.write(self.token + "\n")
+        os.chmod(self.token_file, 0o600)
+
+    def start(self):
+        log = open(self.log, "a")
+        cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}", "--token-file",
+               self.token_file, "--state-dir", self.d + "/" + self.state]
+        if self.config:
+            cmd += ["--config", self.config]
+        self.proc = subprocess.Popen(cmd, stderr=log, stdout=log)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                if self.http("GET", "/v1/health")[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
+    def http(self, method, path, body=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": "Bearer " + self.token,
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def apply(self, fid, pid, rules, ttl_ms=60000):
+        return self.http("POST", "/v1/faults", {"id": fid, "experiment": "shim-it",
+                                                "kind": "syscall", "target": {"pid": pid},
+                                                "params": {"rules": rules, "seed": 1},
+                                                "ttl_ms": ttl_ms})
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

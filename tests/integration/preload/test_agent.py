@@ -1,69 +1,15 @@
 """Fault kind `syscall` through a real faultline-agent over HTTP: live arm and
 disarm of a running process started with the shim, lease expiry, bad input,
 and agent SIGKILL -> restart -> the journal reconcile disarms."""
-import json
 import os
-import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
-from fltest import LINE, Checks, TempDir, env, free_port, skip
+from fltest import LINE, Agent, Checks, TempDir, env, skip
 
 HT = env("FL_HOOKTEST")
 SHIM = env("FL_SHIM")
 AGENT = os.environ.get("FL_AGENT") or skip("faultline-agent is not built")
-
-
-class Agent:
-    def __init__(self, d):
-        self.d, self.port, self.proc = d, free_port(), None
-        self.token = os.urandom(24).hex()
-        with open(d + "/token", "w") as f:
-            f.write(self.token + "\n")
-        os.chmod(d + "/token", 0o600)
-
-    def start(self):
-        log = open(self.d + "/agent.log", "a")
-        self.proc = subprocess.Popen([AGENT, "--listen", f"127.0.0.1:{self.port}", "--token-file",
-                                      self.d + "/token", "--state-dir", self.d + "/state"],
-                                     stderr=log, stdout=log)
-        end = time.time() + 10
-        while time.time() < end:
-            try:
-                if self.http("GET", "/v1/health")[0] == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.02)
-        return False
-
-    def http(self, method, path, body=None):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                     data=json.dumps(body).encode() if body else None,
-                                     headers={"Authorization": "Bearer " + self.token,
-                                              "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def apply(self, fid, pid, rules, ttl_ms=60000):
-        return self.http("POST", "/v1/faults", {"id": fid, "experiment": "shim-it",
-                                                "kind": "syscall", "target": {"pid": pid},
-                                                "params": {"rules": rules, "seed": 1},
-                                                "ttl_ms": ttl_ms})
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
 
 def errno_of(line):
@@ -84,7 +30,7 @@ def read_until(p, want, limit=300):
 def main():
     c = Checks()
     with TempDir() as d:
-        a = Agent(d)
+        a = Agent(AGENT, d)
         f = d + "/out"
         e = dict(os.environ, LD_PRELOAD=SHIM)
         e.pop("FAULTLINE_SHM", None)
@@ -93,7 +39,7 @@ def main():
         plain = subprocess.Popen(["sleep", "30"])
         try:
             if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(d + "/agent.log").read())
+                c.check(False, "faultline-agent did not start: " + open(a.log).read())
                 c.done()
             c.check(errno_of(p.stdout.readline()) == "0", "unarmed writes succeed")
             st, body = a.apply("s1", p.pid, ["write:EIO"])

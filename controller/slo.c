@@ -1,0 +1,636 @@
+/*
+ * Sample windows and the monitor that samples probes through the method.
+ *
+ * Threads: one per sampled probe (during, on-fault, abort) plus one that
+ * forwards the run's interrupt. A single pipe (`stop`) is the method's cancel
+ * fd and every sampler's stop fd: it is written when an abort condition is
+ * met, when the run is interrupted, and when the method ends (finish). Each
+ * window is written by its own sampler only and read after the join.
+ */
+#include "controller/slo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/duration.h"
+
+/* ---- windows -------------------------------------------------------------------------- */
+
+void fl_slo_window_init(struct fl_slo_window *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		struct fl_slo_sample *v;
+
+		if (cap > FL_SLO_SAMPLES_MAX)
+			cap = FL_SLO_SAMPLES_MAX;
+		v = cap > w->cap ? realloc(w->v, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			w->dropped++;
+			return;
+		}
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n].ok = ok;
+	w->v[w->n].latency_us = latency_us > UINT32_MAX ? UINT32_MAX : (uint32_t)latency_us;
+	w->n++;
+}
+
+void fl_slo_window_done(struct fl_slo_window *w)
+{
+	free(w->v);
+	memset(w, 0, sizeof(*w));
+}
+
+uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p)
+{
+	size_t rank;
+
+	if (!n)
+		return 0;
+	rank = (size_t)ceil(p / 100.0 * (double)n);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+cJSON *fl_slo_window_summary(const struct fl_slo_window *w)
+{
+	cJSON *j = cJSON_CreateObject(), *lat;
+	uint32_t *l = w->n ? malloc(w->n * sizeof(*l)) : NULL;
+	size_t ok = 0;
+
+	if (!j || (w->n && !l)) {
+		cJSON_Delete(j);
+		free(l);
+		return NULL;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		ok += w->v[i].ok;
+		l[i] = w->v[i].latency_us;
+	}
+	if (w->n)
+		qsort(l, w->n, sizeof(*l), cmp_u32);
+	cJSON_AddNumberToObject(j, "samples", (double)w->n);
+	cJSON_AddNumberToObject(j, "succeeded", (double)ok);
+	cJSON_AddNumberToObject(j, "failed", (double)(w->n - ok));
+	if (w->n)
+		cJSON_AddNumberToObject(j, "success_ratio", (double)ok / (double)w->n);
+	else
+		cJSON_AddNullToObject(j, "success_ratio");
+	lat = cJSON_AddObjectToObject(j, "latency_ms");
+	if (w->n) {
+		cJSON_AddNumberToObject(lat, "p50", fl_slo_percentile(l, w->n, 50) / 1000.0);
+		cJSON_AddNumberToObject(lat, "p95", fl_slo_percentile(l, w->n, 95) / 1000.0);
+		cJSON_AddNumberToObject(lat, "p99", fl_slo_percentile(l, w->n, 99) / 1000.0);
+		cJSON_AddNumberToObject(lat, "max", l[w->n - 1] / 1000.0);
+	}
+	if (w->dropped)
+		cJSON_AddNumberToObject(j, "dropped", (double)w->dropped);
+	if (w->not_sent)
+		cJSON_AddNumberToObject(j, "not_sent", (double)w->not_sent);
+	if (w->in_flight)
+		cJSON_AddNumberToObject(j, "in_flight_at_end", (double)w->in_flight);
+	if (w->last_err[0])
+		cJSON_AddStringToObject(j, "last_failure", w->last_err);
+	free(l);
+	return j;
+}
+
+/* ---- providers ------------------------------------------------------------------------ */
+
+bool fl_probe_is_slo_provider(enum fl_provider_type t)
+{
+	return t == FL_PROVIDER_LOAD || t == FL_PROVIDER_PROMETHEUS || t == FL_PROVIDER_TCP ||
+	       t == FL_PROVIDER_RUNNING;
+}
+
+int fl_probe_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,
+		 struct fl_error *err)
+{
+	*result = NULL;
+	if (p->type == FL_PROVIDER_LOAD) {
+		struct fl_slo_window w;
+		int ret;
+
+		fl_slo_window_init(&w);
+		ret = fl_probe_load_drive(p, o, -1, p->duration_ms, &w, NULL, NULL, err);
+		*result = fl_slo_window_summary(&w);
+		fl_slo_window_done(&w);
+		if (!*result && ret == 0)
+			ret = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		return ret;
+	}
+	if (p->type == FL_PROVIDER_PROMETHEUS)
+		return fl_probe_prometheus_run(p, o, result, err);
+	if (p->type == FL_PROVIDER_TCP)
+		return fl_probe_tcp_run(p, o, result, err);
+	if (p->type == FL_PROVIDER_RUNNING)
+		return fl_probe_running_run(p, o, result, err);
+	return fl_error_set(err, -EINVAL, NULL, "not a probe provider");
+}
+
+void fl_probe_describe(const struct fl_provider *p, FILE *f)
+{
+	if (p->type == FL_PROVIDER_LOAD)
+		fprintf(f, "load %s %s at %g/s", p->method ? p->method : "GET", p->url, p->rate);
+	else if (p->type == FL_PROVIDER_PROMETHEUS)
+		fprintf(f, "prometheus %s query %s", p->url, p->query);
+	else if (p->type == FL_PROVIDER_TCP)
+		fprintf(f, "tcp connect %s:%u", p->host, p->port);
+	else if (p->type == FL_PROVIDER_RUNNING)
+		fprintf(f, "running %s", p->target_json ? p->target_json : "{}");
+}
+
+void fl_slo_plan_mode(FILE *f, const struct fl_activity *a)
+{
+	static const char *const names[FL_MODE__MAX] = {
+	    [FL_MODE_EDGE] = "before and after", [FL_MODE_BEFORE] = "before only",
+	    [FL_MODE_AFTER] = "after only",	 [FL_MODE_DURING] = "during",
+	    [FL_MODE_ON_FAULT] = "on-fault",
+	};
+	char d[32];
+
+	if (a->mode == FL_MODE_EDGE || a->mode >= FL_MODE__MAX)
+		return;
+	fprintf(f, " [%s", names[a->mode]);
+	if (a->mode == FL_MODE_DURING || a->mode == FL_MODE_ON_FAULT)
+		fprintf(f, ", every %s",
+			a->provider.type == FL_PROVIDER_LOAD
+			    ? "request"
+			    : fl_duration_fmt(a->interval_ms * 1000, d, sizeof(d)));
+	fputc(']', f);
+}
+
+/* ---- the monitor ---------------------------------------------------------------------- */
+
+struct fl_sampler {
+	pthread_t thread;
+	bool started;
+	struct fl_slo_monitor *m;
+	const struct fl_activity *a;   /* as listed (may be a ref) */
+	const struct fl_activity *eff; /* what runs */
+	const struct fl_tolerance *tol;
+	bool abort;
+	struct fl_slo_window w;
+	uint64_t w0_wall, m0, m1;
+	int fatal; /* the probe could not run at all (-errno) */
+	char fatal_msg[FL_ERROR_MSG_MAX];
+};
+
+struct fl_slo_monitor {
+	struct fl_slo_monitor_opts o;
+	int stop[2];
+	pthread_t fwd;
+	bool fwd_started;
+	struct fl_sampler *s;
+	size_t n;
+	pthread_mutex_t lock;
+	bool aborted;
+	char abort_why[FL_ERROR_MSG_MAX + 256];
+	uint64_t live_until; /* mono ms; on-fault probes sample while now < this */
+	bool finished;
+};
+
+static bool fd_ready(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
+}
+
+static void stop_all(struct fl_slo_monitor *m)
+{
+	char c = 1;
+	ssize_t r;
+
+	do
+		r = write(m->stop[1], &c, 1);
+	while (r < 0 && errno == EINTR);
+}
+
+/* Wait up to ms on the stop fd; true when stopped. */
+static bool wait_stop(struct fl_slo_monitor *m, uint64_t ms)
+{
+	struct pollfd p = {.fd = m->stop[0], .events = POLLIN};
+
+	if (poll(&p, 1, ms > 60000 ? 60000 : (int)ms) > 0)
+		return true;
+	return false;
+}
+
+static void *fwd_main(void *arg)
+{
+	struct fl_slo_monitor *m = arg;
+	struct pollfd p[2] = {{.fd = m->stop[0], .events = POLLIN},
+			      {.fd = m->o.cancel_fd, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (p[0].revents)
+			return NULL;
+		if (p[1].revents) {
+			stop_all(m);
+			return NULL;
+		}
+	}
+}
+
+static void monitor_abort(struct fl_slo_monitor *m, const struct fl_sampler *s, const char *why)
+{
+	bool first;
+
+	pthread_mutex_lock(&m->lock);
+	first = !m->aborted && !m->finished;
+	if (first) {
+		m->aborted = true;
+		snprintf(m->abort_why, sizeof(m->abort_why), "abort condition \"%s\" met: %s",
+			 s->eff->name, why);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!first)
+		return;
+	stop_all(m); /* the method stops at once */
+	if (m->o.on_abort)
+		m->o.on_abort(m->o.arg, m->abort_why);
+}
+
+/* Judge an abort probe's window so far; true when the run must stop. */
+static bool judge_abort(struct fl_sampler *s)
+{
+	char why[FL_ERROR_MSG_MAX];
+	cJSON *sum;
+	bool met;
+
+	if (s->tol->type != FL_TOL_SLO) {
+		if (s->w.n && !s->w.v[s->w.n - 1].ok) {
+			monitor_abort(s->m, s,
+				      s->w.last_err[0] ? s->w.last_err : "out of tolerance");
+			return true;
+		}
+		return false;
+	}
+	if (s->w.n < s->tol->slo_min_samples)
+		return false;
+	sum = fl_slo_window_summary(&s->w);
+	met = !sum || fl_tolerance_check(s->tol, s->eff->provider.type, sum, why, sizeof(why));
+	cJSON_Delete(sum);
+	if (!met)
+		monitor_abort(s->m, s, why);
+	return !met;
+}
+
+static bool load_each(void *arg, const struct fl_slo_window *w)
+{
+	struct fl_sampler *s = arg;
+
+	(void)w;
+	return s->abort && judge_abort(s);
+}
+
+/* Why a sample that ran did not succeed: exit status and stderr, HTTP status, the value. */
+static void sample_why(enum fl_provider_type t, const cJSON *res, const struct fl_error *err,
+		       char *why, size_t len)
+{
+	const cJSON *st = cJSON_GetObjectItem(res, "status");
+	const char *se = cJSON_GetStringValue(cJSON_GetObjectItem(res, "stderr"));
+	char *txt;
+
+	if (err->msg[0]) {
+		snprintf(why, len, "%s", err->msg);
+	} else if (t == FL_PROVIDER_PROCESS && cJSON_IsNumber(st)) {
+		snprintf(why, len, "exit status %d%s%.*s", (int)st->valuedouble,
+			 se && *se ? ": " : "", se ? (int)strcspn(se, "\n") : 0, se ? se : "");
+	} else if (t == FL_PROVIDER_HTTP && cJSON_IsNumber(st)) {
+		snprintf(why, len, "HTTP status %d", (int)st->valuedouble);
+	} else if ((txt = cJSON_PrintUnformatted(res))) {
+		snprintf(why, len, "got %.120s", txt);
+		free(txt);
+	} else {
+		snprintf(why, len, "the sample did not succeed");
+	}
+}
+
+static int run_once(struct fl_sampler *s, cJSON **res, struct fl_error *err)
+{
+	struct fl_call_opts co = {.cancel_fd = s->m->stop[0], .deadline_ms = s->m->o.deadline_ms};
+	const struct fl_provider *p = &s->eff->provider;
+
+	if (p->type == FL_PROVIDER_PROCESS)
+		return fl_provider_process_run(p, &co, res, err);
+	if (p->type == FL_PROVIDER_HTTP)
+		return fl_provider_http_run(p, &co, res, err);
+	if (fl_probe_is_slo_provider(p->type))
+		return fl_probe_run(p, &co, res, err);
+	return fl_error_set(err, -ENOTSUP, NULL, "a %s provider cannot be sampled",
+			    fl_provider_type_name(p->type));
+}
+
+static void *sampler_main(void *arg)
+{
+	struct fl_sampler *s = arg;
+	struct fl_slo_monitor *m = s->m;
+	bool on_fault = !s->abort && s->a->mode == FL_MODE_ON_FAULT;
+
+	if (s->eff->provider.type == FL_PROVIDER_LOAD) {
+		struct fl_call_opts co = {.cancel_fd = -1, .deadline_ms = m->o.deadline_ms};
+		struct fl_error err;
+		int r;
+
+		fl_error_init(&err);
+		r = fl_probe_load_drive(&s->eff->provider, &co, m->stop[0], 0, &s->w, load_each, s,
+					&err);
+		if (r < 0 && r != -ECANCELED && r != -ETIMEDOUT) {
+			s->fatal = r;
+			snprintf(s->fatal_msg, sizeof(s->fatal_msg), "%s", err.msg);
+			if (s->abort)
+				monitor_abort(m, s, err.msg);
+		}
+		return NULL;
+	}
+	for (;;) {
+		uint64_t t0, t1, now;
+		struct fl_error err;
+		cJSON *res = NULL;
+		char why[FL_ERROR_MSG_MAX + 64] = "";
+		bool ok;
+		int r;
+
+		if (fd_ready(m->stop[0]))
+			break;
+		if (on_fault) {
+			uint64_t until = __atomic_load_n(&m->live_until, __ATOMIC_ACQUIRE);
+
+			if (fl_now_mono_ms() >= until) {
+				if (wait_stop(m, 20))
+					break;
+				continue;
+			}
+		}
+		fl_error_init(&err);
+		t0 = fl_now_mono_us();
+		r = run_once(s, &res, &err);
+		t1 = fl_now_mono_us();
+		if (r == -ECANCELED || (r < 0 && fd_ready(m->stop[0]))) {
+			cJSON_Delete(res);
+			break; /* cut off by the end of the window: not a sample */
+		}
+		if (r == -ENOTSUP || r == -EINVAL) {
+			s->fatal = r;
+			snprintf(s->fatal_msg, sizeof(s->fatal_msg), "%s", err.msg);
+			cJSON_Delete(res);
+			if (s->abort)
+				monitor_abort(m, s, err.msg);
+			break;
+		}
+		if (r < 0 && r != -EPROTO) {
+			ok = false;
+			snprintf(why, sizeof(why), "the probe failed: %s",
+				 err.msg[0] ? err.msg : strerror(-r));
+		} else if (s->tol->type == FL_TOL_SLO) {
+			ok = r == 0 && fl_slo_sample_ok(s->eff->provider.type, res);
+			if (!ok)
+				sample_why(s->eff->provider.type, res, &err, why, sizeof(why));
+		} else {
+			ok = fl_tolerance_check(s->tol, s->eff->provider.type, res, why,
+						sizeof(why));
+		}
+		cJSON_Delete(res);
+		fl_slo_window_add(&s->w, ok, t1 - t0);
+		if (!ok)
+			snprintf(s->w.last_err, sizeof(s->w.last_err), "%.150s", why);
+		if (s->abort && judge_abort(s))
+			break;
+		now = fl_now_mono_us();
+		if (now < t0 + s->a->interval_ms * 1000 &&
+		    wait_stop(m, (t0 + s->a->interval_ms * 1000 - now + 999) / 1000))
+			break;
+	}
+	return NULL;
+}
+
+static void add_samplers(struct fl_slo_monitor *m, const struct fl_activity_list *l, bool abort)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fl_activity *a = &l->v[i];
+		struct fl_sampler *s;
+
+		if (!abort && !fl_probe_runs_in(a, FL_MODE_DURING) &&
+		    !fl_probe_runs_in(a, FL_MODE_ON_FAULT))
+			continue;
+		s = &m->s[m->n++];
+		s->m = m;
+		s->a = a;
+		s->eff = a->ref ? a->ref : a;
+		s->tol = a->tolerance.type != FL_TOL_NONE ? &a->tolerance : &s->eff->tolerance;
+		s->abort = abort;
+		fl_slo_window_init(&s->w);
+	}
+}
+
+int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_monitor_opts *o,
+			 struct fl_slo_monitor **out, struct fl_error *err)
+{
+	struct fl_slo_monitor *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (!m)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	m->o = *o;
+	m->stop[0] = m->stop[1] = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	m->s = calloc(e->hypothesis.n + e->abort.n + 1, sizeof(*m->s));
+	if (!m->s || pipe2(m->stop, O_CLOEXEC) < 0) {
+		fl_slo_monitor_free(m);
+		return fl_error_set(err, -errno ? -errno : -ENOMEM, NULL,
+				    "cannot set up probe sampling");
+	}
+	add_samplers(m, &e->hypothesis, false);
+	add_samplers(m, &e->abort, true);
+	if (o->cancel_fd >= 0 && pthread_create(&m->fwd, NULL, fwd_main, m) == 0)
+		m->fwd_started = true;
+	for (size_t i = 0; i < m->n; i++) {
+		struct fl_sampler *s = &m->s[i];
+
+		s->w0_wall = fl_now_wall_ms();
+		s->m0 = fl_now_mono_ms();
+		if (pthread_create(&s->thread, NULL, sampler_main, s) == 0) {
+			s->started = true;
+		} else {
+			s->fatal = -EAGAIN;
+			snprintf(s->fatal_msg, sizeof(s->fatal_msg), "no thread to sample with");
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+int fl_slo_monitor_method_fd(const struct fl_slo_monitor *m)
+{
+	return m->stop[0];
+}
+
+void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t duration_ms)
+{
+	uint64_t until, cur;
+
+	if (!m)
+		return;
+	until = fl_now_mono_ms() + (duration_ms ? duration_ms : FL_DURATION_MAX_MS);
+	cur = __atomic_load_n(&m->live_until, __ATOMIC_ACQUIRE);
+	while (cur < until && !__atomic_compare_exchange_n(&m->live_until, &cur, until, false,
+							   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void add_time(cJSON *rec, const char *key, uint64_t wall_ms)
+{
+	char ts[40];
+
+	cJSON_AddStringToObject(rec, key, fl_time_rfc3339(wall_ms, ts, sizeof(ts)));
+}
+
+static const char *mode_name(const struct fl_sampler *s)
+{
+	if (s->abort)
+		return "abort";
+	return s->a->mode == FL_MODE_ON_FAULT ? "on-fault" : "during";
+}
+
+cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted, char *why,
+			     size_t whylen)
+{
+	cJSON *out = cJSON_CreateArray();
+
+	*met = true;
+	*aborted = false;
+	if (why && whylen)
+		why[0] = '\0';
+	pthread_mutex_lock(&m->lock);
+	m->finished = true;
+	pthread_mutex_unlock(&m->lock);
+	stop_all(m);
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->s[i].started)
+			pthread_join(m->s[i].thread, NULL);
+		m->s[i].started = false;
+		m->s[i].m1 = fl_now_mono_ms();
+	}
+	if (m->fwd_started)
+		pthread_join(m->fwd, NULL);
+	m->fwd_started = false;
+	for (size_t i = 0; out && i < m->n; i++) {
+		struct fl_sampler *s = &m->s[i];
+		cJSON *rec = cJSON_CreateObject(), *sum = fl_slo_window_summary(&s->w);
+		char d[FL_ERROR_MSG_MAX + 256] = "";
+		bool ok;
+
+		if (!rec || !sum) {
+			cJSON_Delete(rec);
+			cJSON_Delete(sum);
+			continue;
+		}
+		cJSON_AddStringToObject(rec, "name", s->eff->name);
+		cJSON_AddStringToObject(rec, "mode", mode_name(s));
+		cJSON_AddStringToObject(rec, "json_path", s->a->json_path);
+		cJSON_AddStringToObject(rec, "provider",
+					fl_provider_type_name(s->eff->provider.type));
+		cJSON_AddNumberToObject(rec, "interval", s->a->interval_ms / 1000.0);
+		if (s->fatal) {
+			ok = false;
+			snprintf(d, sizeof(d), "the probe could not run: %s", s->fatal_msg);
+		} else {
+			ok = fl_tolerance_check(s->tol, s->eff->provider.type, sum, d, sizeof(d));
+			if (s->tol->type != FL_TOL_SLO) {
+				/* a plain tolerance holds during the window when every sample held
+				 */
+				const cJSON *f = cJSON_GetObjectItem(sum, "failed");
+				const cJSON *n = cJSON_GetObjectItem(sum, "samples");
+
+				ok = cJSON_IsNumber(n) && n->valuedouble > 0 && cJSON_IsNumber(f) &&
+				     f->valuedouble == 0;
+				if (!ok && cJSON_IsNumber(n) && n->valuedouble == 0)
+					snprintf(d, sizeof(d), "no sample was taken");
+				else if (!ok)
+					snprintf(d, sizeof(d),
+						 "%.0f of %.0f samples out of tolerance%s%s",
+						 f->valuedouble, n->valuedouble,
+						 s->w.last_err[0] ? ", last: " : "", s->w.last_err);
+			}
+		}
+		cJSON_AddStringToObject(rec, "status", s->fatal ? "failed" : "succeeded");
+		cJSON_AddItemToObject(rec, "output", sum);
+		add_time(rec, "start", s->w0_wall);
+		add_time(rec, "end", s->w0_wall + (s->m1 - s->m0));
+		cJSON_AddNumberToObject(rec, "duration", (double)(s->m1 - s->m0) / 1000.0);
+		cJSON_AddBoolToObject(rec, "tolerance_met", ok);
+		if (!s->abort) { /* an abort probe is a guard, not part of the verdict */
+			if (!ok && *met) {
+				*met = false;
+				if (why)
+					snprintf(why, whylen,
+						 "steady state during the method not met: probe "
+						 "\"%s\": %s",
+						 s->eff->name, d);
+			}
+		}
+		if (!ok && d[0])
+			cJSON_AddStringToObject(rec, "tolerance_detail", d);
+		cJSON_AddItemToArray(out, rec);
+	}
+	pthread_mutex_lock(&m->lock);
+	if (m->aborted) {
+		*aborted = true;
+		if (why)
+			snprintf(why, whylen, "%s", m->abort_why);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return out;
+}
+
+void fl_slo_monitor_free(struct fl_slo_monitor *m)
+{
+	if (!m)
+		return;
+	if (m->stop[1] >= 0)
+		stop_all(m);
+	for (size_t i = 0; m->s && i < m->n; i++) {
+		if (m->s[i].started)
+			pthread_join(m->s[i].thread, NULL);
+		fl_slo_window_done(&m->s[i].w);
+	}
+	if (m->fwd_started)
+		pthread_join(m->fwd, NULL);
+	if (m->stop[0] >= 0)
+		close(m->stop[0]);
+	if (m->stop[1] >= 0)
+		close(m->stop[1]);
+	pthread_mutex_destroy(&m->lock);
+	free(m->s);
+	free(m);
+}

@@ -1,0 +1,119 @@
+/*
+ * Steady state under fire: sample windows (success ratio, latency
+ * percentiles), the probe providers `load`, `prometheus`, `tcp` and
+ * `running` (controller/probe_*.c), and the monitor that samples
+ * "during"/"on-fault" hypothesis probes and "abort" probes through the
+ * method (controller/slo.c). The runner calls in at four points: run a probe
+ * provider, a fault was applied, the method starts, the method ended.
+ */
+#ifndef FL_CONTROLLER_SLO_H
+#define FL_CONTROLLER_SLO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "controller/provider.h"
+#include "core/compiler.h"
+#include "core/error.h"
+#include "experiments/experiment.h"
+
+#define FL_SLO_SAMPLES_MAX	   (4u * 1024 * 1024) /* per window; more are counted as dropped */
+#define FL_LOAD_DEFAULT_TIMEOUT_MS 5000
+#define FL_PROM_DEFAULT_TIMEOUT_MS 10000
+#define FL_TCP_DEFAULT_TIMEOUT_MS  2000
+
+struct fl_slo_sample {
+	uint32_t latency_us; /* capped at ~71 minutes */
+	bool ok;
+};
+
+/* The samples of one probe over one window. */
+struct fl_slo_window {
+	struct fl_slo_sample *v;
+	size_t n, cap;
+	size_t dropped;	    /* past FL_SLO_SAMPLES_MAX */
+	size_t in_flight;   /* load: requests still running when the window closed (not counted) */
+	size_t not_sent;    /* load: requests due while `concurrency` were in flight (failed) */
+	char last_err[160]; /* why the last failed sample failed */
+};
+
+void fl_slo_window_init(struct fl_slo_window *w);
+void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us);
+void fl_slo_window_done(struct fl_slo_window *w);
+/* Nearest-rank percentile (0 < p <= 100) of sorted latencies, in microseconds. */
+uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p);
+/*
+ * The window's summary: {"samples", "succeeded", "failed", "success_ratio",
+ * "latency_ms": {"p50","p95","p99","max"}} (+ "dropped", "not_sent",
+ * "in_flight_at_end", "last_failure" when there are any). NULL without memory.
+ */
+cJSON *fl_slo_window_summary(const struct fl_slo_window *w);
+
+/*
+ * Run one of the probe providers (load once for its duration, prometheus,
+ * tcp, running). Same contract as fl_provider_http_run: 0 with *result, or
+ * -errno (-ECANCELED, -ETIMEDOUT, -EIO...) with err set.
+ */
+int fl_probe_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,
+		 struct fl_error *err) FL_WUR;
+/* Is this one of the probe providers above? */
+bool fl_probe_is_slo_provider(enum fl_provider_type t);
+
+/*
+ * Drive a `load` provider: requests at p->rate per second (libcurl multi,
+ * at most p->concurrency in flight) until stop_fd is readable, duration_ms
+ * passes (0: no limit), the cancel fd fires (-ECANCELED) or the deadline
+ * (-ETIMEDOUT). Every finished request is a sample in w; `each`, when given,
+ * is called after each sample (abort probes judge there; returning true stops).
+ */
+int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *o, int stop_fd,
+			uint64_t duration_ms, struct fl_slo_window *w,
+			bool (*each)(void *arg, const struct fl_slo_window *w), void *arg,
+			struct fl_error *err) FL_WUR;
+
+int fl_probe_prometheus_run(const struct fl_provider *p, const struct fl_call_opts *o,
+			    cJSON **result, struct fl_error *err) FL_WUR;
+int fl_probe_tcp_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,
+		     struct fl_error *err) FL_WUR;
+int fl_probe_running_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,
+			 struct fl_error *err) FL_WUR;
+
+/* One line for --dry: "load GET http://... at 50/s". */
+void fl_probe_describe(const struct fl_provider *p, FILE *f);
+/* For --dry: " [during, every 200ms]" when a probe is not run before and after. */
+void fl_slo_plan_mode(FILE *f, const struct fl_activity *a);
+
+/* ---- the monitor ------------------------------------------------------------------- */
+
+struct fl_slo_monitor;
+
+struct fl_slo_monitor_opts {
+	int cancel_fd;	      /* the run's interrupt fd (forwarded to the method fd) */
+	uint64_t deadline_ms; /* the experiment's deadline, 0: none */
+	/* Called once, from a sampling thread, when an abort probe fails: revert faults now. */
+	void (*on_abort)(void *arg, const char *why);
+	void *arg;
+};
+
+/* Start sampling (threads) for every during/on-fault hypothesis probe and abort probe. */
+int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_monitor_opts *o,
+			 struct fl_slo_monitor **out, struct fl_error *err) FL_WUR;
+/* Readable when the method must stop: an abort condition was met or the run was interrupted. */
+int fl_slo_monitor_method_fd(const struct fl_slo_monitor *m);
+/* A fault was applied that lives `duration_ms` from now: on-fault probes sample until then. */
+void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t duration_ms);
+/*
+ * Stop sampling (the method ended) and judge the windows: returns the
+ * journal's "during" records; *met false when a during/on-fault probe is out
+ * of tolerance (why says which and how); *aborted true (with why) when an abort
+ * condition stopped the run.
+ */
+cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted, char *why,
+			     size_t whylen);
+void fl_slo_monitor_free(struct fl_slo_monitor *m);
+
+#endif

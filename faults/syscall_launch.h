@@ -1,0 +1,68 @@
+/*
+ * The command form of the `syscall` fault kind: a command the agent launches
+ * under the preload shim with a rule table of its own, and stops again when
+ * the fault ends. Internal to faults/syscall.c (not a fault kind of its own).
+ *
+ *   target := { "command": [path, arg...]            path: absolute, or a name found in PATH
+ *              [, "env": { NAME: "value", ... }]     added to the agent's environment
+ *              [, "cwd": "/abs/dir"]                 default: the agent's
+ *              [, "output": "/abs/file"]             stdout+stderr appended there; default
+ * /dev/null
+ *              [, "on_revert": "stop" | "keep"] }    default "stop"
+ */
+#ifndef FL_FAULTS_SYSCALL_LAUNCH_H
+#define FL_FAULTS_SYSCALL_LAUNCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+#include "faults/fault.h"
+#include "faults/proc_select.h"
+
+#define FL_LAUNCH_ARGS_MAX    256  /* argv entries */
+#define FL_LAUNCH_ARG_LEN_MAX 4096 /* bytes per argument or env value */
+#define FL_LAUNCH_ENV_MAX     64   /* env entries */
+#define FL_LAUNCH_GRACE_MS    2000 /* SIGTERM -> SIGKILL on revert */
+
+struct fl_launch {
+	char path[PATH_MAX]; /* resolved by fl_launch_resolve(): absolute */
+	char **argv;	     /* NULL-terminated */
+	size_t argc;
+	char **env; /* "NAME=value", NULL-terminated */
+	size_t nenv;
+	char cwd[PATH_MAX];    /* "" = the agent's */
+	char output[PATH_MAX]; /* "" = /dev/null */
+	bool keep;	       /* on revert: leave it running (default: stop it) */
+	char lib[PATH_MAX];    /* the shim, found by fl_launch_resolve() */
+};
+
+/* Parse the target object above; errors carry $.target.* paths. */
+int fl_launch_parse(const cJSON *target, struct fl_launch **out, struct fl_error *err) FL_WUR;
+/* Free; NULL is fine. */
+void fl_launch_free(struct fl_launch *l);
+/*
+ * Plan time: find the program (PATH lookup), check cwd and the shim library,
+ * ask ctx's command policy. Reads the system, changes nothing.
+ */
+int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx,
+		      struct fl_error *err) FL_WUR;
+/*
+ * Start the command with LD_PRELOAD=the shim and FAULTLINE_SHM=table (already
+ * created and armed), in a process group of its own. A detached thread reaps
+ * it when it exits and then disarms and removes the table, so a command that
+ * ends while armed leaves nothing behind.
+ */
+int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_proc_ident *out,
+		    struct fl_error *err) FL_WUR;
+/*
+ * Stop exactly this process (pid + start time) and its process group:
+ * SIGTERM, then SIGKILL after grace_ms. Gone or recycled counts as stopped.
+ */
+int fl_launch_stop(const struct fl_proc_ident *p, unsigned grace_ms);
+
+#endif
