@@ -355,9 +355,34 @@ static void reconcile_one(const char *id, const cJSON *rec, void *opaque)
 	}
 	r = ops->revert(undo, &e);
 	if (r < 0) {
+		const cJSON *exp = cJSON_GetObjectItemCaseSensitive(rec, "experiment");
+		const cJSON *wall = cJSON_GetObjectItemCaseSensitive(rec, "applied_wall_ms");
+		struct fault *f = calloc(1, sizeof(*f));
+
 		fl_log(FL_LOG_ERROR, "reconcile revert failed", "id", id, "kind", kind->valuestring,
 		       "error", e.msg, NULL);
 		rc->failed++;
+		/*
+		 * Still applied: keep it live, so that it is listed, its id is not
+		 * reused (a new journal record would replace this one) and the lease
+		 * thread retries the revert.
+		 */
+		if (!f || !(f->undo = cJSON_Duplicate(undo, true))) {
+			free(f);
+			return;
+		}
+		snprintf(f->id, sizeof(f->id), "%s", id);
+		snprintf(f->experiment, sizeof(f->experiment), "%s",
+			 cJSON_IsString(exp) ? exp->valuestring : "");
+		snprintf(f->kind, sizeof(f->kind), "%s", kind->valuestring);
+		f->ops = ops;
+		f->description = strdup("reverting a journal record left by a previous run");
+		f->ttl_ms = RETRY_MS;
+		f->deadline_ms = fl_now_mono_ms() + RETRY_MS;
+		f->applied_wall_ms = cJSON_IsNumber(wall) ? (uint64_t)wall->valuedouble : 0;
+		f->next = rc->a->faults;
+		rc->a->faults = f;
+		rc->a->live++;
 		return;
 	}
 	r = fl_journal_remove(&rc->a->journal, id);

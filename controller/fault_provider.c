@@ -16,6 +16,7 @@
 #include "controller/fault_provider.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -163,6 +164,85 @@ static void rm_embed_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* Whether the embedded agent's journal still holds a record (a fault it did not revert). */
+static bool embed_journal_left(const char *dir)
+{
+	char p[128];
+	struct dirent *de;
+	bool left = false;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/state/faults", dir);
+	d = opendir(p);
+	if (!d)
+		return false;
+	while (!left && (de = readdir(d)))
+		left = de->d_name[0] != '.';
+	closedir(d);
+	return left;
+}
+
+/*
+ * The embedded agent died with faults live (kill -9, OOM): its journal is in
+ * a temp dir that no later run will open. Start an agent once more on the
+ * same state dir: it reverts the journal at start (reconcile), then stops.
+ */
+static void embed_reconcile(struct fl_fault_session *s)
+{
+	char bin[PATH_MAX], tok[128], state[128], logp[128], listen[160];
+	uint64_t end;
+	pid_t pid;
+
+	if (find_agent_binary(s->agent_binary, bin, sizeof(bin)) < 0)
+		return;
+	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
+	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
+	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
+	snprintf(listen, sizeof(listen), "unix:%s/agent.sock", s->embed_dir);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		setpgid(0, 0);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		if (lf >= 0)
+			dup2(lf, 2);
+		execl(bin, bin, "--listen", listen, "--token-file", tok, "--state-dir", state,
+		      "--exit-with-parent", (char *)NULL);
+		_exit(127);
+	}
+	/* Reconcile removes each record it reverts, before the agent serves. */
+	end = fl_now_mono_ms() + EMBED_WAIT_MS;
+	while (embed_journal_left(s->embed_dir) && fl_now_mono_ms() < end &&
+	       waitpid(pid, NULL, WNOHANG) == 0)
+		usleep(5000);
+	kill(pid, SIGTERM);
+	end = fl_now_mono_ms() + EMBED_STOP_MS;
+	for (;;) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (fl_now_mono_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			break;
+		}
+		usleep(2000);
+	}
+}
+
 static int embed_stop(struct fl_fault_session *s)
 {
 	int status = 0;
@@ -186,6 +266,8 @@ static int embed_stop(struct fl_fault_session *s)
 		usleep(2000);
 	}
 	s->embed_pid = 0;
+	if (embed_journal_left(s->embed_dir))
+		embed_reconcile(s);
 	rm_embed_dir(s->embed_dir);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }

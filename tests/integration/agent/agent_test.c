@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -755,6 +756,67 @@ out:
 	return t_failed;
 }
 
+/*
+ * A journal record whose revert fails at start (here: a syscall fault whose
+ * shim table is not a table) is not forgotten while the agent serves: it is
+ * listed as live, its id cannot be reused (which would overwrite its undo
+ * record), and the revert is retried until it works.
+ */
+static int case_reconcile_retry(void)
+{
+	struct t_agent a;
+	pid_t s = t_spawn("fl-it-retry");
+	char table[64], shm[80], path[512], target[64];
+	cJSON *j = NULL;
+	FILE *f;
+
+	snprintf(table, sizeof(table), "/faultline-it-retry-%d", (int)getpid());
+	snprintf(shm, sizeof(shm), "/dev/shm%s", table);
+	snprintf(target, sizeof(target), "{\"pid\":%d}", s);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	/* What a kill -9 leaves: the record of a fault whose undo cannot run yet. */
+	snprintf(path, sizeof(path), "%s/state", a.dir);
+	T_CHECK(mkdir(path, 0700) == 0 || errno == EEXIST, "mkdir %s", path);
+	snprintf(path, sizeof(path), "%s/state/faults", a.dir);
+	T_CHECK(mkdir(path, 0700) == 0 || errno == EEXIST, "mkdir %s", path);
+	snprintf(path, sizeof(path), "%s/state/faults/stuck.json", a.dir);
+	f = fopen(path, "w");
+	T_CHECK(f, "write %s", path);
+	fprintf(f,
+		"{\"id\":\"stuck\",\"experiment\":\"exp-1\",\"kind\":\"syscall\","
+		"\"ttl_ms\":60000,\"applied_wall_ms\":0,\"undo\":{\"tables\":[{\"table\":"
+		"\"%s\"}],\"seed\":0}}\n",
+		table);
+	fclose(f);
+	f = fopen(shm, "w"); /* an empty file: not a table, disarming it fails */
+	T_CHECK(f, "create %s", shm);
+	fclose(f);
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	T_CHECK(t_journal_count(&a) == 1, "the record is kept");
+	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200, "list");
+	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 1,
+		"the unreverted fault is not listed as live");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(apply(&a, "stuck", "pause", target, "{}", 60000, &j) == 409,
+		"a new fault reused the id of a journaled one");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_state(s) == 'S', "the refused fault paused the process");
+	unlink(shm);
+	for (int i = 0; i < 400 && t_journal_count(&a); i++)
+		usleep(10000);
+	T_CHECK(t_journal_count(&a) == 0, "the revert was not retried");
+	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200, "list");
+	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 0, "still listed");
+out:
+	cJSON_Delete(j);
+	unlink(shm);
+	t_agent_done(&a);
+	t_reap(s);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -765,6 +827,7 @@ int main(int argc, char **argv)
 	    {"auth", case_auth},
 	    {"lease", case_lease},
 	    {"crash_reconcile", case_crash_reconcile},
+	    {"reconcile_retry", case_reconcile_retry},
 	    {"bad_input", case_bad_input},
 	    {"policy_limits", case_policy_limits},
 	    {"reliability", case_reliability},
