@@ -290,9 +290,25 @@ static const char *fl_probe_name(const cJSON *probe, const cJSON *all)
  * "after"; "during"/"continuous"/"on-fault" neither (their windows are the
  * steady-state-during cases).
  */
-static bool fl_junit_in_phase(const cJSON *probe, int ph)
+static bool fl_junit_in_phase(const cJSON *probe, const cJSON *all, int ph)
 {
-	const char *m = fl_jstr(probe, "mode", "edge");
+	const char *ref = fl_jstr(probe, "ref", NULL);
+	const char *m;
+	const cJSON *it;
+
+	/* a ref runs with its definition's mode (an earlier probe of the list) */
+	if (ref) {
+		cJSON_ArrayForEach(it, all)
+		{
+			if (it == probe)
+				break;
+			if (!fl_jstr(it, "ref", NULL) && !strcmp(fl_jstr(it, "name", ""), ref)) {
+				probe = it;
+				break;
+			}
+		}
+	}
+	m = fl_jstr(probe, "mode", "edge");
 
 	return !strcmp(m, "edge") || !strcmp(m, ph == 0 ? "before" : "after");
 }
@@ -334,7 +350,7 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 			const cJSON *rec;
 			struct fl_junit_case *c;
 
-			if (!fl_junit_in_phase(cJSON_GetArrayItem(probes, (int)i), ph))
+			if (!fl_junit_in_phase(cJSON_GetArrayItem(probes, (int)i), probes, ph))
 				continue;
 			rec = cJSON_GetArrayItem(runs, (int)k++);
 			c = &cases[n++];

@@ -750,6 +750,10 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 				     fl_rollback_strategy_name(o->rollback_strategy));
 	}
 
+	/* A first signal that came after the method (during the after hypothesis's
+	 * end, the revert or the rollbacks) still makes the run interrupted. */
+	if (fl_fd_ready(o->cancel_fd))
+		r.status = "interrupted";
 	status = r.status;
 	if (!status && (r.method_failures || r.rollback_failures))
 		status = "failed";

@@ -732,6 +732,7 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 	cJSON *parsed = NULL, *view = NULL;
 	size_t n = 0;
 	bool missing, ok = false;
+	const char *not_json = NULL; /* the text searched is not JSON: nothing to find */
 	char obs[160];
 	int r;
 
@@ -748,6 +749,8 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 		parsed = json_view(v);
 		if (parsed)
 			v = parsed;
+		else
+			not_json = t->target ? t->target : "value";
 	} else if (!t->target && ptype == FL_PROVIDER_HTTP && cJSON_IsObject(v)) {
 		/* whole http result: let $.body.x reach into a JSON body */
 		const cJSON *body = cJSON_GetObjectItemCaseSensitive(v, "body");
@@ -761,6 +764,8 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 				goto out;
 			}
 			v = view;
+		} else if (cJSON_IsString(body)) {
+			not_json = "body";
 		}
 	}
 	matches = malloc(JSONPATH_MATCHES_MAX * sizeof(*matches));
@@ -779,6 +784,14 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 	ok = t->has_expect || n > 0;
 	if (t->count >= 0)
 		ok = (long long)n == t->count;
+	if (ok && n == 0 && not_json) {
+		/* "count": 0 or "expect": [] must not hold on an error page or a
+		 * truncated body just because nothing could be found in it */
+		why_set(why, whylen, "%s matched nothing: the %s is not JSON (%s)", t->str,
+			not_json, observed(cJSON_IsString(v) ? v : result, obs, sizeof(obs)));
+		ok = false;
+		goto out;
+	}
 	if (!ok) {
 		if (t->count >= 0)
 			why_set(why, whylen, "%s matched %zu time%s, expected %lld", t->str, n,

@@ -375,6 +375,18 @@ START_TEST(jsonpath_kind)
 	    /* a body that is not JSON has no members */
 	    {"{\"type\": \"jsonpath\", \"path\": \"$.x\", \"target\": \"body\"}", H,
 	     "{\"status\": 200, \"body\": \"plain text\"}", false},
+	    /* ... so "no bad item" cannot hold on it: a count of 0 or "expect": []
+	     * on a body that is not JSON (an error page, a truncated body) fails */
+	    {"{\"type\": \"jsonpath\", \"path\": \"$.items[?(@.up = false)]\", \"count\": 0, "
+	     "\"target\": \"body\"}",
+	     H, "{\"status\": 200, \"body\": \"Service Unavailable\"}", false},
+	    {"{\"type\": \"jsonpath\", \"path\": \"$.errors[*]\", \"expect\": [], \"target\": "
+	     "\"body\"}",
+	     H, "{\"status\": 200, \"body\": \"{\\\"errors\\\": [1\"}", false},
+	    {"{\"type\": \"jsonpath\", \"path\": \"$.body.errors[*]\", \"count\": 0}", H,
+	     "{\"status\": 200, \"body\": \"<html>oops</html>\"}", false},
+	    {"{\"type\": \"jsonpath\", \"path\": \"$.body.errors[*]\", \"count\": 0}", H,
+	     "{\"status\": 200, \"body\": \"{\\\"errors\\\": []}\"}", true},
 	    /* process stdout holding JSON */
 	    {"{\"type\": \"jsonpath\", \"path\": \"$.ready\", \"expect\": true, \"target\": "
 	     "\"stdout\"}",

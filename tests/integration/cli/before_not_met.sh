@@ -49,4 +49,29 @@ junit_check "$T/junit.xml" \
 	'r.get("tests") == "2" and r.get("failures") == "1" and r.get("skipped") == "1"' \
 	'"500" in cases[0].find("failure").text' \
 	'cases[1].get("classname") == "steady-state-after" and cases[1].find("skipped") is not None'
+# A ref takes its definition's mode: the JUnit report must blame the probe
+# that failed, not the ref that did not run in this phase.
+cat >"$T/ref.json" <<JSON
+{
+  "title": "ref with a mode",
+  "steady-state-hypothesis": {
+    "title": "two probes",
+    "probes": [
+      {"type": "probe", "name": "late", "mode": "after", "tolerance": 0,
+       "provider": {"type": "process", "path": "true"}},
+      {"ref": "late"},
+      {"type": "probe", "name": "answers", "tolerance": 200,
+       "provider": {"type": "http", "url": "$URL/status/500"}}
+    ]
+  },
+  "method": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]
+}
+JSON
+run_fl run --junit refjunit.xml ref.json
+expect_rc 1
+jassert "$T/journal.json" 'len(j["steady_states"]["before"]["probes"]) == 1'
+junit_check "$T/refjunit.xml" \
+	'r.get("failures") == "1"' \
+	'[c.get("name") for c in cases if c.get("classname") == "steady-state-before"] == ["answers"]' \
+	'[c for c in cases if c.get("name") == "answers"][0].find("failure") is not None'
 echo "PASS"

@@ -93,4 +93,39 @@ expect_rc 3
 [ ! -e "$T/r2" ] || fail "rollbacks went on after the second signal"
 jassert "$T/two-journal.json" 'j["status"] == "interrupted"' \
 	'[r["status"] for r in j["rollbacks"]] == ["failed"]'
+# One signal while the rollbacks run (the method is over and held): the
+# rollbacks still finish, but the run was interrupted: exit 3, never 0.
+cat >"$T/late.json" <<JSON
+{
+  "title": "signal during rollbacks",
+  "steady-state-hypothesis": {"title": "ok", "probes": [
+    {"type": "probe", "name": "true", "tolerance": 0,
+     "provider": {"type": "process", "path": "true"}}]},
+  "method": [
+    {"type": "action", "name": "quick", "provider": {"type": "process", "path": "true"}}
+  ],
+  "rollbacks": [
+    {"type": "action", "name": "slowish rollback", "provider": {"type": "process", "path": "sh",
+     "arguments": ["-c", "touch $T/l.started; sleep 1; touch $T/l.done"]}}
+  ]
+}
+JSON
+(cd "$T" && exec "$FL" run --journal late-journal.json late.json) >"$T/out" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+i=0
+while [ ! -e "$T/l.started" ]; do
+	i=$((i + 1))
+	[ $i -lt 1000 ] || fail "l.started never appeared"
+	sleep 0.01
+done
+kill -TERM "$pid"
+set +e
+wait "$pid"
+RC=$?
+set -e
+expect_rc 3
+[ -e "$T/l.done" ] || fail "the rollback was stopped by the first signal"
+jassert "$T/late-journal.json" 'j["status"] == "interrupted"' \
+	'[r["status"] for r in j["rollbacks"]] == ["succeeded"]'
 echo "PASS"
