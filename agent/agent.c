@@ -51,6 +51,7 @@ struct fl_agent {
 	struct fault *faults;
 	size_t live;
 	char recent[RECENT_MAX][FL_API_ID_MAX + 1];
+	cJSON *recent_notes[RECENT_MAX]; /* what the revert had to say (restarts), or NULL */
 	size_t recent_next;
 	struct kind_counters counters[KINDS_MAX];
 	unsigned long long lease_expiries;
@@ -145,12 +146,22 @@ static struct fault *find(struct fl_agent *a, const char *id, struct fault ***li
 	return NULL;
 }
 
-static bool recently_reverted(struct fl_agent *a, const char *id)
+/* The ring slot of a recently reverted id, or -1. */
+static ssize_t recently_reverted(struct fl_agent *a, const char *id)
 {
 	for (size_t i = 0; i < RECENT_MAX; i++)
 		if (a->recent[i][0] && !strcmp(a->recent[i], id))
-			return true;
-	return false;
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Remember a reverted id and its notes (owned), so a later DELETE can say both. */
+static void remember(struct fl_agent *a, const char *id, cJSON *notes)
+{
+	snprintf(a->recent[a->recent_next], sizeof(a->recent[0]), "%s", id);
+	cJSON_Delete(a->recent_notes[a->recent_next]);
+	a->recent_notes[a->recent_next] = notes;
+	a->recent_next = (a->recent_next + 1) % RECENT_MAX;
 }
 
 static void fault_free(struct fault *f)
@@ -209,10 +220,14 @@ static cJSON *journal_record(const char *id, const char *experiment, const char 
 	return rec;
 }
 
-/* Revert, forget, journal; called with the mutex held. On failure the fault stays live. */
-static int revert_locked(struct fl_agent *a, struct fault *f, const char *reason,
+/*
+ * Revert, forget, journal; called with the mutex held. On failure the fault stays live.
+ * *notes (when asked): what the revert has to say, e.g. a pod's container restarted.
+ */
+static int revert_locked(struct fl_agent *a, struct fault *f, const char *reason, cJSON **notes,
 			 struct fl_error *err)
 {
+	cJSON *said;
 	struct fault **link = NULL;
 	struct fl_error e;
 	int r;
@@ -227,7 +242,9 @@ static int revert_locked(struct fl_agent *a, struct fault *f, const char *reason
 			*err = e;
 		return r;
 	}
-	fl_kube_client_note_restarts(f->id, f->undo); /* pod targets (agent/kube_client.c) */
+	said = fl_kube_client_note_restarts(f->id, f->undo); /* pod targets (agent/kube_client.c) */
+	if (notes)
+		*notes = said ? cJSON_Duplicate(said, true) : NULL;
 	r = fl_journal_remove(&a->journal, f->id);
 	if (r < 0)
 		fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, "error", strerror(-r),
@@ -235,8 +252,7 @@ static int revert_locked(struct fl_agent *a, struct fault *f, const char *reason
 	fl_log(FL_LOG_INFO, "fault reverted", "id", f->id, "kind", f->kind, "experiment",
 	       f->experiment, "reason", reason, NULL);
 	count(a, f->kind, 1);
-	snprintf(a->recent[a->recent_next], sizeof(a->recent[0]), "%s", f->id);
-	a->recent_next = (a->recent_next + 1) % RECENT_MAX;
+	remember(a, f->id, said);
 	if (find(a, f->id, &link)) {
 		*link = f->next;
 		a->live--;
@@ -262,7 +278,7 @@ static void *lease_main(void *p)
 		}
 		if (due) {
 			a->lease_expiries++;
-			if (revert_locked(a, due, "lease expired", NULL) < 0)
+			if (revert_locked(a, due, "lease expired", NULL, NULL) < 0)
 				due->deadline_ms = now + RETRY_MS;
 			continue;
 		}
@@ -385,6 +401,7 @@ static void reconcile_one(const char *id, const cJSON *rec, void *opaque)
 		rc->a->live++;
 		return;
 	}
+	remember(rc->a, id, fl_kube_client_note_restarts(id, undo));
 	r = fl_journal_remove(&rc->a->journal, id);
 	if (r < 0)
 		fl_log(FL_LOG_ERROR, "journal remove failed", "id", id, "error", strerror(-r),
@@ -663,23 +680,31 @@ out:
 int fl_agent_revert(struct fl_agent *a, const char *id, cJSON **out, struct fl_error *err)
 {
 	struct fault *f;
+	cJSON *notes = NULL;
+	ssize_t slot;
 	int r = 0;
 
 	*out = NULL;
 	pthread_mutex_lock(&a->mu);
 	f = find(a, id, NULL);
 	if (f) {
-		r = revert_locked(a, f, "requested", err);
+		r = revert_locked(a, f, "requested", &notes, err);
 		if (r == 0) {
 			*out = cJSON_CreateObject();
 			cJSON_AddStringToObject(*out, "id", id);
 			cJSON_AddBoolToObject(*out, "reverted", true);
+			if (notes)
+				cJSON_AddItemToObject(*out, "notes", notes);
 		}
-	} else if (recently_reverted(a, id)) {
+	} else if ((slot = recently_reverted(a, id)) >= 0) {
 		*out = cJSON_CreateObject();
 		cJSON_AddStringToObject(*out, "id", id);
 		cJSON_AddBoolToObject(*out, "reverted", false);
 		cJSON_AddStringToObject(*out, "note", "already reverted");
+		/* A lease expiry's (or reconcile's) notes reach the controller's DELETE. */
+		if (a->recent_notes[slot])
+			cJSON_AddItemToObject(*out, "notes",
+					      cJSON_Duplicate(a->recent_notes[slot], true));
 	} else {
 		r = fl_error_set(err, -ENOENT, "$.id", "unknown fault id \"%s\"", id);
 	}
@@ -693,11 +718,13 @@ int fl_agent_revert_match(struct fl_agent *a, const char *experiment, cJSON **ou
 	cJSON *o = cJSON_CreateObject();
 	cJSON *done = cJSON_AddArrayToObject(o, "reverted");
 	cJSON *failed = cJSON_AddArrayToObject(o, "failed");
+	cJSON *notes = NULL; /* {"ID": [note, ...]}, only when a revert had something to say */
 	int r = 0;
 
 	pthread_mutex_lock(&a->mu);
 	for (struct fault *f = a->faults, *next; f; f = next) {
 		char id[FL_API_ID_MAX + 1];
+		cJSON *fn = NULL;
 		struct fl_error e;
 
 		next = f->next;
@@ -705,12 +732,18 @@ int fl_agent_revert_match(struct fl_agent *a, const char *experiment, cJSON **ou
 			continue;
 		snprintf(id, sizeof(id), "%s", f->id);
 		fl_error_init(&e);
-		if (revert_locked(a, f, experiment ? "experiment reverted" : "revert all", &e) <
-		    0) {
+		if (revert_locked(a, f, experiment ? "experiment reverted" : "revert all", &fn,
+				  &e) < 0) {
 			cJSON_AddItemToArray(failed, cJSON_CreateString(id));
 			r = fl_error_set(err, e.code, NULL, "%s: %s", id, e.msg);
 		} else {
 			cJSON_AddItemToArray(done, cJSON_CreateString(id));
+			if (fn && !notes)
+				notes = cJSON_AddObjectToObject(o, "notes");
+			if (fn)
+				cJSON_AddItemToObject(notes, id, fn);
+			else
+				cJSON_Delete(fn);
 		}
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -743,6 +776,8 @@ void fl_agent_free(struct fl_agent *a)
 		next = f->next;
 		fault_free(f);
 	}
+	for (size_t i = 0; i < RECENT_MAX; i++)
+		cJSON_Delete(a->recent_notes[i]);
 	fl_journal_close(&a->journal);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->mu);

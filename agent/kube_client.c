@@ -385,16 +385,17 @@ bool fl_kube_client_active(const char **server, const char **node)
 	return kc.active;
 }
 
-void fl_kube_client_note_restarts(const char *id, const cJSON *undo)
+cJSON *fl_kube_client_note_restarts(const char *id, const cJSON *undo)
 {
 	const cJSON *pods = cJSON_GetObjectItemCaseSensitive(undo, "pods");
-	struct fl_buf note;
+	const cJSON *n;
+	cJSON *notes;
 
 	if (!cJSON_IsArray(pods))
-		return;
-	fl_buf_init(&note, 4096);
-	if (fl_pod_restarted(pods, &note) > 0)
-		fl_log(FL_LOG_WARN, "container restarted during the fault; reverted by the journal",
-		       "id", id, "detail", note.data ? note.data : "", NULL);
-	fl_buf_done(&note);
+		return NULL;
+	notes = fl_pod_restart_notes(pods);
+	cJSON_ArrayForEach(n, notes)
+	    fl_log(FL_LOG_WARN, "container restarted during the fault; reverted by the journal",
+		   "id", id, "detail", n->valuestring, NULL);
+	return notes;
 }

@@ -44,8 +44,10 @@ bool fl_kube_client_active(const char **server, const char **node);
  * After a revert: when the undo record of a pod target ("pods") names a
  * container with no process left (it restarted during the fault), log it --
  * the revert worked from the journal's PIDs and left the new container alone.
+ * Returns those notes (a JSON array of strings, one per container) for the
+ * revert's answer, or NULL when nothing changed.
  */
-void fl_kube_client_note_restarts(const char *id, const cJSON *undo);
+cJSON *fl_kube_client_note_restarts(const char *id, const cJSON *undo);
 
 /*
  * GET every page of a pod list (following metadata.continue) into `out`.

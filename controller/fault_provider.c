@@ -83,6 +83,7 @@ struct fl_fault_session {
 	unsigned renew_failures;
 	uint64_t lease_ms;
 	const struct fl_experiment *e;
+	cJSON *notes; /* what agents said when reverting: [{"fault_id","agent","notes"}] */
 };
 
 /* ---- embedded agent ------------------------------------------------------------------ */
@@ -1052,6 +1053,42 @@ out:
 	return r;
 }
 
+/*
+ * A revert's answer may carry "notes" (e.g. a pod's container restarted during the
+ * fault; agent/agent.c): kept for the run's journal, at most NOTES_MAX entries.
+ */
+#define NOTES_MAX	    256
+#define NOTES_PER_FAULT_MAX 64
+#define NOTE_TEXT_MAX	    1024
+static void keep_notes(struct fl_fault_session *s, const struct fl_agent_call *c)
+{
+	const cJSON *notes = cJSON_GetObjectItemCaseSensitive(c->json, "notes");
+	const char *id = c->path + strlen("/v1/faults/");
+	const cJSON *n;
+	cJSON *e, *kept;
+
+	if (c->status != 200 || !cJSON_IsArray(notes) || !cJSON_GetArraySize(notes))
+		return;
+	if (!s->notes && !(s->notes = cJSON_CreateArray()))
+		return;
+	if (cJSON_GetArraySize(s->notes) >= NOTES_MAX || !(e = cJSON_CreateObject()))
+		return;
+	cJSON_AddStringToObject(e, "fault_id", id);
+	cJSON_AddStringToObject(e, "agent", c->ep->name ? c->ep->name : c->ep->url);
+	kept = cJSON_AddArrayToObject(e, "notes");
+	cJSON_ArrayForEach(n, notes)
+	{
+		char text[NOTE_TEXT_MAX];
+
+		/* An agent's answer is outside input: strings only, each and all capped. */
+		if (!cJSON_IsString(n) || cJSON_GetArraySize(kept) >= NOTES_PER_FAULT_MAX)
+			continue;
+		snprintf(text, sizeof(text), "%s", n->valuestring);
+		cJSON_AddItemToArray(kept, cJSON_CreateString(text));
+	}
+	cJSON_AddItemToArray(s->notes, e);
+}
+
 static int revert_all_locked(struct fl_fault_session *s, struct fl_error *err)
 {
 	struct fl_agent_call *calls;
@@ -1076,6 +1113,8 @@ static int revert_all_locked(struct fl_fault_session *s, struct fl_error *err)
 	pthread_mutex_unlock(&s->mu);
 	if (k && fl_agent_client_run(s->client, calls, k, CALL_TIMEOUT_MS) < 0)
 		r = fl_error_set(err, -EIO, NULL, "cannot reach the agents to revert");
+	for (size_t i = 0; i < k; i++)
+		keep_notes(s, &calls[i]);
 	for (size_t i = 0; r == 0 && i < k; i++) {
 		/* 404: the fault already ended (its lease ran out); that is what we want. */
 		if (calls[i].status == 200 || calls[i].status == 404)
@@ -1123,6 +1162,11 @@ int fl_fault_session_describe(struct fl_fault_session *s, const struct fl_activi
 	return r;
 }
 
+const cJSON *fl_fault_session_notes(const struct fl_fault_session *s)
+{
+	return s ? s->notes : NULL;
+}
+
 int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err)
 {
 	int r;
@@ -1158,6 +1202,7 @@ void fl_fault_session_free(struct fl_fault_session *s)
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->op_mu);
+	cJSON_Delete(s->notes);
 	free(s->live);
 	free(s->agent_binary);
 	free(s);

@@ -58,6 +58,13 @@ int fl_fault_session_describe(struct fl_fault_session *s, const struct fl_activi
 			      struct fl_error *err) FL_WUR;
 /* Revert every live fault of this run on every agent; safe to call more than once. */
 int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err);
+/*
+ * What the agents said when reverting (after fl_fault_session_revert_all), e.g. that a
+ * pod's container restarted during the fault and the revert went by the recorded
+ * identity: [{"fault_id", "agent", "notes": [string, ...]}], or NULL when nothing.
+ * Owned by the session.
+ */
+const cJSON *fl_fault_session_notes(const struct fl_fault_session *s);
 /* Stop the embedded agent (if any) and free; NULL is fine. */
 void fl_fault_session_free(struct fl_fault_session *s);
 

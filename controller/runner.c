@@ -525,6 +525,37 @@ static void fl_runner_revert_faults(struct fl_runner *r)
 	pthread_mutex_unlock(&r->fault_lock);
 }
 
+/*
+ * The agents' notes on the reverts (a container that restarted during a fault, reverted
+ * by the recorded identity) into the journal, as "revert_notes" (only when there are
+ * any: an addition to Chaos Toolkit's journal shape), and onto the console.
+ */
+static void fl_runner_revert_notes(struct fl_runner *r, cJSON *j)
+{
+	const cJSON *notes, *e, *n;
+
+	pthread_mutex_lock(&r->fault_lock);
+	notes = fl_fault_session_notes(r->faults);
+	if (cJSON_GetArraySize(notes) > 0) {
+		cJSON_AddItemToObject(j, "revert_notes", cJSON_Duplicate(notes, true));
+		cJSON_ArrayForEach(e, notes)
+		{
+			const char *id =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "fault_id"));
+			const char *ag =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "agent"));
+
+			cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(e, "notes"))
+			{
+				fl_out_note(r->o->out, "revert of %s on %s: %s", id ? id : "?",
+					    ag ? ag : "?",
+					    cJSON_IsString(n) ? n->valuestring : "?");
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->fault_lock);
+}
+
 /* ---- steady state under fire: the hooks into controller/slo.c ---- */
 
 /* An abort probe failed (sampling thread): every live fault on every agent goes now. */
@@ -731,6 +762,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 
 	/* Faults go before rollbacks, whatever happened. */
 	fl_runner_revert_faults(&r);
+	fl_runner_revert_notes(&r, j);
 
 	if (!preflight_failed && fl_play_rollbacks(&r)) {
 		if (e->rollbacks.n)

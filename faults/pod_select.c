@@ -19,6 +19,8 @@
 
 #define POD_CGROUP_TEXT_MAX 16384
 #define POD_CID_MAX	    129
+#define POD_NOTE_MAX	    512 /* one restart note */
+#define POD_NOTES_MAX	    64	/* notes per revert answer */
 
 static fl_pod_lister_fn pod_lister;
 static void *pod_lister_opaque;
@@ -528,7 +530,25 @@ static bool container_alive(const char *uid, const char *cid)
 	return alive;
 }
 
-int fl_pod_restarted(const cJSON *record, struct fl_buf *note)
+/* One recorded container with no process left: its note, NUL-terminated into out. */
+static void restart_note(const cJSON *pod, const cJSON *c, char *out, size_t len)
+{
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(pod, "uid");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(pod, "namespace");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(pod, "name");
+
+	snprintf(out, len,
+		 "pod %s/%s: container %s restarted or stopped since apply (was %.12s); "
+		 "reverted by the recorded identity: the faulted processes are gone and "
+		 "the new container was never faulted",
+		 cJSON_IsString(ns) ? ns->valuestring : "",
+		 cJSON_IsString(name) ? name->valuestring : uid->valuestring,
+		 c->string ? c->string : "?", c->valuestring);
+}
+
+/* Calls fn for each recorded container with no process left; returns how many. */
+static int each_restart(const cJSON *record, void (*fn)(const char *note, void *opaque),
+			void *opaque)
 {
 	const cJSON *p;
 	int count = 0;
@@ -536,29 +556,57 @@ int fl_pod_restarted(const cJSON *record, struct fl_buf *note)
 	cJSON_ArrayForEach(p, record)
 	{
 		const cJSON *uid = cJSON_GetObjectItemCaseSensitive(p, "uid");
-		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(p, "namespace");
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
 		const cJSON *c;
 
 		if (!cJSON_IsString(uid))
 			continue;
 		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "containers"))
 		{
+			char text[POD_NOTE_MAX];
+
 			if (!cJSON_IsString(c) || container_alive(uid->valuestring, c->valuestring))
 				continue;
 			count++;
-			if (note &&
-			    fl_buf_printf(
-				note,
-				"%spod %s/%s: container %s restarted or stopped (was %.12s); "
-				"its processes are gone, nothing of them to undo",
-				note->len ? "; " : "", cJSON_IsString(ns) ? ns->valuestring : "",
-				cJSON_IsString(name) ? name->valuestring : uid->valuestring,
-				c->string, c->valuestring) < 0)
-				break; /* the note is capped; the count is what matters */
+			if (fn) {
+				restart_note(p, c, text, sizeof(text));
+				fn(text, opaque);
+			}
 		}
 	}
 	return count;
+}
+
+static void note_to_buf(const char *text, void *opaque)
+{
+	struct fl_buf *note = opaque;
+
+	/* The note is capped (fl_buf); the count is what matters. */
+	if (fl_buf_printf(note, "%s%s", note->len ? "; " : "", text) < 0)
+		return;
+}
+
+int fl_pod_restarted(const cJSON *record, struct fl_buf *note)
+{
+	return each_restart(record, note ? note_to_buf : NULL, note);
+}
+
+static void note_to_array(const char *text, void *opaque)
+{
+	cJSON *notes = opaque;
+
+	if (cJSON_GetArraySize(notes) < POD_NOTES_MAX)
+		cJSON_AddItemToArray(notes, cJSON_CreateString(text));
+}
+
+cJSON *fl_pod_restart_notes(const cJSON *record)
+{
+	cJSON *notes = cJSON_CreateArray();
+
+	if (notes && each_restart(record, note_to_array, notes) > 0 &&
+	    cJSON_GetArraySize(notes) > 0)
+		return notes;
+	cJSON_Delete(notes);
+	return NULL;
 }
 
 static int cmp_pod(const void *a, const void *b)
@@ -619,6 +667,31 @@ int fl_pod_pick(struct fl_kube_pod_list *pods, int pick, unsigned long count, do
 	return 0;
 }
 
+/*
+ * Keep in the record only the container instances this fault hit: the named
+ * container (when one is), and only those with a process now. A container that
+ * was already gone at plan time was not faulted, so its absence at revert says
+ * nothing about a restart during the fault.
+ */
+static void record_keep_hit(cJSON *record, const char *container)
+{
+	cJSON *p;
+
+	cJSON_ArrayForEach(p, record)
+	{
+		const cJSON *uid = cJSON_GetObjectItemCaseSensitive(p, "uid");
+		cJSON *cs = cJSON_GetObjectItemCaseSensitive(p, "containers");
+
+		for (cJSON *c = cs ? cs->child : NULL, *next; c; c = next) {
+			next = c->next;
+			if ((container && strcmp(c->string, container)) || !cJSON_IsString(uid) ||
+			    !cJSON_IsString(c) ||
+			    !container_alive(uid->valuestring, c->valuestring))
+				cJSON_Delete(cJSON_DetachItemViaPointer(cs, c));
+		}
+	}
+}
+
 int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long count, double percent,
 		       uint64_t seed, struct fl_proc_ident **out, size_t *n, struct fl_error *err)
 {
@@ -640,6 +713,7 @@ int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long cou
 		/* What the journal keeps: which pods and container instances were hit. */
 		cJSON_Delete(((struct fl_pod_sel *)sel)->record);
 		((struct fl_pod_sel *)sel)->record = fl_pod_record(&pods);
+		record_keep_hit(sel->record, sel->container);
 	}
 out:
 	fl_kube_pod_list_done(&pods);

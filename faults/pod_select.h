@@ -121,9 +121,15 @@ int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t 
 cJSON *fl_pod_record(const struct fl_kube_pod_list *pods);
 /*
  * Compare a record with what runs now (on this host, by cgroups): writes
- * "pod shop/cart-1: container web restarted (was 0123abcd...)" when a
+ * "pod shop/cart-1: container web restarted or stopped since apply (was
+ * 0123abcd5678); reverted by the recorded identity: ..." when a
  * recorded container has no process left; returns the number of such.
  */
 int fl_pod_restarted(const cJSON *record, struct fl_buf *note);
+/*
+ * The same, one string per restarted container (at most 64), for the agent's
+ * revert answer; NULL when no recorded container changed (or out of memory).
+ */
+cJSON *fl_pod_restart_notes(const cJSON *record);
 
 #endif

@@ -275,6 +275,19 @@ code=$(del p2)
 [ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert after a container restart: $code $(cat body.json)"
 grep "container restarted during the fault" agent.log | grep -q "container web restarted" ||
 	fail "the agent did not say the container restarted: $(tail -n 3 agent.log)"
+# ... and says so in its answer: one note, for the one container that changed.
+python3 - body.json "$wA" <<'PY' || fail "the revert's answer does not note the restart: $(cat body.json)"
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b["reverted"] is True, b
+(n,) = b["notes"]
+assert n.startswith("pod shop/cart-a: container web restarted or stopped since apply"), n
+assert "(was %s)" % sys.argv[2][:12] in n and "reverted by the recorded identity" in n, n
+PY
+# A repeated DELETE (what the controller gets after a lease expiry) still says it.
+[ "$(del p2)" = 200 ] && grep -q '"already reverted"' body.json &&
+	grep -q "container web restarted" body.json ||
+	fail "a DELETE after the revert lost the note: $(cat body.json)"
 [ "$(settled $webB S)" = S ] || fail "cart-b web not resumed after cart-a restarted: $(state $webB) $(cat body.json)"
 [ "$(settled $webA S)" = S ] || fail "the restarted container was touched"
 ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after revert: $(ls state/faults)"
@@ -430,6 +443,46 @@ for p in $webA $webB $webC; do
 	[ "$(settled $p S)" = S ] || fail "web $p still stopped after the run"
 done
 echo "ok 8 discovery: all pods of a label, both nodes' agents, reverted after the run"
+
+# 8b. kubelet restarts a container during a `faultline run`: the revert goes by what the
+#     agent's journal recorded, and the run's journal.json says so ("revert_notes").
+# cart-a's web as the API server lists it: a fresh container, before the run.
+kill -9 "$webA" 2>/dev/null
+wA4=$(hex64)
+spawn "$podA/cri-containerd-$wA4.scope"; webA=$last
+python3 mkworld.py "$here/fixtures/pod.json" update cart-a containerID "$wA4" || fail "world update"
+wA3=$(hex64)
+new="$podA/cri-containerd-$wA3.scope"
+cat >exp-restart.json <<EOF
+{"title": "pause cart-a web while kubelet restarts it",
+ "method": [
+   {"type": "action", "name": "pause web",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "name": "cart-a", "container": "web"}},
+                 "duration": "60s"}},
+   {"type": "action", "name": "kubelet restarts web",
+    "provider": {"type": "process", "path": "sh", "arguments": ["-c",
+      "kill -9 $webA; mkdir -p $new; sleep 1000 </dev/null >/dev/null 2>&1 & echo \$! >$dir/restarted.pid; echo \$! >$new/cgroup.procs"]}}]}
+EOF
+"$faultline" run --agents inventory.json --journal journal-restart.json exp-restart.json >run-restart.out 2>&1
+rc=$?
+[ -s restarted.pid ] && { webA=$(cat restarted.pid); pids="$pids $webA"; }
+python3 - journal-restart.json "$wA4" <<'PY' || fail "restart during a run: rc=$rc $(cat run-restart.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert [a["status"] for a in j["run"]] == ["succeeded", "succeeded"], j["run"]
+(rn,) = j["revert_notes"]
+assert rn["agent"] == "node-a", rn
+assert rn["fault_id"] == j["run"][0]["output"]["fault_id"], (rn, j["run"][0]["output"])
+(n,) = rn["notes"]
+assert n.startswith("pod shop/cart-a: container web restarted or stopped since apply"), n
+assert "reverted by the recorded identity" in n and "(was %s)" % sys.argv[2][:12] in n, n
+PY
+grep -q "revert of .* on node-a: pod shop/cart-a: container web restarted" run-restart.out ||
+	fail "the console did not say it: $(cat run-restart.out)"
+[ "$(settled $webA S)" = S ] || fail "the new web container was touched: $(state $webA)"
+grep -q '"revert_notes"' journal-all.json && fail "revert_notes in a run without a restart"
+echo "ok 8b container restarted during faultline run: reverted by the record, said in journal.json"
 
 # 9b. in-cluster mode: the service-account directory and KUBERNETES_SERVICE_*; the
 #     token file is read again per request, so a rotated token is picked up.
