@@ -509,10 +509,29 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		struct fl_error e2;
 
 		/* apply undoes itself on failure; revert is idempotent, so make sure. */
-		(void)ops->revert(f->undo, &e2);
+		count(a, f->kind, 2);
+		if (ops->revert(f->undo, &e2) < 0) {
+			/*
+			 * Something may still be applied and the undo is all we have:
+			 * keep the journal record and the fault, live, so the lease
+			 * thread retries the revert (as for a record reconcile could
+			 * not undo) and its id is not reused.
+			 */
+			fl_log(FL_LOG_ERROR, "revert after a failed apply failed; retrying", "id",
+			       f->id, "error", e2.msg, NULL);
+			free(f->description);
+			f->description = strdup("reverting a fault whose apply failed");
+			f->ttl_ms = RETRY_MS;
+			f->deadline_ms = fl_now_mono_ms() + RETRY_MS;
+			f->next = a->faults;
+			a->faults = f;
+			a->live++;
+			pthread_cond_signal(&a->cond);
+			f = NULL;
+			goto out;
+		}
 		if (fl_journal_remove(&a->journal, f->id) < 0)
 			fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, NULL);
-		count(a, f->kind, 2);
 		goto out;
 	}
 	/*
