@@ -7,8 +7,11 @@
  * reached is not sent and counts as a failed sample ("not_sent") with the
  * request timeout as its latency. A sample succeeds when a response came with
  * the expected status (any status below 400 when none is expected); its
- * latency is from the request's start to its end. Requests still running when
- * the window closes are not samples (reported as "in_flight_at_end").
+ * latency is from the request's start to its end. A once-judged probe stops
+ * sending at the end of its duration and waits for the requests in flight
+ * (each bounded by the timeout): a service that stops answering must count.
+ * Requests still running when a sampled window is closed by the end of the
+ * method are not samples (reported as "in_flight_at_end").
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -126,7 +129,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 			    fl_error_set(err, -ETIMEDOUT, NULL, "the experiment's timeout passed");
 			break;
 		}
-		if (end && now >= end)
+		if (end && now >= end && !inflight)
 			break;
 		while (next <= now && (!end || next < end)) {
 			unsigned k;
@@ -189,8 +192,8 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 		}
 		now = fl_now_mono_us();
 		wait_ms = next > now ? (int)((next - now + 999) / 1000) : 0;
-		if (wait_ms > 100)
-			wait_ms = 100;
+		if (wait_ms > 100 || (end && now >= end))
+			wait_ms = 100; /* past the end: only answers (or timeouts) to wait for */
 		if (stop_fd >= 0)
 			wfd[nw++] = (struct curl_waitfd){.fd = stop_fd, .events = CURL_WAIT_POLLIN};
 		if (o->cancel_fd >= 0)
