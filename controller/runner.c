@@ -60,7 +60,8 @@ struct fl_runner {
 	struct fl_fault_session *faults;
 	struct fl_error fault_err; /* why there is no fault session */
 	bool has_faults;
-	atomic_bool aborted; /* an agent refused a fault: the all-or-nothing apply was undone */
+	atomic_bool aborted;   /* an agent refused a fault: the all-or-nothing apply was undone */
+	atomic_bool in_method; /* only a refusal in the method aborts the run */
 
 	/* Outcome, Chaos Toolkit's way: NULL (completed), "failed", "aborted", "interrupted". */
 	const char *status;
@@ -205,7 +206,7 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 		} else {
 			ret = fl_fault_session_apply(r->faults, a, res, err);
 		}
-		if (ret == -ECONNABORTED)
+		if (ret == -ECONNABORTED && atomic_load(&r->in_method))
 			atomic_store(&r->aborted, true);
 		pthread_mutex_unlock(&r->fault_lock);
 		if (ret == 0)
@@ -736,8 +737,10 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 		int method_fd = fl_runner_slo_start(&r);
 
 		fl_out_phase(o->out, "Method");
+		atomic_store(&r.in_method, true);
 		list = fl_run_list(&r, &e->method, method_fd, r.deadline, &r.method_failures,
 				   "method activity");
+		atomic_store(&r.in_method, false);
 		cJSON_AddItemToObject(j, "run", list ? list : cJSON_CreateArray());
 		fl_runner_stopped(&r, fl_runner_should_stop(&r, o->cancel_fd, r.deadline));
 		fl_runner_slo_finish(&r);
