@@ -346,6 +346,21 @@ struct reconcile_ctx {
 	int failed;
 };
 
+/*
+ * A fault whose revert failed stays live, listed and journalled, with its id
+ * taken, and the lease thread retries the revert every RETRY_MS.
+ */
+static void keep_for_retry(struct fl_agent *a, struct fault *f, const char *why)
+{
+	free(f->description);
+	f->description = strdup(why);
+	f->ttl_ms = RETRY_MS;
+	f->deadline_ms = fl_now_mono_ms() + RETRY_MS;
+	f->next = a->faults;
+	a->faults = f;
+	a->live++;
+}
+
 static void reconcile_one(const char *id, const cJSON *rec, void *opaque)
 {
 	struct reconcile_ctx *rc = opaque;
@@ -392,13 +407,8 @@ static void reconcile_one(const char *id, const cJSON *rec, void *opaque)
 			 cJSON_IsString(exp) ? exp->valuestring : "");
 		snprintf(f->kind, sizeof(f->kind), "%s", kind->valuestring);
 		f->ops = ops;
-		f->description = strdup("reverting a journal record left by a previous run");
-		f->ttl_ms = RETRY_MS;
-		f->deadline_ms = fl_now_mono_ms() + RETRY_MS;
 		f->applied_wall_ms = cJSON_IsNumber(wall) ? (uint64_t)wall->valuedouble : 0;
-		f->next = rc->a->faults;
-		rc->a->faults = f;
-		rc->a->live++;
+		keep_for_retry(rc->a, f, "reverting a journal record left by a previous run");
 		return;
 	}
 	remember(rc->a, id, fl_kube_client_note_restarts(id, undo));
@@ -519,13 +529,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 			 */
 			fl_log(FL_LOG_ERROR, "revert after a failed apply failed; retrying", "id",
 			       f->id, "error", e2.msg, NULL);
-			free(f->description);
-			f->description = strdup("reverting a fault whose apply failed");
-			f->ttl_ms = RETRY_MS;
-			f->deadline_ms = fl_now_mono_ms() + RETRY_MS;
-			f->next = a->faults;
-			a->faults = f;
-			a->live++;
+			keep_for_retry(a, f, "reverting a fault whose apply failed");
 			pthread_cond_signal(&a->cond);
 			f = NULL;
 			goto out;
