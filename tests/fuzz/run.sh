@@ -7,6 +7,8 @@
 #   tests/fuzz/run.sh 15                  CI: 15 s per target
 #   tests/fuzz/run.sh 600 rules api       10 minutes each, two targets
 #   RUNS=10000000 nice -n 19 tests/fuzz/run.sh 0    long run: 10M executions each
+#   SEED=1 RUNS=200000 tests/fuzz/run.sh 0           CI: a fixed seed and count, so the
+#                                         same inputs run on every machine
 #                                         (SECONDS > 0 with RUNS: whichever comes first)
 #   FUZZ_NOBUILD=1 ...                    use build-fuzz/ as it is (parallel lanes)
 #
@@ -55,6 +57,7 @@ for t in $targets; do
 	# Its leaks are checked by the ASan suite and valgrind (tests/hardening).
 	[ "$t" = agent_http ] && set -- "$@" -detect_leaks=0
 	[ -n "${RUNS:-}" ] && set -- "$@" -runs="$RUNS"
+	[ -n "${SEED:-}" ] && set -- "$@" -seed="$SEED"
 	[ "$secs" -gt 0 ] && set -- "$@" -max_total_time="$secs"
 	log="$dir/artifacts/$t.log"
 	echo "fuzz: $t ..."
