@@ -184,25 +184,16 @@ static bool embed_journal_left(const char *dir)
 }
 
 /*
- * The embedded agent died with faults live (kill -9, OOM): its journal is in
- * a temp dir that no later run will open. Start an agent once more on the
- * same state dir: it reverts the journal at start (reconcile), then stops.
+ * Start the embedded faultline-agent: default signals, stdin/stdout on
+ * /dev/null, stderr to its log, and its own process group, so a ^C at the
+ * terminal reaches the controller, which reverts and then stops the agent in
+ * order. Returns the pid, or -1 with errno from fork().
  */
-static void embed_reconcile(struct fl_fault_session *s)
+static pid_t embed_spawn(const char *bin, const char *listen, const char *tok, const char *state,
+			 const char *logp)
 {
-	char bin[PATH_MAX], tok[128], state[128], logp[128], listen[160];
-	uint64_t end;
-	pid_t pid;
+	pid_t pid = fork();
 
-	if (find_agent_binary(s->agent_binary, bin, sizeof(bin)) < 0)
-		return;
-	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
-	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
-	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
-	snprintf(listen, sizeof(listen), "unix:%s/agent.sock", s->embed_dir);
-	pid = fork();
-	if (pid < 0)
-		return;
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -223,6 +214,29 @@ static void embed_reconcile(struct fl_fault_session *s)
 		      "--exit-with-parent", (char *)NULL);
 		_exit(127);
 	}
+	return pid;
+}
+
+/*
+ * The embedded agent died with faults live (kill -9, OOM): its journal is in
+ * a temp dir that no later run will open. Start an agent once more on the
+ * same state dir: it reverts the journal at start (reconcile), then stops.
+ */
+static void embed_reconcile(struct fl_fault_session *s)
+{
+	char bin[PATH_MAX], tok[128], state[128], logp[128], listen[160];
+	uint64_t end;
+	pid_t pid;
+
+	if (find_agent_binary(s->agent_binary, bin, sizeof(bin)) < 0)
+		return;
+	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
+	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
+	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
+	snprintf(listen, sizeof(listen), "unix:%s/agent.sock", s->embed_dir);
+	pid = embed_spawn(bin, listen, tok, state, logp);
+	if (pid < 0)
+		return;
 	/* Reconcile removes each record it reverts, before the agent serves. */
 	end = fl_now_mono_ms() + EMBED_WAIT_MS;
 	while (embed_journal_left(s->embed_dir) && fl_now_mono_ms() < end &&
@@ -326,32 +340,12 @@ static int embed_start(struct fl_fault_session *s, struct fl_error *err)
 		return fl_error_set(err, -EIO, NULL, "cannot write the one-time token");
 	}
 	close(fd);
-	pid = fork();
+	pid = embed_spawn(bin, listen, tok, state, logp);
 	if (pid < 0) {
-		rm_embed_dir(s->embed_dir);
-		return fl_error_set(err, -errno, NULL, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		sigset_t none;
+		int e = errno;
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		/* Own process group: a ^C at the terminal reaches the controller, which
-		 * reverts and then stops the agent in order. */
-		setpgid(0, 0);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-		}
-		if (lf >= 0)
-			dup2(lf, 2);
-		execl(bin, bin, "--listen", listen, "--token-file", tok, "--state-dir", state,
-		      "--exit-with-parent", (char *)NULL);
-		_exit(127);
+		rm_embed_dir(s->embed_dir);
+		return fl_error_set(err, -e, NULL, "fork: %s", strerror(e));
 	}
 	s->embed_pid = pid;
 	r = fl_agent_ep_parse(listen, &ep, err);
