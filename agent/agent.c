@@ -133,6 +133,17 @@ static int policy_cb(void *opaque, int pid, struct fl_error *err)
 	return fl_agent_policy_check(opaque, pid, err);
 }
 
+/* What every op gets from the agent: a fresh seed, the id, the ownership policy. */
+static void fault_ctx_init(struct fl_agent *a, const struct fl_api_fault_req *req,
+			   struct fl_fault_ctx *ctx)
+{
+	ctx->seed = fl_rng_fresh_seed();
+	ctx->fault_id = req->id;
+	ctx->allow_pid = policy_cb;
+	ctx->allow_command = fl_agent_policy_command;
+	ctx->opaque = (void *)a->cfg;
+}
+
 static struct fault *find(struct fl_agent *a, const char *id, struct fault ***link)
 {
 	struct fault **pp = &a->faults;
@@ -498,11 +509,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	f->ttl_ms = req->ttl_ms;
 	if (ops->describe && ops->describe(spec, &desc) == 0 && desc.data)
 		f->description = strdup(desc.data);
-	ctx.seed = fl_rng_fresh_seed();
-	ctx.fault_id = req->id;
-	ctx.allow_pid = policy_cb;
-	ctx.allow_command = fl_agent_policy_command;
-	ctx.opaque = (void *)a->cfg;
+	fault_ctx_init(a, req, &ctx);
 	r = ops->plan(spec, &ctx, &f->undo, err);
 	if (r < 0)
 		goto out;
@@ -596,11 +603,7 @@ int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJS
 	r = ops->parse(req->target, req->params, &spec, err);
 	if (r < 0)
 		goto out;
-	ctx.seed = fl_rng_fresh_seed();
-	ctx.fault_id = req->id;
-	ctx.allow_pid = policy_cb;
-	ctx.allow_command = fl_agent_policy_command;
-	ctx.opaque = (void *)a->cfg;
+	fault_ctx_init(a, req, &ctx);
 	/* plan reads the system and changes nothing (faults/fault.h); no journal, no apply. */
 	r = ops->plan(spec, &ctx, &undo, err);
 	if (r < 0)
