@@ -144,6 +144,9 @@ void fl_out_free(struct fl_out *out)
 }
 
 static void fl_out_vline(struct fl_out *out, const char *pre, const char *fmt, va_list ap)
+    FL_PRINTF(3, 0);
+
+static void fl_out_vline(struct fl_out *out, const char *pre, const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&out->lock);
 	fl_out_clear_line(out);

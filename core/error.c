@@ -14,6 +14,9 @@ void fl_error_init(struct fl_error *err)
 }
 
 static void fl_error_vset(struct fl_error *err, int code, const char *path, const char *fmt,
+			  va_list ap) FL_PRINTF(4, 0);
+
+static void fl_error_vset(struct fl_error *err, int code, const char *path, const char *fmt,
 			  va_list ap)
 {
 	err->code = code;

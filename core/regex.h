@@ -15,9 +15,12 @@
 
 /* Most tree nodes a pattern may expand to in regcomp (a 10 KiB literal is 10240). */
 #define FL_REGEX_EXPANSION_MAX 20000
+/* Most nodes its repetitions may add: regcomp's memory grows with their square. */
+#define FL_REGEX_REPEAT_MAX 2048
 
 /*
- * 0 when the pattern expands to at most FL_REGEX_EXPANSION_MAX nodes, else
+ * 0 when the pattern expands to at most FL_REGEX_EXPANSION_MAX nodes, of
+ * which at most FL_REGEX_REPEAT_MAX come from repetitions, else
  * -E2BIG with a reason in why (may be NULL). Syntax errors are regcomp's to report.
  */
 int fl_regex_check(const char *ere, char *why, size_t whylen) FL_WUR;

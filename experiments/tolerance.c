@@ -274,7 +274,7 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 {
 	static const char *const known[] = {"type", "pattern", "target", NULL};
 	const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
-	char p[FL_PATH_MAX], got[96], *posix = NULL;
+	char p[FL_PATH_MAX], got[96], why_big[128], *posix = NULL;
 	const char *why;
 	struct tol_compiled *c;
 	int r;
@@ -292,12 +292,9 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 		return -ENOMEM;
 	if (fl_regex_translate(pat->valuestring, &posix, &why) < 0)
 		return fl_experr(errs, -EINVAL, p, "%s", why);
-	if (fl_regex_check(posix, NULL, 0) < 0) {
+	if (fl_regex_check(posix, why_big, sizeof(why_big)) < 0) {
 		free(posix);
-		return fl_experr(errs, -E2BIG, p,
-				 "regular expression too complex: its repetitions expand beyond %d "
-				 "nodes",
-				 FL_REGEX_EXPANSION_MAX);
+		return fl_experr(errs, -E2BIG, p, "%s", why_big);
 	}
 	c = compiled(t);
 	if (!c) {

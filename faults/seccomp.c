@@ -177,6 +177,13 @@ void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t 
 	*injected = p ? p->injected : 0;
 }
 
+/* Argument 0 (the fd) equals fd; SCMP_A0() leaves datum_b to the initializer's default. */
+static struct scmp_arg_cmp fd_is(int fd)
+{
+	return (struct scmp_arg_cmp){
+	    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)fd, .datum_b = 0};
+}
+
 /*
  * The NOTIFY entries of one syscall. When every rule for it names an fd=,
  * the filter compares the first argument itself and only those calls reach
@@ -202,7 +209,7 @@ static int add_notify(scmp_filter_ctx ctx, const struct fl_seccomp_plan *p, int 
 			seen |= p->rules[k].nr == nr && p->rules[k].r.fd == p->rules[j].r.fd;
 		if (!seen)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
-					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->rules[j].r.fd));
+					      fd_is(p->rules[j].r.fd));
 	}
 	return rc;
 }
@@ -228,7 +235,7 @@ static int plan_install(const struct fl_seccomp_plan *p)
 			rc = add_notify(ctx, p, s->nr);
 		else if (s->r.flags & FL_RULE_FD)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 1,
-					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->r.fd));
+					      fd_is(s->r.fd));
 		else
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 0);
 	}

@@ -189,7 +189,7 @@ static int table_pid(const char *name)
 	const char *p;
 	long v = 0;
 
-	if (strncmp(name, FL_SHM_PREFIX + 1, sizeof(FL_SHM_PREFIX) - 2))
+	if (strncmp(name, &FL_SHM_PREFIX[1], sizeof(FL_SHM_PREFIX) - 2))
 		return 0;
 	p = name + sizeof(FL_SHM_PREFIX) - 2;
 	if (!strncmp(p, "exec-", 5))

@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const results[] = {
     "{\"status\": 0, \"stdout\": \"ok\\n\", \"stderr\": \"\"}",
-    "{\"status\": 200, \"headers\": {}, \"body\": \"{\\\"a\\\": [1, {\\\"b\\\": 2}]}\", "
-    "\"elapsed_ms\": 3}",
+    ("{\"status\": 200, \"headers\": {}, \"body\": \"{\\\"a\\\": [1, {\\\"b\\\": 2}]}\", "
+     "\"elapsed_ms\": 3}"),
     "{\"status\": 503, \"body\": {\"a\": null}}",
     "[1, 2, 3]",
     "\"text\"",
