@@ -208,8 +208,7 @@ static int add_notify(scmp_filter_ctx ctx, const struct fl_seccomp_plan *p, int 
 		for (size_t k = 0; k < j; k++)
 			seen |= p->rules[k].nr == nr && p->rules[k].r.fd == p->rules[j].r.fd;
 		if (!seen)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
-					      fd_is(p->rules[j].r.fd));
+			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1, fd_is(p->rules[j].r.fd));
 	}
 	return rc;
 }
