@@ -805,6 +805,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	cJSON_AddStringToObject(j, "end",
 				fl_time_rfc3339(w0 + (fl_now_mono_ms() - m0), ts, sizeof(ts)));
 	cJSON_AddNumberToObject(j, "duration", (double)(fl_now_mono_ms() - m0) / 1000.0);
+	/* What the run stands for, as `faultline run` exits with it (docs/cli.md). */
+	cJSON_AddNumberToObject(j, "exit_code", fl_runner_exit_code(j));
 	*journal = j;
 	j = NULL;
 out:
