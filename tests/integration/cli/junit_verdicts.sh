@@ -160,8 +160,8 @@ cat >"$T/ab.json" <<JSON
  "abort": [{"type": "probe", "name": "no marker", "interval": "50ms", "tolerance": 0,
    "provider": {"type": "process", "path": "sh", "arguments": ["-c", "test ! -e $T/marker"]}}],
  "method": [
-   {"type": "action", "name": "set marker", "provider": {"type": "process", "path": "touch", "arguments": ["$T/marker"]},
-    "pauses": {"after": 20}},
+   {"type": "action", "name": "set marker", "provider": {"type": "process", "path": "sh",
+    "arguments": ["-c", "(sleep 0.3; touch $T/marker) >/dev/null 2>&1 &"]}, "pauses": {"after": 20}},
    {"type": "action", "name": "never", "provider": {"type": "process", "path": "true"}}],
  "rollbacks": [{"type": "action", "name": "undo", "provider": {"type": "process", "path": "rm", "arguments": ["-f", "$T/marker"]}}]}
 JSON
@@ -206,4 +206,37 @@ verdict error Interrupted "interrupted by SIGINT" 1 1
 expect_case method long "failure:*"
 expect_case method never "skipped:not run: interrupted by*"
 expect_case rollbacks undo pass
+expect_out "INTERRUPTED"
+
+# 7. Deviated, then SIGTERM while the rollbacks run: the run stands for exit 3
+#    (interrupted), and every report says so; the deviation stays recorded.
+cat >"$T/devint.json" <<JSON
+{"title": "deviated then interrupted",
+ "steady-state-hypothesis": {"title": "flag off", "probes": [
+   {"type": "probe", "name": "flag off", "tolerance": 503, "provider": {"type": "http", "url": "$URL/flag/di"}}]},
+ "method": [{"type": "action", "name": "break it", "provider": {"type": "http", "method": "POST", "url": "$URL/flag/di"}}],
+ "rollbacks": [{"type": "action", "name": "slow repair", "provider": {"type": "process", "path": "sh",
+    "arguments": ["-c", "touch $T/rb.started; sleep 1; curl -fsS -X DELETE $URL/flag/di >/dev/null 2>&1 || true"]}}]}
+JSON
+rm -f "$T/rb.started"
+(cd "$T" && exec "$FL" run --junit junit.xml devint.json) >"$T/out" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+i=0
+while [ ! -e "$T/rb.started" ]; do
+	i=$((i + 1))
+	[ $i -lt 1000 ] || fail "the rollback never started"
+	sleep 0.01
+done
+kill -TERM "$pid"
+set +e
+wait "$pid"
+RC=$?
+set -e
+expect_rc 3
+verdict error Interrupted "interrupted by SIGTERM" 1 1
+expect_case steady-state-after "flag off" "failure:*"
+expect_case rollbacks "slow repair" pass
+expect_out "INTERRUPTED (the steady state had DEVIATED)"
+jassert "$T/journal.json" 'j["deviated"] is True' 'j["status"] == "interrupted"' 'j["exit_code"] == 3'
 echo "PASS"
