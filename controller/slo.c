@@ -220,6 +220,7 @@ struct fl_slo_monitor {
 	size_t n;
 	pthread_mutex_t lock;
 	bool aborted;
+	const struct fl_sampler *abort_by; /* the abort probe that stopped the run */
 	char abort_why[FL_ERROR_MSG_MAX + 256];
 	uint64_t live_until; /* mono ms; on-fault probes sample while now < this */
 	bool finished;
@@ -293,6 +294,7 @@ static void monitor_abort(struct fl_slo_monitor *m, const struct fl_sampler *s, 
 	first = !m->aborted && !m->finished;
 	if (first) {
 		m->aborted = true;
+		m->abort_by = s;
 		snprintf(m->abort_why, sizeof(m->abort_why), "abort condition \"%s\" met: %s",
 			 s->eff->name, why);
 	}
@@ -678,8 +680,15 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 		bool ok;
 
 		if (!rec || !sum) {
+			/* never "held" on a window that was not judged */
 			cJSON_Delete(rec);
 			cJSON_Delete(sum);
+			if (!s->abort && *met && why)
+				snprintf(why, whylen,
+					 "steady state during the method not judged: probe \"%s\": "
+					 "out of memory",
+					 s->eff->name);
+			*met = s->abort ? *met : false;
 			continue;
 		}
 		cJSON_AddStringToObject(rec, "name", s->eff->name);
@@ -702,13 +711,34 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 				ok = cJSON_IsNumber(n) && n->valuedouble > 0 && cJSON_IsNumber(f) &&
 				     f->valuedouble == 0;
 				if (!ok && cJSON_IsNumber(n) && n->valuedouble == 0)
-					snprintf(d, sizeof(d), "no sample was taken");
+					d[0] = '\0'; /* said below */
 				else if (!ok)
 					snprintf(d, sizeof(d),
 						 "%.0f of %.0f samples out of tolerance%s%s",
 						 f->valuedouble, n->valuedouble,
 						 s->w.last_err[0] ? ", last: " : "", s->w.last_err);
 			}
+		}
+		if (!s->fatal && s->w.n == 0) {
+			/* An empty window proves nothing: never held, whatever the tolerance. */
+			ok = false;
+			snprintf(d, sizeof(d), "no sample was taken during the method%s",
+				 !s->abort && s->a->mode == FL_MODE_ON_FAULT
+				     ? " (no fault of this run was live)"
+				     : " (it ended before the first sample)");
+		}
+		if (s->abort) {
+			/*
+			 * An abort probe is a guard: its window "holds" unless it stopped
+			 * the run. What it saw after the method ended, or a window too short
+			 * for its min_samples, stops nothing (the window's counts still say).
+			 */
+			bool tripped = m->abort_by == s;
+
+			cJSON_AddBoolToObject(rec, "abort_triggered", tripped);
+			ok = !tripped;
+			if (tripped)
+				snprintf(d, sizeof(d), "%s", m->abort_why);
 		}
 		cJSON_AddStringToObject(rec, "status", s->fatal ? "failed" : "succeeded");
 		cJSON_AddItemToObject(rec, "output", sum);
@@ -729,6 +759,12 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 		if (!ok && d[0])
 			cJSON_AddStringToObject(rec, "tolerance_detail", d);
 		cJSON_AddItemToArray(out, rec);
+	}
+	if (!out && m->n) {
+		*met = false; /* no record, no verdict: never "held" */
+		if (why)
+			snprintf(why, whylen,
+				 "steady state during the method not judged: out of memory");
 	}
 	pthread_mutex_lock(&m->lock);
 	if (m->aborted) {
