@@ -109,4 +109,24 @@ expect_rc 3
 jassert "$T/int-journal.json" \
 	'j["status"] == "interrupted"' \
 	'j["steady_states"]["during"][0]["output"]["samples"] == 0'
+
+# 4. The experiment's timeout passes while the window waits for a sample in
+#    flight: the run is aborted by the timeout (not judged on a cut window).
+cat >"$T/to.json" <<JSON
+{"title": "timeout while waiting", "timeout": 1,
+ "steady-state-hypothesis": {"title": "h", "probes": [
+   {"type": "probe", "name": "slow", "mode": "during", "interval": "10s", "tolerance": 200,
+    "provider": {"type": "http", "url": "$URL/delay/5000", "timeout": 10}}]},
+ "method": [{"type": "action", "name": "short", "provider": {"type": "process", "path": "sleep", "arguments": ["0.3"]}}]}
+JSON
+t0=$(date +%s%N)
+run_fl run --junit junit.xml to.json
+took=$((($(date +%s%N) - t0) / 1000000))
+expect_rc 1
+[ "$took" -lt 4000 ] || fail "the experiment's timeout did not bound the wait (${took} ms)"
+jassert "$T/journal.json" \
+	'j["status"] == "aborted"' \
+	'"timeout of 1s passed" in j["reason"]' \
+	'j["steady_states"]["during"][0]["output"]["samples"] == 0'
+junit_check "$T/junit.xml" 'cases[-1].find("failure").get("type") == "Aborted"'
 echo "PASS"
