@@ -481,6 +481,7 @@ static void *sampler_run(struct fl_sampler *s)
 		if (r == -ECANCELED || (r < 0 && fd_ready(m->kill[0])) ||
 		    (r == -ETIMEDOUT && m->o.deadline_ms && fl_now_mono_ms() >= m->o.deadline_ms)) {
 			cJSON_Delete(res);
+			s->w.in_flight++;
 			break; /* cut off by an abort, an interrupt or the timeout: not a sample */
 		}
 		if (__atomic_load_n(&m->finished, __ATOMIC_ACQUIRE))
@@ -723,7 +724,8 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 			/* An empty window proves nothing: never held, whatever the tolerance. */
 			ok = false;
 			snprintf(d, sizeof(d), "no sample was taken during the method%s",
-				 !s->abort && s->a->mode == FL_MODE_ON_FAULT
+				 s->w.in_flight ? " (the run was stopped while one was running)"
+				 : !s->abort && s->a->mode == FL_MODE_ON_FAULT
 				     ? " (no fault of this run was live)"
 				     : " (it ended before the first sample)");
 		}

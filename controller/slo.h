@@ -38,7 +38,7 @@ struct fl_slo_window {
 	struct fl_slo_sample *v;
 	size_t n, cap;
 	size_t dropped;	    /* past FL_SLO_SAMPLES_MAX */
-	size_t in_flight;   /* load: requests cut by an abort or interrupt (not counted) */
+	size_t in_flight;   /* samples (load: requests) cut by an abort, interrupt or the timeout */
 	size_t late;	    /* samples that started in the window and ended after it closed */
 	size_t not_sent;    /* load: requests due while `concurrency` were in flight (failed) */
 	char last_err[160]; /* why the last failed sample failed */

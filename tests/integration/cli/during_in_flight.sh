@@ -108,7 +108,9 @@ expect_rc 3
 [ "$took" -lt 3000 ] || fail "the interrupt waited for the sample in flight (${took} ms)"
 jassert "$T/int-journal.json" \
 	'j["status"] == "interrupted"' \
-	'j["steady_states"]["during"][0]["output"]["samples"] == 0'
+	'j["steady_states"]["during"][0]["output"]["samples"] == 0' \
+	'j["steady_states"]["during"][0]["output"]["in_flight_at_end"] == 1' \
+	'"stopped while one was running" in j["steady_states"]["during"][0]["tolerance_detail"]'
 
 # 4. The experiment's timeout passes while the window waits for a sample in
 #    flight: the run is aborted by the timeout (not judged on a cut window).
@@ -127,6 +129,8 @@ expect_rc 1
 jassert "$T/journal.json" \
 	'j["status"] == "aborted"' \
 	'"timeout of 1s passed" in j["reason"]' \
-	'j["steady_states"]["during"][0]["output"]["samples"] == 0'
+	'j["steady_states"]["during"][0]["output"]["samples"] == 0' \
+	'j["steady_states"]["during"][0]["output"]["in_flight_at_end"] == 1' \
+	'"stopped while one was running" in j["steady_states"]["during"][0]["tolerance_detail"]'
 junit_check "$T/junit.xml" 'cases[-1].find("failure").get("type") == "Aborted"'
 echo "PASS"
