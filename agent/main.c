@@ -73,11 +73,10 @@ static bool token_unsafe;
  * than root or the agent's user can read (or write) is refused, checked on the
  * opened file (fstat), so a symlink is judged by what it points to.
  */
-static bool token_file_unsafe(int fd, const struct stat *st, const char *path)
+static bool token_file_unsafe(const struct stat *st, const char *path)
 {
 	char msg[512], mode[8];
 
-	(void)fd;
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st->st_mode & 07777));
 	if (st->st_mode & 0077) {
 		snprintf(msg, sizeof(msg),
@@ -120,7 +119,7 @@ static char *read_file(const char *path, size_t max, const char *what)
 		       path, NULL);
 		goto fail;
 	}
-	if (!strcmp(what, "token") && token_file_unsafe(fd, &st, path))
+	if (!strcmp(what, "token") && token_file_unsafe(&st, path))
 		goto fail;
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
