@@ -95,6 +95,7 @@ static int run_agent(const char *log, const char *const *prefix, const char *con
 	for (int i = 0; args[i] && n < 38; i++)
 		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
+	unlink(log); /* a previous run's "ready" line must not be read as this one's */
 	pid = fork();
 	if (pid < 0)
 		return -1;
@@ -350,6 +351,7 @@ static int case_plaintext(void)
 	/* With the flag: it serves, and says what it risks in a structured warning. */
 	snprintf(listen, sizeof(listen), "10.231.0.1:7433");
 	args[6] = "--insecure-plaintext";
+	unlink(log);
 	{
 		pid_t pid = fork();
 		double end = t_now_ms() + 5000;
