@@ -219,6 +219,33 @@ static pid_t spawn_as_nobody(void)
 	return pid;
 }
 
+/* The preload shim of this build: BIN's dir/../preload/libfaultline-preload.so. */
+static bool shim_lib(char *out, size_t len)
+{
+	const char *slash = strrchr(bin, '/');
+
+	snprintf(out, len, "%.*s/../preload/libfaultline-preload.so",
+		 slash ? (int)(slash - bin) : 1, slash ? bin : ".");
+	return access(out, R_OK) == 0;
+}
+
+/* A dynamically linked sleep under the shim, as nobody: it registers its own table. */
+static pid_t spawn_shimmed_as_nobody(const char *lib)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(1);
+		setenv("LD_PRELOAD", lib, 1);
+		unsetenv("FAULTLINE_SHM");
+		execlp("sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
 static int case_caps(void)
 {
 	struct t_agent a = {0}, b = {0};
@@ -226,8 +253,8 @@ static int case_caps(void)
 	unsigned long long own_eff = status_mask(getpid(), NULL, "CapEff");
 	unsigned long long want;
 	char *keep[] = {"--keep-caps", NULL};
-	char target[64], cmd[256], tids[4096];
-	pid_t victim = 0;
+	char target[64], cmd[256], tids[4096], shim[600];
+	pid_t victim = 0, shimmed = 0;
 	int threads = 0;
 
 	if (!(own_eff & (1ULL << CAP_SETPCAP)) || !(own_eff & (1ULL << CAP_SYS_ADMIN))) {
@@ -282,6 +309,31 @@ static int case_caps(void)
 	T_CHECK(t_http(&a, "DELETE", "/v1/faults/c1", NULL, a.token, NULL) == 200, "revert");
 	T_CHECK(t_wait_state(victim, "S", 2000) == 'S', "resumed");
 
+	/*
+	 * The shim's table of another user's process (/dev/shm/faultline-PID, 0600,
+	 * theirs) is written with CAP_DAC_OVERRIDE: a syscall fault on it works.
+	 */
+	if (shim_lib(shim, sizeof(shim))) {
+		char tbl[64], body[512];
+		double end = t_now_ms() + 3000;
+
+		shimmed = spawn_shimmed_as_nobody(shim);
+		snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", shimmed);
+		while (access(tbl, F_OK) < 0 && t_now_ms() < end)
+			usleep(2000);
+		T_CHECK(access(tbl, F_OK) == 0, "nobody's shimmed process registered %s", tbl);
+		snprintf(body, sizeof(body),
+			 "{\"id\":\"c2\",\"kind\":\"syscall\",\"target\":{\"pid\":%d},"
+			 "\"params\":{\"rules\":[\"read:EIO\"]},\"ttl_ms\":60000}",
+			 shimmed);
+		T_CHECK(t_http(&a, "POST", "/v1/faults", body, a.token, NULL) == 201,
+			"syscall fault on nobody's table");
+		T_CHECK(t_http(&a, "DELETE", "/v1/faults/c2", NULL, a.token, NULL) == 200,
+			"revert");
+	} else {
+		printf("note: no libfaultline-preload.so beside the agent; table case not run\n");
+	}
+
 	/* --keep-caps: nothing dropped (debugging). */
 	T_CHECK(t_agent_init(&b, bin) == 0, "init");
 	b.extra = keep;
@@ -294,6 +346,14 @@ out:
 	t_agent_done(&a);
 	t_agent_done(&b);
 	t_reap(victim);
+	if (shimmed > 0) {
+		char tbl[64];
+
+		/* Killed, it cannot remove its own table. */
+		t_reap(shimmed);
+		snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", shimmed);
+		unlink(tbl);
+	}
 	return t_failed;
 }
 
