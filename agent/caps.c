@@ -7,6 +7,8 @@
 
 #include <cap-ng.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
+#include <sys/prctl.h>
 
 /*
  * Why each one stays (docs/security.md has the same table):
@@ -32,12 +34,13 @@ unsigned long long fl_agent_caps_kept(void)
 	return m;
 }
 
-int fl_agent_caps_drop(char *kept, size_t len)
+int fl_agent_caps_drop(char *kept, size_t len, bool *noroot)
 {
 	size_t off = 0;
 	int r;
 
 	kept[0] = '\0';
+	*noroot = false;
 	if (capng_get_caps_process() < 0)
 		return -EIO;
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
@@ -64,7 +67,22 @@ int fl_agent_caps_drop(char *kept, size_t len)
 				off += (size_t)snprintf(kept + off, len - off, "%s%s",
 							off ? "," : "", name ? name : "?");
 		}
-		/* The bounding set can only shrink with CAP_SETPCAP (a container may lack it). */
+		/*
+		 * A program the agent executes as root would otherwise get the whole
+		 * bounding set back: SECBIT_NOROOT makes exec grant nothing, so launched
+		 * commands start with no capabilities (locked, for their children too).
+		 * Both this and shrinking the bounding set take CAP_SETPCAP, which a
+		 * container may not give us; then they keep the bounding set.
+		 */
+		if (setpcap) {
+			int bits = prctl(PR_GET_SECUREBITS);
+
+			if (bits < 0 ||
+			    prctl(PR_SET_SECUREBITS,
+				  (unsigned long)bits | SECBIT_NOROOT | SECBIT_NOROOT_LOCKED) < 0)
+				return -errno;
+			*noroot = true;
+		}
 		r = capng_apply(setpcap ? CAPNG_SELECT_ALL
 					: CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
 	}

@@ -382,7 +382,8 @@ int main(int argc, char **argv)
 		fl_log(FL_LOG_WARN, "--keep-caps: keeping every capability (debugging only)", NULL);
 	} else {
 		char kept[256];
-		int r = fl_agent_caps_drop(kept, sizeof(kept));
+		bool noroot = false;
+		int r = fl_agent_caps_drop(kept, sizeof(kept), &noroot);
 
 		if (r < 0) {
 			fl_log(FL_LOG_ERROR, "cannot drop capabilities", "error", strerror(-r),
@@ -390,7 +391,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (r == 0)
-			fl_log(FL_LOG_INFO, "capabilities dropped", "kept", kept, NULL);
+			fl_log(FL_LOG_INFO, "capabilities dropped", "kept", kept,
+			       "launched_commands",
+			       noroot ? "no capabilities" : "the agent's bounding set", NULL);
 	}
 	if (fl_agent_start(agent) < 0)
 		goto out;

@@ -293,7 +293,8 @@ static int case_caps(void)
 		snprintf(log, sizeof(log), "%s/agent.log", a.dir);
 		T_CHECK(file_has(log,
 				 "msg=\"capabilities dropped\" "
-				 "kept=kill,net_admin,sys_admin,sys_ptrace,dac_override,fowner"),
+				 "kept=kill,net_admin,sys_admin,sys_ptrace,dac_override,fowner "
+				 "launched_commands=\"no capabilities\""),
 			"the kept set is logged");
 	}
 	/* With the reduced set, a fault on another user's process still works. */
@@ -330,6 +331,35 @@ static int case_caps(void)
 			"syscall fault on nobody's table");
 		T_CHECK(t_http(&a, "DELETE", "/v1/faults/c2", NULL, a.token, NULL) == 200,
 			"revert");
+		/*
+		 * A command the agent launches runs as root but gets no capabilities
+		 * (SECBIT_NOROOT), and its bounding set is the agent's.
+		 */
+		snprintf(body, sizeof(body),
+			 "{\"id\":\"c3\",\"kind\":\"syscall\",\"target\":{\"command\":"
+			 "[\"/bin/sleep\",\"60\"]},\"params\":{\"rules\":[\"read:EIO\"]},"
+			 "\"ttl_ms\":60000}");
+		T_CHECK(t_http(&a, "POST", "/v1/faults", body, a.token, NULL) == 201,
+			"launch a command");
+		{
+			char out[64];
+			pid_t child;
+
+			snprintf(cmd, sizeof(cmd), "pgrep -P %d -x sleep", a.pid);
+			sh_out(out, sizeof(out), cmd);
+			child = atoi(out);
+			T_CHECK(child > 0, "the launched command is the agent's child");
+			T_CHECK(status_mask(child, NULL, "Uid") == 0, "it runs as root");
+			T_CHECK(status_mask(child, NULL, "CapEff") == 0 &&
+				    status_mask(child, NULL, "CapPrm") == 0,
+				"launched command CapEff %llx CapPrm %llx, want 0",
+				status_mask(child, NULL, "CapEff"),
+				status_mask(child, NULL, "CapPrm"));
+			T_CHECK(status_mask(child, NULL, "CapBnd") == want,
+				"launched command CapBnd %llx", status_mask(child, NULL, "CapBnd"));
+		}
+		T_CHECK(t_http(&a, "DELETE", "/v1/faults/c3", NULL, a.token, NULL) == 200,
+			"revert stops it");
 	} else {
 		printf("note: no libfaultline-preload.so beside the agent; table case not run\n");
 	}
