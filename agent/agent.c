@@ -495,6 +495,8 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	if (r < 0)
 		goto out;
 	r = ops->parse(req->target, req->params, &spec, err);
+	if (r == 0)
+		r = fl_agent_policy_target(a->cfg, req->kind, req->target, err);
 	if (r < 0)
 		goto out;
 	f = calloc(1, sizeof(*f));
@@ -601,6 +603,8 @@ int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJS
 	if (r < 0)
 		goto out;
 	r = ops->parse(req->target, req->params, &spec, err);
+	if (r == 0)
+		r = fl_agent_policy_target(a->cfg, req->kind, req->target, err);
 	if (r < 0)
 		goto out;
 	fault_ctx_init(a, req, &ctx);

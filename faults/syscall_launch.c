@@ -43,10 +43,24 @@ static bool env_name_ok(const char *s)
 	return true;
 }
 
+/* A "." or ".." component would let a path leave the directory it names. */
+static bool has_dot_component(const char *s)
+{
+	for (const char *c = s; (c = strchr(c, '/'));) {
+		c++;
+		if (c[0] == '.' &&
+		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
+			return true;
+	}
+	return false;
+}
+
 static int abs_path(const cJSON *v, const char *path, char *out, struct fl_error *err)
 {
-	if (!cJSON_IsString(v) || v->valuestring[0] != '/' || strlen(v->valuestring) >= PATH_MAX)
-		return fl_error_set(err, -EINVAL, path, "expected an absolute path");
+	if (!cJSON_IsString(v) || v->valuestring[0] != '/' || strlen(v->valuestring) >= PATH_MAX ||
+	    has_dot_component(v->valuestring))
+		return fl_error_set(err, -EINVAL, path,
+				    "expected an absolute path without \".\" or \"..\" components");
 	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
 	return 0;
 }
@@ -92,9 +106,10 @@ int fl_launch_parse(const cJSON *target, struct fl_launch **out, struct fl_error
 		}
 		l->argc++;
 	}
-	if (l->argv[0][0] != '/' && strchr(l->argv[0], '/')) {
+	if ((l->argv[0][0] != '/' && strchr(l->argv[0], '/')) || has_dot_component(l->argv[0])) {
 		rc = fl_error_set(err, -EINVAL, "$.target.command[0]",
-				  "expected an absolute path or a program name found in PATH");
+				  "expected an absolute path (without \".\" or \"..\" components) "
+				  "or a program name found in PATH");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, target)

@@ -197,9 +197,8 @@ with tempfile.TemporaryDirectory() as tmp:
     s.close()
     swap = {"--listen": "127.0.0.1:%d" % port, "--token-file": os.path.join(tmp, "token"),
             "--state-dir": os.path.join(tmp, "state")}
-    with open(swap["--token-file"], "w") as f:
+    with os.fdopen(os.open(swap["--token-file"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
         f.write("0123456789abcdef0123456789abcdef")
-    os.chmod(swap["--token-file"], 0o600)
     real_args = [swap.get(args[i - 1], a) if i else a for i, a in enumerate(args)]
     envv = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
     p = subprocess.Popen([agent] + real_args, stderr=subprocess.PIPE, env=envv)
