@@ -348,9 +348,9 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 	struct syscall_spec *s = spec;
 	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
 	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(undo, "seed");
+	uint64_t deadline = ctx ? ctx->deadline_mono_ns : 0;
 	int rc = 0;
 
-	(void)ctx;
 	cJSON_ArrayForEach(e, tables)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
@@ -367,7 +367,7 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 		if (rc == 0)
 			rc = fl_preload_table_arm(
 			    t, s->rules, s->nrules,
-			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, 0);
+			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, deadline);
 		fl_preload_table_close(t);
 		if (rc < 0) {
 			fl_error_set(err, rc, "", "arming %s: %s", name->valuestring,
@@ -396,6 +396,34 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 			(void)syscall_revert(undo, NULL);
 			return fl_error_set(err, -ENOMEM, "", "out of memory");
 		}
+	}
+	return 0;
+}
+
+/*
+ * The lease moved: so does every table's own deadline (after which the shim
+ * ignores its rules even if no agent is left to disarm them). A table that
+ * is gone has nothing to extend.
+ */
+static int syscall_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err)
+{
+	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
+
+	cJSON_ArrayForEach(e, tables)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
+		struct fl_preload_table *t = NULL;
+		int rc;
+
+		if (!cJSON_IsString(name))
+			continue;
+		rc = fl_preload_table_open(name->valuestring, &t);
+		if (rc == 0)
+			rc = fl_preload_table_set_expiry(t, deadline_mono_ns);
+		fl_preload_table_close(t);
+		if (rc < 0 && rc != -ENOENT)
+			return fl_error_set(err, rc, "", "extending %s: %s", name->valuestring,
+					    strerror(-rc));
 	}
 	return 0;
 }
@@ -444,6 +472,7 @@ const struct fl_fault_ops fl_fault_syscall = {
     .plan = syscall_plan,
     .apply = syscall_apply,
     .revert = syscall_revert,
+    .renew = syscall_renew,
     .describe = syscall_describe,
     .available = syscall_available,
     .free = syscall_free,
