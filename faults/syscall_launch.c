@@ -423,6 +423,8 @@ static _Noreturn void child_main(const struct runner *r)
 			__atomic_store_n(&r->w->state, -1, __ATOMIC_RELEASE);
 			child_fail(4, -nfd, 125);
 		}
+		if (nfd == -1)
+			goto exec; /* RET_ERRNO only: nobody to wait for */
 		__atomic_store_n(&r->w->fd, nfd, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->w->state, 1, __ATOMIC_RELEASE);
 		/*
@@ -442,6 +444,7 @@ static _Noreturn void child_main(const struct runner *r)
 		if (__atomic_load_n(&r->w->go, __ATOMIC_ACQUIRE) < 0)
 			_exit(125);
 	}
+exec:
 	execve(l->path, l->argv, r->envp);
 	child_fail(4, errno, errno == ENOENT ? 127 : 126);
 }
@@ -478,12 +481,18 @@ static void *runner_main(void *arg)
 	while (r->plan && r->phase == RUNNER_FORKED)
 		pthread_cond_wait(&r->cv, &r->mu);
 	pthread_mutex_unlock(&r->mu);
-	if (r->plan && r->phase == RUNNER_RUN) {
+	if (r->plan && r->phase == RUNNER_RUN && r->nfd >= 0) {
 		/* Until the command exits (its pidfd), then for what it forked, if anything. */
-		(void)fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
+		int rc = fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
+
+		/* A supervisor that cannot answer: stop the command rather than leave it hanging.
+		 */
+		if (rc < 0)
+			(void)fl_launch_stop(&r->ident, 0);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		(void)fl_seccomp_serve(r->plan, r->nfd, -1);
+		if (rc == 0)
+			(void)fl_seccomp_serve(r->plan, r->nfd, -1);
 		registry_del(r);
 		goto out;
 	}
@@ -620,7 +629,7 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	}
 	close(go[1]);
 	go[1] = -1;
-	if (plan) {
+	if (plan && fl_seccomp_plan_needs_notify(plan)) {
 		rc = take_listener(r, err);
 		__atomic_store_n(&r->w->go, rc < 0 ? -1 : 1, __ATOMIC_RELEASE);
 		if (rc < 0)
@@ -629,6 +638,8 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 		r->next = registry;
 		registry = r;
 		pthread_mutex_unlock(&registry_mu);
+	}
+	if (plan) {
 		pthread_mutex_lock(&r->mu);
 		r->phase = RUNNER_RUN;
 		pthread_cond_broadcast(&r->cv);

@@ -121,6 +121,15 @@ def main():
             st, _ = a.http("DELETE", "/v1/faults/s1")
             c.check(st == 200, f"DELETE after it ended: {st}")
 
+            # 1b. an always-firing rule needs no supervisor: RET_ERRNO in the kernel
+            out = d + "/a.out"
+            st, body = launch(a, "s1b", [STATIC, f, "2"], ["openat:EACCES"], output=out)
+            pids.append(pid_of(body))
+            c.check(st == 201 and wait_for(lambda: len(opens(out)) == 2)
+                    and opens(out) == ["EACCES", "EACCES"],
+                    f"openat:EACCES (RET_ERRNO): {st} {opens(out)}")
+            a.http("DELETE", "/v1/faults/s1b")
+
             # 2. p=0.5 with a seed: some fail, and the same seed replays
             runs = []
             for i in (1, 2):
