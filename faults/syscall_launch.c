@@ -560,18 +560,21 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	int rc, e = 0;
 	ssize_t n;
 
-	envp = launch_env(l, plan ? NULL : table);
 	r = calloc(1, sizeof(*r));
-	if (!envp || !r) {
+	if (!r) {
 		fl_seccomp_plan_free(plan);
-		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
-		goto out;
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	}
 	r->plan = plan;
 	r->nfd = r->pidfd = -1;
-	r->refs = 2; /* this function and the thread */
+	r->refs = 1; /* this function; the thread takes one more */
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
+	envp = launch_env(l, plan ? NULL : table);
+	if (!envp) {
+		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
 	if (!plan)
 		snprintf(r->table, sizeof(r->table), "%s", table);
 	if (plan) {
@@ -595,6 +598,7 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	pthread_attr_init(&ta);
 	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&ta, 256 * 1024);
+	r->refs = 2;
 	threaded = pthread_create(&th, &ta, runner_main, r) == 0;
 	pthread_attr_destroy(&ta);
 	if (!threaded) {
