@@ -7,7 +7,14 @@
  *   target: {"pid": 1234} | {"pids": [1234, 1235]}
  *         | {"command": ["/path/prog", "arg"], "env": {...}, "cwd": "/dir",
  *            "output": "/file", "on_revert": "stop" | "keep"}
- *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7}
+ *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7,
+ *            "mode": "shim" | "seccomp"}
+ *
+ * "seccomp" (a command only): the command runs under a seccomp filter instead
+ * of the shim, rules name syscalls, and the agent supervises its user
+ * notifications (faults/syscall_launch.h). Tables armed by the agent carry
+ * the lease as their own deadline (renew moves it), so they lapse even if
+ * the agent dies for good.
  *
  * The undo record names the tables; revert disarms them (a table whose
  * process has exited is already gone, which counts as reverted). For a
@@ -205,8 +212,7 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 		s->nrules++;
 	}
 	if (s->seccomp) {
-		/* Checked against this kernel now; the plan itself is made at apply, with the seed.
-		 */
+		/* Checked against this kernel now; the plan is made at apply, with the seed. */
 		struct fl_seccomp_plan *sp = NULL;
 
 		rc = fl_seccomp_plan_new(s->rules, s->nrules, 0, &sp, err);
