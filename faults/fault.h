@@ -36,8 +36,7 @@ struct fl_fault_ctx {
 	/* Policy for a command the agent would launch (absolute path, argv); NULL: allowed. */
 	int (*allow_command)(void *opaque, const char *path, char *const argv[],
 			     struct fl_error *err);
-	/* End of the lease, CLOCK_MONOTONIC ns (0 = none): a kind that can lapses by itself then.
-	 */
+	/* End of the lease, CLOCK_MONOTONIC ns (0 = none); a kind that can lapses by itself. */
 	uint64_t deadline_mono_ns;
 	/*
 	 * Journal the undo record now (NULL: nothing to journal into). For what
@@ -61,8 +60,7 @@ struct fl_fault_ops {
 	int (*describe)(const void *spec, struct fl_buf *out);
 	/* Optional: the plan's findings and the revert, same vocabulary ("on revert: ..."). */
 	int (*describe_plan)(const cJSON *undo, struct fl_buf *out);
-	/* Optional: the lease moved to deadline_mono_ns (see fl_fault_ctx); from the record alone.
-	 */
+	/* Optional: the lease moved to deadline_mono_ns (see fl_fault_ctx); from the record. */
 	int (*renew)(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err);
 	/* Is this kind usable on this kernel? Fills a reason when not. */
 	bool (*available)(char *why, size_t whylen);

@@ -76,7 +76,7 @@ void fl_seccomp_probe(struct fl_seccomp_caps *caps)
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2) {
 		caps->notif_continue =
 		    caps->user_notif && (major > 5 || (major == 5 && minor >= 5));
-		/* Neither can be probed without a listener; Linux 6.6. */
+		/* SYNC_WAKE_UP cannot be probed without a listener either; Linux 6.6. */
 		caps->sync_wakeup = caps->user_notif && (major > 6 || (major == 6 && minor >= 6));
 	}
 	/* pidfd_getfd (5.6): EBADF for a bad pidfd when it exists, ENOSYS when not. */

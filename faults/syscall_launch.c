@@ -485,8 +485,7 @@ static void *runner_main(void *arg)
 		/* Until the command exits (its pidfd), then for what it forked, if anything. */
 		int rc = fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
 
-		/* A supervisor that cannot answer: stop the command rather than leave it hanging.
-		 */
+		/* A supervisor that cannot answer: stop the command, do not leave it hanging. */
 		if (rc < 0)
 			(void)fl_launch_stop(&r->ident, 0);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
