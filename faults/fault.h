@@ -10,6 +10,8 @@
  *   apply(spec, undo)          -> changes the system; may add to the undo record
  *   revert(undo)               -> restores; idempotent; must work from the journal
  *                                 record alone, after a crash, and after a partial apply
+ *   renew(undo, deadline)      -> optional: the lease moved; a kind whose fault lapses by
+ *                                 itself (a shim table's deadline) moves that too
  *   describe(spec)             -> what would be done, in iproute2/kill vocabulary (--dry)
  *   describe_plan(undo)        -> what the plan found and what revert would restore, from
  *                                 the undo record alone (optional; the agent's dry run)
