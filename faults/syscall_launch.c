@@ -460,6 +460,35 @@ static void registry_del(struct runner *r)
 	pthread_mutex_unlock(&registry_mu);
 }
 
+/*
+ * The listener's keeper: a process that only holds a copy of the listener
+ * and dies with this thread (PR_SET_PDEATHSIG, like the command). When the
+ * agent is SIGKILLed, its descriptor table may close before this thread's
+ * exit sends the command its SIGKILL; the kernel then answers a call the
+ * command has in flight, and every later one, with ENOSYS, which the command
+ * would see. With the keeper the listener outlives the agent until the
+ * keeper's own SIGKILL, which is sent after the command's (children are
+ * signalled in fork order): the command's call stays blocked and it dies
+ * with a fatal signal pending, never seeing ENOSYS.
+ */
+static pid_t keeper_start(int nfd, pid_t agent)
+{
+	pid_t k = fork();
+	sigset_t all;
+
+	if (k != 0)
+		return k;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != agent)
+		_exit(0);
+	if (nfd > 0)
+		(void)close_range(0, (unsigned)nfd - 1, 0);
+	(void)close_range((unsigned)nfd + 1, ~0U, 0);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	for (;;)
+		pause(); /* only SIGKILL (its PDEATHSIG, or ours) ends it */
+}
+
 static void *runner_main(void *arg)
 {
 	struct runner *r = arg;
@@ -482,6 +511,8 @@ static void *runner_main(void *arg)
 		pthread_cond_wait(&r->cv, &r->mu);
 	pthread_mutex_unlock(&r->mu);
 	if (r->plan && r->phase == RUNNER_RUN && r->nfd >= 0) {
+		/* Forked after the command, so it is signalled after it (see keeper_start). */
+		pid_t keeper = keeper_start(r->nfd, r->agent);
 		/* Until the command exits (its pidfd), then for what it forked, if anything. */
 		int rc = fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
 
@@ -492,6 +523,11 @@ static void *runner_main(void *arg)
 			;
 		if (rc == 0)
 			(void)fl_seccomp_serve(r->plan, r->nfd, -1);
+		if (keeper > 0) {
+			kill(keeper, SIGKILL);
+			while (waitpid(keeper, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
 		registry_del(r);
 		goto out;
 	}
