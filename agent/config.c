@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@ void fl_agent_config_done(struct fl_agent_config *c)
 		return;
 	rules_done(&c->allow);
 	rules_done(&c->deny);
+	free_strv(c->output_dirs, c->n_output_dirs);
 	free_strv(c->kinds, c->n_kinds);
 	free_strv(c->netns, c->n_netns);
 	free_strv(c->interfaces, c->n_interfaces);
@@ -84,10 +86,9 @@ static int string_list(const cJSON *v, const char *path, char ***out, size_t *n,
 	return 0;
 }
 
-static int parse_rules(const cJSON *o, const char *path, struct fl_policy_rules *r,
-		       struct fl_error *err)
+static int parse_rules(const cJSON *o, const char *path, const char *const *keys,
+		       struct fl_policy_rules *r, struct fl_error *err)
 {
-	static const char *const keys[] = {"names", "uids", "cgroups", "cmdlines", NULL};
 	char p[FL_ERROR_PATH_MAX];
 	const cJSON *v;
 	int rc;
@@ -167,6 +168,40 @@ static int parse_rules(const cJSON *o, const char *path, struct fl_policy_rules 
 	return 0;
 }
 
+/*
+ * allow.output_dirs: each an existing directory named by its canonical path
+ * (what realpath gives: absolute, no symbolic link, ".", ".." or "//"), so
+ * that the prefix test on a request's output means what it says.
+ */
+static int parse_output_dirs(const cJSON *v, struct fl_agent_config *c, struct fl_error *err)
+{
+	char p[64], real[PATH_MAX];
+	struct stat st;
+	int r;
+
+	r = string_list(v, "$.allow.output_dirs", &c->output_dirs, &c->n_output_dirs, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_output_dirs; i++) {
+		const char *d = c->output_dirs[i];
+
+		snprintf(p, sizeof(p), "$.allow.output_dirs[%zu]", i);
+		if (d[0] != '/')
+			return fl_error_set(err, -EINVAL, p,
+					    "expected an absolute path, got \"%s\"", d);
+		if (!realpath(d, real))
+			return fl_error_set(err, -errno, p, "%s: %s", d, strerror(errno));
+		if (strcmp(real, d))
+			return fl_error_set(err, -EINVAL, p,
+					    "%s is not a canonical path (it resolves to %s): name "
+					    "the directory itself",
+					    d, real);
+		if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
+			return fl_error_set(err, -ENOTDIR, p, "%s is not a directory", d);
+	}
+	return 0;
+}
+
 /* A "." or ".." component would let a path leave the directory it names. */
 static bool has_dot_component(const char *s)
 {
@@ -240,6 +275,9 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 			  struct fl_error *err)
 {
 	static const char *const keys[] = {"allow", "deny", "kinds", "limits", "network", NULL};
+	static const char *const akeys[] = {"names",	"uids",	       "cgroups",
+					    "cmdlines", "output_dirs", NULL};
+	static const char *const dkeys[] = {"names", "uids", "cgroups", "cmdlines", NULL};
 	static const char *const lkeys[] = {"max_body_bytes",  "max_live_faults", "max_ttl_ms",
 					    "rate_per_second", "rate_burst",	  NULL};
 	cJSON *root = NULL;
@@ -259,12 +297,16 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 		goto out;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow"))) {
 		c->has_allow = true;
-		r = parse_rules(v, "$.allow", &c->allow, err);
+		r = parse_rules(v, "$.allow", akeys, &c->allow, err);
 		if (r < 0)
+			goto out;
+		if (cJSON_GetObjectItemCaseSensitive(v, "output_dirs") &&
+		    (r = parse_output_dirs(cJSON_GetObjectItemCaseSensitive(v, "output_dirs"), c,
+					   err)) < 0)
 			goto out;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "deny"))) {
-		r = parse_rules(v, "$.deny", &c->deny, err);
+		r = parse_rules(v, "$.deny", dkeys, &c->deny, err);
 		if (r < 0)
 			goto out;
 	}

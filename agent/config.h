@@ -3,7 +3,8 @@
  * docs/agent-api.md): the ownership policy (which processes and fault kinds
  * it may touch) and the limits on what clients may ask of it.
  *
- *   config := { ["allow": rules] [, "deny": rules] [, "kinds": [kind...]] [, "limits": limits]
+ *   config := { ["allow": rules + ["output_dirs": ["/dir"...]]] [, "deny": rules] [, "kinds":
+ * [kind...]] [, "limits": limits]
  *              [, "network": network] }
  *   rules  := { ["names": [comm...]] [, "uids": [uid...]] [, "cgroups": ["/v2/path"...]]
  *              [, "cmdlines": [ERE...]] }
@@ -13,10 +14,13 @@
  *
  * With "allow", a process must match at least one allow rule (deny by
  * default); any "deny" match refuses it. PID 1, the agent and its parent are
- * always refused. Without "kinds", every kind built in is allowed. With
- * "network", network faults (netem, bandwidth, partition) may only touch the
- * listed namespaces ("host": the agent's own; NAME as `ip netns` lists it;
- * compared by inode, so no alias gets around it) and the listed interfaces.
+ * always refused. With "allow", a launched command's "output" file must
+ * lie in one of "allow.output_dirs" (canonical absolute paths of existing
+ * directories, checked at load; none: no output file may be named), opened
+ * there with RESOLVE_BENEATH (docs/security.md). Without "kinds", every kind built in is allowed.
+ * With "network", network faults (netem, bandwidth, partition) may only touch the listed namespaces
+ * ("host": the agent's own; NAME as `ip netns` lists it; compared by inode, so no alias gets around
+ * it) and the listed interfaces.
  */
 #ifndef FL_AGENT_CONFIG_H
 #define FL_AGENT_CONFIG_H
@@ -49,6 +53,8 @@ struct fl_policy_rules {
 struct fl_agent_config {
 	bool has_allow;
 	struct fl_policy_rules allow, deny;
+	char **output_dirs; /* allow.output_dirs: canonical, existing at load */
+	size_t n_output_dirs;
 	char **kinds; /* NULL: all */
 	size_t n_kinds;
 	char **netns; /* NULL: any network namespace */

@@ -1,10 +1,16 @@
 #include "agent/preload.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "agent/config.h"
 #include "agent/log.h"
@@ -52,8 +58,88 @@ static bool command_match(const struct fl_policy_rules *r, const char *comm, uid
 	return false;
 }
 
-int fl_agent_policy_command(void *opaque, const char *path, char *const argv[],
-			    struct fl_error *err)
+static int openat2_path(int dir, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = {.flags = (unsigned long long)flags | O_PATH | O_CLOEXEC,
+			       .resolve = resolve};
+
+	return (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+}
+
+/*
+ * With an allow list, a launched command's output file must lie in one of
+ * allow.output_dirs: a prefix match on the (dot-free) path picks the
+ * directory, then the file, or the directory it would be created in, is
+ * looked up beneath it as the launch will open it (RESOLVE_BENEATH), so a
+ * symbolic link leading out is refused here already, with a 403 at plan
+ * time. The launch opens it beneath the same directory descriptor.
+ */
+static int policy_output(const struct fl_agent_config *c, const char *output, int *beneath,
+			 const char **rel, struct fl_error *err)
+{
+	const unsigned long long res = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	const char *r = NULL, *dir = NULL;
+	char parent[PATH_MAX];
+	struct stat st;
+	int dfd = -1, fd, e;
+
+	for (size_t i = 0; !r && i < c->n_output_dirs; i++) {
+		size_t n = strlen(c->output_dirs[i]);
+
+		if (n == 1)
+			r = output + 1;
+		else if (!strncmp(output, c->output_dirs[i], n) && output[n] == '/')
+			r = output + n + 1;
+		dir = c->output_dirs[i];
+	}
+	if (!r || !*r)
+		return fl_error_set(err, -EPERM, "$.target.output",
+				    c->n_output_dirs
+					? "%s is outside the agent's allowed output "
+					  "directories (allow.output_dirs in its config)"
+					: "%s: the agent's config allows no output file "
+					  "(allow.output_dirs is empty); leave output out",
+				    output);
+	/* The configured directory itself: by its canonical path, no link on the way. */
+	dfd = openat2_path(AT_FDCWD, dir, O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (dfd < 0)
+		return fl_error_set(err, -EPERM, "$.target.output",
+				    "the allowed output directory %s: %s", dir, strerror(errno));
+	fd = openat2_path(dfd, r, 0, res);
+	if (fd < 0 && errno == ENOENT) {
+		/* To be created: its directory, beneath. */
+		const char *slash = strrchr(r, '/');
+
+		snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - r) : 1,
+			 slash ? r : ".");
+		fd = openat2_path(dfd, parent, O_DIRECTORY, res);
+	} else if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		close(fd);
+		close(dfd);
+		return fl_error_set(err, -EPERM, "$.target.output",
+				    "%s is not a regular file with a single link", output);
+	}
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 && (e == EXDEV || e == ELOOP)) {
+		close(dfd);
+		return fl_error_set(err, -EPERM, "$.target.output",
+				    "%s leads out of the agent's allowed output directory %s "
+				    "(a symbolic link)",
+				    output, dir);
+	}
+	if (fd < 0) {
+		close(dfd);
+		return fl_error_set(err, -e, "$.target.output", "%s: %s", output, strerror(e));
+	}
+	*beneath = dfd;
+	*rel = r;
+	return 0;
+}
+
+int fl_agent_policy_command(void *opaque, const char *path, char *const argv[], const char *output,
+			    int *beneath, const char **rel, struct fl_error *err)
 {
 	const struct fl_agent_config *c = opaque;
 	char comm[16], cmdline[CMDLINE_MAX], cg[4096], what[256];
@@ -81,6 +167,8 @@ int fl_agent_policy_command(void *opaque, const char *path, char *const argv[],
 					   what, sizeof(what)))
 		return fl_error_set(err, -EPERM, "$.target.command",
 				    "the command is outside the agent's allow-list");
+	if (c->has_allow && output)
+		return policy_output(c, output, beneath, rel, err);
 	return 0;
 }
 

@@ -35,9 +35,16 @@ struct fl_fault_ctx {
 	const char *fault_id; /* the API id, for naming kernel objects */
 	int (*allow_pid)(void *opaque, int pid, struct fl_error *err); /* ownership policy */
 	void *opaque;
-	/* Policy for a command the agent would launch (absolute path, argv); NULL: allowed. */
-	int (*allow_command)(void *opaque, const char *path, char *const argv[],
-			     struct fl_error *err);
+	/*
+	 * Policy for a command the agent would launch (absolute path, argv, its
+	 * output file or NULL for /dev/null); NULL: allowed. When the policy
+	 * confines the output, it sets *beneath to an O_PATH descriptor of the
+	 * allowed directory (the caller owns it) and *rel to output's path below
+	 * it; the caller then opens output only there, with RESOLVE_BENEATH.
+	 * Otherwise *beneath stays -1.
+	 */
+	int (*allow_command)(void *opaque, const char *path, char *const argv[], const char *output,
+			     int *beneath, const char **rel, struct fl_error *err);
 	/* End of the lease, CLOCK_MONOTONIC ns (0 = none); a kind that can lapses by itself. */
 	uint64_t deadline_mono_ns;
 	/*

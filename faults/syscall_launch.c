@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
 
@@ -30,6 +32,8 @@ void fl_launch_free(struct fl_launch *l)
 	for (size_t i = 0; l->env && i < l->nenv; i++)
 		free(l->env[i]);
 	free(l->env);
+	if (l->out_dir >= 0)
+		close(l->out_dir);
 	free(l);
 }
 
@@ -76,6 +80,7 @@ int fl_launch_parse(const cJSON *target, struct fl_launch **out, struct fl_error
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	l->out_dir = -1;
 	if (!cJSON_IsArray(cmd) || !cJSON_GetArraySize(cmd)) {
 		rc = fl_error_set(err, -EINVAL, "$.target.command",
 				  "expected [\"/path/prog\", \"arg\", ...]");
@@ -236,6 +241,15 @@ int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx, struc
 			return fl_error_set(err, -ENOENT, "$.target.command[0]",
 					    "\"%s\" is not found in PATH", a0);
 	}
+	/* The policy first: a refused path is not looked at (no existence oracle). */
+	if (l->out_dir >= 0)
+		close(l->out_dir);
+	l->out_dir = -1;
+	l->out_rel = NULL;
+	if (ctx && ctx->allow_command &&
+	    (rc = ctx->allow_command(ctx->opaque, l->path, l->argv, l->output[0] ? l->output : NULL,
+				     &l->out_dir, &l->out_rel, err)) < 0)
+		return rc;
 	if (l->cwd[0] && (stat(l->cwd, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return fl_error_set(err, -ENOENT, "$.target.cwd", "%s is not a directory", l->cwd);
 	if (l->output[0]) {
@@ -253,9 +267,6 @@ int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx, struc
 		    "cannot find " FL_PRELOAD_LIB_NAME
 		    " (beside faultline-agent, in ../lib/faultline, or set " FL_PRELOAD_LIB_ENV
 		    ")");
-	if (ctx && ctx->allow_command &&
-	    (rc = ctx->allow_command(ctx->opaque, l->path, l->argv, err)) < 0)
-		return rc;
 	return 0;
 }
 
@@ -330,6 +341,7 @@ struct runner {
 	const struct fl_launch *l;
 	char **envp;
 	int go_r, err_w; /* the child's ends */
+	int out_fd;	 /* the command's stdout+stderr, opened beneath out_dir; -1: by path */
 	pid_t agent;	 /* our pid, for the child's parent-death check */
 	/* Owned. */
 	struct launch_word *w;	      /* seccomp: shared with the child */
@@ -392,13 +404,14 @@ static _Noreturn void child_main(const struct runner *r)
 	const struct fl_launch *l = r->l;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
-	int go, ef, fd;
+	int go, ef, fd, out;
 	char b;
 
 	/* Out of the way of 0-2 first, whatever the agent's descriptors are. */
 	go = fcntl(r->go_r, F_DUPFD_CLOEXEC, 10);
 	ef = fcntl(r->err_w, F_DUPFD_CLOEXEC, 10);
-	if (go < 0 || ef < 0)
+	out = r->out_fd >= 0 ? fcntl(r->out_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (go < 0 || ef < 0 || (r->out_fd >= 0 && out < 0))
 		_exit(126);
 	if (r->plan) {
 		/* The supervisor is our parent thread: without it, nobody answers. */
@@ -411,7 +424,10 @@ static _Noreturn void child_main(const struct runner *r)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || dup2(fd, 0) < 0)
 		child_fail(ef, errno, 126);
-	fd = open(l->output[0] ? l->output : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0640);
+	/* Opened by the agent when its policy confines output; never by path then. */
+	fd = out >= 0 ? out
+		      : open(l->output[0] ? l->output : "/dev/null", O_WRONLY | O_CREAT | O_APPEND,
+			     0640);
 	if (fd < 0 || dup2(fd, 1) < 0 || dup2(1, 2) < 0)
 		child_fail(ef, errno, 126);
 	if (l->cwd[0] && chdir(l->cwd) < 0)
@@ -561,6 +577,43 @@ out:
 	return NULL;
 }
 
+/*
+ * The output file, beneath the directory the agent's policy allows
+ * (l->out_dir): no symbolic link or ".." may leave it, checked by the kernel
+ * at this very open, so nothing swapped in since the plan gets around it.
+ * Only a regular file with one link: a hard link made inside the directory
+ * would name a file outside it. Non-blocking for the open (a FIFO would
+ * hang the agent), blocking again for the command.
+ */
+static int open_output_beneath(const struct fl_launch *l, struct fl_error *err)
+{
+	struct open_how how = {
+	    .flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	    .mode = 0640,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd, e;
+
+	fd = (int)syscall(SYS_openat2, l->out_dir, l->out_rel, &how, sizeof(how));
+	if (fd < 0) {
+		e = errno;
+		if (e == EXDEV || e == ELOOP)
+			return fl_error_set(err, -EPERM, "$.target.output",
+					    "%s leads out of the agent's allowed output directory "
+					    "(a symbolic link)",
+					    l->output);
+		return fl_error_set(err, -e, "$.target.output", "%s: %s", l->output, strerror(e));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		close(fd);
+		return fl_error_set(err, -EPERM, "$.target.output",
+				    "%s is not a regular file with a single link", l->output);
+	}
+	return fd;
+}
+
 /* The child published its listener (or failed, or died): take our own copy. */
 static int take_listener(struct runner *r, struct fl_error *err)
 {
@@ -607,7 +660,7 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	pthread_attr_t ta;
 	pthread_t th;
 	bool threaded = false;
-	int rc, e = 0;
+	int rc, e = 0, ofd = -1;
 	ssize_t n;
 
 	r = calloc(1, sizeof(*r));
@@ -616,7 +669,7 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	}
 	r->plan = plan;
-	r->nfd = r->pidfd = -1;
+	r->nfd = r->pidfd = r->out_fd = -1;
 	r->refs = 1; /* this function; the thread takes one more */
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
@@ -640,6 +693,9 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 		rc = fl_error_set(err, -errno, "", "pipe: %s", strerror(errno));
 		goto out;
 	}
+	if (l->out_dir >= 0 && (rc = ofd = open_output_beneath(l, err)) < 0)
+		goto out;
+	r->out_fd = ofd;
 	r->l = l;
 	r->envp = envp;
 	r->go_r = go[0];
@@ -663,6 +719,9 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	close(go[0]);
 	close(ef[1]);
 	go[0] = ef[1] = -1;
+	if (ofd >= 0)
+		close(ofd);
+	ofd = -1;
 	if (r->pid < 0) {
 		rc = fl_error_set(err, -r->fork_err, "$.target.command", "fork: %s",
 				  strerror(r->fork_err));
@@ -726,6 +785,8 @@ out:
 		if (ef[i] >= 0)
 			close(ef[i]);
 	}
+	if (ofd >= 0)
+		close(ofd);
 	if (r)
 		runner_unref(r);
 	for (size_t i = 0; envp && envp[i]; i++)

@@ -42,6 +42,9 @@ struct fl_launch {
 	bool keep;	       /* on revert: leave it running (default: stop it) */
 	char lib[PATH_MAX];    /* the shim, found by fl_launch_resolve() */
 	bool seccomp;	       /* under a seccomp filter, not the shim (params.mode) */
+	/* The policy confines output (fl_fault_ctx.allow_command): opened beneath this. */
+	int out_dir;	     /* -1: output is opened by its path, in the child */
+	const char *out_rel; /* output's path below out_dir */
 };
 
 /* Parse the target object above; errors carry $.target.* paths. */

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "agent/config.h"
 #include "agent/journal.h"
 #include "agent/log.h"
+#include "agent/preload.h"
 #include "core/api.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
@@ -192,6 +194,106 @@ START_TEST(config_parse)
 		ck_assert_msg(!strcmp(err.path, bad[i].path), "%s: path %s, want %s", bad[i].body,
 			      err.path, bad[i].path);
 	}
+}
+END_TEST
+
+/* allow.output_dirs: canonical existing directories, checked at load; the policy on output. */
+START_TEST(config_output_dirs)
+{
+	char tmpl[] = "/tmp/fl-u-outdirs-XXXXXX", dir[PATH_MAX], sub[256], lnk[256], file[256],
+	     cfg[1024], out[300];
+	char *const argv[] = {"/bin/sh", "-c", "true", NULL};
+	struct fl_agent_config c;
+	struct fl_error err;
+	const char *rel = NULL;
+	int fd = -1;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	ck_assert_ptr_nonnull(realpath(tmpl, dir));
+	ck_assert_int_lt(strlen(dir), 200);
+	snprintf(sub, sizeof(sub), "%.200s/d", dir);
+	snprintf(lnk, sizeof(lnk), "%.200s/l", dir);
+	snprintf(file, sizeof(file), "%.200s/f", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(symlink(sub, lnk), 0);
+	ck_assert_int_eq(close(open(file, O_WRONLY | O_CREAT, 0600)), 0);
+
+	snprintf(cfg, sizeof(cfg),
+		 "{\"allow\":{\"names\":[\"sh\"],\"output_dirs\":[\"%s\",\"/\"]}}", sub);
+	ck_assert_msg(fl_agent_config_parse(&c, cfg, strlen(cfg), &err) == 0, "%s: %s", err.path,
+		      err.msg);
+	ck_assert_int_eq(c.n_output_dirs, 2);
+	ck_assert_str_eq(c.output_dirs[0], sub);
+	fl_agent_config_done(&c);
+	{
+		static const struct {
+			const char *path, *says;
+		} bad[] = {
+		    {"$.allow.output_dirs[1]", "absolute"},
+		    {"$.allow.output_dirs[1]", "No such file"},
+		    {"$.allow.output_dirs[0]", "canonical"},
+		    {"$.allow.output_dirs[0]", "canonical"},
+		    {"$.allow.output_dirs[0]", "canonical"},
+		    {"$.allow.output_dirs[0]", "not a directory"},
+		    {"$.allow.output_dirs[0]", "non-empty"},
+		    {"$.allow.output_dirs", "list"},
+		};
+		char list[FL_ARRAY_SIZE(bad)][600];
+
+		snprintf(list[0], sizeof(list[0]), "[\"%s\",\"relative/dir\"]", sub);
+		snprintf(list[1], sizeof(list[1]), "[\"%s\",\"%.200s/missing\"]", sub, dir);
+		snprintf(list[2], sizeof(list[2]), "[\"%s/\"]", sub);
+		snprintf(list[3], sizeof(list[3]), "[\"%.200s/d/../d\"]", dir);
+		snprintf(list[4], sizeof(list[4]), "[\"%s\"]", lnk);
+		snprintf(list[5], sizeof(list[5]), "[\"%s\"]", file);
+		snprintf(list[6], sizeof(list[6]), "[\"\"]");
+		snprintf(list[7], sizeof(list[7]), "\"%s\"", sub);
+		for (size_t i = 0; i < FL_ARRAY_SIZE(bad); i++) {
+			snprintf(cfg, sizeof(cfg), "{\"allow\":{\"output_dirs\":%.600s}}", list[i]);
+			fl_error_init(&err);
+			ck_assert_msg(fl_agent_config_parse(&c, cfg, strlen(cfg), &err) < 0,
+				      "accepted %s", cfg);
+			ck_assert_msg(!strcmp(err.path, bad[i].path), "%s: path %s, want %s", cfg,
+				      err.path, bad[i].path);
+			ck_assert_msg(strstr(err.msg, bad[i].says), "%s: message %s, want %s", cfg,
+				      err.msg, bad[i].says);
+		}
+	}
+	/* Only under allow: deny has nothing to say about files. */
+	snprintf(cfg, sizeof(cfg), "{\"deny\":{\"output_dirs\":[\"%s\"]}}", sub);
+	ck_assert_int_lt(fl_agent_config_parse(&c, cfg, strlen(cfg), &err), 0);
+	ck_assert_str_eq(err.path, "$.deny.output_dirs");
+
+	/* The policy: inside, outside, none, and no allow list at all. */
+	snprintf(cfg, sizeof(cfg), "{\"allow\":{\"names\":[\"sh\"],\"output_dirs\":[\"%s\"]}}",
+		 sub);
+	ck_assert_int_eq(fl_agent_config_parse(&c, cfg, strlen(cfg), &err), 0);
+	snprintf(out, sizeof(out), "%s/x.log", sub);
+	ck_assert_int_eq(fl_agent_policy_command(&c, "/bin/sh", argv, out, &fd, &rel, &err), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_str_eq(rel, "x.log");
+	close(fd);
+	fd = -1;
+	snprintf(out, sizeof(out), "%.200s/x.log", dir);
+	ck_assert_int_eq(fl_agent_policy_command(&c, "/bin/sh", argv, out, &fd, &rel, &err),
+			 -EPERM);
+	ck_assert_str_eq(err.path, "$.target.output");
+	ck_assert_int_eq(fd, -1);
+	snprintf(out, sizeof(out), "%.200s/l/x.log", dir); /* the same directory, through a link */
+	ck_assert_int_eq(fl_agent_policy_command(&c, "/bin/sh", argv, out, &fd, &rel, &err),
+			 -EPERM);
+	ck_assert_int_eq(fl_agent_policy_command(&c, "/bin/sh", argv, NULL, &fd, &rel, &err), 0);
+	ck_assert_int_eq(fd, -1);
+	fl_agent_config_done(&c);
+	fl_agent_config_init(&c);
+	snprintf(out, sizeof(out), "%.200s/x.log", dir);
+	ck_assert_int_eq(fl_agent_policy_command(&c, "/bin/sh", argv, out, &fd, &rel, &err), 0);
+	ck_assert_int_eq(fd, -1);
+	fl_agent_config_done(&c);
+	unlink(lnk);
+	unlink(file);
+	rmdir(sub);
+	rmdir(dir);
 }
 END_TEST
 
@@ -523,6 +625,7 @@ Suite *fl_suite_agent_api(void)
 	tcase_add_test(tc, fault_req_roundtrip_and_errors);
 	tcase_add_test(tc, http_status_mapping);
 	tcase_add_test(tc, config_parse);
+	tcase_add_test(tc, config_output_dirs);
 	tcase_add_test(tc, policy_builtin_refusals);
 	tcase_add_test(tc, journal_roundtrip);
 	tcase_add_test(tc, table_apply_lease_reconcile);

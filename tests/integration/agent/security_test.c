@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -848,6 +849,123 @@ out:
 	return t_failed;
 }
 
+/* Poll (2 s) for a file to contain `needle`. */
+static bool wait_file_has(const char *path, const char *needle)
+{
+	double end = t_now_ms() + 2000;
+
+	while (!file_has(path, needle) && t_now_ms() < end)
+		usleep(20000);
+	return file_has(path, needle);
+}
+
+static bool no_child(const struct t_agent *a)
+{
+	char out[256], cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d", a->pid);
+	sh_out(out, sizeof(out), cmd);
+	return !out[0];
+}
+
+/*
+ * With an allow list, a launched command's output file lies in
+ * allow.output_dirs, whatever symbolic or hard link is on the way; without
+ * one, output is anywhere (root-equivalent, as documented).
+ */
+static int case_policy_output(void)
+{
+	struct t_agent a;
+	char dir[PATH_MAX], d[300], o[300], victim[320], p[400], p2[400], cfg[600], t[1024];
+	const char *rules = "{\"rules\":[\"fsync:EIO\"]}";
+	const char *cmd = "[\"/bin/sh\",\"-c\",\"echo flsec-output-ok\"]";
+	bool init = false;
+
+#define OUT_TARGET(path) snprintf(t, sizeof(t), "{\"command\":%s,\"output\":\"%s\"}", cmd, path)
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	init = true;
+	T_CHECK(realpath(a.dir, dir), "realpath %s", a.dir);
+	snprintf(d, sizeof(d), "%.255s/allowed", dir);
+	snprintf(o, sizeof(o), "%.255s/outside", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", o);
+	snprintf(p, sizeof(p), "%sx", d);
+	T_CHECK(mkdir(d, 0755) == 0 && mkdir(o, 0755) == 0 && mkdir(p, 0755) == 0, "dirs");
+	T_CHECK(sh("echo original > %s", victim) == 0, "victim file");
+	/* Ways out of d: absolute and relative symlinks, a symlinked dir, a hard link. */
+	snprintf(p, sizeof(p), "%s/abs", d);
+	T_CHECK(symlink(victim, p) == 0, "symlink abs");
+	snprintf(p, sizeof(p), "%s/rel", d);
+	T_CHECK(symlink("../outside/victim", p) == 0, "symlink rel");
+	snprintf(p, sizeof(p), "%s/sub", d);
+	T_CHECK(symlink(o, p) == 0, "symlink dir");
+	snprintf(p, sizeof(p), "%s/hard", d);
+	T_CHECK(link(victim, p) == 0, "hard link");
+	snprintf(cfg, sizeof(cfg),
+		 "{\"allow\":{\"names\":[\"sh\",\"dash\"],\"output_dirs\":[\"%s\"]}}", d);
+	T_CHECK(t_agent_config(&a, cfg) == 0, "config");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+
+	snprintf(p, sizeof(p), "%s/new.txt", o);
+	OUT_TARGET(p);
+	REFUSED(&a, 403, "$.target.output", "outside the agent's allowed output directories", "o1",
+		"syscall", t, rules);
+	T_CHECK(access(p, F_OK) < 0, "nothing created outside");
+	snprintf(p, sizeof(p), "%s/abs", d);
+	OUT_TARGET(p);
+	REFUSED(&a, 403, "$.target.output", "symbolic link", "o2", "syscall", t, rules);
+	snprintf(p, sizeof(p), "%s/rel", d);
+	OUT_TARGET(p);
+	REFUSED(&a, 403, "$.target.output", "symbolic link", "o3", "syscall", t, rules);
+	snprintf(p, sizeof(p), "%s/sub/new.txt", d);
+	OUT_TARGET(p);
+	REFUSED(&a, 403, "$.target.output", "symbolic link", "o4", "syscall", t, rules);
+	snprintf(p2, sizeof(p2), "%s/new.txt", o);
+	T_CHECK(access(p2, F_OK) < 0, "nothing created through the dir link");
+	snprintf(p, sizeof(p), "%s/hard", d);
+	OUT_TARGET(p);
+	REFUSED(&a, 403, "$.target.output", "single link", "o5", "syscall", t, rules);
+	/* A prefix of the name is not the directory. */
+	snprintf(p, sizeof(p), "%sx/new.txt", d);
+	OUT_TARGET(p);
+	REFUSED(&a, 403, "$.target.output", "outside the agent's allowed output directories", "o6",
+		"syscall", t, rules);
+	T_CHECK(nothing_applied(&a), "nothing applied, nothing journaled");
+	T_CHECK(no_child(&a), "no command launched");
+	T_CHECK(file_has(victim, "original") && !file_has(victim, "flsec-output-ok"),
+		"the file outside is untouched");
+
+	/* Inside: allowed, and the command's output lands there. */
+	snprintf(p, sizeof(p), "%s/ok.txt", d);
+	OUT_TARGET(p);
+	T_CHECK(post(&a, "o7", "syscall", t, rules, NULL) == 201, "output inside allowed");
+	T_CHECK(wait_file_has(p, "flsec-output-ok"), "the command's output is in %s", p);
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/o7", NULL, a.token, NULL) == 200, "revert");
+	/* No output at all: /dev/null, always fine. */
+	snprintf(t, sizeof(t), "{\"command\":%s}", cmd);
+	T_CHECK(post(&a, "o8", "syscall", t, rules, NULL) == 201, "no output");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/o8", NULL, a.token, NULL) == 200, "revert");
+	T_CHECK(file_has(victim, "original") && !file_has(victim, "flsec-output-ok"),
+		"the file outside is still untouched");
+	t_agent_done(&a);
+	init = false;
+
+	/* No allow list: unchanged, output may be anywhere. */
+	T_CHECK(t_agent_init(&a, bin) == 0, "init 2");
+	init = true;
+	T_CHECK(realpath(a.dir, dir), "realpath %s", a.dir);
+	T_CHECK(t_agent_start(&a) == 0, "start 2");
+	snprintf(p, sizeof(p), "%.255s/anywhere.txt", dir);
+	OUT_TARGET(p);
+	T_CHECK(post(&a, "o9", "syscall", t, rules, NULL) == 201, "no allow list: output anywhere");
+	T_CHECK(wait_file_has(p, "flsec-output-ok"), "the command's output is in %s", p);
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/o9", NULL, a.token, NULL) == 200, "revert");
+#undef OUT_TARGET
+out:
+	if (init)
+		t_agent_done(&a);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -863,6 +981,7 @@ int main(int argc, char **argv)
 	    {"policy_allow_list", case_policy_allow_list},
 	    {"policy_netns", case_policy_netns},
 	    {"policy_traversal", case_policy_traversal},
+	    {"policy_output", case_policy_output},
 	};
 	int r = 2;
 
