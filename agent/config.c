@@ -378,6 +378,21 @@ int fl_agent_config_load(struct fl_agent_config *c, const char *path, struct fl_
 		return fl_error_set(err, -EINVAL, NULL, "%s: not a regular file under %d bytes",
 				    path, FL_CONFIG_FILE_MAX);
 	}
+	/* The config is the policy: whoever may rewrite it may widen what a token can do. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		close(fd);
+		return fl_error_set(err, -EACCES, NULL,
+				    "config file %s is writable by group/others (mode %04o); "
+				    "chmod go-w it",
+				    path, (unsigned)(st.st_mode & 07777));
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		close(fd);
+		return fl_error_set(
+		    err, -EACCES, NULL,
+		    "config file %s belongs to uid %u, not to root or the agent's user", path,
+		    (unsigned)st.st_uid);
+	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);

@@ -35,7 +35,8 @@
 /* Exit codes (docs/faultline-agent.8, EXIT STATUS). */
 #define EXIT_START  1 /* could not start or serve */
 #define EXIT_USAGE  2 /* usage, invalid configuration */
-#define EXIT_UNSAFE 3 /* refused to start: insecure token file, plain HTTP off loopback */
+#define EXIT_UNSAFE 3 /* refused to start: insecure token or config file, plain HTTP off loopback  \
+		       */
 
 #define TOKEN_MIN 16
 #define TOKEN_MAX 4096
@@ -210,7 +211,7 @@ int main(int argc, char **argv)
 	struct fl_http_opts ho = {0};
 	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL;
 	struct fl_error err;
-	int opt, rc = EXIT_START, failed, parent_fd = -1;
+	int opt, rc = EXIT_START, failed, parent_fd = -1, r;
 
 	fl_agent_config_init(&cfg);
 	fl_error_init(&err);
@@ -289,10 +290,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fl_log_setup(fmt, level);
-	if (config && fl_agent_config_load(&cfg, config, &err) < 0) {
-		fl_log(FL_LOG_ERROR, "invalid config", "file", config, "path", err.path, "error",
-		       err.msg, NULL);
-		rc = EXIT_USAGE;
+	if (config && (r = fl_agent_config_load(&cfg, config, &err)) < 0) {
+		fl_log(FL_LOG_ERROR, r == -EACCES ? "unsafe config file" : "invalid config", "file",
+		       config, "path", err.path, "error", err.msg, NULL);
+		rc = r == -EACCES ? EXIT_UNSAFE : EXIT_USAGE;
 		goto out;
 	}
 	/* Pod targets: the Kubernetes client, configured from the environment. */
@@ -383,8 +384,8 @@ int main(int argc, char **argv)
 	} else {
 		char kept[256];
 		bool noroot = false;
-		int r = fl_agent_caps_drop(kept, sizeof(kept), &noroot);
 
+		r = fl_agent_caps_drop(kept, sizeof(kept), &noroot);
 		if (r < 0) {
 			fl_log(FL_LOG_ERROR, "cannot drop capabilities", "error", strerror(-r),
 			       NULL);

@@ -182,6 +182,48 @@ out:
 	return t_failed;
 }
 
+/* --- config file: the policy; group/other write access refuses the start, exit 3 --- */
+
+static int case_config_mode(void)
+{
+	struct t_agent a;
+	char tok[512], cfg[512], log[512], state[512], sock[512], want[1024];
+	const char *args[] = {
+	    "--listen", sock, "--token-file", tok, "--state-dir", state, "--config", cfg, NULL};
+	int r, fd;
+
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	snprintf(tok, sizeof(tok), "%s/token", a.dir);
+	snprintf(cfg, sizeof(cfg), "%s/agent.json", a.dir);
+	snprintf(log, sizeof(log), "%s/agent.log", a.dir);
+	snprintf(state, sizeof(state), "%s/state", a.dir);
+	snprintf(sock, sizeof(sock), "unix:%s", a.sock);
+	fd = open(cfg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	T_CHECK(fd >= 0 && write(fd, "{\"kinds\": [\"pause\"]}\n", 21) == 21, "write config");
+	close(fd);
+
+	T_CHECK(chmod(cfg, 0664) == 0, "chmod");
+	T_CHECK((r = run_agent(log, NULL, args)) == 3, "0664 config: exit %d, want 3", r);
+	snprintf(want, sizeof(want), "config file %s is writable by group/others (mode 0664)", cfg);
+	T_CHECK(file_has(log, want), "message names the file and its mode");
+	T_CHECK(!file_has(log, "msg=ready"), "it did not serve");
+	T_CHECK(chmod(cfg, 0646) == 0, "chmod");
+	T_CHECK((r = run_agent(log, NULL, args)) == 3, "0646 config: exit %d", r);
+	if (geteuid() == 0) {
+		T_CHECK(chmod(cfg, 0644) == 0 && chown(cfg, 65534, 65534) == 0, "chown");
+		T_CHECK((r = run_agent(log, NULL, args)) == 3, "config of uid 65534: exit %d", r);
+		T_CHECK(file_has(log, "belongs to uid 65534"), "owner named");
+		T_CHECK(chown(cfg, 0, 0) == 0, "chown back");
+	}
+	/* Readable by all is fine: the config holds no secret. */
+	T_CHECK(chmod(cfg, 0644) == 0, "chmod");
+	T_CHECK((r = run_agent(log, NULL, args)) == -2, "0644 config: the agent starts (exit %d)",
+		r);
+out:
+	t_agent_done(&a);
+	return t_failed;
+}
+
 /* --- capabilities after start --- */
 
 static unsigned long long status_mask(pid_t pid, const char *tid, const char *field)
@@ -973,6 +1015,7 @@ int main(int argc, char **argv)
 		int (*fn)(void);
 	} cases[] = {
 	    {"token_mode", case_token_mode},
+	    {"config_mode", case_config_mode},
 	    {"caps", case_caps},
 	    {"plaintext", case_plaintext},
 	    {"policy_pid1", case_policy_pid1},
