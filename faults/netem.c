@@ -257,7 +257,7 @@ static int netem_parse(const cJSON *target, const cJSON *params, void **out, str
 			      &s->m, err);
 	if (r < 0)
 		goto fail;
-	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0].addr : NULL, &s->t, err);
+	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0] : NULL, &s->t, err);
 	if (r < 0)
 		goto fail;
 	r = fl_nl_dist_load(n->dist, &n->dist_data, &n->dist_len, err);

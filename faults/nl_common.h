@@ -36,6 +36,9 @@ struct nl_msg;
 #define FL_NL_HANDLE_LEAF 0xfa180000U /* fault qdisc below the scope class "fa18:" */
 #define FL_NL_CLASS_MATCH 0xfa170001U /* htb class "fa17:1" that matched traffic enters */
 #define FL_NL_PREF	  0xfa	      /* filter preference of faultline's filters */
+#define FL_NL_PREF6	  0xfb	      /* its IPv6 scope filters (one protocol per pref) */
+#define FL_NL_PREF_REDIR  0xfc	      /* ingress redirect filters (IPv4, or all) */
+#define FL_NL_PREF_REDIR6 0xfd	      /* ingress redirect filters (IPv6) */
 #define FL_NL_CIDR_MAX	  64	      /* addresses/CIDRs per match or partition */
 
 /* True when a handle lies in faultline's own range. */
@@ -58,9 +61,17 @@ void fl_nl_ns_leave(struct fl_nl_ns *ns);
 /* ---- nl_units.c ---- */
 
 struct fl_nl_cidr {
-	struct in_addr addr; /* network byte order, host bits cleared */
-	uint8_t len;	     /* prefix length 0..32 */
+	struct in_addr addr;   /* IPv4, network byte order, host bits cleared */
+	struct in6_addr addr6; /* IPv6 (family AF_INET6), host bits cleared */
+	uint8_t len;	       /* prefix length 0..32 (IPv4), 0..128 (IPv6) */
+	uint8_t family;	       /* AF_INET6, or AF_INET / 0 for IPv4 */
 };
+
+/* True for an IPv6 address or network. */
+static inline bool fl_nl_cidr_is6(const struct fl_nl_cidr *c)
+{
+	return c->family == AF_INET6;
+}
 
 /*
  * Grammar:  percent := number "%"   |  JSON number (a percentage, 0..100)
@@ -77,7 +88,10 @@ double fl_nl_prob_pct(uint32_t prob);
 int fl_nl_rate_parse(const char *s, uint64_t *bytes_per_s) FL_WUR;
 /* Grammar: size := number [b|k|kb|m|mb|g|gb]  (binary, x1024, as in tc(8)). Bytes. */
 int fl_nl_size_parse(const char *s, uint64_t *bytes) FL_WUR;
-/* Grammar: cidr := a.b.c.d ["/" 0..32]  (IPv4; host bits must be zero). */
+/*
+ * Grammar: cidr := a.b.c.d ["/" 0..32] | ipv6 ["/" 0..128]
+ * (inet_pton forms; host bits must be zero: -EDOM).
+ */
 int fl_nl_cidr_parse(const char *s, struct fl_nl_cidr *out) FL_WUR;
 /* Format helpers in tc(8) vocabulary. */
 const char *fl_nl_rate_fmt(uint64_t bytes_per_s, char *buf, size_t len);
@@ -92,20 +106,21 @@ struct fl_nl_target {
 	char netns_label[300];	  /* how the user named it, for describe */
 	char ifname[IF_NAMESIZE]; /* "" when chosen by route */
 	bool has_route_to;
-	struct in_addr route_to; /* interface = the one that routes here */
+	struct fl_nl_cidr route_to; /* interface = the one that routes here (a host) */
+	char resolved[IF_NAMESIZE]; /* set by plan: the interface it resolved to */
 };
 
 /*
  * target := { ["netns": NAME | "netns_path": PATH | "pid": N],
- *             ("interface": IFNAME | "route_to": IPV4) }
+ *             ("interface": IFNAME | "route_to": IPV4 | IPV6) }
  * Exactly one of netns/netns_path/pid at most; interface or route_to (or a
  * `default_route_to` from the fault's own params) must say where.
  */
-int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_to,
+int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_route_to,
 		       struct fl_nl_target *t, struct fl_error *err) FL_WUR;
 /* "ip netns exec NAME " / "nsenter --net=PATH " prefix, or "". */
 const char *fl_nl_target_prefix(const struct fl_nl_target *t);
-/* "veth1" or "<route to 10.0.0.2>" */
+/* "veth1", the interface plan resolved, or "<dev routing to 10.0.0.2>" before a plan. */
 const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len);
 
 /* ---- nl_link.c ---- */
@@ -146,9 +161,9 @@ int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what,
 /* Interface index by name; -ENODEV when absent. */
 int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex,
 		  struct fl_error *err) FL_WUR;
-/* The interface the kernel would use to reach `dst` (RTM_GETROUTE). */
-int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, char *ifname,
-			struct fl_error *err) FL_WUR;
+/* The interface the kernel would use to reach `dst` (RTM_GETROUTE, IPv4 or IPv6). */
+int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *ifindex,
+			char *ifname, struct fl_error *err) FL_WUR;
 /* Resolve a target to (ifindex, ifname) in the current netns. */
 int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *ifindex,
 			 char *ifname, struct fl_error *err) FL_WUR;
@@ -212,17 +227,37 @@ struct fl_nl_match {
  * match := { ["dst": CIDR | [CIDR...]], ["src": CIDR | [CIDR...]],
  *            ["dport": 1..65535], ["sport": 1..65535],
  *            ["protocol": "tcp"|"udp"|"icmp"|"sctp"|0..255] }
- * Ports need "protocol" tcp, udp or sctp (u32 reads them at offsets 20/22: IPv4
- * without options, as `tc ... match ip dport` does).
+ * CIDRs are IPv4 or IPv6 (mixed lists are fine: one filter per same-family
+ * dst x src pair). Without addresses, both families are matched. Ports need
+ * "protocol" tcp, udp or sctp (u32 reads them at offsets 20/22 for IPv4 without
+ * options, 40/42 for IPv6 without extension headers, as tc's `match ip[6] dport`).
+ * "icmp" is ICMPv6 (58) in IPv6 filters.
  */
 int fl_nl_match_parse(const cJSON *v, const char *path, struct fl_nl_match *m,
 		      struct fl_error *err) FL_WUR;
+/* Filter preference for a family (AF_INET, AF_INET6, 0 = all) and filter role. */
+static inline int fl_nl_match_pref(int fam, bool redirect)
+{
+	return (redirect ? FL_NL_PREF_REDIR : FL_NL_PREF) + (fam == AF_INET6);
+}
+/* How many u32 filters `m` makes (same-family dst x src pairs). */
+unsigned fl_nl_match_nfilters(const struct fl_nl_match *m);
 /* Add the u32 filters for `m` on `parent`, steering to `classid` (one per dst/src pair). */
 int fl_nl_match_install(struct nl_sock *sk, int ifindex, uint32_t parent, uint32_t classid,
 			const struct fl_nl_match *m, struct fl_error *err) FL_WUR;
-/* "<prefix> match ip dst 10.0.0.0/24 match ip dport 80 0xffff flowid fa17:1" per filter. */
+/*
+ * On the clsact ingress hook: u32 filters for `m` (every packet when m is NULL
+ * or empty) with a mirred egress redirect to `to_ifindex` (faultline's ifb).
+ */
+int fl_nl_match_install_redirect(struct nl_sock *sk, int ifindex, const struct fl_nl_match *m,
+				 int to_ifindex, struct fl_error *err) FL_WUR;
+/*
+ * One line per filter: "<prefix> pref 250 protocol ip u32 match ip dst 10.0.0.0/24
+ * ... flowid fa17:1", or "... action mirred egress redirect dev IFB" when
+ * `redirect` names the ifb device.
+ */
 int fl_nl_match_describe(const struct fl_nl_match *m, const char *prefix, uint32_t classid,
-			 struct fl_buf *out) FL_WUR;
+			 const char *redirect, struct fl_buf *out) FL_WUR;
 
 /* ---- nl_netem.c ---- */
 
@@ -273,13 +308,13 @@ struct sock_filter;
 
 enum fl_nl_hook { FL_NL_HOOK_INGRESS, FL_NL_HOOK_EGRESS, FL_NL_HOOK__MAX };
 
-#define FL_NL_BPF_INSNS_MAX (4 + 3 * FL_NL_CIDR_MAX)
+#define FL_NL_BPF_INSNS_MAX (16 + 13 * FL_NL_CIDR_MAX)
 
 /*
- * A classic BPF program for cls_bpf in direct-action mode: IPv4 packets whose
- * source (ingress) or destination (egress) lies in one of `c` return
- * TC_ACT_SHOT; everything else returns TC_ACT_UNSPEC (the next filter decides).
- * Returns the instruction count.
+ * A classic BPF program for cls_bpf in direct-action mode: IPv4 and IPv6
+ * packets whose source (ingress) or destination (egress) lies in one of `c`
+ * (n <= FL_NL_CIDR_MAX) return TC_ACT_SHOT; everything else returns
+ * TC_ACT_UNSPEC (the next filter decides). Returns the instruction count.
  */
 int fl_nl_bpf_drop_prog(enum fl_nl_hook hook, const struct fl_nl_cidr *c, unsigned n,
 			struct sock_filter *prog);

@@ -190,20 +190,23 @@ static int route_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, char *ifname,
-			struct fl_error *err)
+int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *ifindex,
+			char *ifname, struct fl_error *err)
 {
-	struct rtmsg rtm = {.rtm_family = AF_INET, .rtm_dst_len = 32};
+	bool v6 = fl_nl_cidr_is6(dst);
+	struct rtmsg rtm = {.rtm_family = v6 ? AF_INET6 : AF_INET, .rtm_dst_len = v6 ? 128 : 32};
 	struct route_ctx c = {0};
 	struct nl_msg *msg = NULL;
 	struct nl_cb *cb = NULL;
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	int r;
 
-	inet_ntop(AF_INET, &dst, a, sizeof(a));
+	inet_ntop(rtm.rtm_family, v6 ? (const void *)&dst->addr6 : (const void *)&dst->addr, a,
+		  sizeof(a));
 	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
 	if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, RTA_DST, sizeof(dst), &dst) < 0) {
+	    (v6 ? nla_put(msg, RTA_DST, sizeof(dst->addr6), &dst->addr6)
+		: nla_put(msg, RTA_DST, sizeof(dst->addr), &dst->addr)) < 0) {
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
@@ -253,7 +256,7 @@ int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *
 		snprintf(ifname, IF_NAMESIZE, "%s", t->ifname);
 		return fl_nl_ifindex(sk, t->ifname, ifindex, err);
 	}
-	return fl_nl_route_ifindex(sk, t->route_to, ifindex, ifname, err);
+	return fl_nl_route_ifindex(sk, &t->route_to, ifindex, ifname, err);
 }
 
 struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk)

@@ -598,10 +598,9 @@ int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *
 	if (r == 0) {
 		char pre[256];
 
-		snprintf(pre, sizeof(pre),
-			 "%stc filter add dev %s parent %x: protocol ip prio %d u32", p, dev,
-			 FL_NL_HANDLE_ROOT >> 16, FL_NL_PREF);
-		r = fl_nl_match_describe(m, pre, FL_NL_CLASS_MATCH, out);
+		snprintf(pre, sizeof(pre), "%stc filter add dev %s parent %x:", p, dev,
+			 FL_NL_HANDLE_ROOT >> 16);
+		r = fl_nl_match_describe(m, pre, FL_NL_CLASS_MATCH, NULL, out);
 	}
 	return r;
 }

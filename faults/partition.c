@@ -100,7 +100,7 @@ static int part_parse(const cJSON *target, const cJSON *params, void **out, stru
 		}
 		s->dir = (enum dir)i;
 	}
-	r = fl_nl_target_parse(target, &s->peers.dst[0].addr, &s->t, err);
+	r = fl_nl_target_parse(target, &s->peers.dst[0], &s->t, err);
 	if (r < 0)
 		goto fail;
 	s->loss.loss = UINT32_MAX;
@@ -388,7 +388,7 @@ static int part_describe(const void *spec, struct fl_buf *out)
 	int r;
 
 	fl_nl_target_dev(&s->t, dev, sizeof(dev));
-	r = fl_buf_printf(out, "# drop IPv4 %s",
+	r = fl_buf_printf(out, "# drop %s",
 			  s->dir == DIR_BOTH ? "to and from"
 			  : s->dir == DIR_TO ? "to"
 					     : "from");

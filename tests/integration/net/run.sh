@@ -32,12 +32,14 @@ for i in 1 2 3; do
 	ip netns add ${P}h$i
 	ip link add e$i netns ${P}h$i type veth peer name p$i netns ${P}sw || skip "no veth support"
 	ip -n ${P}sw link set p$i master br0; ip -n ${P}sw link set p$i up
-	ip -n ${P}h$i addr add 10.77.0.$i/24 dev e$i; ip -n ${P}h$i link set e$i up
+	ip -n ${P}h$i addr add 10.77.0.$i/24 dev e$i
+	ip -n ${P}h$i addr add fd77::$i/64 dev e$i nodad; ip -n ${P}h$i link set e$i up
 	ip -n ${P}h$i link set lo up
 done
 for i in 2 3; do
 	for port in 5001 5002; do
 		ip netns exec ${P}h$i "$NT" serve 10.77.0.$i $port >/dev/null & PIDS="$PIDS $!"
+		ip netns exec ${P}h$i "$NT" serve fd77::$i $port >/dev/null & PIDS="$PIDS $!"
 	done
 done
 sleep 0.3
@@ -116,6 +118,50 @@ revert partition
 nt reach 10.77.0.2 5001 1000 && pass "partition reverted: h1 reaches h2" || fail "partition revert"
 [ "$(qshow)" = "$BEFORE" ] && pass "no qdisc left after partition" || fail "left: $(qshow)"
 tc -n ${P}h1 -j qdisc show dev e1 | grep -q clsact && fail "clsact left behind" || pass "clsact removed"
+
+# 5b) IPv6 scope: only tcp dport 5001 to fd77::2 is capped; the same port over IPv4 and
+# another IPv6 port are untouched (u32 "protocol ipv6" filters, offsets of the IPv6 header)
+apply bandwidth "$T" '{"rate":"8mbit","match":{"dst":"fd77::2","dport":5001,"protocol":"tcp"}}'
+R1=$(nt tput fd77::2 5001 1); R2=$(nt tput fd77::2 5002 1); R3=$(nt tput 10.77.0.2 5001 1)
+within "$R1" 500000 1100000 && pass "v6 scope: [fd77::2]:5001 capped: $R1 B/s" || fail "v6 scope 5001: $R1 B/s"
+within "$R2" 5000000 1e15 && pass "v6 scope: [fd77::2]:5002 untouched: $R2 B/s" || fail "v6 scope 5002: $R2 B/s"
+within "$R3" 5000000 1e15 && pass "v6 scope: 10.77.0.2:5001 untouched: $R3 B/s" || fail "v6 scope v4 5001: $R3 B/s"
+tc -n ${P}h1 filter show dev e1 | grep -q 'protocol ipv6 pref 251 u32' && pass "u32 ipv6 filter at pref 251" ||
+	fail "no ipv6 filter: $(tc -n ${P}h1 filter show dev e1)"
+revert bandwidth
+[ "$(qshow)" = "$BEFORE" ] && pass "revert after v6 scope restores noqueue" || fail "revert after v6 scope: $(qshow)"
+
+# 5c) IPv6 partition: h1 loses fd77::2 only (h2's IPv4 address and fd77::3 stay reachable)
+apply partition "$T" '{"peers":["fd77::2"]}'
+nt reach fd77::2 5001 500 && fail "v6 partition: h1 reaches fd77::2" || pass "v6 partition: h1 cannot reach fd77::2"
+ip netns exec ${P}h2 "$NT" reach fd77::1 5001 500 && fail "v6 partition: h2 reaches h1" || pass "v6 partition: fd77::2 cannot reach h1"
+nt reach 10.77.0.2 5001 1000 && pass "v6 partition: h2's IPv4 still reachable" || fail "v6 partition: 10.77.0.2 unreachable"
+nt reach fd77::3 5001 1000 && pass "v6 partition: fd77::3 still reachable" || fail "v6 partition: fd77::3 unreachable"
+revert partition
+nt reach fd77::2 5001 1000 && pass "v6 partition reverted" || fail "v6 partition revert"
+
+# 5d) one direction: "from" drops what the peer sends (clsact ingress, on h1's side) and lets
+# h1's own packets out; "to" the reverse. One-way UDP counts, and TCP needs both ways.
+oneway() { # FROM_NS TO_NS TO_ADDR -> datagrams received out of 30
+	ip netns exec ${P}$2 "$NT" udprecv $3 6000 700 >/tmp/$P.recv & RP=$!
+	sleep 0.2; ip netns exec ${P}$1 "$NT" udpsend $3 6000 30; wait $RP; tail -1 /tmp/$P.recv; }
+for fam in 10.77.0 fd77:; do
+	[ $fam = fd77: ] && { A1=fd77::1; A2=fd77::2; } || { A1=10.77.0.1; A2=10.77.0.2; }
+	apply partition "$T" "{\"peers\":\"$A2\",\"direction\":\"from\"}"
+	IN=$(oneway h2 h1 $A1); OUT=$(oneway h1 h2 $A2)
+	[ "$IN" = 0 ] && [ "$OUT" -ge 25 ] && pass "partition from $A2: inbound $IN/30, outbound $OUT/30" ||
+		fail "partition from $A2: inbound $IN/30, outbound $OUT/30"
+	tc -n ${P}h1 filter show dev e1 egress | grep -q bpf && fail "direction from installed an egress filter" || true
+	nt reach $A2 5001 500 && fail "partition from: TCP to $A2 works" || pass "partition from $A2: TCP fails (replies dropped)"
+	revert partition
+	apply partition "$T" "{\"peers\":\"$A2\",\"direction\":\"to\"}"
+	IN=$(oneway h2 h1 $A1); OUT=$(oneway h1 h2 $A2)
+	[ "$OUT" = 0 ] && [ "$IN" -ge 25 ] && pass "partition to $A2: outbound $OUT/30, inbound $IN/30" ||
+		fail "partition to $A2: outbound $OUT/30, inbound $IN/30"
+	revert partition
+done
+IN=$(oneway h2 h1 fd77::1)
+[ "$IN" -ge 25 ] && pass "after revert: inbound $IN/30" || fail "after revert: inbound $IN/30"
 
 # 6) a second root fault on one interface is refused with a reason
 apply bandwidth "$T" '{"rate":"8mbit"}'
