@@ -232,6 +232,31 @@ out:
 	return r;
 }
 
+int fl_nl_filter_del_pref(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook, int pref,
+			  struct fl_error *err)
+{
+	/* Handle 0 and protocol 0: the kernel removes the whole filter at that pref. */
+	struct tcmsg tcm = {
+	    .tcm_family = AF_UNSPEC,
+	    .tcm_ifindex = ifindex,
+	    .tcm_parent = hook_parent(hook),
+	    .tcm_info = TC_H_MAKE((uint32_t)pref << 16, 0),
+	};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_DELTFILTER, 0);
+	int r;
+
+	if (!msg || nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0)
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+	else
+		r = fl_nl_send_ack(sk, msg, "deleting filter", err);
+	nlmsg_free(msg);
+	if (r == -ENOENT || r == -EINVAL || r == -ENODEV) { /* filter, clsact or device gone */
+		fl_error_init(err);
+		r = 0;
+	}
+	return r;
+}
+
 int fl_nl_bpf_filter_del(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,
 			 struct fl_error *err)
 {

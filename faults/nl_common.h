@@ -10,6 +10,8 @@
  *   nl_scope.c   "match" scope: classful htb root + u32 filters
  *   nl_netem.c   netem message building (libnl + the attributes libnl lacks)
  *   nl_probe.c   kernel capability probes in a throwaway namespace
+ *   nl_ingress.c ingress faults: ifb device + clsact ingress u32/mirred redirect
+ *   nl_owner.c   which fault id holds an interface's root/ingress (for refusals)
  *
  * Ownership: every qdisc faultline creates has a handle major in
  * [FL_NL_HANDLE_ROOT, FL_NL_HANDLE_LEAF]; filters it adds use FL_NL_PREF.
@@ -118,6 +120,8 @@ struct fl_nl_target {
  */
 int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_route_to,
 		       struct fl_nl_target *t, struct fl_error *err) FL_WUR;
+/* "ip netns exec NAME " / "nsenter --net=PATH " for a netns path (an undo record's). */
+void fl_nl_netns_prefix(const char *netns, char *buf, size_t len);
 /* "ip netns exec NAME " / "nsenter --net=PATH " prefix, or "". */
 const char *fl_nl_target_prefix(const struct fl_nl_target *t);
 /* "veth1", the interface plan resolved, or "<dev routing to 10.0.0.2>" before a plan. */
@@ -203,7 +207,8 @@ struct fl_nl_match;
 int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
 		    cJSON **undo, struct fl_error *err) FL_WUR;
 int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
-		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err) FL_WUR;
+		     struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
+		     struct fl_error *err) FL_WUR;
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err);
 /* "on revert: tc qdisc replace dev veth0 root handle 1: fq_codel (...)" from the undo record. */
 int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
@@ -329,8 +334,67 @@ int fl_nl_bpf_filter_add(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,
 /* Delete faultline's filter on a hook; absent is success. */
 int fl_nl_bpf_filter_del(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,
 			 struct fl_error *err) FL_WUR;
+/* Delete every filter at `pref` on a clsact hook (any protocol); absent is success. */
+int fl_nl_filter_del_pref(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook, int pref,
+			  struct fl_error *err) FL_WUR;
 /* Number of filters on a clsact hook (any pref), -errno on error. */
 int fl_nl_filter_count(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook, int pref);
+
+/* ---- nl_owner.c ---- */
+
+enum fl_nl_slot { FL_NL_SLOT_ROOT, FL_NL_SLOT_INGRESS, FL_NL_SLOT__MAX };
+
+/* Remember / look up / forget the fault id holding (netns inode, ifindex, slot). */
+void fl_nl_owner_set(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
+/* The id (a thread-local copy), or NULL when no fault of this process holds it. */
+const char *fl_nl_owner_get(unsigned long long ino, int ifindex, enum fl_nl_slot slot);
+/* Forget it; `id` NULL: whoever holds it. */
+void fl_nl_owner_clear(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
+
+/* ---- nl_ingress.c ---- */
+
+/* faultline's ifb device for an interface: "fl-eth0" (long names: 8 chars + a hash). */
+void fl_nl_ifb_name(const char *ifname, char *out, size_t len);
+/* ip link add NAME type ifb + up; its ifindex. */
+int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err) FL_WUR;
+/* ip link del NAME; absent is success. */
+int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err) FL_WUR;
+/* Is this undo record an ingress fault's? */
+bool fl_nl_undo_is_ingress(const cJSON *undo);
+/*
+ * The ingress engine of netem and bandwidth ("direction": "ingress").
+ * plan: probes ifb + mirred, resolves the interface, refuses a plain ingress
+ * qdisc, a second ingress fault (naming it) or an existing ifb of that name;
+ * records what revert needs. apply: ifb + the fault's qdisc as its root,
+ * clsact when absent, then the u32 + mirred redirect filters (`m` scoped, or
+ * every packet). revert: removes exactly those, idempotently.
+ */
+int fl_nl_ingress_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
+		       cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_ingress_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
+			struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
+			struct fl_error *err) FL_WUR;
+int fl_nl_ingress_revert(const cJSON *undo, struct fl_error *err);
+int fl_nl_ingress_describe(const struct fl_nl_target *t, const struct fl_nl_match *m,
+			   const char *leaf, struct fl_buf *out) FL_WUR;
+int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
+
+/*
+ * netem and bandwidth: egress (the root qdisc engine above) or ingress (ifb);
+ * plan also records the fault id (for refusals naming it) and the interface it
+ * resolved in t->resolved (so a dry run names the real device).
+ */
+int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, const char *id,
+		     struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_fault_apply(const struct fl_nl_match *m, bool ingress, fl_nl_leaf_build build,
+		      const void *spec, struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
+		      struct fl_error *err) FL_WUR;
+int fl_nl_fault_revert(const cJSON *undo, struct fl_error *err);
+int fl_nl_fault_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, bool ingress,
+			 const char *leaf, struct fl_buf *out) FL_WUR;
+int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
+/* direction := "egress" (default) | "ingress"   ($.params.direction) */
+int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err) FL_WUR;
 
 /* ---- nl_probe.c ---- */
 
@@ -340,6 +404,7 @@ enum fl_nl_cap {
 	FL_NL_CAP_HTB,
 	FL_NL_CAP_U32,
 	FL_NL_CAP_CLSACT_BPF,
+	FL_NL_CAP_IFB_MIRRED,
 	FL_NL_CAP__MAX
 };
 

@@ -237,10 +237,21 @@ int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *i
 		goto out;
 	}
 	*ifindex = c.ifindex;
-	if (ifname && !if_indextoname((unsigned)c.ifindex, ifname)) {
-		r = -errno;
-		fl_error_set(err, r, "", "interface %d: %s", c.ifindex, strerror(-r));
-		goto out;
+	if (ifname) {
+		/*
+		 * The name in the socket's netns: if_indextoname(3) would ask the
+		 * calling thread's netns, where this index may be another device.
+		 */
+		struct rtnl_link *link = NULL;
+
+		r = rtnl_link_get_kernel(sk, c.ifindex, NULL, &link);
+		if (r < 0) {
+			r = fl_error_set(err, fl_nl_errno(r), "", "interface %d: %s", c.ifindex,
+					 nl_geterror(r));
+			goto out;
+		}
+		snprintf(ifname, IF_NAMESIZE, "%s", rtnl_link_get_name(link));
+		rtnl_link_put(link);
 	}
 	r = 0;
 out:

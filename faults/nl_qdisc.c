@@ -207,10 +207,15 @@ int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl
 	if (r < 0)
 		goto out;
 	if (snap.present && fl_nl_handle_ours(snap.handle)) {
+		const char *id = fl_nl_owner_get(c ? c->ino : fl_nl_netns_ino(t->netns), ifindex,
+						 FL_NL_SLOT_ROOT);
+
 		r = fl_error_set(err, -EBUSY, "",
-				 "dev %s already carries a faultline fault (root qdisc %s %x:); "
-				 "faults that own the root qdisc do not compose: revert it first",
-				 ifname, snap.kind, snap.handle >> 16);
+				 "dev %s already carries faultline fault%s%s%s (root qdisc %s "
+				 "%x:); faults that own the root qdisc do not compose: revert it "
+				 "first",
+				 ifname, id ? " \"" : "", id ? id : "", id ? "\"" : "", snap.kind,
+				 snap.handle >> 16);
 		goto out;
 	}
 	if (snap.present && snap.handle != 0 &&
@@ -391,6 +396,7 @@ static int restore_if_ours(struct nl_sock *sk, int ifindex, const struct undo_re
 
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
 {
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(undo, "fault_id");
 	struct fl_nl_sock_cache c = {0};
 	struct undo_rec rec;
 	struct nl_sock *sk = NULL;
@@ -425,6 +431,9 @@ int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
 	}
 	r = restore_if_ours(sk, rec.ifindex, &rec, err);
 out:
+	if (r == 0)
+		fl_nl_owner_clear(rec.ino, rec.ifindex, FL_NL_SLOT_ROOT,
+				  cJSON_IsString(id) ? id->valuestring : NULL);
 	fl_nl_sock_cache_done(&c);
 	return r;
 }
@@ -481,7 +490,7 @@ out:
 }
 
 int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
-		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err)
+		     struct fl_nl_sock_cache *c, const char *id, cJSON *undo, struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
 	struct nl_msg *msg = NULL;
@@ -527,6 +536,8 @@ int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const 
 	if (r == 0)
 		r = fl_nl_match_install(sk, ifindex, FL_NL_HANDLE_ROOT, FL_NL_CLASS_MATCH, m, err);
 out:
+	if (r == 0)
+		fl_nl_owner_set(rec.ino, ifindex, FL_NL_SLOT_ROOT, id);
 	nlmsg_free(msg);
 	fl_nl_snap_done(&snap);
 	if (r < 0 && touched) {
@@ -539,21 +550,6 @@ out:
 	return r;
 }
 
-/* "ip netns exec NAME " / "nsenter --net=PATH " for an undo record's netns path. */
-static void undo_prefix(const char *netns, char *buf, size_t len)
-{
-	const char *name = !strncmp(netns, "/run/netns/", 11)	    ? netns + 11
-			   : !strncmp(netns, "/var/run/netns/", 15) ? netns + 15
-								    : NULL;
-
-	if (!netns[0])
-		buf[0] = '\0';
-	else if (name && *name && !strchr(name, '/'))
-		snprintf(buf, len, "ip netns exec %s ", name);
-	else
-		snprintf(buf, len, "nsenter --net=%s ", netns);
-}
-
 int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	struct undo_rec rec;
@@ -563,7 +559,7 @@ int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out)
 	r = undo_read(undo, &rec, NULL);
 	if (r < 0)
 		return r;
-	undo_prefix(rec.netns, p, sizeof(p));
+	fl_nl_netns_prefix(rec.netns, p, sizeof(p));
 	if (rec.handle == 0)
 		return fl_buf_printf(out,
 				     "on revert: %stc qdisc del dev %s root handle %x: (the "

@@ -138,3 +138,18 @@ const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len
 	}
 	return buf;
 }
+
+/* "ip netns exec NAME " / "nsenter --net=PATH " for an undo record's netns path. */
+void fl_nl_netns_prefix(const char *netns, char *buf, size_t len)
+{
+	const char *name = !strncmp(netns, "/run/netns/", 11)	    ? netns + 11
+			   : !strncmp(netns, "/var/run/netns/", 15) ? netns + 15
+								    : NULL;
+
+	if (!netns[0])
+		buf[0] = '\0';
+	else if (name && *name && !strchr(name, '/'))
+		snprintf(buf, len, "ip netns exec %s ", name);
+	else
+		snprintf(buf, len, "nsenter --net=%s ", netns);
+}

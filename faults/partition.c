@@ -1,6 +1,6 @@
 /*
- * The `partition` fault: drop all IPv4 traffic between this host (netns) and
- * the given peers, in one or both directions.
+ * The `partition` fault: drop all IPv4/IPv6 traffic between this host (netns)
+ * and the given peers, in one or both directions.
  *
  * Mechanism, picked by the plan (pre-flight) and recorded in the undo record:
  *   "cls_bpf"  clsact + a classic-BPF cls_bpf filter in direct-action mode that
@@ -38,7 +38,7 @@ static const char *const dir_names[] = {"both", "to", "from"};
 
 /*
  * Grammar (params):
- *   peers      CIDR | [CIDR...]   IPv4 addresses or networks (required, <= 64)
+ *   peers      CIDR | [CIDR...]   IPv4/IPv6 addresses or networks (required, <= 64)
  *   direction  "both" (default) | "to" (packets this host sends to them)
  *                               | "from" (packets they send to this host)
  */
@@ -177,7 +177,6 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	cJSON *u = NULL, *hooks;
 	int r, state;
 
-	(void)ctx;
 	if (!fl_nl_probe(FL_NL_CAP_CLSACT_BPF, why, sizeof(why))) {
 		/* Fallback: a netem loss 100% branch for packets to the peers. */
 		if (s->dir != DIR_TO)
@@ -189,7 +188,8 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		    !fl_nl_probe(FL_NL_CAP_HTB, why2, sizeof(why2)) ||
 		    !fl_nl_probe(FL_NL_CAP_U32, why2, sizeof(why2)))
 			return fl_error_set(err, -EOPNOTSUPP, "", "%s, and %s", why, why2);
-		r = fl_nl_root_plan(&s->t, "partition", &s->sc, undo, err);
+		r = fl_nl_fault_plan(&s->t, "partition", false, ctx ? ctx->fault_id : NULL, &s->sc,
+				     undo, err);
 		if (r == 0 && !cJSON_AddStringToObject(*undo, "mechanism", "netem")) {
 			cJSON_Delete(*undo);
 			*undo = NULL;
@@ -200,6 +200,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	r = sess_open(&s->sc, s->t.netns, &s->t, NULL, &se, ifname, err);
 	if (r < 0)
 		return r;
+	snprintf(s->t.resolved, sizeof(s->t.resolved), "%s", ifname); /* for a dry run */
 	state = fl_nl_clsact_state(se.sk, se.ifindex, err);
 	if (state < 0) {
 		r = state;
@@ -355,7 +356,8 @@ static int part_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, s
 	if (r < 0)
 		return r;
 	if (!strcmp(rc.mech, "netem"))
-		return fl_nl_root_apply(&s->peers, netem_leaf, s, &s->sc, undo, err);
+		return fl_nl_root_apply(&s->peers, netem_leaf, s, &s->sc,
+					ctx ? ctx->fault_id : NULL, undo, err);
 	r = sess_open(&s->sc, rc.netns, NULL, rc.ifname, &se, NULL, err);
 	if (r < 0)
 		return r;

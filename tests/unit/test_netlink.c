@@ -440,6 +440,10 @@ START_TEST(parse_errors_have_paths)
 	    {"netem", "{\"interface\":\"eth0\"}",
 	     "{\"delay\":\"1ms\",\"match\":{\"dst\":\"fd00::/200\"}}", "$.params.match.dst"},
 	    {"netem", "{\"route_to\":\"fd00::/64\"}", "{\"delay\":\"1ms\"}", "$.target.route_to"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"1ms\",\"direction\":\"in\"}",
+	     "$.params.direction"},
+	    {"bandwidth", "{\"interface\":\"eth0\"}", "{\"rate\":\"1mbit\",\"direction\":1}",
+	     "$.params.direction"},
 	};
 	for (size_t i = 0; i < FL_ARRAY_SIZE(c); i++) {
 		const struct fl_fault_ops *ops = fl_fault_lookup(c[i].kind);
@@ -714,6 +718,67 @@ START_TEST(kernel_scope_filters_v6)
 }
 END_TEST
 
+/* Ingress: an ifb with the tbf as its root, a u32 + mirred redirect on clsact ingress. */
+START_TEST(kernel_ingress_ifb)
+{
+	char why[256] = "";
+	struct nl_sock *sk;
+	struct nl_cache *cache;
+	struct rtnl_qdisc *q;
+	struct fl_error err;
+	cJSON *undo;
+	int ifb;
+
+	private_netns();
+	if (!fl_nl_probe(FL_NL_CAP_IFB_MIRRED, why, sizeof(why))) {
+		printf("SKIPPED: ingress case: %s\n", why);
+		return;
+	}
+	undo = apply("bandwidth", "{\"interface\":\"lo\"}",
+		     "{\"rate\":\"8mbit\",\"limit\":\"64kb\",\"direction\":\"ingress\"}");
+	ck_assert_str_eq(cJSON_GetObjectItem(undo, "ifb")->valuestring, "fl-lo");
+	ck_assert_str_eq(cJSON_GetObjectItem(undo, "fault_id")->valuestring, "unit");
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_nl_ifindex(sk, "fl-lo", &ifb, &err), 0);
+	ck_assert_int_eq(rtnl_qdisc_alloc_cache(sk, &cache), 0);
+	q = rtnl_qdisc_get_by_parent(cache, ifb, TC_H_ROOT);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_str_eq(rtnl_tc_get_kind(TC_CAST(q)), "tbf");
+	ck_assert_uint_eq(rtnl_tc_get_handle(TC_CAST(q)), FL_NL_HANDLE_ROOT);
+	ck_assert_int_eq(rtnl_qdisc_tbf_get_rate(q), 1000000);
+	rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	/* lo's own root is untouched; the redirect filter sits on clsact ingress */
+	ck_assert_int_eq(fl_nl_clsact_state(sk, 1, &err), 1);
+	ck_assert_int_ge(fl_nl_filter_count(sk, 1, FL_NL_HOOK_INGRESS, FL_NL_PREF_REDIR), 1);
+	ck_assert_int_eq(fl_nl_filter_count(sk, 1, FL_NL_HOOK_EGRESS, -1), 0);
+	/* a second ingress fault is refused, naming this one (same process) and lo */
+	{
+		const struct fl_fault_ops *ops = fl_fault_lookup("netem");
+		struct fl_fault_ctx ctx = {.fault_id = "second"};
+		cJSON *t = J("{\"interface\":\"lo\"}"),
+		      *p = J("{\"delay\":\"1ms\",\"direction\":\"ingress\"}"), *u2 = NULL;
+		void *spec = NULL;
+
+		ck_assert_int_eq(ops->parse(t, p, &spec, &err), 0);
+		ck_assert_int_eq(ops->plan(spec, &ctx, &u2, &err), -EBUSY);
+		ck_assert_msg(
+		    strstr(err.msg, "dev lo already carries faultline ingress fault \"unit\""),
+		    "%s", err.msg);
+		ops->free(spec);
+		cJSON_Delete(t);
+		cJSON_Delete(p);
+	}
+	revert("bandwidth", undo);
+	ck_assert_int_eq(fl_nl_ifindex(sk, "fl-lo", &ifb, &err), -ENODEV);
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_nl_clsact_state(sk, 1, &err), 0);
+	nl_socket_free(sk);
+}
+END_TEST
+
 START_TEST(kernel_partition_and_probe)
 {
 	char why[256] = "";
@@ -758,6 +823,7 @@ Suite *fl_suite_netlink(void)
 		tcase_add_test(k, kernel_tbf_round_trip);
 		tcase_add_test(k, kernel_scope_filters);
 		tcase_add_test(k, kernel_scope_filters_v6);
+		tcase_add_test(k, kernel_ingress_ifb);
 		tcase_add_test(k, kernel_partition_and_probe);
 		suite_add_tcase(s, k);
 	} else {

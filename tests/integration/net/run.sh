@@ -36,6 +36,8 @@ for i in 1 2 3; do
 	ip -n ${P}h$i addr add fd77::$i/64 dev e$i nodad; ip -n ${P}h$i link set e$i up
 	ip -n ${P}h$i link set lo up
 done
+ip netns exec ${P}h1 "$NT" serve 10.77.0.1 5003 >/dev/null & PIDS="$PIDS $!"
+ip netns exec ${P}h1 "$NT" serve fd77::1 5003 >/dev/null & PIDS="$PIDS $!"
 for i in 2 3; do
 	for port in 5001 5002; do
 		ip netns exec ${P}h$i "$NT" serve 10.77.0.$i $port >/dev/null & PIDS="$PIDS $!"
@@ -163,6 +165,59 @@ done
 IN=$(oneway h2 h1 fd77::1)
 [ "$IN" -ge 25 ] && pass "after revert: inbound $IN/30" || fail "after revert: inbound $IN/30"
 
+# 5e) ingress: tbf on what e1 receives (ifb fl-e1 + clsact ingress u32/mirred redirect);
+# outbound untouched; revert removes the ifb, the filters and the clsact it added
+ingress_clean() { ! ip -n ${P}h1 link show fl-e1 >/dev/null 2>&1 &&
+	[ -z "$(tc -n ${P}h1 filter show dev e1 ingress)" ] && [ "$(qshow)" = "$BEFORE" ]; }
+BEFORE=$(qshow)
+apply bandwidth "$T" '{"rate":"8mbit","direction":"ingress"}'
+IN=$(ip netns exec ${P}h2 "$NT" tput 10.77.0.1 5003 1); OUT=$(nt tput 10.77.0.2 5001 1)
+within "$IN" 500000 1100000 && within "$OUT" 5000000 1e15 && pass "ingress tbf 8mbit: in $IN B/s, out $OUT B/s" ||
+	fail "ingress tbf: in $IN B/s, out $OUT B/s"
+tc -n ${P}h1 qdisc show dev fl-e1 | grep -q 'tbf fa17:' && pass "ingress: tbf fa17: on ifb fl-e1" || fail "ingress: no tbf on fl-e1"
+revert bandwidth
+ingress_clean && pass "ingress revert: no ifb, no filter, qdiscs as before" ||
+	fail "ingress revert left: $(ip -n ${P}h1 -br link; tc -n ${P}h1 filter show dev e1 ingress; qshow)"
+# scoped, IPv4 and IPv6 sources of h2 only; h3 arrives at full speed; composes with an egress
+# fault and a partition of h3's IPv6 address on the same interface
+apply bandwidth "$T" '{"rate":"8mbit","direction":"ingress","match":{"src":["10.77.0.2","fd77::2"],"protocol":"tcp"}}'
+"$D" apply bandwidth "$T" '{"rate":"16mbit","match":{"dst":"10.77.0.3"}}' $U.2 2>/tmp/$P.err || fail "egress with ingress: $(cat /tmp/$P.err)"
+"$D" apply partition "$T" '{"peers":"fd77::3"}' $U.3 2>/tmp/$P.err || fail "partition with ingress: $(cat /tmp/$P.err)"
+I2=$(ip netns exec ${P}h2 "$NT" tput 10.77.0.1 5003 1); I6=$(ip netns exec ${P}h2 "$NT" tput fd77::1 5003 1)
+I3=$(ip netns exec ${P}h3 "$NT" tput 10.77.0.1 5003 1); O3=$(nt tput 10.77.0.3 5001 1)
+within "$I2" 500000 1100000 && within "$I6" 500000 1100000 && within "$I3" 5000000 1e15 &&
+	pass "scoped ingress: from h2 $I2 (v4) $I6 (v6) B/s capped, from h3 $I3 B/s not" ||
+	fail "scoped ingress: from h2 $I2 $I6, from h3 $I3"
+within "$O3" 1000000 2200000 && pass "egress 16mbit to h3 alongside: $O3 B/s" || fail "egress alongside ingress: $O3"
+ip netns exec ${P}h3 "$NT" reach fd77::1 5003 500 && fail "partition alongside ingress" || pass "partition of fd77::3 alongside ingress"
+# a second ingress fault on e1 is refused, naming the interface
+if "$D" apply netem "$T" '{"delay":"10ms","direction":"ingress"}' $U.4 2>/tmp/$P.err ||
+	"$D" apply bandwidth "$T" '{"rate":"1mbit","direction":"ingress"}' $U.4 2>/tmp/$P.err; then fail "second ingress fault accepted"
+else grep -q 'dev e1 already carries faultline ingress fault' /tmp/$P.err && pass "second ingress fault refused: $(cat /tmp/$P.err)" ||
+	fail "second ingress refusal: $(cat /tmp/$P.err)"; fi
+"$D" revert partition $U.3 || fail "revert partition"
+"$D" revert bandwidth $U.2 || fail "revert egress"
+revert bandwidth
+ingress_clean && pass "scoped ingress + egress + partition reverted: all gone" ||
+	fail "left: $(ip -n ${P}h1 -br link; tc -n ${P}h1 filter show dev e1 ingress; qshow)"
+# a clsact that was there stays, with its own filter; only faultline's pref goes
+tc -n ${P}h1 qdisc add dev e1 clsact
+tc -n ${P}h1 filter add dev e1 ingress pref 10 protocol arp u32 match u32 0 0 classid 1:1
+F0=$(tc -n ${P}h1 filter show dev e1 ingress)
+apply bandwidth "$T" '{"rate":"8mbit","direction":"ingress"}'
+revert bandwidth
+[ "$(tc -n ${P}h1 filter show dev e1 ingress)" = "$F0" ] && tc -n ${P}h1 qdisc show dev e1 | grep -q clsact &&
+	pass "ingress on an existing clsact: its filter and clsact stay" || fail "existing clsact: $(tc -n ${P}h1 filter show dev e1 ingress)"
+tc -n ${P}h1 qdisc del dev e1 clsact
+# the describe text is iproute2 that runs
+"$D" describe bandwidth "$T" '{"rate":"8mbit","direction":"ingress","match":{"src":"fd77::2","dport":5003,"protocol":"tcp"}}' |
+	sed "s/^ip netns exec ${P}h1 //" >/tmp/$P.desc
+while read -r line; do case $line in ip*) ip -n ${P}h1 ${line#ip } ;; tc*) tc -n ${P}h1 ${line#tc } ;; esac ||
+	fail "describe line: $line"; done </tmp/$P.desc
+tc -n ${P}h1 filter show dev e1 ingress | grep -q 'Egress Redirect to device fl-e1' && pass "ingress describe runs in tc: $(tr '\n' ';' </tmp/$P.desc)" ||
+	fail "ingress describe via tc"
+ip -n ${P}h1 link del fl-e1; tc -n ${P}h1 qdisc del dev e1 clsact
+
 # 6) a second root fault on one interface is refused with a reason
 apply bandwidth "$T" '{"rate":"8mbit"}'
 if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' $U.2 2>/tmp/$P.err; then fail "second fault accepted"
@@ -191,6 +246,13 @@ apply bandwidth "$T" '{"rate":"8mbit","burst":"32kb","limit":"64kb"}'
 [ "$(qshow)" = "$VIA_TC" ] && pass "describe == apply: $DESC" || fail "describe $VIA_TC != apply $(qshow)"
 revert bandwidth
 
+# 9b) a dry run (plan, then describe) names the device a route_to target resolves to
+DRY=$("$D" dry bandwidth "{\"netns\":\"${P}h1\",\"route_to\":\"fd77::3\"}" '{"rate":"8mbit"}')
+echo "$DRY" | head -1 | grep -q "^ip netns exec ${P}h1 tc qdisc replace dev e1 root handle fa17: tbf" &&
+	! echo "$DRY" | grep -q 'dev routing' && pass "dry run resolves route_to fd77::3 to e1: $(echo "$DRY" | head -1)" ||
+	fail "dry run route_to: $DRY"
+[ "$(qshow)" = "$BEFORE" ] || fail "dry run changed the qdiscs: $(qshow)"
+
 # 10) through the real agent (unix socket)
 if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	A=/tmp/$P.agent; mkdir -p $A
@@ -214,8 +276,28 @@ if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	C=$(api POST /v1/faults "{\"id\":\"b1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"8mbit\"},\"ttl_ms\":60000}")
 	R=$(nt tput 10.77.0.2 5001 1)
 	[ "$C" = 201 ] && within "$R" 500000 1100000 && pass "agent bandwidth 8mbit caps: $R B/s" || fail "agent bandwidth: $C $(cat $A/r) $R"
+	# a second root fault on e1: 409, and the reason names the fault that holds it and the interface
+	C=$(api POST /v1/faults "{\"id\":\"b2\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"1mbit\"},\"ttl_ms\":60000}")
+	[ "$C" = 409 ] && grep -q 'dev e1 already carries faultline fault \\"b1\\" (root qdisc tbf fa17:)' $A/r &&
+		pass "agent refuses a second root fault naming b1 and e1: $(cat $A/r)" || fail "agent second fault: $C $(cat $A/r)"
 	C=$(api DELETE /v1/faults/b1)
 	[ "$C" = 200 ] && [ "$(qshow)" = "$BEFORE" ] && pass "agent DELETE restores $BEFORE" || fail "agent revert: $C $(qshow)"
+	# ingress through the agent; a second one is refused naming the first; SIGKILL + restart
+	# of the agent (reconcile from the journal) removes the ifb, the filters and the clsact
+	C=$(api POST /v1/faults "{\"id\":\"i1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"8mbit\",\"direction\":\"ingress\"},\"ttl_ms\":60000}")
+	IN=$(ip netns exec ${P}h2 "$NT" tput 10.77.0.1 5003 1)
+	[ "$C" = 201 ] && within "$IN" 500000 1100000 && pass "agent ingress bandwidth caps inbound: $IN B/s" || fail "agent ingress: $C $(cat $A/r) $IN"
+	C=$(api POST /v1/faults "{\"id\":\"i2\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"1mbit\",\"direction\":\"ingress\"},\"ttl_ms\":60000}")
+	[ "$C" = 409 ] && grep -q 'dev e1 already carries faultline ingress fault \\"i1\\"' $A/r &&
+		pass "agent refuses a second ingress fault naming i1: $(cat $A/r)" || fail "agent second ingress: $C $(cat $A/r)"
+	kill -9 $AP; wait $AP 2>/dev/null
+	ip -n ${P}h1 link show fl-e1 >/dev/null 2>&1 || fail "ifb gone before the restart?"
+	"$AGENT" --listen unix:$A/sock --token-file $A/token --state-dir $A/state 2>>$A/log &
+	AP=$!; PIDS="$PIDS $AP"
+	i=0; until curl -sf --unix-socket $A/sock http://a/v1/health >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05; done
+	ingress_clean && pass "agent SIGKILL + restart: reconcile removed the ingress fault" ||
+		fail "after SIGKILL + restart: $(ip -n ${P}h1 -br link; tc -n ${P}h1 filter show dev e1 ingress; qshow)"
 	kill $AP
 else
 	echo "NOTE no faultline-agent given: the agent path is not checked here"
