@@ -141,13 +141,13 @@ struct fl_nl_sock_cache {
 	unsigned long long ino;
 };
 
-/* A socket for `netns` ("" = ours): c's when it is for the same netns (inode), else a new
- * one, kept in c when c is given. -ENOENT when the netns is gone. */
+/* A socket for `netns` ("" = ours): c's when it is for the same netns (inode), else one
+ * from the pool or a new one, kept in c when c is given. -ENOENT when the netns is gone. */
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
 		   struct fl_error *err) FL_WUR;
 /* Give a socket back: kept when it is c's, freed otherwise. */
 void fl_nl_sock_put(struct fl_nl_sock_cache *c, struct nl_sock *sk);
-/* Free c's socket; NULL is fine. */
+/* Release c's socket to the process's small per-netns pool (nl_link.c); NULL is fine. */
 void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c);
 /* Inode of a netns file, 0 when it cannot be read. */
 unsigned long long fl_nl_netns_ino(const char *path);

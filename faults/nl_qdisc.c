@@ -386,8 +386,22 @@ static int restore_if_ours(struct nl_sock *sk, int ifindex, const struct undo_re
 			   struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
-	int r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
+	int r;
 
+	if (rec->handle == 0) {
+		/*
+		 * The kernel's default was there: delete the root by faultline's handle.
+		 * The kernel itself refuses when the root has another handle (EINVAL) or
+		 * is a default one (ENOENT), so no read is needed to leave others' alone.
+		 */
+		r = restore_prev(sk, ifindex, FL_NL_HANDLE_ROOT, rec, err);
+		if (r == -EINVAL || r == -ENOENT || r == -ENODEV) {
+			fl_error_init(err);
+			r = 0; /* not ours (any more), or the interface is gone */
+		}
+		return r;
+	}
+	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
 	if (r == 0 && snap.present && fl_nl_handle_ours(snap.handle))
 		r = restore_prev(sk, ifindex, snap.handle, rec, err);
 	fl_nl_snap_done(&snap);

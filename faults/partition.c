@@ -299,19 +299,21 @@ static int rec_read(const cJSON *u, struct rec *rc, struct fl_error *err)
 
 static int bpf_revert(const struct rec *rc, struct fl_error *err)
 {
+	struct fl_nl_sock_cache c = {0};
 	struct sess se;
 	struct stat st;
 	int r, state;
 
 	if (rc->netns[0] && (stat(rc->netns, &st) < 0 || (double)st.st_ino != rc->ino))
 		return 0; /* the namespace is gone: so are our filters */
-	r = sess_open(NULL, rc->netns, NULL, rc->ifname, &se, NULL, err);
+	r = sess_open(&c, rc->netns, NULL, rc->ifname, &se, NULL, err);
 	if (r == -ENOENT || r == -ENODEV) {
 		fl_error_init(err);
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (r < 0)
-		return r;
+		goto out;
 	for (int h = 0; h < FL_NL_HOOK__MAX && r == 0; h++)
 		if (rc->hook[h])
 			r = fl_nl_bpf_filter_del(se.sk, se.ifindex, (enum fl_nl_hook)h, err);
@@ -325,7 +327,9 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 		else if (state < 0)
 			r = state;
 	}
-	sess_close(NULL, &se);
+	sess_close(&c, &se);
+out:
+	fl_nl_sock_cache_done(&c);
 	return r;
 }
 
