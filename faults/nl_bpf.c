@@ -56,10 +56,11 @@ int fl_nl_bpf_drop_prog(enum fl_nl_hook hook, const struct fl_nl_cidr *c, unsign
 	p[i++] = STMT(BPF_RET | BPF_K, TC_ACT_UNSPEC);
 	p[ja_v4] = STMT(BPF_JMP | BPF_JA, i - ja_v4 - 1);
 	for (unsigned k = 0; k < n && nd < FL_NL_CIDR_MAX; k++) {
-		uint32_t mask = c[k].len ? ~0U << (32 - c[k].len) : 0;
+		uint32_t mask;
 
 		if (fl_nl_cidr_is6(&c[k]))
 			continue;
+		mask = c[k].len ? ~0U << (32 - c[k].len) : 0;
 		p[i++] = STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + (int)off4);
 		p[i++] = STMT(BPF_ALU | BPF_AND | BPF_K, mask);
 		p[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(c[k].addr.s_addr) & mask, 0, 1);
