@@ -8,9 +8,10 @@
 # With FAULTLINE_AGENT, also through the real agent: /v1/health names the missing
 # sch_netem, a netem POST is refused with that reason and nothing is applied, a
 # bandwidth POST + DELETE caps and restores.
-# usage: run.sh FL_NETDRV FL_NETTOOL [FAULTLINE_AGENT]    exit 0 pass, 1 fail, 77 skipped
+# With FAULTLINE, experiments/examples/netns-partition-ipv6.json runs through `faultline run`.
+# usage: run.sh FL_NETDRV FL_NETTOOL [FAULTLINE_AGENT [FAULTLINE]]    exit 0 pass, 1 fail, 77 skipped
 set -u
-D=${1:?fl-netdrv}; NT=${2:?fl-nettool}; AGENT=${3:-}
+D=${1:?fl-netdrv}; NT=${2:?fl-nettool}; AGENT=${3:-}; FL=${4:-}
 skip() { echo "SKIPPED: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 command -v ip >/dev/null && command -v tc >/dev/null || skip "needs iproute2"
@@ -301,6 +302,30 @@ if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	kill $AP
 else
 	echo "NOTE no faultline-agent given: the agent path is not checked here"
+fi
+
+# 11) experiments/examples/netns-partition-ipv6.json through `faultline run` (embedded agent):
+# deviates while the IPv6 partition (inbound) is live, holds before and after, leaves nothing
+if [ -n "$FL" ] && [ -x "$FL" ] && command -v python3 >/dev/null; then
+	EX=$(cd "$(dirname "$0")/../../.." && pwd)/experiments/examples/netns-partition-ipv6.json
+	BEFORE=$(qshow)
+	FL_NETNS=${P}h1 FL_IFACE=e1 FL_PEER=fd77::2 FL_PORT=5001 FL_NETTOOL=$NT NO_COLOR=1 \
+		"$FL" run --journal /tmp/$P.journal.json "$EX" >/tmp/$P.out 2>&1; rc=$?
+	python3 - /tmp/$P.journal.json <<'PY' && [ $rc = 1 ] && pass "example netns-partition-ipv6: deviated during the fault, held after (rc $rc)" ||
+import json, sys
+j = json.load(open(sys.argv[1]))
+probes = {p["activity"]["name"]: p for p in j["steady_states"]["after"]["probes"]}
+ok = (j["deviated"] is True and j["steady_states"]["before"]["steady_state_met"] is True
+      and probes["peer echo over IPv6"]["tolerance_met"] is True
+      and j["run"][0]["status"] == "succeeded"
+      and 'probe "echoes while the fault is live": success ratio 0 ' in j["reason"])
+sys.exit(0 if ok else 1)
+PY
+		fail "example netns-partition-ipv6: rc $rc: $(tail -20 /tmp/$P.out)"
+	[ "$(qshow)" = "$BEFORE" ] && [ -z "$(tc -n ${P}h1 filter show dev e1 ingress)" ] &&
+		pass "example left no filter or qdisc" || fail "example left: $(tc -n ${P}h1 filter show dev e1 ingress) $(qshow)"
+else
+	echo "NOTE no faultline controller given: the example experiment is not run here"
 fi
 
 [ $FAIL = 0 ] && echo "integration.net: PASS" || echo "integration.net: FAIL"
