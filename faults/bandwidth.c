@@ -198,8 +198,8 @@ static int bw_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, str
 	    (!fl_nl_probe(FL_NL_CAP_HTB, why, sizeof(why)) ||
 	     !fl_nl_probe(FL_NL_CAP_U32, why, sizeof(why))))
 		return fl_error_set(err, -EOPNOTSUPP, "$.params.match", "%s", why);
-	return fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, ctx ? ctx->fault_id : NULL, &s->sc,
-				undo, err);
+	return fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, s->m.any,
+				ctx ? ctx->fault_id : NULL, &s->sc, undo, err);
 }
 
 static int bw_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)

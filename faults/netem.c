@@ -315,8 +315,8 @@ static int netem_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
 	r = s->ingress ? 0 : scope_check(&s->m, err);
 	if (r < 0)
 		return r;
-	return fl_nl_fault_plan(&s->t, "netem", s->ingress, ctx ? ctx->fault_id : NULL, &s->sc,
-				undo, err);
+	return fl_nl_fault_plan(&s->t, "netem", s->ingress, s->m.any, ctx ? ctx->fault_id : NULL,
+				&s->sc, undo, err);
 }
 
 static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,

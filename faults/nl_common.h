@@ -36,6 +36,9 @@ struct nl_msg;
 
 #define FL_NL_HANDLE_ROOT 0xfa170000U /* root qdisc "fa17:" */
 #define FL_NL_HANDLE_LEAF 0xfa180000U /* fault qdisc below the scope class "fa18:" */
+#define FL_NL_HANDLE_CHILD                                                                         \
+	0xfa190000U		      /* tbf below a netem root when two faults compose "fa19:"    \
+				       */
 #define FL_NL_CLASS_MATCH 0xfa170001U /* htb class "fa17:1" that matched traffic enters */
 #define FL_NL_PREF	  0xfa	      /* filter preference of faultline's filters */
 #define FL_NL_PREF6	  0xfb	      /* its IPv6 scope filters (one protocol per pref) */
@@ -46,7 +49,8 @@ struct nl_msg;
 /* True when a handle lies in faultline's own range. */
 static inline bool fl_nl_handle_ours(uint32_t h)
 {
-	return (h & 0xffff0000U) == FL_NL_HANDLE_ROOT || (h & 0xffff0000U) == FL_NL_HANDLE_LEAF;
+	return (h & 0xffff0000U) == FL_NL_HANDLE_ROOT || (h & 0xffff0000U) == FL_NL_HANDLE_LEAF ||
+	       (h & 0xffff0000U) == FL_NL_HANDLE_CHILD;
 }
 
 /* ---- nl_ns.c ---- */
@@ -183,6 +187,10 @@ struct fl_nl_qdisc_snap {
 	size_t opts_len;
 	int nclasses;  /* classes on the device */
 	int nchildren; /* qdiscs grafted below the root (handle != 0) */
+	bool child;    /* faultline's composed child fa19: below the root fa17: */
+	char child_kind[32];
+	uint8_t *child_opts;
+	size_t child_opts_len;
 };
 
 /* Read the root qdisc of an interface. */
@@ -199,13 +207,16 @@ struct fl_nl_match;
 /*
  * The engine shared by faults that own the root qdisc (netem, bandwidth).
  * plan: records {netns, ifname, ifindex, prev root qdisc (kind, handle, raw options)};
- * refuses when the root is already faultline's or a classful root with classes.
+ * refuses when the root is a classful root with classes, or already faultline's,
+ * except that one unscoped netem and one unscoped bandwidth fault compose
+ * (netem at the root fa17:, tbf below it at fa19:; the second fault's record
+ * keeps the first one's original root, and `root_kind`, `composed_with`).
  * apply: leaf qdisc at the root, or (with a match) htb root + class + leaf + u32 filters.
  * revert: restores the recorded root qdisc (or deletes ours when the kernel
  * default was there); idempotent; a gone netns or interface is nothing to do.
  */
-int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
-		    cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, bool scoped,
+		    struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err) FL_WUR;
 int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
 		     struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
 		     struct fl_error *err) FL_WUR;
@@ -344,11 +355,16 @@ int fl_nl_filter_count(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook, in
 
 enum fl_nl_slot { FL_NL_SLOT_ROOT, FL_NL_SLOT_INGRESS, FL_NL_SLOT__MAX };
 
-/* Remember / look up / forget the fault id holding (netns inode, ifindex, slot). */
-void fl_nl_owner_set(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
-/* The id (a thread-local copy), or NULL when no fault of this process holds it. */
+/* Remember that fault `id` holds (netns inode, ifindex, slot), with the root's original `prev`. */
+void fl_nl_owner_set(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id,
+		     const cJSON *prev);
+/* The holders' ids ("a" or "a\" and \"b"; a thread-local copy), or NULL when none here. */
 const char *fl_nl_owner_get(unsigned long long ino, int ifindex, enum fl_nl_slot slot);
-/* Forget it; `id` NULL: whoever holds it. */
+/* A copy of the holders' original root record (caller frees), or NULL. */
+cJSON *fl_nl_owner_prev(unsigned long long ino, int ifindex, enum fl_nl_slot slot);
+/* Is `id` the one and only holder? */
+bool fl_nl_owner_alone(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
+/* Forget `id` (NULL: every holder). */
 void fl_nl_owner_clear(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
 
 /* ---- nl_ingress.c ---- */
@@ -384,8 +400,9 @@ int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
  * plan also records the fault id (for refusals naming it) and the interface it
  * resolved in t->resolved (so a dry run names the real device).
  */
-int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, const char *id,
-		     struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, bool scoped,
+		     const char *id, struct fl_nl_sock_cache *c, cJSON **undo,
+		     struct fl_error *err) FL_WUR;
 int fl_nl_fault_apply(const struct fl_nl_match *m, bool ingress, fl_nl_leaf_build build,
 		      const void *spec, struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
 		      struct fl_error *err) FL_WUR;

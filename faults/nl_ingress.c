@@ -274,7 +274,7 @@ int fl_nl_ingress_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, con
 	if (r == 0)
 		r = fl_nl_match_install_redirect(sk, rec.ifindex, m, ifb_ix, err);
 	if (r == 0)
-		fl_nl_owner_set(rec.ino, rec.ifindex, FL_NL_SLOT_INGRESS, id);
+		fl_nl_owner_set(rec.ino, rec.ifindex, FL_NL_SLOT_INGRESS, id, NULL);
 	nlmsg_free(msg);
 	if (r < 0 && touched) {
 		struct fl_error e2;
@@ -379,12 +379,12 @@ int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *e
 	return 0;
 }
 
-int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, const char *id,
-		     struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err)
+int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, bool scoped,
+		     const char *id, struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err)
 {
 	const cJSON *ifn;
 	int r = ingress ? fl_nl_ingress_plan(t, kind, c, undo, err)
-			: fl_nl_root_plan(t, kind, c, undo, err);
+			: fl_nl_root_plan(t, kind, scoped, c, undo, err);
 
 	if (r < 0)
 		return r;

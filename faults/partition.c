@@ -188,8 +188,8 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		    !fl_nl_probe(FL_NL_CAP_HTB, why2, sizeof(why2)) ||
 		    !fl_nl_probe(FL_NL_CAP_U32, why2, sizeof(why2)))
 			return fl_error_set(err, -EOPNOTSUPP, "", "%s, and %s", why, why2);
-		r = fl_nl_fault_plan(&s->t, "partition", false, ctx ? ctx->fault_id : NULL, &s->sc,
-				     undo, err);
+		r = fl_nl_fault_plan(&s->t, "partition", false, true, ctx ? ctx->fault_id : NULL,
+				     &s->sc, undo, err);
 		if (r == 0 && !cJSON_AddStringToObject(*undo, "mechanism", "netem")) {
 			cJSON_Delete(*undo);
 			*undo = NULL;

@@ -202,26 +202,66 @@ qshow | grep -q '"handle":"fa17:"' && pass "netem with every knob accepted by th
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert restores fq_codel after netem" || fail "revert fq_codel after netem: $(qshow)"
 
-# 8) a second root fault on the interface is refused with a reason
-apply netem "$T" '{"delay":"10ms"}'
+# 8) netem + bandwidth compose (netem at the root fa17:, tbf below it at fa19:), in either
+# order; either one leaves the other as it was; the last one out restores fq_codel exactly;
+# a third fault, and a second one of a kind, are refused naming the holders and e1
 if [ $MODE = agent ]; then
-	C=$(post second bandwidth "$T" '{"rate":"1mbit"}')
-	[ "$C" = 409 ] && pass "second fault refused (409 conflict): $(cat /run/r)" || fail "second fault: expected 409, got $C: $(cat /run/r)"
+	del() { [ "$(api DELETE /v1/faults/$1)" = 200 ] || fail "revert $1: $(cat /run/r)"; }
+	tput_in() { awk -v r="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(r >= lo && r <= hi) }'; }
+	BEFORE=$(qshow)
+	for order in netem-first bandwidth-first; do
+		if [ $order = netem-first ]; then
+			apply netem "$T" '{"delay":"100ms"}'; NE=$ID; apply bandwidth "$T" '{"rate":"2mbit"}'; BW=$ID
+		else
+			apply bandwidth "$T" '{"rate":"2mbit"}'; BW=$ID; apply netem "$T" '{"delay":"100ms"}'; NE=$ID
+		fi
+		Q=$(qshow)
+		echo "$Q" | grep -q '"kind":"netem","handle":"fa17:","root":true' && echo "$Q" | grep -q '"kind":"tbf","handle":"fa19:","parent":"fa17:1"' &&
+			pass "$order: netem root fa17: + tbf fa19: below it" || fail "$order: tree $Q"
+		R=$(nt rtt 10.99.0.2 5001 10); X=$(nt tput 10.99.0.2 5001 2)
+		near "$R" "$B" 100 && tput_in "$X" 75000 275000 && pass "$order: both live: rtt $B -> $R ms, $X B/s (2mbit)" ||
+			fail "$order: both live: rtt $B -> $R ms, $X B/s"
+		C=$(post third$order netem "$T" '{"delay":"5ms"}')
+		[ "$C" = 409 ] && grep -q "dev e1 already carries faultline faults" /run/r && grep -q "$NE" /run/r && grep -q "$BW" /run/r &&
+			pass "$order: a third fault refused naming both: $(cat /run/r)" || fail "$order: third fault: $C $(cat /run/r)"
+		if [ $order = netem-first ]; then
+			del $BW; R=$(nt rtt 10.99.0.2 5001 10); X=$(nt tput 10.99.0.2 5001 2)
+			near "$R" "$B" 100 && tput_in "$X" 500000 1e15 && pass "$order: bandwidth reverted, netem stays: rtt $R ms, $X B/s" ||
+				fail "$order: after bandwidth revert: rtt $R ms, $X B/s, $(qshow)"
+			del $NE
+		else
+			del $NE; R=$(nt rtt 10.99.0.2 5001 10); X=$(nt tput 10.99.0.2 5001 2)
+			near "$R" "$B" 0 && tput_in "$X" 75000 275000 && pass "$order: netem reverted, the tbf stays: rtt $R ms, $X B/s" ||
+				fail "$order: after netem revert: rtt $R ms, $X B/s, $(qshow)"
+			qshow | grep -q '"kind":"tbf","handle":"fa17:","root":true' || fail "$order: tbf not back at the root: $(qshow)"
+			del $BW
+		fi
+		[ "$(qshow)" = "$BEFORE" ] && pass "$order: the last one out restores fq_codel exactly" || fail "$order: left $(qshow)"
+	done
+	apply netem "$T" '{"delay":"10ms"}'
+	C=$(post second netem "$T" '{"delay":"1ms"}')
+	[ "$C" = 409 ] && grep -q "dev e1 already carries faultline fault" /run/r && grep -q "$ID" /run/r &&
+		grep -q "(root qdisc netem fa17:); two faults of one kind do not compose" /run/r &&
+		pass "second netem refused (409) naming $ID and e1: $(cat /run/r)" || fail "second netem: $C $(cat /run/r)"
+	revert netem
 else
-	if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
+	apply netem "$T" '{"delay":"10ms"}'
+	if "$D" apply netem "$T" '{"delay":"1ms"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
 	else pass "second fault refused: $(cat /run/err)"; fi
+	revert netem
 fi
-revert netem
 
-# 8b) SIGKILL the agent while netem is live; the restarted agent reconciles: no faultline qdisc left
+# 8b) SIGKILL the agent while netem and bandwidth (composed) are live; the restarted agent
+# reconciles from its journal: no faultline qdisc left, fq_codel back exactly
 if [ $MODE = agent ]; then
 	BEFORE=$(qshow)
 	apply netem "$T" '{"delay":"30ms","loss":"1%"}'
-	qshow | grep -q '"handle":"fa17:"' && pass "netem live before SIGKILL" || fail "netem not live before SIGKILL"
+	apply bandwidth "$T" '{"rate":"4mbit"}'
+	qshow | grep -q '"handle":"fa19:"' && pass "netem + tbf live before SIGKILL" || fail "not live before SIGKILL: $(qshow)"
 	kill -9 $AP; wait $AP 2>/dev/null
 	qshow | grep -q '"handle":"fa17:"' || fail "netem gone before the restart?"
 	start_agent
-	[ "$(qshow)" = "$BEFORE" ] && pass "SIGKILL + restart: the agent reverted the live netem: $(qshow)" ||
+	[ "$(qshow)" = "$BEFORE" ] && pass "SIGKILL + restart: the agent reverted the live netem + tbf: $(qshow)" ||
 		fail "after SIGKILL + restart: $(qshow)"
 fi
 
