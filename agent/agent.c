@@ -142,6 +142,26 @@ static void fault_ctx_init(struct fl_agent *a, const struct fl_api_fault_req *re
 	ctx->allow_pid = policy_cb;
 	ctx->allow_command = fl_agent_policy_command;
 	ctx->opaque = (void *)a->cfg;
+	ctx->deadline_mono_ns = (fl_now_mono_ms() + req->ttl_ms) * 1000000ULL;
+}
+
+/* ctx->journal during an apply: the record with what apply added, journalled again. */
+struct journal_hook {
+	struct fl_agent *a;
+	const char *id;
+	cJSON *rec;
+};
+
+static int journal_hook_write(void *p, const cJSON *undo)
+{
+	struct journal_hook *h = p;
+	cJSON *dup = cJSON_Duplicate(undo, true);
+
+	if (!dup || !cJSON_ReplaceItemInObjectCaseSensitive(h->rec, "undo", dup)) {
+		cJSON_Delete(dup);
+		return -ENOMEM;
+	}
+	return fl_journal_write(&h->a->journal, h->id, h->rec);
 }
 
 static struct fault *find(struct fl_agent *a, const char *id, struct fault ***link)
@@ -482,6 +502,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 {
 	const struct fl_fault_ops *ops = NULL;
 	struct fl_fault_ctx ctx = {0};
+	struct journal_hook jh;
 	struct fault *f = NULL;
 	void *spec = NULL;
 	cJSON *rec = NULL;
@@ -495,6 +516,8 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	if (r < 0)
 		goto out;
 	r = ops->parse(req->target, req->params, &spec, err);
+	if (r == 0)
+		r = fl_agent_policy_target(a->cfg, req->kind, req->target, err);
 	if (r < 0)
 		goto out;
 	f = calloc(1, sizeof(*f));
@@ -521,6 +544,9 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		r = fl_error_set(err, r, NULL, "cannot write the journal: %s", strerror(-r));
 		goto out;
 	}
+	jh = (struct journal_hook){a, f->id, rec};
+	ctx.journal = journal_hook_write;
+	ctx.jopaque = &jh;
 	r = ops->apply(spec, &ctx, f->undo, err);
 	if (r < 0) {
 		struct fl_error e2;
@@ -554,7 +580,8 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	    (!cJSON_ReplaceItemInObjectCaseSensitive(rec, "undo", cJSON_Duplicate(f->undo, true)) ||
 	     fl_journal_write(&a->journal, f->id, rec) < 0))
 		fl_log(FL_LOG_ERROR, "journal rewrite failed", "id", f->id, NULL);
-	f->deadline_ms = fl_now_mono_ms() + f->ttl_ms;
+	/* The deadline the fault itself was given (a shim table's), so both lapse together. */
+	f->deadline_ms = ctx.deadline_mono_ns / 1000000ULL;
 	f->next = a->faults;
 	a->faults = f;
 	a->live++;
@@ -601,6 +628,8 @@ int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJS
 	if (r < 0)
 		goto out;
 	r = ops->parse(req->target, req->params, &spec, err);
+	if (r == 0)
+		r = fl_agent_policy_target(a->cfg, req->kind, req->target, err);
 	if (r < 0)
 		goto out;
 	fault_ctx_init(a, req, &ctx);
@@ -680,6 +709,7 @@ int fl_agent_get(struct fl_agent *a, const char *id, cJSON **out, struct fl_erro
 int fl_agent_renew(struct fl_agent *a, const char *id, uint64_t ttl_ms, cJSON **out,
 		   struct fl_error *err)
 {
+	uint64_t deadline;
 	struct fault *f;
 	int r = 0;
 
@@ -693,9 +723,13 @@ int fl_agent_renew(struct fl_agent *a, const char *id, uint64_t ttl_ms, cJSON **
 		r = fl_error_set(err, -ERANGE, "$.ttl_ms", "above the agent's max_ttl_ms");
 		goto out;
 	}
+	deadline = fl_now_mono_ms() + (ttl_ms ? ttl_ms : f->ttl_ms);
+	/* A kind that lapses by itself (a shim table's deadline) moves first. */
+	if (f->ops->renew && (r = f->ops->renew(f->undo, deadline * 1000000ULL, err)) < 0)
+		goto out;
 	if (ttl_ms)
 		f->ttl_ms = ttl_ms;
-	f->deadline_ms = fl_now_mono_ms() + f->ttl_ms;
+	f->deadline_ms = deadline;
 	pthread_cond_signal(&a->cond);
 	*out = fault_json(f, false);
 out:

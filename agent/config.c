@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ void fl_agent_config_done(struct fl_agent_config *c)
 	rules_done(&c->allow);
 	rules_done(&c->deny);
 	free_strv(c->kinds, c->n_kinds);
+	free_strv(c->netns, c->n_netns);
+	free_strv(c->interfaces, c->n_interfaces);
 	fl_agent_config_init(c);
 }
 
@@ -164,6 +167,60 @@ static int parse_rules(const cJSON *o, const char *path, struct fl_policy_rules 
 	return 0;
 }
 
+/* A "." or ".." component would let a path leave the directory it names. */
+static bool has_dot_component(const char *s)
+{
+	for (const char *c = s; (c = strchr(c, '/'));) {
+		c++;
+		if (c[0] == '.' &&
+		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
+			return true;
+	}
+	return false;
+}
+
+static int parse_network(const cJSON *o, struct fl_agent_config *c, struct fl_error *err)
+{
+	static const char *const keys[] = {"netns", "interfaces", NULL};
+	const cJSON *v;
+	char p[64];
+	int r;
+
+	if (!cJSON_IsObject(o))
+		return fl_error_set(err, -EINVAL, "$.network", "expected an object");
+	r = fl_api_only_keys(o, "$.network", keys, err);
+	if (r < 0)
+		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "netns"))) {
+		r = string_list(v, "$.network.netns", &c->netns, &c->n_netns, err);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < c->n_netns; i++) {
+			const char *n = c->netns[i];
+
+			snprintf(p, sizeof(p), "$.network.netns[%zu]", i);
+			if (n[0] == '/' ? strlen(n) >= 256 || has_dot_component(n)
+					: strchr(n, '/') || strlen(n) > 64 || !strcmp(n, ".") ||
+					      !strcmp(n, ".."))
+				return fl_error_set(
+				    err, -EINVAL, p,
+				    "expected \"host\", a name as `ip netns` lists "
+				    "it, or an absolute path without \".\" or \"..\"");
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "interfaces"))) {
+		r = string_list(v, "$.network.interfaces", &c->interfaces, &c->n_interfaces, err);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < c->n_interfaces; i++)
+			if (strlen(c->interfaces[i]) >= 16 || strchr(c->interfaces[i], '/')) {
+				snprintf(p, sizeof(p), "$.network.interfaces[%zu]", i);
+				return fl_error_set(err, -EINVAL, p, "expected an interface name");
+			}
+	}
+	return 0;
+}
+
 static int get_limit(const cJSON *limits, const char *key, double lo, double hi, double *out,
 		     struct fl_error *err)
 {
@@ -182,7 +239,7 @@ static int get_limit(const cJSON *limits, const char *key, double lo, double hi,
 int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len,
 			  struct fl_error *err)
 {
-	static const char *const keys[] = {"allow", "deny", "kinds", "limits", NULL};
+	static const char *const keys[] = {"allow", "deny", "kinds", "limits", "network", NULL};
 	static const char *const lkeys[] = {"max_body_bytes",  "max_live_faults", "max_ttl_ms",
 					    "rate_per_second", "rate_burst",	  NULL};
 	cJSON *root = NULL;
@@ -224,6 +281,11 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 						 c->kinds[i]);
 				goto out;
 			}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "network"))) {
+		r = parse_network(v, c, err);
+		if (r < 0)
+			goto out;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "limits"))) {
 		double d;
@@ -400,4 +462,124 @@ bool fl_agent_policy_kind(const struct fl_agent_config *c, const char *kind)
 		if (!strcmp(c->kinds[i], kind))
 			return true;
 	return false;
+}
+
+/* The file a netns allow-list entry names. */
+static void netns_file(const char *entry, char *out, size_t len)
+{
+	if (!strcmp(entry, "host"))
+		snprintf(out, len, "/proc/self/ns/net");
+	else if (entry[0] == '/')
+		snprintf(out, len, "%s", entry);
+	else
+		snprintf(out, len, "/var/run/netns/%s", entry);
+}
+
+/* A "/proc/..." netns path: whose process is it? 0 when not a /proc/PID path. */
+static int proc_path_pid(const char *path, struct fl_error *err)
+{
+	const char *p = path + 6;
+	char *end;
+	long pid;
+
+	if (strncmp(path, "/proc/", 6))
+		return 0;
+	if (!strncmp(p, "self/", 5) || !strncmp(p, "thread-self/", 12) || !strcmp(p, "self") ||
+	    !strcmp(p, "thread-self"))
+		return fl_error_set(err, -EPERM, "$.target.netns_path",
+				    "refusing to act on faultline-agent itself (%s)", path);
+	if (*p < '1' || *p > '9')
+		return 0;
+	pid = strtol(p, &end, 10);
+	if ((*end != '/' && *end) || pid > 4194304)
+		return 0;
+	return (int)pid;
+}
+
+int fl_agent_policy_target(const struct fl_agent_config *c, const char *kind, const cJSON *target,
+			   struct fl_error *err)
+{
+	static const char *const net_kinds[] = {"netem", "bandwidth", "partition", NULL};
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(target, "netns");
+	const cJSON *nsp = cJSON_GetObjectItemCaseSensitive(target, "netns_path");
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(target, "pid");
+	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(target, "pod");
+	const cJSON *ifc = cJSON_GetObjectItemCaseSensitive(target, "interface");
+	char file[300], label[300];
+	const char *field = "$.target";
+	struct stat want;
+	bool net = false;
+	int r;
+
+	for (size_t i = 0; net_kinds[i]; i++)
+		net |= !strcmp(kind, net_kinds[i]);
+	if (!net || !cJSON_IsObject(target))
+		return 0;
+	/* A namespace reached through a process is that process's: the process policy applies. */
+	if (cJSON_IsNumber(pid)) {
+		r = fl_agent_policy_check(c, (int)pid->valuedouble, err);
+		if (r < 0) {
+			snprintf(err->path, sizeof(err->path), "$.target.pid");
+			return r;
+		}
+	}
+	if (cJSON_IsString(nsp)) {
+		r = proc_path_pid(nsp->valuestring, err);
+		if (r > 0 && (r = fl_agent_policy_check(c, r, err)) < 0)
+			snprintf(err->path, sizeof(err->path), "$.target.netns_path");
+		if (r < 0)
+			return r;
+	}
+	if (!c)
+		return 0;
+	if (c->interfaces) {
+		bool ok = false;
+
+		if (!cJSON_IsString(ifc))
+			return fl_error_set(err, -EPERM, "$.target.interface",
+					    "the agent's config allows only the interfaces in "
+					    "network.interfaces: name one with \"interface\"");
+		for (size_t i = 0; i < c->n_interfaces; i++)
+			ok |= !strcmp(ifc->valuestring, c->interfaces[i]);
+		if (!ok)
+			return fl_error_set(err, -EPERM, "$.target.interface",
+					    "interface %s is not in the agent's network.interfaces",
+					    ifc->valuestring);
+	}
+	if (!c->netns)
+		return 0;
+	if (pod)
+		return fl_error_set(err, -EPERM, "$.target.pod",
+				    "the agent's config lists the network namespaces it may touch "
+				    "(network.netns): pod targets are refused");
+	if (cJSON_IsString(ns)) {
+		field = "$.target.netns";
+		netns_file(ns->valuestring, file, sizeof(file));
+		snprintf(label, sizeof(label), "%s", ns->valuestring);
+	} else if (cJSON_IsString(nsp)) {
+		field = "$.target.netns_path";
+		snprintf(file, sizeof(file), "%s", nsp->valuestring);
+		snprintf(label, sizeof(label), "%s", nsp->valuestring);
+	} else if (cJSON_IsNumber(pid)) {
+		field = "$.target.pid";
+		snprintf(file, sizeof(file), "/proc/%d/ns/net", (int)pid->valuedouble);
+		snprintf(label, sizeof(label), "of process %d", (int)pid->valuedouble);
+	} else {
+		netns_file("host", file, sizeof(file));
+		snprintf(label, sizeof(label), "host (the agent's own)");
+	}
+	/* By inode: a bind mount, a /proc path or a symlink to an allowed one is the same netns. */
+	if (stat(file, &want) == 0)
+		for (size_t i = 0; i < c->n_netns; i++) {
+			struct stat st;
+			char f[300];
+
+			netns_file(c->netns[i], f, sizeof(f));
+			if (stat(f, &st) == 0 && st.st_dev == want.st_dev &&
+			    st.st_ino == want.st_ino)
+				return 0;
+		}
+	return fl_error_set(err, -EPERM, field,
+			    "network namespace %s is not in the agent's network.netns allow-list",
+			    label);
 }

@@ -3,15 +3,20 @@
  * docs/agent-api.md): the ownership policy (which processes and fault kinds
  * it may touch) and the limits on what clients may ask of it.
  *
- *   config := { ["allow": rules] [, "deny": rules] [, "kinds": [kind...]] [, "limits": limits] }
+ *   config := { ["allow": rules] [, "deny": rules] [, "kinds": [kind...]] [, "limits": limits]
+ *              [, "network": network] }
  *   rules  := { ["names": [comm...]] [, "uids": [uid...]] [, "cgroups": ["/v2/path"...]]
  *              [, "cmdlines": [ERE...]] }
  *   limits := { ["max_body_bytes": n] [, "max_live_faults": n] [, "max_ttl_ms": n]
  *              [, "rate_per_second": n] [, "rate_burst": n] }
+ *   network := { ["netns": ["host" | NAME | "/abs/path"...]] [, "interfaces": [IFNAME...]] }
  *
  * With "allow", a process must match at least one allow rule (deny by
  * default); any "deny" match refuses it. PID 1, the agent and its parent are
- * always refused. Without "kinds", every kind built in is allowed.
+ * always refused. Without "kinds", every kind built in is allowed. With
+ * "network", network faults (netem, bandwidth, partition) may only touch the
+ * listed namespaces ("host": the agent's own; NAME as `ip netns` lists it;
+ * compared by inode, so no alias gets around it) and the listed interfaces.
  */
 #ifndef FL_AGENT_CONFIG_H
 #define FL_AGENT_CONFIG_H
@@ -21,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <cjson/cJSON.h>
 
 #include "core/compiler.h"
 #include "core/error.h"
@@ -44,6 +51,10 @@ struct fl_agent_config {
 	struct fl_policy_rules allow, deny;
 	char **kinds; /* NULL: all */
 	size_t n_kinds;
+	char **netns; /* NULL: any network namespace */
+	size_t n_netns;
+	char **interfaces; /* NULL: any interface */
+	size_t n_interfaces;
 	size_t max_body_bytes;
 	size_t max_live_faults;
 	uint64_t max_ttl_ms;
@@ -61,6 +72,13 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 void fl_agent_config_done(struct fl_agent_config *c);
 /* May the agent act on this process? 0 or -EPERM with the reason. */
 int fl_agent_policy_check(const struct fl_agent_config *c, int pid, struct fl_error *err) FL_WUR;
+/*
+ * May a fault of this kind act where its target points? For network kinds: a
+ * pid (or /proc/PID/ns/net) goes through fl_agent_policy_check, then the
+ * "network" allow-lists. -EPERM with the field's JSON path; 0 for other kinds.
+ */
+int fl_agent_policy_target(const struct fl_agent_config *c, const char *kind, const cJSON *target,
+			   struct fl_error *err) FL_WUR;
 /* May the agent apply this kind? */
 bool fl_agent_policy_kind(const struct fl_agent_config *c, const char *kind);
 

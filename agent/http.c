@@ -46,6 +46,8 @@ struct fl_http {
 	const struct fl_agent_config *cfg;
 	struct fl_agent *agent;
 	char hostname[256];
+	char bound[300];
+	const char *tls_cert, *tls_key, *tls_client_ca; /* borrowed until fl_http_serve */
 	cJSON *caps;
 	/* Touched only by the MHD thread. */
 	struct client_bucket clients[CLIENTS_MAX];
@@ -184,6 +186,30 @@ static bool rate_ok(struct fl_http *h, const char *key)
 		return false;
 	b->tokens -= 1;
 	return true;
+}
+
+/*
+ * With a client CA, a client without a certificate that verifies against it
+ * is refused in the TLS handshake, before any HTTP (health included): GnuTLS
+ * is told to require a certificate and to verify it as it arrives. MHD
+ * creates the session before this notification and shakes hands after it.
+ */
+static void connection_started(void *cls, struct MHD_Connection *c, void **socket_context,
+			       enum MHD_ConnectionNotificationCode toe)
+{
+	struct fl_http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t s;
+
+	(void)socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED || !h->client_certs)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return; /* client_cert_ok() still refuses every request but health */
+	s = (gnutls_session_t)ci->tls_session;
+	gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+	gnutls_session_set_verify_cert(s, NULL, 0);
 }
 
 static bool client_cert_ok(struct MHD_Connection *c)
@@ -651,11 +677,23 @@ out:
 	return r;
 }
 
-int fl_http_start(const struct fl_http_opts *o, struct fl_http **out, struct fl_error *err)
+/* Is this bound address reachable only from this host? 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
+static bool addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+int fl_http_listen(const struct fl_http_opts *o, struct fl_http **out, struct fl_error *err)
 {
 	struct fl_http *h = calloc(1, sizeof(*h));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
-	char bound[300] = "";
 	int r;
 
 	*out = NULL;
@@ -666,9 +704,11 @@ int fl_http_start(const struct fl_http_opts *o, struct fl_http **out, struct fl_
 	h->token_len = strlen(o->token);
 	h->cfg = o->cfg;
 	h->agent = o->agent;
+	h->tls_cert = o->tls_cert;
+	h->tls_key = o->tls_key;
+	h->tls_client_ca = o->tls_client_ca;
 	if (gethostname(h->hostname, sizeof(h->hostname) - 1) < 0)
 		snprintf(h->hostname, sizeof(h->hostname), "unknown");
-	h->caps = fl_agent_capabilities();
 	if (!strncmp(o->listen, "unix:", 5)) {
 		if (o->tls_cert) {
 			r = fl_error_set(err, -EINVAL, NULL,
@@ -677,55 +717,103 @@ int fl_http_start(const struct fl_http_opts *o, struct fl_http **out, struct fl_
 			goto fail;
 		}
 		r = listen_unix(o->listen + 5, h->unix_path, sizeof(h->unix_path), err);
-		snprintf(bound, sizeof(bound), "%s", o->listen);
+		snprintf(h->bound, sizeof(h->bound), "%s", o->listen);
 	} else {
-		r = listen_tcp(o->listen, bound, sizeof(bound), err);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		r = listen_tcp(o->listen, h->bound, sizeof(h->bound), err);
+		/*
+		 * Without TLS the bearer token crosses the network in clear text:
+		 * anything but loopback needs the operator to say so.
+		 */
+		if (r >= 0 && !o->tls_cert &&
+		    (getsockname(r, (struct sockaddr *)&ss, &sl) < 0 || !addr_is_loopback(&ss))) {
+			if (!o->insecure_plaintext) {
+				close(r);
+				r = fl_error_set(
+				    err, -EACCES, NULL,
+				    "refusing plain HTTP on %s, a non-loopback "
+				    "address: the bearer token would cross the "
+				    "network in clear text; give --tls-cert/--tls-key, "
+				    "listen on 127.0.0.1 or unix:PATH, or accept the risk "
+				    "with --insecure-plaintext",
+				    h->bound);
+				goto fail;
+			}
+			fl_log(FL_LOG_WARN,
+			       "--insecure-plaintext: serving plain HTTP on a non-loopback "
+			       "address; the bearer token crosses the network in clear text",
+			       "address", h->bound, NULL);
+		}
 	}
 	if (r < 0)
 		goto fail;
 	h->fd = r;
-	if (o->tls_cert) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			r = fl_error_set(err, -EOPNOTSUPP, NULL,
-					 "this libmicrohttpd was built without TLS");
-			goto fail;
-		}
+	*out = h;
+	return 0;
+fail:
+	fl_http_stop(h);
+	return r;
+}
+
+int fl_http_serve(struct fl_http *h, struct fl_error *err)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+
+	h->caps = fl_agent_capabilities();
+	if (h->tls_cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return fl_error_set(err, -EOPNOTSUPP, NULL,
+					    "this libmicrohttpd was built without TLS");
 		flags |= MHD_USE_TLS;
 		h->tls = true;
-		h->client_certs = o->tls_client_ca != NULL;
+		h->client_certs = h->tls_client_ca != NULL;
 	}
 	{
 		struct MHD_OptionItem opts[] = {
 		    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h},
 		    {MHD_OPTION_LISTEN_SOCKET, h->fd, NULL},
 		    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h},
+		    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_started, h},
 		    {MHD_OPTION_CONNECTION_LIMIT, 512, NULL},
 		    /* One address (no token needed to connect) must not hold every slot. */
 		    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, NULL},
 		    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
-		    {o->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
-		     (void *)o->tls_cert},
-		    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key},
-		    {o->tls_client_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
-		     (void *)o->tls_client_ca},
+		    {h->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+		     (void *)h->tls_cert},
+		    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)h->tls_key},
+		    {h->tls_client_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		     (void *)h->tls_client_ca},
 		    {MHD_OPTION_END, 0, NULL},
 		};
 
 		h->d = MHD_start_daemon(flags | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler, h,
 					MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	}
-	if (!h->d) {
-		r = fl_error_set(err, -EIO, NULL, "libmicrohttpd could not start on %s", bound);
-		goto fail;
-	}
+	if (!h->d)
+		return fl_error_set(err, -EIO, NULL, "libmicrohttpd could not start on %s",
+				    h->bound);
 	h->fd = -1; /* MHD owns and closes the listening socket now */
-	fl_log(FL_LOG_INFO, "listening", "address", bound, "tls",
+	fl_log(FL_LOG_INFO, "listening", "address", h->bound, "tls",
 	       h->tls ? (h->client_certs ? "client-certificates" : "server-only") : "off", NULL);
+	return 0;
+}
+
+int fl_http_start(const struct fl_http_opts *o, struct fl_http **out, struct fl_error *err)
+{
+	struct fl_http *h = NULL;
+	int r = fl_http_listen(o, &h, err);
+
+	if (r < 0)
+		return r;
+	r = fl_http_serve(h, err);
+	if (r < 0) {
+		fl_http_stop(h);
+		return r;
+	}
 	*out = h;
 	return 0;
-fail:
-	fl_http_stop(h);
-	return r;
 }
 
 void fl_http_stop(struct fl_http *h)

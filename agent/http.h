@@ -6,6 +6,8 @@
 #ifndef FL_AGENT_HTTP_H
 #define FL_AGENT_HTTP_H
 
+#include <stdbool.h>
+
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "core/compiler.h"
@@ -17,13 +19,24 @@ struct fl_http_opts {
 	const char *tls_cert; /* PEM contents, or NULL for plain HTTP */
 	const char *tls_key;
 	const char *tls_client_ca; /* PEM: require client certificates signed by it */
+	bool insecure_plaintext;   /* allow plain HTTP on a non-loopback address */
 	const struct fl_agent_config *cfg;
 	struct fl_agent *agent;
 };
 
 struct fl_http;
 
-/* Bind, listen and start serving; the listen address actually bound is logged. */
+/*
+ * Bind and listen, starting no thread (so that the agent can drop its
+ * capabilities before any thread exists: they are per thread). Plain HTTP on a
+ * non-loopback address is -EACCES unless opts->insecure_plaintext. opts'
+ * strings must outlive the server.
+ */
+int fl_http_listen(const struct fl_http_opts *opts, struct fl_http **out,
+		   struct fl_error *err) FL_WUR;
+/* Start serving on what fl_http_listen bound; the address is logged. */
+int fl_http_serve(struct fl_http *h, struct fl_error *err) FL_WUR;
+/* fl_http_listen + fl_http_serve. */
 int fl_http_start(const struct fl_http_opts *opts, struct fl_http **out,
 		  struct fl_error *err) FL_WUR;
 /* Stop serving (waits for requests in flight), remove a unix socket; NULL is fine. */

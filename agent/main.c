@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/caps.h"
 #include "agent/config.h"
 #include "agent/http.h"
 #include "agent/kube_client.h"
@@ -30,6 +31,11 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+
+/* Exit codes (docs/faultline-agent.8, EXIT STATUS). */
+#define EXIT_START  1 /* could not start or serve */
+#define EXIT_USAGE  2 /* usage, invalid configuration */
+#define EXIT_UNSAFE 3 /* refused to start: insecure token file, plain HTTP off loopback */
 
 #define TOKEN_MIN 16
 #define TOKEN_MAX 4096
@@ -55,9 +61,44 @@ static void usage(FILE *f)
 		"                       [--config FILE] [--log-format kv|json] [--log-level "
 		"debug|info|warn|error]\n"
 		"                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
-		"                       [--exit-with-parent]\n"
+		"                       [--insecure-plaintext] [--keep-caps] [--exit-with-parent]\n"
 		"       faultline-agent --version | --help\n"
 		"Applies faultline faults on this host: see faultline-agent(8).\n");
+}
+
+static bool token_unsafe;
+
+/*
+ * The token is the only gate of a TCP agent: a token file that someone other
+ * than root or the agent's user can read (or write) is refused, checked on the
+ * opened file (fstat), so a symlink is judged by what it points to.
+ */
+static bool token_file_unsafe(const struct stat *st, const char *path)
+{
+	char msg[512], mode[8];
+
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st->st_mode & 07777));
+	if (st->st_mode & 0077) {
+		snprintf(msg, sizeof(msg),
+			 "token file %s is %s by group/others (mode %s); chmod 600 it", path,
+			 st->st_mode & 0022 ? "writable" : "readable", mode);
+		fl_log(FL_LOG_ERROR, msg, "path", path, "mode", mode, NULL);
+		token_unsafe = true;
+		return true;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		char uid[16];
+
+		snprintf(uid, sizeof(uid), "%u", (unsigned)st->st_uid);
+		snprintf(msg, sizeof(msg),
+			 "token file %s belongs to uid %s, not to root or the agent's user; "
+			 "chown it",
+			 path, uid);
+		fl_log(FL_LOG_ERROR, msg, "path", path, "uid", uid, NULL);
+		token_unsafe = true;
+		return true;
+	}
+	return false;
 }
 
 /* Read a whole small file (token, PEM) with a cap. */
@@ -78,9 +119,8 @@ static char *read_file(const char *path, size_t max, const char *what)
 		       path, NULL);
 		goto fail;
 	}
-	if (!strcmp(what, "token") && (st.st_mode & 0077))
-		fl_log(FL_LOG_WARN, "token file is readable by group or others", "path", path,
-		       NULL);
+	if (!strcmp(what, "token") && token_file_unsafe(&st, path))
+		goto fail;
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
 		goto fail;
@@ -137,6 +177,8 @@ int main(int argc, char **argv)
 		OPT_KEY,
 		OPT_CA,
 		OPT_PARENT,
+		OPT_INSECURE,
+		OPT_KEEPCAPS,
 		OPT_VERSION,
 		OPT_HELP
 	};
@@ -151,6 +193,8 @@ int main(int argc, char **argv)
 	    {"tls-key", required_argument, NULL, OPT_KEY},
 	    {"tls-client-ca", required_argument, NULL, OPT_CA},
 	    {"exit-with-parent", no_argument, NULL, OPT_PARENT},
+	    {"insecure-plaintext", no_argument, NULL, OPT_INSECURE},
+	    {"keep-caps", no_argument, NULL, OPT_KEEPCAPS},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
@@ -159,14 +203,14 @@ int main(int argc, char **argv)
 	const char *cert_file = NULL, *key_file = NULL, *ca_file = NULL;
 	enum fl_log_format fmt = FL_LOG_KV;
 	enum fl_log_level level = FL_LOG_INFO;
-	bool exit_with_parent = false;
+	bool exit_with_parent = false, insecure_plaintext = false, keep_caps = false;
 	struct fl_agent_config cfg;
 	struct fl_agent *agent = NULL;
 	struct fl_http *http = NULL;
 	struct fl_http_opts ho = {0};
 	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL;
 	struct fl_error err;
-	int opt, rc = 1, failed, parent_fd = -1;
+	int opt, rc = EXIT_START, failed, parent_fd = -1;
 
 	fl_agent_config_init(&cfg);
 	fl_error_init(&err);
@@ -218,6 +262,12 @@ int main(int argc, char **argv)
 		case OPT_PARENT:
 			exit_with_parent = true;
 			break;
+		case OPT_INSECURE:
+			insecure_plaintext = true;
+			break;
+		case OPT_KEEPCAPS:
+			keep_caps = true;
+			break;
 		case OPT_VERSION:
 			printf("faultline-agent %s\n", FL_VERSION);
 			return 0;
@@ -242,23 +292,26 @@ int main(int argc, char **argv)
 	if (config && fl_agent_config_load(&cfg, config, &err) < 0) {
 		fl_log(FL_LOG_ERROR, "invalid config", "file", config, "path", err.path, "error",
 		       err.msg, NULL);
-		rc = 2;
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	/* Pod targets: the Kubernetes client, configured from the environment. */
 	if (fl_kube_client_setup(&err) < 0) {
 		fl_log(FL_LOG_ERROR, "kubernetes client", "error", err.msg, NULL);
-		rc = 2;
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	token = read_file(token_file, TOKEN_MAX, "token");
-	if (!token)
+	if (!token) {
+		if (token_unsafe)
+			rc = EXIT_UNSAFE;
 		goto out;
+	}
 	token[strcspn(token, "\r\n")] = '\0';
 	if (strlen(token) < TOKEN_MIN) {
 		fl_log(FL_LOG_ERROR, "token too short (16 characters at least)", "path", token_file,
 		       NULL);
-		rc = 2;
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (cert_file && (!(cert = read_file(cert_file, PEM_MAX, "tls-cert")) ||
@@ -306,16 +359,45 @@ int main(int argc, char **argv)
 		fl_log(FL_LOG_ERROR, "journal records could not be reverted and are kept", "count",
 		       n, NULL);
 	}
-	if (fl_agent_start(agent) < 0)
-		goto out;
 	ho.listen = listen;
 	ho.token = token;
 	ho.tls_cert = cert;
 	ho.tls_key = key;
 	ho.tls_client_ca = ca;
+	ho.insecure_plaintext = insecure_plaintext;
 	ho.cfg = &cfg;
 	ho.agent = agent;
-	if (fl_http_start(&ho, &http, &err) < 0) {
+	if (fl_http_listen(&ho, &http, &err) < 0) {
+		fl_log(FL_LOG_ERROR, "cannot serve", "error", err.msg, NULL);
+		if (err.code == -EACCES)
+			rc = EXIT_UNSAFE;
+		goto out;
+	}
+	/*
+	 * Bound and reconciled: from here on only the faults' capabilities are
+	 * needed. Capabilities are per thread, so before the lease and HTTP
+	 * threads exist (threads started later inherit the reduced sets).
+	 */
+	if (keep_caps) {
+		fl_log(FL_LOG_WARN, "--keep-caps: keeping every capability (debugging only)", NULL);
+	} else {
+		char kept[256];
+		bool noroot = false;
+		int r = fl_agent_caps_drop(kept, sizeof(kept), &noroot);
+
+		if (r < 0) {
+			fl_log(FL_LOG_ERROR, "cannot drop capabilities", "error", strerror(-r),
+			       NULL);
+			goto out;
+		}
+		if (r == 0)
+			fl_log(FL_LOG_INFO, "capabilities dropped", "kept", kept,
+			       "launched_commands",
+			       noroot ? "no capabilities" : "the agent's bounding set", NULL);
+	}
+	if (fl_agent_start(agent) < 0)
+		goto out;
+	if (fl_http_serve(http, &err) < 0) {
 		fl_log(FL_LOG_ERROR, "cannot serve", "error", err.msg, NULL);
 		goto out;
 	}

@@ -97,6 +97,11 @@ void fl_agent_seccomp_caps(cJSON *caps)
 	cJSON_AddBoolToObject(o, "errno", sc.act_errno);
 	cJSON_AddBoolToObject(o, "user_notif", sc.user_notif);
 	cJSON_AddBoolToObject(o, "notif_continue", sc.notif_continue);
+	cJSON_AddBoolToObject(o, "sync_wakeup", sc.sync_wakeup);
+	cJSON_AddBoolToObject(o, "pidfd_getfd", sc.pidfd_getfd);
+	/* A launched command in params.mode "seccomp" with p=/when= rules: the agent answers. */
+	cJSON_AddBoolToObject(o, "agent_supervisor",
+			      sc.user_notif && sc.notif_continue && sc.pidfd_getfd);
 	cJSON_AddNumberToObject(o, "libseccomp_api", sc.api_level);
 }
 

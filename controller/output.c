@@ -287,12 +287,14 @@ void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journa
 		word = cJSON_IsNull(ssb) || !ssb ? "COMPLETED (no steady-state hypothesis to check)"
 						 : "steady state HELD";
 		color = C_GREEN;
+	} else if (strcmp(s, "interrupted") == 0) {
+		/* exit 3 whatever was seen before the signal: say so first */
+		word = cJSON_IsTrue(dev) ? "INTERRUPTED (the steady state had DEVIATED)"
+					 : "INTERRUPTED";
+		color = C_YELLOW;
 	} else if (cJSON_IsTrue(dev)) {
 		word = "steady state DEVIATED";
 		color = C_RED;
-	} else if (strcmp(s, "interrupted") == 0) {
-		word = "INTERRUPTED";
-		color = C_YELLOW;
 	} else if (strcmp(s, "aborted") == 0) {
 		word = "ABORTED";
 		color = C_RED;

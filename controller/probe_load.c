@@ -10,8 +10,10 @@
  * latency is from the request's start to its end. A once-judged probe stops
  * sending at the end of its duration and waits for the requests in flight
  * (each bounded by the timeout): a service that stops answering must count.
- * Requests still running when a sampled window is closed by the end of the
- * method are not samples (reported as "in_flight_at_end").
+ * A sampled (during) probe stops sending when its window closes (stop_fd, the
+ * end of the method) and likewise waits for the requests in flight: they
+ * started while the method ran, so they count ("finished_after_end"). Only
+ * the cancel fd (an interrupt or an abort) drops them, as "in_flight_at_end".
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -90,6 +92,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 	struct curl_slist *hdrs = NULL;
 	CURLM *m = curl_multi_init();
 	unsigned inflight = 0;
+	bool closed = false; /* stop_fd fired: send no more, wait for those in flight */
 	int ret = 0;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -118,7 +121,9 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 		CURLMsg *msg;
 		int running, left, wait_ms;
 
-		if (ready(stop_fd))
+		if (!closed && ready(stop_fd))
+			closed = true;
+		if (closed && !inflight)
 			break;
 		if (ready(o->cancel_fd)) {
 			ret = fl_error_set(err, -ECANCELED, NULL, "interrupted");
@@ -131,7 +136,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 		}
 		if (end && now >= end && !inflight)
 			break;
-		while (next <= now && (!end || next < end)) {
+		while (!closed && next <= now && (!end || next < end)) {
 			unsigned k;
 
 			next += interval_us;
@@ -170,6 +175,8 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 			     (p->expected_status >= 0 ? status == p->expected_status
 						      : status >= 100 && status < 400);
 			fl_slo_window_add(w, ok, fl_now_mono_us() - rq->t0_us);
+			if (closed)
+				w->late++;
 			if (!ok) {
 				size_t k = (size_t)(rq - reqs);
 
@@ -192,9 +199,9 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 		}
 		now = fl_now_mono_us();
 		wait_ms = next > now ? (int)((next - now + 999) / 1000) : 0;
-		if (wait_ms > 100 || (end && now >= end))
+		if (wait_ms > 100 || (end && now >= end) || closed)
 			wait_ms = 100; /* past the end: only answers (or timeouts) to wait for */
-		if (stop_fd >= 0)
+		if (stop_fd >= 0 && !closed)
 			wfd[nw++] = (struct curl_waitfd){.fd = stop_fd, .events = CURL_WAIT_POLLIN};
 		if (o->cancel_fd >= 0)
 			wfd[nw++] =

@@ -3,8 +3,10 @@
  *
  * The JUnit layout is the one CI systems read (Jenkins' junit schema,
  * GitLab, GitHub actions): <testsuites> with one <testsuite> per experiment,
- * counts and times as attributes, one <testcase> per hypothesis probe and
- * phase.
+ * counts and times as attributes. Test cases: every hypothesis probe per
+ * phase, every method activity, every sampled window, every rollback, and
+ * the run itself, so that a CI system reading only this file fails exactly
+ * the runs whose exit code is not 0 (controller/report.h).
  */
 #include "controller/report.h"
 
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "controller/runner.h"
 
 #define FL_REPORT_MAX (256 * 1024 * 1024)
 
@@ -198,14 +202,124 @@ static double fl_jnum(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
+enum fl_junit_kind {
+	FL_JUNIT_PROBE,	   /* hypothesis probe or sampled window: tolerance judged */
+	FL_JUNIT_METHOD,   /* method activity: <failure> when it failed */
+	FL_JUNIT_ROLLBACK, /* rollback: <error> when it failed (teardown) */
+	FL_JUNIT_RUN,	   /* the run's own verdict */
+	FL_JUNIT__MAX
+};
+
 struct fl_junit_case {
+	enum fl_junit_kind kind;
 	const char *phase;
 	const char *name;
-	const cJSON *rec; /* NULL: skipped */
+	const cJSON *rec; /* NULL: skipped (except for FL_JUNIT_RUN) */
 	const char *skip_why;
 };
 
-static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c)
+/* The first exception line of a record, without its "faultline.ActivityFailed: " prefix. */
+static const char *fl_junit_exception(const cJSON *rec, const char *dflt)
+{
+	static const char pfx[] = "faultline.ActivityFailed: ";
+	const cJSON *ex = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "exception"), 0);
+
+	if (!cJSON_IsString(ex))
+		return dflt;
+	if (strncmp(ex->valuestring, pfx, sizeof(pfx) - 1) == 0)
+		return ex->valuestring + sizeof(pfx) - 1;
+	return ex->valuestring;
+}
+
+/* <failure>/<error> with a message (trailing newline dropped) and a text. */
+static int fl_junit_problem(struct fl_buf *b, const char *elem, const char *type, const char *msg,
+			    const char *text)
+{
+	size_t n = strcspn(msg, "\n");
+	char *m = strndup(msg, n);
+	int r = 0;
+
+	if (!m)
+		return -ENOMEM;
+	r |= fl_buf_printf(b, ">\n      <%s type=\"%s\" message=\"", elem, type);
+	r |= fl_report_xml_escape(b, m);
+	r |= fl_buf_printf(b, "\">");
+	r |= fl_report_xml_escape(b, text);
+	r |= fl_buf_printf(b, "</%s>\n    </testcase>\n", elem);
+	free(m);
+	return r;
+}
+
+/* A method activity or a rollback: did it run to completion? */
+static int fl_junit_activity_xml(struct fl_buf *b, const struct fl_junit_case *c)
+{
+	const cJSON *rec = c->rec;
+	const char *msg = fl_junit_exception(rec, "the activity failed");
+	char *out, *text = NULL;
+	size_t ml;
+	int r;
+
+	if (strcmp(fl_jstr(rec, "status", ""), "succeeded") == 0)
+		return fl_buf_printf(b, "/>\n");
+	out = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "output"));
+	ml = strlen(msg);
+	if (asprintf(&text, "%s%soutput: %s", msg, ml && msg[ml - 1] == '\n' ? "" : "\n",
+		     out ? out : "null") < 0)
+		text = NULL;
+	free(out);
+	if (!text)
+		return -ENOMEM;
+	if (c->kind == FL_JUNIT_METHOD)
+		r = fl_junit_problem(b, "failure", "ActivityFailed", msg, text);
+	else
+		r = fl_junit_problem(b, "error", "RollbackFailed", msg, text);
+	free(text);
+	return r;
+}
+
+/*
+ * The run's own case: passes when the run stands for exit code 0; a <failure>
+ * for exit code 1 (deviated, not met before, an activity or rollback failed,
+ * aborted), an <error> for 2 (pre-flight refused the plan: nothing ran) and
+ * 3 (interrupted: no verdict).
+ */
+static int fl_junit_run_xml(struct fl_buf *b, const cJSON *journal)
+{
+	const char *status = fl_jstr(journal, "status", "failed");
+	const char *reason = fl_jstr(journal, "reason", NULL);
+	bool deviated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(journal, "deviated"));
+	const cJSON *before = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(journal, "steady_states"), "before");
+	int code = fl_runner_exit_code(journal);
+	const char *type;
+	char *text = NULL;
+	int r;
+
+	if (code == FL_EXIT_HELD)
+		return fl_buf_printf(b, "/>\n");
+	if (code == FL_EXIT_INTERRUPTED)
+		type = "Interrupted";
+	else if (code == FL_EXIT_USAGE)
+		type = "PreflightFailed";
+	else if (deviated)
+		type = "Deviated";
+	else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(before, "steady_state_met")))
+		type = "SteadyStateNotMet";
+	else if (strcmp(status, "aborted") == 0)
+		type = "Aborted";
+	else
+		type = "Failed";
+	if (!reason)
+		reason = deviated ? "the steady state deviated" : "the run did not complete";
+	if (asprintf(&text, "status: %s\ndeviated: %s\nexit code: %d\nreason: %s", status,
+		     deviated ? "true" : "false", code, reason) < 0)
+		return -ENOMEM;
+	r = fl_junit_problem(b, code == FL_EXIT_FAILED ? "failure" : "error", type, reason, text);
+	free(text);
+	return r;
+}
+
+static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c, const cJSON *journal)
 {
 	const cJSON *rec = c->rec;
 	int r = 0;
@@ -214,17 +328,26 @@ static int fl_junit_case_xml(struct fl_buf *b, const struct fl_junit_case *c)
 	r |= fl_report_xml_escape(b, c->phase);
 	r |= fl_buf_printf(b, "\" name=\"");
 	r |= fl_report_xml_escape(b, c->name);
-	r |= fl_buf_printf(b, "\" time=\"%.3f\"", rec ? fl_jnum(rec, "duration") : 0.0);
+	r |= fl_buf_printf(b, "\" time=\"%.3f\"",
+			   c->kind == FL_JUNIT_RUN ? fl_jnum(journal, "duration")
+			   : rec		   ? fl_jnum(rec, "duration")
+						   : 0.0);
+	if (c->kind == FL_JUNIT_RUN)
+		return r | fl_junit_run_xml(b, journal);
 	if (!rec) {
 		r |= fl_buf_printf(b, ">\n      <skipped message=\"");
 		r |= fl_report_xml_escape(b, c->skip_why);
 		r |= fl_buf_printf(b, "\"/>\n    </testcase>\n");
 		return r;
 	}
+	if (c->kind == FL_JUNIT_METHOD || c->kind == FL_JUNIT_ROLLBACK)
+		return r | fl_junit_activity_xml(b, c);
 	if (strcmp(fl_jstr(rec, "status", ""), "succeeded") != 0) {
 		const cJSON *ex =
 		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "exception"), 0);
-		const char *msg = cJSON_IsString(ex) ? ex->valuestring : "the probe failed";
+		const char *msg = cJSON_IsString(ex)
+				      ? ex->valuestring
+				      : fl_jstr(rec, "tolerance_detail", "the probe failed");
 		char *out = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "output"));
 
 		r |= fl_buf_printf(b, ">\n      <error type=\"ActivityFailed\" message=\"");
@@ -313,31 +436,141 @@ static bool fl_junit_in_phase(const cJSON *probe, const cJSON *all, int ph)
 	return !strcmp(m, "edge") || !strcmp(m, ph == 0 ? "before" : "after");
 }
 
+struct fl_junit_counts {
+	size_t n;
+	unsigned failures, errors, skipped;
+};
+
+/*
+ * Cases for a list of activities (method or rollbacks): the declared list
+ * from the experiment, matched in order with the records that ran (the
+ * runner records them in declared order, leaving out those it never
+ * started). A declared activity without a record is <skipped>; a record
+ * that matches nothing declared still gets its case, so no failure can hide.
+ */
+static void fl_junit_list(struct fl_junit_case *cases, struct fl_junit_counts *k,
+			  enum fl_junit_kind kind, const char *cls, const cJSON *declared,
+			  const cJSON *recs, const char *skip_why)
+{
+	const cJSON *d, *rec = cJSON_IsArray(recs) ? recs->child : NULL;
+	const cJSON *decl = cJSON_IsArray(declared) ? declared : NULL;
+
+	cJSON_ArrayForEach(d, decl)
+	{
+		const char *name = fl_probe_name(d, NULL);
+		struct fl_junit_case *c = &cases[k->n++];
+		const cJSON *ra = rec ? cJSON_GetObjectItemCaseSensitive(rec, "activity") : NULL;
+
+		*c = (struct fl_junit_case){.kind = kind, .phase = cls, .name = name};
+		if (rec && !strcmp(fl_jstr(ra, "name", ""), name)) {
+			c->rec = rec;
+			rec = rec->next;
+		} else {
+			c->skip_why = skip_why;
+		}
+	}
+	for (; rec; rec = rec->next) {
+		struct fl_junit_case *c = &cases[k->n++];
+
+		*c = (struct fl_junit_case){
+		    .kind = kind,
+		    .phase = cls,
+		    .name = fl_jstr(cJSON_GetObjectItemCaseSensitive(rec, "activity"), "name",
+				    "(unnamed activity)"),
+		    .rec = rec};
+	}
+}
+
+static void fl_junit_count(const struct fl_junit_case *c, struct fl_junit_counts *k)
+{
+	const cJSON *rec = c->rec;
+
+	if (c->kind == FL_JUNIT_RUN || !rec) {
+		if (c->kind != FL_JUNIT_RUN)
+			k->skipped++;
+		return;
+	}
+	if (strcmp(fl_jstr(rec, "status", ""), "succeeded") != 0) {
+		if (c->kind == FL_JUNIT_METHOD)
+			k->failures++;
+		else
+			k->errors++;
+	} else if (c->kind == FL_JUNIT_PROBE &&
+		   !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "tolerance_met"))) {
+		k->failures++;
+	}
+}
+
 int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 {
 	static const char *const phases[2] = {"before", "after"};
 	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(journal, "steady_states");
 	const cJSON *probes = fl_junit_probes(journal);
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(journal, "experiment");
+	const cJSON *method = cJSON_GetObjectItemCaseSensitive(exp, "method");
+	const cJSON *rollbacks = cJSON_GetObjectItemCaseSensitive(exp, "rollbacks");
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(journal, "run");
+	const cJSON *rbrun = cJSON_GetObjectItemCaseSensitive(journal, "rollbacks");
 	struct fl_junit_case *cases = NULL;
-	size_t n = 0, nprobes = (size_t)cJSON_GetArraySize(probes);
-	unsigned failures = 0, errors = 0, skipped = 0;
+	struct fl_junit_counts k = {0};
+	size_t nprobes = (size_t)cJSON_GetArraySize(probes);
 	const char *title = fl_jstr(exp, "title", "experiment");
 	const char *start = fl_jstr(journal, "start", "");
+	const char *reason = fl_jstr(journal, "reason", NULL);
+	const char *status = fl_jstr(journal, "status", "");
 	double total = fl_jnum(journal, "duration");
+	char *method_skip = NULL, *rb_skip = NULL;
 	int r = 0;
 
 	const cJSON *during = cJSON_GetObjectItemCaseSensitive(ss, "during"), *drec;
 
-	cases = calloc(nprobes * 2 + (size_t)cJSON_GetArraySize(during) + 1, sizeof(*cases));
+	cases = calloc(nprobes * 2 + (size_t)cJSON_GetArraySize(during) +
+			   (size_t)cJSON_GetArraySize(method) + (size_t)cJSON_GetArraySize(run) +
+			   (size_t)cJSON_GetArraySize(rollbacks) +
+			   (size_t)cJSON_GetArraySize(rbrun) + 1,
+		       sizeof(*cases));
 	if (!cases)
 		return -ENOMEM;
+
+	/* Why a method activity or a rollback did not run. */
+	if (asprintf(&method_skip, "not run: %s", reason ? reason : "the run stopped before it") <
+	    0)
+		method_skip = NULL;
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(journal, "preflight"), "ok")))
+		rb_skip = strdup("not run: pre-flight refused the plan, nothing ran");
+	else if (!strcmp(status, "interrupted") && cJSON_GetArraySize(rbrun) > 0)
+		rb_skip = strdup("not run: a second signal stopped the rollbacks");
+	else if (asprintf(&rb_skip, "not run: rollback strategy \"%s\" skips them after this run",
+			  fl_jstr(journal, "rollback_strategy", "?")) < 0)
+		rb_skip = NULL;
+	if (!method_skip || !rb_skip) {
+		r = -ENOMEM;
+		goto out;
+	}
+
 	for (int ph = 0; ph < 2; ph++) {
 		const cJSON *state = cJSON_GetObjectItemCaseSensitive(ss, phases[ph]);
 		const cJSON *runs = cJSON_GetObjectItemCaseSensitive(state, "probes");
 		const char *cls = ph == 0 ? "steady-state-before" : "steady-state-after";
 		const char *why;
 
+		if (ph == 1) {
+			/* Chronological order: the method and its sampled windows come first. */
+			fl_junit_list(cases, &k, FL_JUNIT_METHOD, "method", method, run,
+				      method_skip);
+			cJSON_ArrayForEach(drec, during)
+			{
+				struct fl_junit_case *c = &cases[k.n++];
+
+				/* Sampled probes (during, on-fault, abort): one case per window. */
+				*c = (struct fl_junit_case){
+				    .kind = FL_JUNIT_PROBE,
+				    .phase = "steady-state-during",
+				    .name = fl_jstr(drec, "name", "(unnamed probe)"),
+				    .rec = drec};
+			}
+		}
 		if (ph == 0)
 			why = "the steady-state hypothesis was not checked";
 		else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ss, "before")) &&
@@ -346,45 +579,33 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 			why = "not run: the steady state was not met before the method";
 		else
 			why = "not run: the run stopped before this check";
-		for (size_t i = 0, k = 0; i < nprobes; i++) {
-			const cJSON *rec;
+		for (size_t i = 0, kk = 0; i < nprobes; i++) {
 			struct fl_junit_case *c;
 
 			if (!fl_junit_in_phase(cJSON_GetArrayItem(probes, (int)i), probes, ph))
 				continue;
-			rec = cJSON_GetArrayItem(runs, (int)k++);
-			c = &cases[n++];
-			c->phase = cls;
-			c->name = fl_probe_name(cJSON_GetArrayItem(probes, (int)i), probes);
-			c->rec = rec;
-			if (!rec) {
+			c = &cases[k.n++];
+			*c = (struct fl_junit_case){
+			    .kind = FL_JUNIT_PROBE,
+			    .phase = cls,
+			    .name = fl_probe_name(cJSON_GetArrayItem(probes, (int)i), probes),
+			    .rec = cJSON_GetArrayItem(runs, (int)kk++)};
+			if (!c->rec)
 				c->skip_why = cJSON_IsObject(state)
 						  ? "not run: an earlier probe of this phase "
 						    "did not meet its tolerance"
 						  : why;
-				skipped++;
-			} else if (strcmp(fl_jstr(rec, "status", ""), "succeeded") != 0) {
-				errors++;
-			} else if (!cJSON_IsTrue(
-				       cJSON_GetObjectItemCaseSensitive(rec, "tolerance_met"))) {
-				failures++;
-			}
 		}
 	}
-
-	/* Sampled probes (during, on-fault, abort): one case per window. */
-	cJSON_ArrayForEach(drec, during)
-	{
-		struct fl_junit_case *c = &cases[n++];
-
-		c->phase = "steady-state-during";
-		c->name = fl_jstr(drec, "name", "(unnamed probe)");
-		c->rec = drec;
-		if (strcmp(fl_jstr(drec, "status", ""), "succeeded") != 0)
-			errors++;
-		else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(drec, "tolerance_met")))
-			failures++;
-	}
+	fl_junit_list(cases, &k, FL_JUNIT_ROLLBACK, "rollbacks", rollbacks, rbrun, rb_skip);
+	cases[k.n++] = (struct fl_junit_case){
+	    .kind = FL_JUNIT_RUN, .phase = "experiment", .name = "experiment run"};
+	for (size_t i = 0; i < k.n; i++)
+		fl_junit_count(&cases[i], &k);
+	if (fl_runner_exit_code(journal) == FL_EXIT_FAILED)
+		k.failures++;
+	else if (fl_runner_exit_code(journal) != FL_EXIT_HELD)
+		k.errors++;
 
 	r |= fl_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	r |= fl_buf_printf(b, "<testsuites name=\"");
@@ -392,13 +613,13 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 	r |= fl_buf_printf(b,
 			   "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
 			   "time=\"%.3f\">\n",
-			   n, failures, errors, skipped, total);
+			   k.n, k.failures, k.errors, k.skipped, total);
 	r |= fl_buf_printf(b, "  <testsuite name=\"");
 	r |= fl_report_xml_escape(b, title);
 	r |= fl_buf_printf(b,
 			   "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
 			   "time=\"%.3f\"",
-			   n, failures, errors, skipped, total);
+			   k.n, k.failures, k.errors, k.skipped, total);
 	if (start[0]) {
 		/* The JUnit schema's timestamp is ISO 8601 without a zone designator. */
 		char ts[32];
@@ -413,14 +634,24 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 	r |= fl_buf_printf(b, "\">\n");
 	r |= fl_buf_printf(b, "    <properties>\n");
 	r |= fl_buf_printf(b, "      <property name=\"status\" value=\"");
-	r |= fl_report_xml_escape(b, fl_jstr(journal, "status", ""));
+	r |= fl_report_xml_escape(b, status);
 	r |= fl_buf_printf(
 	    b, "\"/>\n      <property name=\"deviated\" value=\"%s\"/>\n",
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(journal, "deviated")) ? "true" : "false");
+	r |= fl_buf_printf(b, "      <property name=\"exit_code\" value=\"%d\"/>\n",
+			   fl_runner_exit_code(journal));
+	if (reason) {
+		r |= fl_buf_printf(b, "      <property name=\"reason\" value=\"");
+		r |= fl_report_xml_escape(b, reason);
+		r |= fl_buf_printf(b, "\"/>\n");
+	}
 	r |= fl_buf_printf(b, "    </properties>\n");
-	for (size_t i = 0; i < n && r == 0; i++)
-		r |= fl_junit_case_xml(b, &cases[i]);
+	for (size_t i = 0; i < k.n && r == 0; i++)
+		r |= fl_junit_case_xml(b, &cases[i], journal);
 	r |= fl_buf_printf(b, "  </testsuite>\n</testsuites>\n");
+out:
+	free(method_skip);
+	free(rb_skip);
 	free(cases);
 	return r ? -ENOMEM : 0;
 }

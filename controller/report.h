@@ -24,11 +24,15 @@ int fl_report_path_check(const char *path, struct fl_error *err) FL_WUR;
 int fl_report_journal_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;
 
 /*
- * Render JUnit XML from a journal: one <testcase> per steady-state probe per
- * phase (classname "steady-state-before"/"steady-state-after", name = probe
- * name); a probe out of tolerance is a <failure> carrying the observed value,
- * a probe whose provider failed is an <error>, a probe that never ran is
- * <skipped>.
+ * Render JUnit XML from a journal, in the order the run went: one <testcase>
+ * per steady-state probe per phase (classname "steady-state-before"/
+ * "steady-state-after"; a probe out of tolerance is a <failure> carrying the
+ * observed value, a probe whose provider failed an <error>), per method
+ * activity ("method": <failure> when it failed), per sampled window
+ * ("steady-state-during"), per rollback ("rollbacks": <error> when it
+ * failed), and last "experiment"/"experiment run", the run's verdict: passes
+ * for exit code 0, <failure> for 1, <error> for 2 and 3. What never ran is
+ * <skipped> with the reason.
  */
 int fl_report_junit_render(const cJSON *journal, struct fl_buf *out) FL_WUR;
 int fl_report_junit_write(const cJSON *journal, const char *path, struct fl_error *err) FL_WUR;

@@ -598,6 +598,11 @@ static void fl_runner_slo_finish(struct fl_runner *r)
 	if (!r->slo)
 		return;
 	r->during = fl_slo_monitor_finish(r->slo, &met, &aborted, why, sizeof(why));
+	/*
+	 * The wait for the samples in flight may have met the experiment's timeout or a
+	 * signal: then the run stops there, and its windows, cut short, give no verdict.
+	 */
+	fl_runner_stopped(r, fl_runner_should_stop(r, r->o->cancel_fd, r->deadline));
 	for (cJSON *it = r->during ? r->during->child : NULL; it; it = it->next) {
 		const cJSON *out = cJSON_GetObjectItem(it, "output");
 		const cJSON *lat = cJSON_GetObjectItem(out, "latency_ms");
@@ -805,6 +810,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	cJSON_AddStringToObject(j, "end",
 				fl_time_rfc3339(w0 + (fl_now_mono_ms() - m0), ts, sizeof(ts)));
 	cJSON_AddNumberToObject(j, "duration", (double)(fl_now_mono_ms() - m0) / 1000.0);
+	/* What the run stands for, as `faultline run` exits with it (docs/cli.md). */
+	cJSON_AddNumberToObject(j, "exit_code", fl_runner_exit_code(j));
 	*journal = j;
 	j = NULL;
 out:

@@ -2,10 +2,16 @@
  * Sample windows and the monitor that samples probes through the method.
  *
  * Threads: one per sampled probe (during, on-fault, abort) plus one that
- * forwards the run's interrupt. A single pipe (`stop`) is the method's cancel
- * fd and every sampler's stop fd: it is written when an abort condition is
- * met, when the run is interrupted, and when the method ends (finish). Each
- * window is written by its own sampler only and read after the join.
+ * forwards the run's interrupt. Two pipes:
+ *  - `stop` closes the windows: no sample starts after it. It is the method's
+ *    cancel fd, written when an abort condition is met, when the run is
+ *    interrupted, and when the method ends (finish).
+ *  - `kill` cuts the samples in flight: written on abort and interrupt (the
+ *    run stops at once, cut samples are not counted), and by finish when a
+ *    sample in flight is still running past its bound (then it counts, failed).
+ * A sample that started before the method ended belongs to the window: finish
+ * waits for it, bounded by its timeout (wait_in_flight). Each window is
+ * written by its own sampler only and read after the join.
  */
 #include "controller/slo.h"
 
@@ -112,6 +118,8 @@ cJSON *fl_slo_window_summary(const struct fl_slo_window *w)
 		cJSON_AddNumberToObject(j, "not_sent", (double)w->not_sent);
 	if (w->in_flight)
 		cJSON_AddNumberToObject(j, "in_flight_at_end", (double)w->in_flight);
+	if (w->late)
+		cJSON_AddNumberToObject(j, "finished_after_end", (double)w->late);
 	if (w->last_err[0])
 		cJSON_AddStringToObject(j, "last_failure", w->last_err);
 	free(l);
@@ -188,6 +196,8 @@ void fl_slo_plan_mode(FILE *f, const struct fl_activity *a)
 struct fl_sampler {
 	pthread_t thread;
 	bool started;
+	bool done;	       /* (atomic) the thread has returned */
+	uint64_t t0_in_flight; /* (atomic) mono ms a sample started, 0: none running */
 	struct fl_slo_monitor *m;
 	const struct fl_activity *a;   /* as listed (may be a ref) */
 	const struct fl_activity *eff; /* what runs */
@@ -202,12 +212,15 @@ struct fl_sampler {
 struct fl_slo_monitor {
 	struct fl_slo_monitor_opts o;
 	int stop[2];
+	int kill[2];
+	bool cut_late; /* (atomic) kill was written because samples outlived their bound */
 	pthread_t fwd;
 	bool fwd_started;
 	struct fl_sampler *s;
 	size_t n;
 	pthread_mutex_t lock;
 	bool aborted;
+	const struct fl_sampler *abort_by; /* the abort probe that stopped the run */
 	char abort_why[FL_ERROR_MSG_MAX + 256];
 	uint64_t live_until; /* mono ms; on-fault probes sample while now < this */
 	bool finished;
@@ -220,14 +233,25 @@ static bool fd_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
-static void stop_all(struct fl_slo_monitor *m)
+static void poke(int fd)
 {
 	char c = 1;
 	ssize_t r;
 
 	do
-		r = write(m->stop[1], &c, 1);
+		r = write(fd, &c, 1);
 	while (r < 0 && errno == EINTR);
+}
+
+static void stop_all(struct fl_slo_monitor *m)
+{
+	poke(m->stop[1]);
+}
+
+/* Cut the samples in flight (and end the forwarding thread). */
+static void kill_all(struct fl_slo_monitor *m)
+{
+	poke(m->kill[1]);
 }
 
 /* Wait up to ms on the stop fd; true when stopped. */
@@ -243,7 +267,7 @@ static bool wait_stop(struct fl_slo_monitor *m, uint64_t ms)
 static void *fwd_main(void *arg)
 {
 	struct fl_slo_monitor *m = arg;
-	struct pollfd p[2] = {{.fd = m->stop[0], .events = POLLIN},
+	struct pollfd p[2] = {{.fd = m->kill[0], .events = POLLIN},
 			      {.fd = m->o.cancel_fd, .events = POLLIN}};
 
 	for (;;) {
@@ -256,6 +280,7 @@ static void *fwd_main(void *arg)
 			return NULL;
 		if (p[1].revents) {
 			stop_all(m);
+			kill_all(m);
 			return NULL;
 		}
 	}
@@ -269,6 +294,7 @@ static void monitor_abort(struct fl_slo_monitor *m, const struct fl_sampler *s, 
 	first = !m->aborted && !m->finished;
 	if (first) {
 		m->aborted = true;
+		m->abort_by = s;
 		snprintf(m->abort_why, sizeof(m->abort_why), "abort condition \"%s\" met: %s",
 			 s->eff->name, why);
 	}
@@ -276,6 +302,7 @@ static void monitor_abort(struct fl_slo_monitor *m, const struct fl_sampler *s, 
 	if (!first)
 		return;
 	stop_all(m); /* the method stops at once */
+	kill_all(m);
 	if (m->o.on_abort)
 		m->o.on_abort(m->o.arg, m->abort_why);
 }
@@ -338,7 +365,7 @@ static void sample_why(enum fl_provider_type t, const cJSON *res, const struct f
 
 static int run_once(struct fl_sampler *s, cJSON **res, struct fl_error *err)
 {
-	struct fl_call_opts co = {.cancel_fd = s->m->stop[0], .deadline_ms = s->m->o.deadline_ms};
+	struct fl_call_opts co = {.cancel_fd = s->m->kill[0], .deadline_ms = s->m->o.deadline_ms};
 	const struct fl_provider *p = &s->eff->provider;
 
 	if (p->type == FL_PROVIDER_PROCESS)
@@ -351,14 +378,47 @@ static int run_once(struct fl_sampler *s, cJSON **res, struct fl_error *err)
 			    fl_provider_type_name(p->type));
 }
 
+/* How long a sample of this probe may take: its timeout, or its provider's default. */
+static uint64_t sample_bound_ms(const struct fl_provider *p)
+{
+	if (p->timeout_ms)
+		return p->timeout_ms;
+	switch (p->type) {
+	case FL_PROVIDER_HTTP:
+		return FL_HTTP_DEFAULT_TIMEOUT_MS;
+	case FL_PROVIDER_LOAD:
+		return FL_LOAD_DEFAULT_TIMEOUT_MS;
+	case FL_PROVIDER_PROMETHEUS:
+		return FL_PROM_DEFAULT_TIMEOUT_MS;
+	case FL_PROVIDER_TCP:
+		return FL_TCP_DEFAULT_TIMEOUT_MS;
+	case FL_PROVIDER_PROCESS: /* no timeout of its own */
+	case FL_PROVIDER_RUNNING:
+	case FL_PROVIDER_FAULT:
+	case FL_PROVIDER__MAX:
+		break;
+	}
+	return FL_SLO_LATE_MAX_MS;
+}
+
+static void *sampler_run(struct fl_sampler *s);
+
 static void *sampler_main(void *arg)
 {
 	struct fl_sampler *s = arg;
+
+	sampler_run(s);
+	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *sampler_run(struct fl_sampler *s)
+{
 	struct fl_slo_monitor *m = s->m;
 	bool on_fault = !s->abort && s->a->mode == FL_MODE_ON_FAULT;
 
 	if (s->eff->provider.type == FL_PROVIDER_LOAD) {
-		struct fl_call_opts co = {.cancel_fd = -1, .deadline_ms = m->o.deadline_ms};
+		struct fl_call_opts co = {.cancel_fd = m->kill[0], .deadline_ms = m->o.deadline_ms};
 		struct fl_error err;
 		int r;
 
@@ -394,12 +454,38 @@ static void *sampler_main(void *arg)
 		}
 		fl_error_init(&err);
 		t0 = fl_now_mono_us();
+		/* In flight from here; finish reads this after closing the window (stop): either
+		 * it sees the sample or the sample sees stop (sequentially consistent). */
+		__atomic_store_n(&s->t0_in_flight, t0 / 1000 ? t0 / 1000 : 1, __ATOMIC_SEQ_CST);
+		if (fd_ready(m->stop[0])) {
+			__atomic_store_n(&s->t0_in_flight, 0, __ATOMIC_SEQ_CST);
+			break;
+		}
 		r = run_once(s, &res, &err);
 		t1 = fl_now_mono_us();
-		if (r == -ECANCELED || (r < 0 && fd_ready(m->stop[0]))) {
+		__atomic_store_n(&s->t0_in_flight, 0, __ATOMIC_RELEASE);
+		if ((r == -ECANCELED || (r < 0 && fd_ready(m->kill[0]))) &&
+		    __atomic_load_n(&m->cut_late, __ATOMIC_ACQUIRE)) {
+			/* Started in the window, no result within its bound after it closed. */
+			char d[32];
+
 			cJSON_Delete(res);
-			break; /* cut off by the end of the window: not a sample */
+			fl_slo_window_add(&s->w, false, t1 - t0);
+			s->w.late++;
+			snprintf(s->w.last_err, sizeof(s->w.last_err),
+				 "no result %s after the sample started (the method had ended)",
+				 fl_duration_fmt(sample_bound_ms(&s->eff->provider) * 1000, d,
+						 sizeof(d)));
+			break;
 		}
+		if (r == -ECANCELED || (r < 0 && fd_ready(m->kill[0])) ||
+		    (r == -ETIMEDOUT && m->o.deadline_ms && fl_now_mono_ms() >= m->o.deadline_ms)) {
+			cJSON_Delete(res);
+			s->w.in_flight++;
+			break; /* cut off by an abort, an interrupt or the timeout: not a sample */
+		}
+		if (__atomic_load_n(&m->finished, __ATOMIC_ACQUIRE))
+			s->w.late++; /* finished after the window closed: still counts */
 		if (r == -ENOTSUP || r == -EINVAL) {
 			s->fatal = r;
 			snprintf(s->fatal_msg, sizeof(s->fatal_msg), "%s", err.msg);
@@ -463,9 +549,10 @@ int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_moni
 		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
 	m->o = *o;
 	m->stop[0] = m->stop[1] = -1;
+	m->kill[0] = m->kill[1] = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	m->s = calloc(e->hypothesis.n + e->abort.n + 1, sizeof(*m->s));
-	if (!m->s || pipe2(m->stop, O_CLOEXEC) < 0) {
+	if (!m->s || pipe2(m->stop, O_CLOEXEC) < 0 || pipe2(m->kill, O_CLOEXEC) < 0) {
 		fl_slo_monitor_free(m);
 		return fl_error_set(err, -errno ? -errno : -ENOMEM, NULL,
 				    "cannot set up probe sampling");
@@ -508,6 +595,47 @@ void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t duration_ms)
 		;
 }
 
+/*
+ * The window is closed (no sample starts any more): wait for the samples in
+ * flight, which started while the method ran and so belong to the window.
+ * Each gets its bound (its timeout, or its provider's default; a load probe's
+ * requests their request timeout from now) plus a second for its provider to
+ * report its own timeout; what still runs then is cut and counted as a
+ * failed sample. An interrupt or abort meanwhile cuts them at once (the
+ * forwarding thread writes kill), uncounted.
+ */
+static void wait_in_flight(struct fl_slo_monitor *m)
+{
+	uint64_t now = fl_now_mono_ms(), until = now + 1000; /* samplers between samples wake up */
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct fl_sampler *s = &m->s[i];
+		uint64_t t0 = __atomic_load_n(&s->t0_in_flight, __ATOMIC_SEQ_CST);
+		uint64_t b = sample_bound_ms(&s->eff->provider) + 1000;
+
+		if (!s->started)
+			continue;
+		if (s->eff->provider.type == FL_PROVIDER_LOAD)
+			t0 = now;
+		if (t0 && t0 + b > until)
+			until = t0 + b;
+	}
+	for (;;) {
+		bool all = true;
+
+		for (size_t i = 0; i < m->n && all; i++)
+			all = !m->s[i].started || __atomic_load_n(&m->s[i].done, __ATOMIC_ACQUIRE);
+		if (all || fd_ready(m->kill[0]))
+			return;
+		if (fl_now_mono_ms() >= until) {
+			__atomic_store_n(&m->cut_late, true, __ATOMIC_RELEASE);
+			kill_all(m);
+			return;
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
 static void add_time(cJSON *rec, const char *key, uint64_t wall_ms)
 {
 	char ts[40];
@@ -532,15 +660,17 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 	if (why && whylen)
 		why[0] = '\0';
 	pthread_mutex_lock(&m->lock);
-	m->finished = true;
+	__atomic_store_n(&m->finished, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&m->lock);
 	stop_all(m);
+	wait_in_flight(m);
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->s[i].started)
 			pthread_join(m->s[i].thread, NULL);
 		m->s[i].started = false;
 		m->s[i].m1 = fl_now_mono_ms();
 	}
+	kill_all(m); /* every sampler has returned: this only ends the forwarding thread */
 	if (m->fwd_started)
 		pthread_join(m->fwd, NULL);
 	m->fwd_started = false;
@@ -551,8 +681,15 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 		bool ok;
 
 		if (!rec || !sum) {
+			/* never "held" on a window that was not judged */
 			cJSON_Delete(rec);
 			cJSON_Delete(sum);
+			if (!s->abort && *met && why)
+				snprintf(why, whylen,
+					 "steady state during the method not judged: probe \"%s\": "
+					 "out of memory",
+					 s->eff->name);
+			*met = s->abort ? *met : false;
 			continue;
 		}
 		cJSON_AddStringToObject(rec, "name", s->eff->name);
@@ -575,13 +712,35 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 				ok = cJSON_IsNumber(n) && n->valuedouble > 0 && cJSON_IsNumber(f) &&
 				     f->valuedouble == 0;
 				if (!ok && cJSON_IsNumber(n) && n->valuedouble == 0)
-					snprintf(d, sizeof(d), "no sample was taken");
+					d[0] = '\0'; /* said below */
 				else if (!ok)
 					snprintf(d, sizeof(d),
 						 "%.0f of %.0f samples out of tolerance%s%s",
 						 f->valuedouble, n->valuedouble,
 						 s->w.last_err[0] ? ", last: " : "", s->w.last_err);
 			}
+		}
+		if (!s->fatal && s->w.n == 0) {
+			/* An empty window proves nothing: never held, whatever the tolerance. */
+			ok = false;
+			snprintf(d, sizeof(d), "no sample was taken during the method%s",
+				 s->w.in_flight ? " (the run was stopped while one was running)"
+				 : !s->abort && s->a->mode == FL_MODE_ON_FAULT
+				     ? " (no fault of this run was live)"
+				     : " (it ended before the first sample)");
+		}
+		if (s->abort) {
+			/*
+			 * An abort probe is a guard: its window "holds" unless it stopped
+			 * the run. What it saw after the method ended, or a window too short
+			 * for its min_samples, stops nothing (the window's counts still say).
+			 */
+			bool tripped = m->abort_by == s;
+
+			cJSON_AddBoolToObject(rec, "abort_triggered", tripped);
+			ok = !tripped;
+			if (tripped)
+				snprintf(d, sizeof(d), "%s", m->abort_why);
 		}
 		cJSON_AddStringToObject(rec, "status", s->fatal ? "failed" : "succeeded");
 		cJSON_AddItemToObject(rec, "output", sum);
@@ -603,6 +762,12 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 			cJSON_AddStringToObject(rec, "tolerance_detail", d);
 		cJSON_AddItemToArray(out, rec);
 	}
+	if (!out && m->n) {
+		*met = false; /* no record, no verdict: never "held" */
+		if (why)
+			snprintf(why, whylen,
+				 "steady state during the method not judged: out of memory");
+	}
 	pthread_mutex_lock(&m->lock);
 	if (m->aborted) {
 		*aborted = true;
@@ -619,6 +784,8 @@ void fl_slo_monitor_free(struct fl_slo_monitor *m)
 		return;
 	if (m->stop[1] >= 0)
 		stop_all(m);
+	if (m->kill[1] >= 0)
+		kill_all(m);
 	for (size_t i = 0; m->s && i < m->n; i++) {
 		if (m->s[i].started)
 			pthread_join(m->s[i].thread, NULL);
@@ -630,6 +797,10 @@ void fl_slo_monitor_free(struct fl_slo_monitor *m)
 		close(m->stop[0]);
 	if (m->stop[1] >= 0)
 		close(m->stop[1]);
+	if (m->kill[0] >= 0)
+		close(m->kill[0]);
+	if (m->kill[1] >= 0)
+		close(m->kill[1]);
 	pthread_mutex_destroy(&m->lock);
 	free(m->s);
 	free(m);

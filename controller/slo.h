@@ -25,6 +25,8 @@
 #define FL_LOAD_DEFAULT_TIMEOUT_MS 5000
 #define FL_PROM_DEFAULT_TIMEOUT_MS 10000
 #define FL_TCP_DEFAULT_TIMEOUT_MS  2000
+/* A sample in flight when its window closes, without a timeout of its own, gets this long. */
+#define FL_SLO_LATE_MAX_MS 30000
 
 struct fl_slo_sample {
 	uint32_t latency_us; /* capped at ~71 minutes */
@@ -36,7 +38,8 @@ struct fl_slo_window {
 	struct fl_slo_sample *v;
 	size_t n, cap;
 	size_t dropped;	    /* past FL_SLO_SAMPLES_MAX */
-	size_t in_flight;   /* load: requests still running when the window closed (not counted) */
+	size_t in_flight;   /* samples (load: requests) cut by an abort, interrupt or the timeout */
+	size_t late;	    /* samples that started in the window and ended after it closed */
 	size_t not_sent;    /* load: requests due while `concurrency` were in flight (failed) */
 	char last_err[160]; /* why the last failed sample failed */
 };
@@ -49,7 +52,8 @@ uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p);
 /*
  * The window's summary: {"samples", "succeeded", "failed", "success_ratio",
  * "latency_ms": {"p50","p95","p99","max"}} (+ "dropped", "not_sent",
- * "in_flight_at_end", "last_failure" when there are any). NULL without memory.
+ * "in_flight_at_end", "finished_after_end", "last_failure" when there are
+ * any). NULL without memory.
  */
 cJSON *fl_slo_window_summary(const struct fl_slo_window *w);
 

@@ -10,6 +10,8 @@
  *   apply(spec, undo)          -> changes the system; may add to the undo record
  *   revert(undo)               -> restores; idempotent; must work from the journal
  *                                 record alone, after a crash, and after a partial apply
+ *   renew(undo, deadline)      -> optional: the lease moved; a kind whose fault lapses by
+ *                                 itself (a shim table's deadline) moves that too
  *   describe(spec)             -> what would be done, in iproute2/kill vocabulary (--dry)
  *   describe_plan(undo)        -> what the plan found and what revert would restore, from
  *                                 the undo record alone (optional; the agent's dry run)
@@ -36,6 +38,14 @@ struct fl_fault_ctx {
 	/* Policy for a command the agent would launch (absolute path, argv); NULL: allowed. */
 	int (*allow_command)(void *opaque, const char *path, char *const argv[],
 			     struct fl_error *err);
+	/* End of the lease, CLOCK_MONOTONIC ns (0 = none); a kind that can lapses by itself. */
+	uint64_t deadline_mono_ns;
+	/*
+	 * Journal the undo record now (NULL: nothing to journal into). For what
+	 * apply learns and must record before it acts on it: a launched pid.
+	 */
+	int (*journal)(void *jopaque, const cJSON *undo);
+	void *jopaque;
 };
 
 struct fl_fault_ops {
@@ -52,6 +62,8 @@ struct fl_fault_ops {
 	int (*describe)(const void *spec, struct fl_buf *out);
 	/* Optional: the plan's findings and the revert, same vocabulary ("on revert: ..."). */
 	int (*describe_plan)(const cJSON *undo, struct fl_buf *out);
+	/* Optional: the lease moved to deadline_mono_ns (see fl_fault_ctx); from the record. */
+	int (*renew)(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err);
 	/* Is this kind usable on this kernel? Fills a reason when not. */
 	bool (*available)(char *why, size_t whylen);
 	void (*free)(void *spec);

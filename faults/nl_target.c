@@ -21,10 +21,23 @@ static bool netns_name_ok(const char *s)
 	return true;
 }
 
+/* A "." or ".." component would let a path leave the directory it names. */
+static bool has_dot_component(const char *s)
+{
+	for (const char *c = s; (c = strchr(c, '/'));) {
+		c++;
+		if (c[0] == '.' &&
+		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Grammar (JSON object, every key optional but see below):
  *   "netns": NAME        -> /var/run/netns/NAME (as `ip netns` names them)
- *   "netns_path": PATH   -> an absolute path to a netns file (bind mount or /proc/P/ns/net)
+ *   "netns_path": PATH   -> an absolute path to a netns file (bind mount or /proc/P/ns/net),
+ *                           without "." or ".." components
  *   "pid": N             -> /proc/N/ns/net (the namespace of a running process)
  *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net (faults/pod_select.h)
  *   "interface": IFNAME  -> that interface
@@ -56,9 +69,12 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 			nns++;
 		} else if (!strcmp(k, "netns_path")) {
 			if (!cJSON_IsString(it) || it->valuestring[0] != '/' ||
-			    strlen(it->valuestring) >= sizeof(t->netns))
-				return fl_error_set(err, -EINVAL, path,
-						    "expected an absolute path (< 256 bytes)");
+			    strlen(it->valuestring) >= sizeof(t->netns) ||
+			    has_dot_component(it->valuestring))
+				return fl_error_set(
+				    err, -EINVAL, path,
+				    "expected an absolute path (< 256 bytes) without "
+				    "\".\" or \"..\" components");
 			snprintf(t->netns, sizeof(t->netns), "%s", it->valuestring);
 			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
 				 it->valuestring);

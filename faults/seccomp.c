@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -46,6 +48,11 @@ struct fl_seccomp_plan {
 	bool notify;
 	struct fl_rng rng;
 	uint64_t seen, injected;
+	/* Set from other threads (revert, renew); the supervisor reads them per call. */
+	int disarmed;	      /* atomic: let every call run */
+	uint64_t deadline_ns; /* atomic: CLOCK_MONOTONIC; past it, as disarmed; 0 = none */
+	/* fl_seccomp_plan_compile(): the filter, loadable without allocating. */
+	struct sock_fprog prog;
 };
 
 static bool action_avail(uint32_t action)
@@ -66,17 +73,24 @@ void fl_seccomp_probe(struct fl_seccomp_caps *caps)
 	caps->user_notif =
 	    caps->filter && action_avail(SECCOMP_RET_USER_NOTIF) && caps->api_level >= 5;
 	/* The CONTINUE flag cannot be probed without a filter; it came with Linux 5.5. */
-	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2)
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2) {
 		caps->notif_continue =
 		    caps->user_notif && (major > 5 || (major == 5 && minor >= 5));
+		/* SYNC_WAKE_UP cannot be probed without a listener either; Linux 6.6. */
+		caps->sync_wakeup = caps->user_notif && (major > 6 || (major == 6 && minor >= 6));
+	}
+	/* pidfd_getfd (5.6): EBADF for a bad pidfd when it exists, ENOSYS when not. */
+	caps->pidfd_getfd = syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == EBADF;
 }
 
 const char *fl_seccomp_caps_str(const struct fl_seccomp_caps *c, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "seccomp: filter=%s errno=%s user-notif=%s continue=%s (libseccomp API %u)",
+		 "seccomp: filter=%s errno=%s user-notif=%s continue=%s sync-wakeup=%s "
+		 "pidfd-getfd=%s (libseccomp API %u)",
 		 c->filter ? "yes" : "no", c->act_errno ? "yes" : "no",
-		 c->user_notif ? "yes" : "no", c->notif_continue ? "yes" : "no", c->api_level);
+		 c->user_notif ? "yes" : "no", c->notif_continue ? "yes" : "no",
+		 c->sync_wakeup ? "yes" : "no", c->pidfd_getfd ? "yes" : "no", c->api_level);
 	return buf;
 }
 
@@ -168,7 +182,19 @@ bool fl_seccomp_plan_needs_notify(const struct fl_seccomp_plan *p)
 
 void fl_seccomp_plan_free(struct fl_seccomp_plan *p)
 {
+	if (p)
+		free(p->prog.filter);
 	free(p);
+}
+
+void fl_seccomp_plan_disarm(struct fl_seccomp_plan *p)
+{
+	__atomic_store_n(&p->disarmed, 1, __ATOMIC_RELEASE);
+}
+
+void fl_seccomp_plan_set_deadline(struct fl_seccomp_plan *p, uint64_t mono_ns)
+{
+	__atomic_store_n(&p->deadline_ns, mono_ns, __ATOMIC_RELEASE);
 }
 
 void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t *injected)
@@ -208,8 +234,7 @@ static int add_notify(scmp_filter_ctx ctx, const struct fl_seccomp_plan *p, int 
 		for (size_t k = 0; k < j; k++)
 			seen |= p->rules[k].nr == nr && p->rules[k].r.fd == p->rules[j].r.fd;
 		if (!seen)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
-					      fd_is(p->rules[j].r.fd));
+			rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1, fd_is(p->rules[j].r.fd));
 	}
 	return rc;
 }
@@ -248,6 +273,78 @@ static int plan_install(const struct fl_seccomp_plan *p)
 	}
 	seccomp_release(ctx);
 	return rc < 0 ? rc : nfd;
+}
+
+int fl_seccomp_plan_compile(struct fl_seccomp_plan *p, struct fl_error *err)
+{
+	scmp_filter_ctx ctx = NULL;
+	struct stat st;
+	void *buf = NULL;
+	int rc = 0, fd = -1;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	for (size_t i = 0; i < p->n && rc == 0; i++) {
+		const struct sc_rule *s = &p->rules[i];
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= s->notify && p->rules[j].nr == s->nr;
+		if (dup)
+			continue;
+		if (s->notify)
+			rc = add_notify(ctx, p, s->nr);
+		else if (s->r.flags & FL_RULE_FD)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 1,
+					      fd_is(s->r.fd));
+		else
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)s->r.err), s->nr, 0);
+	}
+	if (rc < 0) {
+		rc = fl_error_set(err, rc, "", "building the seccomp filter: %s", strerror(-rc));
+		goto out;
+	}
+	/* libseccomp 2.5 exports to a descriptor only; a memfd holds it. */
+	fd = memfd_create("faultline-bpf", MFD_CLOEXEC);
+	if (fd < 0 || (rc = seccomp_export_bpf(ctx, fd)) < 0 || fstat(fd, &st) < 0 ||
+	    st.st_size <= 0 || st.st_size % (off_t)sizeof(struct sock_filter) ||
+	    st.st_size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter))) {
+		rc = fl_error_set(err, rc < 0 ? rc : -EIO, "", "exporting the seccomp filter");
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size);
+	if (!buf || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		rc = fl_error_set(err, -EIO, "", "reading the seccomp filter back");
+		goto out;
+	}
+	free(p->prog.filter);
+	p->prog.filter = buf;
+	p->prog.len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return rc;
+}
+
+int fl_seccomp_plan_install(const struct fl_seccomp_plan *p)
+{
+	long r;
+
+	if (!p->prog.filter)
+		return -EINVAL;
+	/* What libseccomp's seccomp_load() does by default: no privileges to gain by exec. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    p->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &p->prog);
+	if (r < 0)
+		return -errno;
+	return p->notify ? (int)r : -1;
 }
 
 /* Shared between spawner and child: the child's listener fd, or its error. */
@@ -477,6 +574,75 @@ int fl_seccomp_supervise(struct fl_seccomp_plan *p, int notify_fd, int stop_fd)
 		__atomic_store_n(&st.done, 1, __ATOMIC_RELEASE);
 		pthread_join(st.thread, NULL);
 		sigaction(STOP_SIGNAL, &old_sa, NULL);
+	}
+	seccomp_notify_free(req, resp);
+	return rc;
+}
+
+/* Disarmed, or past its deadline: every call runs as if no rule were there. */
+static bool lapsed(const struct fl_seccomp_plan *p)
+{
+	uint64_t d = __atomic_load_n(&p->deadline_ns, __ATOMIC_ACQUIRE);
+	struct timespec ts;
+
+	if (__atomic_load_n(&p->disarmed, __ATOMIC_ACQUIRE))
+		return true;
+	if (!d)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec >= d;
+}
+
+/*
+ * The agent's loop (several supervisors in one process, so no signals):
+ * poll(2) on the listener and stop_fd, then RECV -> decide -> SEND for every
+ * pending notification. One syscall more per call than fl_seccomp_supervise's
+ * loop; SYNC_WAKE_UP still applies, poll's wait-queue entry is woken the same way.
+ */
+int fl_seccomp_serve(struct fl_seccomp_plan *p, int notify_fd, int stop_fd)
+{
+	struct seccomp_notif *req = NULL;
+	struct seccomp_notif_resp *resp = NULL;
+	int rc = 0;
+
+	if (seccomp_notify_alloc(&req, &resp) < 0)
+		return -ENOMEM;
+	(void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = notify_fd, .events = POLLIN},
+				       {.fd = stop_fd, .events = POLLIN}};
+		int r = poll(pf, stop_fd >= 0 ? 2 : 1, -1);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (stop_fd >= 0 && (pf[1].revents & POLLIN))
+			break;
+		if (pf[0].revents & POLLIN) {
+			memset(req, 0, sizeof(*req));
+			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+				if (errno == EINTR || errno == ENOENT)
+					continue;
+				rc = -errno;
+				break;
+			}
+			if (lapsed(p)) {
+				resp->id = req->id;
+				resp->val = 0;
+				resp->error = 0;
+				resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			} else {
+				answer(p, req, resp);
+			}
+			(void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+			continue;
+		}
+		/* Every process under the filter has gone. */
+		if (pf[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;
 	}
 	seccomp_notify_free(req, resp);
 	return rc;

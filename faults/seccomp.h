@@ -32,6 +32,8 @@ struct fl_seccomp_caps {
 	bool act_errno;	     /* SECCOMP_RET_ERRNO */
 	bool user_notif;     /* SECCOMP_RET_USER_NOTIF */
 	bool notif_continue; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5) */
+	bool sync_wakeup;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6) */
+	bool pidfd_getfd;    /* pidfd_getfd(2) (5.6): how the agent takes a child's listener */
 	unsigned api_level;  /* libseccomp's seccomp_api_get() */
 };
 
@@ -68,6 +70,25 @@ int fl_seccomp_spawn(struct fl_seccomp_plan *p, char *const argv[], pid_t *pid, 
  * whose handler is installed for the duration of the call.
  */
 int fl_seccomp_supervise(struct fl_seccomp_plan *p, int notify_fd, int stop_fd);
+/*
+ * The agent's path. Compile the plan's filter into the plan (allocates; in
+ * the parent), so that a forked child of a threaded process can load it with
+ * fl_seccomp_plan_install(), which only makes raw syscalls (async-signal-safe):
+ * no_new_privs, then the filter. Returns the listener fd (O_CLOEXEC), -1 when
+ * the plan needs no supervisor, or -errno.
+ */
+int fl_seccomp_plan_compile(struct fl_seccomp_plan *p, struct fl_error *err) FL_WUR;
+int fl_seccomp_plan_install(const struct fl_seccomp_plan *p);
+/* From any thread: from now on the supervisor lets every call run (CONTINUE). */
+void fl_seccomp_plan_disarm(struct fl_seccomp_plan *p);
+/* From any thread: past this CLOCK_MONOTONIC time, as disarmed (0 = none). */
+void fl_seccomp_plan_set_deadline(struct fl_seccomp_plan *p, uint64_t mono_ns);
+/*
+ * Answer notifications on notify_fd until every process under the filter has
+ * gone or stop_fd turns readable; poll(2)-driven, no signals, so several may
+ * run in one process (one thread each). 0 or -errno.
+ */
+int fl_seccomp_serve(struct fl_seccomp_plan *p, int notify_fd, int stop_fd);
 /* Calls seen / faults injected by the supervisor so far. */
 void fl_seccomp_stats(const struct fl_seccomp_plan *p, uint64_t *seen, uint64_t *injected);
 

@@ -7,7 +7,14 @@
  *   target: {"pid": 1234} | {"pids": [1234, 1235]}
  *         | {"command": ["/path/prog", "arg"], "env": {...}, "cwd": "/dir",
  *            "output": "/file", "on_revert": "stop" | "keep"}
- *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7}
+ *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7,
+ *            "mode": "shim" | "seccomp"}
+ *
+ * "seccomp" (a command only): the command runs under a seccomp filter instead
+ * of the shim, rules name syscalls, and the agent supervises its user
+ * notifications (faults/syscall_launch.h). Tables armed by the agent carry
+ * the lease as their own deadline (renew moves it), so they lapse even if
+ * the agent dies for good.
  *
  * The undo record names the tables; revert disarms them (a table whose
  * process has exited is already gone, which counts as reverted). For a
@@ -25,6 +32,7 @@
 
 #include "core/rng.h"
 #include "faults/fault.h"
+#include "faults/seccomp.h"
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
 
@@ -40,6 +48,7 @@ struct syscall_spec {
 	bool have_seed;
 	uint64_t seed;
 	struct fl_launch *launch; /* the command form; NULL for pids */
+	bool seccomp;		  /* params.mode "seccomp": rules name syscalls */
 };
 
 static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error *err)
@@ -131,9 +140,35 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 		rc = fl_error_set(err, -EINVAL, "$.params", "expected {\"rules\": [...]}");
 		goto out;
 	}
+	it = cJSON_GetObjectItemCaseSensitive(params, "mode");
+	if (it) {
+		if (!cJSON_IsString(it) ||
+		    (strcmp(it->valuestring, "shim") && strcmp(it->valuestring, "seccomp"))) {
+			rc = fl_error_set(err, -EINVAL, "$.params.mode",
+					  "expected \"shim\" or \"seccomp\"");
+			goto out;
+		}
+		s->seccomp = !strcmp(it->valuestring, "seccomp");
+	}
+	if (s->seccomp && !s->launch) {
+		rc = fl_error_set(err, -EINVAL, "$.params.mode",
+				  "the seccomp mode needs a command the agent launches "
+				  "(a filter cannot be added to a running process)");
+		goto out;
+	}
+	if (s->seccomp && s->launch->keep) {
+		rc = fl_error_set(err, -EINVAL, "$.target.on_revert",
+				  "\"keep\" is not possible in the seccomp mode: a filter cannot "
+				  "be removed, and without the agent its calls would fail");
+		goto out;
+	}
+	if (s->launch)
+		s->launch->seccomp = s->seccomp;
 	cJSON_ArrayForEach(it, params)
 	{
-		if (!strcmp(it->string, "seed")) {
+		if (!strcmp(it->string, "mode")) {
+			continue;
+		} else if (!strcmp(it->string, "seed")) {
 			if (!cJSON_IsNumber(it) || it->valuedouble < 0 ||
 			    it->valuedouble > 9.0e15) {
 				rc = fl_error_set(err, -EINVAL, "$.params.seed",
@@ -166,7 +201,8 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 			rc = fl_error_set(err, -EINVAL, path, "expected a rule string");
 			goto out;
 		}
-		rc = fl_preload_rule_parse(it->valuestring, 0, &s->rules[s->nrules], err);
+		rc = fl_preload_rule_parse(it->valuestring, s->seccomp ? FL_RULE_PARSE_SYSCALL : 0,
+					   &s->rules[s->nrules], err);
 		if (rc < 0) {
 			/* Keep the parser's message, add where it came from. */
 			snprintf(err->path, sizeof(err->path), "%s", path);
@@ -174,6 +210,26 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 		}
 		snprintf(s->texts[s->nrules], FL_RULE_TEXT_MAX, "%s", it->valuestring);
 		s->nrules++;
+	}
+	if (s->seccomp) {
+		/* Checked against this kernel now; the plan is made at apply, with the seed. */
+		struct fl_seccomp_plan *sp = NULL;
+
+		rc = fl_seccomp_plan_new(s->rules, s->nrules, 0, &sp, err);
+		if (rc == 0 && fl_seccomp_plan_needs_notify(sp)) {
+			struct fl_seccomp_caps caps;
+
+			fl_seccomp_probe(&caps);
+			if (!caps.pidfd_getfd)
+				rc = fl_error_set(err, -EOPNOTSUPP, "",
+						  "p= and when= need pidfd_getfd (Linux 5.6) for "
+						  "the agent to supervise the command");
+		}
+		fl_seccomp_plan_free(sp);
+		if (rc < 0) {
+			snprintf(err->path, sizeof(err->path), "$.params.rules");
+			goto out;
+		}
 	}
 	*out = s;
 	s = NULL;
@@ -195,6 +251,13 @@ static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, c
 
 	if ((rc = fl_launch_resolve(s->launch, ctx, err)) < 0)
 		return rc;
+	l = cJSON_AddObjectToObject(u, "launch");
+	if (!l || !cJSON_AddStringToObject(l, "path", s->launch->path) ||
+	    !cJSON_AddStringToObject(l, "on_revert", s->launch->keep ? "keep" : "stop") ||
+	    !cJSON_AddStringToObject(l, "mode", s->seccomp ? "seccomp" : "shim"))
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	if (s->seccomp)
+		return 0; /* no table: the filter is the command's own */
 	/* Not a pid: the command's pid is not known yet, and fl_preload_table_gc skips it. */
 	snprintf(name, sizeof(name), FL_SHM_PREFIX "cmd-%016llx",
 		 (unsigned long long)fl_rng_fresh_seed());
@@ -205,10 +268,6 @@ static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, c
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	}
 	cJSON_AddItemToArray(tables, e);
-	l = cJSON_AddObjectToObject(u, "launch");
-	if (!l || !cJSON_AddStringToObject(l, "path", s->launch->path) ||
-	    !cJSON_AddStringToObject(l, "on_revert", s->launch->keep ? "keep" : "stop"))
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	return 0;
 }
 
@@ -303,6 +362,14 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 
 	if (!cJSON_IsArray(tables))
 		return fl_error_set(err, -EINVAL, "", "undo record without tables");
+	/* A seccomp supervisor here lets every call run from now on. */
+	cJSON_ArrayForEach(e, procs)
+	{
+		struct fl_proc_ident p;
+
+		if (fl_proc_ident_from_json(e, &p) == 0)
+			fl_launch_disarm(&p);
+	}
 	cJSON_ArrayForEach(e, tables)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
@@ -342,15 +409,44 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 	return first;
 }
 
+struct started {
+	cJSON *undo;
+	const struct fl_fault_ctx *ctx;
+};
+
+/* Between fork and exec: the pid goes into the record and the journal, then the command runs. */
+static int on_started(void *opaque, const struct fl_proc_ident *p, struct fl_error *err)
+{
+	struct started *st = opaque;
+	cJSON *procs = fl_proc_idents_json(p, 1);
+	int rc;
+
+	/*
+	 * Test-only (tests/integration/preload/test_agent_seccomp.py): stop the
+	 * agent right after the fork, before the journal knows the pid, so a
+	 * test can SIGKILL it in exactly that window.
+	 */
+	if (getenv("FAULTLINE_TEST_STOP_AFTER_SPAWN"))
+		raise(SIGSTOP);
+	if (!procs || !cJSON_AddItemToObject(st->undo, "processes", procs)) {
+		cJSON_Delete(procs);
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	if (st->ctx && st->ctx->journal && (rc = st->ctx->journal(st->ctx->jopaque, st->undo)) < 0)
+		return fl_error_set(err, rc, "", "cannot journal the command's pid: %s",
+				    strerror(-rc));
+	return 0;
+}
+
 static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
 			 struct fl_error *err)
 {
 	struct syscall_spec *s = spec;
 	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
 	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(undo, "seed");
+	uint64_t deadline = ctx ? ctx->deadline_mono_ns : 0;
 	int rc = 0;
 
-	(void)ctx;
 	cJSON_ArrayForEach(e, tables)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
@@ -367,7 +463,7 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 		if (rc == 0)
 			rc = fl_preload_table_arm(
 			    t, s->rules, s->nrules,
-			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, 0);
+			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, deadline);
 		fl_preload_table_close(t);
 		if (rc < 0) {
 			fl_error_set(err, rc, "", "arming %s: %s", name->valuestring,
@@ -380,22 +476,69 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 	if (s->launch) {
 		const cJSON *name =
 		    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tables, 0), "table");
+		struct started st = {undo, ctx};
+		struct fl_seccomp_plan *plan = NULL;
 		struct fl_proc_ident p;
-		cJSON *procs;
 
-		rc = fl_launch_spawn(s->launch, name->valuestring, &p, err);
+		if (s->seccomp) {
+			rc = fl_seccomp_plan_new(
+			    s->rules, s->nrules,
+			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, &plan, err);
+			if (rc == 0)
+				rc = fl_seccomp_plan_compile(plan, err);
+			if (rc < 0) {
+				fl_seccomp_plan_free(plan);
+				(void)syscall_revert(undo, NULL);
+				return rc;
+			}
+			fl_seccomp_plan_set_deadline(plan, deadline);
+		} else if (!cJSON_IsString(name)) {
+			(void)syscall_revert(undo, NULL);
+			return fl_error_set(err, -EINVAL, "", "undo record: no table");
+		}
+		/* The pid is journalled (on_started) before the command may run. */
+		rc = fl_launch_spawn(s->launch, s->seccomp ? NULL : name->valuestring, plan,
+				     on_started, &st, &p, err);
 		if (rc < 0) {
 			(void)syscall_revert(undo, NULL);
 			return rc;
 		}
-		/* apply adds to the record: the agent journals it again. */
-		procs = fl_proc_idents_json(&p, 1);
-		if (!procs || !cJSON_AddItemToObject(undo, "processes", procs)) {
-			cJSON_Delete(procs);
-			(void)fl_launch_stop(&p, 0);
-			(void)syscall_revert(undo, NULL);
-			return fl_error_set(err, -ENOMEM, "", "out of memory");
-		}
+	}
+	return 0;
+}
+
+/*
+ * The lease moved: so does every table's own deadline (after which the shim
+ * ignores its rules even if no agent is left to disarm them). A table that
+ * is gone has nothing to extend.
+ */
+static int syscall_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err)
+{
+	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(undo, "processes"))
+	{
+		struct fl_proc_ident p;
+
+		if (fl_proc_ident_from_json(e, &p) == 0)
+			fl_launch_set_deadline(&p, deadline_mono_ns);
+	}
+
+	cJSON_ArrayForEach(e, tables)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
+		struct fl_preload_table *t = NULL;
+		int rc;
+
+		if (!cJSON_IsString(name))
+			continue;
+		rc = fl_preload_table_open(name->valuestring, &t);
+		if (rc == 0)
+			rc = fl_preload_table_set_expiry(t, deadline_mono_ns);
+		fl_preload_table_close(t);
+		if (rc < 0 && rc != -ENOENT)
+			return fl_error_set(err, rc, "", "extending %s: %s", name->valuestring,
+					    strerror(-rc));
 	}
 	return 0;
 }
@@ -406,7 +549,8 @@ static int syscall_describe(const void *spec, struct fl_buf *out)
 	int rc;
 
 	if (s->launch) {
-		rc = fl_buf_printf(out, "syscall faults on a launched command:");
+		rc = fl_buf_printf(out, "syscall faults (%s) on a launched command:",
+				   s->seccomp ? "seccomp filter" : "shim");
 		for (size_t i = 0; i < s->launch->argc && i < 8 && rc == 0; i++)
 			rc = fl_buf_printf(out, " %.200s", s->launch->argv[i]);
 		if (rc == 0 && s->launch->argc > 8)
@@ -444,6 +588,7 @@ const struct fl_fault_ops fl_fault_syscall = {
     .plan = syscall_plan,
     .apply = syscall_apply,
     .revert = syscall_revert,
+    .renew = syscall_renew,
     .describe = syscall_describe,
     .available = syscall_available,
     .free = syscall_free,

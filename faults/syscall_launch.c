@@ -4,7 +4,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,24 @@ static bool env_name_ok(const char *s)
 	return true;
 }
 
+/* A "." or ".." component would let a path leave the directory it names. */
+static bool has_dot_component(const char *s)
+{
+	for (const char *c = s; (c = strchr(c, '/'));) {
+		c++;
+		if (c[0] == '.' &&
+		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
+			return true;
+	}
+	return false;
+}
+
 static int abs_path(const cJSON *v, const char *path, char *out, struct fl_error *err)
 {
-	if (!cJSON_IsString(v) || v->valuestring[0] != '/' || strlen(v->valuestring) >= PATH_MAX)
-		return fl_error_set(err, -EINVAL, path, "expected an absolute path");
+	if (!cJSON_IsString(v) || v->valuestring[0] != '/' || strlen(v->valuestring) >= PATH_MAX ||
+	    has_dot_component(v->valuestring))
+		return fl_error_set(err, -EINVAL, path,
+				    "expected an absolute path without \".\" or \"..\" components");
 	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
 	return 0;
 }
@@ -92,9 +107,10 @@ int fl_launch_parse(const cJSON *target, struct fl_launch **out, struct fl_error
 		}
 		l->argc++;
 	}
-	if (l->argv[0][0] != '/' && strchr(l->argv[0], '/')) {
+	if ((l->argv[0][0] != '/' && strchr(l->argv[0], '/')) || has_dot_component(l->argv[0])) {
 		rc = fl_error_set(err, -EINVAL, "$.target.command[0]",
-				  "expected an absolute path or a program name found in PATH");
+				  "expected an absolute path (without \".\" or \"..\" components) "
+				  "or a program name found in PATH");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, target)
@@ -231,7 +247,7 @@ int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx, struc
 			return fl_error_set(err, -ENOENT, "$.target.output",
 					    "%s: the directory does not exist", l->output);
 	}
-	if (fl_preload_locate(NULL, l->lib, sizeof(l->lib)) < 0)
+	if (!l->seccomp && fl_preload_locate(NULL, l->lib, sizeof(l->lib)) < 0)
 		return fl_error_set(
 		    err, -EOPNOTSUPP, "$.target.command",
 		    "cannot find " FL_PRELOAD_LIB_NAME
@@ -272,14 +288,20 @@ static char **launch_env(const struct fl_launch *l, const char *table)
 		}
 		envp[k++] = strdup(l->env[j]);
 	}
-	if (asprintf(&envp[k], "LD_PRELOAD=%s%s%s", l->lib,
-		     user_preload && *user_preload ? ":" : "",
-		     user_preload ? user_preload : "") < 0)
-		envp[k] = NULL;
-	k++;
-	if (asprintf(&envp[k], "%s=%s", FL_SHM_ENV, table) < 0)
-		envp[k] = NULL;
-	k++;
+	if (!table) {
+		/* Seccomp: no shim; an LD_PRELOAD given in env is the user's. */
+		if (user_preload && asprintf(&envp[k++], "LD_PRELOAD=%s", user_preload) < 0)
+			envp[k - 1] = NULL;
+	} else {
+		if (asprintf(&envp[k], "LD_PRELOAD=%s%s%s", l->lib,
+			     user_preload && *user_preload ? ":" : "",
+			     user_preload ? user_preload : "") < 0)
+			envp[k] = NULL;
+		k++;
+		if (asprintf(&envp[k], "%s=%s", FL_SHM_ENV, table) < 0)
+			envp[k] = NULL;
+		k++;
+	}
 	for (size_t i = 0; i < k; i++)
 		if (!envp[i]) {
 			for (size_t j = 0; j < k; j++)
@@ -290,106 +312,450 @@ static char **launch_env(const struct fl_launch *l, const char *table)
 	return envp;
 }
 
-struct watch {
-	pid_t pid;
-	char table[FL_SHM_NAME_MAX];
+/* Shared with the child of a seccomp launch (MAP_SHARED): its listener, then our go-ahead. */
+struct launch_word {
+	int state; /* 0 pending, 1 listener published in fd, -1 failed with err */
+	int fd;
+	int err;
+	int go; /* 1: we hold the listener, exec; -1: give up */
 };
 
-/* Reap the command when it ends, then disarm and remove its table. */
-static void *watch_main(void *p)
-{
-	struct watch *w = p;
-	struct fl_preload_table *t = NULL;
+/*
+ * One launched command: a thread that forks it (so that, for seccomp, its
+ * PR_SET_PDEATHSIG follows this thread, which lives exactly as long as the
+ * supervision), then supervises (seccomp) or waits (shim) and cleans up.
+ */
+struct runner {
+	/* Borrowed from the spawner until the fork is reported. */
+	const struct fl_launch *l;
+	char **envp;
+	int go_r, err_w; /* the child's ends */
+	pid_t agent;	 /* our pid, for the child's parent-death check */
+	/* Owned. */
+	struct launch_word *w;	      /* seccomp: shared with the child */
+	struct fl_seccomp_plan *plan; /* seccomp: NULL for the shim */
+	char table[FL_SHM_NAME_MAX];  /* shim: disarmed and removed at the end */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int phase; /* RUNNER_* */
+	pid_t pid;
+	int fork_err;
+	int nfd;   /* seccomp: our copy of the listener */
+	int pidfd; /* seccomp: the child's */
+	struct fl_proc_ident ident;
+	int refs;
+	struct runner *next; /* registry of supervised commands */
+};
 
-	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+enum { RUNNER_FORKING, RUNNER_FORKED, RUNNER_RUN, RUNNER_ABORT };
+
+/* Supervised (seccomp) commands, for disarm and renew by pid + start time. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct runner *registry;
+
+static void runner_unref(struct runner *r)
+{
+	int left;
+
+	pthread_mutex_lock(&r->mu);
+	left = --r->refs;
+	pthread_mutex_unlock(&r->mu);
+	if (left)
+		return;
+	if (r->w)
+		munmap(r->w, sizeof(*r->w));
+	if (r->nfd >= 0)
+		close(r->nfd);
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	fl_seccomp_plan_free(r->plan);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}
+
+static _Noreturn void child_fail(int errfd, int e, int code)
+{
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(code);
+}
+
+/*
+ * The child, between fork and exec: only async-signal-safe calls (the agent
+ * is threaded). It waits for the go byte before anything of the command
+ * runs: the agent sends it once the pid is in the journal, and if the agent
+ * dies first the pipe reads EOF and the child exits. The command's stdio,
+ * group, signals and descriptors are set up as posix_spawn did.
+ */
+static _Noreturn void child_main(const struct runner *r)
+{
+	const struct fl_launch *l = r->l;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+	int go, ef, fd;
+	char b;
+
+	/* Out of the way of 0-2 first, whatever the agent's descriptors are. */
+	go = fcntl(r->go_r, F_DUPFD_CLOEXEC, 10);
+	ef = fcntl(r->err_w, F_DUPFD_CLOEXEC, 10);
+	if (go < 0 || ef < 0)
+		_exit(126);
+	if (r->plan) {
+		/* The supervisor is our parent thread: without it, nobody answers. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != r->agent)
+			_exit(126);
+	}
+	setpgid(0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		child_fail(ef, errno, 126);
+	fd = open(l->output[0] ? l->output : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0640);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(1, 2) < 0)
+		child_fail(ef, errno, 126);
+	if (l->cwd[0] && chdir(l->cwd) < 0)
+		child_fail(ef, errno, 126);
+	if (dup2(go, 3) < 0 || dup3(ef, 4, O_CLOEXEC) < 0)
+		_exit(126);
+	/* The agent's own descriptors (sockets, journal, lock) stay the agent's. */
+	if (close_range(5, ~0U, 0) < 0)
+		for (int i = 5; i < 1024; i++)
+			close(i);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	while ((fd = (int)read(3, &b, 1)) < 0 && errno == EINTR)
+		;
+	if (fd != 1)
+		_exit(127); /* no go: the agent did not journal us */
+	close(3);
+	if (r->plan) {
+		struct timespec t0, t;
+		int nfd = fl_seccomp_plan_install(r->plan);
+
+		if (nfd < -1) {
+			__atomic_store_n(&r->w->err, -nfd, __ATOMIC_RELAXED);
+			__atomic_store_n(&r->w->state, -1, __ATOMIC_RELEASE);
+			child_fail(4, -nfd, 125);
+		}
+		if (nfd == -1)
+			goto exec; /* RET_ERRNO only: nobody to wait for */
+		__atomic_store_n(&r->w->fd, nfd, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->w->state, 1, __ATOMIC_RELEASE);
+		/*
+		 * Keep the listener open until the agent has its own copy
+		 * (pidfd_getfd); ours closes at exec. Any syscall may now be
+		 * filtered, so wait without one (clock_gettime is the vDSO).
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (!__atomic_load_n(&r->w->go, __ATOMIC_ACQUIRE)) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 10)
+				_exit(125);
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		}
+		if (__atomic_load_n(&r->w->go, __ATOMIC_ACQUIRE) < 0)
+			_exit(125);
+	}
+exec:
+	execve(l->path, l->argv, r->envp);
+	child_fail(4, errno, errno == ENOENT ? 127 : 126);
+}
+
+static void registry_del(struct runner *r)
+{
+	pthread_mutex_lock(&registry_mu);
+	for (struct runner **pp = &registry; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+/*
+ * The listener's keeper: a process that only holds a copy of the listener
+ * and dies with this thread (PR_SET_PDEATHSIG, like the command). When the
+ * agent is SIGKILLed, its descriptor table may close before this thread's
+ * exit sends the command its SIGKILL; the kernel then answers a call the
+ * command has in flight, and every later one, with ENOSYS, which the command
+ * would see. With the keeper the listener outlives the agent until the
+ * keeper's own SIGKILL, which is sent after the command's (children are
+ * signalled in fork order): the command's call stays blocked and it dies
+ * with a fatal signal pending, never seeing ENOSYS.
+ */
+static pid_t keeper_start(int nfd, pid_t agent)
+{
+	pid_t k = fork();
+	sigset_t all;
+
+	if (k != 0)
+		return k;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != agent)
+		_exit(0);
+	if (nfd > 0)
+		(void)close_range(0, (unsigned)nfd - 1, 0);
+	(void)close_range((unsigned)nfd + 1, ~0U, 0);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	for (;;)
+		pause(); /* only SIGKILL (its PDEATHSIG, or ours) ends it */
+}
+
+static void *runner_main(void *arg)
+{
+	struct runner *r = arg;
+	struct fl_preload_table *t = NULL;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0)
+		child_main(r);
+	pthread_mutex_lock(&r->mu);
+	r->pid = pid;
+	r->fork_err = pid < 0 ? errno : 0;
+	r->phase = RUNNER_FORKED;
+	pthread_cond_broadcast(&r->cv);
+	if (pid < 0) {
+		pthread_mutex_unlock(&r->mu);
+		goto out;
+	}
+	while (r->plan && r->phase == RUNNER_FORKED)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	if (r->plan && r->phase == RUNNER_RUN && r->nfd >= 0) {
+		/* Forked after the command, so it is signalled after it (see keeper_start). */
+		pid_t keeper = keeper_start(r->nfd, r->agent);
+		/* Until the command exits (its pidfd), then for what it forked, if anything. */
+		int rc = fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
+
+		/* A supervisor that cannot answer: stop the command, do not leave it hanging. */
+		if (rc < 0)
+			(void)fl_launch_stop(&r->ident, 0);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (rc == 0)
+			(void)fl_seccomp_serve(r->plan, r->nfd, -1);
+		if (keeper > 0) {
+			kill(keeper, SIGKILL);
+			while (waitpid(keeper, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		registry_del(r);
+		goto out;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	/* Its children (same table, inherited) run on, unfaulted. */
-	if (fl_preload_table_open(w->table, &t) == 0) {
+	if (r->table[0] && fl_preload_table_open(r->table, &t) == 0) {
 		if (fl_preload_table_disarm(t) < 0)
 			(void)0; /* the unlink below still ends it for new mappers */
 		fl_preload_table_close(t);
 	}
-	(void)fl_preload_table_unlink(w->table);
-	free(w);
+	if (r->table[0])
+		(void)fl_preload_table_unlink(r->table);
+out:
+	runner_unref(r);
 	return NULL;
 }
 
-int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_proc_ident *out,
-		    struct fl_error *err)
+/* The child published its listener (or failed, or died): take our own copy. */
+static int take_listener(struct runner *r, struct fl_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	struct watch *w = NULL;
+	struct timespec ts = {0, 50000};
+	int st;
+
+	for (int i = 0; i < 100000; i++) {
+		siginfo_t si = {0};
+
+		st = __atomic_load_n(&r->w->state, __ATOMIC_ACQUIRE);
+		if (st)
+			break;
+		if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			return fl_error_set(err, -ECHILD, "$.target.command",
+					    "the command died before its filter loaded");
+		nanosleep(&ts, NULL);
+	}
+	if (st != 1)
+		return fl_error_set(
+		    err, st ? -__atomic_load_n(&r->w->err, __ATOMIC_RELAXED) : -ETIMEDOUT,
+		    "$.target.command", "loading the seccomp filter: %s",
+		    strerror(st ? __atomic_load_n(&r->w->err, __ATOMIC_RELAXED) : ETIMEDOUT));
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+	if (r->pidfd < 0)
+		return fl_error_set(err, -errno, "$.target.command", "pidfd_open: %s",
+				    strerror(errno));
+	r->nfd = (int)syscall(SYS_pidfd_getfd, r->pidfd,
+			      __atomic_load_n(&r->w->fd, __ATOMIC_RELAXED), 0);
+	if (r->nfd < 0)
+		return fl_error_set(err, -errno, "$.target.command",
+				    "taking the command's seccomp listener (pidfd_getfd): %s",
+				    strerror(errno));
+	return 0;
+}
+
+int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_seccomp_plan *plan,
+		    int (*started)(void *opaque, const struct fl_proc_ident *p,
+				   struct fl_error *err),
+		    void *opaque, struct fl_proc_ident *out, struct fl_error *err)
+{
+	int go[2] = {-1, -1}, ef[2] = {-1, -1};
+	struct runner *r = NULL;
 	char **envp = NULL;
-	sigset_t none, all;
 	pthread_attr_t ta;
 	pthread_t th;
-	pid_t pid = -1;
-	int rc;
+	bool threaded = false;
+	int rc, e = 0;
+	ssize_t n;
 
-	envp = launch_env(l, table);
-	if (!envp)
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		fl_seccomp_plan_free(plan);
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	/* A daemon's ignored signals (SIGPIPE) and masks must not leak into the command. */
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	/* A group of its own: revert stops what it forked too. */
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					  POSIX_SPAWN_SETPGROUP);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, l->output[0] ? l->output : "/dev/null",
-					 O_WRONLY | O_CREAT | O_APPEND, 0640);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	/* The agent's own descriptors (sockets, journal, lock) stay the agent's. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	if (l->cwd[0])
-		posix_spawn_file_actions_addchdir_np(&fa, l->cwd);
-	rc = posix_spawn(&pid, l->path, &fa, &at, l->argv, envp);
-	if (rc) {
-		rc = fl_error_set(err, -rc, "$.target.command", "starting %s: %s", l->path,
-				  strerror(rc));
+	}
+	r->plan = plan;
+	r->nfd = r->pidfd = -1;
+	r->refs = 1; /* this function; the thread takes one more */
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	envp = launch_env(l, plan ? NULL : table);
+	if (!envp) {
+		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
-	out->pid = pid;
-	/* Our child cannot be reaped before we do: its stat is there, even as a zombie. */
-	if ((rc = fl_proc_stat(pid, &out->start, NULL)) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		rc = fl_error_set(err, rc, "$.target.command", "%s ended at once", l->path);
+	if (!plan)
+		snprintf(r->table, sizeof(r->table), "%s", table);
+	if (plan) {
+		r->w = mmap(NULL, sizeof(*r->w), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			    -1, 0);
+		if (r->w == MAP_FAILED) {
+			r->w = NULL;
+			rc = fl_error_set(err, -errno, "", "mmap: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ef, O_CLOEXEC) < 0) {
+		rc = fl_error_set(err, -errno, "", "pipe: %s", strerror(errno));
 		goto out;
 	}
-	w = calloc(1, sizeof(*w));
-	if (w) {
-		w->pid = pid;
-		snprintf(w->table, sizeof(w->table), "%s", table);
-		pthread_attr_init(&ta);
-		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&ta, 64 * 1024);
-		if (pthread_create(&th, &ta, watch_main, w) == 0)
-			w = NULL;
-		pthread_attr_destroy(&ta);
-	}
-	if (w) {
-		/* Without a watcher the command would outlive its cleanup: refuse. */
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	r->l = l;
+	r->envp = envp;
+	r->go_r = go[0];
+	r->err_w = ef[1];
+	r->agent = getpid();
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&ta, 256 * 1024);
+	r->refs = 2;
+	threaded = pthread_create(&th, &ta, runner_main, r) == 0;
+	pthread_attr_destroy(&ta);
+	if (!threaded) {
+		r->refs = 1;
 		rc = fl_error_set(err, -EAGAIN, "", "cannot start a thread to watch the command");
 		goto out;
 	}
+	pthread_mutex_lock(&r->mu);
+	while (r->phase == RUNNER_FORKING)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	close(go[0]);
+	close(ef[1]);
+	go[0] = ef[1] = -1;
+	if (r->pid < 0) {
+		rc = fl_error_set(err, -r->fork_err, "$.target.command", "fork: %s",
+				  strerror(r->fork_err));
+		goto out;
+	}
+	r->ident.pid = r->pid;
+	/* It waits for the go byte: its stat is there. */
+	if ((rc = fl_proc_stat(r->pid, &r->ident.start, NULL)) < 0) {
+		rc = fl_error_set(err, rc, "$.target.command", "%s ended at once", l->path);
+		goto out;
+	}
+	/* The pid goes to the journal before anything of the command runs. */
+	if (started && (rc = started(opaque, &r->ident, err)) < 0)
+		goto out; /* closing go: the child reads EOF and exits */
+	if (write(go[1], "g", 1) != 1) {
+		rc = fl_error_set(err, -errno, "", "starting the command: %s", strerror(errno));
+		goto out;
+	}
+	close(go[1]);
+	go[1] = -1;
+	if (plan && fl_seccomp_plan_needs_notify(plan)) {
+		rc = take_listener(r, err);
+		__atomic_store_n(&r->w->go, rc < 0 ? -1 : 1, __ATOMIC_RELEASE);
+		if (rc < 0)
+			goto out;
+		pthread_mutex_lock(&registry_mu);
+		r->next = registry;
+		registry = r;
+		pthread_mutex_unlock(&registry_mu);
+	}
+	if (plan) {
+		pthread_mutex_lock(&r->mu);
+		r->phase = RUNNER_RUN;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	/* EOF: the exec succeeded (the pipe is close-on-exec); else its errno. */
+	while ((n = read(ef[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(e)) {
+		rc = fl_error_set(err, -e, "$.target.command", "starting %s: %s", l->path,
+				  strerror(e));
+		goto out;
+	}
+	*out = r->ident;
 	rc = 0;
 out:
-	free(w);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	for (size_t i = 0; envp[i]; i++)
+	if (rc < 0 && threaded && r->pid > 0) {
+		/* Before go it exits on EOF; after, it is stopped here (by pid + start). */
+		if (go[1] < 0 && r->ident.start)
+			(void)fl_launch_stop(&r->ident, 0);
+		pthread_mutex_lock(&r->mu);
+		if (r->phase == RUNNER_FORKED)
+			r->phase = RUNNER_ABORT;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (ef[i] >= 0)
+			close(ef[i]);
+	}
+	if (r)
+		runner_unref(r);
+	for (size_t i = 0; envp && envp[i]; i++)
 		free(envp[i]);
 	free(envp);
 	return rc;
+}
+
+/* Apply f to the supervisor of p, if it has one here. */
+static void registry_each(const struct fl_proc_ident *p, uint64_t deadline, bool disarm)
+{
+	pthread_mutex_lock(&registry_mu);
+	for (struct runner *r = registry; r; r = r->next)
+		if (r->ident.pid == p->pid && r->ident.start == p->start) {
+			if (disarm)
+				fl_seccomp_plan_disarm(r->plan);
+			else
+				fl_seccomp_plan_set_deadline(r->plan, deadline);
+		}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+void fl_launch_disarm(const struct fl_proc_ident *p)
+{
+	registry_each(p, 0, true);
+}
+
+void fl_launch_set_deadline(const struct fl_proc_ident *p, uint64_t mono_ns)
+{
+	registry_each(p, mono_ns, false);
 }
 
 /* Wait until the pidfd says the process ended, at most ms. */

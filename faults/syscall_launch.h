@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -23,6 +24,7 @@
 #include "core/error.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
+#include "faults/seccomp.h"
 
 #define FL_LAUNCH_ARGS_MAX    256  /* argv entries */
 #define FL_LAUNCH_ARG_LEN_MAX 4096 /* bytes per argument or env value */
@@ -39,6 +41,7 @@ struct fl_launch {
 	char output[PATH_MAX]; /* "" = /dev/null */
 	bool keep;	       /* on revert: leave it running (default: stop it) */
 	char lib[PATH_MAX];    /* the shim, found by fl_launch_resolve() */
+	bool seccomp;	       /* under a seccomp filter, not the shim (params.mode) */
 };
 
 /* Parse the target object above; errors carry $.target.* paths. */
@@ -52,13 +55,30 @@ void fl_launch_free(struct fl_launch *l);
 int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx,
 		      struct fl_error *err) FL_WUR;
 /*
- * Start the command with LD_PRELOAD=the shim and FAULTLINE_SHM=table (already
- * created and armed), in a process group of its own. A detached thread reaps
- * it when it exits and then disarms and removes the table, so a command that
+ * Start the command, in a process group of its own, either under the shim
+ * (plan NULL: LD_PRELOAD=the shim, FAULTLINE_SHM=table, already created and
+ * armed) or under the plan's seccomp filter (plan compiled; ownership passes
+ * here, always). A detached thread forks it and, for seccomp, answers its
+ * notifications (fl_seccomp_serve) until it and all it forked are gone; for
+ * the shim it reaps it and disarms and removes the table, so a command that
  * ends while armed leaves nothing behind.
+ *
+ * No window without a record: the child waits on a pipe before any of the
+ * command runs; started(opaque, pid + start time) is called then (the agent
+ * journals the pid), and only when it returns 0 is the go byte sent. If the
+ * agent dies before that, the child reads EOF and exits; if started fails,
+ * likewise. A seccomp child also dies with its supervising thread
+ * (PR_SET_PDEATHSIG), since nobody would answer its notifications. Returns
+ * once the command has exec'd (an exec failure is reported with its errno).
  */
-int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_proc_ident *out,
-		    struct fl_error *err) FL_WUR;
+int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_seccomp_plan *plan,
+		    int (*started)(void *opaque, const struct fl_proc_ident *p,
+				   struct fl_error *err),
+		    void *opaque, struct fl_proc_ident *out, struct fl_error *err) FL_WUR;
+/* The seccomp supervisor of this launched command (if any here) lets every call run. */
+void fl_launch_disarm(const struct fl_proc_ident *p);
+/* ... and does so from mono_ns (CLOCK_MONOTONIC) on: the lease, moved by renew. */
+void fl_launch_set_deadline(const struct fl_proc_ident *p, uint64_t mono_ns);
 /*
  * Stop exactly this process (pid + start time) and its process group:
  * SIGTERM, then SIGKILL after grace_ms. Gone or recycled counts as stopped.

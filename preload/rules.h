@@ -53,10 +53,13 @@ int fl_preload_table_open(const char *name, struct fl_preload_table **out) FL_WU
 /*
  * Replace all rules at once (seqlock write, serialised with other writers by
  * flock). expires_mono_ns: CLOCK_MONOTONIC deadline after which the shim
- * ignores the rules, 0 = none.
+ * ignores the rules, 0 = none (the agent always gives one: the fault's lease,
+ * so that tables an agent armed lapse even if it dies and never returns).
  */
 int fl_preload_table_arm(struct fl_preload_table *t, const struct fl_preload_rule *rules, size_t n,
 			 uint64_t seed, uint64_t expires_mono_ns) FL_WUR;
+/* Move the deadline of the rules armed now (renew of a lease); 0 = none. */
+int fl_preload_table_set_expiry(struct fl_preload_table *t, uint64_t expires_mono_ns) FL_WUR;
 /* Remove every rule. */
 int fl_preload_table_disarm(struct fl_preload_table *t) FL_WUR;
 /* The pid that registered the table (0 for tables made by faultline exec). */

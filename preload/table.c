@@ -142,6 +142,18 @@ int fl_preload_table_arm(struct fl_preload_table *t, const struct fl_preload_rul
 	return 0;
 }
 
+int fl_preload_table_set_expiry(struct fl_preload_table *t, uint64_t expires_mono_ns)
+{
+	if (!t)
+		return -EINVAL;
+	if (flock(t->fd, LOCK_EX) < 0)
+		return -errno;
+	/* One word the shim reads on its own (at a match, outside the seqlock). */
+	__atomic_store_n(&t->t->expires_mono_ns, expires_mono_ns, __ATOMIC_RELEASE);
+	flock(t->fd, LOCK_UN);
+	return 0;
+}
+
 int fl_preload_table_disarm(struct fl_preload_table *t)
 {
 	return fl_preload_table_arm(t, NULL, 0, 0, 0);

@@ -10,8 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 agent=${1:-$top/build/agent/faultline-agent}
 [ -x "$agent" ] || { echo "SKIPPED: no agent at $agent (build first)"; exit 77; }
 dir=$(mktemp -d /tmp/fl-slowloris-XXXXXX)
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token"
-chmod 600 "$dir/token"
+(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token")
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$agent" --listen "127.0.0.1:$port" --token-file "$dir/token" --state-dir "$dir/state" 2>"$dir/log" &
 pid=$!

@@ -91,9 +91,9 @@ try:
     for i in range(NPAUSE):
         procs.append(subprocess.Popen([sleeper, "3600"]))
     token = "%032x" % random.getrandbits(128)
-    with open(d + "/token", "w") as f:
+    # Created 0600: the agent refuses a token file group or others can read.
+    with os.fdopen(os.open(d + "/token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
         f.write(token + "\n")
-    os.chmod(d + "/token", 0o600)
     cfg = {"allow": {"names": ["fl-soak-sleep"]},
            "limits": {"max_live_faults": NPAUSE + NTBF + 4 * THREADS + 64, "rate_per_second": 1e6, "rate_burst": 1e6}}
     with open(d + "/config.json", "w") as f:

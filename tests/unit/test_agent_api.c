@@ -160,6 +160,13 @@ START_TEST(config_parse)
 	    {"{\"kinds\":[\"explode\"]}", 0, "$.kinds[0]"},
 	    {"{\"limits\":{\"max_body_bytes\":1}}", 0, "$.limits.max_body_bytes"},
 	    {"{\"limits\":{\"rate\":1}}", 0, "$.limits.rate"},
+	    {"{\"network\":[]}", 0, "$.network"},
+	    {"{\"network\":{\"ns\":[\"a\"]}}", 0, "$.network.ns"},
+	    {"{\"network\":{\"netns\":[\"a\",\"../b\"]}}", 0, "$.network.netns[1]"},
+	    {"{\"network\":{\"netns\":[\"..\"]}}", 0, "$.network.netns[0]"},
+	    {"{\"network\":{\"netns\":[\"/run/netns/../x\"]}}", 0, "$.network.netns[0]"},
+	    {"{\"network\":{\"interfaces\":[\"a-very-long-interface-name\"]}}", 0,
+	     "$.network.interfaces[0]"},
 	};
 	struct fl_agent_config c;
 	struct fl_error err;

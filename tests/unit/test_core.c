@@ -131,9 +131,13 @@ END_TEST
 /* Patterns whose repetitions regcomp would expand exponentially are refused before it. */
 START_TEST(regex_expansion_guard)
 {
-	static const char *const ok[] = {
-	    "^ready$",	   "[0-9]+ms",	       "(foo|bar)+baz{2,5}", "^sleep 1000\\.123$",
-	    "(a{40}){40}", "[[:alpha:]]+[]x]*", "^([0-9]{1,3}\\.){3}[0-9]{1,3}$"};
+	static const char *const ok[] = {"^ready$",
+					 "[0-9]+ms",
+					 "(foo|bar)+baz{2,5}",
+					 "^sleep 1000\\.123$",
+					 "(a{40}){40}",
+					 "[[:alpha:]]+[]x]*",
+					 "^([0-9]{1,3}\\.){3}[0-9]{1,3}$"};
 	static const char *const bombs[] = {"a++++++++++++++++++++++++++++++++++++++++",
 					    "((a{99}){99}){99}",
 					    "(((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",

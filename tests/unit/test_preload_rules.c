@@ -372,6 +372,14 @@ START_TEST(test_fault_parse_errors)
 	    {"{\"command\":[\"ls\"],\"user\":\"x\"}", "{\"rules\":[\"write:EIO\"]}",
 	     "$.target.user"},
 	    {"{\"command\":[\"ls\"]}", "{\"rules\":[\"write:EBOGUS\"]}", "$.params.rules[0]"},
+	    /* The seccomp mode. */
+	    {"{\"command\":[\"ls\"]}", "{\"rules\":[\"write:EIO\"],\"mode\":\"bpf\"}",
+	     "$.params.mode"},
+	    {"{\"pid\":3}", "{\"rules\":[\"write:EIO\"],\"mode\":\"seccomp\"}", "$.params.mode"},
+	    {"{\"command\":[\"ls\"],\"on_revert\":\"keep\"}",
+	     "{\"rules\":[\"write:EIO\"],\"mode\":\"seccomp\"}", "$.target.on_revert"},
+	    {"{\"command\":[\"ls\"]}", "{\"rules\":[\"nosuchcall:EIO\"],\"mode\":\"seccomp\"}",
+	     "$.params.rules"},
 	};
 
 	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {

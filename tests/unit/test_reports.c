@@ -134,14 +134,17 @@ START_TEST(junit_counts_escaping_and_schema_shape)
 	    "s = r.find('testsuite')\n"
 	    "for e in (r, s):\n"
 	    "    assert (e.get('tests'), e.get('failures'), e.get('errors'), e.get('skipped')) == "
-	    "('6', '1', '0', '1'), e.attrib\n"
+	    "('7', '2', '0', '1'), e.attrib\n"
 	    "    assert float(e.get('time')) == 1.5\n"
 	    "assert s.get('name') == 'T <&> \"x\"'\n"
 	    "assert s.get('timestamp') == '2026-01-02T03:04:05'\n"
 	    "assert s.get('hostname') == 'host<1>'\n"
 	    "c = s.findall('testcase')\n"
 	    "assert [x.get('classname') for x in c] == ['steady-state-before'] * 3 + "
-	    "['steady-state-after'] * 3\n"
+	    "['steady-state-after'] * 3 + ['experiment']\n"
+	    "assert c[6].get('name') == 'experiment run'\n"
+	    "rf = c[6].find('failure')\n"
+	    "assert rf.get('type') == 'Deviated' and 'exit code: 1' in rf.text, rf.attrib\n"
 	    "assert [x.get('name') for x in c][:3] == ['a & b', '<second>', 'third \"q\"']\n"
 	    "f = c[4].find('failure')\n"
 	    "assert f.get('message') == 'status was 1, expected 0', f.attrib\n"
@@ -177,11 +180,120 @@ START_TEST(junit_provider_failure_is_an_error)
 	fl_buf_init(&b, 1 << 20);
 	ck_assert_int_eq(fl_report_junit_render(j, &b), 0);
 	ck_assert_ptr_nonnull(strstr(b.data, "errors=\"1\""));
-	ck_assert_ptr_nonnull(strstr(b.data, "failures=\"0\""));
+	/* the only failure is the run's own case (deviated) */
+	ck_assert_ptr_nonnull(strstr(b.data, "failures=\"1\""));
 	ck_assert_ptr_nonnull(strstr(b.data, "<error type=\"ActivityFailed\" message=\""
 					     "faultline.ActivityFailed: boom &lt;x&gt;"));
 	fl_buf_done(&b);
 	cJSON_Delete(j);
+}
+END_TEST
+
+static cJSON *activity_rec(const char *name, const char *status)
+{
+	cJSON *r = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(r, "activity");
+
+	cJSON_AddStringToObject(a, "type", "action");
+	cJSON_AddStringToObject(a, "name", name);
+	cJSON_AddStringToObject(r, "status", status);
+	cJSON_AddNullToObject(r, "output");
+	cJSON_AddNumberToObject(r, "duration", 0.5);
+	if (strcmp(status, "failed") == 0)
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "exception"),
+				     cJSON_CreateString("faultline.ActivityFailed: it broke\n"));
+	return r;
+}
+
+static cJSON *named(const char *key, const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, key, name);
+	return o;
+}
+
+/*
+ * Method activities and rollbacks get their own cases, matched in order with
+ * the records that ran; the run itself is a case that carries the verdict.
+ */
+START_TEST(junit_method_rollbacks_and_run_case)
+{
+	static const char check_py[] =
+	    "import sys, xml.etree.ElementTree as E\n"
+	    "r = E.parse(sys.argv[1]).getroot()\n"
+	    "s = r.find('testsuite')\n"
+	    "c = s.findall('testcase')\n"
+	    "names = [(x.get('classname'), x.get('name')) for x in c]\n"
+	    "assert names == [('method', 'A'), ('method', 'B'), ('method', 'C'), ('method', 'A'),"
+	    " ('rollbacks', 'R'), ('experiment', 'experiment run')], names\n"
+	    "assert c[0].find('failure').get('type') == 'ActivityFailed'\n"
+	    "assert c[0].find('failure').get('message') == 'it broke'\n"
+	    "assert c[1].find('skipped').get('message') == 'not run: the timeout passed'\n"
+	    "assert len(list(c[2])) == 0 and len(list(c[3])) == 0\n"
+	    "assert 'strategy \"default\"' in c[4].find('skipped').get('message')\n"
+	    "e = c[5].find(sys.argv[2])\n"
+	    "assert e is not None and e.get('type') == sys.argv[3], (e, sys.argv)\n"
+	    "assert e.get('message') == 'the timeout passed' or sys.argv[2] == 'error'\n"
+	    "props = {p.get('name'): p.get('value') for p in s.find('properties')}\n"
+	    "assert props['exit_code'] == sys.argv[4], props\n"
+	    "assert (s.get('tests'), s.get('failures'), s.get('errors'), s.get('skipped')) == "
+	    "('6',) + tuple(sys.argv[5:8]), s.attrib\n";
+	static const struct {
+		const char *status, *elem, *type, *code, *failures, *errors;
+	} cases[] = {
+	    {"aborted", "failure", "Aborted", "1", "2", "0"},
+	    {"interrupted", "error", "Interrupted", "3", "1", "1"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *j = cJSON_CreateObject(), *exp, *m, *rb, *run;
+		struct fl_buf b;
+		char path[] = "/tmp/fl-junit-XXXXXX";
+		int fd = mkstemp(path);
+		pid_t pid;
+		int st;
+
+		exp = cJSON_AddObjectToObject(j, "experiment");
+		cJSON_AddStringToObject(exp, "title", "lists");
+		m = cJSON_AddArrayToObject(exp, "method");
+		cJSON_AddItemToArray(m, named("name", "A"));
+		cJSON_AddItemToArray(m, named("name", "B"));
+		cJSON_AddItemToArray(m, named("name", "C"));
+		cJSON_AddItemToArray(m, named("ref", "A"));
+		rb = cJSON_AddArrayToObject(exp, "rollbacks");
+		cJSON_AddItemToArray(rb, named("name", "R"));
+		cJSON_AddStringToObject(j, "status", cases[i].status);
+		cJSON_AddBoolToObject(j, "deviated", false);
+		cJSON_AddStringToObject(j, "reason", "the timeout passed");
+		cJSON_AddStringToObject(j, "rollback_strategy", "default");
+		cJSON_AddNumberToObject(j, "duration", 2);
+		cJSON_AddObjectToObject(j, "steady_states");
+		/* B never started (its pause was cut short); the ref to A ran. */
+		run = cJSON_AddArrayToObject(j, "run");
+		cJSON_AddItemToArray(run, activity_rec("A", "failed"));
+		cJSON_AddItemToArray(run, activity_rec("C", "succeeded"));
+		cJSON_AddItemToArray(run, activity_rec("A", "succeeded"));
+		cJSON_AddArrayToObject(j, "rollbacks");
+
+		ck_assert_int_ge(fd, 0);
+		fl_buf_init(&b, 1 << 20);
+		ck_assert_int_eq(fl_report_junit_render(j, &b), 0);
+		ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+		close(fd);
+		pid = fork();
+		if (pid == 0) {
+			execlp("python3", "python3", "-c", check_py, path, cases[i].elem,
+			       cases[i].type, cases[i].code, cases[i].failures, cases[i].errors,
+			       "2", (char *)NULL);
+			_exit(127);
+		}
+		waitpid(pid, &st, 0);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "JUnit check failed on:\n%s",
+			      b.data);
+		unlink(path);
+		fl_buf_done(&b);
+		cJSON_Delete(j);
+	}
 }
 END_TEST
 
@@ -282,6 +394,7 @@ START_TEST(journal_shape_from_a_real_run)
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "deviated")));
 	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "duration")));
 	ck_assert_int_eq(fl_runner_exit_code(j), FL_EXIT_HELD);
+	ck_assert(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "exit_code")) == FL_EXIT_HELD);
 	ss = cJSON_GetObjectItem(j, "steady_states");
 	before = cJSON_GetObjectItem(ss, "before");
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(before, "steady_state_met")));
@@ -319,6 +432,7 @@ Suite *fl_suite_reports(void)
 	tcase_add_test(tc, xml_escape_table);
 	tcase_add_test(tc, junit_counts_escaping_and_schema_shape);
 	tcase_add_test(tc, junit_provider_failure_is_an_error);
+	tcase_add_test(tc, junit_method_rollbacks_and_run_case);
 	tcase_add_test(tc, atomic_write_replaces_and_leaves_no_temp);
 	tcase_add_test(tc, json_path_resolver);
 	tcase_add_test(tc, journal_shape_from_a_real_run);

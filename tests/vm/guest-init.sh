@@ -57,7 +57,7 @@ N=0
 if [ -n "${AGENT:-}" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	# The real agent on a unix socket: POST /v1/faults, DELETE /v1/faults/ID.
 	MODE=agent
-	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >/run/token; chmod 600 /run/token
+	(umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >/run/token)
 	start_agent() {
 		"$AGENT" --listen unix:/run/fl.sock --token-file /run/token --state-dir /run/state \
 			2>>/run/agent.log &

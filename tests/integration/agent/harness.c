@@ -46,12 +46,16 @@ int t_agent_init(struct t_agent *a, const char *bin)
 	for (size_t i = 0; i < sizeof(raw); i++)
 		sprintf(a->token + 2 * i, "%02x", raw[i]);
 	snprintf(path, sizeof(path), "%s/token", a->dir);
-	f = fopen(path, "w");
-	if (!f)
+	/* Created 0600: the agent refuses a token file that group or others can read. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	fprintf(f, "%s\n", a->token);
 	fclose(f);
-	chmod(path, 0600);
 	return 0;
 }
 

@@ -46,9 +46,13 @@ for strategy in "" always default deviated never; do
 		'j["steady_states"]["after"] is None'
 done
 junit_check "$T/junit.xml" \
-	'r.get("tests") == "2" and r.get("failures") == "1" and r.get("skipped") == "1"' \
+	'r.get("tests") == "5" and r.get("failures") == "2" and r.get("skipped") == "3"' \
 	'"500" in cases[0].find("failure").text' \
-	'cases[1].get("classname") == "steady-state-after" and cases[1].find("skipped") is not None'
+	'[c.get("classname") for c in cases] == ["steady-state-before", "method", "steady-state-after", "rollbacks", "experiment"]' \
+	'all(c.find("skipped") is not None for c in cases[1:4])' \
+	'"before the method not met" in cases[1].find("skipped").get("message")' \
+	'"strategy \"never\"" in cases[3].find("skipped").get("message")' \
+	'cases[4].find("failure").get("type") == "SteadyStateNotMet"'
 # A ref takes its definition's mode: the JUnit report must blame the probe
 # that failed, not the ref that did not run in this phase.
 cat >"$T/ref.json" <<JSON
@@ -71,7 +75,7 @@ run_fl run --junit refjunit.xml ref.json
 expect_rc 1
 jassert "$T/journal.json" 'len(j["steady_states"]["before"]["probes"]) == 1'
 junit_check "$T/refjunit.xml" \
-	'r.get("failures") == "1"' \
+	'r.get("failures") == "2"' \
 	'[c.get("name") for c in cases if c.get("classname") == "steady-state-before"] == ["answers"]' \
 	'[c for c in cases if c.get("name") == "answers"][0].find("failure") is not None'
 echo "PASS"

@@ -48,10 +48,12 @@ except urllib.error.HTTPError as e: sys.exit(0 if e.code == 503 else 1)" "$URL/f
 	fail "the rollback did not repair the service"
 
 junit_check "$T/junit.xml" \
-	'r.get("tests") == "4" and r.get("failures") == "1" and r.get("skipped") == "1"' \
-	'cases[2].get("classname") == "steady-state-after" and cases[2].get("name") == "service <up> & \"healthy\""' \
-	'"200" in cases[2].find("failure").text and "200" in cases[2].find("failure").get("message")' \
-	'cases[3].find("skipped") is not None'
+	'r.get("tests") == "7" and r.get("failures") == "2" and r.get("skipped") == "1"' \
+	'[c.get("classname") for c in cases] == ["steady-state-before"] * 2 + ["method"] + ["steady-state-after"] * 2 + ["rollbacks", "experiment"]' \
+	'cases[3].get("classname") == "steady-state-after" and cases[3].get("name") == "service <up> & \"healthy\""' \
+	'"200" in cases[3].find("failure").text and "200" in cases[3].find("failure").get("message")' \
+	'cases[4].find("skipped") is not None' \
+	'cases[6].find("failure").get("type") == "Deviated"'
 
 # --rollback-strategy default (Chaos Toolkit's): a deviated run is "failed", so no rollbacks.
 python3 -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('$URL/flag/broken', method='DELETE'))" 2>/dev/null || true

@@ -70,8 +70,10 @@ jassert "$T/journal.json" \
 	'j["rollbacks"][0]["status"] == "succeeded"'
 
 junit_check "$T/junit.xml" \
-	'r.get("tests") == "6" and r.get("failures") == "0" and r.get("errors") == "0"' \
-	'[c.get("classname") for c in cases] == ["steady-state-before"] * 3 + ["steady-state-after"] * 3' \
+	'r.get("tests") == "12" and r.get("failures") == "0" and r.get("errors") == "0"' \
+	'[c.get("classname") for c in cases] == ["steady-state-before"] * 3 + ["method"] * 4 + ["steady-state-after"] * 3 + ["rollbacks", "experiment"]' \
+	'[c.get("name") for c in cases][3:7] == ["background sleeper", "first", "second", "status in range"]' \
+	'all(len(list(c)) == 0 for c in cases)' \
 	'[c.get("name") for c in cases][:3] == ["json says ok", "status in range", "process exits 0"]' \
 	'r.find("testsuite").get("name").startswith("held <&> \"quoted\"")'
 echo "PASS"

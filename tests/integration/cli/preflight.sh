@@ -28,7 +28,7 @@ cat >"$T/exp.json" <<JSON
   ]
 }
 JSON
-run_fl run exp.json
+run_fl run --junit junit.xml exp.json
 expect_rc 2
 expect_out "kernel has no sch_netem (modprobe sch_netem)"
 [ -e "$T/probed" ] && fail "a probe ran although pre-flight failed"
@@ -37,5 +37,13 @@ jassert "$T/journal.json" \
 	'j["status"] == "aborted"' \
 	'j["preflight"]["ok"] is False' \
 	'"sch_netem" in j["preflight"]["error"]' \
-	'j["run"] == []'
+	'j["run"] == []' \
+	'j["exit_code"] == 2'
+# JUnit: nothing ran (every case skipped), the run case is an <error>.
+junit_check "$T/junit.xml" \
+	'r.get("tests") == "5" and r.get("failures") == "0" and r.get("errors") == "1" and r.get("skipped") == "4"' \
+	'cases[-1].find("error").get("type") == "PreflightFailed"' \
+	'"sch_netem" in cases[-1].find("error").get("message")' \
+	'"pre-flight" in cases[-2].find("skipped").get("message")' \
+	'{p.get("name"): p.get("value") for p in r.find("testsuite/properties")}["exit_code"] == "2"'
 echo "PASS"

@@ -15,7 +15,8 @@ expect_rc 0
 expect_out "steady state HELD"
 jassert "$T/journal.json" 'j["status"] == "completed"' 'j["deviated"] is False' \
 	'all(r["status"] == "succeeded" for r in j["run"] + j["rollbacks"])'
-junit_check "$T/junit.xml" 'r.get("tests") == "6" and r.get("failures") == "0"'
+junit_check "$T/junit.xml" 'r.get("tests") == "11" and r.get("failures") == "0" and r.get("errors") == "0"' \
+	'cases[-1].get("name") == "experiment run" and len(list(cases[-1])) == 0'
 [ ! -e "$T/faultline-quickstart-$(id -u)" ] || fail "the demo service's state was left behind"
 if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
 	"http://127.0.0.1:$port/health.json" 2>/dev/null; then

@@ -126,7 +126,7 @@ check(spec.get("serviceAccountName") == "faultline-agent", "DaemonSet: service a
 (c,) = [x for x in spec["containers"] if x["name"] == "agent"]
 sc = c.get("securityContext", {})
 caps = sc.get("capabilities", {})
-want_caps = {"NET_ADMIN", "SYS_ADMIN", "KILL", "SYS_PTRACE"}
+want_caps = {"NET_ADMIN", "SYS_ADMIN", "KILL", "SYS_PTRACE", "DAC_OVERRIDE", "FOWNER", "SETPCAP"}
 check(set(caps.get("add", [])) == want_caps,
       "DaemonSet: capabilities %s, documented %s" % (caps.get("add"), sorted(want_caps)))
 check(caps.get("drop") == ["ALL"], "DaemonSet: capabilities not dropped to ALL first")
@@ -197,9 +197,8 @@ with tempfile.TemporaryDirectory() as tmp:
     s.close()
     swap = {"--listen": "127.0.0.1:%d" % port, "--token-file": os.path.join(tmp, "token"),
             "--state-dir": os.path.join(tmp, "state")}
-    with open(swap["--token-file"], "w") as f:
+    with os.fdopen(os.open(swap["--token-file"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
         f.write("0123456789abcdef0123456789abcdef")
-    os.chmod(swap["--token-file"], 0o600)
     real_args = [swap.get(args[i - 1], a) if i else a for i, a in enumerate(args)]
     envv = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
     p = subprocess.Popen([agent] + real_args, stderr=subprocess.PIPE, env=envv)

@@ -217,8 +217,7 @@ users:
     token: $apitoken
 EOF
 
-hex64 >token
-chmod 600 token
+(umask 077 && hex64 >token)
 token=$(cat token)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 KUBECONFIG="$dir/kube/config" NODE_NAME=node-a "$agent" --listen "127.0.0.2:$port" \

@@ -257,7 +257,7 @@ echo "$DRY" | head -1 | grep -q "^ip netns exec ${P}h1 tc qdisc replace dev e1 r
 # 10) through the real agent (unix socket)
 if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	A=/tmp/$P.agent; mkdir -p $A
-	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >$A/token; chmod 600 $A/token
+	(umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >$A/token)
 	"$AGENT" --listen unix:$A/sock --token-file $A/token --state-dir $A/state 2>$A/log &
 	AP=$!; PIDS="$PIDS $AP"
 	i=0; until curl -sf --unix-socket $A/sock http://a/v1/health >$A/health 2>/dev/null; do

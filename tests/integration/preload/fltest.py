@@ -99,9 +99,12 @@ class Agent:
         self.d, self.port, self.proc = d, free_port(), None
         self.token = os.urandom(24).hex()
         self.token_file, self.log = f"{d}/{state}.token", f"{d}/{state}.log"
-        with open(self.token_file, "w") as f:
+        # Created 0600: the agent refuses a token file group or others can read.
+        # A second agent on the same state dir (a restart) gets a fresh token.
+        if os.path.exists(self.token_file):
+            os.unlink(self.token_file)
+        with os.fdopen(os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
             f.write(self.token + "\n")
-        os.chmod(self.token_file, 0o600)
 
     def start(self):
         log = open(self.log, "a")

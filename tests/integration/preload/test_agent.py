@@ -1,6 +1,8 @@
 """Fault kind `syscall` through a real faultline-agent over HTTP: live arm and
 disarm of a running process started with the shim, lease expiry, bad input,
-and agent SIGKILL -> restart -> the journal reconcile disarms."""
+agent SIGKILL -> restart -> the journal reconcile disarms, and agent SIGKILL
+with no restart -> the table's own deadline (the lease, moved by renew) ends
+the fault in the shim."""
 import os
 import subprocess
 import time
@@ -37,6 +39,7 @@ def main():
         p = subprocess.Popen([HT, "repeat", "3000", "10", "write", f], stdout=subprocess.PIPE,
                              text=True, env=e)
         plain = subprocess.Popen(["sleep", "30"])
+        others = []
         try:
             if not a.start():
                 c.check(False, "faultline-agent did not start: " + open(a.log).read())
@@ -78,9 +81,41 @@ def main():
             c.check(read_until(p, "0"), "reconcile on start disarmed the table")
             st, body = a.http("GET", "/v1/faults")
             c.check(st == 200 and not (body or {}).get("faults"), f"no live faults: {body}")
+
+            # agent SIGKILL and never restarted: the table's own deadline (the
+            # lease, moved by renew) disarms it in the shim
+            q = subprocess.Popen([HT, "repeat", "3000", "10", "write", d + "/out2"],
+                                 stdout=subprocess.PIPE, text=True, env=e)
+            others.append(q)
+            c.check(errno_of(q.stdout.readline()) == "0", "second process: writes succeed")
+            st, _ = a.apply("s6", q.pid, ["write:EIO"], ttl_ms=600)
+            t0 = time.monotonic()
+            c.check(st == 201 and read_until(q, "EIO"), "armed with a 600 ms lease")
+            a.kill9()
+            c.check(read_until(q, "0", 600), "agent dead, no renew: the lease ends in the shim")
+            gone = time.monotonic() - t0
+            c.check(0.5 <= gone < 4, f"about when the lease ended ({gone:.2f} s)")
+            c.check(a.start(), "agent started again")
+            st, _ = a.apply("s7", q.pid, ["write:EIO"], ttl_ms=700)
+            c.check(st == 201 and read_until(q, "EIO"), "armed with a 700 ms lease")
+            st, body = a.http("POST", "/v1/faults/s7/renew", {"ttl_ms": 2500})
+            t0 = time.monotonic()
+            c.check(st == 200, f"renewed to 2.5 s: {st} {body}")
+            a.kill9()
+            time.sleep(1.2)
+            late = []
+            while time.monotonic() - t0 < 2.0:
+                late.append(errno_of(q.stdout.readline()))
+            c.check(late and set(late[-5:]) == {"EIO"},
+                    f"past the first lease, the renewed one holds (agent dead): {late[-5:]}")
+            c.check(read_until(q, "0", 600), "after the renewed lease, writes succeed again")
+            gone = time.monotonic() - t0
+            c.check(2.3 <= gone < 6, f"about when the renewed lease ended ({gone:.2f} s)")
+            five = [errno_of(q.stdout.readline()) for _ in range(5)]
+            c.check(five == ["0"] * 5, f"and stay clean with no agent at all: {five}")
         finally:
             a.stop()
-            for q in (p, plain):
+            for q in [p, plain] + others:
                 q.kill()
                 q.wait()
     c.done()

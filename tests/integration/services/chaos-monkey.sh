@@ -7,8 +7,7 @@
 
 [ -x "$AGENT" ] || skip "faultline-agent is not built"
 EXP="$SRC/experiments/examples/chaos-monkey.json"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token"
-chmod 600 "$T/token"
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token")
 
 inv="{\"token_file\": \"$T/token\", \"agents\": ["
 for h in 1 2 3 4; do

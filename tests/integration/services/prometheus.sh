@@ -10,8 +10,7 @@
 need_pkg prometheus prometheus
 EXP="$SRC/experiments/examples/prometheus-agent-metrics.json"
 
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token"
-chmod 600 "$T/token"
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token")
 mkdir -p "$T/agent-state" "$T/tsdb"
 AP=$(free_port)
 "$AGENT" --listen "127.0.0.1:$AP" --token-file "$T/token" --state-dir "$T/agent-state" \
