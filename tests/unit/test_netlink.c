@@ -464,6 +464,34 @@ START_TEST(parse_errors_have_paths)
 }
 END_TEST
 
+/* Who holds an interface's root: the names refusals give, composition's original root. */
+START_TEST(owner_registry)
+{
+	cJSON *prev = J("{\"kind\":\"fq_codel\",\"handle\":65536,\"options\":\"0800\"}"), *got;
+
+	ck_assert_ptr_null(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT));
+	fl_nl_owner_set(7, 3, FL_NL_SLOT_ROOT, "lat-1", prev);
+	ck_assert_str_eq(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT), "lat-1");
+	ck_assert(fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, "lat-1"));
+	ck_assert_ptr_null(fl_nl_owner_get(7, 3, FL_NL_SLOT_INGRESS)); /* another slot */
+	ck_assert_ptr_null(fl_nl_owner_get(8, 3, FL_NL_SLOT_ROOT));    /* another netns */
+	fl_nl_owner_set(7, 3, FL_NL_SLOT_ROOT, "cap-1", prev);
+	ck_assert_str_eq(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT), "lat-1\" and \"cap-1");
+	ck_assert(!fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, "lat-1"));
+	got = fl_nl_owner_prev(7, 3, FL_NL_SLOT_ROOT);
+	ck_assert(cJSON_Compare(got, prev, true));
+	cJSON_Delete(got);
+	fl_nl_owner_clear(7, 3, FL_NL_SLOT_ROOT, "lat-1");
+	ck_assert_str_eq(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT), "cap-1");
+	ck_assert(fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, "cap-1"));
+	fl_nl_owner_clear(7, 3, FL_NL_SLOT_ROOT, NULL);
+	ck_assert_ptr_null(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT));
+	ck_assert_ptr_null(fl_nl_owner_prev(7, 3, FL_NL_SLOT_ROOT));
+	ck_assert(!fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, NULL));
+	cJSON_Delete(prev);
+}
+END_TEST
+
 /* Every `json fault` example in docs/faults/network.md parses and describes as documented. */
 START_TEST(docs_examples)
 {
@@ -816,6 +844,7 @@ Suite *fl_suite_netlink(void)
 	tcase_add_test(tc, netem_params_describe);
 	tcase_add_test(tc, parse_errors_have_paths);
 	tcase_add_test(tc, docs_examples);
+	tcase_add_test(tc, owner_registry);
 	suite_add_tcase(s, tc);
 	if (geteuid() == 0) {
 		TCase *k = tcase_create("kernel");
