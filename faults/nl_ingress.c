@@ -217,8 +217,10 @@ static int undo_ingress(struct nl_sock *sk, const struct ing_rec *rec, const cha
 	/* The interface is gone (its filters and clsact with it): only the ifb is left. */
 	r = rtnl_link_get_kernel(sk, rec->ifindex, NULL, &l);
 	rtnl_link_put(l);
-	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
+	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND) {
+		r = 0;
 		goto ifb;
+	}
 	r = 0;
 	for (int fam = 0; r == 0 && fam < 2; fam++)
 		r = fl_nl_filter_del_pref(sk, rec->ifindex, FL_NL_HOOK_INGRESS,

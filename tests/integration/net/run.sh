@@ -238,6 +238,16 @@ apply bandwidth "{\"netns\":\"${P}tmp\",\"interface\":\"d0\"}" '{"rate":"8mbit"}
 ip netns del ${P}tmp
 revert bandwidth && pass "revert after netns deletion"
 
+# 8b) an ingress fault whose interface was deleted: revert still removes the ifb
+ip netns add ${P}tmp; ip -n ${P}tmp link add d0 type veth peer name d1; ip -n ${P}tmp link set d0 up
+apply bandwidth "{\"netns\":\"${P}tmp\",\"interface\":\"d0\"}" '{"rate":"8mbit","direction":"ingress"}'
+ip -n ${P}tmp link show fl-d0 >/dev/null 2>&1 || fail "no ifb fl-d0"
+ip -n ${P}tmp link del d0
+revert bandwidth
+ip -n ${P}tmp link show fl-d0 >/dev/null 2>&1 && fail "ifb fl-d0 left after its interface went" ||
+	pass "ingress revert after the interface is gone removes the ifb"
+ip netns del ${P}tmp
+
 # 9) the dry-run description is real iproute2: running it gives the same qdisc as apply
 DESC=$("$D" describe bandwidth "$T" '{"rate":"8mbit","burst":"32kb","limit":"64kb"}')
 echo "$DESC" | sed "s/^ip netns exec ${P}h1 //" | while read -r line; do tc -n ${P}h1 ${line#tc } || echo "FAIL describe line: $line"; done
