@@ -25,6 +25,7 @@ struct bw_spec {
 	struct fl_nl_sock_cache sc;		    /* plan's socket, reused by apply */
 	uint64_t rate, burst, limit, peakrate, mtu; /* bytes/s and bytes */
 	uint64_t latency_us;			    /* used when limit is 0 */
+	bool ingress;				    /* "direction": "ingress" (ifb) */
 };
 
 #define BURST_MIN    16384		 /* default floor: > a few full-size frames */
@@ -69,11 +70,12 @@ static int get_size(const cJSON *params, const char *key, uint64_t *out, struct 
  *   limit     SIZE  | latency DURATION (default latency 50ms)   tc: limit | latency
  *   peakrate  RATE (> rate), mtu SIZE (default 1514, with peakrate)   tc: peakrate, mtu
  *   match     see fl_nl_match_parse
+ *   direction "egress" (default) | "ingress" (ifb + mirred, see nl_ingress.c)
  */
 static int bw_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
 {
 	static const char *const known[] = {"rate",	"burst", "limit", "latency",
-					    "peakrate", "mtu",	 "match"};
+					    "peakrate", "mtu",	 "match", "direction"};
 	struct bw_spec *s = calloc(1, sizeof(*s));
 	const cJSON *it, *v;
 	int r;
@@ -142,9 +144,11 @@ static int bw_parse(const cJSON *target, const cJSON *params, void **out, struct
 		s->mtu = 1514;
 	r = fl_nl_match_parse(cJSON_GetObjectItemCaseSensitive(params, "match"), "$.params.match",
 			      &s->m, err);
+	if (r == 0)
+		r = fl_nl_direction_parse(params, &s->ingress, err);
 	if (r < 0)
 		goto fail;
-	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0].addr : NULL, &s->t, err);
+	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0] : NULL, &s->t, err);
 	if (r < 0)
 		goto fail;
 	*out = s;
@@ -190,19 +194,20 @@ static int bw_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, str
 	struct bw_spec *s = spec;
 	char why[256];
 
-	(void)ctx;
-	if (s->m.any && (!fl_nl_probe(FL_NL_CAP_HTB, why, sizeof(why)) ||
-			 !fl_nl_probe(FL_NL_CAP_U32, why, sizeof(why))))
+	if (!s->ingress && s->m.any &&
+	    (!fl_nl_probe(FL_NL_CAP_HTB, why, sizeof(why)) ||
+	     !fl_nl_probe(FL_NL_CAP_U32, why, sizeof(why))))
 		return fl_error_set(err, -EOPNOTSUPP, "$.params.match", "%s", why);
-	return fl_nl_root_plan(&s->t, "bandwidth", &s->sc, undo, err);
+	return fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, s->m.any,
+				ctx ? ctx->fault_id : NULL, &s->sc, undo, err);
 }
 
 static int bw_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)
 {
 	struct bw_spec *s = spec;
 
-	(void)ctx;
-	return fl_nl_root_apply(&s->m, bw_leaf, s, &s->sc, undo, err);
+	return fl_nl_fault_apply(&s->m, s->ingress, bw_leaf, s, &s->sc, ctx ? ctx->fault_id : NULL,
+				 undo, err);
 }
 
 static int bw_describe(const void *spec, struct fl_buf *out)
@@ -223,7 +228,7 @@ static int bw_describe(const void *spec, struct fl_buf *out)
 		 fl_nl_rate_fmt(s->rate, a, sizeof(a)), fl_nl_size_fmt(s->burst, b, sizeof(b)), c,
 		 d, s->peakrate ? " mtu " : "",
 		 s->peakrate ? fl_nl_size_fmt(s->mtu, e, sizeof(e)) : "");
-	return fl_nl_root_describe(&s->t, &s->m, leaf, out);
+	return fl_nl_fault_describe(&s->t, &s->m, s->ingress, leaf, out);
 }
 
 static bool bw_available(char *why, size_t whylen)
@@ -245,8 +250,8 @@ const struct fl_fault_ops fl_fault_bandwidth = {
     .parse = bw_parse,
     .plan = bw_plan,
     .apply = bw_apply,
-    .revert = fl_nl_root_revert,
-    .describe_plan = fl_nl_root_describe_plan,
+    .revert = fl_nl_fault_revert,
+    .describe_plan = fl_nl_fault_describe_plan,
     .describe = bw_describe,
     .available = bw_available,
     .free = bw_free,

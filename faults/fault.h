@@ -82,7 +82,7 @@ const struct fl_fault_ops *fl_fault_lookup(const char *kind);
 const struct fl_fault_ops *fl_fault_nth(size_t i);
 /*
  * The kernel's traffic-control capabilities as booleans ("netem", "tbf", "htb",
- * "u32", "clsact_bpf") added to `caps`, each probed for real the way the kinds'
+ * "u32", "clsact_bpf", "ifb_mirred") added to `caps`, each probed for real the way the kinds'
  * available() do it (faults/nl_probe.c), so built-in and loadable modules both count.
  */
 void fl_fault_net_capabilities(cJSON *caps);

@@ -19,6 +19,7 @@ struct netem_spec {
 	struct fl_nl_match m;
 	struct fl_nl_sock_cache sc; /* plan's socket, reused by apply */
 	struct fl_nl_netem n;
+	bool ingress; /* "direction": "ingress": the packets the interface receives (ifb) */
 };
 
 #define LIMIT_MAX 10000000U
@@ -78,6 +79,7 @@ static const char *const known[] = {
     "rate",
     "limit",
     "match",
+    "direction",
 };
 
 /*
@@ -92,6 +94,7 @@ static const char *const known[] = {
  *   rate                   RATE ("1mbit")               tc: rate RATE
  *   limit                  packets 1..10000000 (default 1000)
  *   match                  see fl_nl_match_parse
+ *   direction              "egress" (default) | "ingress" (ifb + mirred, see nl_ingress.c)
  */
 static int netem_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
 {
@@ -255,9 +258,11 @@ static int netem_parse(const cJSON *target, const cJSON *params, void **out, str
 		goto fail;
 	r = fl_nl_match_parse(cJSON_GetObjectItemCaseSensitive(params, "match"), "$.params.match",
 			      &s->m, err);
+	if (r == 0)
+		r = fl_nl_direction_parse(params, &s->ingress, err);
 	if (r < 0)
 		goto fail;
-	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0].addr : NULL, &s->t, err);
+	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0] : NULL, &s->t, err);
 	if (r < 0)
 		goto fail;
 	r = fl_nl_dist_load(n->dist, &n->dist_data, &n->dist_len, err);
@@ -307,11 +312,11 @@ static int netem_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
 	struct netem_spec *s = spec;
 	int r;
 
-	(void)ctx;
-	r = scope_check(&s->m, err);
+	r = s->ingress ? 0 : scope_check(&s->m, err);
 	if (r < 0)
 		return r;
-	return fl_nl_root_plan(&s->t, "netem", &s->sc, undo, err);
+	return fl_nl_fault_plan(&s->t, "netem", s->ingress, s->m.any, ctx ? ctx->fault_id : NULL,
+				&s->sc, undo, err);
 }
 
 static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
@@ -319,8 +324,8 @@ static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
 {
 	struct netem_spec *s = spec;
 
-	(void)ctx;
-	return fl_nl_root_apply(&s->m, netem_leaf, s, &s->sc, undo, err);
+	return fl_nl_fault_apply(&s->m, s->ingress, netem_leaf, s, &s->sc,
+				 ctx ? ctx->fault_id : NULL, undo, err);
 }
 
 static int netem_describe(const void *spec, struct fl_buf *out)
@@ -332,7 +337,7 @@ static int netem_describe(const void *spec, struct fl_buf *out)
 	fl_buf_init(&leaf, 4096);
 	r = fl_nl_netem_describe(&s->n, &leaf);
 	if (r == 0)
-		r = fl_nl_root_describe(&s->t, &s->m, leaf.data, out);
+		r = fl_nl_fault_describe(&s->t, &s->m, s->ingress, leaf.data, out);
 	fl_buf_done(&leaf);
 	return r;
 }
@@ -347,8 +352,8 @@ const struct fl_fault_ops fl_fault_netem = {
     .parse = netem_parse,
     .plan = netem_plan,
     .apply = netem_apply,
-    .revert = fl_nl_root_revert,
-    .describe_plan = fl_nl_root_describe_plan,
+    .revert = fl_nl_fault_revert,
+    .describe_plan = fl_nl_fault_describe_plan,
     .describe = netem_describe,
     .available = netem_available,
     .free = netem_free,

@@ -10,6 +10,8 @@
  *   nl_scope.c   "match" scope: classful htb root + u32 filters
  *   nl_netem.c   netem message building (libnl + the attributes libnl lacks)
  *   nl_probe.c   kernel capability probes in a throwaway namespace
+ *   nl_ingress.c ingress faults: ifb device + clsact ingress u32/mirred redirect
+ *   nl_owner.c   which fault id holds an interface's root/ingress (for refusals)
  *
  * Ownership: every qdisc faultline creates has a handle major in
  * [FL_NL_HANDLE_ROOT, FL_NL_HANDLE_LEAF]; filters it adds use FL_NL_PREF.
@@ -34,14 +36,21 @@ struct nl_msg;
 
 #define FL_NL_HANDLE_ROOT 0xfa170000U /* root qdisc "fa17:" */
 #define FL_NL_HANDLE_LEAF 0xfa180000U /* fault qdisc below the scope class "fa18:" */
+#define FL_NL_HANDLE_CHILD                                                                         \
+	0xfa190000U		      /* tbf below a netem root when two faults compose "fa19:"    \
+				       */
 #define FL_NL_CLASS_MATCH 0xfa170001U /* htb class "fa17:1" that matched traffic enters */
 #define FL_NL_PREF	  0xfa	      /* filter preference of faultline's filters */
+#define FL_NL_PREF6	  0xfb	      /* its IPv6 scope filters (one protocol per pref) */
+#define FL_NL_PREF_REDIR  0xfc	      /* ingress redirect filters (IPv4, or all) */
+#define FL_NL_PREF_REDIR6 0xfd	      /* ingress redirect filters (IPv6) */
 #define FL_NL_CIDR_MAX	  64	      /* addresses/CIDRs per match or partition */
 
 /* True when a handle lies in faultline's own range. */
 static inline bool fl_nl_handle_ours(uint32_t h)
 {
-	return (h & 0xffff0000U) == FL_NL_HANDLE_ROOT || (h & 0xffff0000U) == FL_NL_HANDLE_LEAF;
+	return (h & 0xffff0000U) == FL_NL_HANDLE_ROOT || (h & 0xffff0000U) == FL_NL_HANDLE_LEAF ||
+	       (h & 0xffff0000U) == FL_NL_HANDLE_CHILD;
 }
 
 /* ---- nl_ns.c ---- */
@@ -58,9 +67,17 @@ void fl_nl_ns_leave(struct fl_nl_ns *ns);
 /* ---- nl_units.c ---- */
 
 struct fl_nl_cidr {
-	struct in_addr addr; /* network byte order, host bits cleared */
-	uint8_t len;	     /* prefix length 0..32 */
+	struct in_addr addr;   /* IPv4, network byte order, host bits cleared */
+	struct in6_addr addr6; /* IPv6 (family AF_INET6), host bits cleared */
+	uint8_t len;	       /* prefix length 0..32 (IPv4), 0..128 (IPv6) */
+	uint8_t family;	       /* AF_INET6, or AF_INET / 0 for IPv4 */
 };
+
+/* True for an IPv6 address or network. */
+static inline bool fl_nl_cidr_is6(const struct fl_nl_cidr *c)
+{
+	return c->family == AF_INET6;
+}
 
 /*
  * Grammar:  percent := number "%"   |  JSON number (a percentage, 0..100)
@@ -77,7 +94,10 @@ double fl_nl_prob_pct(uint32_t prob);
 int fl_nl_rate_parse(const char *s, uint64_t *bytes_per_s) FL_WUR;
 /* Grammar: size := number [b|k|kb|m|mb|g|gb]  (binary, x1024, as in tc(8)). Bytes. */
 int fl_nl_size_parse(const char *s, uint64_t *bytes) FL_WUR;
-/* Grammar: cidr := a.b.c.d ["/" 0..32]  (IPv4; host bits must be zero). */
+/*
+ * Grammar: cidr := a.b.c.d ["/" 0..32] | ipv6 ["/" 0..128]
+ * (inet_pton forms; host bits must be zero: -EDOM).
+ */
 int fl_nl_cidr_parse(const char *s, struct fl_nl_cidr *out) FL_WUR;
 /* Format helpers in tc(8) vocabulary. */
 const char *fl_nl_rate_fmt(uint64_t bytes_per_s, char *buf, size_t len);
@@ -92,20 +112,23 @@ struct fl_nl_target {
 	char netns_label[300];	  /* how the user named it, for describe */
 	char ifname[IF_NAMESIZE]; /* "" when chosen by route */
 	bool has_route_to;
-	struct in_addr route_to; /* interface = the one that routes here */
+	struct fl_nl_cidr route_to; /* interface = the one that routes here (a host) */
+	char resolved[IF_NAMESIZE]; /* set by plan: the interface it resolved to */
 };
 
 /*
  * target := { ["netns": NAME | "netns_path": PATH | "pid": N],
- *             ("interface": IFNAME | "route_to": IPV4) }
+ *             ("interface": IFNAME | "route_to": IPV4 | IPV6) }
  * Exactly one of netns/netns_path/pid at most; interface or route_to (or a
  * `default_route_to` from the fault's own params) must say where.
  */
-int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_to,
+int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_route_to,
 		       struct fl_nl_target *t, struct fl_error *err) FL_WUR;
+/* "ip netns exec NAME " / "nsenter --net=PATH " for a netns path (an undo record's). */
+void fl_nl_netns_prefix(const char *netns, char *buf, size_t len);
 /* "ip netns exec NAME " / "nsenter --net=PATH " prefix, or "". */
 const char *fl_nl_target_prefix(const struct fl_nl_target *t);
-/* "veth1" or "<route to 10.0.0.2>" */
+/* "veth1", the interface plan resolved, or "<dev routing to 10.0.0.2>" before a plan. */
 const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len);
 
 /* ---- nl_link.c ---- */
@@ -122,13 +145,13 @@ struct fl_nl_sock_cache {
 	unsigned long long ino;
 };
 
-/* A socket for `netns` ("" = ours): c's when it is for the same netns (inode), else a new
- * one, kept in c when c is given. -ENOENT when the netns is gone. */
+/* A socket for `netns` ("" = ours): c's when it is for the same netns (inode), else one
+ * from the pool or a new one, kept in c when c is given. -ENOENT when the netns is gone. */
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
 		   struct fl_error *err) FL_WUR;
 /* Give a socket back: kept when it is c's, freed otherwise. */
 void fl_nl_sock_put(struct fl_nl_sock_cache *c, struct nl_sock *sk);
-/* Free c's socket; NULL is fine. */
+/* Release c's socket to the process's small per-netns pool (nl_link.c); NULL is fine. */
 void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c);
 /* Inode of a netns file, 0 when it cannot be read. */
 unsigned long long fl_nl_netns_ino(const char *path);
@@ -146,9 +169,9 @@ int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what,
 /* Interface index by name; -ENODEV when absent. */
 int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex,
 		  struct fl_error *err) FL_WUR;
-/* The interface the kernel would use to reach `dst` (RTM_GETROUTE). */
-int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, char *ifname,
-			struct fl_error *err) FL_WUR;
+/* The interface the kernel would use to reach `dst` (RTM_GETROUTE, IPv4 or IPv6). */
+int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *ifindex,
+			char *ifname, struct fl_error *err) FL_WUR;
 /* Resolve a target to (ifindex, ifname) in the current netns. */
 int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *ifindex,
 			 char *ifname, struct fl_error *err) FL_WUR;
@@ -164,6 +187,10 @@ struct fl_nl_qdisc_snap {
 	size_t opts_len;
 	int nclasses;  /* classes on the device */
 	int nchildren; /* qdiscs grafted below the root (handle != 0) */
+	bool child;    /* faultline's composed child fa19: below the root fa17: */
+	char child_kind[32];
+	uint8_t *child_opts;
+	size_t child_opts_len;
 };
 
 /* Read the root qdisc of an interface. */
@@ -180,15 +207,19 @@ struct fl_nl_match;
 /*
  * The engine shared by faults that own the root qdisc (netem, bandwidth).
  * plan: records {netns, ifname, ifindex, prev root qdisc (kind, handle, raw options)};
- * refuses when the root is already faultline's or a classful root with classes.
+ * refuses when the root is a classful root with classes, or already faultline's,
+ * except that one unscoped netem and one unscoped bandwidth fault compose
+ * (netem at the root fa17:, tbf below it at fa19:; the second fault's record
+ * keeps the first one's original root, and `root_kind`, `composed_with`).
  * apply: leaf qdisc at the root, or (with a match) htb root + class + leaf + u32 filters.
  * revert: restores the recorded root qdisc (or deletes ours when the kernel
  * default was there); idempotent; a gone netns or interface is nothing to do.
  */
-int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
-		    cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, bool scoped,
+		    struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err) FL_WUR;
 int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
-		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err) FL_WUR;
+		     struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
+		     struct fl_error *err) FL_WUR;
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err);
 /* "on revert: tc qdisc replace dev veth0 root handle 1: fq_codel (...)" from the undo record. */
 int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
@@ -212,17 +243,37 @@ struct fl_nl_match {
  * match := { ["dst": CIDR | [CIDR...]], ["src": CIDR | [CIDR...]],
  *            ["dport": 1..65535], ["sport": 1..65535],
  *            ["protocol": "tcp"|"udp"|"icmp"|"sctp"|0..255] }
- * Ports need "protocol" tcp, udp or sctp (u32 reads them at offsets 20/22: IPv4
- * without options, as `tc ... match ip dport` does).
+ * CIDRs are IPv4 or IPv6 (mixed lists are fine: one filter per same-family
+ * dst x src pair). Without addresses, both families are matched. Ports need
+ * "protocol" tcp, udp or sctp (u32 reads them at offsets 20/22 for IPv4 without
+ * options, 40/42 for IPv6 without extension headers, as tc's `match ip[6] dport`).
+ * "icmp" is ICMPv6 (58) in IPv6 filters.
  */
 int fl_nl_match_parse(const cJSON *v, const char *path, struct fl_nl_match *m,
 		      struct fl_error *err) FL_WUR;
+/* Filter preference for a family (AF_INET, AF_INET6, 0 = all) and filter role. */
+static inline int fl_nl_match_pref(int fam, bool redirect)
+{
+	return (redirect ? FL_NL_PREF_REDIR : FL_NL_PREF) + (fam == AF_INET6);
+}
+/* How many u32 filters `m` makes (same-family dst x src pairs). */
+unsigned fl_nl_match_nfilters(const struct fl_nl_match *m);
 /* Add the u32 filters for `m` on `parent`, steering to `classid` (one per dst/src pair). */
 int fl_nl_match_install(struct nl_sock *sk, int ifindex, uint32_t parent, uint32_t classid,
 			const struct fl_nl_match *m, struct fl_error *err) FL_WUR;
-/* "<prefix> match ip dst 10.0.0.0/24 match ip dport 80 0xffff flowid fa17:1" per filter. */
+/*
+ * On the clsact ingress hook: u32 filters for `m` (every packet when m is NULL
+ * or empty) with a mirred egress redirect to `to_ifindex` (faultline's ifb).
+ */
+int fl_nl_match_install_redirect(struct nl_sock *sk, int ifindex, const struct fl_nl_match *m,
+				 int to_ifindex, struct fl_error *err) FL_WUR;
+/*
+ * One line per filter: "<prefix> pref 250 protocol ip u32 match ip dst 10.0.0.0/24
+ * ... flowid fa17:1", or "... action mirred egress redirect dev IFB" when
+ * `redirect` names the ifb device.
+ */
 int fl_nl_match_describe(const struct fl_nl_match *m, const char *prefix, uint32_t classid,
-			 struct fl_buf *out) FL_WUR;
+			 const char *redirect, struct fl_buf *out) FL_WUR;
 
 /* ---- nl_netem.c ---- */
 
@@ -273,13 +324,13 @@ struct sock_filter;
 
 enum fl_nl_hook { FL_NL_HOOK_INGRESS, FL_NL_HOOK_EGRESS, FL_NL_HOOK__MAX };
 
-#define FL_NL_BPF_INSNS_MAX (4 + 3 * FL_NL_CIDR_MAX)
+#define FL_NL_BPF_INSNS_MAX (16 + 13 * FL_NL_CIDR_MAX)
 
 /*
- * A classic BPF program for cls_bpf in direct-action mode: IPv4 packets whose
- * source (ingress) or destination (egress) lies in one of `c` return
- * TC_ACT_SHOT; everything else returns TC_ACT_UNSPEC (the next filter decides).
- * Returns the instruction count.
+ * A classic BPF program for cls_bpf in direct-action mode: IPv4 and IPv6
+ * packets whose source (ingress) or destination (egress) lies in one of `c`
+ * (n <= FL_NL_CIDR_MAX) return TC_ACT_SHOT; everything else returns
+ * TC_ACT_UNSPEC (the next filter decides). Returns the instruction count.
  */
 int fl_nl_bpf_drop_prog(enum fl_nl_hook hook, const struct fl_nl_cidr *c, unsigned n,
 			struct sock_filter *prog);
@@ -294,8 +345,73 @@ int fl_nl_bpf_filter_add(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,
 /* Delete faultline's filter on a hook; absent is success. */
 int fl_nl_bpf_filter_del(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,
 			 struct fl_error *err) FL_WUR;
+/* Delete every filter at `pref` on a clsact hook (any protocol); absent is success. */
+int fl_nl_filter_del_pref(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook, int pref,
+			  struct fl_error *err) FL_WUR;
 /* Number of filters on a clsact hook (any pref), -errno on error. */
 int fl_nl_filter_count(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook, int pref);
+
+/* ---- nl_owner.c ---- */
+
+enum fl_nl_slot { FL_NL_SLOT_ROOT, FL_NL_SLOT_INGRESS, FL_NL_SLOT__MAX };
+
+/* Remember that fault `id` holds (netns inode, ifindex, slot), with the root's original `prev`. */
+void fl_nl_owner_set(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id,
+		     const cJSON *prev);
+/* The holders' ids ("a" or "a\" and \"b"; a thread-local copy), or NULL when none here. */
+const char *fl_nl_owner_get(unsigned long long ino, int ifindex, enum fl_nl_slot slot);
+/* A copy of the holders' original root record (caller frees), or NULL. */
+cJSON *fl_nl_owner_prev(unsigned long long ino, int ifindex, enum fl_nl_slot slot);
+/* Is `id` the one and only holder? */
+bool fl_nl_owner_alone(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
+/* Forget `id` (NULL: every holder). */
+void fl_nl_owner_clear(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
+
+/* ---- nl_ingress.c ---- */
+
+/* faultline's ifb device for an interface: "fl-eth0" (long names: 8 chars + a hash). */
+void fl_nl_ifb_name(const char *ifname, char *out, size_t len);
+/* ip link add NAME type ifb + up; its ifindex. */
+int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err) FL_WUR;
+/* ip link del NAME; absent is success. */
+int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err) FL_WUR;
+/* Is this undo record an ingress fault's? */
+bool fl_nl_undo_is_ingress(const cJSON *undo);
+/*
+ * The ingress engine of netem and bandwidth ("direction": "ingress").
+ * plan: probes ifb + mirred, resolves the interface, refuses a plain ingress
+ * qdisc, a second ingress fault (naming it) or an existing ifb of that name;
+ * records what revert needs. apply: ifb + the fault's qdisc as its root,
+ * clsact when absent, then the u32 + mirred redirect filters (`m` scoped, or
+ * every packet). revert: removes exactly those, idempotently.
+ */
+int fl_nl_ingress_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
+		       cJSON **undo, struct fl_error *err) FL_WUR;
+int fl_nl_ingress_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
+			struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
+			struct fl_error *err) FL_WUR;
+int fl_nl_ingress_revert(const cJSON *undo, struct fl_error *err);
+int fl_nl_ingress_describe(const struct fl_nl_target *t, const struct fl_nl_match *m,
+			   const char *leaf, struct fl_buf *out) FL_WUR;
+int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
+
+/*
+ * netem and bandwidth: egress (the root qdisc engine above) or ingress (ifb);
+ * plan also records the fault id (for refusals naming it) and the interface it
+ * resolved in t->resolved (so a dry run names the real device).
+ */
+int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, bool scoped,
+		     const char *id, struct fl_nl_sock_cache *c, cJSON **undo,
+		     struct fl_error *err) FL_WUR;
+int fl_nl_fault_apply(const struct fl_nl_match *m, bool ingress, fl_nl_leaf_build build,
+		      const void *spec, struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
+		      struct fl_error *err) FL_WUR;
+int fl_nl_fault_revert(const cJSON *undo, struct fl_error *err);
+int fl_nl_fault_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, bool ingress,
+			 const char *leaf, struct fl_buf *out) FL_WUR;
+int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
+/* direction := "egress" (default) | "ingress"   ($.params.direction) */
+int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err) FL_WUR;
 
 /* ---- nl_probe.c ---- */
 
@@ -305,6 +421,7 @@ enum fl_nl_cap {
 	FL_NL_CAP_HTB,
 	FL_NL_CAP_U32,
 	FL_NL_CAP_CLSACT_BPF,
+	FL_NL_CAP_IFB_MIRRED,
 	FL_NL_CAP__MAX
 };
 

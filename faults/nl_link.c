@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
@@ -121,6 +124,91 @@ unsigned long long fl_nl_netns_ino(const char *path)
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
+/*
+ * A small process-wide pool of netlink sockets, one per recently used netns,
+ * so that a fault's revert (which starts from the journal record alone) and
+ * the next fault on the same namespace need no setns + socket + bind. A pooled
+ * socket is taken out while in use (a netlink socket is one conversation at a
+ * time) and given back drained. A socket pins its netns (the kernel keeps the
+ * namespace alive while it exists), so the pool is bounded (POOL_MAX) and an
+ * entry idle for POOL_IDLE_NS is freed at the next use of the pool; an entry
+ * whose path now names another namespace (another inode) is never handed out.
+ */
+#define POOL_MAX     8
+#define POOL_IDLE_NS (5ULL * 1000000000ULL)
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pooled {
+	struct nl_sock *sk;
+	unsigned long long ino, used_ns;
+	char netns[256];
+} pool[POOL_MAX];
+static size_t npool;
+
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+/* Under pool_mu: free entries idle too long. */
+static void pool_expire(unsigned long long now)
+{
+	for (size_t i = 0; i < npool;) {
+		if (now - pool[i].used_ns > POOL_IDLE_NS) {
+			nl_socket_free(pool[i].sk);
+			pool[i] = pool[--npool];
+		} else {
+			i++;
+		}
+	}
+}
+
+static struct nl_sock *pool_take(const char *netns, unsigned long long ino)
+{
+	struct nl_sock *sk = NULL;
+
+	pthread_mutex_lock(&pool_mu);
+	pool_expire(mono_ns());
+	for (size_t i = 0; i < npool; i++)
+		if (pool[i].ino == ino && !strcmp(pool[i].netns, netns)) {
+			sk = pool[i].sk;
+			pool[i] = pool[--npool];
+			break;
+		}
+	pthread_mutex_unlock(&pool_mu);
+	return sk;
+}
+
+static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long ino)
+{
+	unsigned long long now = mono_ns();
+	char junk[512];
+	size_t oldest = 0;
+
+	/* Whatever an aborted exchange left unread must not meet the next user. */
+	for (int i = 0; i < 64; i++)
+		if (recv(nl_socket_get_fd(sk), junk, sizeof(junk), MSG_DONTWAIT) < 0)
+			break;
+	pthread_mutex_lock(&pool_mu);
+	pool_expire(now);
+	if (npool == POOL_MAX) {
+		for (size_t i = 1; i < npool; i++)
+			if (pool[i].used_ns < pool[oldest].used_ns)
+				oldest = i;
+		nl_socket_free(pool[oldest].sk);
+		pool[oldest] = pool[--npool];
+	}
+	pool[npool].sk = sk;
+	pool[npool].ino = ino;
+	pool[npool].used_ns = now;
+	snprintf(pool[npool].netns, sizeof(pool[npool].netns), "%s", netns);
+	npool++;
+	pthread_mutex_unlock(&pool_mu);
+}
+
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
 		   struct fl_error *err)
 {
@@ -140,13 +228,18 @@ int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock
 		*sk = c->sk;
 		return 0;
 	}
-	r = fl_nl_ns_enter(netns, &ns, err);
-	if (r < 0)
-		return r;
-	r = fl_nl_sock_open(sk, err);
-	fl_nl_ns_leave(&ns);
-	if (r < 0 || !c)
-		return r;
+	*sk = pool_take(netns, ino);
+	if (!*sk) {
+		r = fl_nl_ns_enter(netns, &ns, err);
+		if (r < 0)
+			return r;
+		r = fl_nl_sock_open(sk, err);
+		fl_nl_ns_leave(&ns);
+		if (r < 0)
+			return r;
+	}
+	if (!c)
+		return 0;
 	fl_nl_sock_cache_done(c);
 	c->sk = *sk;
 	c->ino = ino;
@@ -165,7 +258,7 @@ void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c)
 	if (!c)
 		return;
 	if (c->sk)
-		nl_socket_free(c->sk);
+		pool_give(c->sk, c->netns, c->ino);
 	c->sk = NULL;
 	c->netns[0] = '\0';
 	c->ino = 0;
@@ -190,20 +283,23 @@ static int route_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, char *ifname,
-			struct fl_error *err)
+int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *ifindex,
+			char *ifname, struct fl_error *err)
 {
-	struct rtmsg rtm = {.rtm_family = AF_INET, .rtm_dst_len = 32};
+	bool v6 = fl_nl_cidr_is6(dst);
+	struct rtmsg rtm = {.rtm_family = v6 ? AF_INET6 : AF_INET, .rtm_dst_len = v6 ? 128 : 32};
 	struct route_ctx c = {0};
 	struct nl_msg *msg = NULL;
 	struct nl_cb *cb = NULL;
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	int r;
 
-	inet_ntop(AF_INET, &dst, a, sizeof(a));
+	inet_ntop(rtm.rtm_family, v6 ? (const void *)&dst->addr6 : (const void *)&dst->addr, a,
+		  sizeof(a));
 	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
 	if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, RTA_DST, sizeof(dst), &dst) < 0) {
+	    (v6 ? nla_put(msg, RTA_DST, sizeof(dst->addr6), &dst->addr6)
+		: nla_put(msg, RTA_DST, sizeof(dst->addr), &dst->addr)) < 0) {
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
@@ -234,10 +330,21 @@ int fl_nl_route_ifindex(struct nl_sock *sk, struct in_addr dst, int *ifindex, ch
 		goto out;
 	}
 	*ifindex = c.ifindex;
-	if (ifname && !if_indextoname((unsigned)c.ifindex, ifname)) {
-		r = -errno;
-		fl_error_set(err, r, "", "interface %d: %s", c.ifindex, strerror(-r));
-		goto out;
+	if (ifname) {
+		/*
+		 * The name in the socket's netns: if_indextoname(3) would ask the
+		 * calling thread's netns, where this index may be another device.
+		 */
+		struct rtnl_link *link = NULL;
+
+		r = rtnl_link_get_kernel(sk, c.ifindex, NULL, &link);
+		if (r < 0) {
+			r = fl_error_set(err, fl_nl_errno(r), "", "interface %d: %s", c.ifindex,
+					 nl_geterror(r));
+			goto out;
+		}
+		snprintf(ifname, IF_NAMESIZE, "%s", rtnl_link_get_name(link));
+		rtnl_link_put(link);
 	}
 	r = 0;
 out:
@@ -253,7 +360,7 @@ int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *
 		snprintf(ifname, IF_NAMESIZE, "%s", t->ifname);
 		return fl_nl_ifindex(sk, t->ifname, ifindex, err);
 	}
-	return fl_nl_route_ifindex(sk, t->route_to, ifindex, ifname, err);
+	return fl_nl_route_ifindex(sk, &t->route_to, ifindex, ifname, err);
 }
 
 struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk)

@@ -29,6 +29,7 @@ struct probe {
 	enum fl_nl_cap cap;
 	int r;
 	struct fl_error err;
+	const char *what, *modules; /* the missing piece, when a probe has several */
 };
 
 static int add_qdisc(struct nl_sock *sk, const char *kind, struct fl_error *err)
@@ -88,6 +89,23 @@ static int run(struct probe *p, struct nl_sock *sk)
 			    sk, LO, FL_NL_HOOK_EGRESS, prog,
 			    fl_nl_bpf_drop_prog(FL_NL_HOOK_EGRESS, NULL, 0, prog), &p->err);
 		return r;
+	case FL_NL_CAP_IFB_MIRRED: {
+		int ifb;
+
+		p->what = p->modules = "ifb";
+		r = fl_nl_ifb_add(sk, "fl-probe", &ifb, &p->err);
+		if (r == 0) {
+			p->what = "clsact";
+			p->modules = "sch_ingress";
+			r = fl_nl_clsact_add(sk, LO, &p->err);
+		}
+		if (r == 0) {
+			p->what = "u32 with act_mirred";
+			p->modules = "cls_u32 act_mirred";
+			r = fl_nl_match_install_redirect(sk, LO, NULL, ifb, &p->err);
+		}
+		return r;
+	}
 	case FL_NL_CAP__MAX:
 		break;
 	}
@@ -120,6 +138,7 @@ static const struct {
     [FL_NL_CAP_HTB] = {"sch_htb", "sch_htb"},
     [FL_NL_CAP_U32] = {"cls_u32", "cls_u32"},
     [FL_NL_CAP_CLSACT_BPF] = {"clsact with cls_bpf", "sch_ingress cls_bpf"},
+    [FL_NL_CAP_IFB_MIRRED] = {"ifb with act_mirred", "ifb sch_ingress cls_u32 act_mirred"},
 };
 
 bool fl_nl_probe(enum fl_nl_cap cap, char *why, size_t whylen)
@@ -142,8 +161,9 @@ bool fl_nl_probe(enum fl_nl_cap cap, char *why, size_t whylen)
 	if (p.r == 0)
 		return true;
 	if (p.r == -ENOENT || p.r == -EOPNOTSUPP || p.r == -EINVAL)
-		snprintf(why, whylen, "kernel has no %s (modprobe %s)", names[cap].what,
-			 names[cap].modules);
+		snprintf(why, whylen, "kernel has no %s (modprobe %s)",
+			 p.what ? p.what : names[cap].what,
+			 p.modules ? p.modules : names[cap].modules);
 	else if (p.r == -EPERM || p.r == -EACCES)
 		snprintf(why, whylen, "no permission to change qdiscs (needs CAP_NET_ADMIN): %s",
 			 p.err.msg);
@@ -161,6 +181,7 @@ void fl_fault_net_capabilities(cJSON *caps)
 	    [FL_NL_CAP_HTB] = "htb",
 	    [FL_NL_CAP_U32] = "u32",
 	    [FL_NL_CAP_CLSACT_BPF] = "clsact_bpf",
+	    [FL_NL_CAP_IFB_MIRRED] = "ifb_mirred",
 	};
 	char why[256];
 

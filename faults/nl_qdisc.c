@@ -35,6 +35,9 @@ void fl_nl_snap_done(struct fl_nl_qdisc_snap *s)
 	free(s->opts);
 	s->opts = NULL;
 	s->opts_len = 0;
+	free(s->child_opts);
+	s->child_opts = NULL;
+	s->child_opts_len = 0;
 }
 
 struct snap_ctx {
@@ -42,6 +45,29 @@ struct snap_ctx {
 	struct fl_nl_qdisc_snap *s;
 	int err;
 };
+
+/* A qdisc's raw TCA_OPTIONS, kept as the kernel dumped them. */
+static void keep_opts(struct snap_ctx *c, const struct nlattr *a, uint8_t **out, size_t *len)
+{
+	size_t n;
+
+	if (!a || nla_len(a) <= 0)
+		return;
+	n = (size_t)nla_len(a);
+	if (n > OPTS_MAX) {
+		c->err = -E2BIG;
+		return;
+	}
+	free(*out);
+	*out = malloc(n);
+	if (!*out) {
+		c->err = -ENOMEM;
+		*len = 0;
+		return;
+	}
+	memcpy(*out, nla_data(a), n);
+	*len = n;
+}
 
 static int snap_cb(struct nl_msg *msg, void *arg)
 {
@@ -62,6 +88,14 @@ static int snap_cb(struct nl_msg *msg, void *arg)
 		/* A qdisc grafted below the root (not ingress/clsact, not a default one). */
 		if (tcm->tcm_parent != TC_H_INGRESS && tcm->tcm_handle)
 			c->s->nchildren++;
+		/* faultline's composed child: its kind and options, to promote it on revert */
+		if (tcm->tcm_parent == (FL_NL_HANDLE_ROOT | 1) &&
+		    tcm->tcm_handle == FL_NL_HANDLE_CHILD &&
+		    nlmsg_parse(nlh, sizeof(*tcm), tb, TCA_MAX, NULL) == 0 && tb[TCA_KIND]) {
+			c->s->child = true;
+			nla_strlcpy(c->s->child_kind, tb[TCA_KIND], sizeof(c->s->child_kind));
+			keep_opts(c, tb[TCA_OPTIONS], &c->s->child_opts, &c->s->child_opts_len);
+		}
 		return NL_OK;
 	}
 	if (nlmsg_parse(nlh, sizeof(*tcm), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
@@ -69,22 +103,7 @@ static int snap_cb(struct nl_msg *msg, void *arg)
 	c->s->present = true;
 	c->s->handle = tcm->tcm_handle;
 	nla_strlcpy(c->s->kind, tb[TCA_KIND], sizeof(c->s->kind));
-	if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) > 0) {
-		size_t n = (size_t)nla_len(tb[TCA_OPTIONS]);
-
-		if (n > OPTS_MAX) {
-			c->err = -E2BIG;
-			return NL_OK;
-		}
-		free(c->s->opts);
-		c->s->opts = malloc(n);
-		if (!c->s->opts) {
-			c->err = -ENOMEM;
-			return NL_OK;
-		}
-		memcpy(c->s->opts, nla_data(tb[TCA_OPTIONS]), n);
-		c->s->opts_len = n;
-	}
+	keep_opts(c, tb[TCA_OPTIONS], &c->s->opts, &c->s->opts_len);
 	return NL_OK;
 }
 
@@ -188,29 +207,102 @@ static bool user_classes(const char *kind)
 	return false;
 }
 
-int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
-		    cJSON **undo, struct fl_error *err)
+/* The qdisc a root-owning fault kind puts in place, or NULL when it never composes. */
+static const char *fault_qdisc(const char *fault)
+{
+	if (fault && !strcmp(fault, "netem"))
+		return "netem";
+	if (fault && !strcmp(fault, "bandwidth"))
+		return "tbf";
+	return NULL;
+}
+
+/*
+ * Can a fault of `kind` join the fault that holds this root? Two unscoped
+ * faults compose when one is netem and the other tbf, as iproute2 users stack
+ * them: netem at the root fa17:, tbf below it (parent fa17:1, handle fa19:),
+ * whichever came first. The first fault must live in this process: its record
+ * of the original root is what the last one out restores.
+ */
+static cJSON *compose_prev(const struct fl_nl_qdisc_snap *snap, const char *kind, bool scoped,
+			   unsigned long long ino, int ifindex)
+{
+	const char *q = fault_qdisc(kind);
+
+	if (scoped || !q || snap->child || snap->nchildren || snap->handle != FL_NL_HANDLE_ROOT ||
+	    (strcmp(snap->kind, "netem") && strcmp(snap->kind, "tbf")) || !strcmp(snap->kind, q))
+		return NULL;
+	return fl_nl_owner_prev(ino, ifindex, FL_NL_SLOT_ROOT);
+}
+
+int fl_nl_root_plan(const struct fl_nl_target *t, const char *kind, bool scoped,
+		    struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
 	struct nl_sock *sk = NULL;
 	char ifname[IF_NAMESIZE], *hex = NULL;
-	cJSON *u = NULL, *prev;
+	cJSON *u = NULL, *prev, *cprev = NULL;
+	unsigned long long ino;
 	int ifindex, r;
 
 	r = fl_nl_sock_get(c, t->netns, &sk, err);
 	if (r < 0)
 		return r;
+	ino = c ? c->ino : fl_nl_netns_ino(t->netns);
 	r = fl_nl_target_resolve(sk, t, &ifindex, ifname, err);
 	if (r < 0)
 		goto out;
 	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
 	if (r < 0)
 		goto out;
+	if (snap.present && fl_nl_handle_ours(snap.handle) &&
+	    (cprev = compose_prev(&snap, kind, scoped, ino, ifindex))) {
+		/* Composes: the undo keeps the original root (the first fault's record). */
+		const char *id = fl_nl_owner_get(ino, ifindex, FL_NL_SLOT_ROOT);
+
+		u = cJSON_CreateObject();
+		if (!u || !cJSON_AddItemToObject(u, "prev", cprev) ||
+		    !cJSON_AddStringToObject(u, "fault", kind) ||
+		    !cJSON_AddStringToObject(u, "netns", t->netns) ||
+		    !cJSON_AddNumberToObject(u, "netns_ino", (double)ino) ||
+		    !cJSON_AddStringToObject(u, "ifname", ifname) ||
+		    !cJSON_AddNumberToObject(u, "ifindex", ifindex) ||
+		    !cJSON_AddStringToObject(u, "composed_with", id ? id : "") ||
+		    !cJSON_AddStringToObject(u, "root_kind", snap.kind)) {
+			if (!u || !cJSON_GetObjectItemCaseSensitive(u, "prev"))
+				cJSON_Delete(cprev);
+			r = fl_error_set(err, -ENOMEM, "", "out of memory");
+			goto out;
+		}
+		*undo = u;
+		u = NULL;
+		r = 0;
+		goto out;
+	}
 	if (snap.present && fl_nl_handle_ours(snap.handle)) {
+		const char *id = fl_nl_owner_get(ino, ifindex, FL_NL_SLOT_ROOT),
+			   *q = fault_qdisc(kind);
+		bool rootq = !strcmp(snap.kind, "netem") || !strcmp(snap.kind, "tbf");
+		const char *why =
+		    snap.child ? "it holds a netem and a bandwidth fault already"
+		    : !q || !rootq
+			? "faults that own the root qdisc do not compose (only one netem and one "
+			  "bandwidth fault, both unscoped, do)"
+		    : scoped ? "only unscoped netem and bandwidth faults compose"
+		    : !strcmp(q, snap.kind)
+			? "two faults of one kind do not compose"
+			: "it was applied by another process (faultline composes "
+			  "only with a fault whose record it holds)";
+		char names[300] = "";
+
+		if (id)
+			snprintf(names, sizeof(names), "%s \"%s\"",
+				 strstr(id, "\" and \"") ? "s" : "", id);
 		r = fl_error_set(err, -EBUSY, "",
-				 "dev %s already carries a faultline fault (root qdisc %s %x:); "
-				 "faults that own the root qdisc do not compose: revert it first",
-				 ifname, snap.kind, snap.handle >> 16);
+				 "dev %s already carries faultline fault%s (root qdisc %s %x:%s); "
+				 "%s: revert it first",
+				 ifname, names, snap.kind, snap.handle >> 16,
+				 snap.child ? " with tbf fa19: below" : "", why);
 		goto out;
 	}
 	if (snap.present && snap.handle != 0 &&
@@ -261,7 +353,10 @@ struct undo_rec {
 	const char *netns, *ifname, *kind, *opts_hex;
 	unsigned long long ino;
 	uint32_t handle;
-	int ifindex; /* 0 in records that lack it: look the name up */
+	int ifindex;	       /* 0 in records that lack it: look the name up */
+	const char *qdisc;     /* the fault's own qdisc kind (netem, tbf), NULL: not composable */
+	const char *root_kind; /* composing: the other fault's root the plan found, else NULL */
+	const char *id;	       /* the fault id, or NULL */
 };
 
 static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
@@ -288,10 +383,17 @@ static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
 	{
 		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(u, "ifindex");
 
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(u, "fault");
+		const cJSON *rk = cJSON_GetObjectItemCaseSensitive(u, "root_kind");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "fault_id");
+
 		rec->ifindex =
 		    cJSON_IsNumber(ix) && ix->valuedouble > 0 && ix->valuedouble < INT_MAX
 			? (int)ix->valuedouble
 			: 0;
+		rec->qdisc = fault_qdisc(cJSON_IsString(f) ? f->valuestring : NULL);
+		rec->root_kind = cJSON_IsString(rk) ? rk->valuestring : NULL;
+		rec->id = cJSON_IsString(id) ? id->valuestring : NULL;
 	}
 	return 0;
 }
@@ -376,21 +478,109 @@ out:
 	return r;
 }
 
+/* RTM_NEWQDISC/DELQDISC of kind + raw options at parent/handle. */
+static int qdisc_msg(struct nl_sock *sk, int type, int flags, int ifindex, uint32_t parent,
+		     uint32_t handle, const char *kind, const uint8_t *opts, size_t n,
+		     const char *what, struct fl_error *err)
+{
+	struct tcmsg tcm = {.tcm_family = AF_UNSPEC,
+			    .tcm_ifindex = ifindex,
+			    .tcm_parent = parent,
+			    .tcm_handle = handle};
+	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
+	int r;
+
+	if (!msg || nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0 ||
+	    (kind && nla_put_string(msg, TCA_KIND, kind) < 0) ||
+	    (n && nla_put(msg, TCA_OPTIONS, (int)n, opts) < 0))
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+	else
+		r = fl_nl_send_ack(sk, msg, what, err);
+	nlmsg_free(msg);
+	return r;
+}
+
+/*
+ * The root fa17: becomes a qdisc of another kind. The kernel changes a qdisc
+ * in place only within its kind ("Invalid qdisc name" otherwise), and
+ * faultline's root is always fa17:, so this is a delete and an add: for that
+ * moment the kernel's default root passes the packets.
+ */
+static int swap_root(struct nl_sock *sk, int ifindex, const char *kind, const uint8_t *opts,
+		     size_t n, struct fl_error *err)
+{
+	int r = qdisc_msg(sk, RTM_DELQDISC, 0, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT, NULL, NULL, 0,
+			  "deleting faultline's root qdisc", err);
+
+	if (r == 0)
+		r = qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, TC_H_ROOT,
+			      FL_NL_HANDLE_ROOT, kind, opts, n, "adding the root qdisc", err);
+	return r;
+}
+
+/*
+ * Two composed faults: netem at the root fa17:, tbf below it at fa19:. The
+ * bandwidth fault leaves by deleting its tbf (netem then queues in its own
+ * tfifo, as before the tbf came); the netem fault leaves by putting the tbf,
+ * with its options as the kernel dumps them, in the root's place. Either way
+ * the other fault stays as it was, and the last one out restores the original.
+ */
+static int leave_composed(struct nl_sock *sk, int ifindex, const struct fl_nl_qdisc_snap *snap,
+			  const struct undo_rec *rec, struct fl_error *err)
+{
+	if (rec->qdisc && !strcmp(rec->qdisc, snap->child_kind))
+		return qdisc_msg(sk, RTM_DELQDISC, 0, ifindex, FL_NL_HANDLE_ROOT | 1,
+				 FL_NL_HANDLE_CHILD, NULL, NULL, 0,
+				 "deleting faultline's tbf below the netem root", err);
+	if (rec->qdisc && !strcmp(rec->qdisc, snap->kind))
+		return swap_root(sk, ifindex, snap->child_kind, snap->child_opts,
+				 snap->child_opts_len, err);
+	return 0; /* this fault's qdisc is not there any more */
+}
+
 /* Put the recorded root back, if the root is (still) ours; never touch others' qdiscs. */
 static int restore_if_ours(struct nl_sock *sk, int ifindex, const struct undo_rec *rec,
 			   struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
-	int r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
+	int r;
 
-	if (r == 0 && snap.present && fl_nl_handle_ours(snap.handle))
-		r = restore_prev(sk, ifindex, snap.handle, rec, err);
+	/*
+	 * The fast path: alone on its root (this process applied it and nothing
+	 * composed with it) and the kernel's default was there before.
+	 */
+	if (rec->handle == 0 && fl_nl_owner_alone(rec->ino, ifindex, FL_NL_SLOT_ROOT, rec->id)) {
+		/*
+		 * The kernel's default was there: delete the root by faultline's handle.
+		 * The kernel itself refuses when the root has another handle (EINVAL) or
+		 * is a default one (ENOENT), so no read is needed to leave others' alone.
+		 */
+		r = restore_prev(sk, ifindex, FL_NL_HANDLE_ROOT, rec, err);
+		if (r == -EINVAL || r == -ENOENT || r == -ENODEV) {
+			fl_error_init(err);
+			r = 0; /* not ours (any more), or the interface is gone */
+		}
+		return r;
+	}
+	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
+	if (r < 0 || !snap.present || !fl_nl_handle_ours(snap.handle))
+		goto out; /* not ours: nothing to do */
+	if (snap.child) {
+		r = leave_composed(sk, ifindex, &snap, rec, err);
+		goto out;
+	}
+	/* An unscoped root of the other kind is the other composed fault's, alone now. */
+	if (rec->qdisc && strcmp(snap.kind, "htb") && strcmp(snap.kind, rec->qdisc))
+		goto out;
+	r = restore_prev(sk, ifindex, snap.handle, rec, err);
+out:
 	fl_nl_snap_done(&snap);
 	return r;
 }
 
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
 {
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(undo, "fault_id");
 	struct fl_nl_sock_cache c = {0};
 	struct undo_rec rec;
 	struct nl_sock *sk = NULL;
@@ -425,6 +615,9 @@ int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
 	}
 	r = restore_if_ours(sk, rec.ifindex, &rec, err);
 out:
+	if (r == 0)
+		fl_nl_owner_clear(rec.ino, rec.ifindex, FL_NL_SLOT_ROOT,
+				  cJSON_IsString(id) ? id->valuestring : NULL);
 	fl_nl_sock_cache_done(&c);
 	return r;
 }
@@ -481,7 +674,7 @@ out:
 }
 
 int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const void *spec,
-		     struct fl_nl_sock_cache *c, cJSON *undo, struct fl_error *err)
+		     struct fl_nl_sock_cache *c, const char *id, cJSON *undo, struct fl_error *err)
 {
 	struct fl_nl_qdisc_snap snap = {0};
 	struct nl_msg *msg = NULL;
@@ -503,6 +696,55 @@ int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const 
 	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
 	if (r < 0)
 		goto out;
+	if (rec.root_kind) {
+		/* Composing with the fault that holds the root (see compose_prev). */
+		if (!snap.present || snap.handle != FL_NL_HANDLE_ROOT || snap.child ||
+		    snap.nchildren || strcmp(snap.kind, rec.root_kind) || !rec.qdisc) {
+			r = fl_error_set(err, -EBUSY, "",
+					 "the root qdisc of %s changed since the plan (was "
+					 "faultline's %s, now %s)",
+					 rec.ifname, rec.root_kind,
+					 snap.present ? snap.kind : "none");
+			goto out;
+		}
+		if (!strcmp(rec.qdisc, "tbf")) { /* below the netem root */
+			r = build(spec, ifindex, FL_NL_HANDLE_ROOT | 1, FL_NL_HANDLE_CHILD,
+				  NLM_F_CREATE | NLM_F_EXCL, &msg, err);
+			if (r == 0)
+				r = fl_nl_send_ack(sk, msg, "adding the tbf below the netem root",
+						   err);
+			goto out;
+		}
+		/*
+		 * netem over a tbf root: netem takes the root (a delete and an add, see
+		 * swap_root), the tbf goes below it with its options as the kernel dumped them.
+		 */
+		r = build(spec, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT, NLM_F_CREATE | NLM_F_EXCL,
+			  &msg, err);
+		if (r == 0)
+			r = qdisc_msg(sk, RTM_DELQDISC, 0, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT,
+				      NULL, NULL, 0, "deleting the tbf root to put netem above it",
+				      err);
+		if (r < 0)
+			goto out; /* nothing changed */
+		r = fl_nl_send_ack(sk, msg, "putting netem at the root", err);
+		if (r == 0)
+			r = qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+				      FL_NL_HANDLE_ROOT | 1, FL_NL_HANDLE_CHILD, snap.kind,
+				      snap.opts, snap.opts_len,
+				      "putting the tbf below the netem root", err);
+		if (r < 0) { /* the tbf alone at the root again, as it was */
+			struct fl_error e2;
+
+			fl_error_init(&e2);
+			(void)qdisc_msg(sk, RTM_DELQDISC, 0, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT,
+					NULL, NULL, 0, "deleting netem", &e2);
+			(void)qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+					TC_H_ROOT, FL_NL_HANDLE_ROOT, snap.kind, snap.opts,
+					snap.opts_len, "restoring the tbf", &e2);
+		}
+		goto out;
+	}
 	if ((snap.present ? snap.handle : 0) != rec.handle ||
 	    strcmp(snap.present ? snap.kind : "", rec.kind)) {
 		r = fl_error_set(err, -EBUSY, "",
@@ -527,6 +769,9 @@ int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const 
 	if (r == 0)
 		r = fl_nl_match_install(sk, ifindex, FL_NL_HANDLE_ROOT, FL_NL_CLASS_MATCH, m, err);
 out:
+	if (r == 0)
+		fl_nl_owner_set(rec.ino, ifindex, FL_NL_SLOT_ROOT, id,
+				cJSON_GetObjectItemCaseSensitive(undo, "prev"));
 	nlmsg_free(msg);
 	fl_nl_snap_done(&snap);
 	if (r < 0 && touched) {
@@ -539,21 +784,6 @@ out:
 	return r;
 }
 
-/* "ip netns exec NAME " / "nsenter --net=PATH " for an undo record's netns path. */
-static void undo_prefix(const char *netns, char *buf, size_t len)
-{
-	const char *name = !strncmp(netns, "/run/netns/", 11)	    ? netns + 11
-			   : !strncmp(netns, "/var/run/netns/", 15) ? netns + 15
-								    : NULL;
-
-	if (!netns[0])
-		buf[0] = '\0';
-	else if (name && *name && !strchr(name, '/'))
-		snprintf(buf, len, "ip netns exec %s ", name);
-	else
-		snprintf(buf, len, "nsenter --net=%s ", netns);
-}
-
 int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	struct undo_rec rec;
@@ -563,7 +793,23 @@ int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out)
 	r = undo_read(undo, &rec, NULL);
 	if (r < 0)
 		return r;
-	undo_prefix(rec.netns, p, sizeof(p));
+	fl_nl_netns_prefix(rec.netns, p, sizeof(p));
+	if (rec.root_kind && rec.qdisc) {
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(undo, "composed_with");
+
+		r = fl_buf_printf(
+		    out,
+		    "composes with faultline fault \"%s\" (%s at the root): netem stays at the "
+		    "root fa17:, tbf goes below it (%stc qdisc add dev %s parent %x:1 handle %x: "
+		    "tbf ...)\n"
+		    "on revert: %s; the last of the two restores the original root\n",
+		    cJSON_IsString(w) ? w->valuestring : "", rec.root_kind, p, rec.ifname,
+		    FL_NL_HANDLE_ROOT >> 16, FL_NL_HANDLE_CHILD >> 16,
+		    !strcmp(rec.qdisc, "tbf") ? "the tbf below netem is deleted"
+					      : "the tbf takes the root's place again");
+		if (r < 0)
+			return r;
+	}
 	if (rec.handle == 0)
 		return fl_buf_printf(out,
 				     "on revert: %stc qdisc del dev %s root handle %x: (the "
@@ -598,10 +844,9 @@ int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *
 	if (r == 0) {
 		char pre[256];
 
-		snprintf(pre, sizeof(pre),
-			 "%stc filter add dev %s parent %x: protocol ip prio %d u32", p, dev,
-			 FL_NL_HANDLE_ROOT >> 16, FL_NL_PREF);
-		r = fl_nl_match_describe(m, pre, FL_NL_CLASS_MATCH, out);
+		snprintf(pre, sizeof(pre), "%stc filter add dev %s parent %x:", p, dev,
+			 FL_NL_HANDLE_ROOT >> 16);
+		r = fl_nl_match_describe(m, pre, FL_NL_CLASS_MATCH, NULL, out);
 	}
 	return r;
 }

@@ -41,9 +41,10 @@ static bool has_dot_component(const char *s)
  *   "pid": N             -> /proc/N/ns/net (the namespace of a running process)
  *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net (faults/pod_select.h)
  *   "interface": IFNAME  -> that interface
- *   "route_to": IPV4     -> the interface the kernel routes that address through
+ *   "route_to": IP       -> the interface the kernel routes that address (IPv4 or
+ *                           IPv6, no prefix) through
  */
-int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_to,
+int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_route_to,
 		       struct fl_nl_target *t, struct fl_error *err)
 {
 	const cJSON *it;
@@ -106,9 +107,10 @@ int fl_nl_target_parse(const cJSON *target, const struct in_addr *default_route_
 						    IF_NAMESIZE);
 			snprintf(t->ifname, sizeof(t->ifname), "%s", it->valuestring);
 		} else if (!strcmp(k, "route_to")) {
-			if (!cJSON_IsString(it) ||
-			    inet_pton(AF_INET, it->valuestring, &t->route_to) != 1)
-				return fl_error_set(err, -EINVAL, path, "expected an IPv4 address");
+			if (!cJSON_IsString(it) || strchr(it->valuestring, '/') ||
+			    fl_nl_cidr_parse(it->valuestring, &t->route_to) < 0)
+				return fl_error_set(err, -EINVAL, path,
+						    "expected an IPv4 or IPv6 address");
 			t->has_route_to = true;
 		} else {
 			return fl_error_set(err, -EINVAL, path, "unknown field");
@@ -137,13 +139,33 @@ const char *fl_nl_target_prefix(const struct fl_nl_target *t)
 
 const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 
 	if (t->ifname[0]) {
 		snprintf(buf, len, "%s", t->ifname);
+	} else if (t->resolved[0]) {
+		snprintf(buf, len, "%s", t->resolved);
 	} else {
-		inet_ntop(AF_INET, &t->route_to, a, sizeof(a));
+		if (fl_nl_cidr_is6(&t->route_to))
+			inet_ntop(AF_INET6, &t->route_to.addr6, a, sizeof(a));
+		else
+			inet_ntop(AF_INET, &t->route_to.addr, a, sizeof(a));
 		snprintf(buf, len, "<dev routing to %s>", a);
 	}
 	return buf;
+}
+
+/* "ip netns exec NAME " / "nsenter --net=PATH " for an undo record's netns path. */
+void fl_nl_netns_prefix(const char *netns, char *buf, size_t len)
+{
+	const char *name = !strncmp(netns, "/run/netns/", 11)	    ? netns + 11
+			   : !strncmp(netns, "/var/run/netns/", 15) ? netns + 15
+								    : NULL;
+
+	if (!netns[0])
+		buf[0] = '\0';
+	else if (name && *name && !strchr(name, '/'))
+		snprintf(buf, len, "ip netns exec %s ", name);
+	else
+		snprintf(buf, len, "nsenter --net=%s ", netns);
 }

@@ -1,4 +1,4 @@
-/* Units as tc(8) writes them: rates, sizes, percentages, IPv4 CIDRs. */
+/* Units as tc(8) writes them: rates, sizes, percentages, IPv4 and IPv6 CIDRs. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -120,11 +120,11 @@ int fl_nl_size_parse(const char *s, uint64_t *bytes)
 
 int fl_nl_cidr_parse(const char *s, struct fl_nl_cidr *out)
 {
-	char addr[INET_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];
 	const char *slash;
-	unsigned long len = 32;
-	uint32_t mask;
+	unsigned long len, max;
 	size_t n;
+	bool v6;
 
 	if (!s)
 		return -EINVAL;
@@ -134,8 +134,13 @@ int fl_nl_cidr_parse(const char *s, struct fl_nl_cidr *out)
 		return -EINVAL;
 	memcpy(addr, s, n);
 	addr[n] = '\0';
-	if (inet_pton(AF_INET, addr, &out->addr) != 1)
+	memset(out, 0, sizeof(*out));
+	v6 = strchr(addr, ':') != NULL;
+	if (v6 ? inet_pton(AF_INET6, addr, &out->addr6) != 1
+	       : inet_pton(AF_INET, addr, &out->addr) != 1)
 		return -EINVAL;
+	max = v6 ? 128 : 32;
+	len = max;
 	if (slash) {
 		char *end;
 
@@ -143,13 +148,20 @@ int fl_nl_cidr_parse(const char *s, struct fl_nl_cidr *out)
 			return -EINVAL;
 		errno = 0;
 		len = strtoul(slash + 1, &end, 10);
-		if (*end || errno || len > 32)
+		if (*end || errno || len > max)
 			return -EINVAL;
 	}
-	mask = len ? htonl(~0U << (32 - len)) : 0;
-	if (out->addr.s_addr & ~mask)
-		return -EDOM; /* host bits set: "10.0.0.1/24" is ambiguous */
+	out->family = v6 ? AF_INET6 : AF_INET;
 	out->len = (uint8_t)len;
+	if (v6) {
+		/* Host bits: every bit at or after `len` must be zero. */
+		for (unsigned b = (unsigned)len; b < 128; b++)
+			if (out->addr6.s6_addr[b / 8] & (0x80 >> (b % 8)))
+				return -EDOM;
+		return 0;
+	}
+	if (out->addr.s_addr & ~(len ? htonl(~0U << (32 - len)) : 0))
+		return -EDOM; /* host bits set: "10.0.0.1/24" is ambiguous */
 	return 0;
 }
 
@@ -197,9 +209,12 @@ const char *fl_nl_pct_fmt(uint32_t prob, char *buf, size_t len)
 
 const char *fl_nl_cidr_fmt(const struct fl_nl_cidr *c, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &c->addr, a, sizeof(a));
+	if (fl_nl_cidr_is6(c))
+		inet_ntop(AF_INET6, &c->addr6, a, sizeof(a));
+	else
+		inet_ntop(AF_INET, &c->addr, a, sizeof(a));
 	snprintf(buf, len, "%s/%u", a, c->len);
 	return buf;
 }

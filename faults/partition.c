@@ -1,6 +1,6 @@
 /*
- * The `partition` fault: drop all IPv4 traffic between this host (netns) and
- * the given peers, in one or both directions.
+ * The `partition` fault: drop all IPv4/IPv6 traffic between this host (netns)
+ * and the given peers, in one or both directions.
  *
  * Mechanism, picked by the plan (pre-flight) and recorded in the undo record:
  *   "cls_bpf"  clsact + a classic-BPF cls_bpf filter in direct-action mode that
@@ -38,7 +38,7 @@ static const char *const dir_names[] = {"both", "to", "from"};
 
 /*
  * Grammar (params):
- *   peers      CIDR | [CIDR...]   IPv4 addresses or networks (required, <= 64)
+ *   peers      CIDR | [CIDR...]   IPv4/IPv6 addresses or networks (required, <= 64)
  *   direction  "both" (default) | "to" (packets this host sends to them)
  *                               | "from" (packets they send to this host)
  */
@@ -100,7 +100,7 @@ static int part_parse(const cJSON *target, const cJSON *params, void **out, stru
 		}
 		s->dir = (enum dir)i;
 	}
-	r = fl_nl_target_parse(target, &s->peers.dst[0].addr, &s->t, err);
+	r = fl_nl_target_parse(target, &s->peers.dst[0], &s->t, err);
 	if (r < 0)
 		goto fail;
 	s->loss.loss = UINT32_MAX;
@@ -177,7 +177,6 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	cJSON *u = NULL, *hooks;
 	int r, state;
 
-	(void)ctx;
 	if (!fl_nl_probe(FL_NL_CAP_CLSACT_BPF, why, sizeof(why))) {
 		/* Fallback: a netem loss 100% branch for packets to the peers. */
 		if (s->dir != DIR_TO)
@@ -189,7 +188,8 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		    !fl_nl_probe(FL_NL_CAP_HTB, why2, sizeof(why2)) ||
 		    !fl_nl_probe(FL_NL_CAP_U32, why2, sizeof(why2)))
 			return fl_error_set(err, -EOPNOTSUPP, "", "%s, and %s", why, why2);
-		r = fl_nl_root_plan(&s->t, "partition", &s->sc, undo, err);
+		r = fl_nl_fault_plan(&s->t, "partition", false, true, ctx ? ctx->fault_id : NULL,
+				     &s->sc, undo, err);
 		if (r == 0 && !cJSON_AddStringToObject(*undo, "mechanism", "netem")) {
 			cJSON_Delete(*undo);
 			*undo = NULL;
@@ -200,6 +200,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	r = sess_open(&s->sc, s->t.netns, &s->t, NULL, &se, ifname, err);
 	if (r < 0)
 		return r;
+	snprintf(s->t.resolved, sizeof(s->t.resolved), "%s", ifname); /* for a dry run */
 	state = fl_nl_clsact_state(se.sk, se.ifindex, err);
 	if (state < 0) {
 		r = state;
@@ -298,19 +299,21 @@ static int rec_read(const cJSON *u, struct rec *rc, struct fl_error *err)
 
 static int bpf_revert(const struct rec *rc, struct fl_error *err)
 {
+	struct fl_nl_sock_cache c = {0};
 	struct sess se;
 	struct stat st;
 	int r, state;
 
 	if (rc->netns[0] && (stat(rc->netns, &st) < 0 || (double)st.st_ino != rc->ino))
 		return 0; /* the namespace is gone: so are our filters */
-	r = sess_open(NULL, rc->netns, NULL, rc->ifname, &se, NULL, err);
+	r = sess_open(&c, rc->netns, NULL, rc->ifname, &se, NULL, err);
 	if (r == -ENOENT || r == -ENODEV) {
 		fl_error_init(err);
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (r < 0)
-		return r;
+		goto out;
 	for (int h = 0; h < FL_NL_HOOK__MAX && r == 0; h++)
 		if (rc->hook[h])
 			r = fl_nl_bpf_filter_del(se.sk, se.ifindex, (enum fl_nl_hook)h, err);
@@ -324,7 +327,9 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 		else if (state < 0)
 			r = state;
 	}
-	sess_close(NULL, &se);
+	sess_close(&c, &se);
+out:
+	fl_nl_sock_cache_done(&c);
 	return r;
 }
 
@@ -355,7 +360,8 @@ static int part_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, s
 	if (r < 0)
 		return r;
 	if (!strcmp(rc.mech, "netem"))
-		return fl_nl_root_apply(&s->peers, netem_leaf, s, &s->sc, undo, err);
+		return fl_nl_root_apply(&s->peers, netem_leaf, s, &s->sc,
+					ctx ? ctx->fault_id : NULL, undo, err);
 	r = sess_open(&s->sc, rc.netns, NULL, rc.ifname, &se, NULL, err);
 	if (r < 0)
 		return r;
@@ -388,7 +394,7 @@ static int part_describe(const void *spec, struct fl_buf *out)
 	int r;
 
 	fl_nl_target_dev(&s->t, dev, sizeof(dev));
-	r = fl_buf_printf(out, "# drop IPv4 %s",
+	r = fl_buf_printf(out, "# drop %s",
 			  s->dir == DIR_BOTH ? "to and from"
 			  : s->dir == DIR_TO ? "to"
 					     : "from");

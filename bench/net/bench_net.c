@@ -3,9 +3,10 @@
  *
  * N apply+revert cycles of the same root qdisc change, three ways, interleaved
  * cycle by cycle so that a noisy host hurts all three alike; prints medians:
- *   faultline  the fault code path the agent runs: parse, plan (netns + netlink
- *              reads: interface, root qdisc), apply, revert (each entering the
- *              netns and opening its own netlink socket);
+ *   faultline  the fault code path the agent runs: parse, plan (netlink reads:
+ *              interface, root qdisc), apply (re-reads the root: unchanged since
+ *              the plan?), revert from the undo record alone; sockets come from
+ *              the per-netns pool (faults/nl_link.c), as in a running agent;
  *   tc         `tc -n NETNS qdisc replace ... root handle fa17: ...` + `tc ... del`
  *              (fork + exec, as a script or a tc-shelling tool does);
  *   floor      the same replace + delete on one netlink socket already in the

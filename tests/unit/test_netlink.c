@@ -16,6 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/msg.h>
@@ -125,8 +128,136 @@ START_TEST(rate_size_cidr_units)
 	ck_assert_uint_eq(c.len, 32);
 	ck_assert_int_eq(fl_nl_cidr_parse("10.0.0.1/24", &c), -EDOM);
 	ck_assert_int_eq(fl_nl_cidr_parse("1.2.3.4/33", &c), -EINVAL);
-	ck_assert_int_eq(fl_nl_cidr_parse("::1", &c), -EINVAL);
 	ck_assert_int_eq(fl_nl_cidr_parse("0.0.0.0/0", &c), 0);
+	ck_assert(!fl_nl_cidr_is6(&c));
+	/* IPv6 */
+	ck_assert_int_eq(fl_nl_cidr_parse("::1", &c), 0);
+	ck_assert(fl_nl_cidr_is6(&c));
+	ck_assert_uint_eq(c.len, 128);
+	ck_assert_str_eq(fl_nl_cidr_fmt(&c, buf, sizeof(buf)), "::1/128");
+	ck_assert_int_eq(fl_nl_cidr_parse("2001:db8::/32", &c), 0);
+	ck_assert_uint_eq(c.len, 32);
+	ck_assert_uint_eq(c.addr6.s6_addr[1], 0x01);
+	ck_assert_str_eq(fl_nl_cidr_fmt(&c, buf, sizeof(buf)), "2001:db8::/32");
+	ck_assert_int_eq(fl_nl_cidr_parse("2001:db8::1/64", &c), -EDOM);
+	ck_assert_int_eq(fl_nl_cidr_parse("2001:db8:0:0:8000::/65", &c), 0);
+	ck_assert_int_eq(fl_nl_cidr_parse("2001:db8:0:0:8000::/64", &c), -EDOM);
+	ck_assert_int_eq(fl_nl_cidr_parse("fd00::/129", &c), -EINVAL);
+	ck_assert_int_eq(fl_nl_cidr_parse("fd00::/", &c), -EINVAL);
+	ck_assert_int_eq(fl_nl_cidr_parse("fd00:::1", &c), -EINVAL);
+	ck_assert_int_eq(fl_nl_cidr_parse("::/0", &c), 0);
+	ck_assert_uint_eq(c.len, 0);
+}
+END_TEST
+
+/*
+ * A classic-BPF interpreter for the subset the partition program uses (ld
+ * abs of the protocol and of network-header words, and, jeq, ja, ret), run
+ * over made-up IPv4/IPv6 headers: what the kernel's cls_bpf would return.
+ */
+static uint32_t bpf_run(const struct sock_filter *p, int n, uint16_t proto, const uint8_t *net,
+			size_t len)
+{
+	uint32_t a = 0;
+
+	for (int pc = 0; pc < n; pc++) {
+		const struct sock_filter *f = &p[pc];
+
+		switch (f->code) {
+		case BPF_LD | BPF_H | BPF_ABS:
+			ck_assert_uint_eq(f->k, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL));
+			a = proto;
+			break;
+		case BPF_LD | BPF_W | BPF_ABS: {
+			uint32_t off = f->k - (uint32_t)SKF_NET_OFF;
+
+			ck_assert_uint_le(off + 4, len);
+			a = (uint32_t)net[off] << 24 | (uint32_t)net[off + 1] << 16 |
+			    (uint32_t)net[off + 2] << 8 | net[off + 3];
+			break;
+		}
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= f->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JA:
+			pc += (int)f->k;
+			break;
+		case BPF_RET | BPF_K:
+			return f->k;
+		default:
+			ck_abort_msg("unexpected BPF opcode %#x at %d", f->code, pc);
+		}
+		ck_assert_int_lt(pc + 1, n + 1);
+	}
+	ck_abort_msg("BPF program ran off its end");
+	return 0;
+}
+
+START_TEST(bpf_partition_program_v4_v6)
+{
+	static const char *const peers[] = {"10.9.0.0/16", "fd00:1::/64", "10.1.2.3", "fd00:2::5",
+					    "2001:db8:8000::/33"};
+	static const struct {
+		const char *addr;
+		bool drop;
+	} c[] = {
+	    {"10.9.200.1", true},	 {"10.10.0.1", false},	     {"10.1.2.3", true},
+	    {"10.1.2.4", false},	 {"fd00:1::abcd", true},     {"fd00:1:0:1::1", false},
+	    {"fd00:2::5", true},	 {"fd00:2::6", false},	     {"2001:db8:ffff::1", true},
+	    {"2001:db8:7fff::1", false}, {"::ffff:10.9.0.1", false},
+	};
+	struct fl_nl_cidr cidr[FL_ARRAY_SIZE(peers)], all[FL_NL_CIDR_MAX];
+	struct sock_filter prog[FL_NL_BPF_INSNS_MAX];
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(peers); i++)
+		ck_assert_int_eq(fl_nl_cidr_parse(peers[i], &cidr[i]), 0);
+	for (int h = 0; h < FL_NL_HOOK__MAX; h++) {
+		int n = fl_nl_bpf_drop_prog((enum fl_nl_hook)h, cidr, FL_ARRAY_SIZE(peers), prog);
+		/* the peer's address: source on ingress, destination on egress */
+		size_t off4 = h == FL_NL_HOOK_INGRESS ? 12 : 16,
+		       off6 = h == FL_NL_HOOK_INGRESS ? 8 : 24;
+
+		for (size_t i = 0; i < FL_ARRAY_SIZE(c); i++) {
+			uint8_t hdr[40] = {0}, other[40] = {0};
+			bool v6 = strchr(c[i].addr, ':') != NULL;
+
+			ck_assert_int_eq(
+			    inet_pton(v6 ? AF_INET6 : AF_INET, c[i].addr, hdr + (v6 ? off6 : off4)),
+			    1);
+			/* the same address in the other field (the host's own side) never drops */
+			ck_assert_int_eq(
+			    inet_pton(v6 ? AF_INET6 : AF_INET, c[i].addr,
+				      other + (v6 ? (off6 == 8 ? 24 : 8) : (off4 == 12 ? 16 : 12))),
+			    1);
+			ck_assert_msg(bpf_run(prog, n, v6 ? ETH_P_IPV6 : ETH_P_IP, hdr, 40) ==
+					  (uint32_t)(c[i].drop ? TC_ACT_SHOT : TC_ACT_UNSPEC),
+				      "%s hook %d", c[i].addr, h);
+			ck_assert_uint_eq(bpf_run(prog, n, v6 ? ETH_P_IPV6 : ETH_P_IP, other, 40),
+					  (uint32_t)TC_ACT_UNSPEC);
+		}
+		/* ARP and friends pass */
+		ck_assert_uint_eq(bpf_run(prog, n, ETH_P_ARP, NULL, 0), (uint32_t)TC_ACT_UNSPEC);
+	}
+	/* the largest program (64 IPv6 /127s) fits and its long jumps land on the drop */
+	for (int i = 0; i < FL_NL_CIDR_MAX; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "fd00::%x:0/127", i + 1);
+		ck_assert_int_eq(fl_nl_cidr_parse(a, &all[i]), 0);
+	}
+	{
+		int n = fl_nl_bpf_drop_prog(FL_NL_HOOK_EGRESS, all, FL_NL_CIDR_MAX, prog);
+		uint8_t hdr[40] = {0};
+
+		ck_assert_int_le(n, FL_NL_BPF_INSNS_MAX);
+		ck_assert_int_eq(inet_pton(AF_INET6, "fd00::40:1", hdr + 24), 1);
+		ck_assert_uint_eq(bpf_run(prog, n, ETH_P_IPV6, hdr, 40), (uint32_t)TC_ACT_SHOT);
+		ck_assert_int_eq(inet_pton(AF_INET6, "fd00::41:0", hdr + 24), 1);
+		ck_assert_uint_eq(bpf_run(prog, n, ETH_P_IPV6, hdr, 40), (uint32_t)TC_ACT_UNSPEC);
+	}
 }
 END_TEST
 
@@ -301,6 +432,18 @@ START_TEST(parse_errors_have_paths)
 	     "$.params.peers[1]"},
 	    {"partition", "{\"interface\":\"eth0\"}",
 	     "{\"peers\":\"10.0.0.1\",\"direction\":\"up\"}", "$.params.direction"},
+	    {"partition", "{\"interface\":\"eth0\"}", "{\"peers\":[\"fd00::\",\"fd00::1/64\"]}",
+	     "$.params.peers[1]"},
+	    {"netem", "{\"interface\":\"eth0\"}",
+	     "{\"delay\":\"1ms\",\"match\":{\"dst\":\"fd00::/64\",\"src\":\"10.0.0.1\"}}",
+	     "$.params.match"},
+	    {"netem", "{\"interface\":\"eth0\"}",
+	     "{\"delay\":\"1ms\",\"match\":{\"dst\":\"fd00::/200\"}}", "$.params.match.dst"},
+	    {"netem", "{\"route_to\":\"fd00::/64\"}", "{\"delay\":\"1ms\"}", "$.target.route_to"},
+	    {"netem", "{\"interface\":\"eth0\"}", "{\"delay\":\"1ms\",\"direction\":\"in\"}",
+	     "$.params.direction"},
+	    {"bandwidth", "{\"interface\":\"eth0\"}", "{\"rate\":\"1mbit\",\"direction\":1}",
+	     "$.params.direction"},
 	};
 	for (size_t i = 0; i < FL_ARRAY_SIZE(c); i++) {
 		const struct fl_fault_ops *ops = fl_fault_lookup(c[i].kind);
@@ -318,6 +461,34 @@ START_TEST(parse_errors_have_paths)
 		cJSON_Delete(t);
 		cJSON_Delete(p);
 	}
+}
+END_TEST
+
+/* Who holds an interface's root: the names refusals give, composition's original root. */
+START_TEST(owner_registry)
+{
+	cJSON *prev = J("{\"kind\":\"fq_codel\",\"handle\":65536,\"options\":\"0800\"}"), *got;
+
+	ck_assert_ptr_null(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT));
+	fl_nl_owner_set(7, 3, FL_NL_SLOT_ROOT, "lat-1", prev);
+	ck_assert_str_eq(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT), "lat-1");
+	ck_assert(fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, "lat-1"));
+	ck_assert_ptr_null(fl_nl_owner_get(7, 3, FL_NL_SLOT_INGRESS)); /* another slot */
+	ck_assert_ptr_null(fl_nl_owner_get(8, 3, FL_NL_SLOT_ROOT));    /* another netns */
+	fl_nl_owner_set(7, 3, FL_NL_SLOT_ROOT, "cap-1", prev);
+	ck_assert_str_eq(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT), "lat-1\" and \"cap-1");
+	ck_assert(!fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, "lat-1"));
+	got = fl_nl_owner_prev(7, 3, FL_NL_SLOT_ROOT);
+	ck_assert(cJSON_Compare(got, prev, true));
+	cJSON_Delete(got);
+	fl_nl_owner_clear(7, 3, FL_NL_SLOT_ROOT, "lat-1");
+	ck_assert_str_eq(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT), "cap-1");
+	ck_assert(fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, "cap-1"));
+	fl_nl_owner_clear(7, 3, FL_NL_SLOT_ROOT, NULL);
+	ck_assert_ptr_null(fl_nl_owner_get(7, 3, FL_NL_SLOT_ROOT));
+	ck_assert_ptr_null(fl_nl_owner_prev(7, 3, FL_NL_SLOT_ROOT));
+	ck_assert(!fl_nl_owner_alone(7, 3, FL_NL_SLOT_ROOT, NULL));
+	cJSON_Delete(prev);
 }
 END_TEST
 
@@ -506,6 +677,136 @@ START_TEST(kernel_scope_filters)
 }
 END_TEST
 
+/* IPv6 scope: a "protocol ipv6" u32 filter at pref 251 with the IPv6 header's offsets. */
+START_TEST(kernel_scope_filters_v6)
+{
+	struct nl_sock *sk;
+	struct nl_cache *cls;
+	struct rtnl_cls *c;
+	cJSON *undo;
+	uint32_t val, mask, classid;
+	int off, offmask, keys = 0, filters = 0;
+
+	private_netns();
+	undo = apply("bandwidth", "{\"interface\":\"lo\"}",
+		     "{\"rate\":\"8mbit\",\"match\":{\"dst\":[\"fd00:1:2::/56\",\"10.1.0.0/16\"],"
+		     "\"src\":\"fd00::7\",\"sport\":443,\"protocol\":\"udp\"}}");
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	ck_assert_int_eq(rtnl_cls_alloc_cache(sk, 1, FL_NL_HANDLE_ROOT, &cls), 0);
+	for (c = (struct rtnl_cls *)nl_cache_get_first(cls); c;
+	     c = (struct rtnl_cls *)nl_cache_get_next((struct nl_object *)c)) {
+		if (rtnl_u32_get_classid(c, &classid) < 0)
+			continue; /* the hash table head */
+		filters++;
+		ck_assert_uint_eq(classid, FL_NL_CLASS_MATCH);
+		ck_assert_uint_eq(rtnl_cls_get_prio(c), FL_NL_PREF6);
+		ck_assert_uint_eq(rtnl_cls_get_protocol(c), ETH_P_IPV6);
+		for (uint8_t i = 0; rtnl_u32_get_key(c, i, &val, &mask, &off, &offmask) == 0; i++) {
+			switch (off) {
+			case 24: /* dst fd00:1:2::/56: first word exact, second /24 */
+				ck_assert_uint_eq(ntohl(val), 0xfd000001);
+				ck_assert_uint_eq(mask, 0xffffffff);
+				break;
+			case 28:
+				ck_assert_uint_eq(ntohl(val), 0x00020000);
+				ck_assert_uint_eq(ntohl(mask), 0xffffff00);
+				break;
+			case 8: /* src fd00::7 */
+				ck_assert_uint_eq(ntohl(val), 0xfd000000);
+				break;
+			case 12:
+			case 16:
+				ck_assert_uint_eq(val, 0);
+				ck_assert_uint_eq(mask, 0xffffffff);
+				break;
+			case 20:
+				ck_assert_uint_eq(ntohl(val), 7);
+				break;
+			case 4: /* next header, byte 6 */
+				ck_assert_uint_eq(ntohl(val), IPPROTO_UDP << 8);
+				ck_assert_uint_eq(ntohl(mask), 0xff00);
+				break;
+			case 40: /* sport */
+				ck_assert_uint_eq(ntohl(val), 443u << 16);
+				ck_assert_uint_eq(ntohl(mask), 0xffff0000);
+				break;
+			default:
+				ck_abort_msg("unexpected u32 key at offset %d", off);
+			}
+			keys++;
+		}
+	}
+	/* the IPv4 dst pairs with no IPv6 src: one filter only */
+	ck_assert_int_eq(filters, 1);
+	ck_assert_int_eq(keys, 8);
+	nl_cache_free(cls);
+	nl_socket_free(sk);
+	revert("bandwidth", undo);
+}
+END_TEST
+
+/* Ingress: an ifb with the tbf as its root, a u32 + mirred redirect on clsact ingress. */
+START_TEST(kernel_ingress_ifb)
+{
+	char why[256] = "";
+	struct nl_sock *sk;
+	struct nl_cache *cache;
+	struct rtnl_qdisc *q;
+	struct fl_error err;
+	cJSON *undo;
+	int ifb;
+
+	private_netns();
+	if (!fl_nl_probe(FL_NL_CAP_IFB_MIRRED, why, sizeof(why))) {
+		printf("SKIPPED: ingress case: %s\n", why);
+		return;
+	}
+	undo = apply("bandwidth", "{\"interface\":\"lo\"}",
+		     "{\"rate\":\"8mbit\",\"limit\":\"64kb\",\"direction\":\"ingress\"}");
+	ck_assert_str_eq(cJSON_GetObjectItem(undo, "ifb")->valuestring, "fl-lo");
+	ck_assert_str_eq(cJSON_GetObjectItem(undo, "fault_id")->valuestring, "unit");
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_nl_ifindex(sk, "fl-lo", &ifb, &err), 0);
+	ck_assert_int_eq(rtnl_qdisc_alloc_cache(sk, &cache), 0);
+	q = rtnl_qdisc_get_by_parent(cache, ifb, TC_H_ROOT);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_str_eq(rtnl_tc_get_kind(TC_CAST(q)), "tbf");
+	ck_assert_uint_eq(rtnl_tc_get_handle(TC_CAST(q)), FL_NL_HANDLE_ROOT);
+	ck_assert_int_eq(rtnl_qdisc_tbf_get_rate(q), 1000000);
+	rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	/* lo's own root is untouched; the redirect filter sits on clsact ingress */
+	ck_assert_int_eq(fl_nl_clsact_state(sk, 1, &err), 1);
+	ck_assert_int_ge(fl_nl_filter_count(sk, 1, FL_NL_HOOK_INGRESS, FL_NL_PREF_REDIR), 1);
+	ck_assert_int_eq(fl_nl_filter_count(sk, 1, FL_NL_HOOK_EGRESS, -1), 0);
+	/* a second ingress fault is refused, naming this one (same process) and lo */
+	{
+		const struct fl_fault_ops *ops = fl_fault_lookup("netem");
+		struct fl_fault_ctx ctx = {.fault_id = "second"};
+		cJSON *t = J("{\"interface\":\"lo\"}"),
+		      *p = J("{\"delay\":\"1ms\",\"direction\":\"ingress\"}"), *u2 = NULL;
+		void *spec = NULL;
+
+		ck_assert_int_eq(ops->parse(t, p, &spec, &err), 0);
+		ck_assert_int_eq(ops->plan(spec, &ctx, &u2, &err), -EBUSY);
+		ck_assert_msg(
+		    strstr(err.msg, "dev lo already carries faultline ingress fault \"unit\""),
+		    "%s", err.msg);
+		ops->free(spec);
+		cJSON_Delete(t);
+		cJSON_Delete(p);
+	}
+	revert("bandwidth", undo);
+	ck_assert_int_eq(fl_nl_ifindex(sk, "fl-lo", &ifb, &err), -ENODEV);
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_nl_clsact_state(sk, 1, &err), 0);
+	nl_socket_free(sk);
+}
+END_TEST
+
 START_TEST(kernel_partition_and_probe)
 {
 	char why[256] = "";
@@ -538,16 +839,20 @@ Suite *fl_suite_netlink(void)
 
 	tcase_add_test(tc, percent_units);
 	tcase_add_test(tc, rate_size_cidr_units);
+	tcase_add_test(tc, bpf_partition_program_v4_v6);
 	tcase_add_test(tc, netem_every_parameter);
 	tcase_add_test(tc, netem_params_describe);
 	tcase_add_test(tc, parse_errors_have_paths);
 	tcase_add_test(tc, docs_examples);
+	tcase_add_test(tc, owner_registry);
 	suite_add_tcase(s, tc);
 	if (geteuid() == 0) {
 		TCase *k = tcase_create("kernel");
 
 		tcase_add_test(k, kernel_tbf_round_trip);
 		tcase_add_test(k, kernel_scope_filters);
+		tcase_add_test(k, kernel_scope_filters_v6);
+		tcase_add_test(k, kernel_ingress_ifb);
 		tcase_add_test(k, kernel_partition_and_probe);
 		suite_add_tcase(s, k);
 	} else {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # /init of the user-mode-linux guest (tests/vm/run.sh boots it with the host's / read-only).
-# Real netem, tbf, u32 scope and cls_bpf partition through faultline's fault code
+# Real netem, tbf, u32 scope (IPv4, IPv6), ingress (ifb) and cls_bpf partition through faultline's fault code
 # (fl-netdrv), measured with fl-nettool between network namespaces joined by a bridge:
 #   h1 10.99.0.1 (where faults go, dev e1)   h2 10.99.0.2   h3 10.99.0.3   sw: br0
 # Prints "VM: PASS|FAIL <check>: detail" lines and one "VM-RESULT: PASS|FAIL" verdict.
@@ -42,10 +42,12 @@ for i in 1 2 3; do
 	ip netns add h$i
 	ip link add e$i netns h$i type veth peer name p$i netns sw
 	ip -n sw link set p$i master br0; ip -n sw link set p$i up
-	ip -n h$i addr add 10.99.0.$i/24 dev e$i; ip -n h$i link set e$i up; ip -n h$i link set lo up
+	ip -n h$i addr add 10.99.0.$i/24 dev e$i; ip -n h$i addr add fd99::$i/64 dev e$i nodad
+	ip -n h$i link set e$i up; ip -n h$i link set lo up
 done
 for i in 2 3; do ip netns exec h$i "$NT" serve 10.99.0.$i 5001 >/dev/null & eval "S$i=\$!"
-	ip netns exec h$i "$NT" serve 10.99.0.$i 5002 >/dev/null & done
+	ip netns exec h$i "$NT" serve 10.99.0.$i 5002 >/dev/null &
+	ip netns exec h$i "$NT" serve fd99::$i 5001 >/dev/null & done
 sleep 0.5
 nt() { ip netns exec h1 "$NT" "$@"; }
 qshow() { ip netns exec h1 /sbin/tc -j qdisc show dev e1; }
@@ -129,6 +131,15 @@ near "$R2" "$B3" 0 && pass "scope leaves 5002 untouched: rtt $B3 -> $R2 ms" || f
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert after scope restores noqueue" || fail "revert after scope: $(qshow)"
 
+# 5b) IPv6 scope: only packets to fd99::2 are delayed; h2's IPv4 address is not
+B6=$(nt rtt fd99::2 5001 20)
+apply netem "$T" '{"delay":"100ms","match":{"dst":"fd99::2/128"}}'
+R=$(nt rtt fd99::2 5001 10); R4=$(nt rtt 10.99.0.2 5001 10)
+near "$R" "$B6" 100 && pass "v6 scope fd99::2: rtt $B6 -> $R ms" || fail "v6 scope: rtt $B6 -> $R"
+near "$R4" "$B" 0 && pass "v6 scope leaves IPv4 untouched: rtt $B -> $R4 ms" || fail "v6 scope v4: rtt $B -> $R4"
+revert netem
+[ "$(qshow)" = "$BEFORE" ] && pass "revert after v6 scope restores noqueue" || fail "revert after v6 scope: $(qshow)"
+
 # 6a) without clsact/cls_bpf the pre-flight picks netem's loss branch (direction "to" only)
 BEFORE=$(qshow)
 apply partition "$T" '{"peers":"10.99.0.2","direction":"to"}'
@@ -144,7 +155,31 @@ if [ $MODE = agent ]; then
 	[ "$C" != 201 ] && grep -q 'kernel has no clsact with cls_bpf' /run/r &&
 		pass "partition both ways refused without cls_bpf ($C): $(cat /run/r)" || fail "partition both: $C $(cat /run/r)"
 fi
-modprobe -d /tmp/m -a sch_ingress cls_bpf || fail "modprobe sch_ingress cls_bpf"
+# 6b) an ingress fault needs ifb + act_mirred, not loaded yet: refused in plan with the reason
+if [ $MODE = agent ]; then
+	C=$(post ingress0 netem "$T" '{"delay":"10ms","direction":"ingress"}')
+	[ "$C" != 201 ] && grep -q 'kernel has no ifb (modprobe ifb)' /run/r && [ "$(qshow)" = "$BEFORE" ] &&
+		pass "ingress refused without ifb ($C): $(cat /run/r)" || fail "ingress without ifb: $C $(cat /run/r)"
+else
+	"$D" apply netem "$T" '{"delay":"10ms","direction":"ingress"}' /run/ui.json 2>/run/e &&
+		fail "ingress accepted without ifb" || { grep -q 'kernel has no ifb (modprobe ifb)' /run/e &&
+		pass "ingress refused without ifb: $(cat /run/e)" || fail "ingress without ifb: $(cat /run/e)"; }
+fi
+modprobe -d /tmp/m -a sch_ingress cls_bpf ifb act_mirred || fail "modprobe sch_ingress cls_bpf ifb act_mirred"
+
+# 6c) ingress netem (ifb + mirred): packets arriving from h2 are delayed 100 ms, so the round
+# trip h1 measures to h2 rises by 100 ms; replies from h3 (not matched) arrive on time
+BH3=$(nt rtt 10.99.0.3 5001 20)
+apply netem "$T" '{"delay":"100ms","direction":"ingress","match":{"src":"10.99.0.2"}}'
+R=$(nt rtt 10.99.0.2 5001 10); R3=$(nt rtt 10.99.0.3 5001 10)
+near "$R" "$B" 100 && pass "ingress delay 100ms from h2: rtt $B -> $R ms" || fail "ingress delay: rtt $B -> $R ms"
+near "$R3" "$BH3" 0 && pass "ingress scope leaves h3 alone: rtt $BH3 -> $R3 ms" || fail "ingress scope h3: $BH3 -> $R3"
+ip netns exec h1 /sbin/tc qdisc show dev fl-e1 | grep -q 'netem fa17:' && pass "ingress: netem on ifb fl-e1" ||
+	fail "ingress: $(ip netns exec h1 /sbin/tc qdisc show)"
+revert netem
+ip -n h1 link show fl-e1 >/dev/null 2>&1 && fail "ifb left after revert" || pass "ingress revert removed ifb fl-e1"
+[ -z "$(ip netns exec h1 /sbin/tc filter show dev e1 ingress)" ] && [ "$(qshow)" = "$BEFORE" ] &&
+	pass "ingress revert: no filter, root qdisc as before" || fail "ingress revert left: $(ip netns exec h1 /sbin/tc filter show dev e1 ingress) $(qshow)"
 
 # 6) partition blocks only the chosen peer (h2), both directions; h3 stays reachable
 apply partition "$T" '{"peers":["10.99.0.2/32"]}'
@@ -167,26 +202,66 @@ qshow | grep -q '"handle":"fa17:"' && pass "netem with every knob accepted by th
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert restores fq_codel after netem" || fail "revert fq_codel after netem: $(qshow)"
 
-# 8) a second root fault on the interface is refused with a reason
-apply netem "$T" '{"delay":"10ms"}'
+# 8) netem + bandwidth compose (netem at the root fa17:, tbf below it at fa19:), in either
+# order; either one leaves the other as it was; the last one out restores fq_codel exactly;
+# a third fault, and a second one of a kind, are refused naming the holders and e1
 if [ $MODE = agent ]; then
-	C=$(post second bandwidth "$T" '{"rate":"1mbit"}')
-	[ "$C" = 409 ] && pass "second fault refused (409 conflict): $(cat /run/r)" || fail "second fault: expected 409, got $C: $(cat /run/r)"
+	del() { [ "$(api DELETE /v1/faults/$1)" = 200 ] || fail "revert $1: $(cat /run/r)"; }
+	tput_in() { awk -v r="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(r >= lo && r <= hi) }'; }
+	BEFORE=$(qshow)
+	for order in netem-first bandwidth-first; do
+		if [ $order = netem-first ]; then
+			apply netem "$T" '{"delay":"100ms"}'; NE=$ID; apply bandwidth "$T" '{"rate":"2mbit"}'; BW=$ID
+		else
+			apply bandwidth "$T" '{"rate":"2mbit"}'; BW=$ID; apply netem "$T" '{"delay":"100ms"}'; NE=$ID
+		fi
+		Q=$(qshow)
+		echo "$Q" | grep -q '"kind":"netem","handle":"fa17:","root":true' && echo "$Q" | grep -q '"kind":"tbf","handle":"fa19:","parent":"fa17:1"' &&
+			pass "$order: netem root fa17: + tbf fa19: below it" || fail "$order: tree $Q"
+		R=$(nt rtt 10.99.0.2 5001 10); X=$(nt tput 10.99.0.2 5001 2)
+		near "$R" "$B" 100 && tput_in "$X" 75000 275000 && pass "$order: both live: rtt $B -> $R ms, $X B/s (2mbit)" ||
+			fail "$order: both live: rtt $B -> $R ms, $X B/s"
+		C=$(post third$order netem "$T" '{"delay":"5ms"}')
+		[ "$C" = 409 ] && grep -q "dev e1 already carries faultline faults" /run/r && grep -q "$NE" /run/r && grep -q "$BW" /run/r &&
+			pass "$order: a third fault refused naming both: $(cat /run/r)" || fail "$order: third fault: $C $(cat /run/r)"
+		if [ $order = netem-first ]; then
+			del $BW; R=$(nt rtt 10.99.0.2 5001 10); X=$(nt tput 10.99.0.2 5001 2)
+			near "$R" "$B" 100 && tput_in "$X" 500000 1e15 && pass "$order: bandwidth reverted, netem stays: rtt $R ms, $X B/s" ||
+				fail "$order: after bandwidth revert: rtt $R ms, $X B/s, $(qshow)"
+			del $NE
+		else
+			del $NE; R=$(nt rtt 10.99.0.2 5001 10); X=$(nt tput 10.99.0.2 5001 2)
+			near "$R" "$B" 0 && tput_in "$X" 75000 275000 && pass "$order: netem reverted, the tbf stays: rtt $R ms, $X B/s" ||
+				fail "$order: after netem revert: rtt $R ms, $X B/s, $(qshow)"
+			qshow | grep -q '"kind":"tbf","handle":"fa17:","root":true' || fail "$order: tbf not back at the root: $(qshow)"
+			del $BW
+		fi
+		[ "$(qshow)" = "$BEFORE" ] && pass "$order: the last one out restores fq_codel exactly" || fail "$order: left $(qshow)"
+	done
+	apply netem "$T" '{"delay":"10ms"}'
+	C=$(post second netem "$T" '{"delay":"1ms"}')
+	[ "$C" = 409 ] && grep -q "dev e1 already carries faultline fault" /run/r && grep -q "$ID" /run/r &&
+		grep -q "(root qdisc netem fa17:); two faults of one kind do not compose" /run/r &&
+		pass "second netem refused (409) naming $ID and e1: $(cat /run/r)" || fail "second netem: $C $(cat /run/r)"
+	revert netem
 else
-	if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
+	apply netem "$T" '{"delay":"10ms"}'
+	if "$D" apply netem "$T" '{"delay":"1ms"}' /run/undo2.json 2>/run/err; then fail "second fault accepted"
 	else pass "second fault refused: $(cat /run/err)"; fi
+	revert netem
 fi
-revert netem
 
-# 8b) SIGKILL the agent while netem is live; the restarted agent reconciles: no faultline qdisc left
+# 8b) SIGKILL the agent while netem and bandwidth (composed) are live; the restarted agent
+# reconciles from its journal: no faultline qdisc left, fq_codel back exactly
 if [ $MODE = agent ]; then
 	BEFORE=$(qshow)
 	apply netem "$T" '{"delay":"30ms","loss":"1%"}'
-	qshow | grep -q '"handle":"fa17:"' && pass "netem live before SIGKILL" || fail "netem not live before SIGKILL"
+	apply bandwidth "$T" '{"rate":"4mbit"}'
+	qshow | grep -q '"handle":"fa19:"' && pass "netem + tbf live before SIGKILL" || fail "not live before SIGKILL: $(qshow)"
 	kill -9 $AP; wait $AP 2>/dev/null
 	qshow | grep -q '"handle":"fa17:"' || fail "netem gone before the restart?"
 	start_agent
-	[ "$(qshow)" = "$BEFORE" ] && pass "SIGKILL + restart: the agent reverted the live netem: $(qshow)" ||
+	[ "$(qshow)" = "$BEFORE" ] && pass "SIGKILL + restart: the agent reverted the live netem + tbf: $(qshow)" ||
 		fail "after SIGKILL + restart: $(qshow)"
 fi
 

@@ -6,7 +6,9 @@
  *
  *   fl-netdrv apply KIND TARGET_JSON PARAMS_JSON UNDO_FILE   plan + journal + apply
  *   fl-netdrv revert KIND UNDO_FILE                          revert from the record alone
- *   fl-netdrv describe KIND TARGET_JSON PARAMS_JSON          iproute2 lines (--dry)
+ *   fl-netdrv describe KIND TARGET_JSON PARAMS_JSON          iproute2 lines (no system access)
+ *   fl-netdrv dry KIND TARGET_JSON PARAMS_JSON               plan, then describe + describe_plan
+ *                                                            (as the agent's dry run)
  *   fl-netdrv available KIND                                 pre-flight; exit 1 + reason
  *   fl-netdrv parse KIND TARGET_JSON PARAMS_JSON             exit 1 + "path: message"
  * Exit: 0 ok, 1 fault error (message on stderr), 2 usage.
@@ -130,6 +132,20 @@ int main(int argc, char **argv)
 
 		fl_buf_init(&b, 1 << 20);
 		if (ops->describe(spec, &b) == 0) {
+			fputs(b.data ? b.data : "", stdout);
+			rc = 0;
+		}
+		fl_buf_done(&b);
+	} else if (!strcmp(argv[1], "dry")) {
+		struct fl_buf b;
+
+		if (ops->plan(spec, &ctx, &undo, &err) < 0) {
+			rc = fail(&err);
+			goto out;
+		}
+		fl_buf_init(&b, 1 << 20);
+		if (ops->describe(spec, &b) == 0 &&
+		    (!ops->describe_plan || ops->describe_plan(undo, &b) == 0)) {
 			fputs(b.data ? b.data : "", stdout);
 			rc = 0;
 		}

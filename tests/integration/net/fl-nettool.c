@@ -7,6 +7,9 @@
  *   fl-nettool tput ADDR PORT SECS       send for SECS; print the receiver's bytes/s
  *   fl-nettool reach ADDR PORT MS        exit 0 if a TCP echo works within MS, else 1
  *   fl-nettool loss ADDR PORT N          send N UDP datagrams, print the lost share (0..1)
+ *   fl-nettool udprecv ADDR PORT MS      count the UDP datagrams arriving on ADDR:PORT in MS
+ *   fl-nettool udpsend ADDR PORT N       send N UDP datagrams (one-way: no reply expected)
+ * ADDR is IPv4 or IPv6.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,20 +36,43 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct sockaddr_in addr_of(const char *a, const char *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam;
+};
 
-	if (inet_pton(AF_INET, a, &sa.sin_addr) != 1) {
-		fprintf(stderr, "bad address %s\n", a);
-		exit(2);
+static struct addr addr_of(const char *a, const char *port)
+{
+	struct addr r = {0};
+	uint16_t p = htons((uint16_t)atoi(port));
+
+	if (strchr(a, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&r.ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = p;
+		r.len = sizeof(*s6);
+		r.fam = AF_INET6;
+		if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1)
+			return r;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&r.ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = p;
+		r.len = sizeof(*s4);
+		r.fam = AF_INET;
+		if (inet_pton(AF_INET, a, &s4->sin_addr) == 1)
+			return r;
 	}
-	return sa;
+	fprintf(stderr, "bad address %s\n", a);
+	exit(2);
 }
 
-static int connect_to(struct sockaddr_in sa, int timeout_ms)
+static int connect_to(struct addr sa, int timeout_ms)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
+	int fd = socket(sa.fam, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
 	socklen_t el = sizeof(e);
 	struct pollfd p;
 
@@ -54,7 +80,7 @@ static int connect_to(struct sockaddr_in sa, int timeout_ms)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
+	if (connect(fd, (struct sockaddr *)&sa.ss, sa.len) < 0 && errno != EINPROGRESS)
 		goto fail;
 	p = (struct pollfd){.fd = fd, .events = POLLOUT};
 	if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e)
@@ -111,22 +137,22 @@ static void serve_tcp(int c)
 		return;
 }
 
-static int serve(struct sockaddr_in sa)
+static int serve(struct addr sa)
 {
-	int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int one = 1, l = socket(sa.fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int u = socket(sa.fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	signal(SIGCHLD, SIG_IGN);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (l < 0 || u < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(l, 64) < 0 || bind(u, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (l < 0 || u < 0 || bind(l, (struct sockaddr *)&sa.ss, sa.len) < 0 || listen(l, 64) < 0 ||
+	    bind(u, (struct sockaddr *)&sa.ss, sa.len) < 0) {
 		perror("serve");
 		return 1;
 	}
 	if (fork() == 0) { /* UDP echo; dies with the server */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		char b[2048];
-		struct sockaddr_in from;
+		struct sockaddr_storage from;
 		socklen_t fl;
 		ssize_t n;
 
@@ -160,7 +186,7 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int rtt(struct sockaddr_in sa, int n)
+static int rtt(struct addr sa, int n)
 {
 	int fd = connect_to(sa, 5000);
 	double *v = calloc((size_t)n, sizeof(double));
@@ -187,7 +213,7 @@ static int rtt(struct sockaddr_in sa, int n)
 	return 0;
 }
 
-static int tput(struct sockaddr_in sa, double secs)
+static int tput(struct addr sa, double secs)
 {
 	int fd = connect_to(sa, 5000);
 	static char buf[65536];
@@ -212,7 +238,7 @@ static int tput(struct sockaddr_in sa, double secs)
 	return 0;
 }
 
-static int reach(struct sockaddr_in sa, int ms)
+static int reach(struct addr sa, int ms)
 {
 	int fd = connect_to(sa, ms);
 	char c = 'E';
@@ -231,12 +257,12 @@ static int reach(struct sockaddr_in sa, int ms)
  * fill, so on a loaded machine the count is netem's loss, not the echo
  * server's receive buffer overflowing while it waits for a CPU.
  */
-static int loss(struct sockaddr_in sa, int n)
+static int loss(struct addr sa, int n)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), got = 0;
+	int fd = socket(sa.fam, SOCK_DGRAM | SOCK_CLOEXEC, 0), got = 0;
 	char *seen = calloc((size_t)n, 1);
 
-	if (fd < 0 || !seen || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (fd < 0 || !seen || connect(fd, (struct sockaddr *)&sa.ss, sa.len) < 0)
 		return 1;
 	for (int i = 0; i < n;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -257,6 +283,44 @@ static int loss(struct sockaddr_in sa, int n)
 	return 0;
 }
 
+/* Datagrams arriving on ADDR:PORT within `ms` (prints the count). */
+static int udprecv(struct addr sa, int ms)
+{
+	int fd = socket(sa.fam, SOCK_DGRAM | SOCK_CLOEXEC, 0), got = 0;
+	double end = now() + ms / 1000.0;
+	char b[2048];
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa.ss, sa.len) < 0) {
+		perror("udprecv");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (double t; (t = now()) < end;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		if (poll(&p, 1, (int)((end - t) * 1000) + 1) == 1 && recv(fd, b, sizeof(b), 0) >= 0)
+			got++;
+	}
+	printf("%d\n", got);
+	return 0;
+}
+
+/* N datagrams to ADDR:PORT, 1 ms apart; nobody answers. */
+static int udpsend(struct addr sa, int n)
+{
+	int fd = socket(sa.fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		/* a drop by a tc filter is reported as EPERM/ENOBUFS to the sender: keep going */
+		(void)!sendto(fd, "x", 1, 0, (struct sockaddr *)&sa.ss, sa.len);
+		usleep(1000);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "serve"))
@@ -269,6 +333,11 @@ int main(int argc, char **argv)
 		return reach(addr_of(argv[2], argv[3]), atoi(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "loss"))
 		return loss(addr_of(argv[2], argv[3]), atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
-	fprintf(stderr, "usage: fl-nettool serve|rtt|tput|reach|loss ADDR PORT [ARG]\n");
+	if (argc == 5 && !strcmp(argv[1], "udprecv"))
+		return udprecv(addr_of(argv[2], argv[3]), atoi(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "udpsend"))
+		return udpsend(addr_of(argv[2], argv[3]), atoi(argv[4]));
+	fprintf(stderr,
+		"usage: fl-nettool serve|rtt|tput|reach|loss|udprecv|udpsend ADDR PORT [ARG]\n");
 	return 2;
 }
