@@ -186,3 +186,11 @@ for i, s in enumerate(["sh\n{\"a\": [1, 2]}", "12\n3.5", "\n", "x\nnot json"]):
 for i, s in enumerate(["a 'b c' \"d \\\"e\\\" f\" g\\ h", "'unterminated", "\"x\\", "  \t\n", "a\\\nb",
                        "\"\\$HOME \\` \\\\ \\q\""]):
     put("vars", b"\x03" + s.encode(), "shlex-%02d" % i)
+
+# controller, byte 0 = 2: a pod target, then a PodList page (fl_kube_discovery_pick).
+podlist = open(os.path.join(out, "kube", "podlist"), "rb").read()
+for i, t in enumerate([{"pod": {"namespace": "shop", "labels": {"app": "cart"}}, "count": 1, "seed": "42"},
+                       {"pod": {"namespace": "shop", "labels": {"app": "cart"}, "container": "web"},
+                        "percent": 50, "seed": 7},
+                       {"pod": {"name": "cart-1", "namespace": "shop"}}]):
+    put("controller", b"\x02" + json.dumps(t, separators=(",", ":")).encode() + b"\n" + podlist, "pick-%d" % i)
