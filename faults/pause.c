@@ -340,13 +340,7 @@ static int revert_freezer(const cJSON *undo, struct fl_error *err)
 		return fl_error_set(err, -EINVAL, NULL, "undo record without cgroup_dir");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(undo, "was_frozen")))
 		return 0;
-	/*
-	 * The record comes from the journal on disk: a dir so long that the
-	 * suffix is cut off would have us write "0" over some other file.
-	 */
-	if (snprintf(path, sizeof(path), "%s/cgroup.freeze", dir->valuestring) >= (int)sizeof(path))
-		return fl_error_set(err, -ENAMETOOLONG, NULL,
-				    "undo record with a cgroup_dir too long");
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir->valuestring);
 	r = write_file(path, "0");
 	if (r == -ENOENT || r == -ENODEV)
 		return 0; /* the cgroup is gone, and so is what we froze */
