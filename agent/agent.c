@@ -438,7 +438,9 @@ static void reconcile_one(const char *id, const cJSON *rec, void *opaque)
 			 cJSON_IsString(exp) ? exp->valuestring : "");
 		snprintf(f->kind, sizeof(f->kind), "%s", kind->valuestring);
 		f->ops = ops;
-		f->applied_wall_ms = cJSON_IsNumber(wall) ? (uint64_t)wall->valuedouble : 0;
+		/* The journal is outside input: a time that is no u64 is unknown (0). */
+		if (fl_json_get_u64(wall, &f->applied_wall_ms) < 0)
+			f->applied_wall_ms = 0;
 		keep_for_retry(rc->a, f, "reverting a journal record left by a previous run");
 		return;
 	}

@@ -29,12 +29,66 @@ static cJSON *sample_value(const cJSON *pair)
 	return cJSON_CreateNumber(d);
 }
 
+/*
+ * The answer of GET /api/v1/query, as the http provider hands it over:
+ *
+ *   resp   := {"status": N, "body": doc-as-string | doc, ...}
+ *   doc    := {"status": "success", "data": {"resultType": T, "result": R}, ...}
+ *   T = "scalar": R := [time, "value"]
+ *   T = "vector": R := [{"metric": {...}, "value": [time, "value"]}, ...]
+ *   value  := a decimal the way Go formats floats, "NaN", "+Inf", "-Inf"
+ *
+ * The first sample's value, as a number; null for an empty vector or a
+ * non-finite value. Other result types (matrix, string) are refused.
+ */
+int fl_probe_prometheus_answer(const cJSON *resp, const char *url, cJSON **result,
+			       struct fl_error *err)
+{
+	const cJSON *body, *data, *type, *res, *st;
+	cJSON *doc = NULL, *val = NULL;
+	int ret = 0;
+
+	*result = NULL;
+	body = cJSON_GetObjectItem(resp, "body");
+	if (cJSON_IsString(body))
+		doc = cJSON_Parse(body->valuestring);
+	else if (cJSON_IsObject(body))
+		doc = cJSON_Duplicate(body, true);
+	st = cJSON_GetObjectItem(doc, "status");
+	data = cJSON_GetObjectItem(doc, "data");
+	type = cJSON_GetObjectItem(data, "resultType");
+	res = cJSON_GetObjectItem(data, "result");
+	if (!cJSON_IsString(st) || strcmp(st->valuestring, "success") || !cJSON_IsString(type)) {
+		ret =
+		    fl_error_set(err, -EPROTO, NULL, "not a Prometheus query answer from %s", url);
+		goto out;
+	}
+	if (!strcmp(type->valuestring, "scalar"))
+		val = sample_value(res);
+	else if (!strcmp(type->valuestring, "vector"))
+		val = cJSON_GetArraySize(res)
+			  ? sample_value(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "value"))
+			  : cJSON_CreateNull();
+	if (!val) {
+		ret = fl_error_set(err, -EPROTO, NULL,
+				   "the query gave a %s; faultline judges scalars and instant "
+				   "vectors",
+				   type->valuestring);
+		goto out;
+	}
+	*result = val;
+	val = NULL;
+out:
+	cJSON_Delete(val);
+	cJSON_Delete(doc);
+	return ret;
+}
+
 int fl_probe_prometheus_run(const struct fl_provider *p, const struct fl_call_opts *o,
 			    cJSON **result, struct fl_error *err)
 {
 	struct fl_provider h = {0};
-	const cJSON *body, *data, *type, *res, *st;
-	cJSON *resp = NULL, *doc = NULL, *val = NULL;
+	cJSON *resp = NULL;
 	char *q = NULL, *url = NULL;
 	size_t blen;
 	int ret;
@@ -58,38 +112,8 @@ int fl_probe_prometheus_run(const struct fl_provider *p, const struct fl_call_op
 	ret = fl_provider_http_run(&h, o, &resp, err);
 	if (ret < 0)
 		goto out;
-	body = cJSON_GetObjectItem(resp, "body");
-	if (cJSON_IsString(body))
-		doc = cJSON_Parse(body->valuestring);
-	else if (cJSON_IsObject(body))
-		doc = cJSON_Duplicate(body, true);
-	st = cJSON_GetObjectItem(doc, "status");
-	data = cJSON_GetObjectItem(doc, "data");
-	type = cJSON_GetObjectItem(data, "resultType");
-	res = cJSON_GetObjectItem(data, "result");
-	if (!cJSON_IsString(st) || strcmp(st->valuestring, "success") || !cJSON_IsString(type)) {
-		ret = fl_error_set(err, -EPROTO, NULL, "not a Prometheus query answer from %s",
-				   p->url);
-		goto out;
-	}
-	if (!strcmp(type->valuestring, "scalar"))
-		val = sample_value(res);
-	else if (!strcmp(type->valuestring, "vector"))
-		val = cJSON_GetArraySize(res)
-			  ? sample_value(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "value"))
-			  : cJSON_CreateNull();
-	if (!val) {
-		ret = fl_error_set(err, -EPROTO, NULL,
-				   "the query gave a %s; faultline judges scalars and instant "
-				   "vectors",
-				   type->valuestring);
-		goto out;
-	}
-	*result = val;
-	val = NULL;
+	ret = fl_probe_prometheus_answer(resp, p->url, result, err);
 out:
-	cJSON_Delete(val);
-	cJSON_Delete(doc);
 	cJSON_Delete(resp);
 	curl_free(q);
 	free(url);

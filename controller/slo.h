@@ -81,6 +81,9 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 
 int fl_probe_prometheus_run(const struct fl_provider *p, const struct fl_call_opts *o,
 			    cJSON **result, struct fl_error *err) FL_WUR;
+/* The value in an http provider result holding a /api/v1/query answer (url: for errors). */
+int fl_probe_prometheus_answer(const cJSON *resp, const char *url, cJSON **result,
+			       struct fl_error *err) FL_WUR;
 int fl_probe_tcp_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,
 		     struct fl_error *err) FL_WUR;
 int fl_probe_running_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,

@@ -369,10 +369,12 @@ static int undo_read(const cJSON *u, struct undo_rec *rec, struct fl_error *err)
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(prev, "handle");
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(prev, "options");
 
-	if (!cJSON_IsString(ns) || !cJSON_IsNumber(ino) || !cJSON_IsString(ifn) ||
-	    strlen(ifn->valuestring) >= IF_NAMESIZE || !cJSON_IsString(kind) ||
-	    !cJSON_IsNumber(h) || h->valuedouble < 0 || h->valuedouble > UINT32_MAX ||
-	    !cJSON_IsString(o))
+	/* From the journal on disk: an inode number out of u64 range is no record of ours. */
+	if (!cJSON_IsString(ns) || !cJSON_IsNumber(ino) ||
+	    !(ino->valuedouble >= 0 && ino->valuedouble < 18446744073709551616.0) ||
+	    !cJSON_IsString(ifn) || strlen(ifn->valuestring) >= IF_NAMESIZE ||
+	    !cJSON_IsString(kind) || !cJSON_IsNumber(h) || h->valuedouble < 0 ||
+	    h->valuedouble > UINT32_MAX || !cJSON_IsString(o))
 		return fl_error_set(err, -EINVAL, "", "malformed network undo record");
 	rec->netns = ns->valuestring;
 	rec->ino = (unsigned long long)ino->valuedouble;

@@ -5,7 +5,8 @@
  *   0  kubeconfig (context from the file, then "ctx" as --context would give)
  *   1  a PodList page, appended to a list; the continue token makes a pods URL
  *   2  a Status error body, with the HTTP code from byte 1
- *   3  label selector object (JSON), selector and name checks on the text
+ *   3  label selector object (JSON), selector and name checks on the text,
+ *      the text as the in-cluster KUBERNETES_SERVICE_HOST or _PORT
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +75,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fl_buf_init(&out, 64 * 1024);
 		sink += fl_kube_pods_url(s, s, s, s, &out);
 		fl_buf_done(&out);
+		/* KUBERNETES_SERVICE_HOST and _PORT, from the environment. */
+		if (fl_kube_config_incluster(s, "443", "/nonexistent/sa", &cfg, &err) == 0)
+			fl_kube_config_done(&cfg);
+		if (fl_kube_config_incluster("10.96.0.1", s, "/nonexistent/sa", &cfg, &err) == 0)
+			fl_kube_config_done(&cfg);
 		free(s);
 		break;
 	}

@@ -111,3 +111,86 @@ if len(sys.argv) > 1:
     os.makedirs(d, exist_ok=True)
     good = [r for r in rules if not r.startswith("clock_")]
     subprocess.run([gen, d] + good, check=True, stderr=subprocess.DEVNULL)
+
+# journal: STATE_DIR/faults/ as a crash leaves it; files "NAME\nCONTENT" joined by NUL.
+def rec(i, kind, undo, exp="exp-1"):
+    return ("%s.json\n" % i) + json.dumps({"id": i, "experiment": exp, "kind": kind, "ttl_ms": 60000,
+                                          "applied_wall_ms": 1700000000000, "undo": undo})
+ident = {"pid": 4194303, "start": 123456}
+journals = {
+    "kill": [rec("k1", "kill", {"kind": "kill", "signal": 15, "seed": 7, "targets": [ident],
+                                "signalled": [ident], "gone": []})],
+    "pause-signal": [rec("p1", "pause", {"kind": "pause", "method": "signal", "seed": 1,
+                                         "targets": [dict(ident, was_stopped=False), dict(ident, was_stopped=True)]})],
+    "pause-freezer": [rec("p2", "pause", {"kind": "pause", "method": "freezer", "cgroup_dir": "/sys/fs/cgroup/demo",
+                                          "was_frozen": False, "targets": [ident], "frozen": True})],
+    "pause-pods": [rec("p3", "pause", {"kind": "pause", "method": "signal", "targets": [ident],
+                                       "pods": [{"uid": "0f5c7d5e-1b2a-4c3d-8e9f-0a1b2c3d4e5f", "namespace": "default",
+                                                 "name": "web-0", "containers": {"app": "containerd://abc123"}}]})],
+    "netem": [rec("n1", "netem", {"fault": "netem", "netns": "", "netns_ino": 0, "ifname": "lo", "ifindex": 1,
+                                  "prev": {"kind": "noqueue", "handle": 0, "options": ""}})],
+    "netem-prev": [rec("n2", "netem", {"fault": "netem", "netns": "/var/run/netns/h1", "netns_ino": 4026532000,
+                                       "ifname": "veth0", "ifindex": 5,
+                                       "prev": {"kind": "fq_codel", "handle": 0,
+                                                "options": "08000100881300000800020064000000"}})],
+    "bandwidth": [rec("b1", "bandwidth", {"fault": "bandwidth", "netns": "", "netns_ino": 0, "ifname": "lo",
+                                          "prev": {"kind": "pfifo_fast", "handle": 0, "options": ""}})],
+    "partition-bpf": [rec("x1", "partition", {"fault": "partition", "mechanism": "cls_bpf", "netns": "",
+                                              "netns_ino": 0, "ifname": "lo", "created_clsact": True,
+                                              "hooks": ["ingress", "egress"]})],
+    "partition-netem": [rec("x2", "partition", {"fault": "partition", "mechanism": "netem", "netns": "",
+                                                "netns_ino": 0, "ifname": "lo", "ifindex": 1,
+                                                "prev": {"kind": "", "handle": 0, "options": ""}})],
+    "syscall": [rec("s1", "syscall", {"tables": [{"table": "/faultline-4194303", "pid": 4194303}], "seed": 0})],
+    "syscall-launch": [rec("s2", "syscall", {"tables": [{"table": "/faultline-l1", "created": True}], "seed": 0,
+                                             "launch": {"on_revert": "stop"}, "processes": [ident]})],
+    "stale-tmp": [".k9.tmp\n{\"id\":", "k9.json\n{\"id\":\"k9\",\"kind\":\"kill\",\"undo\":{}}"],
+    "corrupt": ["c1.json\n{\"id\":\"c1\",\"kind\":\"pause\",\"undo\":", "c2.json\n[1,2]", "c3.json\n",
+                "bad name.json\n{}", "c4.json\n{\"kind\":\"teleport\",\"undo\":{}}"],
+    "many": [rec("m%d" % i, k, {}) for i, k in enumerate(["kill", "pause", "netem", "syscall", "partition"])],
+}
+for name, files in journals.items():
+    put("journal", "\0".join(files), name)
+
+# prometheus: /api/v1/query answers; byte 0 even: body as text, odd: parsed JSON.
+prom = [
+    {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"__name__": "up", "job": "faultline-agent"}, "value": [1700000000.123, "1"]}]}},
+    {"status": "success", "data": {"resultType": "vector", "result": []}},
+    {"status": "success", "data": {"resultType": "scalar", "result": [1700000000, "0.25"]}},
+    {"status": "success", "data": {"resultType": "scalar", "result": [1700000000, "NaN"]}},
+    {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "+Inf"]}]}},
+    {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "1"]]}]}},
+    {"status": "success", "data": {"resultType": "string", "result": [1, "x"]}},
+    {"status": "error", "errorType": "bad_data", "error": "parse error at char 3"},
+    {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "1e400"]}]},
+     "warnings": ["w"]},
+]
+for i, d in enumerate(prom):
+    put("prometheus", b"\x00" + json.dumps(d).encode(), "text-%02d" % i)
+    put("prometheus", b"\x01" + json.dumps(d).encode(), "json-%02d" % i)
+put("prometheus", b"\x00<html>502 Bad Gateway</html>", "text-html")
+
+# vars: 0 --var-file, 1 --var lines, 2 environment (A\nB), 3 shlex.
+for i, d in enumerate([{"args": "-c 'exit 3'", "timeout": "2.5", "status": 1, "pid": "42", "duration": "250ms",
+                        "url": "http://localhost:8080/x?y=1", "title": "${url}"},
+                       {"configuration": {"timeout": 7, "ei": 3}, "secrets": {"s": {"token": "abc"}}},
+                       {"bad-name": 1}, {"x": [1]}, {}]):
+    put("vars", b"\x00" + json.dumps(d).encode(), "file-%02d" % i)
+for i, s in enumerate(["args=-c \"echo ${x}\" 'a b'\ntimeout:float=1.5\nstatus:int=0",
+                       "pid:json={\"a\":1}\nduration=1h\nurl=ftp://x", "ea:bool=no\neb:json=[1,2]",
+                       "title=${title}\nargs=\\", "9x=1", "timeout:int=1e999"]):
+    put("vars", b"\x01" + s.encode(), "var-%02d" % i)
+for i, s in enumerate(["sh\n{\"a\": [1, 2]}", "12\n3.5", "\n", "x\nnot json"]):
+    put("vars", b"\x02" + s.encode(), "env-%02d" % i)
+for i, s in enumerate(["a 'b c' \"d \\\"e\\\" f\" g\\ h", "'unterminated", "\"x\\", "  \t\n", "a\\\nb",
+                       "\"\\$HOME \\` \\\\ \\q\""]):
+    put("vars", b"\x03" + s.encode(), "shlex-%02d" % i)
+
+# controller, byte 0 = 2: a pod target, then a PodList page (fl_kube_discovery_pick).
+podlist = open(os.path.join(out, "kube", "podlist"), "rb").read()
+for i, t in enumerate([{"pod": {"namespace": "shop", "labels": {"app": "cart"}}, "count": 1, "seed": "42"},
+                       {"pod": {"namespace": "shop", "labels": {"app": "cart"}, "container": "web"},
+                        "percent": 50, "seed": 7},
+                       {"pod": {"name": "cart-1", "namespace": "shop"}}]):
+    put("controller", b"\x02" + json.dumps(t, separators=(",", ":")).encode() + b"\n" + podlist, "pick-%d" % i)
