@@ -35,8 +35,7 @@
 /* Exit codes (docs/faultline-agent.8, EXIT STATUS). */
 #define EXIT_START  1 /* could not start or serve */
 #define EXIT_USAGE  2 /* usage, invalid configuration */
-#define EXIT_UNSAFE 3 /* refused to start: insecure token or config file, plain HTTP off loopback  \
-		       */
+#define EXIT_UNSAFE 3 /* refused: unsafe token or config file, plain HTTP off loopback */
 
 #define TOKEN_MIN 16
 #define TOKEN_MAX 4096
