@@ -19,9 +19,10 @@
 #include "faults/fault.h"
 #include "faults/proc_select.h"
 
-#define RECENT_MAX 1024 /* reverted ids remembered, so DELETE stays idempotent */
-#define KINDS_MAX  16
-#define RETRY_MS   1000 /* a lease revert that failed is retried this often */
+#define RECENT_MAX   1024 /* reverted ids remembered, so DELETE stays idempotent */
+#define KINDS_MAX    16
+#define RETRY_MS     1000 /* a lease revert that failed is retried this often */
+#define HOUSEKEEP_MS 1000 /* fl_fault_housekeep at least this often */
 
 struct fault {
 	char id[FL_API_ID_MAX + 1];
@@ -313,9 +314,11 @@ static void *lease_main(void *p)
 				due->deadline_ms = now + RETRY_MS;
 			continue;
 		}
-		if (next == UINT64_MAX) {
-			pthread_cond_wait(&a->cond, &a->mu);
-		} else {
+		/* At least once a second: idle netlink sockets go, and their netns with them. */
+		fl_fault_housekeep();
+		if (next > now + HOUSEKEEP_MS)
+			next = now + HOUSEKEEP_MS;
+		{
 			struct timespec ts;
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);

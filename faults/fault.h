@@ -86,5 +86,12 @@ const struct fl_fault_ops *fl_fault_nth(size_t i);
  * available() do it (faults/nl_probe.c), so built-in and loadable modules both count.
  */
 void fl_fault_net_capabilities(cJSON *caps);
+/*
+ * Free what the kinds keep between operations and no longer need: netlink
+ * sockets pooled per netns idle for 5 s (nl_link.c). A pooled socket holds its
+ * network namespace alive, so a long-running caller (the agent's lease thread)
+ * calls this about once a second, else a deleted pod's netns would outlive it.
+ */
+void fl_fault_housekeep(void);
 
 #endif

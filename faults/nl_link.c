@@ -166,6 +166,13 @@ static void pool_expire(unsigned long long now)
 	}
 }
 
+void fl_fault_housekeep(void)
+{
+	pthread_mutex_lock(&pool_mu);
+	pool_expire(mono_ns());
+	pthread_mutex_unlock(&pool_mu);
+}
+
 static struct nl_sock *pool_take(const char *netns, unsigned long long ino)
 {
 	struct nl_sock *sk = NULL;

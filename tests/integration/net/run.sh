@@ -309,6 +309,17 @@ if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 		i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05; done
 	ingress_clean && pass "agent SIGKILL + restart: reconcile removed the ingress fault" ||
 		fail "after SIGKILL + restart: $(ip -n ${P}h1 -br link; tc -n ${P}h1 filter show dev e1 ingress; qshow)"
+	# an idle agent does not keep a deleted netns alive (its pooled netlink socket
+	# there is freed within seconds): the veth peer left in sw goes with the netns
+	ip netns add ${P}tmp; ip link add t0 netns ${P}tmp type veth peer name t1 netns ${P}sw
+	ip -n ${P}tmp link set t0 up
+	C=$(api POST /v1/faults "{\"id\":\"t1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":{\"netns\":\"${P}tmp\",\"interface\":\"t0\"},\"params\":{\"rate\":\"8mbit\"},\"ttl_ms\":60000}")
+	C2=$(api DELETE /v1/faults/t1)
+	ip netns del ${P}tmp
+	i=0; while ip -n ${P}sw link show t1 >/dev/null 2>&1 && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+	[ "$C" = 201 ] && [ "$C2" = 200 ] && ! ip -n ${P}sw link show t1 >/dev/null 2>&1 &&
+		pass "a deleted netns is freed with the agent idle (after $((i / 10)) s)" ||
+		fail "deleted netns kept alive: $C $C2 $(ip -n ${P}sw -br link show t1)"
 	kill $AP
 else
 	echo "NOTE no faultline-agent given: the agent path is not checked here"
