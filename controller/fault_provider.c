@@ -636,6 +636,17 @@ static bool is_fault(const struct fl_activity *a)
 	return x->provider.type == FL_PROVIDER_FAULT;
 }
 
+/* "direction": "ingress" of a network fault: an ifb device fed by act_mirred on the agent. */
+static bool wants_ingress(const struct fl_provider *p)
+{
+	cJSON *params = p->params_json ? cJSON_Parse(p->params_json) : NULL;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(params, "direction");
+	bool in = cJSON_IsString(d) && !strcmp(d->valuestring, "ingress");
+
+	cJSON_Delete(params);
+	return in;
+}
+
 static int preflight_list(struct fl_fault_session *s, const struct fl_activity_list *l,
 			  struct fl_error *err)
 {
@@ -685,6 +696,17 @@ static int preflight_list(struct fl_fault_session *s, const struct fl_activity_l
 						 calls[k].ep->name, a->provider.kind,
 						 cJSON_IsString(why) ? why->valuestring
 								     : "unavailable");
+				break;
+			}
+			if (wants_ingress(&a->provider) &&
+			    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(calls[k].json, "capabilities"),
+				"ifb_mirred"))) {
+				r = fl_error_set(
+				    err, -EOPNOTSUPP, a->json_path,
+				    "agent %s cannot do ingress \"%s\" here: kernel has no "
+				    "ifb with act_mirred (modprobe ifb act_mirred)",
+				    calls[k].ep->name, a->provider.kind);
 				break;
 			}
 		}

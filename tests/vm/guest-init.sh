@@ -165,6 +165,22 @@ else
 		fail "ingress accepted without ifb" || { grep -q 'kernel has no ifb (modprobe ifb)' /run/e &&
 		pass "ingress refused without ifb: $(cat /run/e)" || fail "ingress without ifb: $(cat /run/e)"; }
 fi
+# ... and the controller's pre-flight refuses the run before anything is applied (exit 2)
+FLC=${BUILDDIR:+$BUILDDIR/controller/faultline}
+if [ -n "$FLC" ] && [ -x "$FLC" ]; then
+	cat >/run/ingress.json <<EOF
+{"title": "ingress without ifb", "description": "pre-flight",
+ "steady-state-hypothesis": {"title": "up", "probes": [{"type": "probe", "name": "true",
+   "tolerance": 0, "provider": {"type": "process", "path": "/bin/true"}}]},
+ "method": [{"type": "action", "name": "slow-in", "provider": {"type": "fault", "kind": "bandwidth",
+   "target": $T, "params": {"rate": "1mbit", "direction": "ingress"}, "duration": "5s"}}]}
+EOF
+	BEFORE_PF=$(qshow)
+	(cd /run && "$FLC" run --journal /run/ingress-journal.json /run/ingress.json >/run/pf.out 2>&1); RC=$?
+	[ $RC = 2 ] && grep -q 'cannot do ingress "bandwidth" here: kernel has no ifb with act_mirred' /run/pf.out &&
+		[ "$(qshow)" = "$BEFORE_PF" ] && pass "controller pre-flight refuses ingress without ifb (exit 2)" ||
+		fail "pre-flight ingress: rc $RC $(tail -5 /run/pf.out)"
+fi
 modprobe -d /tmp/m -a sch_ingress cls_bpf ifb act_mirred || fail "modprobe sch_ingress cls_bpf ifb act_mirred"
 
 # 6c) ingress netem (ifb + mirred): packets arriving from h2 are delayed 100 ms, so the round
