@@ -3,7 +3,10 @@
 import http.client, json, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
 AGENT = sys.argv[1]
-NPAUSE = int(os.environ.get("SOAK_PAUSE", "700"))
+NPAUSE = int(os.environ.get("SOAK_PAUSE", "600"))
+NSYS = int(os.environ.get("SOAK_SYSCALL", "100"))
+SHIM = os.environ.get("SOAK_SHIM", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[1]))),
+                                                "preload", "libfaultline-preload.so"))
 NTBF = int(os.environ.get("SOAK_TBF", "300"))
 NCHURN = int(os.environ.get("SOAK_CHURN_IF", "8"))
 SECS = int(os.environ.get("SOAK_SECS", "60"))
@@ -90,12 +93,25 @@ try:
     shutil.copy(shutil.which("sleep"), sleeper)
     for i in range(NPAUSE):
         procs.append(subprocess.Popen([sleeper, "3600"]))
+    # Shimmed targets: a shell under the preload shim appending a line to its own
+    # file every second; the syscall fault (write:EIO) fails those writes.
+    shimsh = d + "/fl-soak-shim"
+    shutil.copy("/bin/sh", shimsh)
+    shims, outs = [], []
+    for i in range(NSYS):
+        outs.append("%s/w%d" % (d, i))
+        shims.append(subprocess.Popen([shimsh, "-c", 'exec 3>>"$0"; while :; do echo x >&3; sleep 1; done', outs[-1]],
+                                      env=dict(os.environ, LD_PRELOAD=SHIM), stderr=subprocess.DEVNULL))
+    procs.extend(shims)
+    deadline = time.time() + 20
+    while time.time() < deadline and not all(os.path.exists("/dev/shm/faultline-%d" % p.pid) for p in shims):
+        time.sleep(0.1)
     token = "%032x" % random.getrandbits(128)
     # Created 0600: the agent refuses a token file group or others can read.
     with os.fdopen(os.open(d + "/token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
         f.write(token + "\n")
-    cfg = {"allow": {"names": ["fl-soak-sleep"]},
-           "limits": {"max_live_faults": NPAUSE + NTBF + 4 * THREADS + 64, "rate_per_second": 1e6, "rate_burst": 1e6}}
+    cfg = {"allow": {"names": ["fl-soak-sleep", "fl-soak-shim"]},
+           "limits": {"max_live_faults": NPAUSE + NSYS + NTBF + 4 * THREADS + 64, "rate_per_second": 1e6, "rate_burst": 1e6}}
     with open(d + "/config.json", "w") as f:
         json.dump(cfg, f)
     s = socket.socket()
@@ -123,7 +139,7 @@ try:
         # 1,000 live faults; 30% (index % 10 < 3, never renewed) with leases that run out during the load.
         t0 = time.time()
         short = 0
-        for i, p in enumerate(procs):
+        for i, p in enumerate(procs[:NPAUSE]):
             ttl = rnd.randint(15000, max(15000, SECS * 900)) if i % 10 < 3 else 600000
             short += ttl < 600000
             st, body = api.call("POST", "/v1/faults", {"id": "p-%d-%d" % (rnd_no, i), "experiment": "soak", "kind": "pause",
@@ -140,13 +156,26 @@ try:
             if st != 201:
                 check("apply tbf b-%d" % i, False, "%s %s" % (st, body))
                 raise SystemExit(1)
+        for i, p in enumerate(shims):
+            ttl = rnd.randint(15000, max(15000, SECS * 900)) if i % 10 < 3 else 600000
+            short += ttl < 600000
+            st, body = api.call("POST", "/v1/faults", {"id": "s-%d-%d" % (rnd_no, i), "experiment": "soak", "kind": "syscall",
+                                                       "target": {"pid": p.pid}, "params": {"rules": ["write:EIO"]},
+                                                       "ttl_ms": ttl})
+            if st != 201:
+                check("apply syscall s-%d" % i, False, "%s %s" % (st, body))
+                raise SystemExit(1)
         ta = time.time() - t0
         live = len(api.call("GET", "/v1/faults")[1]["faults"])
         stopped = sum(1 for p in procs if open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()[0] == "T")
         tbfs = sh("ip netns exec %s tc qdisc show" % ns).count("qdisc tbf")
-        check("%d faults live (%d pauses, %d tbf; %d with leases ending during the load), applied in %.1f s"
-              % (live, NPAUSE, NTBF, short, ta), live == NPAUSE + NTBF, str(live))
+        check("%d faults live (%d pauses, %d syscall, %d tbf; %d with leases ending during the load), applied in %.1f s"
+              % (live, NPAUSE, NSYS, NTBF, short, ta), live == NPAUSE + NSYS + NTBF, str(live))
         check("%d processes stopped, %d tbf qdiscs" % (stopped, tbfs), stopped == NPAUSE and tbfs == NTBF)
+        sizes = [os.path.getsize(o) for o in outs]
+        time.sleep(2.5)
+        grew = [i for i, o in enumerate(outs) if os.path.getsize(o) != sizes[i]]
+        check("%d shimmed processes armed: their writes fail" % NSYS, not grew, "still writing: %s" % grew[:10])
         rss1 = rss(agent.pid)
 
         # The load: wrk, one connection per thread, a request every THREADS*1000/RATE ms each.
@@ -177,6 +206,10 @@ try:
         check("no process left stopped", not stopped, str(stopped[:10]))
         q = sh("ip netns exec %s tc qdisc show" % ns)
         check("no tbf qdisc left", "qdisc tbf" not in q, q[:300])
+        sizes = [os.path.getsize(o) for o in outs]
+        time.sleep(2.5)
+        still = [i for i, o in enumerate(outs) if os.path.getsize(o) == sizes[i]]
+        check("every shimmed process disarmed: its writes succeed again", not still, "still failing: %s" % still[:10])
         jl = os.listdir(d + "/state/faults") if os.path.isdir(d + "/state/faults") else []
         check("journal empty", not jl, str(jl[:5]))
         print("rss: start %d KiB, faults live %d KiB, after the load %d KiB, all reverted %d KiB"
