@@ -63,6 +63,48 @@ def exec_cmd(rules, cmd, seed=None, seccomp=False):
     return c + ["--"] + cmd
 
 
+def alive(pid):
+    """Running (not gone, not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def reap_orphans():
+    """We are the subreaper: collect commands orphaned by the agent's SIGKILL."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def wait_for(cond, secs=5.0):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def launch(a, fid, cmd, rules, ttl_ms=60000, mode=None, seed=1, experiment="it", **extra):
+    """POST a syscall fault whose target is a command the agent launches."""
+    params = {"rules": rules, "seed": seed}
+    if mode:
+        params["mode"] = mode
+    return a.http("POST", "/v1/faults", {"id": fid, "experiment": experiment, "kind": "syscall",
+                                         "target": dict(command=cmd, **extra),
+                                         "params": params, "ttl_ms": ttl_ms})
+
+
+def pid_of(body):
+    return ((body or {}).get("details") or {}).get("processes", [{}])[0].get("pid")
+
+
 class Checks:
     def __init__(self):
         self.failed = []

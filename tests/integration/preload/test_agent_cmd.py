@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from fltest import LINE, Agent, Checks, TempDir, env, run, skip
+from fltest import LINE, Agent, Checks, TempDir, alive, env, launch, pid_of, reap_orphans, run, skip, wait_for
 
 HT = env("FL_HOOKTEST")
 env("FL_SHIM")
@@ -21,32 +21,7 @@ def tables():
     return set(glob.glob("/dev/shm/faultline-cmd-*"))
 
 
-def alive(pid):
-    """Running (not gone, not a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
-
-def reap_orphans():
-    """We are the subreaper: collect commands orphaned by the agent's SIGKILL."""
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-
-
-def wait_for(cond, secs=5.0):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 def errnos(path):
@@ -57,16 +32,6 @@ def errnos(path):
         return []
 
 
-def launch(a, fid, cmd, rules, ttl_ms=60000, **extra):
-    target = dict(command=cmd, **extra)
-    return a.http("POST", "/v1/faults", {"id": fid, "experiment": "cmd-it", "kind": "syscall",
-                                         "target": target,
-                                         "params": {"rules": rules, "seed": 1},
-                                         "ttl_ms": ttl_ms})
-
-
-def pid_of(body):
-    return ((body or {}).get("details") or {}).get("processes", [{}])[0].get("pid")
 
 
 def main():

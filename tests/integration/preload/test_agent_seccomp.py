@@ -15,7 +15,9 @@ import signal
 import threading
 import time
 
-from fltest import Agent, Checks, TempDir, env, run, skip
+from fltest import (Agent, Checks, TempDir, alive, env, pid_of, reap_orphans, run, skip,
+                    wait_for)
+from fltest import launch as _launch
 
 STATIC = env("FL_STATIC")
 HT = env("FL_HOOKTEST")
@@ -29,13 +31,6 @@ def opens(path):
     except OSError:
         return []
 
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def state(pid):
@@ -58,35 +53,12 @@ def children(pid):
     return kids
 
 
-def reap_orphans():
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
 
 
-def wait_for(cond, secs=5.0):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
-def launch(a, fid, cmd, rules, ttl_ms=60000, mode="seccomp", seed=1, **extra):
-    params = {"rules": rules, "seed": seed}
-    if mode:
-        params["mode"] = mode
-    return a.http("POST", "/v1/faults", {"id": fid, "experiment": "sc-it", "kind": "syscall",
-                                         "target": dict(command=cmd, **extra),
-                                         "params": params, "ttl_ms": ttl_ms})
-
-
-def pid_of(body):
-    return ((body or {}).get("details") or {}).get("processes", [{}])[0].get("pid")
+def launch(a, fid, cmd, rules, ttl_ms=60000, mode="seccomp", **kw):
+    return _launch(a, fid, cmd, rules, ttl_ms, mode=mode, experiment="sc-it", **kw)
 
 
 def main():
