@@ -819,10 +819,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-	} cases[] = {
+	static const struct t_case cases[] = {
 	    {"apply_revert", case_apply_revert},
 	    {"auth", case_auth},
 	    {"lease", case_lease},
@@ -834,24 +831,6 @@ int main(int argc, char **argv)
 	    {"dry_run", case_dry_run},
 	    {"dry_net", case_dry_net},
 	};
-	int r = 2;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s CASE AGENT_BINARY\n", argv[0]);
-		return 2;
-	}
-	bin = argv[2];
-	if (access(bin, X_OK) < 0) {
-		printf("SKIPPED: no agent binary at %s\n", bin);
-		return 77;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_ALL);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (!strcmp(argv[1], cases[i].name))
-			r = cases[i].fn();
-	curl_global_cleanup();
-	if (r == 0)
-		printf("PASS %s\n", argv[1]);
-	return r;
+	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
 }

@@ -351,3 +351,31 @@ char t_wait_state(pid_t pid, const char *want, int ms)
 	} while (t_now_ms() < end);
 	return st;
 }
+
+int t_main(int argc, char **argv, const struct t_case *cases, size_t n, const char **bin)
+{
+	int r = -1;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s CASE AGENT_BINARY\n", argv[0]);
+		return 2;
+	}
+	*bin = argv[2];
+	if (access(*bin, X_OK) < 0) {
+		fprintf(stderr, "FAIL no agent binary at %s\n", *bin);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_ALL);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(argv[1], cases[i].name))
+			r = cases[i].fn();
+	curl_global_cleanup();
+	if (r < 0) {
+		fprintf(stderr, "FAIL unknown case %s\n", argv[1]);
+		return 2;
+	}
+	if (r == 0)
+		printf("PASS %s\n", argv[1]);
+	return r;
+}

@@ -68,4 +68,15 @@ char t_state(pid_t pid);
 char t_wait_state(pid_t pid, const char *want, int ms);
 double t_now_ms(void);
 
+struct t_case {
+	const char *name;
+	int (*fn)(void);
+};
+/*
+ * main() of a case-per-invocation test program: `PROG CASE AGENT_BINARY`. Sets
+ * *bin, runs the case, prints PASS. A missing agent binary or an unknown case
+ * is a failure (exit 2), not a skip: CTest always passes the built target.
+ */
+int t_main(int argc, char **argv, const struct t_case *cases, size_t n, const char **bin);
+
 #endif
