@@ -493,31 +493,43 @@ static void registry_del(struct runner *r)
 
 /*
  * The listener's keeper: a process that only holds a copy of the listener
- * and dies with this thread (PR_SET_PDEATHSIG, like the command). When the
- * agent is SIGKILLed, its descriptor table may close before this thread's
- * exit sends the command its SIGKILL; the kernel then answers a call the
- * command has in flight, and every later one, with ENOSYS, which the command
- * would see. With the keeper the listener outlives the agent until the
- * keeper's own SIGKILL, which is sent after the command's (children are
- * signalled in fork order): the command's call stays blocked and it dies
- * with a fatal signal pending, never seeing ENOSYS.
+ * and learns of this thread's death (PR_SET_PDEATHSIG, like the command).
+ * When the agent is SIGKILLed, its descriptor table may close before this
+ * thread's exit sends the command its SIGKILL; the kernel then answers a
+ * call the command has in flight, and every later one, with ENOSYS, which
+ * the command would see. With the keeper the listener outlives the agent:
+ * the keeper is signalled after the command (children are signalled in fork
+ * order), SIGKILLs the command's whole process group -- what the command
+ * forked is not bound by the command's PDEATHSIG, and would otherwise run on
+ * with nobody answering -- and only then exits, closing the listener. Every
+ * call in flight stays blocked until its process has a fatal signal pending,
+ * so none of them sees ENOSYS. The group id is safe to use then: the
+ * command led it (setpgid(0, 0)), and a group id is not reused while any
+ * member lives. A SIGTERM from anyone else while the agent lives is ignored.
  */
-static pid_t keeper_start(int nfd, pid_t agent)
+static pid_t keeper_start(int nfd, pid_t agent, pid_t group)
 {
 	pid_t k = fork();
-	sigset_t all;
+	sigset_t all, term;
+	int sig;
 
 	if (k != 0)
 		return k;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != agent)
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != agent)
 		_exit(0);
 	if (nfd > 0)
 		(void)close_range(0, (unsigned)nfd - 1, 0);
 	(void)close_range((unsigned)nfd + 1, ~0U, 0);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	for (;;)
-		pause(); /* only SIGKILL (its PDEATHSIG, or ours) ends it */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	for (;;) {
+		if (sigwait(&term, &sig) != 0 || getppid() == agent)
+			continue; /* the agent lives: it kills us itself (SIGKILL) */
+		(void)kill(-group, SIGKILL);
+		_exit(0);
+	}
 }
 
 static void *runner_main(void *arg)
@@ -543,7 +555,7 @@ static void *runner_main(void *arg)
 	pthread_mutex_unlock(&r->mu);
 	if (r->plan && r->phase == RUNNER_RUN && r->nfd >= 0) {
 		/* Forked after the command, so it is signalled after it (see keeper_start). */
-		pid_t keeper = keeper_start(r->nfd, r->agent);
+		pid_t keeper = keeper_start(r->nfd, r->agent, pid);
 		/* Until the command exits (its pidfd), then for what it forked, if anything. */
 		int rc = fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
 
