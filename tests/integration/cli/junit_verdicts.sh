@@ -190,12 +190,7 @@ rm -f "$T/started"
 (cd "$T" && exec "$FL" run --junit junit.xml int.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/started" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the long action never started"
-	sleep 0.01
-done
+wait_file "$T/started" "the long action never started"
 kill -INT "$pid"
 set +e
 wait "$pid"
@@ -222,12 +217,7 @@ rm -f "$T/rb.started"
 (cd "$T" && exec "$FL" run --junit junit.xml devint.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/rb.started" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the rollback never started"
-	sleep 0.01
-done
+wait_file "$T/rb.started" "the rollback never started"
 kill -TERM "$pid"
 set +e
 wait "$pid"

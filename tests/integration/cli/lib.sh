@@ -50,6 +50,18 @@ start_httpd() {
 	URL="http://127.0.0.1:$(cat "$T/port")"
 }
 
+# wait_file FILE WHAT [SECONDS]: wait until FILE exists, polling every 10 ms;
+# after SECONDS (default 10) fail with WHAT.
+wait_file() {
+	wf_max=$((${3:-10} * 100))
+	wf_i=0
+	while [ ! -e "$1" ]; do
+		wf_i=$((wf_i + 1))
+		[ $wf_i -lt $wf_max ] || fail "$2"
+		sleep 0.01
+	done
+}
+
 # run_fl ARGS...: run faultline, output in $T/out, exit status in $RC.
 run_fl() {
 	set +e
