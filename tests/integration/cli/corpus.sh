@@ -1,7 +1,8 @@
 #!/bin/sh
 # `faultline validate` on every malformed experiment of tests/corpus/invalid/
 # (index: EXPECTED, lines "file.json<TAB>$.path"): exit 2, the JSON path in
-# the message, and nothing run (`faultline run` on it runs nothing either).
+# the message, and nothing run; `faultline run` on it says the same, exits 2
+# and runs nothing either.
 #
 # "Nothing run" is observed, not assumed: the malformed files are mutations of
 # one base experiment (tests/corpus/valid/corpus-base.json, gen-invalid.py)
@@ -56,6 +57,7 @@ while IFS="$tab" read -r file path; do
 	RC=$?
 	set -e
 	[ "$RC" -eq 2 ] || fail "$file: run exited $RC, expected 2"
+	grep -qF -- "$dir/$file: $path" "$T/out" || fail "$file: run gives no error at $path"
 	[ ! -e "$T/j.json" ] || fail "$file: run wrote a journal for an invalid experiment"
 	[ -z "$(traces)" ] || fail "$file: something ran: $(traces)"
 done <"$dir/EXPECTED"
