@@ -180,6 +180,12 @@ static int case_lease(void)
 	T_CHECK(t_wait_state(s, "SR", 2000) != 'T', "resumed");
 	late = t_now_ms() - t0 - 400;
 	fprintf(stderr, "lease revert %.1f ms after the deadline\n", late);
+	/*
+	 * On time both ways: not before the deadline (t0 precedes the apply,
+	 * the agent counts in whole milliseconds: 1 ms of slack), and at most
+	 * 150 ms after it.
+	 */
+	T_CHECK(late > -1.5, "reverted %.1f ms before the deadline", -late);
 	T_CHECK(late < 150, "reverted %.1f ms late", late);
 	/* The record goes right after the revert. */
 	for (int i = 0; i < 500 && t_journal_count(&a); i++)
@@ -450,7 +456,7 @@ static int case_reliability(void)
 	struct t_agent a;
 	pid_t s[3];
 	char target[128];
-	int cycles = 0, kills = 0, restarts = 0;
+	int cycles = 0, kills = 0, restarts = 0, live_at_kill = 0, stopped_at_kill = 0;
 	unsigned seed = (unsigned)getpid();
 	double t0 = t_now_ms();
 
@@ -493,6 +499,8 @@ static int case_reliability(void)
 			st = apply(&a, id, "pause", target, "{}", 60000, NULL);
 			if (st != 201)
 				break;
+			/* The fault lives a moment, as a real one does: kills land there too. */
+			usleep((unsigned)(rand_r(&seed) % 1000));
 			snprintf(id, sizeof(id), "/v1/faults/r%d", cycles);
 			st = t_http(&a, "DELETE", id, NULL, a.token, NULL);
 			cycles++;
@@ -503,17 +511,35 @@ static int case_reliability(void)
 		waitpid(a.pid, NULL, 0);
 		a.pid = 0;
 		kills++;
+		/* What this SIGKILL left for the next start to reconcile. */
+		if (t_journal_count(&a) > 0)
+			live_at_kill++;
+		for (int i = 0; i < 3; i++)
+			if (t_state(s[i]) == 'T') {
+				stopped_at_kill++;
+				break;
+			}
 	}
 	T_CHECK(cycles >= 100, "only %d cycles in the time budget", cycles);
 	T_CHECK(kills >= 30, "only %d SIGKILLs in the time budget", kills);
+	/*
+	 * The kills must land mid-fault, not only between cycles: some of them
+	 * left a journal record and stopped processes behind, which the next
+	 * start had to put right (checked above, after each restart).
+	 */
+	T_CHECK(live_at_kill >= 5 && stopped_at_kill >= 5,
+		"only %d of %d SIGKILLs left a journal record, %d a stopped process", live_at_kill,
+		kills, stopped_at_kill);
 	T_CHECK(t_agent_start(&a) == 0, "final start");
 	T_CHECK(t_agent_stop(&a) == 0, "final stop");
 	for (int i = 0; i < 3; i++)
 		T_CHECK(t_state(s[i]) == 'S' || t_wait_state(s[i], "S", 500) == 'S',
 			"leftover: process %d state %c", s[i], t_state(s[i]));
 	T_CHECK(t_journal_count(&a) == 0, "journal not empty at the end");
-	fprintf(stderr, "reliability: %d apply/revert cycles, %d SIGKILLs, 0 leftovers, %.1f s\n",
-		cycles, kills, (t_now_ms() - t0) / 1000);
+	fprintf(stderr,
+		"reliability: %d apply/revert cycles, %d SIGKILLs (%d left a journal record, %d a "
+		"stopped process), 0 leftovers, %.1f s\n",
+		cycles, kills, live_at_kill, stopped_at_kill, (t_now_ms() - t0) / 1000);
 out:
 	t_agent_done(&a);
 	for (int i = 0; i < 3; i++)
