@@ -4,12 +4,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -843,6 +845,255 @@ out:
 	return t_failed;
 }
 
+/* The cgroup v2 mount point, from /proc/self/mountinfo. */
+static int cg2_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], mnt[2048];
+	int r = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		if (sep && !strncmp(sep + 3, "cgroup2 ", 8) &&
+		    sscanf(line, "%*s %*s %*s %*s %2047s", mnt) == 1) {
+			snprintf(buf, len, "%s", mnt);
+			r = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return r;
+}
+
+/* "frozen" of DIR/cgroup.events: 1, 0, or -1 when unreadable. */
+static int cg_frozen(const char *dir)
+{
+	char path[2300], buf[256];
+	FILE *f;
+	size_t n;
+	const char *p;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "frozen ");
+	return p ? p[7] == '1' : -1;
+}
+
+static int cg_wait_frozen(const char *dir, int want, int ms)
+{
+	double end = t_now_ms() + ms;
+	int v;
+
+	do {
+		v = cg_frozen(dir);
+		if (v == want)
+			return v;
+		usleep(200);
+	} while (t_now_ms() < end);
+	return v;
+}
+
+static int cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[2300];
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	r = fputs(val, f) < 0 ? -1 : 0;
+	if (fclose(f) != 0)
+		r = -1;
+	return r;
+}
+
+/*
+ * pause with the cgroup v2 freezer: a whole cgroup frozen through the agent
+ * is thawed in all four ways a fault ends (DELETE, lease expiry, SIGTERM of
+ * the agent, kill -9 then the journal reconcile at restart), and health's
+ * cgroup_freeze says what this kernel really lets us do.
+ */
+static int case_pause_freezer(void)
+{
+	struct t_agent a;
+	char mnt[2048], rel[64], dir[2200], target[128], pid[16];
+	pid_t s = 0;
+	cJSON *j = NULL;
+	bool made = false, can;
+	double t0, late;
+	int rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0) {
+		printf("SKIPPED: needs root and a cgroup v2 hierarchy\n");
+		return 77;
+	}
+	snprintf(rel, sizeof(rel), "/fl-it-freeze-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
+	if (mkdir(dir, 0755) < 0) {
+		printf("SKIPPED: cannot create the cgroup %s: %s\n", dir, strerror(errno));
+		return 77;
+	}
+	made = true;
+	s = t_spawn("fl-it-frozen");
+	snprintf(pid, sizeof(pid), "%d", (int)s);
+	T_CHECK(cg_write(dir, "cgroup.procs", pid) == 0, "move %d into %s", (int)s, dir);
+	/* What this kernel lets us do, the truth health must tell. */
+	can = cg_write(dir, "cgroup.freeze", "1") == 0 && cg_wait_frozen(dir, 1, 1000) == 1;
+	T_CHECK(cg_write(dir, "cgroup.freeze", "0") == 0 || !can, "thaw");
+	T_CHECK(cg_wait_frozen(dir, 0, 1000) != 1, "the probe left %s frozen", dir);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, &j) == 200, "health");
+	T_CHECK(cJSON_IsBool(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "capabilities"), "cgroup_freeze")) &&
+		    cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "capabilities"),
+						     "cgroup_freeze")) == can,
+		"health says cgroup_freeze %d, freezing %s here",
+		cJSON_IsTrue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "capabilities"), "cgroup_freeze")),
+		can ? "works" : "does not work");
+	cJSON_Delete(j);
+	j = NULL;
+	if (!can) {
+		printf("SKIPPED: the cgroup v2 freezer does not work here (health agrees)\n");
+		rc = 77;
+		goto out;
+	}
+	snprintf(target, sizeof(target), "{\"cgroup\":\"%s\"}", rel);
+
+	/* 1. DELETE */
+	T_CHECK(apply(&a, "z1", "pause", target, "{}", 60000, &j) == 201, "apply freeze");
+	T_CHECK(!strcmp(cJSON_GetStringValue(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "details"), "method")),
+			"freezer"),
+		"method: %s", cJSON_PrintUnformatted(j));
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(cg_frozen(dir) == 1, "frozen after the 201");
+	T_CHECK(t_journal_count(&a) == 1, "journaled");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/z1", NULL, a.token, NULL) == 200, "revert");
+	T_CHECK(cg_wait_frozen(dir, 0, 1000) == 0, "thawed by the revert");
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after revert");
+
+	/* 2. lease expiry, nobody talking to the agent */
+	t0 = t_now_ms();
+	T_CHECK(apply(&a, "z2", "pause", target, "{}", 400, NULL) == 201, "apply z2");
+	T_CHECK(cg_frozen(dir) == 1, "frozen");
+	usleep(250000);
+	T_CHECK(cg_frozen(dir) == 1, "still frozen before the deadline");
+	T_CHECK(cg_wait_frozen(dir, 0, 2000) == 0, "thawed by the lease");
+	late = t_now_ms() - t0 - 400;
+	fprintf(stderr, "freezer lease revert %.1f ms after the deadline\n", late);
+	T_CHECK(late > -1.5 && late < 150, "thawed %.1f ms after the deadline", late);
+	for (int i = 0; i < 500 && t_journal_count(&a); i++)
+		usleep(1000);
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after the lease");
+
+	/* 3. SIGTERM of the agent */
+	T_CHECK(apply(&a, "z3", "pause", target, "{}", 60000, NULL) == 201, "apply z3");
+	T_CHECK(cg_frozen(dir) == 1, "frozen before SIGTERM");
+	T_CHECK(t_agent_stop(&a) == 0, "clean exit");
+	T_CHECK(cg_frozen(dir) == 0, "thawed by the shutdown");
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after shutdown");
+
+	/* 4. kill -9 of the agent, then restart: the journal reconcile thaws */
+	T_CHECK(t_agent_start(&a) == 0, "restart");
+	T_CHECK(apply(&a, "z4", "pause", target, "{}", 600000, NULL) == 201, "apply z4");
+	T_CHECK(cg_frozen(dir) == 1, "frozen");
+	t_agent_kill9(&a);
+	usleep(50000);
+	T_CHECK(cg_frozen(dir) == 1, "still frozen while no agent runs");
+	T_CHECK(t_journal_count(&a) == 1, "the journal remembers it");
+	T_CHECK(t_agent_start(&a) == 0, "restart after kill -9");
+	/* Reconciled before serving: thawed by the time health answered. */
+	T_CHECK(cg_frozen(dir) == 0, "still frozen after the restart");
+	T_CHECK(t_journal_count(&a) == 0, "journal empty after reconcile");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	if (made)
+		(void)cg_write(dir, "cgroup.freeze", "0");
+	t_reap(s);
+	/* The cgroup empties once its process is reaped. */
+	for (int i = 0; made && i < 200 && rmdir(dir) < 0; i++)
+		usleep(5000);
+	return t_failed ? t_failed : rc;
+}
+
+/*
+ * A cgroup v2 hierarchy mounted read-only (as in many containers) cannot
+ * freeze, whatever the kernel version: health says cgroup_freeze false (pause
+ * itself stays available, by signals), and a freezer pause is a 501 naming
+ * $.params.method with nothing journaled. The read-only mount is made in a
+ * private mount namespace of this test, which the agent it starts inherits.
+ */
+static int case_freezer_readonly(void)
+{
+	struct t_agent a;
+	char mnt[2048], rel[64], dir[2200], target[128];
+	cJSON *j = NULL, *caps;
+	bool made = false, ro = false;
+	int rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0) {
+		printf("SKIPPED: needs root and a cgroup v2 hierarchy\n");
+		return 77;
+	}
+	snprintf(rel, sizeof(rel), "/fl-it-rofreeze-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
+	if (mkdir(dir, 0755) < 0) {
+		printf("SKIPPED: cannot create the cgroup %s: %s\n", dir, strerror(errno));
+		return 77;
+	}
+	made = true;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(NULL, mnt, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+		printf("SKIPPED: cannot mount %s read-only in a private namespace: %s\n", mnt,
+		       strerror(errno));
+		rc = 77;
+		goto out;
+	}
+	ro = true;
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, &j) == 200, "health");
+	caps = cJSON_GetObjectItem(j, "capabilities");
+	T_CHECK(cJSON_IsFalse(cJSON_GetObjectItem(caps, "cgroup_freeze")),
+		"health says cgroup_freeze %s on a read-only cgroup mount",
+		cJSON_PrintUnformatted(cJSON_GetObjectItem(caps, "cgroup_freeze")));
+	T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "kinds"), "pause"), "available")),
+		"pause (by signals) is still available");
+	cJSON_Delete(j);
+	j = NULL;
+	snprintf(target, sizeof(target), "{\"cgroup\":\"%s\"}", rel);
+	T_CHECK(apply(&a, "r1", "pause", target, "{\"method\":\"freezer\"}", 60000, &j) == 501,
+		"freezer pause on a read-only mount: %s", cJSON_PrintUnformatted(j));
+	T_CHECK(!strcmp(t_err_code(j), "unsupported") && !strcmp(t_err_path(j), "$.params.method"),
+		"error %s at %s", t_err_code(j), t_err_path(j));
+	T_CHECK(t_journal_count(&a) == 0, "nothing journaled");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	/* Writable again in this namespace, to remove the cgroup. */
+	if (ro)
+		(void)mount(NULL, mnt, NULL, MS_REMOUNT | MS_BIND, NULL);
+	if (made)
+		rmdir(dir);
+	return t_failed ? t_failed : rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -856,6 +1107,8 @@ int main(int argc, char **argv)
 	    {"reliability", case_reliability},
 	    {"dry_run", case_dry_run},
 	    {"dry_net", case_dry_net},
+	    {"pause_freezer", case_pause_freezer},
+	    {"freezer_readonly", case_freezer_readonly},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
