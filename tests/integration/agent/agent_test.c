@@ -1094,6 +1094,139 @@ out:
 	return t_failed ? t_failed : rc;
 }
 
+/* The pids of a details/plan "targets" array. */
+static int target_pids(const cJSON *targets, pid_t *out, int max)
+{
+	const cJSON *t;
+	int n = 0;
+
+	cJSON_ArrayForEach(t, targets)
+	{
+		const cJSON *p = cJSON_GetObjectItem(t, "pid");
+
+		if (n < max && cJSON_IsNumber(p))
+			out[n++] = (pid_t)p->valueint;
+	}
+	return n;
+}
+
+/* Reap what died among v[0..n); how many did. */
+static int reap_dead(pid_t *v, int n)
+{
+	int dead = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (v[i] <= 0)
+			continue;
+		if (t_wait_state(v[i], "Z-", 500) == 'Z' || t_state(v[i]) == '-') {
+			waitpid(v[i], NULL, 0);
+			v[i] = 0;
+			dead++;
+		}
+	}
+	return dead;
+}
+
+/*
+ * kill by cgroup through the agent, with the picks of count and percent: a
+ * dry run with no seed records the seed it drew; the real kill given that seed
+ * picks exactly the processes the dry run named, and only those die.
+ */
+static int case_kill_cgroup(void)
+{
+	struct t_agent a;
+	char mnt[2048], rel[64], dir[2200], target[192], seed[32] = "", pid[16];
+	pid_t c[4] = {0}, planned[4], hit[4];
+	cJSON *j = NULL;
+	bool made = false;
+	int n_planned, n_hit;
+
+	memset(&a, 0, sizeof(a));
+	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0) {
+		printf("SKIPPED: needs root and a cgroup v2 hierarchy\n");
+		return 77;
+	}
+	snprintf(rel, sizeof(rel), "/fl-it-killcg-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
+	if (mkdir(dir, 0755) < 0) {
+		printf("SKIPPED: cannot create the cgroup %s: %s\n", dir, strerror(errno));
+		return 77;
+	}
+	made = true;
+	for (int i = 0; i < 4; i++) {
+		c[i] = t_spawn("fl-it-killcg");
+		snprintf(pid, sizeof(pid), "%d", (int)c[i]);
+		T_CHECK(cg_write(dir, "cgroup.procs", pid) == 0, "move %d into %s", (int)c[i], dir);
+	}
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	snprintf(target, sizeof(target), "{\"cgroup\":\"%s\",\"count\":2}", rel);
+	T_CHECK(dry(&a, "kc0", "kill", target, "{\"signal\":\"SIGTERM\"}", a.token, &j) == 200,
+		"dry kill");
+	{
+		const char *v = cJSON_GetStringValue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "plan"), "seed"));
+
+		snprintf(seed, sizeof(seed), "%s", v ? v : "");
+	}
+	T_CHECK(seed[0] && strspn(seed, "0123456789") == strlen(seed), "seed recorded: \"%s\"",
+		seed);
+	n_planned =
+	    target_pids(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "plan"), "targets"), planned, 4);
+	T_CHECK(n_planned == 2, "the plan picks 2 of 4: %d", n_planned);
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(reap_dead(c, 4) == 0, "the dry run killed something");
+	snprintf(target, sizeof(target), "{\"cgroup\":\"%s\",\"count\":2,\"seed\":\"%s\"}", rel,
+		 seed);
+	T_CHECK(apply(&a, "kc1", "kill", target, "{\"signal\":\"SIGTERM\"}", 60000, &j) == 201,
+		"kill with the recorded seed");
+	T_CHECK(
+	    cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "details"), "seed")) &&
+		!strcmp(cJSON_GetStringValue(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "details"), "seed")),
+			seed),
+	    "the seed given is the seed recorded");
+	n_hit = 0; /* "signalled": the pids the kill reached */
+	{
+		const cJSON *sig =
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "details"), "signalled");
+		const cJSON *p;
+
+		cJSON_ArrayForEach(p, sig)
+		{
+			if (n_hit < 4 && cJSON_IsNumber(p))
+				hit[n_hit++] = (pid_t)p->valueint;
+		}
+	}
+	T_CHECK(n_hit == 2 && ((hit[0] == planned[0] && hit[1] == planned[1]) ||
+			       (hit[0] == planned[1] && hit[1] == planned[0])),
+		"the seed replayed other picks: planned %d %d, signalled %d %d", (int)planned[0],
+		(int)planned[1], n_hit > 0 ? (int)hit[0] : 0, n_hit > 1 ? (int)hit[1] : 0);
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(reap_dead(c, 4) == 2, "two of the four died");
+	for (int i = 0; i < 4; i++)
+		T_CHECK(!c[i] || (c[i] != planned[0] && c[i] != planned[1]),
+			"a planned process survived");
+	/* percent: 50 % of the 2 left is 1; then all of the rest. */
+	snprintf(target, sizeof(target), "{\"cgroup\":\"%s\",\"percent\":50}", rel);
+	T_CHECK(apply(&a, "kc2", "kill", target, "{}", 60000, NULL) == 201, "kill 50 %%");
+	T_CHECK(reap_dead(c, 4) == 1, "one of the two died");
+	snprintf(target, sizeof(target), "{\"cgroup\":\"%s\",\"all\":true}", rel);
+	T_CHECK(apply(&a, "kc3", "kill", target, "{}", 60000, NULL) == 201, "kill all");
+	T_CHECK(reap_dead(c, 4) == 1, "the last one died");
+	T_CHECK(apply(&a, "kc4", "kill", target, "{}", 60000, &j) == 422, "an empty cgroup");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	for (int i = 0; i < 4; i++)
+		t_reap(c[i]);
+	for (int i = 0; made && i < 200 && rmdir(dir) < 0; i++)
+		usleep(5000);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -1109,6 +1242,7 @@ int main(int argc, char **argv)
 	    {"dry_net", case_dry_net},
 	    {"pause_freezer", case_pause_freezer},
 	    {"freezer_readonly", case_freezer_readonly},
+	    {"kill_cgroup", case_kill_cgroup},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
