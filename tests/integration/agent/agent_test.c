@@ -425,7 +425,25 @@ static int case_policy_limits(void)
 		if (t_http(&a, "GET", "/v1/faults", NULL, a.token, NULL) == 429)
 			limited++;
 	T_CHECK(limited > 0, "rate limit never hit");
+	/* Over the rate, a revert or an apply is refused before anything is done. */
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/i1", NULL, a.token, &j) == 429 &&
+		    !strcmp(t_err_code(j), "rate_limited"),
+		"DELETE over the rate: code %s", t_err_code(j));
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_state(in) == 'T' && t_journal_count(&a) == 1, "a rate-limited DELETE reverted");
+	T_CHECK(apply(&a, "i3", "pause", t_in, "{}", 60000, &j) == 429 &&
+		    !strcmp(t_err_code(j), "rate_limited"),
+		"POST over the rate: code %s", t_err_code(j));
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_journal_count(&a) == 1, "a rate-limited POST was journaled");
 	usleep(1200000);
+	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200 &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 1,
+		"live faults after the rate-limited calls");
+	cJSON_Delete(j);
+	j = NULL;
 	T_CHECK(t_http(&a, "DELETE", "/v1/faults/i1", NULL, a.token, NULL) == 200,
 		"served again once the bucket refilled");
 	T_CHECK(t_wait_state(in, "S", 1000) == 'S', "resumed");
