@@ -10,7 +10,7 @@ fail() {
 }
 warn=$(groff -man -ww -z "$page" 2>&1) || fail "groff: $warn"
 [ -z "$warn" ] || fail "groff warnings: $warn"
-text=$(groff -man -Tutf8 -P -c "$page" 2>/dev/null | col -b) || fail "cannot render $page"
+text=$(groff -man -Tutf8 -P -cbou "$page" 2>/dev/null) || fail "cannot render $page"
 synopsis=$(printf '%s\n' "$text" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p')
 opts=$("$agent" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
 [ -n "$opts" ] || fail "faultline-agent --help lists no options"
