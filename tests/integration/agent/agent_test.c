@@ -140,6 +140,25 @@ static int case_auth(void)
 	usleep(20000);
 	T_CHECK(t_state(s) == 'S', "nothing was done: state %c", t_state(s));
 	T_CHECK(t_journal_count(&a) == 0, "nothing journaled");
+	/* With a fault live: a DELETE, revert-all or renew without the token does nothing. */
+	T_CHECK(t_http(&a, "POST", "/v1/faults", body, a.token, NULL) == 201,
+		"apply with the token");
+	T_CHECK(t_state(s) == 'T', "paused");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/x", NULL, NULL, NULL) == 401, "DELETE, no token");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults?all=true", NULL, "0123456789abcdef0123", NULL) ==
+		    401,
+		"revert all, wrong token");
+	T_CHECK(t_http(&a, "POST", "/v1/faults/x/renew", "{\"ttl_ms\":1}", NULL, NULL) == 401,
+		"renew, no token");
+	usleep(20000);
+	T_CHECK(t_state(s) == 'T' && t_journal_count(&a) == 1, "an unauthorized call reverted");
+	T_CHECK(t_http(&a, "GET", "/v1/faults/x", NULL, a.token, &j) == 200 &&
+		    cJSON_GetObjectItem(j, "expires_in_ms")->valuedouble > 50000,
+		"the lease was not shortened by the unauthorized renew");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/x", NULL, a.token, NULL) == 200, "DELETE");
+	T_CHECK(t_wait_state(s, "S", 1000) == 'S', "resumed");
 	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, &j) == 200, "health is open");
 	T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "capabilities"), "pidfd")),
 		"health reports pidfd");
