@@ -389,6 +389,65 @@ START_TEST(running_probe_counts_processes)
 }
 END_TEST
 
+/* The value a prometheus probe takes from a /api/v1/query answer (as the http provider hands it).
+ */
+static cJSON *prom(const char *body, int *ret)
+{
+	cJSON *resp = cJSON_CreateObject(), *res = NULL;
+	struct fl_error err;
+
+	cJSON_AddNumberToObject(resp, "status", 200);
+	cJSON_AddStringToObject(resp, "body", body);
+	fl_error_init(&err);
+	*ret = fl_probe_prometheus_answer(resp, "http://p:9090", &res, &err);
+	cJSON_Delete(resp);
+	return res;
+}
+
+START_TEST(prometheus_answer_values)
+{
+	cJSON *v;
+	int r;
+
+	/* scalar */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+		 "\"result\":[1700000000.1,\"2.5\"]}}",
+		 &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNumber(v) && v->valuedouble == 2.5);
+	cJSON_Delete(v);
+	/* instant vector: the first series' value */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+		 "{\"metric\":{\"kind\":\"pause\"},\"value\":[1700000000,\"3\"]},"
+		 "{\"metric\":{\"kind\":\"kill\"},\"value\":[1700000000,\"9\"]}]}}",
+		 &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNumber(v) && v->valuedouble == 3);
+	cJSON_Delete(v);
+	/* empty vector and non-finite values: null, so a numeric tolerance is not met */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNull(v));
+	cJSON_Delete(v);
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+		 "\"result\":[1700000000,\"NaN\"]}}",
+		 &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNull(v));
+	cJSON_Delete(v);
+	/* a range vector, an error answer, something else: probe failures */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}", &r);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_null(v);
+	v = prom("{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error\"}", &r);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_null(v);
+	v = prom("<html>not prometheus</html>", &r);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_null(v);
+}
+END_TEST
+
 /* Every example in experiments/examples validates with its defaults (no environment needed). */
 START_TEST(examples_validate)
 {
@@ -434,6 +493,7 @@ Suite *fl_suite_slo(void)
 	tcase_add_test(tc, window_percentiles);
 	tcase_add_test(tc, tcp_probe_real_sockets);
 	tcase_add_test(tc, running_probe_counts_processes);
+	tcase_add_test(tc, prometheus_answer_values);
 	tcase_add_test(tc, examples_validate);
 	suite_add_tcase(s, tc);
 	return s;
