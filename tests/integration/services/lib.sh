@@ -147,8 +147,9 @@ j = json.load(open(sys.argv[1]))
 print("verdict: status=%s deviated=%s reason=%s" % (j["status"], j["deviated"], j.get("reason")))
 for r in j["steady_states"]["during"]:
     o = r["output"]
-    print("  %s %s: %d samples, %d failed, p95 %s ms, met=%s%s" % (r["mode"], r["name"],
-          o["samples"], o["failed"], o.get("latency_ms", {}).get("p95"), r["tolerance_met"],
+    print("  %s %s: %d samples, %d failed, p95 %s ms, max %s ms, met=%s%s" % (r["mode"], r["name"],
+          o["samples"], o["failed"], o.get("latency_ms", {}).get("p95"),
+          o.get("latency_ms", {}).get("max"), r["tolerance_met"],
           "; last failure: " + o["last_failure"] if o.get("last_failure") else ""))
 PY
 }
