@@ -386,6 +386,30 @@ START_TEST(running_probe_counts_processes)
 	ck_assert_int_eq(fl_probe_run(&p, &co, &res, &err), 0);
 	ck_assert_int_eq((int)cJSON_GetNumberValue(res), 0);
 	cJSON_Delete(res);
+	/* this process by its pidfile and by its name (/proc/self/comm) */
+	{
+		char pf[] = "/tmp/fl-slo-pid.XXXXXX", comm[32] = "", tj[128];
+		int fd = mkstemp(pf);
+		FILE *f = fopen("/proc/self/comm", "r");
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_gt(dprintf(fd, "%d\n", (int)getpid()), 0);
+		close(fd);
+		snprintf(tj, sizeof(tj), "{\"pidfile\":\"%s\"}", pf);
+		p.target_json = tj;
+		ck_assert_int_eq(fl_probe_run(&p, &co, &res, &err), 0);
+		ck_assert_int_eq((int)cJSON_GetNumberValue(res), 1);
+		cJSON_Delete(res);
+		unlink(pf);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
+		fclose(f);
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(tj, sizeof(tj), "{\"name\":\"%s\"}", comm);
+		ck_assert_int_eq(fl_probe_run(&p, &co, &res, &err), 0);
+		ck_assert_int_ge((int)cJSON_GetNumberValue(res), 1);
+		cJSON_Delete(res);
+	}
 }
 END_TEST
 
