@@ -22,10 +22,6 @@ for p in $PACKAGES; do
 done
 [ -z "$missing" ] && exit 0
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "deps: installing:$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+"$(dirname "$0")/apt-install.sh" --update $missing >/dev/null

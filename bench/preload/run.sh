@@ -27,8 +27,7 @@ export FAULTLINE_PRELOAD="$shim"
 command -v valgrind >/dev/null || { echo "valgrind missing (scripts/deps.sh)" >&2; exit 1; }
 if ! command -v fiu-run >/dev/null; then
 	echo "installing fiu-utils for the libfiu baseline" >&2
-	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends fiu-utils >/dev/null
+	"$top/scripts/apt-install.sh" fiu-utils >/dev/null
 fi
 
 # Total instructions of one run under callgrind ("Collected : N").

@@ -68,12 +68,10 @@ need_pkg() {
 	command -v apt-get >/dev/null 2>&1 || skip "$2 is missing and there is no apt-get"
 	echo "installing $1 (apt-get)" >&2
 	# A stale package list is the usual reason for a failure: update once, try again.
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" \
-		>"$T/apt.log" 2>&1 || {
-		apt-get update -qq >>"$T/apt.log" 2>&1 || true
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" \
-			>>"$T/apt.log" 2>&1
-	} || skip "apt-get install $1 failed: $(tail -1 "$T/apt.log")"
+	# scripts/apt-install.sh: the package's own stock service is not started.
+	"$SRC/scripts/apt-install.sh" "$1" >"$T/apt.log" 2>&1 ||
+		"$SRC/scripts/apt-install.sh" --update "$1" >>"$T/apt.log" 2>&1 ||
+		skip "apt-get install $1 failed: $(tail -1 "$T/apt.log")"
 	command -v "$2" >/dev/null 2>&1 || [ -x /usr/sbin/$2 ] || skip "$1 has no $2"
 }
 
