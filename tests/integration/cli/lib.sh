@@ -62,53 +62,13 @@ wait_file() {
 	done
 }
 
-# run_fl ARGS...: run faultline, output in $T/out, exit status in $RC.
-run_fl() {
-	set +e
-	(cd "$T" && "$FL" "$@") >"$T/out" 2>&1
-	RC=$?
-	set -e
-}
-
-expect_rc() {
-	[ "$RC" -eq "$1" ] || fail "expected exit $1, got $RC"
-}
-
+# expect_out TEXT: faultline's last output ($T/out) has TEXT.
 expect_out() {
 	grep -q -- "$1" "$T/out" || fail "output lacks '$1'"
 }
 
-# jassert FILE EXPR...: each python expression over j (the parsed JSON) must hold.
-jassert() {
-	f=$1
-	shift
-	python3 - "$f" "$@" <<'PY' || fail "journal assertion failed"
-import json, sys
-j = json.load(open(sys.argv[1]))
-bad = 0
-for e in sys.argv[2:]:
-    try:
-        ok = eval(e, {"j": j})
-    except Exception as x:
-        ok = False
-        print("error in %r: %s" % (e, x), file=sys.stderr)
-    if not ok:
-        print("not true: %s" % e, file=sys.stderr)
-        bad = 1
-sys.exit(bad)
-PY
-}
-
-# junit_valid FILE: FILE is valid against the JUnit schema CI systems read
-# (junit.xsd here: Jenkins' junit-10.xsd format), checked by xmllint.
-junit_valid() {
-	command -v xmllint >/dev/null 2>&1 || skip "xmllint is not installed (libxml2-utils)"
-	xmllint --noout --schema "$SRC/tests/integration/cli/junit.xsd" "$1" >"$T/xmllint.out" 2>&1 || {
-		cat "$T/xmllint.out" >&2
-		fail "$1 is not valid against tests/integration/cli/junit.xsd"
-	}
-	rm -f "$T/xmllint.out"
-}
+# run_fl, expect_rc, jassert, junit_valid (shared with services/lib.sh).
+. "$SRC/tests/integration/common.sh"
 
 # junit_check FILE EXPR...: validate against the schema, parse with a real XML
 # parser, then check expressions over r (the root element) and cases (list of

@@ -95,49 +95,9 @@ sys.exit(1)
 PY
 }
 
-# run_fl ARGS...: run faultline in $T, output in $T/out, exit status in $RC.
-run_fl() {
-	set +e
-	(cd "$T" && "$FL" "$@") >"$T/out" 2>&1
-	RC=$?
-	set -e
-}
+# run_fl, expect_rc, jassert, junit_valid (shared with cli/lib.sh).
+. "$SRC/tests/integration/common.sh"
 
-expect_rc() {
-	[ "$RC" -eq "$1" ] || fail "expected exit $1, got $RC"
-}
-
-# jassert FILE EXPR...: each python expression over j (the parsed JSON) must
-# hold; d(name) is the "during" record of that probe, its output's counts.
-jassert() {
-	f=$1
-	shift
-	python3 - "$f" "$@" <<'PY' || fail "journal assertion failed"
-import json, sys
-j = json.load(open(sys.argv[1]))
-def d(name):
-    for r in j["steady_states"]["during"]:
-        if r["name"] == name:
-            return r
-    raise KeyError(name)
-bad = 0
-for e in sys.argv[2:]:
-    try:
-        ok = eval(e, {"j": j, "d": d})
-    except Exception as x:
-        ok = False
-        print("error in %r: %r" % (e, x), file=sys.stderr)
-    if not ok:
-        print("not true: %s" % e, file=sys.stderr)
-        bad = 1
-if bad:
-    print(json.dumps({k: j.get(k) for k in ("status", "deviated", "reason")}), file=sys.stderr)
-    print(json.dumps(j["steady_states"]["during"], indent=1)[:3000], file=sys.stderr)
-sys.exit(bad)
-PY
-}
-
-# summary FILE: one line per during/abort probe, for the test's log.
 summary() {
 	python3 - "$1" <<'PY'
 import json, sys

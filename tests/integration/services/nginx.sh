@@ -112,8 +112,7 @@ jassert "$T/one.json" \
 	'"success ratio" in j["reason"]'
 # JUnit: valid for CI systems (Jenkins' junit-10.xsd format, tests/integration/cli/junit.xsd),
 # and the load window is a failed steady-state-during case, named after the probe.
-xmllint --noout --schema "$SRC/tests/integration/cli/junit.xsd" "$T/one.xml" ||
-	fail "one.xml is not valid against tests/integration/cli/junit.xsd"
+junit_valid "$T/one.xml"
 python3 - "$T/one.xml" <<'PY' || fail "JUnit lacks the failed during case"
 import sys, xml.etree.ElementTree as E
 r = E.parse(sys.argv[1]).getroot()
