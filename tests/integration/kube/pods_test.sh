@@ -24,6 +24,25 @@ for c in python3 openssl curl unshare; do
 done
 python3 -c 'import ssl, json' 2>/dev/null || { echo "SKIPPED: python3 ssl missing"; exit 77; }
 
+command -v setpriv >/dev/null || { echo "SKIPPED: setpriv (util-linux) not installed"; exit 77; }
+python3 -c 'import yaml' 2>/dev/null || { echo "SKIPPED: python3-yaml not installed"; exit 77; }
+# The agents on "nodes" run with the DaemonSet's capabilities only (as their
+# bounding set, as a container runtime gives them), and the pods' processes
+# belong to another user (nobody), as container processes usually do: what the
+# agent does to pods must work with those capabilities and nothing more.
+dscaps=$(python3 - "$here/../../../deploy/kubernetes/daemonset.yaml" <<'PY'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "DaemonSet":
+        (c,) = [x for x in d["spec"]["template"]["spec"]["containers"] if x["name"] == "agent"]
+        print(",".join("+" + x.lower() for x in c["securityContext"]["capabilities"]["add"]))
+PY
+)
+[ -n "$dscaps" ] || { echo "FAIL: no capabilities read from daemonset.yaml"; exit 1; }
+# A plain command, not a function: `$!` of a backgrounded one is the agent itself.
+capped="setpriv --bounding-set -all,$dscaps --inh-caps -all --"
+podowner="--reuid 65534 --regid 65534 --clear-groups"
+
 top="fltest-$$"
 v2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 v1=$(awk '$3 == "cgroup" && ($4 ~ /name=systemd/ || $4 ~ /pids/) { print $2; exit }' /proc/mounts)
@@ -83,7 +102,8 @@ hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # spawn CGROUP_DIR -> starts a sleeper, moves it into the cgroup, prints its PID
 spawn() {
 	mkdir -p "$1" || fail "mkdir $1"
-	sleep 1000 &
+	# shellcheck disable=SC2086
+	setpriv $podowner sleep 1000 &
 	p=$!
 	pids="$pids $p"
 	echo "$p" >"$1/cgroup.procs" || fail "cannot move $p into $1"
@@ -220,7 +240,8 @@ EOF
 (umask 077 && hex64 >token)
 token=$(cat token)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-KUBECONFIG="$dir/kube/config" NODE_NAME=node-a "$agent" --listen "127.0.0.2:$port" \
+# shellcheck disable=SC2086
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-a $capped "$agent" --listen "127.0.0.2:$port" \
 	--token-file token --state-dir state 2>agent.log &
 apid=$!
 url="http://127.0.0.2:$port"
@@ -229,6 +250,18 @@ until curl -s "$url/v1/health" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 200 ] && fail "agent did not come up"; sleep 0.05
 done
 grep -q "kubernetes pod targets enabled" agent.log || fail "agent did not enable pod targets"
+# Its capabilities are the DaemonSet's at most (the agent drops SETPCAP itself).
+eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$apid/status")
+python3 - "$eff" "$dscaps" <<'PY' || fail "agent capabilities beyond the DaemonSet's: CapEff $eff ($dscaps)"
+import sys
+bits = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "fsetid": 4, "kill": 5,
+        "setgid": 6, "setuid": 7, "setpcap": 8, "net_admin": 12, "net_raw": 13, "sys_ptrace": 19,
+        "sys_admin": 21}
+allowed = {c.lstrip("+") for c in sys.argv[2].split(",")}
+eff = int(sys.argv[1], 16)
+extra = [n for n, b in bits.items() if eff >> b & 1 and n not in allowed]
+assert not extra and eff, extra
+PY
 
 auth="Authorization: Bearer $token"
 post() { curl -s -o body.json -w '%{http_code}' -H "$auth" -X POST -d "$1" "$url/v1/faults"; }
@@ -328,7 +361,8 @@ echo "ok 4 403, 401, 410 and not-on-this-node refused with their reason, nothing
 # 5. the network namespace of a pod: its sandbox's.
 podE=$(sd "$uidE" "$v2")
 mkdir -p "$podE/cri-containerd-$pE.scope" || fail "mkdir"
-unshare -n sleep 1000 &
+# shellcheck disable=SC2086
+unshare -n setpriv $podowner sleep 1000 &
 pauseE=$!
 pids="$pids $pauseE"
 sleep 0.1
@@ -372,7 +406,8 @@ if [ -z "$faultline" ]; then
 	echo "ok 7 # SKIP the faultline CLI is not built"
 	exit 0
 fi
-KUBECONFIG="$dir/kube/config" NODE_NAME=node-b "$agent" --listen "127.0.0.3:$port" \
+# shellcheck disable=SC2086
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-b $capped "$agent" --listen "127.0.0.3:$port" \
 	--token-file token --state-dir state-b 2>agent-b.log &
 bpid=$!
 pids="$pids $bpid"
