@@ -325,6 +325,44 @@ PY
 ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after revert: $(ls state/faults)"
 echo "ok 2 container by labels (cgroupfs layout on ${v1:-$v2} too), other node spared, revert after restart"
 
+# 2c. The agent dies (OOM kill, eviction) while a pod is paused, and kubelet restarts
+#     one of its containers meanwhile: the next agent on the same state dir (the
+#     DaemonSet's hostPath) reverts from its journal alone, leaves the new container
+#     alone, and says that the container restarted.
+[ "$(post '{"id":"p3","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" = 201 ] ||
+	fail "pause cart-a: $(cat body.json)"
+[ "$(settled $webA T)" = T ] && [ "$(settled $sideA T)" = T ] || fail "cart-a not stopped"
+grep -q "$wA2" state/faults/* || fail "the journal does not record web's container $wA2"
+kill -9 "$apid"; wait "$apid" 2>/dev/null
+kill -9 "$webA"; wait "$webA" 2>/dev/null
+wA5=$(hex64)
+spawn "$podA/cri-containerd-$wA5.scope"; webA=$last
+python3 mkworld.py "$here/fixtures/pod.json" update cart-a containerID "$wA5" || fail "world update"
+# shellcheck disable=SC2086
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-a $capped "$agent" --listen "127.0.0.2:$port" \
+	--token-file token --state-dir state 2>>agent.log &
+apid=$!
+i=0
+until curl -s "$url/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent did not come back"; sleep 0.05
+done
+grep "reconcile after restart" agent.log | grep -q "id=p3 " ||
+	fail "the restarted agent did not reconcile p3: $(tail -n 5 agent.log)"
+was=$(echo "$wA2" | cut -c1-12)
+grep "container restarted during the fault" agent.log | grep "id=p3 " |
+	grep -q "container web restarted or stopped since apply (was $was)" ||
+	fail "reconcile did not say that web restarted: $(tail -n 5 agent.log)"
+grep "container restarted during the fault" agent.log | grep "id=p3 " | grep -q "sidecar" &&
+	fail "reconcile said the sidecar restarted: $(grep 'id=p3 ' agent.log)"
+[ "$(settled $sideA S)" = S ] || fail "the sidecar stayed stopped after reconcile"
+[ "$(settled $webA S)" = S ] || fail "the new web container was touched by reconcile: $(state $webA)"
+ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after reconcile: $(ls state/faults)"
+# The controller's DELETE (after its lease expired, or a retry) still gets the note.
+[ "$(del p3)" = 200 ] && grep -q '"already reverted"' body.json &&
+	grep -q "container web restarted" body.json ||
+	fail "a DELETE after reconcile lost the note: $(cat body.json)"
+echo "ok 2c agent killed during a pod pause, web restarted meanwhile: the next agent reverted from the journal and said so"
+
 # 3. count across pods with a seed: exactly one pod's web dies.
 [ "$(post '{"id":"k1","kind":"kill","target":{"pod":{"namespace":"shop","labels":{"app":"cart"},"container":"web"},"count":1,"seed":7},"params":{"signal":"SIGKILL"},"ttl_ms":60000}')" = 201 ] ||
 	fail "kill count 1: $(cat body.json)"
