@@ -238,6 +238,7 @@ check(jc.get("image") == c.get("image"), "CronJob and DaemonSet use different im
 cmdline = " ".join(jc.get("command", []) + jc.get("args", []))
 m = re.search(r"faultline run ([^;]*)", cmdline)
 cm = objs[("ConfigMap", "faultline-experiment")]["data"]
+check(cli, "no faultline CLI given: the CronJob's command and experiment cannot be checked")
 if check(m, "CronJob: does not run `faultline run`") and cli:
     runhelp = subprocess.run([cli, "help", "run"], capture_output=True, text=True, timeout=10).stdout
     run_flags = set(re.findall(r"--[a-z][a-z-]*", runhelp))
