@@ -69,7 +69,7 @@ fi
 [ -n "$v1" ] || echo "note: no writable cgroup v1 hierarchy; the cgroupfs layout runs on v2"
 
 dir=$(mktemp -d /tmp/fl-kube-XXXXXX)
-pids="" apid="" spid=""
+pids="" apid="" spid="" stop_cert=""
 cleanup() {
 	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
@@ -203,7 +203,21 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
 openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 	-extfile san.ext -out srv.pem >/dev/null 2>&1 || fail "openssl sign"
 
-python3 "$here/apiserver.py" srv.pem srv.key world.json api.port api.log \
+# Client certificates from the same CA, as kubeadm writes them into a kubeconfig:
+# the API server takes the common name as the user (x509 authentication).
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=system:node:node-a" \
+	-keyout client.key -out client.csr >/dev/null 2>&1 || fail "openssl client csr"
+printf 'extendedKeyUsage=clientAuth\n' >client.ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile client.ext -out client.pem >/dev/null 2>&1 || fail "openssl client sign"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=system:node:node-a" -keyout client2.p8 \
+	-out client2.csr >/dev/null 2>&1 || fail "openssl client2 csr"
+openssl rsa -in client2.p8 -traditional -out client2.key >/dev/null 2>&1 || fail "openssl rsa"
+openssl x509 -req -in client2.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile client.ext -out client2.pem >/dev/null 2>&1 || fail "openssl client2 sign"
+python3 mkworld.py "$here/fixtures/pod.json" update - client_cn '"system:node:node-a"'
+
+python3 "$here/apiserver.py" srv.pem srv.key world.json api.port api.log ca.pem \
 	2>api.err &
 spid=$!
 i=0
@@ -620,6 +634,59 @@ del d2 >/dev/null
 [ "$(settled $sideA S)" = S ] || fail "d2 not reverted"
 echo "ok 9c exec-plugin kubeconfig: agent serves, pod targets refused with the reason"
 
+# 9d. kubeconfig users with a client certificate instead of a token: as files
+#     (relative to the kubeconfig, EC key in PKCS#8) and inline as *-data (RSA key
+#     in the traditional PEM form kubeadm writes, the CA inline too).
+cp client.pem client.key kube/
+b64() { base64 -w0 "$1"; }
+cat >kube/cert-config <<EOF
+apiVersion: v1
+kind: Config
+current-context: node
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$apiport", certificate-authority: ca.pem}}]
+contexts: [{name: node, context: {cluster: c, user: node-a}}]
+users:
+- name: node-a
+  user:
+    client-certificate: client.pem
+    client-key: client.key
+EOF
+cat >kube/certdata-config <<EOF
+apiVersion: v1
+kind: Config
+current-context: node
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$apiport", certificate-authority-data: $(b64 ca.pem)}}]
+contexts: [{name: node, context: {cluster: c, user: node-a}}]
+users:
+- name: node-a
+  user:
+    client-certificate-data: $(b64 client2.pem)
+    client-key-data: $(b64 client2.key)
+EOF
+grep -q "BEGIN RSA PRIVATE KEY" client2.key || fail "client2.key is not a traditional RSA key"
+n=6
+for cfg in cert-config certdata-config; do
+	KUBECONFIG="$dir/kube/$cfg" NODE_NAME=node-a "$agent" --listen "127.0.0.$n:$port" \
+		--token-file token --state-dir "state-$cfg" 2>"agent-$cfg.log" &
+	p=$!
+	pids="$pids $p"
+	url="http://127.0.0.$n:$port"
+	i=0
+	until curl -s "$url/v1/health" >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 200 ] && fail "agent with $cfg did not start: $(cat "agent-$cfg.log")"; sleep 0.05
+	done
+	[ "$(post '{"id":"x1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a","container":"sidecar"}},"ttl_ms":60000}')" = 201 ] ||
+		fail "pause with a client certificate ($cfg): $(cat body.json) $(tail -n 3 "agent-$cfg.log")"
+	tail -n 1 api.log | grep -q '"auth": "", "x509": "system:node:node-a"' ||
+		fail "$cfg: the list was not authenticated by the client certificate alone: $(tail -n 1 api.log)"
+	[ "$(settled $sideA T)" = T ] || fail "$cfg: cart-a's sidecar not stopped"
+	del x1 >/dev/null
+	[ "$(settled $sideA S)" = S ] || fail "$cfg: x1 not reverted"
+	stop_cert="$stop_cert $p:agent-$cfg.log"
+	n=$((n + 1))
+done
+echo "ok 9d client-certificate kubeconfigs (files, PKCS#8 EC key; inline data, RSA key, inline CA)"
+
 # 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
 stop_agent() {
 	kill -TERM "$1"
@@ -634,6 +701,9 @@ apid=""
 stop_agent "$bpid" agent-b.log
 stop_agent "$stop_c" agent-c.log
 stop_agent "$dpid" agent-d.log
+for pl in $stop_cert; do
+	stop_agent "${pl%%:*}" "${pl#*:}"
+done
 grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
 echo "ok 9 agents stopped cleanly"
 exit 0
