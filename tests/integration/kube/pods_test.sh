@@ -164,7 +164,10 @@ if a[0] == "init":
     pods = [pod("shop", "filler-%d" % i, "00000000-0000-4000-8000-%012d" % i, "node-a", [],
                 {"app": "other"}) for i in range(3)]
     pods += [pod("shop", "cart-a", uA, "node-a", [("web", wA), ("sidecar", sA)]),
-             pod("shop", "cart-b", uB, "node-a", [("web", wB)]),
+             pod("shop", "cart-b", uB, "node-a", [("web", wB)], {"app": "cart", "team": "pay"}),
+             # node-c's agent is Pending: nothing can fault this pod.
+             pod("shop", "pay-c", "22222222-3333-4444-8555-666666666666", "node-c",
+                 [("web", "ab" * 32)], {"team": "pay"}),
              pod("shop", "cart-c", uC, "node-b", [("web", wC)]),
              pod("shop", "netpod", uE, "node-a", [], {"app": "net"}),
              pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", [])]
@@ -567,6 +570,31 @@ grep -q "revert of .* on node-a: pod shop/cart-a: container web restarted" run-r
 [ "$(settled $webA S)" = S ] || fail "the new web container was touched: $(state $webA)"
 grep -q '"revert_notes"' journal-all.json && fail "revert_notes in a run without a restart"
 echo "ok 8b container restarted during faultline run: reverted by the record, said in journal.json"
+
+# 8c. a target pod on a node without a running agent (node-c's is Pending): the fault
+#     is refused with the pod and node named, not reported as done for the others only.
+cat >exp-orphan.json <<'EOF'
+{"title": "pause every pay web container",
+ "method": [
+   {"type": "action", "name": "pause pay web",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "labels": {"team": "pay"}, "container": "web"}},
+                 "duration": "60s"}}]}
+EOF
+napplied=$(grep -c '"fault applied"' agent.log)
+"$faultline" run --agents inventory.json --journal journal-orphan.json exp-orphan.json >run-orphan.out 2>&1
+rc=$?
+[ $rc = 1 ] || fail "a pod on an agentless node: run exit $rc, want 1: $(cat run-orphan.out)"
+python3 - journal-orphan.json <<'PY' || fail "a pod on an agentless node: $(cat run-orphan.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+(a,) = j["run"]
+assert a["status"] == "failed", a
+assert "pod shop/pay-c runs on node node-c, where the activity has no agent" in json.dumps(a), a
+PY
+[ "$(grep -c '"fault applied"' agent.log)" = "$napplied" ] || fail "node-a applied a part of the refused fault"
+[ "$(settled $webB S)" = S ] || fail "cart-b web stopped by a refused fault"
+echo "ok 8c target pod on a node without an agent: fault refused, pod and node named"
 
 # 9b. in-cluster mode: the service-account directory and KUBERNETES_SERVICE_*; the
 #     token file is read again per request, so a rotated token is picked up.
