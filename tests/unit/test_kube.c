@@ -641,6 +641,70 @@ START_TEST(discovery_pick)
 }
 END_TEST
 
+/* pick_uids: run fl_kube_discovery_pick on 6 pods; the picked UIDs joined into out. */
+static void pick_uids(const char *target, char *seed_out, size_t seedlen, char *out, size_t len)
+{
+	static const char *const names[] = {"a", "b", "c", "d", "e", "f"};
+	static const char *const uids[] = {"aaaaaaaa-1", "bbbbbbbb-2", "cccccccc-3",
+					   "dddddddd-4", "eeeeeeee-5", "ffffffff-6"};
+	struct fl_kube_pod_list l = {0};
+	cJSON *t = cJSON_Parse(target), *res = cJSON_CreateObject();
+	const cJSON *u, *sd;
+	struct fl_error e;
+	size_t picked = 0, off = 0;
+
+	for (size_t i = 0; i < 6; i++)
+		add_full(&l, names[i], uids[i], i % 2 ? "n1" : "n2", "Running", "web");
+	ck_assert_int_eq(fl_kube_discovery_pick(t, &l, &picked, res, &e), 0);
+	sd = cJSON_GetObjectItem(res, "pod_seed");
+	ck_assert_msg(cJSON_IsString(sd), "no pod_seed recorded for %s", target);
+	snprintf(seed_out, seedlen, "%s", sd->valuestring);
+	out[0] = '\0';
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(cJSON_GetObjectItem(t, "pod"), "uids")) off +=
+	    (size_t)snprintf(out + off, len - off, "%s,", u->valuestring);
+	ck_assert_uint_eq((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(res, "pods")), picked);
+	fl_kube_pod_list_done(&l);
+	cJSON_Delete(t);
+	cJSON_Delete(res);
+}
+
+/*
+ * Without a seed the controller draws one and records it (pod_seed); giving that
+ * seed back picks the same pods -- what "replay the recorded seed" means to a user.
+ * percent rounds up: 34% of 6 pods is 3.
+ */
+START_TEST(discovery_pick_recorded_seed)
+{
+	char seed[32], seed2[32], a[256], b[256], tgt[256];
+	bool differs = false;
+
+	pick_uids("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		  "\"count\":2}",
+		  seed, sizeof(seed), a, sizeof(a));
+	ck_assert_uint_eq(strlen(a), 2 * strlen("aaaaaaaa-1,"));
+	snprintf(tgt, sizeof(tgt),
+		 "{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		 "\"count\":2,\"seed\":\"%s\"}",
+		 seed);
+	pick_uids(tgt, seed2, sizeof(seed2), b, sizeof(b));
+	ck_assert_str_eq(seed2, seed);
+	ck_assert_str_eq(b, a);
+	/* Fresh seeds differ, and so (over a few draws) do the picks. */
+	for (int i = 0; i < 8 && !differs; i++) {
+		pick_uids("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+			  "\"count\":2}",
+			  seed2, sizeof(seed2), b, sizeof(b));
+		differs = strcmp(b, a) != 0;
+	}
+	ck_assert_msg(differs, "eight unseeded picks all chose %s", a);
+	pick_uids("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		  "\"percent\":34,\"seed\":5}",
+		  seed, sizeof(seed), a, sizeof(a));
+	ck_assert_str_eq(seed, "5");
+	ck_assert_uint_eq(strlen(a), 3 * strlen("aaaaaaaa-1,"));
+}
+END_TEST
+
 START_TEST(discovery_grammar)
 {
 	static const struct {
@@ -749,6 +813,7 @@ Suite *fl_suite_kube(void)
 	tcase_add_test(tc, proc_target_with_pod);
 	tcase_add_test(tc, pod_pick_seeded);
 	tcase_add_test(tc, discovery_pick);
+	tcase_add_test(tc, discovery_pick_recorded_seed);
 	tcase_add_test(tc, discovery_grammar);
 	tcase_add_test(tc, parsers_mutated);
 	suite_add_tcase(s, tc);
