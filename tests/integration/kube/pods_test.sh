@@ -616,6 +616,35 @@ url="http://127.0.0.4:$port"
 	fail "in-cluster pause: $(cat body.json)"
 [ "$(settled $sideA T)" = T ] || fail "in-cluster pause did not stop cart-a"
 del ic1 >/dev/null
+# The controller in a pod (the CronJob): discovery through the service account,
+# with the CronJob's inventory shape (no kubeconfig), KUBECONFIG unset and no
+# ~/.kube/config: the service-account token is its only credential.
+cat >inventory-ic.json <<EOF
+{"token_file": "token",
+ "kubernetes": {"namespace": "faultline", "selector": "app.kubernetes.io/name=faultline-agent", "port": $port}}
+EOF
+cat >exp-ic.json <<'EOF'
+{"title": "pause cart-a's sidecar from a pod",
+ "method": [
+   {"type": "action", "name": "pause sidecar",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "name": "cart-a", "container": "sidecar"}},
+                 "duration": "60s"}}]}
+EOF
+env -u KUBECONFIG HOME="$dir/nohome" KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$apiport \
+	FAULTLINE_SA_DIR="$dir/sa" "$faultline" run --agents inventory-ic.json --journal journal-ic.json \
+	exp-ic.json >run-ic.out 2>&1 || fail "faultline run in-cluster: $(cat run-ic.out)"
+python3 - journal-ic.json <<'PY' || fail "in-cluster discovery: $(cat run-ic.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = j["run"][0]["output"]
+assert j["run"][0]["status"] == "succeeded", j["run"]
+assert out["pods"] == ["shop/cart-a@node-a"], out
+assert [a["agent"] for a in out["agents"]] == ["node-a"], out
+PY
+grep '"/api/v1/namespaces/faultline/pods"' api.log | tail -n 1 | grep -q "Bearer $apitoken" ||
+	fail "the controller did not list the agents with the service-account token"
+[ "$(settled $sideA S)" = S ] || fail "cart-a sidecar left stopped by the in-cluster run"
 rotated=$(hex64)
 python3 mkworld.py "$here/fixtures/pod.json" update - token "\"$rotated\""
 printf '%s' "$rotated" >sa/token.new && mv sa/token.new sa/token
@@ -625,7 +654,7 @@ del ic2 >/dev/null
 tail -n 1 api.log | grep -q "Bearer $rotated" || fail "the rotated token was not sent"
 [ "$(settled $sideA S)" = S ] || fail "cart-a sidecar left stopped"
 stop_c=$cpid
-echo "ok 9b in-cluster service account (CA + token files), rotated token re-read"
+echo "ok 9b in-cluster service account (CA + token files), rotated token re-read; faultline run discovers agents in-cluster"
 
 # 9c. a kubeconfig with an exec plugin (common on laptops: EKS, GKE) must not stop an
 #     agent -- the embedded one of `faultline run` inherits KUBECONFIG: pod targets
@@ -732,6 +761,7 @@ stop_agent "$dpid" agent-d.log
 for pl in $stop_cert; do
 	stop_agent "${pl%%:*}" "${pl#*:}"
 done
-grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
+grep -q "Sanitizer" run.out run-all.out run-restart.out run-orphan.out run-ic.out &&
+	fail "sanitizer report from faultline: $(grep -A20 Sanitizer run*.out | head -40)"
 echo "ok 9 agents stopped cleanly"
 exit 0
