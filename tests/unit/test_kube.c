@@ -13,6 +13,7 @@
 #include "controller/kube_discovery.h"
 #include "core/kube.h"
 #include "core/rng.h"
+#include "faults/fault.h"
 #include "faults/pod_select.h"
 #include "faults/proc_select.h"
 
@@ -511,6 +512,64 @@ static void add_pod(struct fl_kube_pod_list *l, const char *ns, const char *name
 	ck_assert_int_eq(fl_kube_pod_list_add(l, &p), 0);
 }
 
+/* A syscall fault's {"pod": ...} target: its grammar, and the refusal without a client. */
+START_TEST(syscall_target_with_pod)
+{
+	static const struct {
+		const char *target;
+		int code;
+		const char *msg;
+	} cases[] = {
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"cart-a\"}}", 0, NULL},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},\"percent\":50,"
+	     "\"seed\":\"7\"}",
+	     0, NULL},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"pid\":3}", -EINVAL, "not both"},
+	    {"{\"pid\":3,\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"}}", -EINVAL, "not both"},
+	    {"{\"count\":2,\"pid\":3}", -EINVAL, "give \"pod\" too"},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":0}", -EINVAL,
+	     "integer >= 1"},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"percent\":101}", -EINVAL,
+	     "percentage"},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":1,\"all\":true}", -EINVAL,
+	     "one of count"},
+	    {"{\"pod\":{\"namespace\":\"Shop!\",\"name\":\"a\"}}", -EINVAL, "DNS label"},
+	};
+	const struct fl_fault_ops *ops = fl_fault_lookup("syscall");
+	cJSON *params = cJSON_Parse("{\"rules\":[\"open:ENOENT\"]}");
+
+	ck_assert_ptr_nonnull(ops);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *t = cJSON_Parse(cases[i].target);
+		void *spec = NULL;
+		struct fl_error e;
+
+		fl_error_init(&e);
+		ck_assert_msg(ops->parse(t, params, &spec, &e) == cases[i].code, "case %zu: %s", i,
+			      e.msg);
+		if (cases[i].msg)
+			ck_assert_msg(strstr(e.msg, cases[i].msg), "case %zu: %s", i, e.msg);
+		if (spec) {
+			cJSON *undo = NULL;
+			struct fl_buf b;
+
+			fl_buf_init(&b, 512);
+			ck_assert_int_eq(ops->describe(spec, &b), 0);
+			ck_assert_ptr_nonnull(strstr(b.data, "shimmed processes of pod=shop/"));
+			fl_buf_done(&b);
+			/* No Kubernetes client: refused at plan, saying so. */
+			fl_pod_set_lister(NULL, NULL);
+			ck_assert_int_eq(ops->plan(spec, NULL, &undo, &e), -ENOTSUP);
+			ck_assert_ptr_nonnull(strstr(e.msg, "Kubernetes client"));
+			ck_assert_ptr_null(undo);
+			ops->free(spec);
+		}
+		cJSON_Delete(t);
+	}
+	cJSON_Delete(params);
+}
+END_TEST
+
 START_TEST(pod_pick_seeded)
 {
 	char first[8][32];
@@ -811,6 +870,7 @@ Suite *fl_suite_kube(void)
 	tcase_add_test(tc, cgroup_layouts);
 	tcase_add_test(tc, pod_selector_grammar);
 	tcase_add_test(tc, proc_target_with_pod);
+	tcase_add_test(tc, syscall_target_with_pod);
 	tcase_add_test(tc, pod_pick_seeded);
 	tcase_add_test(tc, discovery_pick);
 	tcase_add_test(tc, discovery_pick_recorded_seed);

@@ -126,7 +126,7 @@ check(spec.get("serviceAccountName") == "faultline-agent", "DaemonSet: service a
 (c,) = [x for x in spec["containers"] if x["name"] == "agent"]
 sc = c.get("securityContext", {})
 caps = sc.get("capabilities", {})
-want_caps = {"NET_ADMIN", "SYS_ADMIN", "KILL", "SYS_PTRACE", "SETPCAP"}
+want_caps = {"NET_ADMIN", "SYS_ADMIN", "KILL", "SYS_PTRACE", "DAC_OVERRIDE", "SETPCAP"}
 check(set(caps.get("add", [])) == want_caps,
       "DaemonSet: capabilities %s, documented %s" % (caps.get("add"), sorted(want_caps)))
 check(caps.get("drop") == ["ALL"], "DaemonSet: capabilities not dropped to ALL first")

@@ -170,7 +170,10 @@ if a[0] == "init":
                  [("web", "ab" * 32)], {"team": "pay"}),
              pod("shop", "cart-c", uC, "node-b", [("web", wC)]),
              pod("shop", "netpod", uE, "node-a", [], {"app": "net"}),
-             pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", [])]
+             pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", []),
+             # A container whose program runs under the preload shim (case 5c).
+             pod("shop", "shimpod", "33333333-4444-4555-8666-777777777777", "node-a",
+                 [("app", "cd" * 32)], {"app": "shim"})]
     # The agents' DaemonSet: one pod per node, at a loopback address of its own.
     for n, ip in (("node-a", "127.0.0.2"), ("node-b", "127.0.0.3"), ("node-c", None)):
         p = pod("faultline", "faultline-agent-" + n[-1], "aaaaaaaa-0000-4000-8000-00000000000" + n[-1].replace("c", "0"), n, [],
@@ -448,6 +451,55 @@ code=$(del n3)
 ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after the sandbox died: $(ls state/faults)"
 echo "ok 5b bandwidth (tbf) in the pod's netns through its sandbox, reverted; several pods refused; revert after the sandbox died"
 : "$appE"
+
+# 5c. syscall faults on a pod: its program runs under the preload shim in a container
+#     of its own -- PID and mount namespaces, its own /dev/shm, owned by nobody -- so
+#     its rule table is /dev/shm/faultline-1 there, which the agent reaches through
+#     /proc/PID/root with the DaemonSet's capabilities.
+shim=$(cd "$(dirname "$agent")/../preload" 2>/dev/null && pwd)/libfaultline-preload.so
+[ -r "$shim" ] || fail "no preload shim beside the agent ($shim)"
+uidF=33333333-4444-4555-8666-777777777777
+cgF="$(sd "$uidF" "$v2")/cri-containerd-$(printf 'cd%.0s' $(seq 32)).scope"
+mkdir -p "$cgF" || fail "mkdir $cgF"
+cat >podf.sh <<EOF
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 1
+exec setpriv $podowner env LD_PRELOAD=$shim sh -c 'while :; do if read -r x </etc/hostname 2>/dev/null; then echo ok >/dev/shm/state; else echo fail >/dev/shm/state; fi; sleep 0.05; done'
+EOF
+# shellcheck disable=SC2016
+sh -c 'echo $$ >"$1" && exec unshare -m -p -f --kill-child --propagation private sh "$2"' x \
+	"$cgF/cgroup.procs" "$dir/podf.sh" &
+wrapF=$!
+pids="$pids $wrapF"
+i=0
+loopF=""
+while [ -z "$loopF" ] || [ "$(cat "/proc/$loopF/root/dev/shm/state" 2>/dev/null)" != ok ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the shimmed pod process did not start"
+	loopF=$(cat "/proc/$wrapF/task/$wrapF/children" 2>/dev/null | awk '{ print $1 }')
+	sleep 0.05
+done
+pids="$pids $loopF"
+stateF() { cat "/proc/$loopF/root/dev/shm/state" 2>/dev/null; }
+waitF() {
+	i=0
+	while [ "$(stateF)" != "$1" ]; do
+		i=$((i + 1)); [ $i -gt 60 ] && return 1; sleep 0.05
+	done
+}
+[ "$(awk '/^NSpid:/ { print $NF }' "/proc/$loopF/status")" = 1 ] || fail "the pod process is not PID 1 of its namespace"
+[ -e "/dev/shm/faultline-1" ] && fail "a host /dev/shm/faultline-1 would make this test meaningless"
+[ "$(post '{"id":"s1","kind":"syscall","target":{"pod":{"namespace":"shop","name":"shimpod"}},"params":{"rules":["open:ENOENT:path=/etc/hostname"]},"ttl_ms":60000}')" = 201 ] ||
+	fail "syscall fault on a pod: $(cat body.json)"
+waitF fail || fail "the pod's open(/etc/hostname) does not fail under the fault: $(stateF)"
+grep -q "/proc/$loopF/root/dev/shm/faultline-1" state/faults/* ||
+	fail "the journal does not name the pod process's table: $(cat state/faults/*)"
+code=$(del s1)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert s1: $(cat body.json)"
+waitF ok || fail "the pod's open(/etc/hostname) still fails after the revert"
+# A pod without a shimmed process: refused, saying why.
+[ "$(post '{"id":"s2","kind":"syscall","target":{"pod":{"namespace":"shop","name":"cart-b"}},"params":{"rules":["open:ENOENT"]},"ttl_ms":60000}')" != 201 ] ||
+	fail "syscall fault on a pod without the shim accepted"
+grep -q "runs under the shim" body.json || fail "no-shim pod not explained: $(cat body.json)"
+echo "ok 5c syscall fault on a pod's shimmed process (own PID/mount ns and /dev/shm, owned by nobody), reverted"
 
 # 6. direct mapping of the cgroupfs layout: the pod's processes, sandbox included when
 #    the pod is pinned by UID only; only the web container's with statuses.
