@@ -148,6 +148,10 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 		if (s->launch)
 			break;
 		if (!strcmp(it->string, "pod")) {
+			if (s->pod) {
+				rc = fl_error_set(err, -EINVAL, "$.target.pod", "given twice");
+				goto out;
+			}
 			if (s->npids || cJSON_GetObjectItemCaseSensitive(target, "pid") ||
 			    cJSON_GetObjectItemCaseSensitive(target, "pids")) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
@@ -316,8 +320,11 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 	s = NULL;
 	rc = 0;
 out:
-	if (s)
+	if (s) {
 		fl_launch_free(s->launch);
+		fl_pod_sel_done(s->pod);
+		free(s->pod);
+	}
 	free(s);
 	return rc;
 }

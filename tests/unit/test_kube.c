@@ -534,6 +534,9 @@ START_TEST(syscall_target_with_pod)
 	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":1,\"all\":true}", -EINVAL,
 	     "one of count"},
 	    {"{\"pod\":{\"namespace\":\"Shop!\",\"name\":\"a\"}}", -EINVAL, "DNS label"},
+	    {"{\"pod\":{\"namespace\":\"a\",\"name\":\"a\"},\"pod\":{\"namespace\":\"a\",\"name\":"
+	     "\"b\"}}",
+	     -EINVAL, "given twice"},
 	};
 	const struct fl_fault_ops *ops = fl_fault_lookup("syscall");
 	cJSON *params = cJSON_Parse("{\"rules\":[\"open:ENOENT\"]}");
