@@ -101,13 +101,17 @@ static bool token_file_unsafe(const struct stat *st, const char *path)
 	return false;
 }
 
-/* Read a whole small file (token, PEM) with a cap. */
+/*
+ * Read a whole small file (token, PEM) with a cap. Opened non-blocking: a
+ * FIFO (or a device) given by mistake is refused by the regular-file check
+ * instead of hanging the start until somebody writes to it.
+ */
 static char *read_file(const char *path, size_t max, const char *what)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0) {
 		fl_log(FL_LOG_ERROR, "cannot open file", "what", what, "path", path, "error",

@@ -935,6 +935,7 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	const struct fl_activity *a = act->ref ? act->ref : act;
 	const struct fl_provider *p = &a->provider;
 	struct fl_agent_call *calls = NULL, *undo = NULL;
+	bool *sure = NULL;
 	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
 	char id[FL_API_ID_MAX + 1];
 	char *body = NULL;
@@ -1027,31 +1028,45 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	r = 0;
 	goto out;
 rollback:
-	/* All-or-nothing: take back what the other agents applied. */
+	/*
+	 * All-or-nothing: take back what the other agents applied -- those that said
+	 * 201, and those whose answer never came (status 0: a timeout or a dropped
+	 * connection may follow the apply; DELETE is idempotent, 404 if it did not).
+	 */
 	undo = calloc(n ? n : 1, sizeof(*undo));
-	if (undo) {
-		size_t k = 0, reverted = 0;
+	sure = calloc(n ? n : 1, sizeof(*sure));
+	if (undo && sure) {
+		size_t k = 0, applied = 0, reverted = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			if (calls[i].status != 201)
+			if (calls[i].status != 201 && calls[i].status != 0)
 				continue;
 			undo[k].ep = calls[i].ep;
 			undo[k].method = "DELETE";
 			snprintf(undo[k].path, sizeof(undo[k].path), "/v1/faults/%s", id);
+			sure[k] = calls[i].status == 201;
 			k++;
 		}
-		if (k && fl_agent_client_run(s->client, undo, k, CALL_TIMEOUT_MS) == 0)
+		if (k && fl_agent_client_run(s->client, undo, k, CALL_TIMEOUT_MS) < 0)
 			for (size_t i = 0; i < k; i++)
-				reverted += undo[i].status == 200;
-		if (k) {
+				undo[i].status = 0;
+		for (size_t i = 0; i < k; i++) {
+			/* Unanswered before: 200 says it had applied, 404 that it had not. */
+			bool had = sure[i] || undo[i].status == 200 || undo[i].status == 0;
+
+			applied += had;
+			reverted += had && undo[i].status == 200;
+		}
+		if (applied) {
 			char m[FL_ERROR_MSG_MAX], path[FL_ERROR_PATH_MAX];
 
 			snprintf(m, sizeof(m), "%s", err->msg);
 			snprintf(path, sizeof(path), "%s", err->path);
 			fl_error_set(err, err->code, path[0] ? path : NULL,
-				     "%s; reverted on %zu of %zu agent(s) that had applied it%s", m,
-				     reverted, k,
-				     reverted < k ? " (the rest end with their lease)" : "");
+				     "%s; reverted on %zu of %zu agent(s) that had or may have "
+				     "applied it%s",
+				     m, reverted, applied,
+				     reverted < applied ? " (the rest end with their lease)" : "");
 		}
 		for (size_t i = 0; i < k; i++)
 			fl_agent_call_done(&undo[i]);
@@ -1061,6 +1076,7 @@ out:
 		fl_agent_call_done(&calls[i]);
 	free(calls);
 	free(undo);
+	free(sure);
 	free(body);
 	free(eps);
 	cJSON_Delete(target);

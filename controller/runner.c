@@ -200,7 +200,12 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 		return fl_provider_http_run(&a->provider, &co, res, err);
 	case FL_PROVIDER_FAULT:
 		pthread_mutex_lock(&r->fault_lock);
-		if (!r->faults) {
+		if (fl_fd_ready(cancel_fd)) {
+			/* Checked under the lock an abort's revert-all takes after it stops
+			 * the method: a fault is either applied before that revert (and
+			 * reverted by it) or not at all. */
+			ret = fl_error_set(err, -ECANCELED, NULL, "the run was stopped");
+		} else if (!r->faults) {
 			*err = r->fault_err;
 			ret = err->code ? err->code : -ENOSYS;
 		} else {

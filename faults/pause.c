@@ -212,9 +212,14 @@ static int plan_freezer(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJ
 				    "no cgroup v2 hierarchy is mounted here");
 	snprintf(dir, sizeof(dir), "%s%s", mnt, s->sel.str);
 	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
-	if (access(path, W_OK) < 0)
+	if (access(path, W_OK) < 0) {
+		if (errno == EROFS) /* health says cgroup_freeze false: 501, as for any kind */
+			return fl_error_set(err, -EOPNOTSUPP, "$.params.method",
+					    "cgroup v2 is mounted read-only here: the freezer "
+					    "cannot be used (method \"signal\" can)");
 		return fl_error_set(err, errno == ENOENT ? -ESRCH : -errno, "$.target.cgroup",
 				    "%s: %s", path, strerror(errno));
+	}
 	if (read_int_file(path, &x) == 0)
 		frozen = x == 1;
 	/* Freezing takes every process of the subtree: each one must be allowed. */
@@ -529,6 +534,15 @@ bool fl_pause_freezer_available(char *why, size_t whylen)
 		snprintf(why, whylen, "no cgroup v2 hierarchy mounted");
 		return false;
 	}
+	/*
+	 * Freezing is a write to cgroup.freeze: a hierarchy mounted read-only (as
+	 * in many containers) or not writable by the agent cannot freeze anything,
+	 * whatever the kernel has.
+	 */
+	if (access(mnt, W_OK) < 0 && errno == EROFS) {
+		snprintf(why, whylen, "cgroup v2 at %s is mounted read-only", mnt);
+		return false;
+	}
 	/* The root cgroup has no cgroup.freeze; our own (non-root) cgroup tells. */
 	{
 		char cg[FL_PROC_PATH_MAX];
@@ -538,6 +552,10 @@ bool fl_pause_freezer_available(char *why, size_t whylen)
 			if (access(path, F_OK) == 0)
 				return true;
 		}
+	}
+	if (access(mnt, W_OK) < 0) {
+		snprintf(why, whylen, "cgroup v2 at %s is not writable: %s", mnt, strerror(errno));
+		return false;
 	}
 	/* Otherwise: kernels >= 5.2 list cgroup.freeze in any child; look for one. */
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);

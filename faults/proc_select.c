@@ -2,7 +2,11 @@
  * Process selection and pidfd signalling for the process fault family.
  * A process is named by (pid, start time): the start time is read again
  * after pidfd_open(2), so a pidfd that we signal always refers to the process
- * that was planned, never to a newcomer that inherited its PID.
+ * that was planned, never to a newcomer that inherited its PID. A recorded
+ * identity carries the boot it was taken in (the kernel's boot_id): the
+ * start time counts from boot, so after a reboot the same (pid, start) can
+ * name another process -- services started early in boot often get both
+ * again -- and a record of another boot names no process at all.
  */
 #include "faults/proc_select.h"
 
@@ -12,6 +16,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +211,30 @@ int fl_json_get_u64(const cJSON *j, uint64_t *out)
 	return -EINVAL;
 }
 
+#define BOOT_ID_LEN 36 /* 8-4-4-4-12 hex digits and dashes */
+
+static char boot_id_buf[BOOT_ID_LEN + 1];
+static pthread_once_t boot_id_once = PTHREAD_ONCE_INIT;
+
+static void boot_id_read(void)
+{
+	char b[BOOT_ID_LEN + 2];
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n == BOOT_ID_LEN + 1 && b[BOOT_ID_LEN] == '\n')
+		memcpy(boot_id_buf, b, BOOT_ID_LEN);
+}
+
+/* This boot's id, or "" where /proc does not say (then records carry none). */
+static const char *boot_id(void)
+{
+	pthread_once(&boot_id_once, boot_id_read);
+	return boot_id_buf;
+}
+
 cJSON *fl_proc_idents_json(const struct fl_proc_ident *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -217,7 +246,8 @@ cJSON *fl_proc_idents_json(const struct fl_proc_ident *v, size_t n)
 
 		if (!o || !cJSON_AddItemToArray(a, o) ||
 		    !cJSON_AddNumberToObject(o, "pid", v[i].pid) ||
-		    !cJSON_AddNumberToObject(o, "start", (double)v[i].start)) {
+		    !cJSON_AddNumberToObject(o, "start", (double)v[i].start) ||
+		    (boot_id()[0] && !cJSON_AddStringToObject(o, "boot", boot_id()))) {
 			cJSON_Delete(a);
 			return NULL;
 		}
@@ -229,13 +259,19 @@ int fl_proc_ident_from_json(const cJSON *j, struct fl_proc_ident *p)
 {
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
 	const cJSON *start = cJSON_GetObjectItemCaseSensitive(j, "start");
+	const cJSON *boot = cJSON_GetObjectItemCaseSensitive(j, "boot");
 	uint64_t s;
 
 	if (!cJSON_IsNumber(pid) || pid->valuedouble < 1 || pid->valuedouble > 4194304 ||
-	    fl_json_get_u64(start, &s) < 0)
+	    fl_json_get_u64(start, &s) < 0 ||
+	    (boot && (!cJSON_IsString(boot) || strlen(boot->valuestring) != BOOT_ID_LEN)))
 		return -EINVAL;
 	p->pid = (int)pid->valuedouble;
 	p->start = s;
+	/* Taken in another boot: no process of this one is it (records without "boot"
+	 * predate the field and are trusted as before). */
+	if (boot && boot_id()[0] && strcmp(boot->valuestring, boot_id()))
+		p->start = FL_PROC_START_OTHER_BOOT;
 	return 0;
 }
 

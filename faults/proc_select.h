@@ -55,6 +55,8 @@ struct fl_proc_ident {
 	int pid;
 	unsigned long long start; /* field 22 of /proc/PID/stat, clock ticks since boot */
 };
+/* The start of an identity recorded in another boot: matches no process. */
+#define FL_PROC_START_OTHER_BOOT (~0ULL)
 
 /*
  * Grammar of a process target (exactly one selector; pick defaults to all):
@@ -102,6 +104,12 @@ bool fl_proc_pidfd_available(char *why, size_t whylen);
 bool fl_pause_freezer_available(char *why, size_t whylen);
 
 /* Identities as JSON [{"pid","start"}] and back (for undo records). */
+/*
+ * Identities as a journal records them: [{"pid", "start", "boot"}...], "boot"
+ * being this boot's id; read back, an identity of another boot gets start
+ * FL_PROC_START_OTHER_BOOT, so it is never signalled (a missing "boot" is
+ * accepted as this boot's, a malformed one is -EINVAL).
+ */
 cJSON *fl_proc_idents_json(const struct fl_proc_ident *v, size_t n);
 int fl_proc_ident_from_json(const cJSON *j, struct fl_proc_ident *p) FL_WUR;
 /* A uint64 as a JSON decimal string (doubles cannot hold every seed) and back. */

@@ -359,7 +359,12 @@ struct runner {
 	struct runner *next; /* registry of supervised commands */
 };
 
-enum { RUNNER_FORKING, RUNNER_FORKED, RUNNER_RUN, RUNNER_ABORT };
+/*
+ * FORKING -> FORKED (the runner thread forked the command) -> [seccomp with a
+ * listener: LISTEN (the agent has its copy) -> KEPT (the runner thread forked
+ * the keeper)] -> RUN (the command may exec), or ABORT from FORKED or KEPT.
+ */
+enum { RUNNER_FORKING, RUNNER_FORKED, RUNNER_LISTEN, RUNNER_KEPT, RUNNER_RUN, RUNNER_ABORT };
 
 /* Supervised (seccomp) commands, for disarm and renew by pid + start time. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -493,38 +498,59 @@ static void registry_del(struct runner *r)
 
 /*
  * The listener's keeper: a process that only holds a copy of the listener
- * and dies with this thread (PR_SET_PDEATHSIG, like the command). When the
- * agent is SIGKILLed, its descriptor table may close before this thread's
- * exit sends the command its SIGKILL; the kernel then answers a call the
- * command has in flight, and every later one, with ENOSYS, which the command
- * would see. With the keeper the listener outlives the agent until the
- * keeper's own SIGKILL, which is sent after the command's (children are
- * signalled in fork order): the command's call stays blocked and it dies
- * with a fatal signal pending, never seeing ENOSYS.
+ * and learns of this thread's death (PR_SET_PDEATHSIG, like the command).
+ * When the agent is SIGKILLed, its descriptor table may close before this
+ * thread's exit sends the command its SIGKILL; the kernel then answers a
+ * call the command has in flight, and every later one, with ENOSYS, which
+ * the command would see. With the keeper the listener outlives the agent:
+ * the keeper is signalled after the command (children are signalled in fork
+ * order), SIGKILLs the command's whole process group -- what the command
+ * forked is not bound by the command's PDEATHSIG, and would otherwise run on
+ * with nobody answering -- and only then exits, closing the listener. Every
+ * call in flight stays blocked until its process has a fatal signal pending,
+ * so none of them sees ENOSYS. The group id is safe to use then: the
+ * command led it (setpgid(0, 0)), and a group id is not reused while any
+ * member lives. A SIGTERM from anyone else while the agent lives is ignored.
  */
-static pid_t keeper_start(int nfd, pid_t agent)
+static pid_t keeper_start(int nfd, pid_t agent, pid_t group)
 {
 	pid_t k = fork();
-	sigset_t all;
+	sigset_t all, term;
+	int sig;
 
 	if (k != 0)
 		return k;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != agent)
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != agent)
 		_exit(0);
 	if (nfd > 0)
 		(void)close_range(0, (unsigned)nfd - 1, 0);
 	(void)close_range((unsigned)nfd + 1, ~0U, 0);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	for (;;)
-		pause(); /* only SIGKILL (its PDEATHSIG, or ours) ends it */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	for (;;) {
+		if (sigwait(&term, &sig) != 0 || getppid() == agent)
+			continue; /* the agent lives: it kills us itself (SIGKILL) */
+		(void)kill(-group, SIGKILL);
+		_exit(0);
+	}
+}
+
+static void keeper_end(pid_t keeper)
+{
+	if (keeper <= 0)
+		return;
+	kill(keeper, SIGKILL);
+	while (waitpid(keeper, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 static void *runner_main(void *arg)
 {
 	struct runner *r = arg;
 	struct fl_preload_table *t = NULL;
-	pid_t pid;
+	pid_t pid, keeper = -1;
 
 	pid = fork();
 	if (pid == 0)
@@ -538,12 +564,21 @@ static void *runner_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		goto out;
 	}
-	while (r->plan && r->phase == RUNNER_FORKED)
+	while (r->plan && r->phase != RUNNER_RUN && r->phase != RUNNER_ABORT) {
+		if (r->phase == RUNNER_LISTEN) {
+			/*
+			 * By this thread, after the command (so it is signalled after
+			 * it) and before the command may exec: from its first call on,
+			 * the listener outlives the agent (see keeper_start).
+			 */
+			keeper = keeper_start(r->nfd, r->agent, pid);
+			r->phase = RUNNER_KEPT;
+			pthread_cond_broadcast(&r->cv);
+		}
 		pthread_cond_wait(&r->cv, &r->mu);
+	}
 	pthread_mutex_unlock(&r->mu);
 	if (r->plan && r->phase == RUNNER_RUN && r->nfd >= 0) {
-		/* Forked after the command, so it is signalled after it (see keeper_start). */
-		pid_t keeper = keeper_start(r->nfd, r->agent);
 		/* Until the command exits (its pidfd), then for what it forked, if anything. */
 		int rc = fl_seccomp_serve(r->plan, r->nfd, r->pidfd);
 
@@ -554,16 +589,13 @@ static void *runner_main(void *arg)
 			;
 		if (rc == 0)
 			(void)fl_seccomp_serve(r->plan, r->nfd, -1);
-		if (keeper > 0) {
-			kill(keeper, SIGKILL);
-			while (waitpid(keeper, NULL, 0) < 0 && errno == EINTR)
-				;
-		}
+		keeper_end(keeper);
 		registry_del(r);
 		goto out;
 	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	keeper_end(keeper); /* aborted after the keeper started */
 	/* Its children (same table, inherited) run on, unfaulted. */
 	if (r->table[0] && fl_preload_table_open(r->table, &t) == 0) {
 		if (fl_preload_table_disarm(t) < 0)
@@ -744,6 +776,15 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	go[1] = -1;
 	if (plan && fl_seccomp_plan_needs_notify(plan)) {
 		rc = take_listener(r, err);
+		if (rc == 0) {
+			/* The keeper holds a copy before the command can run. */
+			pthread_mutex_lock(&r->mu);
+			r->phase = RUNNER_LISTEN;
+			pthread_cond_broadcast(&r->cv);
+			while (r->phase == RUNNER_LISTEN)
+				pthread_cond_wait(&r->cv, &r->mu);
+			pthread_mutex_unlock(&r->mu);
+		}
 		__atomic_store_n(&r->w->go, rc < 0 ? -1 : 1, __ATOMIC_RELEASE);
 		if (rc < 0)
 			goto out;
@@ -774,7 +815,7 @@ out:
 		if (go[1] < 0 && r->ident.start)
 			(void)fl_launch_stop(&r->ident, 0);
 		pthread_mutex_lock(&r->mu);
-		if (r->phase == RUNNER_FORKED)
+		if (r->phase == RUNNER_FORKED || r->phase == RUNNER_KEPT)
 			r->phase = RUNNER_ABORT;
 		pthread_cond_broadcast(&r->cv);
 		pthread_mutex_unlock(&r->mu);

@@ -9,7 +9,7 @@ build-essential cmake pkgconf clang-format
 libcjson-dev libcurl4-openssl-dev check libsubunit-dev clang-14 libclang-rt-14-dev wrk
 libmicrohttpd-dev libgnutls28-dev gnutls-bin
 libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-ng-dev
-iproute2 procps python3 curl valgrind libxml2-utils
+iproute2 procps python3 curl valgrind libxml2-utils groff-base systemd strace
 user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
 nginx-light redis-server redis-tools

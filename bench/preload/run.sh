@@ -6,7 +6,8 @@
 #     that does not match, libfiu's fiu-run -x (no failure point enabled).
 #  2. wall time per intercepted write(2) failing with EIO: seccomp user-notif
 #     supervisor (faultline exec --seccomp, when=1+ forces the notify path)
-#     vs strace --inject, and the shim for reference; R=9 rounds that run each
+#     vs strace --inject (as scheduled, and both pinned to one CPU), and the
+#     shim for reference; R=9 rounds that run each
 #     variant once, medians and the median of the per-round ratios.
 #  SKIP_CALLGRIND=1 runs part 2 only; VERBOSE=1 prints every round.
 set -eu
@@ -15,10 +16,11 @@ b=${1:-$top/build}
 bench=$b/bench/preload/fl-bench-write
 shim=$b/preload/libfaultline-preload.so
 fexec=$b/tests/integration/preload/fl-exec
+pingpong=$b/bench/preload/fl-bench-pingpong
 N=${N:-100000}
 NT=${NT:-20000}
 R=${R:-9}
-for f in "$bench" "$shim" "$fexec"; do
+for f in "$bench" "$shim" "$fexec" "$pingpong"; do
 	[ -e "$f" ] || { echo "missing $f: build first (scripts/build.sh)" >&2; exit 1; }
 done
 export FAULTLINE_PRELOAD="$shim"
@@ -76,8 +78,15 @@ while [ "$i" -lt "$R" ]; do
 	st=0
 	[ "$have_strace" = 1 ] &&
 		st=$(t strace -f -qq -o /dev/null -e trace=write -e inject=write:error=EIO "$bench" "$NT")
-	echo "$nat $shimarmed $kern $notif $st" >>"$rounds"
-	[ -n "${VERBOSE:-}" ] && echo "  round $i: native $nat shim $shimarmed errno $kern notif $notif strace $st" >&2
+	# The same two on one CPU (taskset): strace's best case, since its four
+	# stops per call are then same-CPU wake-ups instead of cross-CPU ones.
+	notif1=$(t taskset -c 0 "$fexec" --seccomp --fault 'write:EIO:when=1+' -- "$bench" "$NT")
+	st1=0
+	[ "$have_strace" = 1 ] &&
+		st1=$(t taskset -c 0 strace -f -qq -o /dev/null -e trace=write -e inject=write:error=EIO "$bench" "$NT")
+	pp=$(t taskset -c 0 "$pingpong" "$NT")
+	echo "$nat $shimarmed $kern $notif $st $notif1 $st1 $pp" >>"$rounds"
+	[ -n "${VERBOSE:-}" ] && echo "  round $i: native $nat shim $shimarmed errno $kern notif $notif strace $st; one CPU: notif $notif1 strace $st1" >&2
 	i=$((i + 1))
 done
 med() { # column
@@ -88,12 +97,18 @@ echo "  native (no fault)          $(med 1) ns"
 echo "  shim, write:EIO            $(med 2) ns"
 echo "  seccomp RET_ERRNO          $(med 3) ns"
 echo "  seccomp user-notif         $(med 4) ns"
+ratio() { # strace column, notif column, label
+	awk -v s="$1" -v n="$2" '$n > 0 { print $s / $n }' "$rounds" | sort -g | awk -v l="$3" '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "  %s: user-notif is %.1fx cheaper than strace --inject (median of %d rounds; ", l, m, NR
+		printf "rounds ranged %.1fx..%.1fx)\n", v[1], v[NR] }'
+}
 if [ "$have_strace" = 1 ]; then
 	echo "  strace --inject            $(med 5) ns"
-	awk '$4 > 0 { print $5 / $4 }' "$rounds" | sort -g | awk -v r="$R" '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "  user-notif is %.1fx cheaper than strace --inject (median of %d rounds; ", m, NR
-		printf "rounds ranged %.1fx..%.1fx)\n", v[1], v[NR] }'
+	echo "  one CPU (taskset -c 0): user-notif $(med 6) ns, strace --inject $(med 7) ns,"
+	echo "    pipe ping-pong between two processes $(med 8) ns (the floor of any supervisor)"
+	ratio 5 4 "as scheduled"
+	ratio 7 6 "one CPU"
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "  (load average during the run: $load on $(nproc) CPUs)"
 fi

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 # Regenerates tests/corpus/invalid/*.json and EXPECTED from one valid base experiment.
 # The files are committed; run this only to change the corpus, then review the diff.
+# The base is also written as valid/corpus-base.json: run (with --var url=<a server
+# answering 200>), each of its activities leaves a file ran-<name> in the current
+# directory, so tests/integration/cli/corpus.sh can show that the base runs and
+# leaves traces while none of the malformed files runs anything.
 import json, copy, os
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "invalid")
+here = os.path.dirname(os.path.abspath(__file__))
+out = os.path.join(here, "invalid")
 os.makedirs(out, exist_ok=True)
 base = {
   "title": "base",
@@ -12,9 +17,9 @@ base = {
     {"type": "probe", "name": "home", "tolerance": 200,
      "provider": {"type": "http", "url": "${url}/", "timeout": 3}}]},
   "method": [
-    {"type": "action", "name": "stop", "provider": {"type": "process", "path": "/bin/true", "arguments": ["x"]}},
-    {"type": "probe", "name": "check", "provider": {"type": "process", "path": "/bin/true"}}],
-  "rollbacks": [{"type": "action", "name": "start", "provider": {"type": "process", "path": "/bin/true"}}]
+    {"type": "action", "name": "stop", "provider": {"type": "process", "path": "touch", "arguments": ["ran-stop"]}},
+    {"type": "probe", "name": "check", "provider": {"type": "process", "path": "touch", "arguments": ["ran-check"]}}],
+  "rollbacks": [{"type": "action", "name": "start", "provider": {"type": "process", "path": "touch", "arguments": ["ran-start"]}}]
 }
 cases = []
 def add(name, path, mut=None, raw=None):
@@ -41,7 +46,7 @@ add("very-deep-nesting.json", "$", raw='{"title": "x", "method": ' + "[" * 5000 
 add("oversized-string.json", "$.description", lambda e: setp(e, ["description"], "x" * (64 * 1024 + 1)))
 add("oversized-file.json", "$", lambda e: setp(e, ["extensions"], [{"pad": "y" * 60000} for _ in range(20)]))
 add("oversized-key.json", "$.configuration", lambda e: setp(e, ["configuration", "k" * 300], 1))
-add("too-many-activities.json", "$.method", lambda e: setp(e, ["method"], [{"type": "action", "name": "a%d" % i, "provider": {"type": "process", "path": "/bin/true"}} for i in range(257)]))
+add("too-many-activities.json", "$.method", lambda e: setp(e, ["method"], [{"type": "action", "name": "a%d" % i, "provider": {"type": "process", "path": "touch", "arguments": ["ran-a%d" % i]}} for i in range(257)]))
 add("too-many-arguments.json", "$.method[0].provider.arguments", lambda e: setp(e, ["method", 0, "provider", "arguments"], ["a"] * 257))
 add("huge-number.json", "$.method[0].pauses.after", lambda e: setp(e, ["method", 0, "pauses"], {"after": 1e300}))
 add("huge-timeout.json", "$.timeout", lambda e: setp(e, ["timeout"], 99999999999))
@@ -51,7 +56,7 @@ add("unknown-provider-key.json", "$.method[0].provider.args", lambda e: setp(e, 
 add("unknown-tolerance-key.json", "$.steady-state-hypothesis.probes[0].tolerance.flags", lambda e: setp(e, hp() + ["tolerance"], {"type": "regex", "pattern": "x", "flags": "i"}))
 add("unknown-pauses-key.json", "$.method[0].pauses.during", lambda e: setp(e, ["method", 0, "pauses"], {"during": 1}))
 add("unknown-hypothesis-key.json", "$.steady-state-hypothesis.probe", lambda e: setp(e, ["steady-state-hypothesis", "probe"], []))
-add("duplicate-key.json", "$.title", raw='{"title": "a", "title": "b", "method": [{"type": "action", "name": "a", "provider": {"type": "process", "path": "/bin/true"}}]}')
+add("duplicate-key.json", "$.title", raw='{"title": "a", "title": "b", "method": [{"type": "action", "name": "a", "provider": {"type": "process", "path": "touch", "arguments": ["ran-a"]}}]}')
 add("title-missing.json", "$.title", lambda e: delp(e, ["title"]))
 add("title-number.json", "$.title", lambda e: setp(e, ["title"], 42))
 add("description-list.json", "$.description", lambda e: setp(e, ["description"], ["a"]))
@@ -119,6 +124,7 @@ add("fault-params-list.json", "$.method[0].provider.params", lambda e: setp(e, [
 add("fault-agents-numbers.json", "$.method[0].provider.agents[0]", lambda e: setp(e, ["method", 0, "provider"], {"type": "fault", "kind": "netem", "target": {}, "duration": "30s", "agents": [1]}))
 add("fault-duration-too-long.json", "$.method[0].provider.duration", lambda e: setp(e, ["method", 0, "provider"], {"type": "fault", "kind": "netem", "target": {}, "duration": "8000h"}))
 
+open(os.path.join(here, "valid", "corpus-base.json"), "w").write(json.dumps(base, indent=2) + "\n")
 idx = []
 for name, path, mut, raw in cases:
     p = os.path.join(out, name)

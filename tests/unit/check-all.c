@@ -30,7 +30,7 @@ FL_SUITES(DECLARE)
 int main(void)
 {
 	SRunner *sr = NULL;
-	int failed;
+	int failed, ran;
 
 #define ADD(n)                                                                                     \
 	if (fl_suite_##n) {                                                                        \
@@ -47,6 +47,14 @@ int main(void)
 	}
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
+	ran = srunner_ntests_run(sr);
 	srunner_free(sr);
+	/* CTest selects a suite by file name (CK_RUN_SUITE): none ran means it is not in FL_SUITES.
+	 */
+	if (ran == 0) {
+		fprintf(stderr, "no test ran (CK_RUN_SUITE=%s): is the suite in FL_SUITES?\n",
+			getenv("CK_RUN_SUITE") ? getenv("CK_RUN_SUITE") : "");
+		return EXIT_FAILURE;
+	}
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -321,6 +321,53 @@ START_TEST(recycled_identity_is_never_signalled)
 }
 END_TEST
 
+/* A journal written before a reboot: its (pid, start) may name a process of this boot. */
+START_TEST(identity_of_another_boot_is_never_signalled)
+{
+	pid_t c = spawn("fltk-reboot");
+	struct fl_proc_ident id = {.pid = c}, back;
+	cJSON *a, *rec;
+	char boot[64];
+	int fd;
+	ssize_t n;
+
+	ck_assert_int_eq(fl_proc_stat(c, &id.start, NULL), 0);
+	a = fl_proc_idents_json(&id, 1);
+	ck_assert_ptr_nonnull(a);
+	rec = cJSON_GetArrayItem(a, 0);
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, boot, sizeof(boot) - 1);
+	close(fd);
+	ck_assert_int_eq(n, 37);
+	boot[36] = '\0';
+	/* Recorded in this boot: read back as is, and it is the process. */
+	ck_assert_str_eq(cJSON_GetObjectItem(rec, "boot")->valuestring, boot);
+	ck_assert_int_eq(fl_proc_ident_from_json(rec, &back), 0);
+	ck_assert(back.pid == id.pid && back.start == id.start);
+	ck_assert_int_eq(fl_proc_signal(&back, 0), 0);
+	/* Same pid and start, another boot: not this process; it is not touched. */
+	boot[0] = boot[0] == '0' ? '1' : '0';
+	cJSON_ReplaceItemInObject(rec, "boot", cJSON_CreateString(boot));
+	ck_assert_int_eq(fl_proc_ident_from_json(rec, &back), 0);
+	ck_assert_int_eq(back.pid, c);
+	ck_assert_int_eq(fl_proc_signal(&back, SIGSTOP), -ESRCH);
+	usleep(10000);
+	ck_assert_int_eq(state_of(c), 'S');
+	/* A malformed boot id is a bad record, not a match. */
+	cJSON_ReplaceItemInObject(rec, "boot", cJSON_CreateNumber(1));
+	ck_assert_int_eq(fl_proc_ident_from_json(rec, &back), -EINVAL);
+	cJSON_ReplaceItemInObject(rec, "boot", cJSON_CreateString("short"));
+	ck_assert_int_eq(fl_proc_ident_from_json(rec, &back), -EINVAL);
+	/* A record from before the field: trusted as this boot's. */
+	cJSON_DeleteItemFromObject(rec, "boot");
+	ck_assert_int_eq(fl_proc_ident_from_json(rec, &back), 0);
+	ck_assert(back.start == id.start);
+	cJSON_Delete(a);
+	reap(c);
+}
+END_TEST
+
 static int refuse_odd(void *opaque, int pid, struct fl_error *err)
 {
 	int *refuse = opaque;
@@ -521,6 +568,7 @@ Suite *fl_suite_faults_process(void)
 	tcase_add_test(tc, kill_by_name_count_seeded);
 	tcase_add_test(tc, kill_by_cmdline_and_pidfile);
 	tcase_add_test(tc, recycled_identity_is_never_signalled);
+	tcase_add_test(tc, identity_of_another_boot_is_never_signalled);
 	tcase_add_test(tc, policy_refusal);
 	tcase_add_test(tc, pause_signal_and_revert_from_record);
 	tcase_add_test(tc, pause_leaves_already_stopped_alone);

@@ -125,6 +125,29 @@ static int run_python(const char *script, const char *arg)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/*
+ * The JUnit report must be valid against the schema CI systems read
+ * (tests/integration/cli/junit.xsd: Jenkins' junit-10.xsd format), checked by
+ * xmllint; its output goes to the test's stderr.
+ */
+static void assert_junit_valid(const char *path, const char *xml)
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execlp("xmllint", "xmllint", "--noout", "--schema",
+		       FL_SOURCE_DIR "/tests/integration/cli/junit.xsd", path, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	ck_assert_msg(!WIFEXITED(st) || WEXITSTATUS(st) != 127,
+		      "xmllint (libxml2-utils, scripts/deps.sh) is not installed");
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "JUnit report not valid against junit.xsd:\n%s", xml);
+}
+
 START_TEST(junit_counts_escaping_and_schema_shape)
 {
 	static const char check_py[] =
@@ -133,9 +156,10 @@ START_TEST(junit_counts_escaping_and_schema_shape)
 	    "assert r.tag == 'testsuites'\n"
 	    "s = r.find('testsuite')\n"
 	    "for e in (r, s):\n"
-	    "    assert (e.get('tests'), e.get('failures'), e.get('errors'), e.get('skipped')) == "
-	    "('7', '2', '0', '1'), e.attrib\n"
+	    "    assert (e.get('tests'), e.get('failures'), e.get('errors')) == "
+	    "('7', '2', '0'), e.attrib\n"
 	    "    assert float(e.get('time')) == 1.5\n"
+	    "assert s.get('skipped') == '1' and r.get('skipped') is None\n"
 	    "assert s.get('name') == 'T <&> \"x\"'\n"
 	    "assert s.get('timestamp') == '2026-01-02T03:04:05'\n"
 	    "assert s.get('hostname') == 'host<1>'\n"
@@ -163,6 +187,7 @@ START_TEST(junit_counts_escaping_and_schema_shape)
 	ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
 	close(fd);
 	ck_assert_msg(run_python(check_py, path) == 0, "JUnit check failed on:\n%s", b.data);
+	assert_junit_valid(path, b.data);
 	unlink(path);
 	fl_buf_done(&b);
 	cJSON_Delete(j);
@@ -290,6 +315,7 @@ START_TEST(junit_method_rollbacks_and_run_case)
 		waitpid(pid, &st, 0);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "JUnit check failed on:\n%s",
 			      b.data);
+		assert_junit_valid(path, b.data);
 		unlink(path);
 		fl_buf_done(&b);
 		cJSON_Delete(j);

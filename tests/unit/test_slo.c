@@ -386,6 +386,89 @@ START_TEST(running_probe_counts_processes)
 	ck_assert_int_eq(fl_probe_run(&p, &co, &res, &err), 0);
 	ck_assert_int_eq((int)cJSON_GetNumberValue(res), 0);
 	cJSON_Delete(res);
+	/* this process by its pidfile and by its name (/proc/self/comm) */
+	{
+		char pf[] = "/tmp/fl-slo-pid.XXXXXX", comm[32] = "", tj[128];
+		int fd = mkstemp(pf);
+		FILE *f = fopen("/proc/self/comm", "r");
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_gt(dprintf(fd, "%d\n", (int)getpid()), 0);
+		close(fd);
+		snprintf(tj, sizeof(tj), "{\"pidfile\":\"%s\"}", pf);
+		p.target_json = tj;
+		ck_assert_int_eq(fl_probe_run(&p, &co, &res, &err), 0);
+		ck_assert_int_eq((int)cJSON_GetNumberValue(res), 1);
+		cJSON_Delete(res);
+		unlink(pf);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
+		fclose(f);
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(tj, sizeof(tj), "{\"name\":\"%s\"}", comm);
+		ck_assert_int_eq(fl_probe_run(&p, &co, &res, &err), 0);
+		ck_assert_int_ge((int)cJSON_GetNumberValue(res), 1);
+		cJSON_Delete(res);
+	}
+}
+END_TEST
+
+/* The value a prometheus probe takes from a /api/v1/query answer (as the http provider hands it).
+ */
+static cJSON *prom(const char *body, int *ret)
+{
+	cJSON *resp = cJSON_CreateObject(), *res = NULL;
+	struct fl_error err;
+
+	cJSON_AddNumberToObject(resp, "status", 200);
+	cJSON_AddStringToObject(resp, "body", body);
+	fl_error_init(&err);
+	*ret = fl_probe_prometheus_answer(resp, "http://p:9090", &res, &err);
+	cJSON_Delete(resp);
+	return res;
+}
+
+START_TEST(prometheus_answer_values)
+{
+	cJSON *v;
+	int r;
+
+	/* scalar */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+		 "\"result\":[1700000000.1,\"2.5\"]}}",
+		 &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNumber(v) && v->valuedouble == 2.5);
+	cJSON_Delete(v);
+	/* instant vector: the first series' value */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+		 "{\"metric\":{\"kind\":\"pause\"},\"value\":[1700000000,\"3\"]},"
+		 "{\"metric\":{\"kind\":\"kill\"},\"value\":[1700000000,\"9\"]}]}}",
+		 &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNumber(v) && v->valuedouble == 3);
+	cJSON_Delete(v);
+	/* empty vector and non-finite values: null, so a numeric tolerance is not met */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNull(v));
+	cJSON_Delete(v);
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+		 "\"result\":[1700000000,\"NaN\"]}}",
+		 &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert(cJSON_IsNull(v));
+	cJSON_Delete(v);
+	/* a range vector, an error answer, something else: probe failures */
+	v = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}", &r);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_null(v);
+	v = prom("{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error\"}", &r);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_null(v);
+	v = prom("<html>not prometheus</html>", &r);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_null(v);
 }
 END_TEST
 
@@ -434,6 +517,7 @@ Suite *fl_suite_slo(void)
 	tcase_add_test(tc, window_percentiles);
 	tcase_add_test(tc, tcp_probe_real_sockets);
 	tcase_add_test(tc, running_probe_counts_processes);
+	tcase_add_test(tc, prometheus_answer_values);
 	tcase_add_test(tc, examples_validate);
 	suite_add_tcase(s, tc);
 	return s;

@@ -172,6 +172,20 @@ static int case_token_mode(void)
 		T_CHECK(chown(tok, 0, 0) == 0, "chown back");
 	}
 
+	/* A FIFO is not a token file: refused at once, not waited on for a writer. */
+	{
+		char fifo[512];
+		double t0 = t_now_ms();
+
+		snprintf(fifo, sizeof(fifo), "%s/token-fifo", a.dir);
+		T_CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+		args[3] = fifo;
+		r = run_agent(log, NULL, args);
+		T_CHECK(r == 1 && t_now_ms() - t0 < 4000,
+			"FIFO token: exit %d after %.0f ms, want 1 at once", r, t_now_ms() - t0);
+		T_CHECK(file_has(log, "not a regular file"), "the log says why");
+	}
+
 	T_CHECK(chmod(tok, 0600) == 0, "chmod");
 	args[3] = tok;
 	T_CHECK((r = run_agent(log, NULL, args)) == -2, "0600 token: the agent starts (exit %d)",

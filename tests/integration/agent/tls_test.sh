@@ -3,18 +3,25 @@
 # test generates with certtool (GnuTLS). Checks: a trusted client with the
 # token works (apply + revert a real pause); no client certificate or one
 # from another CA is refused in the TLS handshake (health included); plain
-# HTTP on the TLS port gets nothing.
+# HTTP on the TLS port gets nothing. With the controller binary as $2: the
+# controller's own client over TLS with the inventory's ca/cert/key --
+# `faultline status` lists the live faults of this agent and of a second one
+# on a unix socket, `faultline revert --all` reverts them on both, and a
+# controller certificate from another CA is refused.
 set -u
 agent=$1
+fl=${2:-}
 command -v certtool >/dev/null || { echo "SKIPPED: certtool (gnutls-bin) not installed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIPPED: curl not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIPPED: python3 not installed"; exit 77; }
 
 dir=$(mktemp -d /tmp/fl-agent-tls-XXXXXX)
-apid="" sleeper=""
+apid="" sleeper="" bpid="" sleeper2=""
 cleanup() {
 	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null
+	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null
 	[ -n "$sleeper" ] && kill -9 "$sleeper" 2>/dev/null
+	[ -n "$sleeper2" ] && kill -9 "$sleeper2" 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -105,6 +112,71 @@ state=$(awk '{print $3}' /proc/$sleeper/stat)
 [ "$state" = S ] || fail "process not resumed (state $state)"
 grep -q "$token" agent.log && fail "token in the log"
 grep -q '"msg":"listening"' agent.log || fail "no JSON log lines"
+# --log-format json: every line is one JSON object with ts, level and msg.
+python3 - agent.log <<'PY' || fail "a log line is not a JSON object with ts/level/msg"
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert isinstance(o, dict) and {"ts", "level", "msg"} <= o.keys(), line
+    n += 1
+assert n >= 3, n
+PY
+
+if [ -n "$fl" ]; then
+	# A second agent, on a unix socket with its own token, and a fault on each.
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >token2)
+	"$agent" --listen "unix:$dir/b.sock" --token-file token2 --state-dir state-b 2>agent-b.log &
+	bpid=$!
+	i=0
+	until curl -s --unix-socket "$dir/b.sock" http://localhost/v1/health >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail "the unix-socket agent did not come up"
+		sleep 0.05
+	done
+	sleep 1000 &
+	sleeper2=$!
+	sleep 0.05
+	[ "$(code --cert cli.pem --key cli.key -H "$auth" -X POST -d \
+		"{\"id\":\"tls2\",\"experiment\":\"e-tls\",\"kind\":\"pause\",\"target\":{\"pid\":$sleeper},\"ttl_ms\":60000}" \
+		"$url/v1/faults")" = 201 ] || fail "apply tls2: $(cat body.json)"
+	[ "$(curl -s -o body.json -w '%{http_code}' --unix-socket "$dir/b.sock" -H "Authorization: Bearer $(cat token2)" \
+		-X POST -d "{\"id\":\"unix1\",\"kind\":\"pause\",\"target\":{\"pid\":$sleeper2},\"ttl_ms\":60000}" \
+		http://localhost/v1/faults)" = 201 ] || fail "apply unix1: $(cat body.json)"
+	cat >inventory.json <<JSON
+{"token_file": "token", "ca": "ca.pem", "cert": "cli.pem", "key": "cli.key",
+ "agents": [{"name": "tls-host", "address": "https://127.0.0.1:$port"},
+            {"name": "unix-host", "address": "unix:$dir/b.sock", "token_file": "token2"}]}
+JSON
+	"$fl" status --agents inventory.json --json >status.json 2>status.err ||
+		fail "faultline status over TLS: exit $? $(cat status.err)"
+	python3 - status.json <<'PY' || fail "faultline status --json: $(cat status.json)"
+import json, sys
+got = {a["agent"]: [f["id"] for f in a["faults"]] for a in json.load(open(sys.argv[1]))}
+assert got == {"tls-host": ["tls2"], "unix-host": ["unix1"]}, got
+PY
+	"$fl" status --agents inventory.json >status.txt 2>&1 || fail "faultline status: $(cat status.txt)"
+	grep -q '^tls-host  *tls2  *pause  *e-tls ' status.txt || fail "status lists no tls2: $(cat status.txt)"
+	grep -q '^unix-host  *unix1  *pause ' status.txt || fail "status lists no unix1: $(cat status.txt)"
+	# A controller certificate from another CA: refused, exit 1, nothing reverted.
+	cat >rogue-inventory.json <<JSON
+{"token_file": "token", "ca": "ca.pem", "cert": "rogue.pem", "key": "rogue.key",
+ "agents": [{"name": "tls-host", "address": "https://127.0.0.1:$port"}]}
+JSON
+	"$fl" revert --all --agents rogue-inventory.json >revert.txt 2>&1
+	[ $? = 1 ] || fail "revert --all with an untrusted certificate: not exit 1: $(cat revert.txt)"
+	[ "$(awk '{print $3}' /proc/$sleeper/stat)" = T ] || fail "an untrusted controller reverted tls2"
+	# The big red button: both agents, both faults.
+	"$fl" revert --all --agents inventory.json >revert.txt 2>&1 || fail "revert --all: $(cat revert.txt)"
+	grep -q "^tls-host: reverted 1 fault(s)" revert.txt && grep -q "^unix-host: reverted 1 fault(s)" revert.txt ||
+		fail "revert --all said: $(cat revert.txt)"
+	sleep 0.05
+	for p in $sleeper $sleeper2; do
+		[ "$(awk '{print $3}' /proc/$p/stat)" = S ] || fail "process $p not resumed by revert --all"
+	done
+	kill "$bpid" && wait "$bpid"
+	bpid=""
+fi
 
 # TLS on the wildcard address needs no --insecure-plaintext: only plain HTTP
 # off loopback does.

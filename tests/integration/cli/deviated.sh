@@ -48,7 +48,7 @@ except urllib.error.HTTPError as e: sys.exit(0 if e.code == 503 else 1)" "$URL/f
 	fail "the rollback did not repair the service"
 
 junit_check "$T/junit.xml" \
-	'r.get("tests") == "7" and r.get("failures") == "2" and r.get("skipped") == "1"' \
+	'r.get("tests") == "7" and r.get("failures") == "2" and r.find("testsuite").get("skipped") == "1"' \
 	'[c.get("classname") for c in cases] == ["steady-state-before"] * 2 + ["method"] + ["steady-state-after"] * 2 + ["rollbacks", "experiment"]' \
 	'cases[3].get("classname") == "steady-state-after" and cases[3].get("name") == "service <up> & \"healthy\""' \
 	'"200" in cases[3].find("failure").text and "200" in cases[3].find("failure").get("message")' \

@@ -90,12 +90,7 @@ JSON
 (cd "$T" && exec "$FL" run --journal int-journal.json int.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/waiting" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the method did not start"
-	sleep 0.01
-done
+wait_file "$T/waiting" "the method did not start"
 sleep 0.3
 t0=$(date +%s%N)
 kill -INT "$pid"

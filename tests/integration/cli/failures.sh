@@ -57,7 +57,7 @@ JSON
 run_fl run --junit junit.xml hyp.json
 expect_rc 1
 junit_check "$T/junit.xml" \
-	'r.get("tests") == "6" and r.get("failures") == "2" and r.get("skipped") == "4"' \
+	'r.get("tests") == "6" and r.get("failures") == "2" and r.find("testsuite").get("skipped") == "4"' \
 	'cases[0].find("failure") is not None and "<" in cases[0].find("failure").text' \
 	'cases[0].get("name") == "prints \"odd\" <bytes> & stuff"'
 
@@ -74,6 +74,6 @@ JSON
 run_fl run --junit junit2.xml hyp2.json
 expect_rc 1
 junit_check "$T/junit2.xml" \
-	'r.get("errors") == "1" and r.get("skipped") == "2" and r.get("failures") == "1"' \
+	'r.get("errors") == "1" and r.find("testsuite").get("skipped") == "2" and r.get("failures") == "1"' \
 	'cases[0].find("error") is not None and "127.0.0.1:1" in cases[0].find("error").get("message")'
 echo "PASS"

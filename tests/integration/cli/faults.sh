@@ -61,12 +61,7 @@ JSON
 (cd "$T" && exec "$FL" run --journal int-journal.json int.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/waiting" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the method never reached its wait"
-	sleep 0.01
-done
+wait_file "$T/waiting" "the method never reached its wait"
 grep -q "^State:[[:space:]]*T" "/proc/$victim/status" || fail "the fault did not pause the victim"
 kill -INT "$pid"
 set +e

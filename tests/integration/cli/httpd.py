@@ -13,6 +13,15 @@ serves until killed:
   GET  /flag/NAME           200 if flag NAME is set, 503 otherwise
   POST /flag/NAME           set flag NAME (DELETE clears it)
   GET  /hits                application/json {"hits": <requests so far>}
+
+A small service for the Chaos Toolkit experiments of tests/corpus/valid and
+experiments/examples/ctk, under /ctk (their base URL is a --var):
+
+  GET  /ctk/                "home"; /ctk/health "ok"; /ctk/ping 204
+  GET  /ctk/info            application/json {"service": {"name": "orders"}}
+  GET  /ctk/replicas        application/json {"replicas": [{"up": true}, {"up": true}]}
+  ANY  /ctk/notify, /ctk/admin/latency   200 "done"
+  GET  /ctk-log             every /ctk request so far: [{method, path, query, content_type, body}]
 """
 import argparse
 import json
@@ -24,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 FLAGS = set()
+CTK_LOG = []
 HITS = 0
 LOCK = threading.Lock()
 
@@ -87,6 +97,25 @@ class Handler(BaseHTTPRequestHandler):
                     FLAGS.discard(parts[1])
                 on = parts[1] in FLAGS
             return self.send(200 if on else 503, "on" if on else "off")
+        if parts[:1] == ["ctk"]:
+            with LOCK:
+                CTK_LOG.append({"method": self.command, "path": u.path, "query": u.query,
+                                "content_type": self.headers.get("Content-Type"),
+                                "body": body.decode("utf-8", "replace")})
+            rest = parts[1:]
+            if rest == [] or rest == ["health"]:
+                return self.send(200, "home" if not rest else "ok")
+            if rest == ["ping"]:
+                return self.send(204, b"")
+            if rest == ["info"]:
+                return self.send(200, {"service": {"name": "orders"}})
+            if rest == ["replicas"]:
+                return self.send(200, {"replicas": [{"up": True}, {"up": True}]})
+            if rest in (["notify"], ["admin", "latency"]):
+                return self.send(200, "done")
+        if parts == ["ctk-log"]:
+            with LOCK:
+                return self.send(200, list(CTK_LOG))
         if parts == ["hits"]:
             with LOCK:
                 return self.send(200, {"hits": HITS})

@@ -27,12 +27,7 @@ for sig in INT TERM; do
 	(cd "$T" && exec "$FL" run exp.json) >"$T/out" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
-	i=0
-	while [ ! -e "$T/started" ]; do
-		i=$((i + 1))
-		[ $i -lt 1000 ] || fail "the long action never started"
-		sleep 0.01
-	done
+	wait_file "$T/started" "the long action never started"
 	t0=$(date +%s)
 	kill -"$sig" "$pid"
 	set +e
@@ -77,12 +72,7 @@ JSON
 pid=$!
 PIDS="$PIDS $pid"
 for f in m.started r.started; do
-	i=0
-	while [ ! -e "$T/$f" ]; do
-		i=$((i + 1))
-		[ $i -lt 1000 ] || fail "$f never appeared"
-		sleep 0.01
-	done
+	wait_file "$T/$f" "$f never appeared"
 	kill -INT "$pid"
 done
 set +e
@@ -113,12 +103,7 @@ JSON
 (cd "$T" && exec "$FL" run --journal late-journal.json late.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/l.started" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "l.started never appeared"
-	sleep 0.01
-done
+wait_file "$T/l.started" "l.started never appeared"
 kill -TERM "$pid"
 set +e
 wait "$pid"

@@ -12,6 +12,7 @@ start_httpd
 # $T/journal.json and $RC. RUNCASE is "pass", "failure" or "error"; MSG a
 # substring of the run case's message; FAILURES/ERRORS the suite's counts.
 verdict() {
+	junit_valid "$T/junit.xml"
 	python3 - "$T/junit.xml" "$T/journal.json" "$RC" "$@" <<'PY' || fail "verdict check failed ($1 $2)"
 import json, sys, xml.etree.ElementTree as E
 xf, jf, rc, kind, typ, msg, nf, ne = sys.argv[1:9]
@@ -30,7 +31,8 @@ for e in (r, s):
     check(e.get("errors") == ne, "errors %s, expected %s" % (e.get("errors"), ne))
     check(e.get("failures") == str(sum(c.find("failure") is not None for c in cases)), "failures vs cases")
     check(e.get("errors") == str(sum(c.find("error") is not None for c in cases)), "errors vs cases")
-    check(e.get("skipped") == str(sum(c.find("skipped") is not None for c in cases)), "skipped vs cases")
+check(s.get("skipped") == str(sum(c.find("skipped") is not None for c in cases)), "skipped vs cases")
+check(r.get("skipped") is None, "skipped on <testsuites> (junit-10.xsd has none there)")
 run = [c for c in cases if c.get("classname") == "experiment" and c.get("name") == "experiment run"]
 check(len(run) == 1 and cases[-1] is run[0], "one experiment run case, last")
 run = run[0]
@@ -190,12 +192,7 @@ rm -f "$T/started"
 (cd "$T" && exec "$FL" run --junit junit.xml int.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/started" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the long action never started"
-	sleep 0.01
-done
+wait_file "$T/started" "the long action never started"
 kill -INT "$pid"
 set +e
 wait "$pid"
@@ -222,12 +219,7 @@ rm -f "$T/rb.started"
 (cd "$T" && exec "$FL" run --junit junit.xml devint.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/rb.started" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the rollback never started"
-	sleep 0.01
-done
+wait_file "$T/rb.started" "the rollback never started"
 kill -TERM "$pid"
 set +e
 wait "$pid"

@@ -25,12 +25,7 @@ JSON
 (cd "$T" && exec "$FL" run exp.json) >"$T/out" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-while [ ! -e "$T/load.starting" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "the load probe never started"
-	sleep 0.01
-done
+wait_file "$T/load.starting" "the load probe never started"
 sleep 0.5
 kill -STOP "$httpd_pid"
 set +e

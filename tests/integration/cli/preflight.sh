@@ -41,7 +41,7 @@ jassert "$T/journal.json" \
 	'j["exit_code"] == 2'
 # JUnit: nothing ran (every case skipped), the run case is an <error>.
 junit_check "$T/junit.xml" \
-	'r.get("tests") == "5" and r.get("failures") == "0" and r.get("errors") == "1" and r.get("skipped") == "4"' \
+	'r.get("tests") == "5" and r.get("failures") == "0" and r.get("errors") == "1" and r.find("testsuite").get("skipped") == "4"' \
 	'cases[-1].find("error").get("type") == "PreflightFailed"' \
 	'"sch_netem" in cases[-1].find("error").get("message")' \
 	'"pre-flight" in cases[-2].find("skipped").get("message")' \

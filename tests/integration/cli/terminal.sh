@@ -1,7 +1,8 @@
 #!/bin/sh
 # Terminal output: on a TTY a live progress line (carriage return + erase)
-# and colours; NO_COLOR and --no-color turn colours off; off a TTY there are
-# no escape sequences at all.
+# and colours; NO_COLOR (non-empty, as no-color.org says), TERM=dumb and
+# --no-color turn colours off but keep the live line; off a TTY there are no
+# escape sequences at all, whatever NO_COLOR says.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/exp.json" <<JSON
@@ -57,11 +58,24 @@ grep -q "running action \"takes a moment\"" "$T/tty" || fail "the live line does
 pty_run "$T/nocolor" NO_COLOR=1 -- run exp.json || fail "run with NO_COLOR failed"
 grep -q "$(printf '\033\\[[0-9;]*m')" "$T/nocolor" && fail "colours despite NO_COLOR"
 grep -q "steady state HELD" "$T/nocolor" || fail "no result with NO_COLOR"
+grep -q "$(printf '\r\033\\[K')" "$T/nocolor" || fail "NO_COLOR took the live progress line away"
+
+# An empty NO_COLOR does not count (no-color.org).
+pty_run "$T/empty" NO_COLOR= -- run exp.json || fail "run with an empty NO_COLOR failed"
+grep -q "$(printf '\033\\[3[12]m')" "$T/empty" || fail "no colours with an empty NO_COLOR"
+
+pty_run "$T/dumb" TERM=dumb -- run exp.json || fail "run with TERM=dumb failed"
+grep -q "$(printf '\033\\[[0-9;]*m')" "$T/dumb" && fail "colours despite TERM=dumb"
 
 pty_run "$T/flag" -- run --no-color exp.json || fail "run with --no-color failed"
 grep -q "$(printf '\033\\[[0-9;]*m')" "$T/flag" && fail "colours despite --no-color"
+grep -q "$(printf '\r\033\\[K')" "$T/flag" || fail "--no-color took the live progress line away"
 
-run_fl run exp.json
+# Off a terminal: no escapes even without NO_COLOR (CTest sets it for the other tests).
+set +e
+(cd "$T" && env -u NO_COLOR TERM=xterm "$FL" run exp.json) >"$T/out" 2>&1
+RC=$?
+set -e
 expect_rc 0
 grep -q "$(printf '\033')" "$T/out" && fail "escape sequences in output that is not a terminal"
 grep -q "$(printf '\r')" "$T/out" && fail "carriage returns in output that is not a terminal"

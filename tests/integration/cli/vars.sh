@@ -1,5 +1,6 @@
 #!/bin/sh
-# --var and --var-file override configuration and reach ${name} everywhere;
+# --var (KEY=VALUE, or KEY:TYPE=VALUE as in Chaos Toolkit) and --var-file
+# override configuration and reach ${name} everywhere;
 # a bad --var or --var-file is a usage error (exit 2) and runs nothing.
 . "$(dirname "$0")/lib.sh"
 
@@ -37,7 +38,18 @@ run_fl run --var code=3 exp.json
 expect_rc 1
 jassert "$T/journal.json" 'j["steady_states"]["before"]["probes"][0]["output"]["status"] == 3'
 
+# Chaos Toolkit's typed form, KEY:TYPE=VALUE.
+run_fl run --var code:int=3 exp.json
+expect_rc 1
+jassert "$T/journal.json" 'j["steady_states"]["before"]["probes"][0]["output"]["status"] == 3'
+
 rm -f "$T/out.txt"
+run_fl run --var code:int=three exp.json
+expect_rc 2
+expect_out "code: value is not an integer"
+run_fl run --var code:date=3 exp.json
+expect_rc 2
+expect_out "unknown type"
 run_fl run --var novalue exp.json
 expect_rc 2
 expect_out "novalue"

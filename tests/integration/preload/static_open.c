@@ -1,9 +1,10 @@
 /*
  * Statically linked (no libc to hook): opens a file and writes a line, then
  * reports both results. The seccomp path must reach it; the shim cannot.
- * usage: fl-static-open PATH [N [MS [ignore-term]]]
+ * usage: fl-static-open PATH [N [MS [ignore-term|fork]...]]
  *   N opens (default 1), MS milliseconds apart (default 0); "ignore-term"
- *   ignores SIGTERM (to watch what it sees during a stop's grace period).
+ *   ignores SIGTERM (to watch what it sees during a stop's grace period);
+ *   "fork" forks once first, and both processes open N times.
  * Each line is flushed as it is written (its output may be a file).
  */
 #include <errno.h>
@@ -23,8 +24,11 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return 2;
-	if (argc > 4 && !strcmp(argv[4], "ignore-term"))
-		signal(SIGTERM, SIG_IGN);
+	for (int i = 4; i < argc; i++)
+		if (!strcmp(argv[i], "ignore-term"))
+			signal(SIGTERM, SIG_IGN);
+		else if (!strcmp(argv[i], "fork") && fork() < 0)
+			return 1;
 	for (int i = 0; i < n; i++) {
 		int fd = open(argv[1], O_RDONLY);
 

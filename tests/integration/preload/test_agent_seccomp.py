@@ -3,8 +3,8 @@
 SECCOMP_RET_USER_NOTIF calls in a thread: when= and p= (replayable) schedules
 fail the chosen calls; revert disarms (every call runs: CONTINUE) and stops
 it; lease expiry does the same; a program the agent did not launch is
-untouched; agent SIGKILL takes the supervised command with it and reconcile
-finds nothing left. And the launch has no window without a journal record:
+untouched; agent SIGKILL takes the supervised command with it, and what it
+forked, and reconcile finds nothing left. And the launch has no window without a journal record:
 an agent stopped right after the fork (test-only hook) and SIGKILLed there
 never lets the command run, shim or seccomp."""
 import ctypes
@@ -39,6 +39,20 @@ def state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def group(pgid):
+    """Live processes of a process group (zombies count as gone)."""
+    out = []
+    for st in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(st) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[2]) == pgid and rest[0] != "Z":
+            out.append(int(st.split("/")[2]))
+    return out
 
 
 def children(pid):
@@ -165,6 +179,27 @@ def main():
                     "it does not run on with nobody answering")
             c.check("ENOSYS" not in opens(out), f"it never saw ENOSYS: {set(opens(out))}")
             c.check(a.start(), "agent restarted")
+            st, body = a.http("GET", "/v1/faults")
+            c.check(st == 200 and not (body or {}).get("faults"),
+                    f"reconcile: nothing live: {body}")
+
+            # 5b. ... and so does what the command forked (not bound by its
+            #     PDEATHSIG): the keeper kills the command's process group
+            #     before the listener closes, so nobody sees ENOSYS either
+            out = d + "/f.out"
+            st, body = launch(a, "s5b", [STATIC, f, "100000", "20", "fork"],
+                              ["openat:EIO:when=1+"], ttl_ms=600000, output=out)
+            pid = pid_of(body)
+            pids.append(pid)
+            c.check(st == 201 and wait_for(lambda: len(opens(out)) >= 6)
+                    and len(group(pid)) == 2,
+                    f"armed, the command and its child open: {group(pid)} {opens(out)[:6]}")
+            pids += group(pid)
+            a.kill9()
+            c.check(wait_for(lambda: (reap_orphans(), not group(pid))[1], 3),
+                    f"agent SIGKILL: the command's child went too: {group(pid)}")
+            c.check(set(opens(out)) == {"EIO"}, f"neither saw ENOSYS: {set(opens(out))}")
+            c.check(a.start(), "agent restarted again")
             st, body = a.http("GET", "/v1/faults")
             c.check(st == 200 and not (body or {}).get("faults"),
                     f"reconcile: nothing live: {body}")

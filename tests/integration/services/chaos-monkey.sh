@@ -5,7 +5,6 @@
 # records; replaying with that seed (MONKEY_SEED) picks the same hosts.
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$AGENT" ] || skip "faultline-agent is not built"
 EXP="$SRC/experiments/examples/chaos-monkey.json"
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token")
 

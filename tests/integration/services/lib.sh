@@ -1,9 +1,10 @@
 #!/bin/sh
 # Shared helpers for the real-service experiments. A script sources this file
-# and gets: $SRC (source tree), $FL (faultline), $AGENT (faultline-agent), a
-# private temp dir $T, need_pkg (apt-get install when missing, else SKIPPED),
-# free_port, wait_port, run_fl, jassert, and cleanup on exit of every process
-# it started (listed in $PIDS, by PID) and of $T.
+# and gets: $SRC (source tree), $FL (faultline), $AGENT (faultline-agent),
+# $SHIM (libfaultline-preload.so), a private temp dir $T, need_pkg (apt-get
+# install when missing, else SKIPPED), free_port, wait_port, run_fl, jassert,
+# and cleanup on exit of every process it started (listed in $PIDS, by PID)
+# and of $T.
 #
 # Run one directly from the source tree after a build:
 #   sh tests/integration/services/nginx.sh
@@ -53,6 +54,11 @@ skip() {
 
 [ -x "$FL" ] || skip "faultline is not built ($FL)"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
+# The agent and the shim are built with faultline (CTest passes that build): one
+# missing is a broken build, which a SKIP would hide.
+SHIM=$(dirname "$FL")/../preload/libfaultline-preload.so
+[ -x "$AGENT" ] || fail "faultline-agent is not built next to faultline ($AGENT)"
+[ -f "$SHIM" ] || fail "the preload shim is not built next to faultline ($SHIM)"
 
 # need_pkg PACKAGE COMMAND: install the Debian package when COMMAND is missing.
 need_pkg() {
@@ -141,8 +147,9 @@ j = json.load(open(sys.argv[1]))
 print("verdict: status=%s deviated=%s reason=%s" % (j["status"], j["deviated"], j.get("reason")))
 for r in j["steady_states"]["during"]:
     o = r["output"]
-    print("  %s %s: %d samples, %d failed, p95 %s ms, met=%s%s" % (r["mode"], r["name"],
-          o["samples"], o["failed"], o.get("latency_ms", {}).get("p95"), r["tolerance_met"],
+    print("  %s %s: %d samples, %d failed, p95 %s ms, max %s ms, met=%s%s" % (r["mode"], r["name"],
+          o["samples"], o["failed"], o.get("latency_ms", {}).get("p95"),
+          o.get("latency_ms", {}).get("max"), r["tolerance_met"],
           "; last failure: " + o["last_failure"] if o.get("last_failure") else ""))
 PY
 }

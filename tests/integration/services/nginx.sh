@@ -71,6 +71,9 @@ stop_nginx() {
 	wait "$NGINX_PID" 2>/dev/null || true
 }
 
+# The load probe sent at its set rate (50/s) through the whole window, within 10%.
+AT_RATE='abs(d("99% of requests succeed")["output"]["samples"] - 50 * d("99% of requests succeed")["duration"]) <= 5 * d("99% of requests succeed")["duration"]'
+
 # 1. Two upstreams: the hypothesis holds.
 A=$(free_port)
 B=$(free_port)
@@ -86,6 +89,7 @@ jassert "$T/two.json" \
 	'j["status"] == "completed" and j["deviated"] is False' \
 	'j["run"][0]["status"] == "succeeded"' \
 	'd("99% of requests succeed")["output"]["samples"] >= 150' \
+	"$AT_RATE" \
 	'd("99% of requests succeed")["output"]["success_ratio"] >= 0.99' \
 	'd("99% of requests succeed")["tolerance_met"] is True'
 kill -0 "$victim" 2>/dev/null && fail "upstream a ($victim) was not killed"
@@ -103,6 +107,7 @@ jassert "$T/one.json" \
 	'j["status"] == "failed" and j["deviated"] is True' \
 	'd("99% of requests succeed")["output"]["samples"] >= 150' \
 	'd("99% of requests succeed")["output"]["failed"] >= 50' \
+	"$AT_RATE" \
 	'd("99% of requests succeed")["tolerance_met"] is False' \
 	'"success ratio" in j["reason"]'
 # JUnit: the load window is a failed steady-state-during case, named after the probe.

@@ -6,7 +6,6 @@
 # {kind="pause"} move from 0 to 1. The hypothesis holds (exit 0).
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$AGENT" ] || skip "faultline-agent is not built"
 need_pkg prometheus prometheus
 EXP="$SRC/experiments/examples/prometheus-agent-metrics.json"
 
