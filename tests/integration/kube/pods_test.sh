@@ -173,7 +173,10 @@ if a[0] == "init":
              pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", []),
              # A container whose program runs under the preload shim (case 5c).
              pod("shop", "shimpod", "33333333-4444-4555-8666-777777777777", "node-a",
-                 [("app", "cd" * 32)], {"app": "shim"})]
+                 [("app", "cd" * 32)], {"app": "shim"}),
+             # Its table a symlink (case 5c): never followed.
+             pod("shop", "linkpod", "44444444-5555-4666-8777-888888888888", "node-a",
+                 [("app", "ef" * 32)], {"app": "link"})]
     # The agents' DaemonSet: one pod per node, at a loopback address of its own.
     for n, ip in (("node-a", "127.0.0.2"), ("node-b", "127.0.0.3"), ("node-c", None)):
         p = pod("faultline", "faultline-agent-" + n[-1], "aaaaaaaa-0000-4000-8000-00000000000" + n[-1].replace("c", "0"), n, [],
@@ -499,7 +502,24 @@ waitF ok || fail "the pod's open(/etc/hostname) still fails after the revert"
 [ "$(post '{"id":"s2","kind":"syscall","target":{"pod":{"namespace":"shop","name":"cart-b"}},"params":{"rules":["open:ENOENT"]},"ttl_ms":60000}')" != 201 ] ||
 	fail "syscall fault on a pod without the shim accepted"
 grep -q "runs under the shim" body.json || fail "no-shim pod not explained: $(cat body.json)"
-echo "ok 5c syscall fault on a pod's shimmed process (own PID/mount ns and /dev/shm, owned by nobody), reverted"
+# A container whose "table" is a symlink (to /dev/null here): the agent does not follow it.
+cgG="$(sd 44444444-5555-4666-8777-888888888888 "$v2")/cri-containerd-$(printf 'ef%.0s' $(seq 32)).scope"
+mkdir -p "$cgG" || fail "mkdir $cgG"
+# shellcheck disable=SC2016
+sh -c 'echo $$ >"$1" && exec unshare -m -p -f --kill-child --propagation private sh -c \
+	"mount -t tmpfs tmpfs /dev/shm && ln -s /dev/null /dev/shm/faultline-1 && exec sleep 1000"' x \
+	"$cgG/cgroup.procs" &
+wrapG=$!
+pids="$pids $wrapG"
+i=0
+until [ -n "$(cat "/proc/$wrapG/task/$wrapG/children" 2>/dev/null)" ] &&
+	[ -L "/proc/$(awk '{ print $1 }' "/proc/$wrapG/task/$wrapG/children")/root/dev/shm/faultline-1" ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the symlink pod did not start"; sleep 0.05
+done
+[ "$(post '{"id":"s3","kind":"syscall","target":{"pod":{"namespace":"shop","name":"linkpod"}},"params":{"rules":["open:ENOENT"]},"ttl_ms":60000}')" != 201 ] ||
+	fail "a symlinked table was armed"
+grep -q "symbolic links" body.json || fail "symlinked table not refused as such: $(cat body.json)"
+echo "ok 5c syscall fault on a pod's shimmed process (own PID/mount ns and /dev/shm, owned by nobody), reverted; a symlinked table refused"
 
 # 6. direct mapping of the cgroupfs layout: the pod's processes, sandbox included when
 #    the pod is pinned by UID only; only the web container's with statuses.
