@@ -627,6 +627,26 @@ int fl_kube_discovery_target(cJSON *target, const struct fl_agent_ep *eps, size_
 	r = fl_kube_discovery_pick(target, &pods, &picked, result, err);
 	if (r < 0)
 		goto out;
+	/*
+	 * A picked pod on a node without an agent (of those discovered, and of
+	 * those the activity names) would be reported as faulted and never be:
+	 * refuse the fault, naming the pod and its node.
+	 */
+	for (size_t k = 0; k < picked; k++) {
+		bool has = false;
+
+		for (size_t i = 0; i < *n && !has; i++)
+			has = !strcmp(pods.v[k].node, eps[idx[i]].name);
+		if (!has) {
+			r = fl_error_set(err, -ESRCH, "$.target.pod",
+					 "pod %s/%s runs on node %s, where the activity has no "
+					 "agent (is the DaemonSet scheduled there, and its pod "
+					 "running?)",
+					 pods.v[k].namespace ? pods.v[k].namespace : "",
+					 pods.v[k].name, pods.v[k].node);
+			goto out;
+		}
+	}
 	/* Only the agents on the picked pods' nodes (an agent is named after its node). */
 	for (size_t i = 0; i < *n; i++) {
 		bool hit = false;
@@ -635,12 +655,6 @@ int fl_kube_discovery_target(cJSON *target, const struct fl_agent_ep *eps, size_
 			hit = !strcmp(pods.v[k].node, eps[idx[i]].name);
 		if (hit)
 			idx[kept++] = idx[i];
-	}
-	if (!kept) {
-		r = fl_error_set(err, -ESRCH, "$.target.pod",
-				 "no discovered agent runs on the nodes of the target pods (is "
-				 "the DaemonSet scheduled there?)");
-		goto out;
 	}
 	*n = kept;
 out:

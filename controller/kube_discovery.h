@@ -15,7 +15,8 @@
  * For a fault whose target has "pod", the controller lists the target pods
  * across the cluster, picks count/percent of them with a seeded fl_rng (the
  * seed goes into the result as "pod_seed"), pins the pick with "uids", and
- * sends the fault only to the agents on the nodes where those pods run.
+ * sends the fault only to the agents on the nodes where those pods run; a
+ * picked pod on a node without one of the activity's agents is an error.
  */
 #ifndef FL_CONTROLLER_KUBE_DISCOVERY_H
 #define FL_CONTROLLER_KUBE_DISCOVERY_H

@@ -5,6 +5,10 @@
  * table of its own (faults/syscall_launch.h).
  *
  *   target: {"pid": 1234} | {"pids": [1234, 1235]}
+ *         | {"pod": {...}, ["count": N | "percent": P], ["seed": S]}
+ *           (faults/pod_select.h: the shimmed processes of the pods on this node,
+ *            their tables reached through /proc/PID/root as the container's
+ *            PID namespace names them; processes without a table are skipped)
  *         | {"command": ["/path/prog", "arg"], "env": {...}, "cwd": "/dir",
  *            "output": "/file", "on_revert": "stop" | "keep"}
  *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7,
@@ -32,6 +36,8 @@
 
 #include "core/rng.h"
 #include "faults/fault.h"
+#include "faults/pod_select.h"
+#include "faults/proc_select.h"
 #include "faults/seccomp.h"
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
@@ -48,7 +54,13 @@ struct syscall_spec {
 	bool have_seed;
 	uint64_t seed;
 	struct fl_launch *launch; /* the command form; NULL for pids */
-	bool seccomp;		  /* params.mode "seccomp": rules name syscalls */
+	struct fl_pod_sel *pod;	  /* the pod form, or NULL */
+	int pod_pick;		  /* enum fl_proc_pick: pods, as for kill/pause */
+	unsigned long pod_count;
+	double pod_percent;
+	bool pod_have_seed;
+	uint64_t pod_seed;
+	bool seccomp; /* params.mode "seccomp": rules name syscalls */
 };
 
 static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error *err)
@@ -59,6 +71,49 @@ static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error
 		return fl_error_set(err, -EINVAL, path,
 				    "expected a process id (a positive integer)");
 	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* "count" | "percent" | "all", and "seed", beside a "pod" (read once, whichever key comes first).
+ */
+static int parse_pod_pick(struct syscall_spec *s, const cJSON *target, struct fl_error *err)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(target, "count");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(target, "percent");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(target, "all");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(target, "seed");
+
+	if (!!c + !!p + !!a > 1)
+		return fl_error_set(err, -EINVAL, "$.target", "give one of count, percent, all");
+	if (c) {
+		if (!cJSON_IsNumber(c) || c->valuedouble < 1 || c->valuedouble > 1e9 ||
+		    c->valuedouble != (double)(unsigned long)c->valuedouble)
+			return fl_error_set(err, -EINVAL, "$.target.count",
+					    "expected an integer >= 1");
+		s->pod_pick = FL_PROC_PICK_COUNT;
+		s->pod_count = (unsigned long)c->valuedouble;
+	} else if (p) {
+		if (!cJSON_IsNumber(p) || !(p->valuedouble > 0) || p->valuedouble > 100)
+			return fl_error_set(err, -EINVAL, "$.target.percent",
+					    "expected a percentage in (0, 100]");
+		s->pod_pick = FL_PROC_PICK_PERCENT;
+		s->pod_percent = p->valuedouble;
+	} else if (a && !cJSON_IsTrue(a)) {
+		return fl_error_set(err, -EINVAL, "$.target.all", "expected true");
+	}
+	if (sd) {
+		if (cJSON_IsString(sd) && *sd->valuestring &&
+		    strspn(sd->valuestring, "0123456789") == strlen(sd->valuestring) &&
+		    strlen(sd->valuestring) <= 20)
+			s->pod_seed = strtoull(sd->valuestring, NULL, 10);
+		else if (cJSON_IsNumber(sd) && sd->valuedouble >= 0 &&
+			 sd->valuedouble <= 9007199254740992.0)
+			s->pod_seed = (uint64_t)sd->valuedouble;
+		else
+			return fl_error_set(err, -EINVAL, "$.target.seed",
+					    "expected an unsigned 64-bit seed");
+		s->pod_have_seed = true;
+	}
 	return 0;
 }
 
@@ -92,7 +147,32 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 	{
 		if (s->launch)
 			break;
-		if (!strcmp(it->string, "pid")) {
+		if (!strcmp(it->string, "pod")) {
+			if (s->pod) {
+				rc = fl_error_set(err, -EINVAL, "$.target.pod", "given twice");
+				goto out;
+			}
+			if (s->npids || cJSON_GetObjectItemCaseSensitive(target, "pid") ||
+			    cJSON_GetObjectItemCaseSensitive(target, "pids")) {
+				rc = fl_error_set(err, -EINVAL, "$.target",
+						  "give pods or process ids, not both");
+				goto out;
+			}
+			s->pod = calloc(1, sizeof(*s->pod));
+			if (!s->pod) {
+				rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+				goto out;
+			}
+			if ((rc = fl_pod_sel_parse(it, "$.target.pod", s->pod, err)) < 0) {
+				free(s->pod);
+				s->pod = NULL;
+				goto out;
+			}
+		} else if (!strcmp(it->string, "count") || !strcmp(it->string, "percent") ||
+			   !strcmp(it->string, "seed") || !strcmp(it->string, "all")) {
+			if ((rc = parse_pod_pick(s, target, err)) < 0)
+				goto out;
+		} else if (!strcmp(it->string, "pid")) {
 			if (s->npids) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
 						  "give pid or pids, not both");
@@ -131,9 +211,14 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 			goto out;
 		}
 	}
-	if (!s->npids && !s->launch) {
+	if (!s->pod && s->pod_pick != FL_PROC_PICK_ALL) {
 		rc = fl_error_set(err, -EINVAL, "$.target",
-				  "expected {\"pid\": N} or {\"pids\": [...]}");
+				  "count/percent pick pods: give \"pod\" too");
+		goto out;
+	}
+	if (!s->npids && !s->launch && !s->pod) {
+		rc = fl_error_set(err, -EINVAL, "$.target",
+				  "expected {\"pid\": N}, {\"pids\": [...]} or {\"pod\": {...}}");
 		goto out;
 	}
 	if (!cJSON_IsObject(params)) {
@@ -235,8 +320,11 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 	s = NULL;
 	rc = 0;
 out:
-	if (s)
+	if (s) {
 		fl_launch_free(s->launch);
+		fl_pod_sel_done(s->pod);
+		free(s->pod);
+	}
 	free(s);
 	return rc;
 }
@@ -271,6 +359,129 @@ static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, c
 	return 0;
 }
 
+/* The innermost PID of /proc/PID/status's NSpid line (the PID its own namespace gives it). */
+static int ns_pid(int pid)
+{
+	char path[64], line[256];
+	FILE *f;
+	int ns = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(line + 6, " \t\n", &save); tok;
+			     tok = strtok_r(NULL, " \t\n", &save))
+				ns = atoi(tok);
+			break;
+		}
+	fclose(f);
+	return ns > 0 ? ns : -ENOENT;
+}
+
+/*
+ * The pods' processes that run under the shim: their tables, in their own
+ * /dev/shm under their namespaced PID. Processes without one (the sandbox, a
+ * wrapper not started with LD_PRELOAD) are skipped; none at all is an error.
+ */
+static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSON *u, cJSON *tables,
+		    struct fl_error *err)
+{
+	struct fl_proc_ident *v = NULL;
+	size_t n = 0, armed = 0, busy = 0;
+	uint64_t seed = s->pod_have_seed ? s->pod_seed : ctx ? ctx->seed : 0;
+	int rc;
+
+	rc = fl_pod_sel_resolve(s->pod, s->pod_pick, s->pod_count, s->pod_percent, seed, &v, &n,
+				err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct fl_preload_table *t = NULL;
+		char name[FL_SHM_NAME_MAX];
+		int nsp = ns_pid(v[i].pid);
+		cJSON *e;
+
+		if (nsp < 0)
+			continue; /* gone since the listing */
+		if (ctx && ctx->allow_pid && (rc = ctx->allow_pid(ctx->opaque, v[i].pid, err)) < 0)
+			goto out;
+		if ((rc = fl_preload_table_name_in_ns(v[i].pid, nsp, name, sizeof(name))) < 0)
+			goto out;
+		rc = fl_preload_table_open(name, &t);
+		if (rc == -ENOENT)
+			continue; /* not under the shim */
+		if (rc < 0) {
+			fl_error_set(err, rc, "$.target.pod",
+				     "process %d (%d in its namespace): %s: %s", v[i].pid, nsp,
+				     name, strerror(-rc));
+			goto out;
+		}
+		/* A table left by a dead process whose namespaced PID was reused is not this one.
+		 */
+		if (fl_preload_table_owner(t) != nsp) {
+			fl_preload_table_close(t);
+			continue;
+		}
+		if (fl_preload_table_nrules(t)) {
+			fl_preload_table_close(t);
+			busy++;
+			continue;
+		}
+		fl_preload_table_close(t);
+		if (armed == SYSCALL_PIDS_MAX) {
+			rc = fl_error_set(err, -E2BIG, "$.target.pod",
+					  "more than %d shimmed processes in the pods",
+					  SYSCALL_PIDS_MAX);
+			goto out;
+		}
+		/* "transient": a pod's process may exit before apply (a shell's child). */
+		e = cJSON_CreateObject();
+		if (!e || !cJSON_AddStringToObject(e, "table", name) ||
+		    !cJSON_AddNumberToObject(e, "pid", v[i].pid) ||
+		    !cJSON_AddTrueToObject(e, "transient")) {
+			cJSON_Delete(e);
+			rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+			goto out;
+		}
+		cJSON_AddItemToArray(tables, e);
+		armed++;
+	}
+	if (!armed) {
+		rc = fl_error_set(
+		    err, busy ? -EBUSY : -ESRCH, "$.target.pod",
+		    busy ? "the pods' shimmed processes already have syscall faults armed"
+			 : "no process of the pods (%zu found) runs under the shim: start "
+			   "the container's program with LD_PRELOAD=libfaultline-preload.so "
+			   "and a writable /dev/shm",
+		    n);
+		goto out;
+	}
+	if (s->pod_pick != FL_PROC_PICK_ALL) {
+		char b[24];
+
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)seed);
+		if (!cJSON_AddStringToObject(u, "pod_seed", b)) {
+			rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+			goto out;
+		}
+	}
+	/* What the journal keeps: the pods and containers hit, for a restart note at revert. */
+	if (s->pod->record &&
+	    !cJSON_AddItemToObject(u, "pods", cJSON_Duplicate(s->pod->record, true))) {
+		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
 static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
 			struct fl_error *err)
 {
@@ -285,6 +496,8 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 		goto out;
 	}
 	if (s->launch && (rc = plan_launch(s, ctx, u, tables, err)) < 0)
+		goto out;
+	if (s->pod && (rc = plan_pod(s, ctx, u, tables, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < s->npids; i++) {
 		struct fl_preload_table *t = NULL;
@@ -445,6 +658,7 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
 	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(undo, "seed");
 	uint64_t deadline = ctx ? ctx->deadline_mono_ns : 0;
+	size_t armed = 0, gone = 0;
 	int rc = 0;
 
 	cJSON_ArrayForEach(e, tables)
@@ -465,6 +679,13 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 			    t, s->rules, s->nrules,
 			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, deadline);
 		fl_preload_table_close(t);
+		if (rc == -ENOENT &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "transient"))) {
+			gone++; /* the process exited since plan: nothing to arm */
+			continue;
+		}
+		if (rc == 0)
+			armed++;
 		if (rc < 0) {
 			fl_error_set(err, rc, "", "arming %s: %s", name->valuestring,
 				     strerror(-rc));
@@ -473,6 +694,9 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 			return rc;
 		}
 	}
+	if (gone && !armed && !s->launch)
+		return fl_error_set(err, -ESRCH, "$.target.pod",
+				    "every shimmed process of the pods exited before it was armed");
 	if (s->launch) {
 		const cJSON *name =
 		    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tables, 0), "table");
@@ -555,6 +779,10 @@ static int syscall_describe(const void *spec, struct fl_buf *out)
 			rc = fl_buf_printf(out, " %.200s", s->launch->argv[i]);
 		if (rc == 0 && s->launch->argc > 8)
 			rc = fl_buf_printf(out, " ...");
+	} else if (s->pod) {
+		rc = fl_buf_printf(out, "syscall faults on the shimmed processes of ");
+		if (rc == 0)
+			rc = fl_pod_sel_describe(s->pod, out);
 	} else {
 		rc = fl_buf_printf(out, "syscall faults on pid");
 	}
@@ -577,8 +805,11 @@ static void syscall_free(void *spec)
 {
 	struct syscall_spec *s = spec;
 
-	if (s)
+	if (s) {
 		fl_launch_free(s->launch);
+		fl_pod_sel_done(s->pod);
+		free(s->pod);
+	}
 	free(spec);
 }
 

@@ -77,6 +77,14 @@ int fl_preload_table_unlink(const char *name);
 int fl_preload_table_gc(void);
 /* Name of the table a process registered for itself: "/faultline-<pid>". */
 int fl_preload_table_name_for_pid(int pid, char *buf, size_t len) FL_WUR;
+/*
+ * The same for a process in other namespaces (a container): its table in its
+ * own /dev/shm under the PID its PID namespace gave it, reached through
+ * /proc/<pid>/root: "/proc/<pid>/root/dev/shm/faultline-<nspid>".
+ * fl_preload_table_open takes such names (openat2 RESOLVE_IN_ROOT: no symlink
+ * inside the process's root leads out of it).
+ */
+int fl_preload_table_name_in_ns(int pid, int nspid, char *buf, size_t len) FL_WUR;
 
 #define FL_PRELOAD_LIB_NAME "libfaultline-preload.so"
 #define FL_PRELOAD_LIB_ENV  "FAULTLINE_PRELOAD"

@@ -13,8 +13,11 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "preload/rules.h"
 
@@ -80,11 +83,65 @@ int fl_preload_table_create(const char *name, struct fl_preload_table **out)
 	return rc;
 }
 
+/*
+ * "/proc/<pid>/root/dev/shm/faultline-<nspid>" (fl_preload_table_name_in_ns):
+ * opened below that process's root with RESOLVE_IN_ROOT, so that no symlink the
+ * process's file system holds (/dev/shm itself, or the table) leads out of it,
+ * and only a regular file is taken. Returns the fd or -errno; -EINVAL when the
+ * name is not of that form.
+ */
+static int open_in_ns(const char *name)
+{
+	struct open_how how = {.flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	char root[48], rest[48];
+	unsigned pid = 0, nspid = 0;
+	int n = 0, dfd, fd;
+	struct stat st;
+
+	if (sscanf(name, "/proc/%u/root/dev/shm/faultline-%u%n", &pid, &nspid, &n) != 2 ||
+	    name[n] != '\0' || pid == 0 || nspid == 0)
+		return -EINVAL;
+	snprintf(root, sizeof(root), "/proc/%u/root", pid);
+	snprintf(rest, sizeof(rest), "dev/shm/faultline-%u", nspid);
+	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dfd, rest, &how, sizeof(how));
+	if (fd < 0) {
+		int e = errno;
+
+		close(dfd);
+		return -e;
+	}
+	close(dfd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EPROTO;
+	}
+	return fd;
+}
+
+int fl_preload_table_name_in_ns(int pid, int nspid, char *buf, size_t len)
+{
+	int n;
+
+	if (pid <= 0 || nspid <= 0)
+		return -EINVAL;
+	n = snprintf(buf, len, "/proc/%d/root/dev/shm%s%d", pid, FL_SHM_PREFIX, nspid);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int fl_preload_table_open(const char *name, struct fl_preload_table **out)
 {
 	int fd, rc;
 
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (!strncmp(name, "/proc/", 6))
+		fd = open_in_ns(name);
+	else
+		fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0 && !strncmp(name, "/proc/", 6))
+		return fd;
 	if (fd < 0)
 		return -errno;
 	rc = table_map(fd, false, out);

@@ -13,6 +13,7 @@
 #include "controller/kube_discovery.h"
 #include "core/kube.h"
 #include "core/rng.h"
+#include "faults/fault.h"
 #include "faults/pod_select.h"
 #include "faults/proc_select.h"
 
@@ -511,6 +512,67 @@ static void add_pod(struct fl_kube_pod_list *l, const char *ns, const char *name
 	ck_assert_int_eq(fl_kube_pod_list_add(l, &p), 0);
 }
 
+/* A syscall fault's {"pod": ...} target: its grammar, and the refusal without a client. */
+START_TEST(syscall_target_with_pod)
+{
+	static const struct {
+		const char *target;
+		int code;
+		const char *msg;
+	} cases[] = {
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"cart-a\"}}", 0, NULL},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},\"percent\":50,"
+	     "\"seed\":\"7\"}",
+	     0, NULL},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"pid\":3}", -EINVAL, "not both"},
+	    {"{\"pid\":3,\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"}}", -EINVAL, "not both"},
+	    {"{\"count\":2,\"pid\":3}", -EINVAL, "give \"pod\" too"},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":0}", -EINVAL,
+	     "integer >= 1"},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"percent\":101}", -EINVAL,
+	     "percentage"},
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":1,\"all\":true}", -EINVAL,
+	     "one of count"},
+	    {"{\"pod\":{\"namespace\":\"Shop!\",\"name\":\"a\"}}", -EINVAL, "DNS label"},
+	    {"{\"pod\":{\"namespace\":\"a\",\"name\":\"a\"},\"pod\":{\"namespace\":\"a\",\"name\":"
+	     "\"b\"}}",
+	     -EINVAL, "given twice"},
+	};
+	const struct fl_fault_ops *ops = fl_fault_lookup("syscall");
+	cJSON *params = cJSON_Parse("{\"rules\":[\"open:ENOENT\"]}");
+
+	ck_assert_ptr_nonnull(ops);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *t = cJSON_Parse(cases[i].target);
+		void *spec = NULL;
+		struct fl_error e;
+
+		fl_error_init(&e);
+		ck_assert_msg(ops->parse(t, params, &spec, &e) == cases[i].code, "case %zu: %s", i,
+			      e.msg);
+		if (cases[i].msg)
+			ck_assert_msg(strstr(e.msg, cases[i].msg), "case %zu: %s", i, e.msg);
+		if (spec) {
+			cJSON *undo = NULL;
+			struct fl_buf b;
+
+			fl_buf_init(&b, 512);
+			ck_assert_int_eq(ops->describe(spec, &b), 0);
+			ck_assert_ptr_nonnull(strstr(b.data, "shimmed processes of pod=shop/"));
+			fl_buf_done(&b);
+			/* No Kubernetes client: refused at plan, saying so. */
+			fl_pod_set_lister(NULL, NULL);
+			ck_assert_int_eq(ops->plan(spec, NULL, &undo, &e), -ENOTSUP);
+			ck_assert_ptr_nonnull(strstr(e.msg, "Kubernetes client"));
+			ck_assert_ptr_null(undo);
+			ops->free(spec);
+		}
+		cJSON_Delete(t);
+	}
+	cJSON_Delete(params);
+}
+END_TEST
+
 START_TEST(pod_pick_seeded)
 {
 	char first[8][32];
@@ -641,6 +703,70 @@ START_TEST(discovery_pick)
 }
 END_TEST
 
+/* pick_uids: run fl_kube_discovery_pick on 6 pods; the picked UIDs joined into out. */
+static void pick_uids(const char *target, char *seed_out, size_t seedlen, char *out, size_t len)
+{
+	static const char *const names[] = {"a", "b", "c", "d", "e", "f"};
+	static const char *const uids[] = {"aaaaaaaa-1", "bbbbbbbb-2", "cccccccc-3",
+					   "dddddddd-4", "eeeeeeee-5", "ffffffff-6"};
+	struct fl_kube_pod_list l = {0};
+	cJSON *t = cJSON_Parse(target), *res = cJSON_CreateObject();
+	const cJSON *u, *sd;
+	struct fl_error e;
+	size_t picked = 0, off = 0;
+
+	for (size_t i = 0; i < 6; i++)
+		add_full(&l, names[i], uids[i], i % 2 ? "n1" : "n2", "Running", "web");
+	ck_assert_int_eq(fl_kube_discovery_pick(t, &l, &picked, res, &e), 0);
+	sd = cJSON_GetObjectItem(res, "pod_seed");
+	ck_assert_msg(cJSON_IsString(sd), "no pod_seed recorded for %s", target);
+	snprintf(seed_out, seedlen, "%s", sd->valuestring);
+	out[0] = '\0';
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(cJSON_GetObjectItem(t, "pod"), "uids")) off +=
+	    (size_t)snprintf(out + off, len - off, "%s,", u->valuestring);
+	ck_assert_uint_eq((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(res, "pods")), picked);
+	fl_kube_pod_list_done(&l);
+	cJSON_Delete(t);
+	cJSON_Delete(res);
+}
+
+/*
+ * Without a seed the controller draws one and records it (pod_seed); giving that
+ * seed back picks the same pods -- what "replay the recorded seed" means to a user.
+ * percent rounds up: 34% of 6 pods is 3.
+ */
+START_TEST(discovery_pick_recorded_seed)
+{
+	char seed[32], seed2[32], a[256], b[256], tgt[256];
+	bool differs = false;
+
+	pick_uids("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		  "\"count\":2}",
+		  seed, sizeof(seed), a, sizeof(a));
+	ck_assert_uint_eq(strlen(a), 2 * strlen("aaaaaaaa-1,"));
+	snprintf(tgt, sizeof(tgt),
+		 "{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		 "\"count\":2,\"seed\":\"%s\"}",
+		 seed);
+	pick_uids(tgt, seed2, sizeof(seed2), b, sizeof(b));
+	ck_assert_str_eq(seed2, seed);
+	ck_assert_str_eq(b, a);
+	/* Fresh seeds differ, and so (over a few draws) do the picks. */
+	for (int i = 0; i < 8 && !differs; i++) {
+		pick_uids("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+			  "\"count\":2}",
+			  seed2, sizeof(seed2), b, sizeof(b));
+		differs = strcmp(b, a) != 0;
+	}
+	ck_assert_msg(differs, "eight unseeded picks all chose %s", a);
+	pick_uids("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		  "\"percent\":34,\"seed\":5}",
+		  seed, sizeof(seed), a, sizeof(a));
+	ck_assert_str_eq(seed, "5");
+	ck_assert_uint_eq(strlen(a), 3 * strlen("aaaaaaaa-1,"));
+}
+END_TEST
+
 START_TEST(discovery_grammar)
 {
 	static const struct {
@@ -747,8 +873,10 @@ Suite *fl_suite_kube(void)
 	tcase_add_test(tc, cgroup_layouts);
 	tcase_add_test(tc, pod_selector_grammar);
 	tcase_add_test(tc, proc_target_with_pod);
+	tcase_add_test(tc, syscall_target_with_pod);
 	tcase_add_test(tc, pod_pick_seeded);
 	tcase_add_test(tc, discovery_pick);
+	tcase_add_test(tc, discovery_pick_recorded_seed);
 	tcase_add_test(tc, discovery_grammar);
 	tcase_add_test(tc, parsers_mutated);
 	suite_add_tcase(s, tc);

@@ -10,12 +10,16 @@ opaque `continue` token, Status objects for 401 (wrong bearer token), 403
 Every request is appended to LOG as one JSON line {path, query, auth}.
 
 The expected token is the world file's "token" (re-read on every request, so a
-test can rotate it). usage: apiserver.py CERT KEY WORLD PORTFILE LOG
+test can rotate it). With CLIENT_CA, a client certificate signed by it whose
+common name is the world's "client_cn" authenticates too, as the API server's
+x509 client-certificate authentication does (the CN is the user name).
+usage: apiserver.py CERT KEY WORLD PORTFILE LOG [CLIENT_CA]
 """
 import base64, json, ssl, sys, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 cert, key, world_file, portfile, logfile = sys.argv[1:6]
+client_ca = sys.argv[6] if len(sys.argv) > 6 else None
 
 
 def status(code, reason, message):
@@ -51,15 +55,26 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def client_cn(self):
+        peer = self.connection.getpeercert() if client_ca else None
+        for rdn in (peer or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
+
     def do_GET(self):
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query)
+        cn = self.client_cn()
         with open(logfile, "a") as f:
             f.write(json.dumps({"path": u.path, "query": {k: v[0] for k, v in q.items()},
-                                "auth": self.headers.get("Authorization", "")}) + "\n")
+                                "auth": self.headers.get("Authorization", ""),
+                                "x509": cn or ""}) + "\n")
         with open(world_file) as f:
             world = json.load(f)
-        if self.headers.get("Authorization") != "Bearer " + world["token"]:
+        by_cert = cn is not None and cn == world.get("client_cn")
+        if not by_cert and self.headers.get("Authorization") != "Bearer " + world["token"]:
             return self.reply(*status(401, "Unauthorized", "Unauthorized"))
         parts = u.path.strip("/").split("/")
         if parts[:2] != ["api", "v1"] or parts[-1] != "pods":
@@ -96,6 +111,9 @@ class H(BaseHTTPRequestHandler):
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
+if client_ca:
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_verify_locations(client_ca)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))

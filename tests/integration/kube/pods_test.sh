@@ -24,6 +24,25 @@ for c in python3 openssl curl unshare; do
 done
 python3 -c 'import ssl, json' 2>/dev/null || { echo "SKIPPED: python3 ssl missing"; exit 77; }
 
+command -v setpriv >/dev/null || { echo "SKIPPED: setpriv (util-linux) not installed"; exit 77; }
+python3 -c 'import yaml' 2>/dev/null || { echo "SKIPPED: python3-yaml not installed"; exit 77; }
+# The agents on "nodes" run with the DaemonSet's capabilities only (as their
+# bounding set, as a container runtime gives them), and the pods' processes
+# belong to another user (nobody), as container processes usually do: what the
+# agent does to pods must work with those capabilities and nothing more.
+dscaps=$(python3 - "$here/../../../deploy/kubernetes/daemonset.yaml" <<'PY'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "DaemonSet":
+        (c,) = [x for x in d["spec"]["template"]["spec"]["containers"] if x["name"] == "agent"]
+        print(",".join("+" + x.lower() for x in c["securityContext"]["capabilities"]["add"]))
+PY
+)
+[ -n "$dscaps" ] || { echo "FAIL: no capabilities read from daemonset.yaml"; exit 1; }
+# A plain command, not a function: `$!` of a backgrounded one is the agent itself.
+capped="setpriv --bounding-set -all,$dscaps --inh-caps -all --"
+podowner="--reuid 65534 --regid 65534 --clear-groups"
+
 top="fltest-$$"
 v2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 v1=$(awk '$3 == "cgroup" && ($4 ~ /name=systemd/ || $4 ~ /pids/) { print $2; exit }' /proc/mounts)
@@ -50,7 +69,7 @@ fi
 [ -n "$v1" ] || echo "note: no writable cgroup v1 hierarchy; the cgroupfs layout runs on v2"
 
 dir=$(mktemp -d /tmp/fl-kube-XXXXXX)
-pids="" apid="" spid=""
+pids="" apid="" spid="" stop_cert=""
 cleanup() {
 	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
@@ -83,7 +102,8 @@ hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # spawn CGROUP_DIR -> starts a sleeper, moves it into the cgroup, prints its PID
 spawn() {
 	mkdir -p "$1" || fail "mkdir $1"
-	sleep 1000 &
+	# shellcheck disable=SC2086
+	setpriv $podowner sleep 1000 &
 	p=$!
 	pids="$pids $p"
 	echo "$p" >"$1/cgroup.procs" || fail "cannot move $p into $1"
@@ -144,10 +164,19 @@ if a[0] == "init":
     pods = [pod("shop", "filler-%d" % i, "00000000-0000-4000-8000-%012d" % i, "node-a", [],
                 {"app": "other"}) for i in range(3)]
     pods += [pod("shop", "cart-a", uA, "node-a", [("web", wA), ("sidecar", sA)]),
-             pod("shop", "cart-b", uB, "node-a", [("web", wB)]),
+             pod("shop", "cart-b", uB, "node-a", [("web", wB)], {"app": "cart", "team": "pay"}),
+             # node-c's agent is Pending: nothing can fault this pod.
+             pod("shop", "pay-c", "22222222-3333-4444-8555-666666666666", "node-c",
+                 [("web", "ab" * 32)], {"team": "pay"}),
              pod("shop", "cart-c", uC, "node-b", [("web", wC)]),
              pod("shop", "netpod", uE, "node-a", [], {"app": "net"}),
-             pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", [])]
+             pod("vault", "secret", "11111111-2222-4333-8444-555555555555", "node-a", []),
+             # A container whose program runs under the preload shim (case 5c).
+             pod("shop", "shimpod", "33333333-4444-4555-8666-777777777777", "node-a",
+                 [("app", "cd" * 32)], {"app": "shim"}),
+             # Its table a symlink (case 5c): never followed.
+             pod("shop", "linkpod", "44444444-5555-4666-8777-888888888888", "node-a",
+                 [("app", "ef" * 32)], {"app": "link"})]
     # The agents' DaemonSet: one pod per node, at a loopback address of its own.
     for n, ip in (("node-a", "127.0.0.2"), ("node-b", "127.0.0.3"), ("node-c", None)):
         p = pod("faultline", "faultline-agent-" + n[-1], "aaaaaaaa-0000-4000-8000-00000000000" + n[-1].replace("c", "0"), n, [],
@@ -183,7 +212,21 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
 openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 	-extfile san.ext -out srv.pem >/dev/null 2>&1 || fail "openssl sign"
 
-python3 "$here/apiserver.py" srv.pem srv.key world.json api.port api.log \
+# Client certificates from the same CA, as kubeadm writes them into a kubeconfig:
+# the API server takes the common name as the user (x509 authentication).
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=system:node:node-a" \
+	-keyout client.key -out client.csr >/dev/null 2>&1 || fail "openssl client csr"
+printf 'extendedKeyUsage=clientAuth\n' >client.ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile client.ext -out client.pem >/dev/null 2>&1 || fail "openssl client sign"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=system:node:node-a" -keyout client2.p8 \
+	-out client2.csr >/dev/null 2>&1 || fail "openssl client2 csr"
+openssl rsa -in client2.p8 -traditional -out client2.key >/dev/null 2>&1 || fail "openssl rsa"
+openssl x509 -req -in client2.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile client.ext -out client2.pem >/dev/null 2>&1 || fail "openssl client2 sign"
+python3 mkworld.py "$here/fixtures/pod.json" update - client_cn '"system:node:node-a"'
+
+python3 "$here/apiserver.py" srv.pem srv.key world.json api.port api.log ca.pem \
 	2>api.err &
 spid=$!
 i=0
@@ -220,7 +263,8 @@ EOF
 (umask 077 && hex64 >token)
 token=$(cat token)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-KUBECONFIG="$dir/kube/config" NODE_NAME=node-a "$agent" --listen "127.0.0.2:$port" \
+# shellcheck disable=SC2086
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-a $capped "$agent" --listen "127.0.0.2:$port" \
 	--token-file token --state-dir state 2>agent.log &
 apid=$!
 url="http://127.0.0.2:$port"
@@ -229,6 +273,18 @@ until curl -s "$url/v1/health" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 200 ] && fail "agent did not come up"; sleep 0.05
 done
 grep -q "kubernetes pod targets enabled" agent.log || fail "agent did not enable pod targets"
+# Its capabilities are the DaemonSet's at most (the agent drops SETPCAP itself).
+eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$apid/status")
+python3 - "$eff" "$dscaps" <<'PY' || fail "agent capabilities beyond the DaemonSet's: CapEff $eff ($dscaps)"
+import sys
+bits = {"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "fsetid": 4, "kill": 5,
+        "setgid": 6, "setuid": 7, "setpcap": 8, "net_admin": 12, "net_raw": 13, "sys_ptrace": 19,
+        "sys_admin": 21}
+allowed = {c.lstrip("+") for c in sys.argv[2].split(",")}
+eff = int(sys.argv[1], 16)
+extra = [n for n, b in bits.items() if eff >> b & 1 and n not in allowed]
+assert not extra and eff, extra
+PY
 
 auth="Authorization: Bearer $token"
 post() { curl -s -o body.json -w '%{http_code}' -H "$auth" -X POST -d "$1" "$url/v1/faults"; }
@@ -292,6 +348,44 @@ PY
 ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after revert: $(ls state/faults)"
 echo "ok 2 container by labels (cgroupfs layout on ${v1:-$v2} too), other node spared, revert after restart"
 
+# 2c. The agent dies (OOM kill, eviction) while a pod is paused, and kubelet restarts
+#     one of its containers meanwhile: the next agent on the same state dir (the
+#     DaemonSet's hostPath) reverts from its journal alone, leaves the new container
+#     alone, and says that the container restarted.
+[ "$(post '{"id":"p3","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" = 201 ] ||
+	fail "pause cart-a: $(cat body.json)"
+[ "$(settled $webA T)" = T ] && [ "$(settled $sideA T)" = T ] || fail "cart-a not stopped"
+grep -q "$wA2" state/faults/* || fail "the journal does not record web's container $wA2"
+kill -9 "$apid"; wait "$apid" 2>/dev/null
+kill -9 "$webA"; wait "$webA" 2>/dev/null
+wA5=$(hex64)
+spawn "$podA/cri-containerd-$wA5.scope"; webA=$last
+python3 mkworld.py "$here/fixtures/pod.json" update cart-a containerID "$wA5" || fail "world update"
+# shellcheck disable=SC2086
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-a $capped "$agent" --listen "127.0.0.2:$port" \
+	--token-file token --state-dir state 2>>agent.log &
+apid=$!
+i=0
+until curl -s "$url/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agent did not come back"; sleep 0.05
+done
+grep "reconcile after restart" agent.log | grep -q "id=p3 " ||
+	fail "the restarted agent did not reconcile p3: $(tail -n 5 agent.log)"
+was=$(echo "$wA2" | cut -c1-12)
+grep "container restarted during the fault" agent.log | grep "id=p3 " |
+	grep -q "container web restarted or stopped since apply (was $was)" ||
+	fail "reconcile did not say that web restarted: $(tail -n 5 agent.log)"
+grep "container restarted during the fault" agent.log | grep "id=p3 " | grep -q "sidecar" &&
+	fail "reconcile said the sidecar restarted: $(grep 'id=p3 ' agent.log)"
+[ "$(settled $sideA S)" = S ] || fail "the sidecar stayed stopped after reconcile"
+[ "$(settled $webA S)" = S ] || fail "the new web container was touched by reconcile: $(state $webA)"
+ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after reconcile: $(ls state/faults)"
+# The controller's DELETE (after its lease expired, or a retry) still gets the note.
+[ "$(del p3)" = 200 ] && grep -q '"already reverted"' body.json &&
+	grep -q "container web restarted" body.json ||
+	fail "a DELETE after reconcile lost the note: $(cat body.json)"
+echo "ok 2c agent killed during a pod pause, web restarted meanwhile: the next agent reverted from the journal and said so"
+
 # 3. count across pods with a seed: exactly one pod's web dies.
 [ "$(post '{"id":"k1","kind":"kill","target":{"pod":{"namespace":"shop","labels":{"app":"cart"},"container":"web"},"count":1,"seed":7},"params":{"signal":"SIGKILL"},"ttl_ms":60000}')" = 201 ] ||
 	fail "kill count 1: $(cat body.json)"
@@ -328,7 +422,8 @@ echo "ok 4 403, 401, 410 and not-on-this-node refused with their reason, nothing
 # 5. the network namespace of a pod: its sandbox's.
 podE=$(sd "$uidE" "$v2")
 mkdir -p "$podE/cri-containerd-$pE.scope" || fail "mkdir"
-unshare -n sleep 1000 &
+# shellcheck disable=SC2086
+unshare -n setpriv $podowner sleep 1000 &
 pauseE=$!
 pids="$pids $pauseE"
 sleep 0.1
@@ -360,6 +455,72 @@ ls state/faults 2>/dev/null | grep -q . && fail "journal not empty after the san
 echo "ok 5b bandwidth (tbf) in the pod's netns through its sandbox, reverted; several pods refused; revert after the sandbox died"
 : "$appE"
 
+# 5c. syscall faults on a pod: its program runs under the preload shim in a container
+#     of its own -- PID and mount namespaces, its own /dev/shm, owned by nobody -- so
+#     its rule table is /dev/shm/faultline-1 there, which the agent reaches through
+#     /proc/PID/root with the DaemonSet's capabilities.
+shim=$(cd "$(dirname "$agent")/../preload" 2>/dev/null && pwd)/libfaultline-preload.so
+[ -r "$shim" ] || fail "no preload shim beside the agent ($shim)"
+uidF=33333333-4444-4555-8666-777777777777
+cgF="$(sd "$uidF" "$v2")/cri-containerd-$(printf 'cd%.0s' $(seq 32)).scope"
+mkdir -p "$cgF" || fail "mkdir $cgF"
+cat >podf.sh <<EOF
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 1
+exec setpriv $podowner env LD_PRELOAD=$shim sh -c 'while :; do if read -r x </etc/hostname 2>/dev/null; then echo ok >/dev/shm/state; else echo fail >/dev/shm/state; fi; sleep 0.05; done'
+EOF
+# shellcheck disable=SC2016
+sh -c 'echo $$ >"$1" && exec unshare -m -p -f --kill-child --propagation private sh "$2"' x \
+	"$cgF/cgroup.procs" "$dir/podf.sh" &
+wrapF=$!
+pids="$pids $wrapF"
+i=0
+loopF=""
+while [ -z "$loopF" ] || [ "$(cat "/proc/$loopF/root/dev/shm/state" 2>/dev/null)" != ok ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the shimmed pod process did not start"
+	loopF=$(cat "/proc/$wrapF/task/$wrapF/children" 2>/dev/null | awk '{ print $1 }')
+	sleep 0.05
+done
+pids="$pids $loopF"
+stateF() { cat "/proc/$loopF/root/dev/shm/state" 2>/dev/null; }
+waitF() {
+	i=0
+	while [ "$(stateF)" != "$1" ]; do
+		i=$((i + 1)); [ $i -gt 60 ] && return 1; sleep 0.05
+	done
+}
+[ "$(awk '/^NSpid:/ { print $NF }' "/proc/$loopF/status")" = 1 ] || fail "the pod process is not PID 1 of its namespace"
+[ -e "/dev/shm/faultline-1" ] && fail "a host /dev/shm/faultline-1 would make this test meaningless"
+[ "$(post '{"id":"s1","kind":"syscall","target":{"pod":{"namespace":"shop","name":"shimpod"}},"params":{"rules":["open:ENOENT:path=/etc/hostname"]},"ttl_ms":60000}')" = 201 ] ||
+	fail "syscall fault on a pod: $(cat body.json)"
+waitF fail || fail "the pod's open(/etc/hostname) does not fail under the fault: $(stateF)"
+grep -q "/proc/$loopF/root/dev/shm/faultline-1" state/faults/* ||
+	fail "the journal does not name the pod process's table: $(cat state/faults/*)"
+code=$(del s1)
+[ "$code" = 200 ] || [ "$code" = 204 ] || fail "revert s1: $(cat body.json)"
+waitF ok || fail "the pod's open(/etc/hostname) still fails after the revert"
+# A pod without a shimmed process: refused, saying why.
+[ "$(post '{"id":"s2","kind":"syscall","target":{"pod":{"namespace":"shop","name":"cart-b"}},"params":{"rules":["open:ENOENT"]},"ttl_ms":60000}')" != 201 ] ||
+	fail "syscall fault on a pod without the shim accepted"
+grep -q "runs under the shim" body.json || fail "no-shim pod not explained: $(cat body.json)"
+# A container whose "table" is a symlink (to /dev/null here): the agent does not follow it.
+cgG="$(sd 44444444-5555-4666-8777-888888888888 "$v2")/cri-containerd-$(printf 'ef%.0s' $(seq 32)).scope"
+mkdir -p "$cgG" || fail "mkdir $cgG"
+# shellcheck disable=SC2016
+sh -c 'echo $$ >"$1" && exec unshare -m -p -f --kill-child --propagation private sh -c \
+	"mount -t tmpfs tmpfs /dev/shm && ln -s /dev/null /dev/shm/faultline-1 && exec sleep 1000"' x \
+	"$cgG/cgroup.procs" &
+wrapG=$!
+pids="$pids $wrapG"
+i=0
+until [ -n "$(cat "/proc/$wrapG/task/$wrapG/children" 2>/dev/null)" ] &&
+	[ -L "/proc/$(awk '{ print $1 }' "/proc/$wrapG/task/$wrapG/children")/root/dev/shm/faultline-1" ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the symlink pod did not start"; sleep 0.05
+done
+[ "$(post '{"id":"s3","kind":"syscall","target":{"pod":{"namespace":"shop","name":"linkpod"}},"params":{"rules":["open:ENOENT"]},"ttl_ms":60000}')" != 201 ] ||
+	fail "a symlinked table was armed"
+grep -q "symbolic links" body.json || fail "symlinked table not refused as such: $(cat body.json)"
+echo "ok 5c syscall fault on a pod's shimmed process (own PID/mount ns and /dev/shm, owned by nobody), reverted; a symlinked table refused"
+
 # 6. direct mapping of the cgroupfs layout: the pod's processes, sandbox included when
 #    the pod is pinned by UID only; only the web container's with statuses.
 out=$("$podtool" pids "$uidB" | tr '\n' ' ')
@@ -368,11 +529,10 @@ echo "ok 6 cgroupfs layout on ${v1:-$v2}: $out"
 
 # 7. the controller: agents discovered from the DaemonSet's pods, a pod target picked
 #    across nodes with a seed, sent only to the agents on the picked pods' nodes.
-if [ -z "$faultline" ]; then
-	echo "ok 7 # SKIP the faultline CLI is not built"
-	exit 0
-fi
-KUBECONFIG="$dir/kube/config" NODE_NAME=node-b "$agent" --listen "127.0.0.3:$port" \
+# CTest always passes the built CLI: without it, cases 7-9 would pass unseen.
+[ -n "$faultline" ] && [ -x "$faultline" ] || fail "no faultline CLI given (usage: pods_test.sh AGENT PODTOOL FAULTLINE)"
+# shellcheck disable=SC2086
+KUBECONFIG="$dir/kube/config" NODE_NAME=node-b $capped "$agent" --listen "127.0.0.3:$port" \
 	--token-file token --state-dir state-b 2>agent-b.log &
 bpid=$!
 pids="$pids $bpid"
@@ -483,6 +643,31 @@ grep -q "revert of .* on node-a: pod shop/cart-a: container web restarted" run-r
 grep -q '"revert_notes"' journal-all.json && fail "revert_notes in a run without a restart"
 echo "ok 8b container restarted during faultline run: reverted by the record, said in journal.json"
 
+# 8c. a target pod on a node without a running agent (node-c's is Pending): the fault
+#     is refused with the pod and node named, not reported as done for the others only.
+cat >exp-orphan.json <<'EOF'
+{"title": "pause every pay web container",
+ "method": [
+   {"type": "action", "name": "pause pay web",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "labels": {"team": "pay"}, "container": "web"}},
+                 "duration": "60s"}}]}
+EOF
+napplied=$(grep -c '"fault applied"' agent.log)
+"$faultline" run --agents inventory.json --journal journal-orphan.json exp-orphan.json >run-orphan.out 2>&1
+rc=$?
+[ $rc = 1 ] || fail "a pod on an agentless node: run exit $rc, want 1: $(cat run-orphan.out)"
+python3 - journal-orphan.json <<'PY' || fail "a pod on an agentless node: $(cat run-orphan.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+(a,) = j["run"]
+assert a["status"] == "failed", a
+assert "pod shop/pay-c runs on node node-c, where the activity has no agent" in json.dumps(a), a
+PY
+[ "$(grep -c '"fault applied"' agent.log)" = "$napplied" ] || fail "node-a applied a part of the refused fault"
+[ "$(settled $webB S)" = S ] || fail "cart-b web stopped by a refused fault"
+echo "ok 8c target pod on a node without an agent: fault refused, pod and node named"
+
 # 9b. in-cluster mode: the service-account directory and KUBERNETES_SERVICE_*; the
 #     token file is read again per request, so a rotated token is picked up.
 mkdir sa
@@ -503,6 +688,35 @@ url="http://127.0.0.4:$port"
 	fail "in-cluster pause: $(cat body.json)"
 [ "$(settled $sideA T)" = T ] || fail "in-cluster pause did not stop cart-a"
 del ic1 >/dev/null
+# The controller in a pod (the CronJob): discovery through the service account,
+# with the CronJob's inventory shape (no kubeconfig), KUBECONFIG unset and no
+# ~/.kube/config: the service-account token is its only credential.
+cat >inventory-ic.json <<EOF
+{"token_file": "token",
+ "kubernetes": {"namespace": "faultline", "selector": "app.kubernetes.io/name=faultline-agent", "port": $port}}
+EOF
+cat >exp-ic.json <<'EOF'
+{"title": "pause cart-a's sidecar from a pod",
+ "method": [
+   {"type": "action", "name": "pause sidecar",
+    "provider": {"type": "fault", "kind": "pause",
+                 "target": {"pod": {"namespace": "shop", "name": "cart-a", "container": "sidecar"}},
+                 "duration": "60s"}}]}
+EOF
+env -u KUBECONFIG HOME="$dir/nohome" KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$apiport \
+	FAULTLINE_SA_DIR="$dir/sa" "$faultline" run --agents inventory-ic.json --journal journal-ic.json \
+	exp-ic.json >run-ic.out 2>&1 || fail "faultline run in-cluster: $(cat run-ic.out)"
+python3 - journal-ic.json <<'PY' || fail "in-cluster discovery: $(cat run-ic.out)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = j["run"][0]["output"]
+assert j["run"][0]["status"] == "succeeded", j["run"]
+assert out["pods"] == ["shop/cart-a@node-a"], out
+assert [a["agent"] for a in out["agents"]] == ["node-a"], out
+PY
+grep '"/api/v1/namespaces/faultline/pods"' api.log | tail -n 1 | grep -q "Bearer $apitoken" ||
+	fail "the controller did not list the agents with the service-account token"
+[ "$(settled $sideA S)" = S ] || fail "cart-a sidecar left stopped by the in-cluster run"
 rotated=$(hex64)
 python3 mkworld.py "$here/fixtures/pod.json" update - token "\"$rotated\""
 printf '%s' "$rotated" >sa/token.new && mv sa/token.new sa/token
@@ -512,7 +726,7 @@ del ic2 >/dev/null
 tail -n 1 api.log | grep -q "Bearer $rotated" || fail "the rotated token was not sent"
 [ "$(settled $sideA S)" = S ] || fail "cart-a sidecar left stopped"
 stop_c=$cpid
-echo "ok 9b in-cluster service account (CA + token files), rotated token re-read"
+echo "ok 9b in-cluster service account (CA + token files), rotated token re-read; faultline run discovers agents in-cluster"
 
 # 9c. a kubeconfig with an exec plugin (common on laptops: EKS, GKE) must not stop an
 #     agent -- the embedded one of `faultline run` inherits KUBECONFIG: pod targets
@@ -549,6 +763,59 @@ del d2 >/dev/null
 [ "$(settled $sideA S)" = S ] || fail "d2 not reverted"
 echo "ok 9c exec-plugin kubeconfig: agent serves, pod targets refused with the reason"
 
+# 9d. kubeconfig users with a client certificate instead of a token: as files
+#     (relative to the kubeconfig, EC key in PKCS#8) and inline as *-data (RSA key
+#     in the traditional PEM form kubeadm writes, the CA inline too).
+cp client.pem client.key kube/
+b64() { base64 -w0 "$1"; }
+cat >kube/cert-config <<EOF
+apiVersion: v1
+kind: Config
+current-context: node
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$apiport", certificate-authority: ca.pem}}]
+contexts: [{name: node, context: {cluster: c, user: node-a}}]
+users:
+- name: node-a
+  user:
+    client-certificate: client.pem
+    client-key: client.key
+EOF
+cat >kube/certdata-config <<EOF
+apiVersion: v1
+kind: Config
+current-context: node
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$apiport", certificate-authority-data: $(b64 ca.pem)}}]
+contexts: [{name: node, context: {cluster: c, user: node-a}}]
+users:
+- name: node-a
+  user:
+    client-certificate-data: $(b64 client2.pem)
+    client-key-data: $(b64 client2.key)
+EOF
+grep -q "BEGIN RSA PRIVATE KEY" client2.key || fail "client2.key is not a traditional RSA key"
+n=6
+for cfg in cert-config certdata-config; do
+	KUBECONFIG="$dir/kube/$cfg" NODE_NAME=node-a "$agent" --listen "127.0.0.$n:$port" \
+		--token-file token --state-dir "state-$cfg" 2>"agent-$cfg.log" &
+	p=$!
+	pids="$pids $p"
+	url="http://127.0.0.$n:$port"
+	i=0
+	until curl -s "$url/v1/health" >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 200 ] && fail "agent with $cfg did not start: $(cat "agent-$cfg.log")"; sleep 0.05
+	done
+	[ "$(post '{"id":"x1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a","container":"sidecar"}},"ttl_ms":60000}')" = 201 ] ||
+		fail "pause with a client certificate ($cfg): $(cat body.json) $(tail -n 3 "agent-$cfg.log")"
+	tail -n 1 api.log | grep -q '"auth": "", "x509": "system:node:node-a"' ||
+		fail "$cfg: the list was not authenticated by the client certificate alone: $(tail -n 1 api.log)"
+	[ "$(settled $sideA T)" = T ] || fail "$cfg: cart-a's sidecar not stopped"
+	del x1 >/dev/null
+	[ "$(settled $sideA S)" = S ] || fail "$cfg: x1 not reverted"
+	stop_cert="$stop_cert $p:agent-$cfg.log"
+	n=$((n + 1))
+done
+echo "ok 9d client-certificate kubeconfigs (files, PKCS#8 EC key; inline data, RSA key, inline CA)"
+
 # 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
 stop_agent() {
 	kill -TERM "$1"
@@ -563,6 +830,10 @@ apid=""
 stop_agent "$bpid" agent-b.log
 stop_agent "$stop_c" agent-c.log
 stop_agent "$dpid" agent-d.log
-grep -q "Sanitizer" run.out run-all.out && fail "sanitizer report from faultline: $(cat run.out run-all.out)"
+for pl in $stop_cert; do
+	stop_agent "${pl%%:*}" "${pl#*:}"
+done
+grep -q "Sanitizer" run.out run-all.out run-restart.out run-orphan.out run-ic.out &&
+	fail "sanitizer report from faultline: $(grep -A20 Sanitizer run*.out | head -40)"
 echo "ok 9 agents stopped cleanly"
 exit 0
