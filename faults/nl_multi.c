@@ -37,8 +37,8 @@ struct multi_ent {
 
 struct fl_nl_multi {
 	const struct fl_fault_ops *one;
-	void *single;	       /* the kind's own spec when one namespace (n == 0) */
-	struct multi_ent *v;   /* one per distinct network namespace */
+	void *single;	     /* the kind's own spec when one namespace (n == 0) */
+	struct multi_ent *v; /* one per distinct network namespace */
 	size_t n;
 };
 
@@ -63,9 +63,9 @@ static cJSON *target_for(const cJSON *target, const char *netns)
 		cJSON *c = strcmp(it->string, "pod") ? cJSON_Duplicate(it, true)
 						     : cJSON_CreateString(netns);
 
-		if (!t || !c || !cJSON_AddItemToObject(t, strcmp(it->string, "pod") ? it->string
-										     : "netns_path",
-						       c)) {
+		if (!t || !c ||
+		    !cJSON_AddItemToObject(t, strcmp(it->string, "pod") ? it->string : "netns_path",
+					   c)) {
 			cJSON_Delete(c);
 			cJSON_Delete(t);
 			return NULL;
@@ -89,9 +89,9 @@ void fl_nl_multi_free(void *spec)
 	free(m);
 }
 
-int fl_nl_multi_parse_pods(const struct fl_fault_ops *one, const cJSON *target,
-			   const cJSON *params, const struct fl_pod_netns_ent *pods, size_t npods,
-			   void **out, struct fl_error *err)
+int fl_nl_multi_parse_pods(const struct fl_fault_ops *one, const cJSON *target, const cJSON *params,
+			   const struct fl_pod_netns_ent *pods, size_t npods, void **out,
+			   struct fl_error *err)
 {
 	struct fl_nl_multi *m;
 	unsigned long long ino[FL_POD_NETNS_MAX];
@@ -179,8 +179,7 @@ int fl_nl_multi_parse(const struct fl_fault_ops *one, const cJSON *target, const
 	return r;
 }
 
-int fl_nl_multi_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
-		     struct fl_error *err)
+int fl_nl_multi_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
 {
 	struct fl_nl_multi *m = spec;
 	cJSON *rec, *arr;
@@ -243,8 +242,7 @@ static const cJSON *entries(const cJSON *undo)
 	return cJSON_IsArray(a) ? a : NULL;
 }
 
-int fl_nl_multi_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
-		      struct fl_error *err)
+int fl_nl_multi_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)
 {
 	struct fl_nl_multi *m = spec;
 	const cJSON *arr = entries(undo);
@@ -261,7 +259,8 @@ int fl_nl_multi_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
 	for (i = 0; i < m->n; i++) {
 		u[i] = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, (int)i), "undo");
 		if (!cJSON_IsObject(u[i]))
-			return fl_error_set(err, -EINVAL, "", "undo record does not match the plan");
+			return fl_error_set(err, -EINVAL, "",
+					    "undo record does not match the plan");
 	}
 	if (ctx && ctx->journal) {
 		c.journal = journal_whole;
@@ -335,8 +334,7 @@ int fl_nl_multi_describe(const void *spec, struct fl_buf *out)
 	return r;
 }
 
-int fl_nl_multi_describe_plan(const struct fl_fault_ops *one, const cJSON *undo,
-			      struct fl_buf *out)
+int fl_nl_multi_describe_plan(const struct fl_fault_ops *one, const cJSON *undo, struct fl_buf *out)
 {
 	const cJSON *arr = entries(undo), *e;
 	int r = 0;
