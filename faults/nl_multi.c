@@ -120,10 +120,12 @@ int fl_nl_multi_parse_pods(const struct fl_fault_ops *one, const cJSON *target, 
 				break;
 		if (k < m->n) {
 			struct fl_pod_netns_ent *e = &m->v[k].pod;
-			size_t l = strlen(e->pod);
+			size_t l = strlen(e->pod), add = strlen(pods[i].pod);
 
-			if (l + 2 + strlen(pods[i].pod) < sizeof(e->pod))
-				snprintf(e->pod + l, sizeof(e->pod) - l, ", %s", pods[i].pod);
+			if (l + 2 + add < sizeof(e->pod)) {
+				memcpy(e->pod + l, ", ", 2);
+				memcpy(e->pod + l + 2, pods[i].pod, add + 1);
+			}
 			continue;
 		}
 		ino[m->n] = in;

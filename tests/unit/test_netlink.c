@@ -954,9 +954,33 @@ START_TEST(multi_pod_cap_and_errors)
 	ck_assert_str_eq(err.path, "$.target.interface");
 	ck_assert_msg(!strncmp(err.msg, "pod shop/p: ", 12), "%s", err.msg);
 	ck_assert_ptr_null(spec);
-	/* A kind's own record (no "netns_pods") is the kind's: an empty one is an error there. */
 	cJSON_Delete(t);
 	cJSON_Delete(p);
+	/* Pods sharing a namespace (hostNetwork) get the fault once, both named. */
+	{
+		struct fl_buf b;
+		char want[128];
+
+		pod_ent(&ents[0], "a", getpid());
+		pod_ent(&ents[1], "b", getpid());
+		spec = multi_spec(ents, 2);
+		fl_buf_init(&b, 4096);
+		ck_assert_int_eq(fl_fault_lookup("bandwidth")->describe(spec, &b), 0);
+		snprintf(want, sizeof(want), "# pod shop/a, shop/b (netns /proc/%d/ns/net)\n",
+			 (int)getpid());
+		ck_assert_msg(!strncmp(b.data, want, strlen(want)), "%s", b.data);
+		ck_assert_msg(!strstr(b.data + 1, "# pod"), "%s", b.data);
+		fl_buf_done(&b);
+		fl_fault_lookup("bandwidth")->free(spec);
+	}
+	/* A journal record's entry without its undo: the first error, naming the pod. */
+	t = J("{\"netns_pods\":[{\"pod\":\"shop/x\"},{\"pod\":\"shop/y\",\"undo\":"
+	      "{\"fault\":\"bandwidth\",\"netns\":\"/proc/0/ns/net\",\"netns_ino\":1,"
+	      "\"ifname\":\"fl0\",\"ifindex\":2,\"prev\":null}}]}");
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_fault_lookup("bandwidth")->revert(t, &err), -EINVAL);
+	ck_assert_msg(!strcmp(err.msg, "pod shop/x: no undo record"), "%s", err.msg);
+	cJSON_Delete(t);
 }
 END_TEST
 
