@@ -413,6 +413,37 @@ int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
 /* direction := "egress" (default) | "ingress"   ($.params.direction) */
 int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err) FL_WUR;
 
+/* ---- nl_multi.c ---- */
+
+struct fl_fault_ops;
+struct fl_fault_ctx;
+struct fl_pod_netns_ent;
+
+/* The kinds' one-namespace ops, which the registered ones wrap. */
+extern const struct fl_fault_ops fl_nl_netem_one, fl_nl_bandwidth_one, fl_nl_partition_one;
+
+/*
+ * A network kind's ops around its one-namespace ops `one`: a pod target that
+ * matches several pods on this node gets the fault in each pod's network
+ * namespace, all or nothing (see nl_multi.c for the undo record). Any other
+ * target is `one`'s, unchanged.
+ */
+int fl_nl_multi_parse(const struct fl_fault_ops *one, const cJSON *target, const cJSON *params,
+		      void **spec, struct fl_error *err) FL_WUR;
+/* The same for pods already listed (fl_pod_target_netns_all): one spec per netns. */
+int fl_nl_multi_parse_pods(const struct fl_fault_ops *one, const cJSON *target, const cJSON *params,
+			   const struct fl_pod_netns_ent *pods, size_t npods, void **spec,
+			   struct fl_error *err) FL_WUR;
+int fl_nl_multi_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
+		     struct fl_error *err) FL_WUR;
+int fl_nl_multi_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
+		      struct fl_error *err) FL_WUR;
+int fl_nl_multi_revert(const struct fl_fault_ops *one, const cJSON *undo, struct fl_error *err);
+int fl_nl_multi_describe(const void *spec, struct fl_buf *out) FL_WUR;
+int fl_nl_multi_describe_plan(const struct fl_fault_ops *one, const cJSON *undo,
+			      struct fl_buf *out) FL_WUR;
+void fl_nl_multi_free(void *spec);
+
 /* ---- nl_probe.c ---- */
 
 enum fl_nl_cap {

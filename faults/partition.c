@@ -460,7 +460,8 @@ static bool part_available(char *why, size_t whylen)
 	return false;
 }
 
-const struct fl_fault_ops fl_fault_partition = {
+/* One network namespace; fl_fault_partition below takes several pods (nl_multi.c). */
+const struct fl_fault_ops fl_nl_partition_one = {
     .kind = "partition",
     .parse = part_parse,
     .plan = part_plan,
@@ -470,4 +471,31 @@ const struct fl_fault_ops fl_fault_partition = {
     .describe_plan = part_describe_plan,
     .available = part_available,
     .free = part_free,
+};
+
+static int part_mparse(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err)
+{
+	return fl_nl_multi_parse(&fl_nl_partition_one, target, params, spec, err);
+}
+
+static int part_mrevert(const cJSON *undo, struct fl_error *err)
+{
+	return fl_nl_multi_revert(&fl_nl_partition_one, undo, err);
+}
+
+static int part_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
+{
+	return fl_nl_multi_describe_plan(&fl_nl_partition_one, undo, out);
+}
+
+const struct fl_fault_ops fl_fault_partition = {
+    .kind = "partition",
+    .parse = part_mparse,
+    .plan = fl_nl_multi_plan,
+    .apply = fl_nl_multi_apply,
+    .revert = part_mrevert,
+    .describe = fl_nl_multi_describe,
+    .describe_plan = part_mdescribe_plan,
+    .available = part_available,
+    .free = fl_nl_multi_free,
 };

@@ -720,23 +720,31 @@ out:
 	return r;
 }
 
+/* Parse a network fault's pod selection and list its pods on this node. */
+static int net_pods(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
+		    struct fl_kube_pod_list *pods, struct fl_error *err)
+{
+	int r;
+
+	r = fl_pod_sel_parse(pod, path, sel, err);
+	if (r < 0)
+		return r;
+	if (sel->container)
+		return fl_error_set(
+		    err, -EINVAL, path,
+		    "a pod's containers share its network namespace: no \"container\" "
+		    "for a network fault");
+	return fl_pod_sel_pods(sel, pods, err);
+}
+
 int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
 			struct fl_error *err)
 {
-	struct fl_pod_sel sel;
+	struct fl_pod_sel sel = {0};
 	struct fl_kube_pod_list pods = {0};
 	int r;
 
-	r = fl_pod_sel_parse(pod, path, &sel, err);
-	if (r < 0)
-		return r;
-	if (sel.container) {
-		r = fl_error_set(err, -EINVAL, path,
-				 "a pod's containers share its network namespace: no \"container\" "
-				 "for a network fault");
-		goto out;
-	}
-	r = fl_pod_sel_pods(&sel, &pods, err);
+	r = net_pods(pod, path, &sel, &pods, err);
 	if (r < 0)
 		goto out;
 	if (pods.n != 1) {
@@ -749,6 +757,59 @@ int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t 
 	}
 	r = fl_pod_netns(&pods.v[0], netns, len, NULL, err);
 out:
+	fl_kube_pod_list_done(&pods);
+	fl_pod_sel_done(&sel);
+	return r;
+}
+
+int fl_pod_target_netns_all(const cJSON *pod, const char *path, struct fl_pod_netns_ent **out,
+			    size_t *n, struct fl_error *err)
+{
+	struct fl_pod_sel sel = {0};
+	struct fl_kube_pod_list pods = {0};
+	struct fl_pod_netns_ent *v = NULL;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = net_pods(pod, path, &sel, &pods, err);
+	if (r < 0)
+		goto out;
+	if (pods.n > FL_POD_NETNS_MAX) {
+		r = fl_error_set(err, -E2BIG, path,
+				 "%zu pods match on this node; a network fault takes at most %d: "
+				 "narrow the selector, or let the controller pick with \"count\"",
+				 pods.n, FL_POD_NETNS_MAX);
+		goto out;
+	}
+	v = calloc(pods.n ? pods.n : 1, sizeof(*v));
+	if (!v) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	qsort(pods.v, pods.n, sizeof(pods.v[0]), cmp_pod);
+	for (size_t i = 0; i < pods.n; i++) {
+		const struct fl_kube_pod *p = &pods.v[i];
+
+		snprintf(v[i].pod, sizeof(v[i].pod), "%s/%s", p->namespace ? p->namespace : "",
+			 p->name ? p->name : (p->uid ? p->uid : ""));
+		snprintf(v[i].uid, sizeof(v[i].uid), "%s", p->uid ? p->uid : "");
+		r = fl_pod_netns(p, v[i].netns, sizeof(v[i].netns), NULL, err);
+		if (r < 0) {
+			char m[sizeof(err->msg)];
+
+			snprintf(m, sizeof(m), "%s", err->msg);
+			fl_error_set(err, r, err->path[0] ? err->path : path, "pod %s: %s",
+				     v[i].pod, m);
+			goto out;
+		}
+	}
+	*out = v;
+	*n = pods.n;
+	v = NULL;
+	r = 0;
+out:
+	free(v);
 	fl_kube_pod_list_done(&pods);
 	fl_pod_sel_done(&sel);
 	return r;

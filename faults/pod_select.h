@@ -113,6 +113,24 @@ int fl_pod_netns(const struct fl_kube_pod *pod, char *path, size_t len,
 int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
 			struct fl_error *err) FL_WUR;
 
+/* At most this many pods per node for one network fault (fl_pod_target_netns_all). */
+#define FL_POD_NETNS_MAX 64
+
+struct fl_pod_netns_ent {
+	char pod[320];	/* "namespace/name" */
+	char uid[64];	/* metadata.uid */
+	char netns[64]; /* /proc/PID/ns/net of its sandbox */
+};
+
+/*
+ * Every pod a network fault's {"pod": {...}} names on this node (at most
+ * FL_POD_NETNS_MAX, else -E2BIG), sorted by namespace/name, each with its
+ * sandbox's netns path. Errors as fl_pod_target_netns's; a pod whose namespace
+ * cannot be found is named in the message. Caller frees *out.
+ */
+int fl_pod_target_netns_all(const cJSON *pod, const char *path, struct fl_pod_netns_ent **out,
+			    size_t *n, struct fl_error *err) FL_WUR;
+
 /*
  * For undo records: the pods a fault hit, with their container IDs at plan
  * time ({"uid","namespace","name","containers":{name: id}}), so a revert after

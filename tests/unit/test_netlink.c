@@ -11,9 +11,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/filter.h>
@@ -26,12 +29,14 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 
 #include "faults/fault.h"
 #include "faults/nl_common.h"
+#include "faults/pod_select.h"
 
 static cJSON *J(const char *s)
 {
@@ -832,6 +837,240 @@ START_TEST(kernel_partition_and_probe)
 }
 END_TEST
 
+/* ---- several pods' network namespaces (nl_multi.c) ---- */
+
+/*
+ * A "pod": a child in a network namespace of its own with a veth pair fl0/fl0p
+ * up, killed with its parent (the test). Returns its PID.
+ */
+static pid_t pod_netns(void)
+{
+	int p[2];
+	char c = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		static const char *const names[] = {"fl0", "fl0p"};
+		struct nl_sock *sk = NULL;
+		bool ok;
+
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		ok = unshare(CLONE_NEWNET) == 0 && (sk = nl_socket_alloc()) &&
+		     nl_connect(sk, NETLINK_ROUTE) == 0 &&
+		     rtnl_link_veth_add(sk, "fl0", "fl0p", getpid()) == 0;
+		for (size_t i = 0; ok && i < 2; i++) {
+			struct rtnl_link *l = NULL, *chg = rtnl_link_alloc();
+
+			ok = chg && rtnl_link_get_kernel(sk, 0, names[i], &l) == 0;
+			if (ok) {
+				rtnl_link_set_flags(chg, IFF_UP);
+				ok = rtnl_link_change(sk, l, chg, 0) == 0;
+			}
+			rtnl_link_put(l);
+			rtnl_link_put(chg);
+		}
+		if (write(p[1], ok ? "1" : "0", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	ck_assert_msg(c == '1', "could not make a netns with a veth pair");
+	return pid;
+}
+
+static void pod_ent(struct fl_pod_netns_ent *e, const char *name, pid_t pid)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->pod, sizeof(e->pod), "shop/%s", name);
+	snprintf(e->uid, sizeof(e->uid), "uid-%s", name);
+	snprintf(e->netns, sizeof(e->netns), "/proc/%d/ns/net", (int)pid);
+}
+
+/* The handle of fl0's root qdisc in that netns (0: the kernel's default). */
+static uint32_t fl0_root(const char *netns)
+{
+	struct fl_error err;
+	struct nl_sock *sk = NULL;
+	struct nl_cache *cache = NULL;
+	struct rtnl_qdisc *q;
+	uint32_t h = 0;
+	int ix;
+
+	fl_error_init(&err);
+	ck_assert_msg(fl_nl_sock_get(NULL, netns, &sk, &err) == 0, "%s", err.msg);
+	ck_assert_msg(fl_nl_ifindex(sk, "fl0", &ix, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(rtnl_qdisc_alloc_cache(sk, &cache), 0);
+	q = rtnl_qdisc_get_by_parent(cache, ix, TC_H_ROOT);
+	if (q && !strcmp(rtnl_tc_get_kind(TC_CAST(q)), "tbf"))
+		h = rtnl_tc_get_handle(TC_CAST(q));
+	rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	fl_nl_sock_put(NULL, sk);
+	return h;
+}
+
+static void *multi_spec(struct fl_pod_netns_ent *ents, size_t n)
+{
+	cJSON *t = J("{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},"
+		     "\"interface\":\"fl0\"}");
+	cJSON *p = J("{\"rate\":\"8mbit\"}");
+	struct fl_error err;
+	void *spec = NULL;
+
+	fl_error_init(&err);
+	ck_assert_msg(fl_nl_multi_parse_pods(&fl_nl_bandwidth_one, t, p, ents, n, &spec, &err) == 0,
+		      "%s: %s", err.path, err.msg);
+	cJSON_Delete(t);
+	cJSON_Delete(p);
+	return spec;
+}
+
+START_TEST(multi_pod_cap_and_errors)
+{
+	static struct fl_pod_netns_ent ents[FL_POD_NETNS_MAX + 1];
+	cJSON *t = J("{\"pod\":{\"namespace\":\"shop\",\"name\":\"x\"},\"interface\":\"a/b\"}");
+	cJSON *p = J("{\"rate\":\"8mbit\"}");
+	struct fl_error err;
+	void *spec = NULL;
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(ents); i++)
+		pod_ent(&ents[i], "p", 1);
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_nl_multi_parse_pods(&fl_nl_bandwidth_one, t, p, ents,
+						FL_ARRAY_SIZE(ents), &spec, &err),
+			 -E2BIG);
+	ck_assert_str_eq(err.path, "$.target.pod");
+	ck_assert_msg(strstr(err.msg, "at most 64"), "%s", err.msg);
+	/* A target error in one pod's spec names the pod and keeps its path. */
+	ck_assert_int_eq(fl_nl_multi_parse_pods(&fl_nl_bandwidth_one, t, p, ents, 2, &spec, &err),
+			 -EINVAL);
+	ck_assert_str_eq(err.path, "$.target.interface");
+	ck_assert_msg(!strncmp(err.msg, "pod shop/p: ", 12), "%s", err.msg);
+	ck_assert_ptr_null(spec);
+	cJSON_Delete(t);
+	cJSON_Delete(p);
+	/* Pods sharing a namespace (hostNetwork) get the fault once, both named. */
+	{
+		struct fl_buf b;
+		char want[128];
+
+		pod_ent(&ents[0], "a", getpid());
+		pod_ent(&ents[1], "b", getpid());
+		spec = multi_spec(ents, 2);
+		fl_buf_init(&b, 4096);
+		ck_assert_int_eq(fl_fault_lookup("bandwidth")->describe(spec, &b), 0);
+		snprintf(want, sizeof(want), "# pod shop/a, shop/b (netns /proc/%d/ns/net)\n",
+			 (int)getpid());
+		ck_assert_msg(!strncmp(b.data, want, strlen(want)), "%s", b.data);
+		ck_assert_msg(!strstr(b.data + 1, "# pod"), "%s", b.data);
+		fl_buf_done(&b);
+		fl_fault_lookup("bandwidth")->free(spec);
+	}
+	/* A journal record's entry without its undo: the first error, naming the pod. */
+	t = J("{\"netns_pods\":[{\"pod\":\"shop/x\"},{\"pod\":\"shop/y\",\"undo\":"
+	      "{\"fault\":\"bandwidth\",\"netns\":\"/proc/0/ns/net\",\"netns_ino\":1,"
+	      "\"ifname\":\"fl0\",\"ifindex\":2,\"prev\":null}}]}");
+	fl_error_init(&err);
+	ck_assert_int_eq(fl_fault_lookup("bandwidth")->revert(t, &err), -EINVAL);
+	ck_assert_msg(!strcmp(err.msg, "pod shop/x: no undo record"), "%s", err.msg);
+	cJSON_Delete(t);
+}
+END_TEST
+
+START_TEST(kernel_multi_pod_all_or_nothing)
+{
+	const struct fl_fault_ops *ops = fl_fault_lookup("bandwidth");
+	struct fl_fault_ctx ctx = {.fault_id = "multi"};
+	struct fl_pod_netns_ent ents[2];
+	struct fl_error err;
+	struct nl_sock *sk = NULL;
+	struct fl_buf b;
+	cJSON *undo = NULL, *copy;
+	char *text;
+	void *spec;
+	pid_t a, bb, c;
+
+	private_netns();
+	a = pod_netns();
+	bb = pod_netns();
+	pod_ent(&ents[0], "a", a);
+	pod_ent(&ents[1], "b", bb);
+	fl_error_init(&err);
+
+	/* Both namespaces get the tbf; the record lists both before either is touched. */
+	spec = multi_spec(ents, 2);
+	fl_buf_init(&b, 4096);
+	ck_assert_int_eq(ops->describe(spec, &b), 0);
+	ck_assert_msg(strstr(b.data, "# pod shop/a (netns /proc/") &&
+			  strstr(b.data, "# pod shop/b (netns /proc/"),
+		      "%s", b.data);
+	ck_assert_msg(strstr(b.data, ents[1].netns), "%s", b.data);
+	fl_buf_done(&b);
+	ck_assert_msg(ops->plan(spec, &ctx, &undo, &err) == 0, "plan: %s", err.msg);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(undo, "netns_pods")), 2);
+	ck_assert_uint_eq(fl0_root(ents[0].netns), 0);
+	/* What the journal keeps is all revert needs: a text round trip. */
+	text = cJSON_PrintUnformatted(undo);
+	copy = cJSON_Parse(text);
+	free(text);
+	ck_assert_msg(ops->apply(spec, &ctx, undo, &err) == 0, "apply: %s", err.msg);
+	ops->free(spec);
+	ck_assert_uint_eq(fl0_root(ents[0].netns), FL_NL_HANDLE_ROOT);
+	ck_assert_uint_eq(fl0_root(ents[1].netns), FL_NL_HANDLE_ROOT);
+	fl_buf_init(&b, 4096);
+	ck_assert_int_eq(ops->describe_plan(copy, &b), 0);
+	ck_assert_msg(strstr(b.data, "# pod shop/a") && strstr(b.data, "# pod shop/b"), "%s",
+		      b.data);
+	fl_buf_done(&b);
+	ck_assert_msg(ops->revert(copy, &err) == 0, "revert: %s", err.msg);
+	ck_assert_msg(ops->revert(copy, &err) == 0, "second revert: %s", err.msg);
+	ck_assert_uint_eq(fl0_root(ents[0].netns), 0);
+	ck_assert_uint_eq(fl0_root(ents[1].netns), 0);
+	cJSON_Delete(copy);
+	cJSON_Delete(undo);
+	undo = NULL;
+
+	/* b's interface goes between plan and apply: a's tbf is taken back, b is named. */
+	spec = multi_spec(ents, 2);
+	ck_assert_msg(ops->plan(spec, &ctx, &undo, &err) == 0, "plan: %s", err.msg);
+	ck_assert_int_eq(fl_nl_sock_get(NULL, ents[1].netns, &sk, &err), 0);
+	ck_assert_int_eq(fl_nl_link_del(sk, "fl0", &err), 0);
+	fl_nl_sock_put(NULL, sk);
+	ck_assert_int_lt(ops->apply(spec, &ctx, undo, &err), 0);
+	ck_assert_msg(!strncmp(err.msg, "pod shop/b: ", 12), "%s", err.msg);
+	ck_assert_uint_eq(fl0_root(ents[0].netns), 0);
+	ck_assert_msg(ops->revert(undo, &err) == 0, "revert after a failed apply: %s", err.msg);
+	ops->free(spec);
+	cJSON_Delete(undo);
+	undo = NULL;
+
+	/* A pod whose namespace is gone by revert time counts as reverted. */
+	c = pod_netns();
+	pod_ent(&ents[1], "c", c);
+	spec = multi_spec(ents, 2);
+	ck_assert_msg(ops->plan(spec, &ctx, &undo, &err) == 0, "plan: %s", err.msg);
+	ck_assert_msg(ops->apply(spec, &ctx, undo, &err) == 0, "apply: %s", err.msg);
+	ops->free(spec);
+	ck_assert_uint_eq(fl0_root(ents[1].netns), FL_NL_HANDLE_ROOT);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	ck_assert_msg(ops->revert(undo, &err) == 0, "revert with c gone: %s", err.msg);
+	ck_assert_uint_eq(fl0_root(ents[0].netns), 0);
+	cJSON_Delete(undo);
+	kill(a, SIGKILL);
+	kill(bb, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(bb, NULL, 0);
+}
+END_TEST
+
 Suite *fl_suite_netlink(void)
 {
 	Suite *s = suite_create("netlink");
@@ -845,6 +1084,7 @@ Suite *fl_suite_netlink(void)
 	tcase_add_test(tc, parse_errors_have_paths);
 	tcase_add_test(tc, docs_examples);
 	tcase_add_test(tc, owner_registry);
+	tcase_add_test(tc, multi_pod_cap_and_errors);
 	suite_add_tcase(s, tc);
 	if (geteuid() == 0) {
 		TCase *k = tcase_create("kernel");
@@ -854,6 +1094,7 @@ Suite *fl_suite_netlink(void)
 		tcase_add_test(k, kernel_scope_filters_v6);
 		tcase_add_test(k, kernel_ingress_ifb);
 		tcase_add_test(k, kernel_partition_and_probe);
+		tcase_add_test(k, kernel_multi_pod_all_or_nothing);
 		suite_add_tcase(s, k);
 	} else {
 		printf("SKIPPED: netlink kernel cases need root (private network namespaces)\n");
