@@ -8,46 +8,19 @@ leave no live fault and no journal record.
 
     controller_gone.py FAULTLINE FAULTLINE_AGENT
 """
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from agentlib import get, start_agent, state, write_token
+
 DURATION_MS = 2000
 LATE_MAX_MS = 200
-
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=5)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
-def get(sock, token, path):
-    c = UnixHTTP(sock)
-    c.request("GET", path, headers={"Authorization": "Bearer " + token} if token else {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r.status, json.loads(body)
-
-
-def state(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "-"
 
 
 def now_ms():
@@ -70,24 +43,9 @@ def main():
         return cond
 
     try:
-        token = os.urandom(24).hex()
-        fd = os.open(f"{d}/token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.write(fd, (token + "\n").encode())
-        os.close(fd)
-        sock = f"{d}/agent.sock"
-        log = open(f"{d}/agent.log", "w")
-        agent = subprocess.Popen([agent_bin, "--listen", "unix:" + sock, "--token-file",
-                                  f"{d}/token", "--state-dir", f"{d}/state"], stderr=log)
+        token = write_token(d)
+        agent, sock = start_agent(agent_bin, d)
         procs.append(agent)
-        for _ in range(500):
-            try:
-                if get(sock, None, "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.01)
-        else:
-            raise RuntimeError("the agent did not start")
         victim = subprocess.Popen(["sleep", "300"])
         procs.append(victim)
         with open(f"{d}/inventory.json", "w") as f:

@@ -9,37 +9,17 @@ the SIGCONT first, then ID.json unlinked and the directory fsynced.
 
     journal_order.py FAULTLINE_AGENT
 """
-import http.client
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
-def call(sock, method, path, token=None, body=None):
-    c = UnixHTTP(sock)
-    h = {"Authorization": "Bearer " + token} if token else {}
-    c.request(method, path, body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, data
+from agentlib import call, start_agent, write_token
 
 
 def fail(msg, trace=None):
@@ -67,26 +47,16 @@ def main():
     d = tempfile.mkdtemp(prefix="fl-jorder-")
     agent_p = victim = None
     try:
-        token = os.urandom(24).hex()
-        fd = os.open(f"{d}/token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.write(fd, (token + "\n").encode())
-        os.close(fd)
-        sock = f"{d}/agent.sock"
-        agent_p = subprocess.Popen(
-            [strace, "-f", "-qq", "-s", "256", "-o", f"{d}/trace",
-             "-e", "trace=openat,fsync,rename,renameat,renameat2,unlinkat,pidfd_send_signal",
-             agent, "--listen", "unix:" + sock, "--token-file", f"{d}/token", "--state-dir",
-             f"{d}/state", "--keep-caps"],
-            stderr=open(f"{d}/agent.log", "w"))
-        for _ in range(1000):
-            try:
-                if call(sock, "GET", "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.01)
-        else:
-            fail("the agent did not start under strace")
+        token = write_token(d)
+        try:
+            agent_p, sock = start_agent(
+                agent, d, tries=1000,
+                wrapper=[strace, "-f", "-qq", "-s", "256", "-o", f"{d}/trace", "-e",
+                         "trace=openat,fsync,rename,renameat,renameat2,unlinkat,"
+                         "pidfd_send_signal"],
+                extra=["--keep-caps"])
+        except RuntimeError as e:
+            fail(f"the agent did not start under strace: {e}")
         victim = subprocess.Popen(["sleep", "300"])
         time.sleep(0.05)
         body = json.dumps({"id": "jo1", "kind": "pause", "target": {"pid": victim.pid},

@@ -9,7 +9,6 @@ answer to the first POST /v1/faults and closes the controller's connection.
 
     lost_answer.py FAULTLINE FAULTLINE_AGENT
 """
-import http.client
 import json
 import os
 import shutil
@@ -21,32 +20,7 @@ import tempfile
 import threading
 import time
 
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=5)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
-def get(sock, token, path):
-    c = UnixHTTP(sock)
-    c.request("GET", path, headers={"Authorization": "Bearer " + token} if token else {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r.status, json.loads(body)
-
-
-def state(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "-"
+from agentlib import get, start_agent, state, write_token
 
 
 class Relay:
@@ -130,24 +104,9 @@ def main():
         return cond
 
     try:
-        token = os.urandom(24).hex()
-        fd = os.open(f"{d}/token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.write(fd, (token + "\n").encode())
-        os.close(fd)
-        sock = f"{d}/agent.sock"
-        log = open(f"{d}/agent.log", "w")
-        agent = subprocess.Popen([agent_bin, "--listen", "unix:" + sock, "--token-file",
-                                  f"{d}/token", "--state-dir", f"{d}/state"], stderr=log)
+        token = write_token(d)
+        agent, sock = start_agent(agent_bin, d)
         procs.append(agent)
-        for _ in range(500):
-            try:
-                if get(sock, None, "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.01)
-        else:
-            raise RuntimeError("the agent did not start")
         relay = Relay(f"{d}/relay.sock", sock)
         victim = subprocess.Popen(["sleep", "300"])
         procs.append(victim)
