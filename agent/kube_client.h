@@ -49,12 +49,4 @@ bool fl_kube_client_active(const char **server, const char **node);
  */
 cJSON *fl_kube_client_note_restarts(const char *id, const cJSON *undo);
 
-/*
- * GET every page of a pod list (following metadata.continue) into `out`.
- * ns NULL lists all namespaces. Shared shape with controller/kube_discovery.c.
- */
-int fl_kube_client_list(const struct fl_kube_config *cfg, const char *ns, const char *labels,
-			const char *fields, struct fl_kube_pod_list *out,
-			struct fl_error *err) FL_WUR;
-
 #endif

@@ -1,7 +1,7 @@
 /*
- * Kubernetes discovery for the controller. The API calls are plain libcurl
- * GETs (the agent has its own in agent/kube_client.c: the two programs share
- * only core/, where the kubeconfig and response parsing live).
+ * Kubernetes discovery for the controller. The API calls are the paged pod
+ * list GETs of core/kube_http.c, shared with the agent (agent/kube_client.c);
+ * the kubeconfig and response parsing are core/kube.c.
  */
 #include "controller/kube_discovery.h"
 
@@ -16,13 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "core/api.h"
 #include "core/buf.h"
+#include "core/kube_http.h"
 #include "core/rng.h"
-
-#define KD_TOKEN_MAX (16 * 1024)
 
 /* The API config of the loaded discovery (one inventory per run). */
 static pthread_mutex_t kd_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -125,41 +122,6 @@ fail:
 	return r;
 }
 
-static int slurp(const char *path, size_t max, char **out)
-{
-	struct fl_buf b;
-	char tmp[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int r = 0;
-
-	*out = NULL;
-	if (fd < 0)
-		return -errno;
-	fl_buf_init(&b, max);
-	for (;;) {
-		ssize_t k = read(fd, tmp, sizeof(tmp));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r = k < 0 ? -errno : 0;
-			break;
-		}
-		r = fl_buf_add(&b, tmp, (size_t)k);
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	if (r < 0) {
-		fl_buf_done(&b);
-		return r;
-	}
-	*out = fl_buf_steal(&b);
-	if (!*out)
-		*out = strdup("");
-	return *out ? 0 : -ENOMEM;
-}
-
 int fl_kube_discovery_config(const struct fl_kube_discovery *d, struct fl_kube_config *cfg,
 			     struct fl_error *err)
 {
@@ -186,7 +148,7 @@ int fl_kube_discovery_config(const struct fl_kube_discovery *d, struct fl_kube_c
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	r = slurp(path, FL_KUBE_CONFIG_MAX, &text);
+	r = fl_kube_read_file(path, FL_KUBE_CONFIG_MAX, &text);
 	if (r < 0)
 		return fl_error_set(err, r, NULL, "kubeconfig %s: %s", path, strerror(-r));
 	r = fl_kube_config_parse(text, strlen(text), dir, d->context, cfg, err);
@@ -198,145 +160,6 @@ int fl_kube_discovery_config(const struct fl_kube_discovery *d, struct fl_kube_c
 		fl_error_set(err, r, NULL, "kubeconfig %s: %s%s%s", path, err->path,
 			     err->path[0] ? ": " : "", m);
 	}
-	return r;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *opaque)
-{
-	return fl_buf_add(opaque, p, size * n) < 0 ? 0 : size * n;
-}
-
-/* GET every page of a pod list. */
-static int list_pods(const struct fl_kube_config *cfg, const char *ns, const char *labels,
-		     const char *fields, struct fl_kube_pod_list *out, struct fl_error *err)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
-	struct fl_buf url, body, auth;
-	char *cont = NULL, *token = NULL;
-	int r = 0;
-
-	fl_buf_init(&url, 16384);
-	fl_buf_init(&body, FL_KUBE_BODY_MAX);
-	fl_buf_init(&auth, KD_TOKEN_MAX + 64);
-	if (!c)
-		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	if (cfg->token_file) {
-		r = slurp(cfg->token_file, KD_TOKEN_MAX, &token);
-		if (r < 0) {
-			r = fl_error_set(err, r, NULL, "token file %s: %s", cfg->token_file,
-					 strerror(-r));
-			goto out;
-		}
-		token[strcspn(token, "\r\n")] = '\0';
-	} else if (cfg->token && !(token = strdup(cfg->token))) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if (token && *token) {
-		struct curl_slist *h;
-
-		if (fl_buf_printf(&auth, "Authorization: Bearer %s", token) < 0 ||
-		    !(h = curl_slist_append(hdrs, auth.data))) {
-			r = fl_error_set(err, -ENOMEM, NULL, "unusable token");
-			goto out;
-		}
-		hdrs = h;
-	}
-	{
-		struct curl_slist *h = curl_slist_append(hdrs, "Accept: application/json");
-
-		if (!h) {
-			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-			goto out;
-		}
-		hdrs = h;
-	}
-	if (cfg->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-	if (cfg->ca_data) {
-		struct curl_blob b = {cfg->ca_data, strlen(cfg->ca_data), CURL_BLOB_COPY};
-
-		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (cfg->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (cfg->cert_file) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->cert_file);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->key_file);
-	}
-	if (cfg->cert_data) {
-		struct curl_blob cb = {cfg->cert_data, strlen(cfg->cert_data), CURL_BLOB_COPY};
-		struct curl_blob kb = {cfg->key_data, strlen(cfg->key_data), CURL_BLOB_COPY};
-
-		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cb);
-		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	for (int page = 0;; page++) {
-		long code = 0;
-		char *next = NULL;
-		CURLcode cc;
-
-		if (page >= FL_KUBE_PAGES_MAX) {
-			r = fl_error_set(err, -E2BIG, NULL, "pod list longer than %d pages",
-					 FL_KUBE_PAGES_MAX);
-			goto out;
-		}
-		fl_buf_done(&url);
-		fl_buf_init(&url, 16384);
-		r = fl_buf_printf(&url, "%s", cfg->server);
-		if (r == 0 && url.len && url.data[url.len - 1] == '/')
-			url.data[--url.len] = '\0';
-		if (r == 0)
-			r = fl_kube_pods_url(ns, labels, fields, cont, &url);
-		if (r < 0) {
-			r = fl_error_set(err, r, NULL, "cannot build the pod list URL");
-			goto out;
-		}
-		fl_buf_done(&body);
-		fl_buf_init(&body, FL_KUBE_BODY_MAX);
-		curl_easy_setopt(c, CURLOPT_URL, url.data);
-		cc = curl_easy_perform(c);
-		if (cc != CURLE_OK) {
-			r = fl_error_set(err, -EHOSTUNREACH, NULL, "Kubernetes API %s: %s",
-					 cfg->server, curl_easy_strerror(cc));
-			goto out;
-		}
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		if (code != 200) {
-			r = fl_kube_status_error(code, body.data, body.len, err);
-			goto out;
-		}
-		r = fl_kube_pod_list_parse(body.data ? body.data : "", body.len, out, &next, err);
-		if (r < 0)
-			goto out;
-		free(cont);
-		cont = next;
-		if (!cont)
-			break;
-	}
-out:
-	free(cont);
-	if (token) {
-		memset(token, 0, strlen(token));
-		free(token);
-	}
-	if (auth.data)
-		memset(auth.data, 0, auth.len);
-	fl_buf_done(&auth);
-	fl_buf_done(&url);
-	fl_buf_done(&body);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
 	return r;
 }
 
@@ -361,7 +184,7 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 	r = fl_kube_discovery_config(&d, &cfg, err);
 	if (r < 0)
 		goto out_d;
-	r = list_pods(&cfg, d.namespace, d.selector, NULL, &pods, err);
+	r = fl_kube_list_pods(&cfg, d.namespace, d.selector, NULL, &pods, err);
 	if (r < 0) {
 		char m[FL_ERROR_MSG_MAX];
 
@@ -616,7 +439,7 @@ int fl_kube_discovery_target(cJSON *target, const struct fl_agent_ep *eps, size_
 		r = fl_error_set(err, -E2BIG, "$.target.pod.name", "too long");
 		goto out;
 	}
-	r = list_pods(&cfg, ns->valuestring, lsel.data, fsel.data, &pods, err);
+	r = fl_kube_list_pods(&cfg, ns->valuestring, lsel.data, fsel.data, &pods, err);
 	if (r < 0) {
 		char m[FL_ERROR_MSG_MAX];
 

@@ -1,0 +1,30 @@
+#ifndef FL_CORE_KUBE_HTTP_H
+#define FL_CORE_KUBE_HTTP_H
+/*
+ * The Kubernetes API over libcurl (library fl_kube_http; core/kube.h has the
+ * parsers it uses).
+ */
+#include <stddef.h>
+
+#include "core/compiler.h"
+#include "core/error.h"
+#include "core/kube.h"
+
+/*
+ * Read a small file whole into a NUL-terminated *out (free it), at most max
+ * bytes: a kubeconfig, a token (read per request: service-account tokens
+ * rotate). 0 or -errno (-E2BIG beyond max).
+ */
+int fl_kube_read_file(const char *path, size_t max, char **out) FL_WUR;
+
+/*
+ * GET every page of a pod list (following metadata.continue, at most
+ * FL_KUBE_PAGES_MAX pages) into `out`, with cfg's server, CA, token or client
+ * certificate. ns NULL lists all namespaces; labels and fields are selectors
+ * or NULL. A non-200 answer is the API's Status message (fl_kube_status_error).
+ */
+int fl_kube_list_pods(const struct fl_kube_config *cfg, const char *ns, const char *labels,
+		      const char *fields, struct fl_kube_pod_list *out,
+		      struct fl_error *err) FL_WUR;
+
+#endif
