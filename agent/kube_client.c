@@ -84,7 +84,7 @@ static int setup(struct fl_error *err)
 			*slash = '\0';
 		else
 			snprintf(dir, sizeof(dir), ".");
-		r = fl_kube_read_file(path, FL_KUBE_CONFIG_MAX, &text);
+		r = fl_buf_read_file(path, FL_KUBE_CONFIG_MAX, &text, NULL);
 		if (r < 0)
 			return fl_error_set(err, r, NULL, "KUBECONFIG %s: %s", path, strerror(-r));
 		r = fl_kube_config_parse(text, strlen(text), dir, getenv("FAULTLINE_KUBE_CONTEXT"),

@@ -148,7 +148,7 @@ int fl_kube_discovery_config(const struct fl_kube_discovery *d, struct fl_kube_c
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	r = fl_kube_read_file(path, FL_KUBE_CONFIG_MAX, &text);
+	r = fl_buf_read_file(path, FL_KUBE_CONFIG_MAX, &text, NULL);
 	if (r < 0)
 		return fl_error_set(err, r, NULL, "kubeconfig %s: %s", path, strerror(-r));
 	r = fl_kube_config_parse(text, strlen(text), dir, d->context, cfg, err);

@@ -1,10 +1,12 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void fl_buf_init(struct fl_buf *b, size_t max)
 {
@@ -80,4 +82,41 @@ char *fl_buf_steal(struct fl_buf *b)
 
 	fl_buf_init(b, b->max);
 	return p;
+}
+
+int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	struct fl_buf b;
+	char chunk[8192];
+	int fd, r = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fl_buf_init(&b, max);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		r = fl_buf_add(&b, chunk, (size_t)n);
+		if (r < 0)
+			break;
+	}
+	close(fd);
+	if (r < 0) {
+		fl_buf_done(&b);
+		return r;
+	}
+	if (len)
+		*len = b.len;
+	*out = fl_buf_steal(&b);
+	if (!*out)
+		*out = strdup("");
+	return *out ? 0 : -ENOMEM;
 }

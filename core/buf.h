@@ -23,5 +23,11 @@ int fl_buf_add(struct fl_buf *b, const void *p, size_t n) FL_WUR;
 int fl_buf_printf(struct fl_buf *b, const char *fmt, ...) FL_PRINTF(2, 3) FL_WUR;
 /* Hand the storage to the caller (NUL-terminated, maybe NULL if empty). */
 char *fl_buf_steal(struct fl_buf *b);
+/*
+ * Read the file at path whole, at most max bytes, into a NUL-terminated *out
+ * (free it; "" for an empty file) and its length into *len (may be NULL).
+ * 0, -E2BIG beyond max, or -errno.
+ */
+int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len) FL_WUR;
 
 #endif

@@ -8,11 +8,9 @@
 #include "core/kube_http.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -25,44 +23,6 @@
 #define KUBE_TOKEN_MAX	     (16 * 1024)
 #define KUBE_CONNECT_MS	     5000L
 #define KUBE_PAGE_TIMEOUT_MS 15000L
-
-/* Read a small text file whole (the token: it rotates, so it is read per request). */
-int fl_kube_read_file(const char *path, size_t max, char **out)
-{
-	struct fl_buf b;
-	char tmp[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int r = 0;
-
-	*out = NULL;
-	if (fd < 0)
-		return -errno;
-	fl_buf_init(&b, max);
-	for (;;) {
-		ssize_t k = read(fd, tmp, sizeof(tmp));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			break;
-		}
-		if (k == 0)
-			break;
-		r = fl_buf_add(&b, tmp, (size_t)k);
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	if (r < 0) {
-		fl_buf_done(&b);
-		return r;
-	}
-	*out = fl_buf_steal(&b);
-	if (!*out)
-		*out = strdup("");
-	return *out ? 0 : -ENOMEM;
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *opaque)
 {
@@ -106,7 +66,7 @@ static int setup_auth(CURL *c, const struct fl_kube_config *cfg, struct curl_sli
 		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
 	}
 	if (cfg->token_file) {
-		r = fl_kube_read_file(cfg->token_file, KUBE_TOKEN_MAX, &token);
+		r = fl_buf_read_file(cfg->token_file, KUBE_TOKEN_MAX, &token, NULL);
 		if (r < 0)
 			return fl_error_set(err, r, NULL, "cannot read the token file %s: %s",
 					    cfg->token_file, strerror(-r));

@@ -11,13 +11,6 @@
 #include "core/kube.h"
 
 /*
- * Read a small file whole into a NUL-terminated *out (free it), at most max
- * bytes: a kubeconfig, a token (read per request: service-account tokens
- * rotate). 0 or -errno (-E2BIG beyond max).
- */
-int fl_kube_read_file(const char *path, size_t max, char **out) FL_WUR;
-
-/*
  * GET every page of a pod list (following metadata.continue, at most
  * FL_KUBE_PAGES_MAX pages) into `out`, with cfg's server, CA, token or client
  * certificate. ns NULL lists all namespaces; labels and fields are selectors

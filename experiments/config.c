@@ -179,49 +179,9 @@ int fl_vars_add_kv(struct fl_vars *vars, const char *kv, struct fl_error *err)
 	return 0;
 }
 
-static int read_capped(const char *path, size_t max, char **out, size_t *len)
-{
-	struct fl_buf b;
-	char chunk[8192];
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	fl_buf_init(&b, max);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		r = fl_buf_add(&b, chunk, (size_t)n);
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	if (r < 0) {
-		fl_buf_done(&b);
-		return r;
-	}
-	*len = b.len;
-	*out = fl_buf_steal(&b);
-	if (!*out) {
-		*out = strdup("");
-		if (!*out)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 int fl_experiment_read_file(const char *path, char **out, size_t *len)
 {
-	return read_capped(path, FL_EXP_FILE_MAX, out, len);
+	return fl_buf_read_file(path, FL_EXP_FILE_MAX, out, len);
 }
 
 static int vars_add_json_object(struct fl_vars *vars, const cJSON *obj, const char *path,
@@ -278,7 +238,7 @@ int fl_vars_load_file(struct fl_vars *vars, const char *path, struct fl_error *e
 	bool ctk_shape = true;
 	int r;
 
-	r = read_capped(path, FL_EXP_FILE_MAX, &buf, &len);
+	r = fl_buf_read_file(path, FL_EXP_FILE_MAX, &buf, &len);
 	if (r == -E2BIG)
 		return fl_error_set(err, r, "", "%s: larger than %d bytes", path, FL_EXP_FILE_MAX);
 	if (r < 0)
