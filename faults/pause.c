@@ -42,8 +42,7 @@ static void sleep_us(long us)
 		;
 }
 
-/* The cgroup v2 mount point from /proc/self/mountinfo. */
-static int cgroup2_mount(char *buf, size_t len)
+int fl_cgroup2_mount(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
@@ -206,7 +205,7 @@ static int plan_freezer(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJ
 	bool frozen = false;
 	int r, x = 0;
 
-	r = cgroup2_mount(mnt, sizeof(mnt));
+	r = fl_cgroup2_mount(mnt, sizeof(mnt));
 	if (r < 0)
 		return fl_error_set(err, -EOPNOTSUPP, "$.params.method",
 				    "no cgroup v2 hierarchy is mounted here");
@@ -530,7 +529,7 @@ bool fl_pause_freezer_available(char *why, size_t whylen)
 {
 	char mnt[2048], path[2048 + FL_PROC_PATH_MAX + 32];
 
-	if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
+	if (fl_cgroup2_mount(mnt, sizeof(mnt)) < 0) {
 		snprintf(why, whylen, "no cgroup v2 hierarchy mounted");
 		return false;
 	}

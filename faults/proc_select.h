@@ -102,6 +102,8 @@ bool fl_proc_pidfd_available(char *why, size_t whylen);
 
 /* Is the cgroup v2 freezer (cgroup.freeze) usable here? (faults/pause.c) */
 bool fl_pause_freezer_available(char *why, size_t whylen);
+/* The cgroup v2 mount point, from /proc/self/mountinfo: 0, -ENOENT, -ENAMETOOLONG, -errno. */
+int fl_cgroup2_mount(char *buf, size_t len) FL_WUR;
 
 /* Identities as JSON [{"pid","start"}] and back (for undo records). */
 /*

@@ -456,28 +456,6 @@ START_TEST(pause_leaves_already_stopped_alone)
 }
 END_TEST
 
-static int cg2_mount(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[4096];
-	int r = -1;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		char mnt[2048];
-		char *sep = strstr(line, " - ");
-
-		if (sep && !strncmp(sep + 3, "cgroup2 ", 8) &&
-		    sscanf(line, "%*s %*s %*s %*s %2047s", mnt) == 1) {
-			snprintf(buf, len, "%s", mnt);
-			r = 0;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return r;
-}
-
 START_TEST(pause_freezer_cgroup)
 {
 	char mnt[2048], dir[2300], procs[2400], name[64], t[128];
@@ -487,7 +465,7 @@ START_TEST(pause_freezer_cgroup)
 	pid_t c;
 	int fd;
 
-	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0 ||
+	if (geteuid() != 0 || fl_cgroup2_mount(mnt, sizeof(mnt)) < 0 ||
 	    !fl_pause_freezer_available(why, sizeof(why))) {
 		printf("SKIPPED: pause_freezer_cgroup: needs root and a cgroup v2 freezer (%s)\n",
 		       why);

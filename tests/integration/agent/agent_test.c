@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 
+#include "faults/proc_select.h"
 #include "harness.h"
 
 static const char *bin;
@@ -882,28 +883,6 @@ out:
 	return t_failed;
 }
 
-/* The cgroup v2 mount point, from /proc/self/mountinfo. */
-static int cg2_mount(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[4096], mnt[2048];
-	int r = -1;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - ");
-
-		if (sep && !strncmp(sep + 3, "cgroup2 ", 8) &&
-		    sscanf(line, "%*s %*s %*s %*s %2047s", mnt) == 1) {
-			snprintf(buf, len, "%s", mnt);
-			r = 0;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return r;
-}
-
 /* "frozen" of DIR/cgroup.events: 1, 0, or -1 when unreadable. */
 static int cg_frozen(const char *dir)
 {
@@ -970,7 +949,7 @@ static int case_pause_freezer(void)
 	int rc = 0;
 
 	memset(&a, 0, sizeof(a));
-	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0) {
+	if (geteuid() != 0 || fl_cgroup2_mount(mnt, sizeof(mnt)) < 0) {
 		printf("SKIPPED: needs root and a cgroup v2 hierarchy\n");
 		return 77;
 	}
@@ -1083,7 +1062,7 @@ static int case_freezer_readonly(void)
 	int rc = 0;
 
 	memset(&a, 0, sizeof(a));
-	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0) {
+	if (geteuid() != 0 || fl_cgroup2_mount(mnt, sizeof(mnt)) < 0) {
 		printf("SKIPPED: needs root and a cgroup v2 hierarchy\n");
 		return 77;
 	}
@@ -1179,7 +1158,7 @@ static int case_kill_cgroup(void)
 	int n_planned, n_hit;
 
 	memset(&a, 0, sizeof(a));
-	if (geteuid() != 0 || cg2_mount(mnt, sizeof(mnt)) < 0) {
+	if (geteuid() != 0 || fl_cgroup2_mount(mnt, sizeof(mnt)) < 0) {
 		printf("SKIPPED: needs root and a cgroup v2 hierarchy\n");
 		return 77;
 	}
