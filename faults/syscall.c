@@ -54,13 +54,8 @@ struct syscall_spec {
 	bool have_seed;
 	uint64_t seed;
 	struct fl_launch *launch; /* the command form; NULL for pids */
-	struct fl_pod_sel *pod;	  /* the pod form, or NULL */
-	int pod_pick;		  /* enum fl_proc_pick: pods, as for kill/pause */
-	unsigned long pod_count;
-	double pod_percent;
-	bool pod_have_seed;
-	uint64_t pod_seed;
-	bool seccomp; /* params.mode "seccomp": rules name syscalls */
+	struct fl_proc_sel *pod;  /* the pod form (selector, pick, seed), or NULL */
+	bool seccomp;		  /* params.mode "seccomp": rules name syscalls */
 };
 
 static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error *err)
@@ -71,49 +66,6 @@ static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error
 		return fl_error_set(err, -EINVAL, path,
 				    "expected a process id (a positive integer)");
 	*out = (int)v->valuedouble;
-	return 0;
-}
-
-/* "count" | "percent" | "all", and "seed", beside a "pod" (read once, whichever key comes first).
- */
-static int parse_pod_pick(struct syscall_spec *s, const cJSON *target, struct fl_error *err)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(target, "count");
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(target, "percent");
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(target, "all");
-	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(target, "seed");
-
-	if (!!c + !!p + !!a > 1)
-		return fl_error_set(err, -EINVAL, "$.target", "give one of count, percent, all");
-	if (c) {
-		if (!cJSON_IsNumber(c) || c->valuedouble < 1 || c->valuedouble > 1e9 ||
-		    c->valuedouble != (double)(unsigned long)c->valuedouble)
-			return fl_error_set(err, -EINVAL, "$.target.count",
-					    "expected an integer >= 1");
-		s->pod_pick = FL_PROC_PICK_COUNT;
-		s->pod_count = (unsigned long)c->valuedouble;
-	} else if (p) {
-		if (!cJSON_IsNumber(p) || !(p->valuedouble > 0) || p->valuedouble > 100)
-			return fl_error_set(err, -EINVAL, "$.target.percent",
-					    "expected a percentage in (0, 100]");
-		s->pod_pick = FL_PROC_PICK_PERCENT;
-		s->pod_percent = p->valuedouble;
-	} else if (a && !cJSON_IsTrue(a)) {
-		return fl_error_set(err, -EINVAL, "$.target.all", "expected true");
-	}
-	if (sd) {
-		if (cJSON_IsString(sd) && *sd->valuestring &&
-		    strspn(sd->valuestring, "0123456789") == strlen(sd->valuestring) &&
-		    strlen(sd->valuestring) <= 20)
-			s->pod_seed = strtoull(sd->valuestring, NULL, 10);
-		else if (cJSON_IsNumber(sd) && sd->valuedouble >= 0 &&
-			 sd->valuedouble <= 9007199254740992.0)
-			s->pod_seed = (uint64_t)sd->valuedouble;
-		else
-			return fl_error_set(err, -EINVAL, "$.target.seed",
-					    "expected an unsigned 64-bit seed");
-		s->pod_have_seed = true;
-	}
 	return 0;
 }
 
@@ -147,31 +99,32 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 	{
 		if (s->launch)
 			break;
-		if (!strcmp(it->string, "pod")) {
-			if (s->pod) {
-				rc = fl_error_set(err, -EINVAL, "$.target.pod", "given twice");
-				goto out;
-			}
-			if (s->npids || cJSON_GetObjectItemCaseSensitive(target, "pid") ||
-			    cJSON_GetObjectItemCaseSensitive(target, "pids")) {
-				rc = fl_error_set(err, -EINVAL, "$.target",
-						  "give pods or process ids, not both");
-				goto out;
-			}
+		if (!strcmp(it->string, "pod") || !strcmp(it->string, "count") ||
+		    !strcmp(it->string, "percent") || !strcmp(it->string, "seed") ||
+		    !strcmp(it->string, "all")) {
+			/* A pod target with its pick and seed, exactly as kill and pause read it.
+			 */
+			if (s->pod)
+				continue;
 			s->pod = calloc(1, sizeof(*s->pod));
 			if (!s->pod) {
 				rc = fl_error_set(err, -ENOMEM, "", "out of memory");
 				goto out;
 			}
-			if ((rc = fl_pod_sel_parse(it, "$.target.pod", s->pod, err)) < 0) {
-				free(s->pod);
-				s->pod = NULL;
+			if ((rc = fl_proc_sel_parse(target, NULL, s->pod, err)) < 0)
+				goto out;
+			if (s->pod->by != FL_PROC_BY_POD) {
+				rc = fl_error_set(err, -EINVAL, "$.target",
+						  "count/percent pick pods: give \"pod\" too");
 				goto out;
 			}
-		} else if (!strcmp(it->string, "count") || !strcmp(it->string, "percent") ||
-			   !strcmp(it->string, "seed") || !strcmp(it->string, "all")) {
-			if ((rc = parse_pod_pick(s, target, err)) < 0)
+			/* fl_proc_sel_parse refused "pid" beside "pod"; "pids" is ours. */
+			if (cJSON_GetObjectItemCaseSensitive(target, "pids")) {
+				rc = fl_error_set(err, -EINVAL, "$.target",
+						  "give pods or process ids, not both");
 				goto out;
+			}
+			break;
 		} else if (!strcmp(it->string, "pid")) {
 			if (s->npids) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
@@ -210,11 +163,6 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 			rc = fl_error_set(err, -EINVAL, path, "unknown field");
 			goto out;
 		}
-	}
-	if (!s->pod && s->pod_pick != FL_PROC_PICK_ALL) {
-		rc = fl_error_set(err, -EINVAL, "$.target",
-				  "count/percent pick pods: give \"pod\" too");
-		goto out;
 	}
 	if (!s->npids && !s->launch && !s->pod) {
 		rc = fl_error_set(err, -EINVAL, "$.target",
@@ -322,7 +270,7 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 out:
 	if (s) {
 		fl_launch_free(s->launch);
-		fl_pod_sel_done(s->pod);
+		fl_proc_sel_done(s->pod);
 		free(s->pod);
 	}
 	free(s);
@@ -393,11 +341,11 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 {
 	struct fl_proc_ident *v = NULL;
 	size_t n = 0, armed = 0, busy = 0;
-	uint64_t seed = s->pod_have_seed ? s->pod_seed : ctx ? ctx->seed : 0;
+	uint64_t seed = s->pod->has_seed ? s->pod->seed : ctx ? ctx->seed : 0;
 	int rc;
 
-	rc = fl_pod_sel_resolve(s->pod, s->pod_pick, s->pod_count, s->pod_percent, seed, &v, &n,
-				err);
+	rc = fl_pod_sel_resolve(s->pod->pod, (int)s->pod->pick, s->pod->count, s->pod->percent,
+				seed, &v, &n, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -461,7 +409,7 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 		    n);
 		goto out;
 	}
-	if (s->pod_pick != FL_PROC_PICK_ALL) {
+	if (s->pod->pick != FL_PROC_PICK_ALL) {
 		char b[24];
 
 		snprintf(b, sizeof(b), "%llu", (unsigned long long)seed);
@@ -471,8 +419,8 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 		}
 	}
 	/* What the journal keeps: the pods and containers hit, for a restart note at revert. */
-	if (s->pod->record &&
-	    !cJSON_AddItemToObject(u, "pods", cJSON_Duplicate(s->pod->record, true))) {
+	if (s->pod->pod->record &&
+	    !cJSON_AddItemToObject(u, "pods", cJSON_Duplicate(s->pod->pod->record, true))) {
 		rc = fl_error_set(err, -ENOMEM, "", "out of memory");
 		goto out;
 	}
@@ -782,7 +730,7 @@ static int syscall_describe(const void *spec, struct fl_buf *out)
 	} else if (s->pod) {
 		rc = fl_buf_printf(out, "syscall faults on the shimmed processes of ");
 		if (rc == 0)
-			rc = fl_pod_sel_describe(s->pod, out);
+			rc = fl_pod_sel_describe(s->pod->pod, out);
 	} else {
 		rc = fl_buf_printf(out, "syscall faults on pid");
 	}
@@ -807,7 +755,7 @@ static void syscall_free(void *spec)
 
 	if (s) {
 		fl_launch_free(s->launch);
-		fl_pod_sel_done(s->pod);
+		fl_proc_sel_done(s->pod);
 		free(s->pod);
 	}
 	free(spec);

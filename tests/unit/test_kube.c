@@ -524,19 +524,20 @@ START_TEST(syscall_target_with_pod)
 	    {"{\"pod\":{\"namespace\":\"shop\",\"labels\":{\"app\":\"cart\"}},\"percent\":50,"
 	     "\"seed\":\"7\"}",
 	     0, NULL},
-	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"pid\":3}", -EINVAL, "not both"},
-	    {"{\"pid\":3,\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"}}", -EINVAL, "not both"},
+	    /* The pick and the selector as kill and pause read them (fl_proc_sel_parse). */
+	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"pid\":3}", -EINVAL, "only one of"},
+	    {"{\"pid\":3,\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"}}", -EINVAL, "only one of"},
 	    {"{\"count\":2,\"pid\":3}", -EINVAL, "give \"pod\" too"},
 	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":0}", -EINVAL,
-	     "integer >= 1"},
+	     "expected an integer in"},
 	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"percent\":101}", -EINVAL,
 	     "percentage"},
 	    {"{\"pod\":{\"namespace\":\"shop\",\"name\":\"a\"},\"count\":1,\"all\":true}", -EINVAL,
-	     "one of count"},
+	     "only one of all, count, percent"},
 	    {"{\"pod\":{\"namespace\":\"Shop!\",\"name\":\"a\"}}", -EINVAL, "DNS label"},
 	    {"{\"pod\":{\"namespace\":\"a\",\"name\":\"a\"},\"pod\":{\"namespace\":\"a\",\"name\":"
 	     "\"b\"}}",
-	     -EINVAL, "given twice"},
+	     -EINVAL, "already have \"pod\""},
 	};
 	const struct fl_fault_ops *ops = fl_fault_lookup("syscall");
 	cJSON *params = cJSON_Parse("{\"rules\":[\"open:ENOENT\"]}");
