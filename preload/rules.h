@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/buf.h"
 #include "core/compiler.h"
@@ -46,26 +47,47 @@ const char *fl_preload_errno_name(int err);
 
 struct fl_preload_table;
 
+/* Longest a writer waits for a table's lock (flock) before giving up (see _arm, _disarm). */
+#define FL_PRELOAD_LOCK_WAIT_MS 100
+
 /* Create a new table (fails with -EEXIST if the name is taken); mode 0600. */
 int fl_preload_table_create(const char *name, struct fl_preload_table **out) FL_WUR;
-/* Open an existing table (a process that registered itself); checks magic and version. */
+/*
+ * Open an existing table (a process that registered itself). Never blocks and
+ * never follows a symbolic link in the table's place; only a regular file on
+ * tmpfs of at least FL_SHM_SIZE bytes with our magic and version is a table
+ * (-EPROTO otherwise, -ELOOP for a symbolic link, -ENOENT when there is none).
+ * The file is its owner's:
+ * every later call copes with it being truncated meanwhile (-EPROTO, never a
+ * SIGBUS; preload/table.c).
+ */
 int fl_preload_table_open(const char *name, struct fl_preload_table **out) FL_WUR;
 /*
  * Replace all rules at once (seqlock write, serialised with other writers by
- * flock). expires_mono_ns: CLOCK_MONOTONIC deadline after which the shim
+ * flock, waited on for FL_PRELOAD_LOCK_WAIT_MS at most: -EBUSY after that).
+ * expires_mono_ns: CLOCK_MONOTONIC deadline after which the shim
  * ignores the rules, 0 = none (the agent always gives one: the fault's lease,
  * so that tables an agent armed lapse even if it dies and never returns).
+ * -EPROTO: the file was truncated under us (nothing of ours is in it).
  */
 int fl_preload_table_arm(struct fl_preload_table *t, const struct fl_preload_rule *rules, size_t n,
 			 uint64_t seed, uint64_t expires_mono_ns) FL_WUR;
 /* Move the deadline of the rules armed now (renew of a lease); 0 = none. */
 int fl_preload_table_set_expiry(struct fl_preload_table *t, uint64_t expires_mono_ns) FL_WUR;
-/* Remove every rule. */
+/*
+ * Remove every rule. Does not wait for a lock someone holds: past
+ * FL_PRELOAD_LOCK_WAIT_MS it clears the two words the shim honours on their
+ * own (`armed` and the expiry), which ends every rule just as well.
+ */
 int fl_preload_table_disarm(struct fl_preload_table *t) FL_WUR;
 /* The pid that registered the table (0 for tables made by faultline exec). */
 int fl_preload_table_owner(const struct fl_preload_table *t);
+/* The uid that owns the table's file, as opened. */
+uid_t fl_preload_table_uid(const struct fl_preload_table *t);
 /* Number of live rules. */
 unsigned fl_preload_table_nrules(const struct fl_preload_table *t);
+/* Would the shim fault a call now (armed and not expired)? */
+bool fl_preload_table_armed(const struct fl_preload_table *t);
 /* Unmap and close; NULL is fine. Does not remove the object. */
 void fl_preload_table_close(struct fl_preload_table *t);
 /* Remove a table object by name; -ENOENT is not an error. */

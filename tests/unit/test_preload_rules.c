@@ -7,6 +7,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -312,6 +313,126 @@ START_TEST(test_table_write)
 }
 END_TEST
 
+/*
+ * The table is its owner's file: truncated while we hold it mapped, every
+ * operation fails with -EPROTO instead of a SIGBUS that would kill the
+ * agent (issue 12, item 1: before, this test's process died of SIGBUS).
+ */
+START_TEST(test_table_truncated_under_us)
+{
+	struct fl_preload_rule rules[1] = {parse_ok("write:EIO", 0)};
+	struct fl_preload_table *t = NULL, *t2 = NULL;
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "/faultline-unit-bus-%d", (int)getpid());
+	ck_assert_int_eq(fl_preload_table_create(name, &t), 0);
+	ck_assert_int_eq(fl_preload_table_open(name, &t2), 0);
+	ck_assert_int_eq(fl_preload_table_owner(t2), 0);
+	fd = shm_open(name, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(fl_preload_table_arm(t2, rules, 1, 7, 0), -EPROTO);
+	ck_assert_int_eq(fl_preload_table_disarm(t2), -EPROTO);
+	ck_assert_int_eq(fl_preload_table_set_expiry(t2, 5), -EPROTO);
+	ck_assert_uint_eq(fl_preload_table_nrules(t2), 0);
+	ck_assert(!fl_preload_table_armed(t2));
+	/* The first handle too, and opening it anew says what it is. */
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, 1, 7, 0), -EPROTO);
+	fl_preload_table_close(t2);
+	ck_assert_int_eq(fl_preload_table_open(name, &t2), -EPROTO);
+	/* Regrown to full size: zeroes, no magic: not a table either. */
+	ck_assert_int_eq(ftruncate(fd, FL_SHM_SIZE), 0);
+	ck_assert_int_eq(fl_preload_table_open(name, &t2), -EPROTO);
+	fl_preload_table_close(t);
+	close(fd);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+}
+END_TEST
+
+/* A SIGBUS that is not in a table's mapping still does what it did before: kill. */
+START_TEST(test_table_other_sigbus_kept)
+{
+	struct fl_preload_table *t = NULL;
+	char name[64], path[96];
+	int st;
+	pid_t pid;
+
+	snprintf(name, sizeof(name), "/faultline-unit-bus2-%d", (int)getpid());
+	ck_assert_int_eq(fl_preload_table_create(name, &t), 0); /* installs the handler */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd;
+		char *m;
+
+		snprintf(path, sizeof(path), "/faultline-unit-bus3-%d", (int)getpid());
+		fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		shm_unlink(path);
+		if (fd < 0 || ftruncate(fd, 4096) < 0)
+			_exit(2);
+		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED || ftruncate(fd, 0) < 0)
+			_exit(3);
+		m[10] = 1; /* SIGBUS, not ours */
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS, "status %x", st);
+	fl_preload_table_close(t);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+}
+END_TEST
+
+/*
+ * The lock of a table is its owner's to hold: an arm gives up after
+ * FL_PRELOAD_LOCK_WAIT_MS (-EBUSY), a disarm does not wait and still ends
+ * every rule (before, both blocked for as long as the lock was held).
+ */
+START_TEST(test_table_lock_held)
+{
+	struct fl_preload_rule rules[1] = {parse_ok("write:EIO", 0)};
+	struct fl_preload_table *t = NULL;
+	struct timespec a, b;
+	int p[2], st;
+	char name[64], c;
+	pid_t pid;
+	double ms;
+
+	snprintf(name, sizeof(name), "/faultline-unit-lock-%d", (int)getpid());
+	ck_assert_int_eq(fl_preload_table_create(name, &t), 0);
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, 1, 7, 0), 0);
+	ck_assert(fl_preload_table_armed(t));
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = shm_open(name, O_RDWR, 0);
+
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		(void)!write(p[1], "l", 1);
+		sleep(30);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, 1, 7, 0), -EBUSY);
+	ck_assert_int_eq(fl_preload_table_disarm(t), 0);
+	ck_assert_int_eq(fl_preload_table_set_expiry(t, 0), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 3 * FL_PRELOAD_LOCK_WAIT_MS + 200, "took %.0f ms", ms);
+	ck_assert(!fl_preload_table_armed(t));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(p[0]);
+	close(p[1]);
+	fl_preload_table_close(t);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_int_eq(fl_preload_fn_lookup("openat64"), FL_FN_OPENAT);
@@ -518,6 +639,9 @@ Suite *fl_suite_preload_rules(void)
 	tcase_add_test(tc, test_docs_examples);
 	tcase_add_test(tc, test_table_write);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_table_truncated_under_us);
+	tcase_add_test(tc, test_table_other_sigbus_kept);
+	tcase_add_test(tc, test_table_lock_held);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fault_syscall");
 	tcase_add_test(tc, test_fault_parse_errors);
