@@ -107,6 +107,50 @@ int fl_proc_stat(int pid, unsigned long long *start, char *state)
 	return proc_stat_full(pid, state, NULL, start);
 }
 
+/* A "Name:\tvalue" line of /proc/PID/status: the value, in buf (NUL-terminated in place). */
+static int status_field(int pid, const char *field, char *buf, size_t len, const char **val)
+{
+	size_t fl = strlen(field);
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	r = read_small(path, buf, len, NULL);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	for (char *line = buf; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (!strncmp(line, field, fl) && line[fl] == ':') {
+			char *nl = strchr(line, '\n');
+
+			if (nl)
+				*nl = '\0';
+			*val = line + fl + 1;
+			return 0;
+		}
+	}
+	return -EIO;
+}
+
+int fl_proc_uids(int pid, uid_t uids[4])
+{
+	char buf[8192];
+	const char *v;
+	unsigned long u[4];
+	int r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	r = status_field(pid, "Uid", buf, sizeof(buf), &v);
+	if (r < 0)
+		return r;
+	if (sscanf(v, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) != 4)
+		return -EIO;
+	for (int i = 0; i < 4; i++)
+		uids[i] = (uid_t)u[i];
+	return 0;
+}
+
 int fl_proc_cgroup(int pid, char *buf, size_t len)
 {
 	char path[64], data[8192];

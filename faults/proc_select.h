@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
@@ -91,6 +92,8 @@ int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out) FL_W
 
 /* Start time and state letter of a live process; -ESRCH when gone. */
 int fl_proc_stat(int pid, unsigned long long *start, char *state) FL_WUR;
+/* Real, effective, saved and file-system uid of a process (/proc/PID/status); -ESRCH when gone. */
+int fl_proc_uids(int pid, uid_t uids[4]) FL_WUR;
 /* The v2 cgroup path of a process ("/a/b"), into buf; -ESRCH when gone. */
 int fl_proc_cgroup(int pid, char *buf, size_t len) FL_WUR;
 /* Open a pidfd for exactly this process; -ESRCH when it is gone or the PID was recycled. */

@@ -307,6 +307,34 @@ static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, c
 	return 0;
 }
 
+/*
+ * Is the table the process's own? Its file belongs to one of the process's
+ * uids (or to root): a table that another user made under the process's name
+ * (/dev/shm/faultline-PID created before PID was this process's: a squatter;
+ * the shim could not register over it) is not, and arming it would fault
+ * nothing while answering 201. -EBUSY with the reason, or 0.
+ */
+static int table_is_process_own(const struct fl_preload_table *t, int pid, const char *name,
+				const char *path, struct fl_error *err)
+{
+	uid_t fu = fl_preload_table_uid(t), ids[4];
+	int r = fl_proc_uids(pid, ids);
+
+	if (r < 0)
+		return fl_error_set(err, r == -ESRCH ? -ESRCH : r, path, "process %d: %s", pid,
+				    strerror(-r));
+	if (fu == 0)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (ids[i] == fu)
+			return 0;
+	return fl_error_set(err, -EBUSY, path,
+			    "process %d has no faultline table of its own: %s belongs to uid %u, "
+			    "and the process runs as uid %u (someone else created it under this "
+			    "process's name)",
+			    pid, name, (unsigned)fu, (unsigned)ids[1]);
+}
+
 /* The innermost PID of /proc/PID/status's NSpid line (the PID its own namespace gives it). */
 static int ns_pid(int pid)
 {
@@ -375,7 +403,11 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 			fl_preload_table_close(t);
 			continue;
 		}
-		if (fl_preload_table_nrules(t)) {
+		if ((rc = table_is_process_own(t, v[i].pid, name, "$.target.pod", err)) < 0) {
+			fl_preload_table_close(t);
+			goto out;
+		}
+		if (fl_preload_table_armed(t)) {
 			fl_preload_table_close(t);
 			busy++;
 			continue;
@@ -462,6 +494,14 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 		if ((rc = fl_preload_table_name_for_pid(s->pids[i], name, sizeof(name))) < 0)
 			goto out;
 		rc = fl_preload_table_open(name, &t);
+		if (rc == -EPROTO) {
+			rc =
+			    fl_error_set(err, -EBUSY, path,
+					 "/dev/shm%s is not a faultline table (its owner truncated "
+					 "or replaced it)",
+					 name);
+			goto out;
+		}
 		if (rc < 0) {
 			fl_error_set(err, rc, path,
 				     "process %d has no faultline table (/dev/shm%s: %s); start it "
@@ -476,7 +516,17 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 					  s->pids[i]);
 			goto out;
 		}
-		if (fl_preload_table_nrules(t)) {
+		{
+			char shown[FL_SHM_NAME_MAX + 16];
+
+			snprintf(shown, sizeof(shown), "/dev/shm%s", name);
+			rc = table_is_process_own(t, s->pids[i], shown, path, err);
+		}
+		if (rc < 0) {
+			fl_preload_table_close(t);
+			goto out;
+		}
+		if (fl_preload_table_armed(t)) {
 			fl_preload_table_close(t);
 			rc =
 			    fl_error_set(err, -EBUSY, path,
@@ -543,7 +593,11 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 		if (rc == 0)
 			rc = fl_preload_table_disarm(t);
 		fl_preload_table_close(t);
-		if (rc < 0 && rc != -ENOENT && !first)
+		/*
+		 * Gone, or no longer a table (its owner truncated or replaced the
+		 * file): nothing we armed is left in it.
+		 */
+		if (rc < 0 && rc != -ENOENT && rc != -EPROTO && rc != -ELOOP && !first)
 			first = fl_error_set(err, rc, "", "disarming %s: %s", name->valuestring,
 					     strerror(-rc));
 	}
@@ -636,7 +690,10 @@ static int syscall_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo
 			armed++;
 		if (rc < 0) {
 			fl_error_set(err, rc, "", "arming %s: %s", name->valuestring,
-				     strerror(-rc));
+				     rc == -EBUSY ? "another writer holds the table's lock"
+				     : rc == -EPROTO
+					 ? "the table was truncated or replaced by its owner"
+					 : strerror(-rc));
 			/* All or nothing: disarm what was armed. */
 			(void)syscall_revert(undo, NULL);
 			return rc;
@@ -708,7 +765,7 @@ static int syscall_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl
 		if (rc == 0)
 			rc = fl_preload_table_set_expiry(t, deadline_mono_ns);
 		fl_preload_table_close(t);
-		if (rc < 0 && rc != -ENOENT)
+		if (rc < 0 && rc != -ENOENT && rc != -EPROTO && rc != -ELOOP)
 			return fl_error_set(err, rc, "", "extending %s: %s", name->valuestring,
 					    strerror(-rc));
 	}

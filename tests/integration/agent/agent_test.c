@@ -824,9 +824,9 @@ out:
 
 /*
  * A journal record whose revert fails at start (here: a syscall fault whose
- * shim table is not a table) is not forgotten while the agent serves: it is
- * listed as live, its id cannot be reused (which would overwrite its undo
- * record), and the revert is retried until it works.
+ * shim table cannot be opened: a directory has its name) is not forgotten while the agent serves:
+ * it is listed as live, its id cannot be reused (which would overwrite its undo record), and the
+ * revert is retried until it works.
  */
 static int case_reconcile_retry(void)
 {
@@ -854,9 +854,12 @@ static int case_reconcile_retry(void)
 		"\"%s\"}],\"seed\":0}}\n",
 		table);
 	fclose(f);
-	f = fopen(shm, "w"); /* an empty file: not a table, disarming it fails */
-	T_CHECK(f, "create %s", shm);
-	fclose(f);
+	/*
+	 * A directory: opening it fails, so the revert does. (A file that is not
+	 * a table, truncated or replaced by its owner, holds nothing of ours:
+	 * that revert succeeds, agent.hostile.shm_truncate.)
+	 */
+	T_CHECK(mkdir(shm, 0700) == 0, "mkdir %s", shm);
 	T_CHECK(t_agent_start(&a) == 0, "start");
 	T_CHECK(t_journal_count(&a) == 1, "the record is kept");
 	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200, "list");
@@ -869,7 +872,7 @@ static int case_reconcile_retry(void)
 	cJSON_Delete(j);
 	j = NULL;
 	T_CHECK(t_state(s) == 'S', "the refused fault paused the process");
-	unlink(shm);
+	rmdir(shm);
 	for (int i = 0; i < 400 && t_journal_count(&a); i++)
 		usleep(10000);
 	T_CHECK(t_journal_count(&a) == 0, "the revert was not retried");
@@ -877,7 +880,7 @@ static int case_reconcile_retry(void)
 	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 0, "still listed");
 out:
 	cJSON_Delete(j);
-	unlink(shm);
+	rmdir(shm);
 	t_agent_done(&a);
 	t_reap(s);
 	return t_failed;

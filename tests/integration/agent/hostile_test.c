@@ -1,0 +1,460 @@
+/*
+ * The agent against hostile neighbours (issue 12): a local unprivileged user
+ * who owns a target's shim table, a FIFO or a device named as a path, a
+ * forged journal record, aliases of a denied process's network namespace, a
+ * thread id instead of a process id. Each case runs a real faultline-agent
+ * as root and the attacker as a real unprivileged uid (a forked child that
+ * drops to it), with what that user needs (the shim) copied where it can
+ * read it. Every case failed on the code before its fix (said in the commit
+ * that added it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Two uids no account of this machine uses: the attacker and, where needed, a victim user. */
+#define ATTACKER_UID 64991
+#define VICTIM_UID   64992
+
+/* Layout words of preload/fl_shm.h that the cases look at (the ABI between processes). */
+#define SHM_SIZE	65536
+#define SHM_MAGIC	0x31304d48534c4655ULL
+#define SHM_OFF_ARMED	0
+#define SHM_OFF_MAGIC	8
+#define SHM_OFF_VERSION 16
+#define SHM_OFF_EXPIRES 32
+#define SHM_OFF_OWNER	40
+
+static const char *bin;
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static __attribute__((unused)) void sh_out(char *buf, size_t len, const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = p ? fread(buf, 1, len - 1, p) : 0;
+
+	buf[n] = '\0';
+	if (p)
+		pclose(p);
+}
+
+/* In a child: become uid (and gid) `uid`, no supplementary groups, die with the parent. */
+static void become(uid_t uid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+		_exit(120);
+}
+
+/*
+ * The shim of this build copied into a fresh 0755 directory, so that an
+ * unprivileged user can load it whatever the checkout's permissions are.
+ */
+static bool shim_copy(char *dir, size_t dlen, char *lib, size_t llen)
+{
+	const char *slash = strrchr(bin, '/');
+	char src[1024];
+
+	snprintf(src, sizeof(src), "%.*s/../preload/libfaultline-preload.so",
+		 slash ? (int)(slash - bin) : 1, slash ? bin : ".");
+	if (access(src, R_OK) < 0)
+		return false;
+	snprintf(dir, dlen, "/tmp/fl-hostile-XXXXXX");
+	if (!mkdtemp(dir) || chmod(dir, 0755) < 0)
+		return false;
+	snprintf(lib, llen, "%s/libfaultline-preload.so", dir);
+	return sh("cp '%s' '%s' && chmod 0644 '%s'", src, lib, lib) == 0;
+}
+
+static void shim_done(const char *dir)
+{
+	if (dir[0])
+		sh("rm -rf '%s'", dir);
+}
+
+/* A sleep under the shim, as uid: it registers /dev/shm/faultline-PID itself. */
+static pid_t spawn_shimmed(uid_t uid, const char *lib)
+{
+	char tbl[64];
+	double end;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		become(uid);
+		setenv("LD_PRELOAD", lib, 1);
+		unsetenv("FAULTLINE_SHM");
+		execlp("sleep", "sleep", "120", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", pid);
+	for (end = t_now_ms() + 5000; access(tbl, F_OK) < 0 && t_now_ms() < end;)
+		usleep(2000);
+	return access(tbl, F_OK) == 0 ? pid : -pid;
+}
+
+static uint64_t shm_word(int pid, size_t off, size_t size)
+{
+	char tbl[64];
+	uint64_t v = 0;
+	int fd;
+
+	snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", pid);
+	fd = open(tbl, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &v, size, (off_t)off) != (ssize_t)size)
+		v = UINT64_MAX;
+	if (fd >= 0)
+		close(fd);
+	return v;
+}
+
+/* Does the shim of this process fault calls now? (`armed` set, expiry not past) */
+static bool table_armed(int pid)
+{
+	uint64_t armed = shm_word(pid, SHM_OFF_ARMED, 4), exp = shm_word(pid, SHM_OFF_EXPIRES, 8);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (armed == UINT64_MAX || !armed)
+		return false;
+	return !exp || exp > (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static long post(struct t_agent *a, const char *id, const char *kind, const char *target,
+		 const char *params, cJSON **out)
+{
+	char body[4096];
+
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"%s\",\"kind\":\"%s\",\"target\":%s,\"params\":%s,\"ttl_ms\":60000}", id,
+		 kind, target, params);
+	return t_http(a, "POST", "/v1/faults", body, a->token, out);
+}
+
+static const char *err_msg(const cJSON *j)
+{
+	const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message");
+
+	return cJSON_IsString(m) ? m->valuestring : "";
+}
+
+static bool alive(pid_t pid)
+{
+	return pid > 0 && kill(pid, 0) == 0 && t_state(pid) != 'Z';
+}
+
+/*
+ * The attacker holds the lock of its process's table (flock, as any writer
+ * would), and after hold_ms truncates the file to nothing and lets go. Writes
+ * one byte to `ready` once it holds the lock.
+ */
+static pid_t attacker_lock_truncate(uid_t uid, int pid, int hold_ms, int ready)
+{
+	pid_t a = fork();
+
+	if (a == 0) {
+		char tbl[64];
+		int fd;
+
+		become(uid);
+		snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", pid);
+		fd = open(tbl, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		(void)!write(ready, "l", 1);
+		if (hold_ms < 0)
+			for (;;)
+				pause();
+		usleep((useconds_t)hold_ms * 1000);
+		if (ftruncate(fd, 0) < 0)
+			_exit(2);
+		flock(fd, LOCK_UN);
+		_exit(0);
+	}
+	return a;
+}
+
+/* --- item 1: a truncated shim table never crashes the agent, at apply or at reconcile --- */
+
+static int case_shm_truncate(void)
+{
+	struct t_agent a = {0};
+	char dir[64] = "", lib[128], name[16], t[128], c;
+	pid_t victim = 0, shimmed = 0, att = 0;
+	int pp[2] = {-1, -1};
+	cJSON *j = NULL;
+
+	if (!shim_copy(dir, sizeof(dir), lib, sizeof(lib))) {
+		printf("SKIPPED: no libfaultline-preload.so beside the agent\n");
+		return 77;
+	}
+	T_CHECK(pipe(pp) == 0, "pipe");
+	snprintf(name, sizeof(name), "flh-p%d", (int)getpid() % 100000);
+	victim = t_spawn(name);
+	shimmed = spawn_shimmed(ATTACKER_UID, lib);
+	T_CHECK(shimmed > 0, "the attacker's shimmed process registered its table");
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+
+	/* A fault on an unrelated process, and one on the attacker's table: both journalled. */
+	snprintf(t, sizeof(t), "{\"pid\":%d}", victim);
+	T_CHECK(post(&a, "p1", "pause", t, "{\"method\":\"signal\"}", &j) == 201, "pause: %s",
+		err_msg(j));
+	T_CHECK(t_wait_state(victim, "T", 2000) == 'T', "paused");
+	snprintf(t, sizeof(t), "{\"pid\":%d}", shimmed);
+	T_CHECK(post(&a, "s1", "syscall", t, "{\"rules\":[\"write:EIO\"]}", &j) == 201,
+		"syscall: %s", err_msg(j));
+	T_CHECK(table_armed(shimmed), "armed");
+	t_agent_kill9(&a);
+	T_CHECK(t_journal_count(&a) == 2, "two records journalled");
+
+	/*
+	 * The attacker holds its table's lock while the agent restarts; once the
+	 * agent has mapped the table and waits for the lock, it truncates the
+	 * file. Before: SIGBUS at reconcile, every restart (the paused process
+	 * stayed stopped). Now: the agent does not wait for the lock and serves.
+	 */
+	att = attacker_lock_truncate(ATTACKER_UID, shimmed, 1000, pp[1]);
+	T_CHECK(read(pp[0], &c, 1) == 1, "attacker holds the lock");
+	T_CHECK(t_agent_start(&a) == 0, "restart with the lock held: the agent serves");
+	T_CHECK(waitpid(att, NULL, 0) == att, "attacker truncated the table");
+	att = 0;
+	usleep(300000);
+	T_CHECK(alive(a.pid), "the agent is alive after the truncation");
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, NULL) == 200, "health answers");
+	T_CHECK(t_wait_state(victim, "S", 2000) == 'S', "the unrelated process was resumed (%c)",
+		t_state(victim));
+	T_CHECK(t_journal_count(&a) == 0, "both records reverted (%d left)", t_journal_count(&a));
+	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200 &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 0,
+		"nothing live");
+	cJSON_Delete(j);
+	j = NULL;
+
+	/* Truncated while live, between the apply and the revert: the revert still answers. */
+	t_reap(shimmed);
+	snprintf(t, sizeof(t), "/dev/shm/faultline-%d", shimmed);
+	unlink(t);
+	shimmed = spawn_shimmed(ATTACKER_UID, lib);
+	T_CHECK(shimmed > 0, "shimmed again");
+	snprintf(t, sizeof(t), "{\"pid\":%d}", shimmed);
+	T_CHECK(post(&a, "s2", "syscall", t, "{\"rules\":[\"write:EIO\"]}", &j) == 201,
+		"syscall: %s", err_msg(j));
+	att = attacker_lock_truncate(ATTACKER_UID, shimmed, 400, pp[1]);
+	T_CHECK(read(pp[0], &c, 1) == 1, "attacker holds the lock");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/s2", NULL, a.token, NULL) == 200, "revert");
+	T_CHECK(waitpid(att, NULL, 0) == att, "attacker truncated the table");
+	att = 0;
+	T_CHECK(post(&a, "s3", "syscall", t, "{\"rules\":[\"write:EIO\"]}", &j) != 201,
+		"a truncated table is not armed: %s", err_msg(j));
+	usleep(200000);
+	T_CHECK(alive(a.pid), "the agent is alive");
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, NULL) == 200, "health answers");
+out:
+	cJSON_Delete(j);
+	if (att > 0)
+		t_reap(att);
+	t_agent_done(&a);
+	t_reap(victim);
+	if (shimmed > 0) {
+		char tbl[64];
+
+		t_reap(shimmed);
+		snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", shimmed);
+		unlink(tbl);
+	}
+	if (pp[0] >= 0) {
+		close(pp[0]);
+		close(pp[1]);
+	}
+	shim_done(dir);
+	return t_failed;
+}
+
+/* --- item 2 (fault side): a held table lock never blocks a revert or an apply --- */
+
+static int case_shm_lock_held(void)
+{
+	struct t_agent a = {0};
+	char dir[64] = "", lib[128], t[128], c;
+	pid_t shimmed = 0, att = 0;
+	int pp[2] = {-1, -1};
+	double t0, ms;
+	cJSON *j = NULL;
+
+	if (!shim_copy(dir, sizeof(dir), lib, sizeof(lib))) {
+		printf("SKIPPED: no libfaultline-preload.so beside the agent\n");
+		return 77;
+	}
+	T_CHECK(pipe(pp) == 0, "pipe");
+	shimmed = spawn_shimmed(ATTACKER_UID, lib);
+	T_CHECK(shimmed > 0, "the attacker's shimmed process registered its table");
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	snprintf(t, sizeof(t), "{\"pid\":%d}", shimmed);
+	T_CHECK(post(&a, "s1", "syscall", t, "{\"rules\":[\"write:EIO\"]}", &j) == 201,
+		"syscall: %s", err_msg(j));
+	T_CHECK(table_armed(shimmed), "armed");
+
+	/* The owner takes the lock and keeps it. Before: the DELETE hung (and the agent). */
+	att = attacker_lock_truncate(ATTACKER_UID, shimmed, -1, pp[1]);
+	T_CHECK(read(pp[0], &c, 1) == 1, "attacker holds the lock");
+	t0 = t_now_ms();
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/s1", NULL, a.token, NULL) == 200,
+		"revert answers with the lock held");
+	ms = t_now_ms() - t0;
+	T_CHECK(ms < 1500, "revert took %.0f ms", ms);
+	T_CHECK(!table_armed(shimmed), "the table is disarmed all the same");
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, NULL) == 200, "health answers");
+	/* An apply does not wait either: it says why, and leaves nothing. */
+	t0 = t_now_ms();
+	T_CHECK(post(&a, "s2", "syscall", t, "{\"rules\":[\"write:EIO\"]}", &j) == 409,
+		"apply with the lock held: 409 (%s)", err_msg(j));
+	ms = t_now_ms() - t0;
+	T_CHECK(strstr(err_msg(j), "lock"), "the message says why: %s", err_msg(j));
+	T_CHECK(ms < 1500, "apply took %.0f ms", ms);
+	T_CHECK(!table_armed(shimmed) && t_journal_count(&a) == 0, "nothing applied");
+out:
+	cJSON_Delete(j);
+	if (att > 0)
+		t_reap(att);
+	t_agent_done(&a);
+	if (shimmed > 0) {
+		char tbl[64];
+
+		t_reap(shimmed);
+		snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", shimmed);
+		unlink(tbl);
+	}
+	if (pp[0] >= 0) {
+		close(pp[0]);
+		close(pp[1]);
+	}
+	shim_done(dir);
+	return t_failed;
+}
+
+/* --- item 6: a table another user made under a process's name is not that process's --- */
+
+static int case_shm_squat(void)
+{
+	struct t_agent a = {0};
+	char dir[64] = "", lib[128], t[128], tbl[64];
+	pid_t victim = 0, squatter;
+	int go[2] = {-1, -1}, st;
+	bool made = false;
+	cJSON *j = NULL;
+
+	if (!shim_copy(dir, sizeof(dir), lib, sizeof(lib))) {
+		printf("SKIPPED: no libfaultline-preload.so beside the agent\n");
+		return 77;
+	}
+	T_CHECK(pipe(go) == 0, "pipe");
+	/* The victim's process: its pid is known before it runs anything. */
+	victim = fork();
+	T_CHECK(victim >= 0, "fork");
+	if (victim == 0) {
+		char b;
+
+		become(VICTIM_UID);
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		setenv("LD_PRELOAD", lib, 1);
+		unsetenv("FAULTLINE_SHM");
+		execlp("sleep", "sleep", "120", (char *)NULL);
+		_exit(127);
+	}
+	close(go[0]);
+	go[0] = -1;
+	snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", victim);
+	/* Another user squats the name first, with a table that looks right. */
+	squatter = fork();
+	T_CHECK(squatter >= 0, "fork");
+	if (squatter == 0) {
+		unsigned char h[64] = {0};
+		uint64_t magic = SHM_MAGIC;
+		uint32_t version = 1;
+		int32_t owner = victim;
+		int fd;
+
+		become(ATTACKER_UID);
+		fd = open(tbl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		memcpy(h + SHM_OFF_MAGIC, &magic, 8);
+		memcpy(h + SHM_OFF_VERSION, &version, 4);
+		memcpy(h + SHM_OFF_OWNER, &owner, 4);
+		if (fd < 0 || ftruncate(fd, SHM_SIZE) < 0 || pwrite(fd, h, sizeof(h), 0) != 64)
+			_exit(1);
+		_exit(0);
+	}
+	T_CHECK(waitpid(squatter, &st, 0) == squatter && WIFEXITED(st) && !WEXITSTATUS(st),
+		"the squatter made %s", tbl);
+	made = true;
+	T_CHECK(write(go[1], "g", 1) == 1, "go");
+	usleep(300000); /* the victim's shim tried to register, and could not */
+	T_CHECK(alive(victim), "the victim runs");
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	snprintf(t, sizeof(t), "{\"pid\":%d}", victim);
+	/* Before: 201, the squatter's table armed, the victim's calls untouched. */
+	T_CHECK(post(&a, "q1", "syscall", t, "{\"rules\":[\"write:EIO\"]}", &j) == 409,
+		"refused (%s)", err_msg(j));
+	T_CHECK(!strcmp(t_err_path(j), "$.target.pid"), "path %s", t_err_path(j));
+	T_CHECK(strstr(err_msg(j), "no faultline table of its own"), "message: %s", err_msg(j));
+	T_CHECK(!table_armed(victim), "the squatter's table was not armed");
+	T_CHECK(t_journal_count(&a) == 0, "nothing journalled");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	t_reap(victim);
+	if (made)
+		unlink(tbl);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	shim_done(dir);
+	return t_failed;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct t_case cases[] = {
+	    {"shm_truncate", case_shm_truncate},
+	    {"shm_lock_held", case_shm_lock_held},
+	    {"shm_squat", case_shm_squat},
+	};
+
+	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
+}
