@@ -325,7 +325,8 @@ static int revert_signal(const cJSON *undo, struct fl_error *err)
 			r = fl_error_set(err, -EINVAL, NULL, "corrupt target in undo record");
 			continue;
 		}
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "was_stopped")))
+		/* Never stopped by a pause (the policy refuses PID 1): nothing to resume. */
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "was_stopped")) || id.pid <= 1)
 			continue;
 		k = fl_proc_signal(&id, SIGCONT);
 		if (k < 0 && k != -ESRCH)

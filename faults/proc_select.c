@@ -178,6 +178,9 @@ int fl_proc_pidfd(const struct fl_proc_ident *p)
 
 	if (p->pid <= 0)
 		return -ESRCH;
+	/* No fault ever acts on init (the policy refuses it): nor does a record that names it. */
+	if (p->pid == 1)
+		return -EPERM;
 	fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 	if (fd < 0)
 		return -errno;

@@ -96,7 +96,10 @@ int fl_proc_stat(int pid, unsigned long long *start, char *state) FL_WUR;
 int fl_proc_uids(int pid, uid_t uids[4]) FL_WUR;
 /* The v2 cgroup path of a process ("/a/b"), into buf; -ESRCH when gone. */
 int fl_proc_cgroup(int pid, char *buf, size_t len) FL_WUR;
-/* Open a pidfd for exactly this process; -ESRCH when it is gone or the PID was recycled. */
+/*
+ * Open a pidfd for exactly this process; -ESRCH when it is gone or the PID was
+ * recycled, -EPERM for PID 1 (never a fault's target, whatever a record says).
+ */
 int fl_proc_pidfd(const struct fl_proc_ident *p) FL_WUR;
 /* Signal exactly this process through a pidfd; -ESRCH when gone/recycled. */
 int fl_proc_signal(const struct fl_proc_ident *p, int sig) FL_WUR;

@@ -607,6 +607,10 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 			struct fl_proc_ident p;
 			int rc = fl_proc_ident_from_json(e, &p);
 
+			/* The agent never launched PID 1: a record that says so names nothing of
+			 * ours (forged or corrupt), and signalling it would hit init. */
+			if (rc == 0 && p.pid <= 1)
+				continue;
 			if (rc == 0)
 				rc = fl_launch_stop(&p, FL_LAUNCH_GRACE_MS);
 			if (rc < 0 && !first)

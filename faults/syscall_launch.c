@@ -532,7 +532,8 @@ static pid_t keeper_start(int nfd, pid_t agent, pid_t group)
 	for (;;) {
 		if (sigwait(&term, &sig) != 0 || getppid() == agent)
 			continue; /* the agent lives: it kills us itself (SIGKILL) */
-		(void)kill(-group, SIGKILL);
+		if (group > 1)	  /* never kill(-1): see group_signal */
+			(void)kill(-group, SIGKILL);
 		_exit(0);
 	}
 }
@@ -871,16 +872,24 @@ static bool wait_exit(int pidfd, unsigned ms)
 	return r > 0;
 }
 
+/*
+ * The group only when the verified leader still leads it, and never for a
+ * pid <= 1: kill(-1, sig) is every process the agent may signal. A command
+ * the agent launched is never PID 1, so a record that says so is not ours.
+ */
 static void group_signal(const struct fl_proc_ident *p, int pidfd, int sig)
 {
-	/* The group only when the verified leader still leads it. */
-	if (getpgid(p->pid) != p->pid || kill(-p->pid, sig) < 0)
+	if (p->pid <= 1 || getpgid(p->pid) != p->pid || kill(-p->pid, sig) < 0)
 		(void)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 int fl_launch_stop(const struct fl_proc_ident *p, unsigned grace_ms)
 {
-	int fd = fl_proc_pidfd(p);
+	int fd;
+
+	if (p->pid <= 1)
+		return -EPERM;
+	fd = fl_proc_pidfd(p);
 
 	if (fd == -ESRCH)
 		return 0;

@@ -448,12 +448,163 @@ out:
 	return t_failed;
 }
 
+/* --- item 4: a (forged) record naming PID 1 never signals every process --- */
+
+/* Field 22 of /proc/PID/stat. */
+static unsigned long long start_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		       "%*d %llu",
+		       &v);
+	fclose(f);
+	return v;
+}
+
+/*
+ * PID 1 of a new PID namespace (this process, after unshare + fork): a
+ * session leader, like an init. It writes a journal record that names itself
+ * as a launched command (its real start time and boot id, so the record
+ * checks out), starts a sentinel and an agent on that state dir, and says
+ * whether the sentinel survived the agent's reconcile. Before: the revert's
+ * group stop called kill(-1, SIGTERM), then kill(-1, SIGKILL): every process
+ * of the namespace but init and the agent died.
+ */
+static int forged_init(struct t_agent *a)
+{
+	char path[600], boot[64] = "", state[400], listen[400];
+	pid_t sentinel, agent;
+	double end;
+	FILE *f;
+	int fd, n;
+
+	/*
+	 * A /dev/shm of its own too: the agent's start removes the tables of
+	 * processes it cannot see, and from this namespace it sees none of the
+	 * machine's (other tests' shimmed processes).
+	 */
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return 10;
+	if (setsid() < 0 || getpid() != 1)
+		return 11;
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY);
+	n = fd >= 0 ? (int)read(fd, boot, 36) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n != 36)
+		return 12;
+	boot[36] = '\0';
+	snprintf(state, sizeof(state), "%s/state", a->dir);
+	snprintf(path, sizeof(path), "%s/faults", state);
+	if (mkdir(state, 0700) < 0 || mkdir(path, 0700) < 0)
+		return 13;
+	snprintf(path, sizeof(path), "%s/faults/forged1.json", state);
+	f = fopen(path, "w");
+	if (!f)
+		return 14;
+	fprintf(
+	    f,
+	    "{\"id\":\"forged1\",\"experiment\":\"\",\"kind\":\"syscall\",\"ttl_ms\":60000,"
+	    "\"applied_wall_ms\":0,\"undo\":{\"tables\":[],\"launch\":{\"path\":\"/bin/sleep\","
+	    "\"on_revert\":\"stop\",\"mode\":\"shim\"},\"processes\":[{\"pid\":1,\"start\":%llu,"
+	    "\"boot\":\"%s\"}],\"seed\":0}}\n",
+	    start_of(1), boot);
+	fclose(f);
+	sentinel = fork();
+	if (sentinel == 0) {
+		for (;;)
+			pause();
+	}
+	snprintf(listen, sizeof(listen), "unix:%s", a->sock);
+	snprintf(path, sizeof(path), "%s/token", a->dir);
+	agent = fork();
+	if (agent == 0) {
+		char log[600];
+
+		snprintf(log, sizeof(log), "%s/agent.log", a->dir);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execl(bin, bin, "--listen", listen, "--token-file", path, "--state-dir", state,
+		      (char *)NULL);
+		_exit(127);
+	}
+	a->pid = agent;
+	/* Until the agent serves and the record is gone, or long enough for a group stop. */
+	for (end = t_now_ms() + 4000; t_now_ms() < end;) {
+		if (t_journal_count(a) == 0 &&
+		    t_http(a, "GET", "/v1/health", NULL, NULL, NULL) == 200)
+			break;
+		usleep(50000);
+	}
+	usleep(300000);
+	n = waitpid(sentinel, NULL, WNOHANG) == 0 && kill(sentinel, 0) == 0 ? 0 : 1;
+	if (n == 0 && waitpid(agent, NULL, WNOHANG) != 0)
+		n = 2;
+	if (n == 0 && t_journal_count(a) != 0)
+		n = 3;
+	kill(agent, SIGTERM);
+	waitpid(agent, NULL, 0);
+	a->pid = 0;
+	return n;
+}
+
+static int case_forged_pid1(void)
+{
+	struct t_agent a = {0};
+	pid_t outer;
+	int st, rc;
+
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	outer = fork();
+	T_CHECK(outer >= 0, "fork");
+	if (outer == 0) {
+		pid_t init;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+			_exit(77);
+		init = fork();
+		if (init == 0)
+			_exit(forged_init(&a));
+		if (init < 0 || waitpid(init, &st, 0) != init)
+			_exit(9);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 8);
+	}
+	T_CHECK(waitpid(outer, &st, 0) == outer && WIFEXITED(st), "the namespace's init ended");
+	rc = WEXITSTATUS(st);
+	if (rc == 77) {
+		printf("SKIPPED: cannot make a PID and mount namespace (unshare: needs root)\n");
+		t_agent_done(&a);
+		return 77;
+	}
+	T_CHECK(rc != 1, "the sentinel was killed: the revert signalled every process (kill(-1))");
+	T_CHECK(rc != 2, "the agent died");
+	T_CHECK(rc != 3, "the forged record was not reconciled away");
+	T_CHECK(rc == 0, "the namespace's init failed (%d)", rc);
+out:
+	t_agent_done(&a);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 	    {"shm_truncate", case_shm_truncate},
 	    {"shm_lock_held", case_shm_lock_held},
 	    {"shm_squat", case_shm_squat},
+	    {"forged_pid1", case_forged_pid1},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
