@@ -84,16 +84,13 @@ char *fl_buf_steal(struct fl_buf *b)
 	return p;
 }
 
-int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len)
+int fl_buf_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	struct fl_buf b;
 	char chunk[8192];
-	int fd, r = 0;
+	int r = 0;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	fl_buf_init(&b, max);
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -108,7 +105,6 @@ int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len)
 		if (r < 0)
 			break;
 	}
-	close(fd);
 	if (r < 0) {
 		fl_buf_done(&b);
 		return r;
@@ -119,4 +115,17 @@ int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len)
 	if (!*out)
 		*out = strdup("");
 	return *out ? 0 : -ENOMEM;
+}
+
+int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd, r;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fl_buf_read_fd(fd, max, out, len);
+	close(fd);
+	return r;
 }

@@ -29,5 +29,7 @@ char *fl_buf_steal(struct fl_buf *b);
  * 0, -E2BIG beyond max, or -errno.
  */
 int fl_buf_read_file(const char *path, size_t max, char **out, size_t *len) FL_WUR;
+/* The same from an open descriptor (read to its end; the caller closes it). */
+int fl_buf_read_fd(int fd, size_t max, char **out, size_t *len) FL_WUR;
 
 #endif

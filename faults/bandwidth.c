@@ -198,8 +198,7 @@ static int bw_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, str
 	    (!fl_nl_probe(FL_NL_CAP_HTB, why, sizeof(why)) ||
 	     !fl_nl_probe(FL_NL_CAP_U32, why, sizeof(why))))
 		return fl_error_set(err, -EOPNOTSUPP, "$.params.match", "%s", why);
-	return fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, s->m.any,
-				ctx ? ctx->fault_id : NULL, &s->sc, undo, err);
+	return fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, s->m.any, ctx, &s->sc, undo, err);
 }
 
 static int bw_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)
@@ -248,6 +247,7 @@ static void bw_free(void *spec)
 /* One network namespace; fl_fault_bandwidth below takes several pods (nl_multi.c). */
 const struct fl_fault_ops fl_nl_bandwidth_one = {
     .kind = "bandwidth",
+    .family = FL_FAULT_FAMILY_NETWORK,
     .parse = bw_parse,
     .plan = bw_plan,
     .apply = bw_apply,
@@ -275,6 +275,7 @@ static int bw_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
 
 const struct fl_fault_ops fl_fault_bandwidth = {
     .kind = "bandwidth",
+    .family = FL_FAULT_FAMILY_NETWORK,
     .parse = bw_mparse,
     .plan = fl_nl_multi_plan,
     .apply = fl_nl_multi_apply,

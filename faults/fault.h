@@ -29,6 +29,23 @@
 #include "core/compiler.h"
 #include "core/error.h"
 
+/* What a kind acts on; the agent's policy and /v1/health group kinds by it. */
+enum fl_fault_family {
+	FL_FAULT_FAMILY_PROCESS,
+	FL_FAULT_FAMILY_NETWORK,
+	FL_FAULT_FAMILY_SYSCALL,
+	FL_FAULT_FAMILY__MAX
+};
+
+/* A network namespace a network fault is about to act in, as the kind opened it. */
+struct fl_fault_netns {
+	unsigned long long dev, ino; /* its nsfs file: the namespace itself, whatever the path */
+	const char *field;	     /* the JSON path that named it; "$.target": the agent's own */
+	const char *label;	     /* how the request named it, for messages */
+	bool named; /* named as a namespace (netns, netns_path, pod), not through a pid */
+	bool own;   /* no namespace named: the agent's own */
+};
+
 /* Context the agent hands to every op (policy lives in the agent, not here). */
 struct fl_fault_ctx {
 	uint64_t seed;	      /* for count/percent selections; recorded in the undo record */
@@ -45,6 +62,12 @@ struct fl_fault_ctx {
 	 */
 	int (*allow_command)(void *opaque, const char *path, char *const argv[], const char *output,
 			     int *beneath, const char **rel, struct fl_error *err);
+	/*
+	 * Policy for the network namespace a network kind acts in (NULL: allowed),
+	 * asked at plan time about the namespace the kind actually opened, before
+	 * it reads anything in it. 0 or -EPERM with the reason.
+	 */
+	int (*allow_netns)(void *opaque, const struct fl_fault_netns *ns, struct fl_error *err);
 	/* End of the lease, CLOCK_MONOTONIC ns (0 = none); a kind that can lapses by itself. */
 	uint64_t deadline_mono_ns;
 	/*
@@ -57,6 +80,7 @@ struct fl_fault_ctx {
 
 struct fl_fault_ops {
 	const char *kind;
+	enum fl_fault_family family;
 	/* Typed spec from the API body's target and params; errors carry a JSON path. */
 	int (*parse)(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err);
 	/* Read the system, decide exactly what apply will do, and return how to undo it. */

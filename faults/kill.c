@@ -264,6 +264,7 @@ static bool kill_available(char *why, size_t whylen)
 
 const struct fl_fault_ops fl_fault_kill = {
     .kind = "kill",
+    .family = FL_FAULT_FAMILY_PROCESS,
     .parse = kill_parse,
     .plan = kill_plan,
     .apply = kill_apply,

@@ -315,8 +315,7 @@ static int netem_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
 	r = s->ingress ? 0 : scope_check(&s->m, err);
 	if (r < 0)
 		return r;
-	return fl_nl_fault_plan(&s->t, "netem", s->ingress, s->m.any, ctx ? ctx->fault_id : NULL,
-				&s->sc, undo, err);
+	return fl_nl_fault_plan(&s->t, "netem", s->ingress, s->m.any, ctx, &s->sc, undo, err);
 }
 
 static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,
@@ -350,6 +349,7 @@ static bool netem_available(char *why, size_t whylen)
 /* One network namespace; fl_fault_netem below takes several pods (nl_multi.c). */
 const struct fl_fault_ops fl_nl_netem_one = {
     .kind = "netem",
+    .family = FL_FAULT_FAMILY_NETWORK,
     .parse = netem_parse,
     .plan = netem_plan,
     .apply = netem_apply,
@@ -377,6 +377,7 @@ static int netem_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
 
 const struct fl_fault_ops fl_fault_netem = {
     .kind = "netem",
+    .family = FL_FAULT_FAMILY_NETWORK,
     .parse = netem_mparse,
     .plan = fl_nl_multi_plan,
     .apply = fl_nl_multi_apply,

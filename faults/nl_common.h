@@ -30,9 +30,11 @@
 #include "core/buf.h"
 #include "core/compiler.h"
 #include "core/error.h"
+#include "faults/fault.h"
 
 struct nl_sock;
 struct nl_msg;
+struct fl_nl_sock_cache;
 
 #define FL_NL_HANDLE_ROOT 0xfa170000U /* root qdisc "fa17:" */
 #define FL_NL_HANDLE_LEAF 0xfa180000U /* fault qdisc below the scope class "fa18:" */
@@ -59,6 +61,21 @@ struct fl_nl_ns {
 	int orig_fd; /* this thread's netns before entering, -1 when not entered */
 };
 
+/* A network namespace as the kernel knows it: its nsfs file's device and inode. */
+struct fl_nl_ns_id {
+	unsigned long long dev, ino;
+};
+
+/*
+ * Open the network namespace a client-named path resolves to, never blocking:
+ * O_PATH first, then only an nsfs file of type net is opened (-EINVAL for
+ * anything else: a FIFO, a device, a regular file). Returns the descriptor.
+ */
+int fl_nl_ns_open(const char *path, struct fl_nl_ns_id *id, struct fl_error *err) FL_WUR;
+/* The calling thread's own network namespace. */
+int fl_nl_ns_self(struct fl_nl_ns_id *id) FL_WUR;
+/* Enter the netns of fd (-1: stay); remember the current one. */
+int fl_nl_ns_enter_fd(int fd, struct fl_nl_ns *ns, struct fl_error *err) FL_WUR;
 /* Enter the netns at `path` ("" or NULL: stay); remember the current one. */
 int fl_nl_ns_enter(const char *path, struct fl_nl_ns *ns, struct fl_error *err) FL_WUR;
 /* Go back to the netns saved by fl_nl_ns_enter; safe to call twice. */
@@ -114,6 +131,9 @@ struct fl_nl_target {
 	bool has_route_to;
 	struct fl_nl_cidr route_to; /* interface = the one that routes here (a host) */
 	char resolved[IF_NAMESIZE]; /* set by plan: the interface it resolved to */
+	const char *field;	    /* the JSON path that named the netns ("$.target" for ours) */
+	bool via_pid;		    /* named through a process ("pid"), not as a namespace */
+	int pid;		    /* that process */
 };
 
 /*
@@ -124,6 +144,14 @@ struct fl_nl_target {
  */
 int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_route_to,
 		       struct fl_nl_target *t, struct fl_error *err) FL_WUR;
+/*
+ * The first thing a network plan does: open the target's namespace (into c,
+ * which plan and apply then use: what is checked is what is changed) and
+ * ask ctx's policy about it (fl_fault_ctx.allow_netns), before anything in it
+ * is read. Errors carry the field that named the namespace.
+ */
+int fl_nl_target_admit(const struct fl_nl_target *t, const struct fl_fault_ctx *ctx,
+		       struct fl_nl_sock_cache *c, struct fl_error *err) FL_WUR;
 /* "ip netns exec NAME " / "nsenter --net=PATH " for a netns path (an undo record's). */
 void fl_nl_netns_prefix(const char *netns, char *buf, size_t len);
 /* "ip netns exec NAME " / "nsenter --net=PATH " prefix, or "". */
@@ -142,18 +170,23 @@ const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len
 struct fl_nl_sock_cache {
 	struct nl_sock *sk;
 	char netns[256];
-	unsigned long long ino;
+	unsigned long long ino, dev; /* of the namespace the socket lives in (0: ours) */
 };
 
-/* A socket for `netns` ("" = ours): c's when it is for the same netns (inode), else one
- * from the pool or a new one, kept in c when c is given. -ENOENT when the netns is gone. */
+/*
+ * A socket for `netns` ("" = ours): c's when it is for the same path and the
+ * path still names that namespace (else -EAGAIN: it changed since the plan),
+ * else one from the pool or a new one, kept in c when c is given. The path is
+ * opened once (fl_nl_ns_open) and that descriptor entered. -ENOENT when the
+ * netns is gone, -EINVAL when the path names no network namespace.
+ */
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
 		   struct fl_error *err) FL_WUR;
 /* Give a socket back: kept when it is c's, freed otherwise. */
 void fl_nl_sock_put(struct fl_nl_sock_cache *c, struct nl_sock *sk);
 /* Release c's socket to the process's small per-netns pool (nl_link.c); NULL is fine. */
 void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c);
-/* Inode of a netns file, 0 when it cannot be read. */
+/* Inode of a network namespace file (fl_nl_ns_open), 0 when it is none. */
 unsigned long long fl_nl_netns_ino(const char *path);
 
 /* Map a libnl -NLE_* code to -errno. */
@@ -397,11 +430,12 @@ int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
 
 /*
  * netem and bandwidth: egress (the root qdisc engine above) or ingress (ifb);
- * plan also records the fault id (for refusals naming it) and the interface it
- * resolved in t->resolved (so a dry run names the real device).
+ * plan first admits the namespace (fl_nl_target_admit), then records the
+ * fault id (ctx's, for refusals naming it) and the interface it resolved in
+ * t->resolved (so a dry run names the real device).
  */
 int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, bool scoped,
-		     const char *id, struct fl_nl_sock_cache *c, cJSON **undo,
+		     const struct fl_fault_ctx *ctx, struct fl_nl_sock_cache *c, cJSON **undo,
 		     struct fl_error *err) FL_WUR;
 int fl_nl_fault_apply(const struct fl_nl_match *m, bool ingress, fl_nl_leaf_build build,
 		      const void *spec, struct fl_nl_sock_cache *c, const char *id, cJSON *undo,

@@ -301,7 +301,7 @@ int fl_nl_ingress_revert(const cJSON *undo, struct fl_error *err)
 		return r;
 	r = fl_nl_sock_get(&c, rec.netns, &sk, err);
 	/* The namespace is gone (or was replaced): nothing of ours can be left in it. */
-	if (r == -ENOENT || (r == 0 && c.ino != rec.ino)) {
+	if (r == -ENOENT || r == -EINVAL || (r == 0 && c.ino != rec.ino)) {
 		fl_error_init(err);
 		r = 0;
 		goto out;
@@ -382,12 +382,17 @@ int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *e
 }
 
 int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, bool scoped,
-		     const char *id, struct fl_nl_sock_cache *c, cJSON **undo, struct fl_error *err)
+		     const struct fl_fault_ctx *ctx, struct fl_nl_sock_cache *c, cJSON **undo,
+		     struct fl_error *err)
 {
+	const char *id = ctx ? ctx->fault_id : NULL;
 	const cJSON *ifn;
-	int r = ingress ? fl_nl_ingress_plan(t, kind, c, undo, err)
-			: fl_nl_root_plan(t, kind, scoped, c, undo, err);
+	int r = fl_nl_target_admit(t, ctx, c, err);
 
+	if (r < 0)
+		return r;
+	r = ingress ? fl_nl_ingress_plan(t, kind, c, undo, err)
+		    : fl_nl_root_plan(t, kind, scoped, c, undo, err);
 	if (r < 0)
 		return r;
 	if (id && !cJSON_AddStringToObject(*undo, "fault_id", id)) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -117,11 +118,16 @@ int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex, struct f
 
 unsigned long long fl_nl_netns_ino(const char *path)
 {
-	struct stat st;
+	struct fl_nl_ns_id id;
+	int fd;
 
 	if (!path || !*path)
 		return 0;
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+	fd = fl_nl_ns_open(path, &id, NULL);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return id.ino;
 }
 
 /*
@@ -219,37 +225,49 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
 		   struct fl_error *err)
 {
-	unsigned long long ino = 0;
+	struct fl_nl_ns_id id = {0, 0};
 	struct fl_nl_ns ns;
-	int r;
+	int fd = -1, r;
 
 	if (!netns)
 		netns = "";
 	if (*netns) {
-		ino = fl_nl_netns_ino(netns);
-		if (!ino)
-			return fl_error_set(err, -ENOENT, "", "netns %s: %s", netns,
-					    strerror(ENOENT));
+		fd = fl_nl_ns_open(netns, &id, err);
+		if (fd < 0)
+			return fd;
 	}
-	if (c && c->sk && c->ino == ino && !strcmp(c->netns, netns)) {
+	if (c && c->sk && !strcmp(c->netns, netns)) {
+		if (fd >= 0)
+			close(fd);
+		/* What the plan checked is what apply acts on, or nothing. */
+		if (c->ino != id.ino || c->dev != id.dev)
+			return fl_error_set(
+			    err, -EAGAIN, "",
+			    "netns %s names another namespace than it did at the plan", netns);
 		*sk = c->sk;
 		return 0;
 	}
-	*sk = pool_take(netns, ino);
+	*sk = pool_take(netns, id.ino);
 	if (!*sk) {
-		r = fl_nl_ns_enter(netns, &ns, err);
-		if (r < 0)
+		r = fl_nl_ns_enter_fd(fd, &ns, err);
+		if (r == 0) {
+			r = fl_nl_sock_open(sk, err);
+			fl_nl_ns_leave(&ns);
+		}
+		if (r < 0) {
+			if (fd >= 0)
+				close(fd);
 			return r;
-		r = fl_nl_sock_open(sk, err);
-		fl_nl_ns_leave(&ns);
-		if (r < 0)
-			return r;
+		}
 	}
+	if (fd >= 0)
+		close(fd);
 	if (!c)
 		return 0;
 	fl_nl_sock_cache_done(c);
 	c->sk = *sk;
-	c->ino = ino;
+	c->ino = id.ino;
+	c->dev = id.dev;
 	snprintf(c->netns, sizeof(c->netns), "%s", netns);
 	return 0;
 }
@@ -268,7 +286,7 @@ void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c)
 		pool_give(c->sk, c->netns, c->ino);
 	c->sk = NULL;
 	c->netns[0] = '\0';
-	c->ino = 0;
+	c->ino = c->dev = 0;
 }
 
 struct route_ctx {

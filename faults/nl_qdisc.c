@@ -593,7 +593,7 @@ int fl_nl_root_revert(const cJSON *undo, struct fl_error *err)
 		return r;
 	r = fl_nl_sock_get(&c, rec.netns, &sk, err);
 	/* The namespace is gone (or was replaced): nothing of ours can be left in it. */
-	if (r == -ENOENT || (r == 0 && c.ino != rec.ino)) {
+	if (r == -ENOENT || r == -EINVAL || (r == 0 && c.ino != rec.ino)) {
 		fl_error_init(err);
 		r = 0;
 		goto out;

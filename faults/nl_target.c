@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "faults/nl_common.h"
 #include "faults/pod_select.h"
+#include "faults/proc_select.h"
 
 #define PID_MAX 4194304 /* PID_MAX_LIMIT on 64-bit */
 
@@ -19,18 +21,6 @@ static bool netns_name_ok(const char *s)
 		if (*s == '/' || *s < 0x21 || *s > 0x7e)
 			return false;
 	return true;
-}
-
-/* A "." or ".." component would let a path leave the directory it names. */
-static bool has_dot_component(const char *s)
-{
-	for (const char *c = s; (c = strchr(c, '/'));) {
-		c++;
-		if (c[0] == '.' &&
-		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -51,6 +41,7 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 	int nns = 0;
 
 	memset(t, 0, sizeof(*t));
+	t->field = "$.target";
 	if (target && !cJSON_IsObject(target) && !cJSON_IsNull(target))
 		return fl_error_set(err, -EINVAL, "$.target", "expected an object");
 	cJSON_ArrayForEach(it, target)
@@ -66,11 +57,12 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 			snprintf(t->netns, sizeof(t->netns), "/var/run/netns/%s", it->valuestring);
 			snprintf(t->netns_label, sizeof(t->netns_label), "ip netns exec %s ",
 				 it->valuestring);
+			t->field = "$.target.netns";
 			nns++;
 		} else if (!strcmp(k, "netns_path")) {
 			if (!cJSON_IsString(it) || it->valuestring[0] != '/' ||
 			    strlen(it->valuestring) >= sizeof(t->netns) ||
-			    has_dot_component(it->valuestring))
+			    fl_path_has_dot_component(it->valuestring))
 				return fl_error_set(
 				    err, -EINVAL, path,
 				    "expected an absolute path (< 256 bytes) without "
@@ -78,6 +70,7 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 			snprintf(t->netns, sizeof(t->netns), "%s", it->valuestring);
 			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
 				 it->valuestring);
+			t->field = "$.target.netns_path";
 			nns++;
 		} else if (!strcmp(k, "pid")) {
 			if (!cJSON_IsNumber(it) || it->valuedouble < 1 ||
@@ -89,6 +82,9 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 				 (int)it->valuedouble);
 			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
 				 t->netns);
+			t->field = "$.target.pid";
+			t->via_pid = true;
+			t->pid = (int)it->valuedouble;
 			nns++;
 		} else if (!strcmp(k, "pod")) {
 			/* A pod's namespace, through its sandbox (faults/pod_select.c). */
@@ -98,6 +94,7 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 				return r;
 			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
 				 t->netns);
+			t->field = "$.target.pod";
 			nns++;
 		} else if (!strcmp(k, "interface")) {
 			if (!cJSON_IsString(it) || !*it->valuestring ||
@@ -168,4 +165,60 @@ void fl_nl_netns_prefix(const char *netns, char *buf, size_t len)
 		snprintf(buf, len, "ip netns exec %s ", name);
 	else
 		snprintf(buf, len, "nsenter --net=%s ", netns);
+}
+
+int fl_nl_target_admit(const struct fl_nl_target *t, const struct fl_fault_ctx *ctx,
+		       struct fl_nl_sock_cache *c, struct fl_error *err)
+{
+	struct fl_nl_sock_cache local = {0};
+	struct fl_fault_netns ns = {0};
+	struct fl_nl_ns_id self;
+	struct nl_sock *sk = NULL;
+	int r;
+
+	if (!c)
+		c = &local;
+	/* A process is its thread group: another thread's namespace is not "the process's". */
+	if (t->via_pid) {
+		int tgid = fl_proc_tgid(t->pid);
+
+		if (tgid > 0 && tgid != t->pid)
+			return fl_error_set(err, -ESRCH, "$.target.pid",
+					    "%d is a thread of process %d, not a process: name the "
+					    "process",
+					    t->pid, tgid);
+	}
+	r = fl_nl_sock_get(c, t->netns, &sk, err);
+	if (r < 0) {
+		if (err && !err->path[0])
+			snprintf(err->path, sizeof(err->path), "%s",
+				 t->field ? t->field : "$.target");
+		goto out;
+	}
+	fl_nl_sock_put(c, sk);
+	if (!ctx || !ctx->allow_netns)
+		goto out;
+	ns.field = t->field ? t->field : "$.target";
+	if (t->netns[0]) {
+		ns.dev = c->dev;
+		ns.ino = c->ino;
+		ns.label = t->netns;
+		ns.named = !t->via_pid;
+	} else {
+		r = fl_nl_ns_self(&self);
+		if (r < 0) {
+			r = fl_error_set(err, r, "$.target",
+					 "the agent's own network namespace: %s", strerror(-r));
+			goto out;
+		}
+		ns.dev = self.dev;
+		ns.ino = self.ino;
+		ns.label = "the agent's own";
+		ns.own = true;
+	}
+	r = ctx->allow_netns(ctx->opaque, &ns, err);
+out:
+	if (c == &local)
+		fl_nl_sock_cache_done(&local);
+	return r;
 }

@@ -173,7 +173,6 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	struct part_spec *s = spec;
 	char why[256], why2[256], ifname[IF_NAMESIZE];
 	struct sess se;
-	struct stat st;
 	cJSON *u = NULL, *hooks;
 	int r, state;
 
@@ -188,8 +187,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		    !fl_nl_probe(FL_NL_CAP_HTB, why2, sizeof(why2)) ||
 		    !fl_nl_probe(FL_NL_CAP_U32, why2, sizeof(why2)))
 			return fl_error_set(err, -EOPNOTSUPP, "", "%s, and %s", why, why2);
-		r = fl_nl_fault_plan(&s->t, "partition", false, true, ctx ? ctx->fault_id : NULL,
-				     &s->sc, undo, err);
+		r = fl_nl_fault_plan(&s->t, "partition", false, true, ctx, &s->sc, undo, err);
 		if (r == 0 && !cJSON_AddStringToObject(*undo, "mechanism", "netem")) {
 			cJSON_Delete(*undo);
 			*undo = NULL;
@@ -197,6 +195,9 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		}
 		return r;
 	}
+	r = fl_nl_target_admit(&s->t, ctx, &s->sc, err);
+	if (r < 0)
+		return r;
 	r = sess_open(&s->sc, s->t.netns, &s->t, NULL, &se, ifname, err);
 	if (r < 0)
 		return r;
@@ -242,9 +243,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	if (!cJSON_AddStringToObject(u, "fault", "partition") ||
 	    !cJSON_AddStringToObject(u, "mechanism", "cls_bpf") ||
 	    !cJSON_AddStringToObject(u, "netns", s->t.netns) ||
-	    !cJSON_AddNumberToObject(u, "netns_ino",
-				     s->t.netns[0] && stat(s->t.netns, &st) == 0 ? (double)st.st_ino
-										 : 0) ||
+	    !cJSON_AddNumberToObject(u, "netns_ino", (double)s->sc.ino) ||
 	    !cJSON_AddStringToObject(u, "ifname", ifname) ||
 	    !cJSON_AddBoolToObject(u, "created_clsact", state == 0)) {
 		r = fl_error_set(err, -ENOMEM, "", "out of memory");
@@ -301,13 +300,14 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 {
 	struct fl_nl_sock_cache c = {0};
 	struct sess se;
-	struct stat st;
 	int r, state;
 
-	if (rc->netns[0] && (stat(rc->netns, &st) < 0 || (double)st.st_ino != rc->ino))
-		return 0; /* the namespace is gone: so are our filters */
 	r = sess_open(&c, rc->netns, NULL, rc->ifname, &se, NULL, err);
-	if (r == -ENOENT || r == -ENODEV) {
+	/* The namespace is gone, or the path names another one now: so are our filters. */
+	if (r == -ENOENT || r == -ENODEV || r == -EINVAL ||
+	    (r == 0 && rc->netns[0] && (double)c.ino != rc->ino)) {
+		if (r == 0)
+			sess_close(&c, &se);
 		fl_error_init(err);
 		r = 0;
 		goto out;
@@ -463,6 +463,7 @@ static bool part_available(char *why, size_t whylen)
 /* One network namespace; fl_fault_partition below takes several pods (nl_multi.c). */
 const struct fl_fault_ops fl_nl_partition_one = {
     .kind = "partition",
+    .family = FL_FAULT_FAMILY_NETWORK,
     .parse = part_parse,
     .plan = part_plan,
     .apply = part_apply,
@@ -490,6 +491,7 @@ static int part_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
 
 const struct fl_fault_ops fl_fault_partition = {
     .kind = "partition",
+    .family = FL_FAULT_FAMILY_NETWORK,
     .parse = part_mparse,
     .plan = fl_nl_multi_plan,
     .apply = fl_nl_multi_apply,

@@ -72,7 +72,7 @@ int fl_cgroup2_mount(char *buf, size_t len)
 
 static int write_file(const char *path, const char *s)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
@@ -86,7 +86,7 @@ static int write_file(const char *path, const char *s)
 static int read_int_file(const char *path, int *v)
 {
 	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -109,7 +109,7 @@ static int cgroup_frozen(const char *dir, bool *frozen)
 	char *p;
 
 	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -583,6 +583,7 @@ bool fl_pause_freezer_available(char *why, size_t whylen)
 
 const struct fl_fault_ops fl_fault_pause = {
     .kind = "pause",
+    .family = FL_FAULT_FAMILY_PROCESS,
     .parse = pause_parse,
     .plan = pause_plan,
     .apply = pause_apply,

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/path.h"
 #include "core/rng.h"
 #include "core/regex.h"
 #include "faults/pod_select.h"
@@ -130,6 +131,24 @@ static int status_field(int pid, const char *field, char *buf, size_t len, const
 		}
 	}
 	return -EIO;
+}
+
+int fl_proc_tgid(int pid)
+{
+	char buf[8192], *end = NULL;
+	const char *v;
+	long t;
+	int r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	r = status_field(pid, "Tgid", buf, sizeof(buf), &v);
+	if (r < 0)
+		return r;
+	t = strtol(v, &end, 10);
+	if (end == v || t <= 0 || t > 4194304)
+		return -EIO;
+	return (int)t;
 }
 
 int fl_proc_uids(int pid, uid_t uids[4])
@@ -345,16 +364,8 @@ static bool key_in(const char *k, const char *const *list)
 /* An absolute path without "." or ".." components (no way out of where it points). */
 static int abs_path_ok(const char *s)
 {
-	const char *c = s;
-
-	if (s[0] != '/' || strlen(s) >= FL_PROC_PATH_MAX)
+	if (s[0] != '/' || strlen(s) >= FL_PROC_PATH_MAX || fl_path_has_dot_component(s))
 		return -EINVAL;
-	while ((c = strchr(c, '/'))) {
-		c++;
-		if ((c[0] == '.' && (c[1] == '/' || c[1] == '\0')) ||
-		    (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')))
-			return -EINVAL;
-	}
 	return 0;
 }
 
@@ -538,15 +549,6 @@ out:
 	return r;
 }
 
-static bool cgroup_under(const char *cg, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (!strcmp(want, "/"))
-		return true;
-	return !strncmp(cg, want, n) && (cg[n] == '\0' || cg[n] == '/');
-}
-
 /* Does a (live, non-kernel) process match the selector? */
 static bool proc_matches(const struct fl_proc_sel *sel, int pid, int want_pid)
 {
@@ -580,20 +582,37 @@ static bool proc_matches(const struct fl_proc_sel *sel, int pid, int want_pid)
 	case FL_PROC_BY_CGROUP:
 		if (fl_proc_cgroup(pid, buf, sizeof(buf)) < 0)
 			return false;
-		return cgroup_under(buf, sel->str);
+		return fl_path_under(buf, sel->str);
 	case FL_PROC_BY__MAX:
 		break;
 	}
 	return false;
 }
 
+/*
+ * A pidfile is a path a client names: only a regular file is opened (no
+ * FIFO waited on, no device opened), the last component not followed.
+ */
 static int read_pidfile(const char *path, int *pid, struct fl_error *err)
 {
 	char buf[64];
 	char *end = NULL;
+	ssize_t n = 0;
 	long v;
-	int r = read_small(path, buf, sizeof(buf), NULL);
+	int fd = fl_path_open_regular(path, O_RDONLY, true, NULL), r = 0;
 
+	if (fd == -EINVAL || fd == -ELOOP)
+		return fl_error_set(err, -EINVAL, "$.target.pidfile", "%s is not a regular file%s",
+				    path, fd == -ELOOP ? " (a symbolic link)" : "");
+	if (fd >= 0) {
+		while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+			;
+		r = n < 0 ? -errno : 0;
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+	} else {
+		r = fd;
+	}
 	if (r < 0)
 		return fl_error_set(err, r == -ENOENT ? -ESRCH : r, "$.target.pidfile",
 				    "cannot read %s: %s", path, strerror(-r));
@@ -645,6 +664,24 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 				       &podv, &podn, err);
 		if (r < 0)
 			goto out;
+	}
+	/* A process is its thread group: another thread's id names no process. */
+	if (want_pid) {
+		int tgid = fl_proc_tgid(want_pid);
+
+		if (tgid > 0 && tgid != want_pid) {
+			/* The policy's word first (it judges the thread as its process). */
+			if (ctx && ctx->allow_pid &&
+			    (r = ctx->allow_pid(ctx->opaque, want_pid, err)) < 0)
+				goto out;
+			r = fl_error_set(err, -ESRCH,
+					 sel->by == FL_PROC_BY_PID ? "$.target.pid"
+								   : "$.target.pidfile",
+					 "%d is a thread of process %d, not a process: name the "
+					 "process",
+					 want_pid, tgid);
+			goto out;
+		}
 	}
 	/* A single PID needs no walk over /proc. */
 	if (!want_pid) {

@@ -92,6 +92,12 @@ int fl_proc_sel_describe(const struct fl_proc_sel *sel, struct fl_buf *out) FL_W
 
 /* Start time and state letter of a live process; -ESRCH when gone. */
 int fl_proc_stat(int pid, unsigned long long *start, char *state) FL_WUR;
+/*
+ * The thread group (process) a task id belongs to: pid itself for a process,
+ * its leader's pid for any other thread (their ids are reachable as /proc/TID
+ * too, though /proc does not list them). -ESRCH when gone.
+ */
+int fl_proc_tgid(int pid) FL_WUR;
 /* Real, effective, saved and file-system uid of a process (/proc/PID/status); -ESRCH when gone. */
 int fl_proc_uids(int pid, uid_t uids[4]) FL_WUR;
 /* The v2 cgroup path of a process ("/a/b"), into buf; -ESRCH when gone. */

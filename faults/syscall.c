@@ -491,6 +491,18 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 		if (ctx && ctx->allow_pid &&
 		    (rc = ctx->allow_pid(ctx->opaque, s->pids[i], err)) < 0)
 			goto out;
+		{
+			int tgid = fl_proc_tgid(s->pids[i]);
+
+			if (tgid > 0 && tgid != s->pids[i]) {
+				rc = fl_error_set(
+				    err, -ESRCH, path,
+				    "%d is a thread of process %d, not a process: name "
+				    "the process",
+				    s->pids[i], tgid);
+				goto out;
+			}
+		}
 		if ((rc = fl_preload_table_name_for_pid(s->pids[i], name, sizeof(name))) < 0)
 			goto out;
 		rc = fl_preload_table_open(name, &t);
@@ -824,6 +836,7 @@ static void syscall_free(void *spec)
 
 const struct fl_fault_ops fl_fault_syscall = {
     .kind = "syscall",
+    .family = FL_FAULT_FAMILY_SYSCALL,
     .parse = syscall_parse,
     .plan = syscall_plan,
     .apply = syscall_apply,

@@ -17,6 +17,7 @@
 
 #include <linux/openat2.h>
 
+#include "core/path.h"
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
 
@@ -48,22 +49,10 @@ static bool env_name_ok(const char *s)
 	return true;
 }
 
-/* A "." or ".." component would let a path leave the directory it names. */
-static bool has_dot_component(const char *s)
-{
-	for (const char *c = s; (c = strchr(c, '/'));) {
-		c++;
-		if (c[0] == '.' &&
-		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
-			return true;
-	}
-	return false;
-}
-
 static int abs_path(const cJSON *v, const char *path, char *out, struct fl_error *err)
 {
 	if (!cJSON_IsString(v) || v->valuestring[0] != '/' || strlen(v->valuestring) >= PATH_MAX ||
-	    has_dot_component(v->valuestring))
+	    fl_path_has_dot_component(v->valuestring))
 		return fl_error_set(err, -EINVAL, path,
 				    "expected an absolute path without \".\" or \"..\" components");
 	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
@@ -112,7 +101,8 @@ int fl_launch_parse(const cJSON *target, struct fl_launch **out, struct fl_error
 		}
 		l->argc++;
 	}
-	if ((l->argv[0][0] != '/' && strchr(l->argv[0], '/')) || has_dot_component(l->argv[0])) {
+	if ((l->argv[0][0] != '/' && strchr(l->argv[0], '/')) ||
+	    fl_path_has_dot_component(l->argv[0])) {
 		rc = fl_error_set(err, -EINVAL, "$.target.command[0]",
 				  "expected an absolute path (without \".\" or \"..\" components) "
 				  "or a program name found in PATH");

@@ -174,6 +174,42 @@ static bool alive(pid_t pid)
 	return pid > 0 && kill(pid, 0) == 0 && t_state(pid) != 'Z';
 }
 
+/* A dry run: 200, or the status with the error's path and message. */
+static long dry(struct t_agent *a, const char *kind, const char *target, const char *params,
+		char *path, size_t plen, char *msg, size_t mlen)
+{
+	char body[2048];
+	cJSON *j = NULL;
+	long st;
+
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"d1\",\"kind\":\"%s\",\"target\":%s,\"params\":%s,\"ttl_ms\":60000}",
+		 kind, target, params);
+	st = t_http(a, "POST", "/v1/faults?dry_run=1", body, a->token, &j);
+	snprintf(path, plen, "%s", t_err_path(j));
+	snprintf(msg, mlen, "%s", err_msg(j));
+	cJSON_Delete(j);
+	return st;
+}
+
+static bool same_or_any(const char *got, const char *want)
+{
+	return !want || !strcmp(got, want);
+}
+
+static bool has_or_any(const char *got, const char *want)
+{
+	return !want || strstr(got, want);
+}
+
+#define EXPECT(a, status, field, says, kind, target, params)                                       \
+	do {                                                                                       \
+		char p_[256], m_[512];                                                             \
+		long s_ = dry(a, kind, target, params, p_, sizeof(p_), m_, sizeof(m_));            \
+		T_CHECK(s_ == (status) && same_or_any(p_, field) && has_or_any(m_, says),          \
+			"%s %s: got %ld %s \"%s\", want %d", kind, target, s_, p_, m_, status);    \
+	} while (0)
+
 /*
  * The attacker holds the lock of its process's table (flock, as any writer
  * would), and after hold_ms truncates the file to nothing and lets go. Writes
@@ -598,13 +634,78 @@ out:
 	return t_failed;
 }
 
+/* --- item 2 (fault side): a FIFO or a device named as a path never blocks the agent --- */
+
+static int case_path_fifo(void)
+{
+	struct t_agent a = {0};
+	char dir[64] = "", fifo[128], pidf[128], lnk[128], t[512];
+	const char *bw = "{\"rate\":\"1mbit\"}";
+	pid_t victim = 0, att;
+	double t0;
+	int st;
+
+	snprintf(dir, sizeof(dir), "/tmp/fl-hostile-XXXXXX");
+	T_CHECK(mkdtemp(dir) && chown(dir, ATTACKER_UID, ATTACKER_UID) == 0 &&
+		    chmod(dir, 0755) == 0,
+		"attacker's folder");
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(pidf, sizeof(pidf), "%s/victim.pid", dir);
+	snprintf(lnk, sizeof(lnk), "%s/link.pid", dir);
+	victim = t_spawn("flh-fifo");
+	/* The local user makes a FIFO, a real pidfile and a symbolic link to it. */
+	att = fork();
+	T_CHECK(att >= 0, "fork");
+	if (att == 0) {
+		char b[32];
+		int fd;
+
+		become(ATTACKER_UID);
+		if (mkfifo(fifo, 0644) < 0)
+			_exit(1);
+		fd = open(pidf, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		snprintf(b, sizeof(b), "%d\n", victim);
+		if (fd < 0 || write(fd, b, strlen(b)) < 0)
+			_exit(2);
+		_exit(symlink(pidf, lnk) < 0 ? 3 : 0);
+	}
+	T_CHECK(waitpid(att, &st, 0) == att && WIFEXITED(st) && !WEXITSTATUS(st), "files");
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+
+	/* Before: each of the first two hung the HTTP thread (under the agent's lock) for good. */
+	t0 = t_now_ms();
+	snprintf(t, sizeof(t), "{\"pidfile\":\"%s\"}", fifo);
+	EXPECT(&a, 400, "$.target.pidfile", "not a regular file", "kill", t, "{}");
+	EXPECT(&a, 400, "$.target.pidfile", "not a regular file", "pause",
+	       "{\"pidfile\":\"/dev/ptmx\"}", "{}");
+	snprintf(t, sizeof(t), "{\"netns_path\":\"%s\",\"interface\":\"lo\"}", fifo);
+	EXPECT(&a, 400, "$.target.netns_path", "not a namespace", "bandwidth", t, bw);
+	EXPECT(&a, 400, "$.target.netns_path", "not a namespace", "bandwidth",
+	       "{\"netns_path\":\"/dev/ptmx\",\"interface\":\"lo\"}", bw);
+	/* No symbolic link is followed to a pidfile. */
+	snprintf(t, sizeof(t), "{\"pidfile\":\"%s\"}", lnk);
+	EXPECT(&a, 400, "$.target.pidfile", "symbolic link", "kill", t, "{}");
+	T_CHECK(t_now_ms() - t0 < 3000, "the refusals took %.0f ms", t_now_ms() - t0);
+	T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, NULL) == 200, "health answers");
+	/* The real pidfile is fine. */
+	snprintf(t, sizeof(t), "{\"pidfile\":\"%s\"}", pidf);
+	EXPECT(&a, 200, NULL, NULL, "kill", t, "{}");
+	T_CHECK(t_journal_count(&a) == 0 && t_state(victim) == 'S', "nothing applied");
+out:
+	t_agent_done(&a);
+	t_reap(victim);
+	if (dir[0])
+		sh("rm -rf '%s'", dir);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    {"shm_truncate", case_shm_truncate},
-	    {"shm_lock_held", case_shm_lock_held},
-	    {"shm_squat", case_shm_squat},
-	    {"forged_pid1", case_forged_pid1},
+	    {"shm_truncate", case_shm_truncate}, {"shm_lock_held", case_shm_lock_held},
+	    {"shm_squat", case_shm_squat},	 {"forged_pid1", case_forged_pid1},
+	    {"path_fifo", case_path_fifo},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
