@@ -142,6 +142,7 @@ static void fault_ctx_init(struct fl_agent *a, const struct fl_api_fault_req *re
 	ctx->fault_id = req->id;
 	ctx->allow_pid = policy_cb;
 	ctx->allow_command = fl_agent_policy_command;
+	ctx->allow_netns = fl_agent_policy_netns;
 	ctx->opaque = (void *)a->cfg;
 	ctx->deadline_mono_ns = (fl_now_mono_ms() + req->ttl_ms) * 1000000ULL;
 }

@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "core/api.h"
+#include "core/buf.h"
+#include "core/path.h"
 #include "core/regex.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
@@ -202,18 +204,6 @@ static int parse_output_dirs(const cJSON *v, struct fl_agent_config *c, struct f
 	return 0;
 }
 
-/* A "." or ".." component would let a path leave the directory it names. */
-static bool has_dot_component(const char *s)
-{
-	for (const char *c = s; (c = strchr(c, '/'));) {
-		c++;
-		if (c[0] == '.' &&
-		    (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || c[2] == '\0'))))
-			return true;
-	}
-	return false;
-}
-
 static int parse_network(const cJSON *o, struct fl_agent_config *c, struct fl_error *err)
 {
 	static const char *const keys[] = {"netns", "interfaces", NULL};
@@ -234,7 +224,7 @@ static int parse_network(const cJSON *o, struct fl_agent_config *c, struct fl_er
 			const char *n = c->netns[i];
 
 			snprintf(p, sizeof(p), "$.network.netns[%zu]", i);
-			if (n[0] == '/' ? strlen(n) >= 256 || has_dot_component(n)
+			if (n[0] == '/' ? strlen(n) >= 256 || fl_path_has_dot_component(n)
 					: strchr(n, '/') || strlen(n) > 64 || !strcmp(n, ".") ||
 					      !strcmp(n, ".."))
 				return fl_error_set(
@@ -370,10 +360,14 @@ int fl_agent_config_load(struct fl_agent_config *c, const char *path, struct fl_
 	int fd, r;
 
 	fl_agent_config_init(c);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Only a regular file is opened (a FIFO would hang the start); a link is judged by its
+	 * target. */
+	fd = fl_path_open_regular(path, O_RDONLY, false, &st);
+	if (fd == -EINVAL)
+		return fl_error_set(err, -EINVAL, NULL, "%s: not a regular file", path);
 	if (fd < 0)
-		return fl_error_set(err, -errno, NULL, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FL_CONFIG_FILE_MAX) {
+		return fl_error_set(err, fd, NULL, "%s: %s", path, strerror(-fd));
+	if (fstat(fd, &st) < 0 || st.st_size > FL_CONFIG_FILE_MAX) {
 		close(fd);
 		return fl_error_set(err, -EINVAL, NULL, "%s: not a regular file under %d bytes",
 				    path, FL_CONFIG_FILE_MAX);
@@ -393,250 +387,12 @@ int fl_agent_config_load(struct fl_agent_config *c, const char *path, struct fl_
 		    "config file %s belongs to uid %u, not to root or the agent's user", path,
 		    (unsigned)st.st_uid);
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		n += (size_t)k;
-	}
+	r = fl_buf_read_fd(fd, FL_CONFIG_FILE_MAX, &buf, &n);
 	close(fd);
+	if (r < 0)
+		return fl_error_set(err, r, NULL, "%s: %s", path,
+				    r == -E2BIG ? "larger than the limit" : strerror(-r));
 	r = fl_agent_config_parse(c, buf, n, err);
 	free(buf);
 	return r;
-}
-
-static bool cgroup_under(const char *cg, const char *want)
-{
-	size_t n = strlen(want);
-
-	while (n > 1 && want[n - 1] == '/')
-		n--;
-	if (n == 1)
-		return true;
-	return !strncmp(cg, want, n) && (cg[n] == '\0' || cg[n] == '/');
-}
-
-/* Does the process match any rule of the set? Fills what matched. */
-static bool rules_match(const struct fl_policy_rules *r, int pid, char *what, size_t len)
-{
-	char path[64], buf[8192];
-	struct stat st;
-	int fd;
-	ssize_t n;
-
-	if (r->n_names) {
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			for (size_t i = 0; i < r->n_names; i++)
-				if (!strcmp(buf, r->names[i])) {
-					snprintf(what, len, "name %.15s", buf);
-					return true;
-				}
-		}
-	}
-	if (r->n_uids) {
-		snprintf(path, sizeof(path), "/proc/%d", pid);
-		if (stat(path, &st) == 0)
-			for (size_t i = 0; i < r->n_uids; i++)
-				if (st.st_uid == r->uids[i]) {
-					snprintf(what, len, "uid %u", (unsigned)st.st_uid);
-					return true;
-				}
-	}
-	if (r->n_cgroups && fl_proc_cgroup(pid, buf, sizeof(buf)) == 0) {
-		for (size_t i = 0; i < r->n_cgroups; i++)
-			if (cgroup_under(buf, r->cgroups[i])) {
-				snprintf(what, len, "cgroup %s", r->cgroups[i]);
-				return true;
-			}
-	}
-	if (r->n_cmdlines) {
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			while (n && buf[n - 1] == '\0')
-				n--;
-			for (ssize_t i = 0; i < n; i++)
-				if (buf[i] == '\0')
-					buf[i] = ' ';
-			buf[n] = '\0';
-			for (size_t i = 0; i < r->n_cmdlines; i++)
-				if (regexec(&r->cmdlines[i], buf, 0, NULL, 0) == 0) {
-					snprintf(what, len, "cmdline rule %zu", i);
-					return true;
-				}
-		}
-	}
-	return false;
-}
-
-int fl_agent_policy_check(const struct fl_agent_config *c, int pid, struct fl_error *err)
-{
-	char what[256];
-
-	if (pid == 1)
-		return fl_error_set(err, -EPERM, "$.target", "refusing to act on PID 1 (init)");
-	if (pid == getpid())
-		return fl_error_set(err, -EPERM, "$.target",
-				    "refusing to act on faultline-agent itself (PID %d)", pid);
-	if (pid == getppid())
-		return fl_error_set(err, -EPERM, "$.target",
-				    "refusing to act on the agent's parent (PID %d)", pid);
-	if (!c)
-		return 0;
-	if (rules_match(&c->deny, pid, what, sizeof(what)))
-		return fl_error_set(err, -EPERM, "$.target",
-				    "process %d is denied by the agent's config (%s)", pid, what);
-	if (c->has_allow && !rules_match(&c->allow, pid, what, sizeof(what)))
-		return fl_error_set(err, -EPERM, "$.target",
-				    "process %d is outside the agent's allow-list", pid);
-	return 0;
-}
-
-bool fl_agent_policy_kind(const struct fl_agent_config *c, const char *kind)
-{
-	if (!c || !c->kinds)
-		return true;
-	for (size_t i = 0; i < c->n_kinds; i++)
-		if (!strcmp(c->kinds[i], kind))
-			return true;
-	return false;
-}
-
-/* The file a netns allow-list entry names. */
-static void netns_file(const char *entry, char *out, size_t len)
-{
-	if (!strcmp(entry, "host"))
-		snprintf(out, len, "/proc/self/ns/net");
-	else if (entry[0] == '/')
-		snprintf(out, len, "%s", entry);
-	else
-		snprintf(out, len, "/var/run/netns/%s", entry);
-}
-
-/* A "/proc/..." netns path: whose process is it? 0 when not a /proc/PID path. */
-static int proc_path_pid(const char *path, struct fl_error *err)
-{
-	const char *p = path + 6;
-	char *end;
-	long pid;
-
-	if (strncmp(path, "/proc/", 6))
-		return 0;
-	if (!strncmp(p, "self/", 5) || !strncmp(p, "thread-self/", 12) || !strcmp(p, "self") ||
-	    !strcmp(p, "thread-self"))
-		return fl_error_set(err, -EPERM, "$.target.netns_path",
-				    "refusing to act on faultline-agent itself (%s)", path);
-	if (*p < '1' || *p > '9')
-		return 0;
-	pid = strtol(p, &end, 10);
-	if ((*end != '/' && *end) || pid > 4194304)
-		return 0;
-	return (int)pid;
-}
-
-int fl_agent_policy_target(const struct fl_agent_config *c, const char *kind, const cJSON *target,
-			   struct fl_error *err)
-{
-	static const char *const net_kinds[] = {"netem", "bandwidth", "partition", NULL};
-	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(target, "netns");
-	const cJSON *nsp = cJSON_GetObjectItemCaseSensitive(target, "netns_path");
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(target, "pid");
-	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(target, "pod");
-	const cJSON *ifc = cJSON_GetObjectItemCaseSensitive(target, "interface");
-	char file[300], label[300];
-	const char *field = "$.target";
-	struct stat want;
-	bool net = false;
-	int r;
-
-	for (size_t i = 0; net_kinds[i]; i++)
-		net |= !strcmp(kind, net_kinds[i]);
-	if (!net || !cJSON_IsObject(target))
-		return 0;
-	/* A namespace reached through a process is that process's: the process policy applies. */
-	if (cJSON_IsNumber(pid)) {
-		r = fl_agent_policy_check(c, (int)pid->valuedouble, err);
-		if (r < 0) {
-			snprintf(err->path, sizeof(err->path), "$.target.pid");
-			return r;
-		}
-	}
-	if (cJSON_IsString(nsp)) {
-		r = proc_path_pid(nsp->valuestring, err);
-		if (r > 0 && (r = fl_agent_policy_check(c, r, err)) < 0)
-			snprintf(err->path, sizeof(err->path), "$.target.netns_path");
-		if (r < 0)
-			return r;
-	}
-	if (!c)
-		return 0;
-	if (c->interfaces) {
-		bool ok = false;
-
-		if (!cJSON_IsString(ifc))
-			return fl_error_set(err, -EPERM, "$.target.interface",
-					    "the agent's config allows only the interfaces in "
-					    "network.interfaces: name one with \"interface\"");
-		for (size_t i = 0; i < c->n_interfaces; i++)
-			ok |= !strcmp(ifc->valuestring, c->interfaces[i]);
-		if (!ok)
-			return fl_error_set(err, -EPERM, "$.target.interface",
-					    "interface %s is not in the agent's network.interfaces",
-					    ifc->valuestring);
-	}
-	if (!c->netns)
-		return 0;
-	if (pod)
-		return fl_error_set(err, -EPERM, "$.target.pod",
-				    "the agent's config lists the network namespaces it may touch "
-				    "(network.netns): pod targets are refused");
-	if (cJSON_IsString(ns)) {
-		field = "$.target.netns";
-		netns_file(ns->valuestring, file, sizeof(file));
-		snprintf(label, sizeof(label), "%s", ns->valuestring);
-	} else if (cJSON_IsString(nsp)) {
-		field = "$.target.netns_path";
-		snprintf(file, sizeof(file), "%s", nsp->valuestring);
-		snprintf(label, sizeof(label), "%s", nsp->valuestring);
-	} else if (cJSON_IsNumber(pid)) {
-		field = "$.target.pid";
-		snprintf(file, sizeof(file), "/proc/%d/ns/net", (int)pid->valuedouble);
-		snprintf(label, sizeof(label), "of process %d", (int)pid->valuedouble);
-	} else {
-		netns_file("host", file, sizeof(file));
-		snprintf(label, sizeof(label), "host (the agent's own)");
-	}
-	/* By inode: a bind mount, a /proc path or a symlink to an allowed one is the same netns. */
-	if (stat(file, &want) == 0)
-		for (size_t i = 0; i < c->n_netns; i++) {
-			struct stat st;
-			char f[300];
-
-			netns_file(c->netns[i], f, sizeof(f));
-			if (stat(f, &st) == 0 && st.st_dev == want.st_dev &&
-			    st.st_ino == want.st_ino)
-				return 0;
-		}
-	return fl_error_set(err, -EPERM, field,
-			    "network namespace %s is not in the agent's network.netns allow-list",
-			    label);
 }

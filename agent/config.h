@@ -35,6 +35,7 @@
 
 #include "core/compiler.h"
 #include "core/error.h"
+#include "agent/policy.h" /* what the config decides: agent/policy.c */
 
 #define FL_CONFIG_FILE_MAX (256 * 1024)
 #define FL_CONFIG_LIST_MAX 256
@@ -76,16 +77,5 @@ int fl_agent_config_load(struct fl_agent_config *c, const char *path, struct fl_
 int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len,
 			  struct fl_error *err) FL_WUR;
 void fl_agent_config_done(struct fl_agent_config *c);
-/* May the agent act on this process? 0 or -EPERM with the reason. */
-int fl_agent_policy_check(const struct fl_agent_config *c, int pid, struct fl_error *err) FL_WUR;
-/*
- * May a fault of this kind act where its target points? For network kinds: a
- * pid (or /proc/PID/ns/net) goes through fl_agent_policy_check, then the
- * "network" allow-lists. -EPERM with the field's JSON path; 0 for other kinds.
- */
-int fl_agent_policy_target(const struct fl_agent_config *c, const char *kind, const cJSON *target,
-			   struct fl_error *err) FL_WUR;
-/* May the agent apply this kind? */
-bool fl_agent_policy_kind(const struct fl_agent_config *c, const char *kind);
 
 #endif

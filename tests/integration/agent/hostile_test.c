@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -634,6 +635,191 @@ out:
 	return t_failed;
 }
 
+/* --- item 5: the policy judges what a path resolves to, and a process by its thread group --- */
+
+struct named_proc {
+	char main_name[16], thread_name[16];
+	int ready[2];
+};
+
+static void *renamed_thread(void *arg)
+{
+	const struct named_proc *np = arg;
+
+	prctl(PR_SET_NAME, np->thread_name);
+	(void)!write(np->ready[1], "t", 1);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * A process in a network namespace of its own, named main_name, and (when
+ * thread_name is set) a second thread that renamed itself thread_name.
+ * Returns its pid; *tid gets the thread's id.
+ */
+static pid_t spawn_in_netns(const char *main_name, const char *thread_name, pid_t *tid)
+{
+	struct named_proc np;
+	char c, path[64];
+	pid_t pid;
+	DIR *d;
+	struct dirent *de;
+
+	memset(&np, 0, sizeof(np));
+	snprintf(np.main_name, sizeof(np.main_name), "%s", main_name);
+	snprintf(np.thread_name, sizeof(np.thread_name), "%s", thread_name ? thread_name : "");
+	if (pipe(np.ready) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		pthread_t th;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		prctl(PR_SET_NAME, np.main_name);
+		if (thread_name && pthread_create(&th, NULL, renamed_thread, &np) != 0)
+			_exit(1);
+		if (!thread_name)
+			(void)!write(np.ready[1], "t", 1);
+		for (;;)
+			pause();
+	}
+	close(np.ready[1]);
+	if (pid < 0 || read(np.ready[0], &c, 1) != 1) {
+		close(np.ready[0]);
+		return -1;
+	}
+	close(np.ready[0]);
+	usleep(20000);
+	if (tid) {
+		*tid = 0;
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		d = opendir(path);
+		while (d && (de = readdir(d)))
+			if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
+				*tid = atoi(de->d_name);
+		if (d)
+			closedir(d);
+	}
+	return pid;
+}
+
+static int case_policy_alias(void)
+{
+	struct t_agent a = {0};
+	char deny[16], ok[16], cfg[256], t[512], dir[64] = "", link[128], okl[128];
+	const char *bw = "{\"rate\":\"1mbit\"}";
+	pid_t denied = 0, allowed = 0, tid = 0, att;
+	int st;
+
+	snprintf(deny, sizeof(deny), "fld-%d", (int)getpid() % 100000);
+	snprintf(ok, sizeof(ok), "flok-%d", (int)getpid() % 100000);
+	denied = spawn_in_netns(deny, ok, &tid);
+	allowed = spawn_in_netns(ok, NULL, NULL);
+	if (denied < 0 || allowed < 0) {
+		printf("SKIPPED: cannot make network namespaces (unshare CLONE_NEWNET)\n");
+		t_reap(denied);
+		t_reap(allowed);
+		return 77;
+	}
+	T_CHECK(tid > 0, "the denied process's renamed thread");
+	/* A local user plants symbolic links to both namespaces in a folder of its own. */
+	snprintf(dir, sizeof(dir), "/tmp/fl-hostile-XXXXXX");
+	T_CHECK(mkdtemp(dir) && chown(dir, ATTACKER_UID, ATTACKER_UID) == 0 &&
+		    chmod(dir, 0755) == 0,
+		"attacker's folder");
+	snprintf(link, sizeof(link), "%s/ns", dir);
+	snprintf(okl, sizeof(okl), "%s/okns", dir);
+	att = fork();
+	T_CHECK(att >= 0, "fork");
+	if (att == 0) {
+		char tgt[64];
+
+		become(ATTACKER_UID);
+		snprintf(tgt, sizeof(tgt), "/proc/%d/ns/net", denied);
+		if (symlink(tgt, link) < 0)
+			_exit(1);
+		snprintf(tgt, sizeof(tgt), "/proc/%d/ns/net", allowed);
+		_exit(symlink(tgt, okl) < 0 ? 1 : 0);
+	}
+	T_CHECK(waitpid(att, &st, 0) == att && WIFEXITED(st) && !WEXITSTATUS(st), "symlinks");
+	snprintf(cfg, sizeof(cfg), "{\"deny\":{\"names\":[\"%s\"]}}", deny);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_config(&a, cfg) == 0, "config");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+
+	/* The plain spellings are refused (they were before, by the string). */
+	snprintf(t, sizeof(t), "{\"netns_path\":\"/proc/%d/ns/net\",\"interface\":\"lo\"}", denied);
+	EXPECT(&a, 403, "$.target.netns_path", "denied", "bandwidth", t, bw);
+	/* Aliases of the same namespace: before, each got 200. */
+	snprintf(t, sizeof(t), "{\"netns_path\":\"/proc//%d/ns/net\",\"interface\":\"lo\"}",
+		 denied);
+	EXPECT(&a, 403, "$.target.netns_path", "denied", "bandwidth", t, bw);
+	snprintf(t, sizeof(t),
+		 "{\"netns_path\":\"/proc/%d/root/proc/%d/ns/net\",\"interface\":\"lo\"}", allowed,
+		 denied);
+	EXPECT(&a, 403, "$.target.netns_path", "denied", "partition", t,
+	       "{\"peers\":[\"10.0.0.1\"]}");
+	snprintf(t, sizeof(t), "{\"netns_path\":\"%s\",\"interface\":\"lo\"}", link);
+	EXPECT(&a, 403, "$.target.netns_path", "denied", "bandwidth", t, bw);
+	/* The same aliases of an allowed process's namespace are fine: not "refuse everything". */
+	snprintf(t, sizeof(t), "{\"netns_path\":\"/proc//%d/ns/net\",\"interface\":\"lo\"}",
+		 allowed);
+	EXPECT(&a, 200, NULL, NULL, "bandwidth", t, bw);
+	snprintf(t, sizeof(t), "{\"netns_path\":\"%s\",\"interface\":\"lo\"}", okl);
+	EXPECT(&a, 200, NULL, NULL, "bandwidth", t, bw);
+
+	/* A thread of the denied process that renamed itself is the denied process. */
+	snprintf(t, sizeof(t), "{\"pid\":%d,\"interface\":\"lo\"}", tid);
+	EXPECT(&a, 403, "$.target.pid", "denied", "bandwidth", t, bw);
+	snprintf(t, sizeof(t), "{\"pid\":%d}", tid);
+	EXPECT(&a, 403, "$.target", "denied", "pause", t, "{}");
+	EXPECT(&a, 403, "$.target", "denied", "kill", t, "{}");
+	/* A thread of an allowed process is still no process: named as such, not touched. */
+	{
+		pid_t own_tid = 0;
+		char path[64];
+		DIR *d;
+		struct dirent *de;
+
+		/* The agent's own threads (HTTP, lease): "not the agent itself" held for none of
+		 * them. */
+		snprintf(path, sizeof(path), "/proc/%d/task", a.pid);
+		d = opendir(path);
+		while (d && (de = readdir(d))) {
+			int x = atoi(de->d_name);
+
+			if (x <= 0 || x == a.pid)
+				continue;
+			own_tid = x;
+			snprintf(t, sizeof(t), "{\"pid\":%d,\"interface\":\"lo\"}", x);
+			EXPECT(&a, 403, "$.target.pid", "faultline-agent itself", "bandwidth", t,
+			       bw);
+			snprintf(t, sizeof(t),
+				 "{\"netns_path\":\"/proc/%d/ns/net\",\"interface\":\"lo\"}", x);
+			EXPECT(&a, 403, "$.target.netns_path", "faultline-agent itself",
+			       "bandwidth", t, bw);
+			snprintf(t, sizeof(t), "{\"pid\":%d}", x);
+			EXPECT(&a, 403, "$.target", "faultline-agent itself", "pause", t, "{}");
+		}
+		if (d)
+			closedir(d);
+		T_CHECK(own_tid > 0, "the agent has threads besides its main one");
+	}
+	T_CHECK(t_journal_count(&a) == 0, "nothing journalled");
+	T_CHECK(t_state(denied) == 'S' && t_state(allowed) == 'S', "both untouched");
+	T_CHECK(alive(a.pid), "the agent runs");
+out:
+	t_agent_done(&a);
+	t_reap(denied);
+	t_reap(allowed);
+	if (dir[0])
+		sh("rm -rf '%s'", dir);
+	return t_failed;
+}
+
 /* --- item 2 (fault side): a FIFO or a device named as a path never blocks the agent --- */
 
 static int case_path_fifo(void)
@@ -705,7 +891,7 @@ int main(int argc, char **argv)
 	static const struct t_case cases[] = {
 	    {"shm_truncate", case_shm_truncate}, {"shm_lock_held", case_shm_lock_held},
 	    {"shm_squat", case_shm_squat},	 {"forged_pid1", case_forged_pid1},
-	    {"path_fifo", case_path_fifo},
+	    {"policy_alias", case_policy_alias}, {"path_fifo", case_path_fifo},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
