@@ -181,10 +181,20 @@ static int clsact_msg(struct nl_sock *sk, int ifindex, int type, int flags, cons
 	return r;
 }
 
+static int mark_add(struct nl_sock *sk, int ifindex, struct fl_error *err);
+
 int fl_nl_clsact_add(struct nl_sock *sk, int ifindex, struct fl_error *err)
 {
-	return clsact_msg(sk, ifindex, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL,
-			  "adding clsact qdisc", err);
+	int r = clsact_msg(sk, ifindex, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL,
+			   "adding clsact qdisc", err);
+
+	if (r == 0 && (r = mark_add(sk, ifindex, err)) < 0) {
+		struct fl_error e2;
+
+		fl_error_init(&e2);
+		(void)clsact_msg(sk, ifindex, RTM_DELQDISC, 0, "deleting clsact qdisc", &e2);
+	}
+	return r;
 }
 
 int fl_nl_clsact_del(struct nl_sock *sk, int ifindex, struct fl_error *err)
@@ -192,14 +202,15 @@ int fl_nl_clsact_del(struct nl_sock *sk, int ifindex, struct fl_error *err)
 	return clsact_msg(sk, ifindex, RTM_DELQDISC, 0, "deleting clsact qdisc", err);
 }
 
-static struct nl_msg *filter_msg(int type, int flags, int ifindex, enum fl_nl_hook hook)
+static struct nl_msg *filter_msg_at(int type, int flags, int ifindex, enum fl_nl_hook hook,
+				    int pref, uint16_t proto)
 {
 	struct tcmsg tcm = {
 	    .tcm_family = AF_UNSPEC,
 	    .tcm_ifindex = ifindex,
 	    .tcm_parent = hook_parent(hook),
 	    .tcm_handle = 1,
-	    .tcm_info = TC_H_MAKE((uint32_t)FL_NL_PREF << 16, htons(ETH_P_ALL)),
+	    .tcm_info = TC_H_MAKE((uint32_t)pref << 16, htons(proto)),
 	};
 	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
 
@@ -209,6 +220,65 @@ static struct nl_msg *filter_msg(int type, int flags, int ifindex, enum fl_nl_ho
 		msg = NULL;
 	}
 	return msg;
+}
+
+static struct nl_msg *filter_msg(int type, int flags, int ifindex, enum fl_nl_hook hook)
+{
+	return filter_msg_at(type, flags, ifindex, hook, FL_NL_PREF, ETH_P_ALL);
+}
+
+/*
+ * faultline's mark on a clsact it added: a cls_bpf filter at FL_NL_PREF_MARK
+ * for ethertype FL_NL_MARK_PROTO, which no packet carries, so the kernel
+ * never runs it (it would only say "next filter").
+ */
+static int mark_add(struct nl_sock *sk, int ifindex, struct fl_error *err)
+{
+	static const struct sock_filter next[] = {STMT(BPF_RET | BPF_K, TC_ACT_UNSPEC)};
+	struct nl_msg *msg = filter_msg_at(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+					   FL_NL_HOOK_INGRESS, FL_NL_PREF_MARK, FL_NL_MARK_PROTO);
+	struct nlattr *opts;
+	int r;
+
+	if (!msg || !(opts = nla_nest_start(msg, TCA_OPTIONS)) ||
+	    nla_put_u16(msg, TCA_BPF_OPS_LEN, 1) < 0 ||
+	    nla_put(msg, TCA_BPF_OPS, (int)sizeof(next), next) < 0 ||
+	    nla_put_string(msg, TCA_BPF_NAME, "faultline-clsact") < 0 ||
+	    nla_put_u32(msg, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT) < 0) {
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	nla_nest_end(msg, opts);
+	r = fl_nl_send_ack(sk, msg, "marking the clsact qdisc as faultline's", err);
+out:
+	nlmsg_free(msg);
+	return r;
+}
+
+int fl_nl_clsact_release(struct nl_sock *sk, int ifindex, bool created, struct fl_error *err)
+{
+	int state = fl_nl_clsact_state(sk, ifindex, err), marks, in, eg, r;
+
+	if (state != 1)
+		return state < 0 ? state : 0;
+	marks = fl_nl_filter_count(sk, ifindex, FL_NL_HOOK_INGRESS, FL_NL_PREF_MARK);
+	in = fl_nl_filter_count(sk, ifindex, FL_NL_HOOK_INGRESS, -1);
+	eg = fl_nl_filter_count(sk, ifindex, FL_NL_HOOK_EGRESS, -1);
+	if (marks < 0 || in < 0 || eg < 0)
+		return fl_error_set(err,
+				    marks < 0 ? marks
+				    : in < 0  ? in
+					      : eg,
+				    "", "reading the clsact filters");
+	/* Someone else's clsact (not added by this fault, no mark), or still in use: it stays. */
+	if ((!created && marks == 0) || in - marks + eg > 0)
+		return 0;
+	r = fl_nl_clsact_del(sk, ifindex, err);
+	if (r == -ENOENT || r == -EINVAL) { /* gone meanwhile */
+		fl_error_init(err);
+		r = 0;
+	}
+	return r;
 }
 
 int fl_nl_bpf_filter_add(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,

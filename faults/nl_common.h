@@ -46,7 +46,15 @@ struct fl_nl_sock_cache;
 #define FL_NL_PREF6	  0xfb	      /* its IPv6 scope filters (one protocol per pref) */
 #define FL_NL_PREF_REDIR  0xfc	      /* ingress redirect filters (IPv4, or all) */
 #define FL_NL_PREF_REDIR6 0xfd	      /* ingress redirect filters (IPv6) */
-#define FL_NL_CIDR_MAX	  64	      /* addresses/CIDRs per match or partition */
+/*
+ * A clsact qdisc has a fixed handle, so faultline marks the one it adds with
+ * a filter of its own on the ingress hook: pref 0xf9, for an ethertype no
+ * packet carries (never evaluated). Any fault that finds the mark knows the
+ * clsact is faultline's, and the last one out removes it (fl_nl_clsact_release).
+ */
+#define FL_NL_PREF_MARK	 0xf9
+#define FL_NL_MARK_PROTO 0xfa17
+#define FL_NL_CIDR_MAX	 64 /* addresses/CIDRs per match or partition */
 
 /* True when a handle lies in faultline's own range. */
 static inline bool fl_nl_handle_ours(uint32_t h)
@@ -369,9 +377,17 @@ int fl_nl_bpf_drop_prog(enum fl_nl_hook hook, const struct fl_nl_cidr *c, unsign
 			struct sock_filter *prog);
 /* Is there a clsact qdisc (1), a plain ingress qdisc (2) or neither (0)? */
 int fl_nl_clsact_state(struct nl_sock *sk, int ifindex, struct fl_error *err) FL_WUR;
-/* tc qdisc add dev X clsact / tc qdisc del dev X clsact */
+/* tc qdisc add dev X clsact, marked as faultline's (FL_NL_PREF_MARK) / tc qdisc del dev X clsact */
 int fl_nl_clsact_add(struct nl_sock *sk, int ifindex, struct fl_error *err) FL_WUR;
 int fl_nl_clsact_del(struct nl_sock *sk, int ifindex, struct fl_error *err) FL_WUR;
+/*
+ * After a fault took its own filters off: remove the clsact when it is
+ * faultline's (this fault added it -- `created`, from its record -- or it
+ * carries faultline's mark, whichever fault added it) and no filter but the
+ * mark is left on it. Someone else's clsact is never removed. Absent is fine.
+ */
+int fl_nl_clsact_release(struct nl_sock *sk, int ifindex, bool created,
+			 struct fl_error *err) FL_WUR;
 /* tc filter add dev X {ingress|egress} pref FL_NL_PREF handle 1 bpf da bytecode ... */
 int fl_nl_bpf_filter_add(struct nl_sock *sk, int ifindex, enum fl_nl_hook hook,
 			 const struct sock_filter *prog, int n, struct fl_error *err) FL_WUR;

@@ -212,7 +212,7 @@ static int undo_ingress(struct nl_sock *sk, const struct ing_rec *rec, const cha
 			struct fl_error *err)
 {
 	struct rtnl_link *l = NULL;
-	int r, state;
+	int r;
 
 	/* The interface is gone (its filters and clsact with it): only the ifb is left. */
 	r = rtnl_link_get_kernel(sk, rec->ifindex, NULL, &l);
@@ -225,20 +225,9 @@ static int undo_ingress(struct nl_sock *sk, const struct ing_rec *rec, const cha
 	for (int fam = 0; r == 0 && fam < 2; fam++)
 		r = fl_nl_filter_del_pref(sk, rec->ifindex, FL_NL_HOOK_INGRESS,
 					  fl_nl_match_pref(fam ? AF_INET6 : 0, true), err);
-	if (r == 0 && rec->created) {
-		state = fl_nl_clsact_state(sk, rec->ifindex, err);
-		/* Remove the clsact we added only when nobody else has filters on it. */
-		if (state == 1 &&
-		    fl_nl_filter_count(sk, rec->ifindex, FL_NL_HOOK_INGRESS, -1) == 0 &&
-		    fl_nl_filter_count(sk, rec->ifindex, FL_NL_HOOK_EGRESS, -1) == 0)
-			r = fl_nl_clsact_del(sk, rec->ifindex, err);
-		else if (state < 0)
-			r = state;
-		if (r == -ENOENT || r == -EINVAL) { /* gone meanwhile */
-			fl_error_init(err);
-			r = 0;
-		}
-	}
+	/* faultline's clsact (this fault's or another's) goes with the last filter on it. */
+	if (r == 0)
+		r = fl_nl_clsact_release(sk, rec->ifindex, rec->created, err);
 ifb:
 	if (r == 0)
 		r = fl_nl_link_del(sk, rec->ifb, err);
@@ -357,7 +346,9 @@ int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out)
 				  "is left on it)\n",
 				  p, rec.ifname);
 	else if (r == 0)
-		r = fl_buf_printf(out, "(the clsact qdisc on %s was there and stays)\n",
+		r = fl_buf_printf(out,
+				  "(the clsact qdisc on %s was there: it stays, unless faultline "
+				  "added it and no other filter is left on it)\n",
 				  rec.ifname);
 	if (r == 0)
 		r = fl_buf_printf(out, "on revert: %sip link del %s (and its qdisc with it)\n", p,

@@ -300,7 +300,7 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 {
 	struct fl_nl_sock_cache c = {0};
 	struct sess se;
-	int r, state;
+	int r;
 
 	r = sess_open(&c, rc->netns, NULL, rc->ifname, &se, NULL, err);
 	/* The namespace is gone, or the path names another one now: so are our filters. */
@@ -317,16 +317,9 @@ static int bpf_revert(const struct rec *rc, struct fl_error *err)
 	for (int h = 0; h < FL_NL_HOOK__MAX && r == 0; h++)
 		if (rc->hook[h])
 			r = fl_nl_bpf_filter_del(se.sk, se.ifindex, (enum fl_nl_hook)h, err);
-	if (r == 0 && rc->created) {
-		state = fl_nl_clsact_state(se.sk, se.ifindex, err);
-		/* Remove the clsact we added only when nobody else has filters on it. */
-		if (state == 1 &&
-		    fl_nl_filter_count(se.sk, se.ifindex, FL_NL_HOOK_INGRESS, -1) == 0 &&
-		    fl_nl_filter_count(se.sk, se.ifindex, FL_NL_HOOK_EGRESS, -1) == 0)
-			r = fl_nl_clsact_del(se.sk, se.ifindex, err);
-		else if (state < 0)
-			r = state;
-	}
+	/* faultline's clsact (this fault's or another's) goes with the last filter on it. */
+	if (r == 0)
+		r = fl_nl_clsact_release(se.sk, se.ifindex, rc->created, err);
 	sess_close(&c, &se);
 out:
 	fl_nl_sock_cache_done(&c);
@@ -434,7 +427,9 @@ static int part_describe_plan(const cJSON *undo, struct fl_buf *out)
 	if (!strcmp(rc.mech, "netem"))
 		return fl_nl_root_describe_plan(undo, out);
 	r = fl_buf_printf(out, "mechanism: cls_bpf%s\n",
-			  rc.created ? "" : " (on the clsact qdisc that is there)");
+			  rc.created ? ""
+				     : " (on the clsact qdisc that is there: it stays, unless "
+				       "faultline added it and no other filter is left on it)");
 	for (int h = 0; r == 0 && h < FL_NL_HOOK__MAX; h++)
 		if (rc.hook[h])
 			r = fl_buf_printf(out, "on revert: tc filter del dev %s %s pref %d\n",

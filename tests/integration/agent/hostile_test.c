@@ -61,7 +61,7 @@ static int sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static __attribute__((unused)) void sh_out(char *buf, size_t len, const char *cmd)
+static void sh_out(char *buf, size_t len, const char *cmd)
 {
 	FILE *p = popen(cmd, "r");
 	size_t n = p ? fread(buf, 1, len - 1, p) : 0;
@@ -886,12 +886,122 @@ out:
 	return t_failed;
 }
 
+/* --- item 12: faultline's own clsact goes when its last fault does, in any order --- */
+
+/* `tc` output for dev d0 in ns (qdiscs, then ingress and egress filters). */
+static void tc_state(const char *ns, char *out, size_t len)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns exec %s tc qdisc show dev d0; ip netns exec %s tc filter show dev d0 "
+		 "ingress; ip netns exec %s tc filter show dev d0 egress; ip -n %s -o link show "
+		 "| grep -o 'fl-d0' || true",
+		 ns, ns, ns, ns);
+	sh_out(out, len, cmd);
+}
+
+static int case_clsact_overlap(void)
+{
+	static const struct {
+		const char *first, *second; /* apply order: "p" partition, "b" ingress bandwidth */
+		const char *revert1;	    /* which goes first */
+		bool foreign;		    /* a clsact was there before (someone else's) */
+	} runs[] = {
+	    {"p", "b", "p", false}, {"p", "b", "b", false}, {"b", "p", "b", false},
+	    {"b", "p", "p", false}, {"p", "b", "p", true},  {"b", "p", "b", true},
+	};
+	struct t_agent a = {0};
+	char ns[32], t[256], before[4096], mid[4096], after[4096];
+	bool made = false;
+	cJSON *j = NULL;
+
+	snprintf(ns, sizeof(ns), "flh-cl-%d", (int)getpid());
+	if (sh("ip netns add %s 2>/dev/null", ns) != 0) {
+		printf("SKIPPED: cannot create a network namespace (ip netns add)\n");
+		return 77;
+	}
+	made = true;
+	T_CHECK(sh("ip -n %s link add d0 type veth peer name d1 && ip -n %s link set d0 up && "
+		   "ip -n %s link set d1 up && ip -n %s addr add 10.231.7.1/24 dev d0",
+		   ns, ns, ns, ns) == 0,
+		"veth pair in %s", ns);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	{
+		cJSON *h = NULL;
+		const cJSON *caps;
+
+		T_CHECK(t_http(&a, "GET", "/v1/health", NULL, NULL, &h) == 200, "health");
+		caps = cJSON_GetObjectItem(h, "capabilities");
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(caps, "clsact_bpf")) ||
+		    !cJSON_IsTrue(cJSON_GetObjectItem(caps, "ifb_mirred")) ||
+		    !cJSON_IsTrue(cJSON_GetObjectItem(caps, "tbf"))) {
+			cJSON_Delete(h);
+			printf("SKIPPED: the kernel lacks clsact+cls_bpf, ifb+mirred or tbf\n");
+			t_agent_done(&a);
+			sh("ip netns del %s", ns);
+			return 77;
+		}
+		cJSON_Delete(h);
+	}
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		const char *ids[2] = {runs[i].first, runs[i].second};
+
+		if (runs[i].foreign)
+			T_CHECK(sh("ip netns exec %s tc qdisc add dev d0 clsact", ns) == 0,
+				"someone else's clsact");
+		tc_state(ns, before, sizeof(before));
+		for (int k = 0; k < 2; k++) {
+			snprintf(t, sizeof(t), "{\"netns\":\"%s\",\"interface\":\"d0\"}", ns);
+			if (!strcmp(ids[k], "p"))
+				T_CHECK(post(&a, "p", "partition", t,
+					     "{\"peers\":[\"10.231.7.9\"]}", &j) == 201,
+					"run %zu: partition: %s", i, err_msg(j));
+			else
+				T_CHECK(post(&a, "b", "bandwidth", t,
+					     "{\"rate\":\"1mbit\",\"direction\":\"ingress\"}",
+					     &j) == 201,
+					"run %zu: ingress bandwidth: %s", i, err_msg(j));
+			cJSON_Delete(j);
+			j = NULL;
+		}
+		tc_state(ns, mid, sizeof(mid));
+		T_CHECK(strstr(mid, "clsact") && strstr(mid, "fl-d0"), "run %zu: both live:\n%s", i,
+			mid);
+		snprintf(t, sizeof(t), "/v1/faults/%s", runs[i].revert1);
+		T_CHECK(t_http(&a, "DELETE", t, NULL, a.token, NULL) == 200, "run %zu: revert %s",
+			i, runs[i].revert1);
+		snprintf(t, sizeof(t), "/v1/faults/%s", !strcmp(runs[i].revert1, "p") ? "b" : "p");
+		T_CHECK(t_http(&a, "DELETE", t, NULL, a.token, NULL) == 200, "run %zu: revert %s",
+			i, t);
+		tc_state(ns, after, sizeof(after));
+		/* Before: the clsact stayed in runs 0 and 2 (reverted in apply order). */
+		T_CHECK(!strcmp(before, after),
+			"run %zu (%s then %s, %s reverted first%s) left:\n%s\n"
+			"--- was:\n%s",
+			i, runs[i].first, runs[i].second, runs[i].revert1,
+			runs[i].foreign ? ", clsact there before" : "", after, before);
+		if (runs[i].foreign)
+			T_CHECK(sh("ip netns exec %s tc qdisc del dev d0 clsact", ns) == 0,
+				"someone else's clsact is still there");
+	}
+	T_CHECK(t_journal_count(&a) == 0, "nothing journalled");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	if (made)
+		sh("ip netns del %s 2>/dev/null", ns);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    {"shm_truncate", case_shm_truncate}, {"shm_lock_held", case_shm_lock_held},
-	    {"shm_squat", case_shm_squat},	 {"forged_pid1", case_forged_pid1},
-	    {"policy_alias", case_policy_alias}, {"path_fifo", case_path_fifo},
+	    {"shm_truncate", case_shm_truncate},     {"shm_lock_held", case_shm_lock_held},
+	    {"shm_squat", case_shm_squat},	     {"forged_pid1", case_forged_pid1},
+	    {"policy_alias", case_policy_alias},     {"path_fifo", case_path_fifo},
+	    {"clsact_overlap", case_clsact_overlap},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
