@@ -142,6 +142,8 @@ struct fl_nl_target {
 	const char *field;	    /* the JSON path that named the netns ("$.target" for ours) */
 	bool via_pid;		    /* named through a process ("pid"), not as a namespace */
 	int pid;		    /* that process */
+	bool has_start;		    /* "start" with "pid": the process must have started then */
+	uint64_t start;
 };
 
 /*

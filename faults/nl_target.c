@@ -96,6 +96,13 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 				 t->netns);
 			t->field = "$.target.pod";
 			nns++;
+		} else if (!strcmp(k, "start")) {
+			if (fl_json_get_u64(it, &t->start) < 0)
+				return fl_error_set(
+				    err, -EINVAL, path,
+				    "expected the process's start time: field 22 of "
+				    "/proc/PID/stat (an unsigned integer)");
+			t->has_start = true;
 		} else if (!strcmp(k, "interface")) {
 			if (!cJSON_IsString(it) || !*it->valuestring ||
 			    strlen(it->valuestring) >= IF_NAMESIZE || strchr(it->valuestring, '/'))
@@ -116,6 +123,10 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 	if (nns > 1)
 		return fl_error_set(err, -EINVAL, "$.target",
 				    "give at most one of netns, netns_path, pid and pod");
+	if (t->has_start && !t->via_pid)
+		return fl_error_set(
+		    err, -EINVAL, "$.target.start",
+		    "\"start\" pins the process a \"pid\" names: give it with \"pid\"");
 	if (t->ifname[0] && t->has_route_to)
 		return fl_error_set(err, -EINVAL, "$.target",
 				    "give either interface or route_to, not both");
@@ -181,12 +192,19 @@ int fl_nl_target_admit(const struct fl_nl_target *t, const struct fl_fault_ctx *
 	/* A process is its thread group: another thread's namespace is not "the process's". */
 	if (t->via_pid) {
 		int tgid = fl_proc_tgid(t->pid);
+		unsigned long long st = 0;
 
 		if (tgid > 0 && tgid != t->pid)
 			return fl_error_set(err, -ESRCH, "$.target.pid",
 					    "%d is a thread of process %d, not a process: name the "
 					    "process",
 					    t->pid, tgid);
+		/* "start": the process the controller saw, or nothing. */
+		if (t->has_start && fl_proc_stat(t->pid, &st, NULL) == 0 && st != t->start)
+			return fl_error_set(err, -ESRCH, "$.target.start",
+					    "process %d started at %llu, not %llu: the pid names "
+					    "another process now",
+					    t->pid, st, (unsigned long long)t->start);
 	}
 	r = fl_nl_sock_get(c, t->netns, &sk, err);
 	if (r < 0) {

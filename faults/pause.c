@@ -272,8 +272,10 @@ static int plan_signal(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJS
 			st = 0;
 		cJSON_AddBoolToObject(t, "was_stopped", st == 'T' || st == 't');
 	}
+	/* The pidfds apply signals through are kept for the revert (same agent: fl_proc_hold). */
 	if (!cJSON_AddStringToObject(u, "method", "signal") ||
-	    !cJSON_AddItemToObject(u, "seed", fl_json_u64(seed))) {
+	    !cJSON_AddItemToObject(u, "seed", fl_json_u64(seed)) ||
+	    !cJSON_AddItemToObject(u, "hold", fl_json_u64(fl_proc_hold_key()))) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -307,10 +309,23 @@ static int pause_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, str
 	return 0;
 }
 
-/* Resume the signal-paused processes of an undo record; ESRCH (gone, recycled) is fine. */
+/* The key of the pidfds apply kept (0: none, a record from before them). */
+static uint64_t hold_key(const cJSON *undo)
+{
+	uint64_t k;
+
+	return fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "hold"), &k) == 0 ? k : 0;
+}
+
+/*
+ * Resume the signal-paused processes of an undo record; ESRCH (gone, recycled)
+ * is fine. Through the pidfds apply kept when this agent applied it, else by
+ * pid + start time.
+ */
 static int revert_signal(const cJSON *undo, struct fl_error *err)
 {
 	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets");
+	uint64_t key = hold_key(undo);
 	const cJSON *t;
 	int r = 0;
 
@@ -328,10 +343,12 @@ static int revert_signal(const cJSON *undo, struct fl_error *err)
 		/* Never stopped by a pause (the policy refuses PID 1): nothing to resume. */
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "was_stopped")) || id.pid <= 1)
 			continue;
-		k = fl_proc_signal(&id, SIGCONT);
+		k = fl_proc_signal_held(key, &id, SIGCONT);
 		if (k < 0 && k != -ESRCH)
 			r = fl_error_set(err, k, NULL, "SIGCONT to %d: %s", id.pid, strerror(-k));
 	}
+	if (r == 0 && key)
+		fl_proc_release(key);
 	return r;
 }
 
@@ -388,6 +405,7 @@ static int apply_freezer(cJSON *undo, struct fl_error *err)
 static int apply_signal(cJSON *undo, struct fl_error *err)
 {
 	cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets");
+	uint64_t key = hold_key(undo);
 	struct fl_proc_ident *ids;
 	cJSON *t;
 	size_t n = 0, stopped = 0, i = 0;
@@ -405,7 +423,7 @@ static int apply_signal(cJSON *undo, struct fl_error *err)
 			r = fl_error_set(err, -EINVAL, NULL, "corrupt undo record");
 			goto fail;
 		}
-		k = fl_proc_signal(&ids[i], SIGSTOP);
+		k = fl_proc_signal_hold(key, &ids[i], SIGSTOP);
 		if (k == -ESRCH) {
 			ids[i++].pid = 0;
 			continue;

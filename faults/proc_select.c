@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -225,6 +226,113 @@ int fl_proc_signal(const struct fl_proc_ident *p, int sig)
 	return r;
 }
 
+struct held {
+	uint64_t key;
+	struct fl_proc_ident id;
+	int fd;
+	struct held *next;
+};
+
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct held *held_list;
+static size_t held_n;
+
+uint64_t fl_proc_hold_key(void)
+{
+	uint64_t k;
+
+	do
+		k = fl_rng_fresh_seed();
+	while (k == 0);
+	return k;
+}
+
+/* How many pidfds may be held: FL_PROC_HELD_MAX, and never more than a quarter of the fds. */
+static size_t held_cap(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < FL_PROC_HELD_MAX)
+		return (size_t)(rl.rlim_cur / 4);
+	return FL_PROC_HELD_MAX;
+}
+
+int fl_proc_hold(uint64_t key, const struct fl_proc_ident *p)
+{
+	struct held *h;
+	int fd = fl_proc_pidfd(p);
+
+	if (fd < 0)
+		return fd;
+	pthread_mutex_lock(&held_mu);
+	h = key && held_n < held_cap() ? malloc(sizeof(*h)) : NULL;
+	if (h) {
+		*h = (struct held){.key = key, .id = *p, .fd = fd, .next = held_list};
+		held_list = h;
+		held_n++;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&held_mu);
+	if (fd >= 0)
+		close(fd); /* not held: a revert finds the process by pid + start time */
+	return 0;
+}
+
+int fl_proc_pidfd_held(uint64_t key, const struct fl_proc_ident *p)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&held_mu);
+	for (struct held *h = held_list; h && key; h = h->next)
+		if (h->key == key && h->id.pid == p->pid && h->id.start == p->start) {
+			fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+			if (fd < 0)
+				fd = -errno;
+			break;
+		}
+	pthread_mutex_unlock(&held_mu);
+	return fd == -1 ? fl_proc_pidfd(p) : fd;
+}
+
+int fl_proc_signal_held(uint64_t key, const struct fl_proc_ident *p, int sig)
+{
+	int fd = fl_proc_pidfd_held(key, p), r = 0;
+
+	if (fd < 0)
+		return fd;
+	/* A held pidfd whose process exited says ESRCH: nothing took its place for us. */
+	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int fl_proc_signal_hold(uint64_t key, const struct fl_proc_ident *p, int sig)
+{
+	int r = fl_proc_hold(key, p);
+
+	return r < 0 ? r : fl_proc_signal_held(key, p, sig);
+}
+
+void fl_proc_release(uint64_t key)
+{
+	pthread_mutex_lock(&held_mu);
+	for (struct held **pp = &held_list; *pp;) {
+		struct held *h = *pp;
+
+		if (h->key == key) {
+			*pp = h->next;
+			close(h->fd);
+			free(h);
+			held_n--;
+		} else {
+			pp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&held_mu);
+}
+
 bool fl_proc_pidfd_available(char *why, size_t whylen)
 {
 	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -401,6 +509,14 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 				goto out;
 			}
 			pick_key = c->string;
+		} else if (!strcmp(c->string, "start")) {
+			if (fl_json_get_u64(c, &sel->start) < 0) {
+				r = fl_error_set(err, -EINVAL, path,
+						 "expected the process's start time: field 22 of "
+						 "/proc/PID/stat (an unsigned integer)");
+				goto out;
+			}
+			sel->has_start = true;
 		} else if (!strcmp(c->string, "seed")) {
 			if (fl_json_get_u64(c, &sel->seed) < 0) {
 				r = fl_error_set(err, -EINVAL, path,
@@ -418,6 +534,12 @@ int fl_proc_sel_parse(const cJSON *target, const char *const *extra, struct fl_p
 		r = fl_error_set(
 		    err, -EINVAL, "$.target",
 		    "missing selector: one of pid, name, cmdline, cgroup, pidfile, pod");
+		goto out;
+	}
+	if (sel->has_start && strcmp(sel_key, "pid")) {
+		r = fl_error_set(
+		    err, -EINVAL, "$.target.start",
+		    "\"start\" pins the process a \"pid\" names: give it with \"pid\"");
 		goto out;
 	}
 	{
@@ -705,6 +827,14 @@ int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx
 			continue;
 		if ((flags & FL_PF_KTHREAD) || state == 'Z' || state == 'X')
 			continue;
+		if (sel->by == FL_PROC_BY_PID && sel->has_start && id.start != sel->start) {
+			r = fl_error_set(
+			    err, -ESRCH, "$.target.start",
+			    "process %ld started at %llu, not %llu: the pid names another "
+			    "process now",
+			    pid, id.start, (unsigned long long)sel->start);
+			goto out;
+		}
 		id.pid = (int)pid;
 		if (podv && !bsearch(&id, podv, podn, sizeof(*podv), cmp_ident))
 			continue;

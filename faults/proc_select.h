@@ -40,7 +40,9 @@ enum fl_proc_pick { FL_PROC_PICK_ALL, FL_PROC_PICK_COUNT, FL_PROC_PICK_PERCENT, 
 struct fl_proc_sel {
 	enum fl_proc_by by;
 	int pid;
-	char *str; /* name, cmdline pattern, cgroup path or pidfile path */
+	bool has_start; /* "start" given with "pid": the process must have started then */
+	uint64_t start; /* field 22 of /proc/PID/stat */
+	char *str;	/* name, cmdline pattern, cgroup path or pidfile path */
 	regex_t re;
 	bool re_ok;
 	enum fl_proc_pick pick;
@@ -62,7 +64,8 @@ struct fl_proc_ident {
 /*
  * Grammar of a process target (exactly one selector; pick defaults to all):
  *   target   := { selector [, pick] [, "seed": uint64 | "decimal string"] }
- *   selector := "pid": int>1 | "name": comm (<= 15 chars, exact) | "cmdline": POSIX ERE
+ *   selector := "pid": int>1 [, "start": uint64 (field 22 of /proc/PID/stat)]
+ *             | "name": comm (<= 15 chars, exact) | "cmdline": POSIX ERE
  *             | "cgroup": "/cgroup/v2/path" | "pidfile": "/abs/path"
  *             | "pod": {...} (grammar in faults/pod_select.h)
  *   pick     := "all": true | "count": int>=1 | "percent": number in (0, 100]
@@ -75,8 +78,9 @@ void fl_proc_sel_done(struct fl_proc_sel *sel);
 /*
  * Resolve the selection now: the matching processes, minus those ctx's policy
  * refuses, picked with a fl_rng seeded by *seed (sel's seed, else ctx->seed;
- * the one used is written back). -ESRCH when nothing matches, -EPERM when
- * everything that matched was refused. Caller frees *out.
+ * the one used is written back). -ESRCH when nothing matches (a "pid" whose
+ * process did not start at "start" matches nothing: it is another process
+ * now), -EPERM when everything that matched was refused. Caller frees *out.
  */
 int fl_proc_sel_resolve(const struct fl_proc_sel *sel, const struct fl_fault_ctx *ctx,
 			uint64_t *seed, struct fl_proc_ident **out, size_t *n,
@@ -109,6 +113,28 @@ int fl_proc_cgroup(int pid, char *buf, size_t len) FL_WUR;
 int fl_proc_pidfd(const struct fl_proc_ident *p) FL_WUR;
 /* Signal exactly this process through a pidfd; -ESRCH when gone/recycled. */
 int fl_proc_signal(const struct fl_proc_ident *p, int sig) FL_WUR;
+/*
+ * Pidfds kept between an apply and its revert in this process, under a key
+ * the undo record carries (fl_proc_hold_key). A revert in the same process
+ * signals through the very pidfd the apply used, so nothing that took the
+ * PID since can be hit, not even with the same start time; after a restart
+ * (nothing held) it falls back to pid + start time (fl_proc_signal). At most
+ * FL_PROC_HELD_MAX pidfds are held (fewer when the descriptor limit is low);
+ * beyond, the fallback applies.
+ */
+#define FL_PROC_HELD_MAX 256
+/* A fresh key for an undo record. */
+uint64_t fl_proc_hold_key(void);
+/* Open a pidfd for exactly p and keep it under key (not kept past the cap: still 0). */
+int fl_proc_hold(uint64_t key, const struct fl_proc_ident *p) FL_WUR;
+/* A pidfd for p: a copy of the one held under key, else fl_proc_pidfd. The caller closes it. */
+int fl_proc_pidfd_held(uint64_t key, const struct fl_proc_ident *p) FL_WUR;
+/* fl_proc_hold, then signal p through that pidfd. */
+int fl_proc_signal_hold(uint64_t key, const struct fl_proc_ident *p, int sig) FL_WUR;
+/* Signal p through the pidfd held under key, or as fl_proc_signal when none is. */
+int fl_proc_signal_held(uint64_t key, const struct fl_proc_ident *p, int sig) FL_WUR;
+/* Close every pidfd held under key. */
+void fl_proc_release(uint64_t key);
 /* Are pidfd_open/pidfd_send_signal usable here? */
 bool fl_proc_pidfd_available(char *why, size_t whylen);
 

@@ -47,7 +47,9 @@
 struct syscall_spec {
 	int pids[SYSCALL_PIDS_MAX];
 	size_t npids;
-	bool single; /* given as "pid", not "pids": for error paths */
+	bool single;	/* given as "pid", not "pids": for error paths */
+	bool has_start; /* "start" with "pid": the process must have started then */
+	uint64_t start;
 	struct fl_preload_rule rules[FL_SHM_RULES_MAX];
 	char texts[FL_SHM_RULES_MAX][FL_RULE_TEXT_MAX];
 	size_t nrules;
@@ -135,6 +137,14 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 				goto out;
 			s->npids = 1;
 			s->single = true;
+		} else if (!strcmp(it->string, "start")) {
+			if (fl_json_get_u64(it, &s->start) < 0) {
+				rc = fl_error_set(err, -EINVAL, "$.target.start",
+						  "expected the process's start time: field 22 of "
+						  "/proc/PID/stat (an unsigned integer)");
+				goto out;
+			}
+			s->has_start = true;
 		} else if (!strcmp(it->string, "pids")) {
 			const cJSON *p;
 			size_t i = 0;
@@ -163,6 +173,12 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 			rc = fl_error_set(err, -EINVAL, path, "unknown field");
 			goto out;
 		}
+	}
+	if (s->has_start && (!s->single || s->pod)) {
+		rc = fl_error_set(
+		    err, -EINVAL, "$.target.start",
+		    "\"start\" pins the process a \"pid\" names: give it with \"pid\"");
+		goto out;
 	}
 	if (!s->npids && !s->launch && !s->pod) {
 		rc = fl_error_set(err, -EINVAL, "$.target",
@@ -288,7 +304,9 @@ static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, c
 	if ((rc = fl_launch_resolve(s->launch, ctx, err)) < 0)
 		return rc;
 	l = cJSON_AddObjectToObject(u, "launch");
+	/* "hold": the key of the pidfd kept from the start to the stop (fl_proc_hold). */
 	if (!l || !cJSON_AddStringToObject(l, "path", s->launch->path) ||
+	    !cJSON_AddItemToObject(l, "hold", fl_json_u64(fl_proc_hold_key())) ||
 	    !cJSON_AddStringToObject(l, "on_revert", s->launch->keep ? "keep" : "stop") ||
 	    !cJSON_AddStringToObject(l, "mode", s->seccomp ? "seccomp" : "shim"))
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
@@ -503,6 +521,18 @@ static int syscall_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo
 				goto out;
 			}
 		}
+		if (s->has_start) {
+			unsigned long long st = 0;
+
+			if (fl_proc_stat(s->pids[i], &st, NULL) == 0 && st != s->start) {
+				rc = fl_error_set(
+				    err, -ESRCH, "$.target.start",
+				    "process %d started at %llu, not %llu: the pid names "
+				    "another process now",
+				    s->pids[i], st, (unsigned long long)s->start);
+				goto out;
+			}
+		}
 		if ((rc = fl_preload_table_name_for_pid(s->pids[i], name, sizeof(name))) < 0)
 			goto out;
 		rc = fl_preload_table_open(name, &t);
@@ -581,10 +611,13 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 	const cJSON *launch = cJSON_GetObjectItemCaseSensitive(undo, "launch");
 	const cJSON *procs = cJSON_GetObjectItemCaseSensitive(undo, "processes");
 	const cJSON *how = cJSON_GetObjectItemCaseSensitive(launch, "on_revert");
+	uint64_t key = 0;
 	int first = 0;
 
 	if (!cJSON_IsArray(tables))
 		return fl_error_set(err, -EINVAL, "", "undo record without tables");
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(launch, "hold"), &key) < 0)
+		key = 0;
 	/* A seccomp supervisor here lets every call run from now on. */
 	cJSON_ArrayForEach(e, procs)
 	{
@@ -624,7 +657,7 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 			if (rc == 0 && p.pid <= 1)
 				continue;
 			if (rc == 0)
-				rc = fl_launch_stop(&p, FL_LAUNCH_GRACE_MS);
+				rc = fl_launch_stop(&p, key, FL_LAUNCH_GRACE_MS);
 			if (rc < 0 && !first)
 				first = fl_error_set(err, rc, "", "stopping the command: %s",
 						     strerror(-rc));
@@ -637,6 +670,8 @@ static int syscall_revert(const cJSON *undo, struct fl_error *err)
 		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "created")))
 			(void)fl_preload_table_unlink(name->valuestring);
 	}
+	if (!first && key)
+		fl_proc_release(key);
 	return first;
 }
 
@@ -662,6 +697,17 @@ static int on_started(void *opaque, const struct fl_proc_ident *p, struct fl_err
 	if (!procs || !cJSON_AddItemToObject(st->undo, "processes", procs)) {
 		cJSON_Delete(procs);
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	{
+		uint64_t key;
+
+		/* Its pidfd, from before it runs until the revert stops it (none kept: pid +
+		 * start). */
+		if (fl_json_get_u64(
+			cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(st->undo, "launch"), "hold"),
+			&key) == 0)
+			(void)!fl_proc_hold(key, p);
 	}
 	if (st->ctx && st->ctx->journal && (rc = st->ctx->journal(st->ctx->jopaque, st->undo)) < 0)
 		return fl_error_set(err, rc, "", "cannot journal the command's pid: %s",

@@ -575,7 +575,7 @@ static void *runner_main(void *arg)
 
 		/* A supervisor that cannot answer: stop the command, do not leave it hanging. */
 		if (rc < 0)
-			(void)fl_launch_stop(&r->ident, 0);
+			(void)fl_launch_stop(&r->ident, 0, 0);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (rc == 0)
@@ -804,7 +804,7 @@ out:
 	if (rc < 0 && threaded && r->pid > 0) {
 		/* Before go it exits on EOF; after, it is stopped here (by pid + start). */
 		if (go[1] < 0 && r->ident.start)
-			(void)fl_launch_stop(&r->ident, 0);
+			(void)fl_launch_stop(&r->ident, 0, 0);
 		pthread_mutex_lock(&r->mu);
 		if (r->phase == RUNNER_FORKED || r->phase == RUNNER_KEPT)
 			r->phase = RUNNER_ABORT;
@@ -873,13 +873,13 @@ static void group_signal(const struct fl_proc_ident *p, int pidfd, int sig)
 		(void)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-int fl_launch_stop(const struct fl_proc_ident *p, unsigned grace_ms)
+int fl_launch_stop(const struct fl_proc_ident *p, uint64_t key, unsigned grace_ms)
 {
 	int fd;
 
 	if (p->pid <= 1)
 		return -EPERM;
-	fd = fl_proc_pidfd(p);
+	fd = fl_proc_pidfd_held(key, p);
 
 	if (fd == -ESRCH)
 		return 0;

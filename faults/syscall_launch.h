@@ -86,7 +86,8 @@ void fl_launch_set_deadline(const struct fl_proc_ident *p, uint64_t mono_ns);
  * Stop exactly this process (pid + start time) and its process group:
  * SIGTERM, then SIGKILL after grace_ms. Gone or recycled counts as stopped.
  * A pid <= 1 is refused (-EPERM) and never signalled, as a group or alone.
+ * key: the pidfd held for it since it started (fl_proc_hold), or 0.
  */
-int fl_launch_stop(const struct fl_proc_ident *p, unsigned grace_ms);
+int fl_launch_stop(const struct fl_proc_ident *p, uint64_t key, unsigned grace_ms);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -534,6 +536,108 @@ START_TEST(registry_has_process_kinds)
 }
 END_TEST
 
+/*
+ * The pidfd apply kept is what the revert signals through: when the PID is
+ * taken by a new process that even has the same start time (same clock tick
+ * -- what pid + start time cannot tell apart), the held pidfd says ESRCH and
+ * the newcomer is left alone. A PID namespace of our own makes the PID
+ * reusable on demand (ns_last_pid); the tick is retried until it matches.
+ */
+static int held_pidfd_in_ns(void)
+{
+	struct fl_proc_ident id;
+	int tries;
+
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return 10;
+	for (tries = 0; tries < 200; tries++) {
+		unsigned long long again = 0;
+		uint64_t key = fl_proc_hold_key();
+		pid_t a, b;
+		int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+
+		if (fd < 0 || write(fd, "99", 2) != 2)
+			return 11;
+		a = fork();
+		if (a == 0) {
+			for (;;)
+				pause();
+		}
+		if (a != 100 || fl_proc_stat(a, &id.start, NULL) < 0)
+			return 12;
+		id.pid = a;
+		if (fl_proc_hold(key, &id) < 0)
+			return 13;
+		kill(a, SIGKILL);
+		waitpid(a, NULL, 0);
+		if (pwrite(fd, "99", 2, 0) != 2)
+			return 14;
+		close(fd);
+		b = fork();
+		if (b == 0) {
+			for (;;)
+				pause();
+		}
+		if (b != 100 || fl_proc_stat(b, &again, NULL) < 0)
+			return 15;
+		if (again == id.start) {
+			/* Held: the process it was opened for is gone, whoever has its PID now. */
+			int r = fl_proc_signal_held(key, &id, SIGKILL);
+			char st = 0;
+
+			usleep(20000);
+			if (r != -ESRCH || fl_proc_stat(b, NULL, &st) < 0 || st == 'Z')
+				return 16;
+			/* Nothing held: pid + start time cannot tell them apart (why we hold). */
+			if (fl_proc_signal(&id, SIGKILL) != 0)
+				return 17;
+			waitpid(b, NULL, 0);
+			fl_proc_release(key);
+			return 0;
+		}
+		fl_proc_release(key);
+		kill(b, SIGKILL);
+		waitpid(b, NULL, 0);
+	}
+	return 18; /* never within one clock tick: cannot tell */
+}
+
+START_TEST(held_pidfd_survives_pid_reuse)
+{
+	pid_t outer;
+	int st;
+
+	if (geteuid() != 0) {
+		printf("not root: the held-pidfd case needs a PID namespace; not run\n");
+		return;
+	}
+	outer = fork();
+	ck_assert_int_ge(outer, 0);
+	if (outer == 0) {
+		pid_t init;
+
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+			_exit(77);
+		init = fork();
+		if (init == 0)
+			_exit(held_pidfd_in_ns());
+		if (init < 0 || waitpid(init, &st, 0) != init || !WIFEXITED(st))
+			_exit(9);
+		_exit(WEXITSTATUS(st));
+	}
+	ck_assert_int_eq(waitpid(outer, &st, 0), outer);
+	ck_assert_msg(WIFEXITED(st), "status %x", st);
+	if (WEXITSTATUS(st) == 77 || WEXITSTATUS(st) == 18) {
+		printf("held-pidfd case not run (%s)\n", WEXITSTATUS(st) == 77
+							     ? "no PID namespace"
+							     : "no same-tick reuse in 200 tries");
+		return;
+	}
+	ck_assert_msg(WEXITSTATUS(st) == 0, "step %d failed", WEXITSTATUS(st));
+}
+END_TEST
+
 Suite *fl_suite_faults_process(void)
 {
 	Suite *s = suite_create("faults_process");
@@ -546,6 +650,7 @@ Suite *fl_suite_faults_process(void)
 	tcase_add_test(tc, kill_by_name_count_seeded);
 	tcase_add_test(tc, kill_by_cmdline_and_pidfile);
 	tcase_add_test(tc, recycled_identity_is_never_signalled);
+	tcase_add_test(tc, held_pidfd_survives_pid_reuse);
 	tcase_add_test(tc, identity_of_another_boot_is_never_signalled);
 	tcase_add_test(tc, policy_refusal);
 	tcase_add_test(tc, pause_signal_and_revert_from_record);

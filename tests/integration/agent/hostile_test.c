@@ -995,13 +995,79 @@ out:
 	return t_failed;
 }
 
+/* --- item 14: a pid pinned by its start time hits that process or nothing --- */
+
+static int case_start_pin(void)
+{
+	struct t_agent a = {0};
+	char t[256], dir[64] = "", lib[128];
+	pid_t victim = 0, netp = 0, shimmed = 0;
+	unsigned long long st;
+	cJSON *j = NULL;
+
+	victim = t_spawn("flh-start");
+	netp = spawn_in_netns("flh-startns", NULL, NULL);
+	st = start_of(victim);
+	T_CHECK(st > 0 && netp > 0, "victims");
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	/* Another start time: the pid names another process now. Before: 400, unknown field. */
+	snprintf(t, sizeof(t), "{\"pid\":%d,\"start\":%llu}", victim, st + 1);
+	EXPECT(&a, 422, "$.target.start", "another process", "pause", t, "{}");
+	T_CHECK(post(&a, "k1", "kill", t, "{}", &j) == 422, "kill: %s", err_msg(j));
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(alive(victim) && t_state(victim) == 'S', "untouched");
+	snprintf(t, sizeof(t), "{\"pid\":%d,\"start\":%llu,\"interface\":\"lo\"}", netp,
+		 start_of(netp) + 7);
+	EXPECT(&a, 422, "$.target.start", "another process", "bandwidth", t,
+	       "{\"rate\":\"1mbit\"}");
+	if (shim_copy(dir, sizeof(dir), lib, sizeof(lib)) &&
+	    (shimmed = spawn_shimmed(ATTACKER_UID, lib)) > 0) {
+		snprintf(t, sizeof(t), "{\"pid\":%d,\"start\":%llu}", shimmed,
+			 start_of(shimmed) + 1);
+		EXPECT(&a, 422, "$.target.start", "another process", "syscall", t,
+		       "{\"rules\":[\"write:EIO\"]}");
+		snprintf(t, sizeof(t), "{\"pid\":%d,\"start\":%llu}", shimmed, start_of(shimmed));
+		EXPECT(&a, 200, NULL, NULL, "syscall", t, "{\"rules\":[\"write:EIO\"]}");
+	}
+	/* Only beside "pid". */
+	EXPECT(&a, 400, "$.target.start", "with \"pid\"", "pause",
+	       "{\"name\":\"flh-start\",\"start\":1}", "{}");
+	/* The right start time: that process, as a number or a decimal string. */
+	snprintf(t, sizeof(t), "{\"pid\":%d,\"start\":\"%llu\"}", victim, st);
+	T_CHECK(post(&a, "p1", "pause", t, "{\"method\":\"signal\"}", &j) == 201, "pause: %s",
+		err_msg(j));
+	T_CHECK(t_wait_state(victim, "T", 2000) == 'T', "paused");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/p1", NULL, a.token, NULL) == 200, "revert");
+	T_CHECK(t_wait_state(victim, "S", 2000) == 'S', "resumed");
+	snprintf(t, sizeof(t), "{\"pid\":%d,\"start\":%llu,\"interface\":\"lo\"}", netp,
+		 start_of(netp));
+	EXPECT(&a, 200, NULL, NULL, "bandwidth", t, "{\"rate\":\"1mbit\"}");
+	T_CHECK(t_journal_count(&a) == 0, "nothing journalled");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	t_reap(victim);
+	t_reap(netp);
+	if (shimmed > 0) {
+		char tbl[64];
+
+		t_reap(shimmed);
+		snprintf(tbl, sizeof(tbl), "/dev/shm/faultline-%d", shimmed);
+		unlink(tbl);
+	}
+	shim_done(dir);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 	    {"shm_truncate", case_shm_truncate},     {"shm_lock_held", case_shm_lock_held},
 	    {"shm_squat", case_shm_squat},	     {"forged_pid1", case_forged_pid1},
 	    {"policy_alias", case_policy_alias},     {"path_fifo", case_path_fifo},
-	    {"clsact_overlap", case_clsact_overlap},
+	    {"clsact_overlap", case_clsact_overlap}, {"start_pin", case_start_pin},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
