@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -45,6 +46,9 @@ struct fl_metrics {
 	int fd;
 	char url[96];
 	pthread_mutex_t lock;
+	pthread_cond_t scraped; /* a scrape was answered */
+	uint64_t scrape_at[2];	/* mono ms of the last two scrapes ([1] the last) */
+	uint64_t verdict_at;	/* mono ms of the verdict, 0 before */
 	char run_id[64], title[256];
 	uint64_t start_wall;
 	int phase;     /* index into m_phases */
@@ -341,6 +345,11 @@ static enum MHD_Result m_handler(void *cls, struct MHD_Connection *c, const char
 		return MHD_NO;
 	}
 	text = fl_buf_steal(&b);
+	pthread_mutex_lock(&m->lock);
+	m->scrape_at[0] = m->scrape_at[1];
+	m->scrape_at[1] = fl_now_mono_ms();
+	pthread_cond_broadcast(&m->scraped);
+	pthread_mutex_unlock(&m->lock);
 	return m_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
 		       text ? strlen(text) : 0, MHD_RESPMEM_MUST_FREE);
 }
@@ -382,6 +391,7 @@ int fl_metrics_new(const char *addr, struct fl_metrics **out, struct fl_error *e
 	m->fd = fd;
 	m->exit_code = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->scraped, NULL);
 	if (got.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&got)->sin6_addr, host, sizeof(host));
 		port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
@@ -490,6 +500,7 @@ void fl_metrics_event(void *arg, const struct fl_event *ev)
 		ec = fl_rm_num(ev->json, "exit_code");
 		m->exit_code = ec >= 0 && ec <= 255 ? (int)ec : fl_runner_exit_code(ev->json);
 		m->deviated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->json, "deviated"));
+		m->verdict_at = ev->mono_ms;
 		for (size_t i = 0; i < m->n_faults; i++)
 			m->faults[i].gone = true;
 		break;
@@ -502,6 +513,33 @@ void fl_metrics_event(void *arg, const struct fl_event *ev)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void fl_metrics_linger(struct fl_metrics *m)
+{
+	uint64_t until, every;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	every = m->scrape_at[0] ? m->scrape_at[1] - m->scrape_at[0] : 15000;
+	until = m->verdict_at + (2 * every + 1000 < FL_METRICS_LINGER_MAX_MS
+				     ? 2 * every + 1000
+				     : FL_METRICS_LINGER_MAX_MS);
+	/* No scraper seen, or the verdict already scraped: nothing to wait for. */
+	while (m->verdict_at && m->scrape_at[1] && m->scrape_at[1] < m->verdict_at &&
+	       fl_now_mono_ms() < until) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&m->scraped, &m->lock, &ts);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 void fl_metrics_free(struct fl_metrics *m)
 {
 	if (!m)
@@ -510,6 +548,7 @@ void fl_metrics_free(struct fl_metrics *m)
 		MHD_stop_daemon(m->d);
 	if (m->fd >= 0)
 		close(m->fd);
+	pthread_cond_destroy(&m->scraped);
 	pthread_mutex_destroy(&m->lock);
 	free(m->probes);
 	free(m);

@@ -6,6 +6,11 @@
  * ratio and latency (a histogram, and p50/p95/p99 estimates). Text format
  * 0.0.4. Read-only and without authentication: listen on loopback or a
  * network you trust.
+ *
+ * So that the verdict is scraped at least once, the endpoint outlives the
+ * run until a scrape has seen it: at most twice the interval between the
+ * last two scrapes plus a second (FL_METRICS_LINGER_MAX_MS at most); at once
+ * when nothing scraped it.
  */
 #ifndef FL_CONTROLLER_METRICS_H
 #define FL_CONTROLLER_METRICS_H
@@ -16,6 +21,8 @@
 #include "core/buf.h"
 #include "core/compiler.h"
 #include "core/error.h"
+
+#define FL_METRICS_LINGER_MAX_MS 60000
 
 struct fl_metrics;
 
@@ -33,6 +40,8 @@ const char *fl_metrics_url(const struct fl_metrics *m);
 void fl_metrics_event(void *arg, const struct fl_event *ev);
 /* The text a scrape gets now, in b; -ENOMEM. */
 int fl_metrics_render(struct fl_metrics *m, struct fl_buf *b) FL_WUR;
+/* After the verdict: wait until a scrape has seen it (bounded, see above). */
+void fl_metrics_linger(struct fl_metrics *m);
 /* Stop listening and free; NULL is fine. */
 void fl_metrics_free(struct fl_metrics *m);
 

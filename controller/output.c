@@ -93,12 +93,6 @@ static void fl_out_draw_line(struct fl_out *out)
 	size_t cols = 80, n = 0;
 
 	fl_out_clear_line(out);
-	if (out->status_fn)
-		out->status_fn(out->status_arg, more, sizeof(more));
-	if (!out->n_live && !more[0]) {
-		fflush(out->o.f);
-		return;
-	}
 	if (ioctl(fileno(out->o.f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
 		cols = ws.ws_col;
 	n = (size_t)snprintf(line, sizeof(line), "%c", spin[out->spin++ % 4]);
@@ -109,6 +103,13 @@ static void fl_out_draw_line(struct fl_out *out)
 				      (double)(now - out->live[0].start_ms) / 1000.0);
 	if (out->n_live > 1 && n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " (+%zu more)", out->n_live - 1);
+	if (out->status_fn)
+		out->status_fn(out->status_arg, more, sizeof(more),
+			       cols > n + 4 ? cols - n - 4 : 1);
+	if (!out->n_live && !more[0]) {
+		fflush(out->o.f);
+		return;
+	}
 	if (more[0] && n < sizeof(line))
 		snprintf(line + n, sizeof(line) - n, "%s%s", out->n_live ? " \xc2\xb7 " : " ",
 			 more);

@@ -56,11 +56,34 @@ static void copy_name(char *dst, const char *src)
 	snprintf(dst, P_NAME, "%s", src ? src : "?");
 }
 
-/* The live text; caller holds the lock. sep between parts. */
-static void compose(struct fl_progress *p, char *buf, size_t len, const char *sep)
+/* A name cut to max characters (UTF-8 aware), "…" when cut. */
+static const char *short_name(const char *name, size_t max, char *buf, size_t len)
+{
+	size_t n = 0, i = 0;
+
+	for (; name[i]; i++) {
+		if (((unsigned char)name[i] & 0xc0) == 0x80)
+			continue;
+		if (n++ == max)
+			break;
+	}
+	if (!name[i] || i + 4 > len) {
+		snprintf(buf, len, "%s", name);
+		return buf;
+	}
+	snprintf(buf, len, "%.*s\xe2\x80\xa6", (int)i, name);
+	return buf;
+}
+
+/*
+ * The live text at a level of detail (caller holds the lock): 0 names in full,
+ * 1 names cut to 14 characters, 2 only the probes named (a narrow terminal).
+ */
+static void compose_at(struct fl_progress *p, char *buf, size_t len, const char *sep, int level)
 {
 	uint64_t now = fl_now_mono_ms();
-	size_t n = 0;
+	size_t n = 0, max = level ? 14 : 40;
+	char nm[P_NAME + 8];
 
 #define ADD(...)                                                                                   \
 	do {                                                                                       \
@@ -68,12 +91,19 @@ static void compose(struct fl_progress *p, char *buf, size_t len, const char *se
 			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                      \
 	} while (0)
 	buf[0] = '\0';
-	for (size_t i = 0; i < P_PAUSES; i++) {
-		if (!p->pauses[i].a)
+	for (size_t i = 0; i < p->n_probes; i++) {
+		const struct fl_probe_stats *s = &p->probes[i].st;
+		double p95 = fl_probe_stats_quantile_ms(s, 0.95);
+
+		if (!s->n)
 			continue;
-		ADD("%spause %s \"%s\": %.1fs left", n ? sep : "",
-		    p->pauses[i].before ? "before" : "after", p->pauses[i].name,
-		    p->pauses[i].until > now ? (double)(p->pauses[i].until - now) / 1000.0 : 0.0);
+		ADD("%s%s\"%s\" %.1f%% ok of %llu, p95 ", n ? sep : "", level == 2 ? "" : "probe ",
+		    short_name(p->probes[i].name, max, nm, sizeof(nm)),
+		    100.0 * (double)s->ok / (double)s->n, (unsigned long long)s->n);
+		if (p95 < 1000)
+			ADD("%.3gms", p95);
+		else
+			ADD("%.3gs", p95 / 1000);
 	}
 	for (size_t i = 0; i < P_FAULTS; i++) {
 		if (!p->faults[i].used)
@@ -82,35 +112,47 @@ static void compose(struct fl_progress *p, char *buf, size_t len, const char *se
 			p->faults[i].used = false; /* its lease is over: the agent reverted it */
 			continue;
 		}
+		ADD("%sfault", n ? sep : "");
+		if (level < 2)
+			ADD(" \"%s\"", short_name(p->faults[i].name, max, nm, sizeof(nm)));
 		if (p->faults[i].until)
-			ADD("%sfault \"%s\": %.1fs left", n ? sep : "", p->faults[i].name,
-			    (double)(p->faults[i].until - now) / 1000.0);
+			ADD(" %.1fs left", (double)(p->faults[i].until - now) / 1000.0);
 		else
-			ADD("%sfault \"%s\" live %.0fs", n ? sep : "", p->faults[i].name,
-			    (double)(now - p->faults[i].t0) / 1000.0);
+			ADD(" live %.0fs", (double)(now - p->faults[i].t0) / 1000.0);
 	}
-	for (size_t i = 0; i < p->n_probes; i++) {
-		const struct fl_probe_stats *s = &p->probes[i].st;
-		double p95 = fl_probe_stats_quantile_ms(s, 0.95);
-
-		if (!s->n)
+	for (size_t i = 0; i < P_PAUSES; i++) {
+		if (!p->pauses[i].a)
 			continue;
-		ADD("%sprobe \"%s\" %.1f%% ok of %llu, p95 ", n ? sep : "", p->probes[i].name,
-		    100.0 * (double)s->ok / (double)s->n, (unsigned long long)s->n);
-		if (p95 < 1000)
-			ADD("%.3gms", p95);
-		else
-			ADD("%.3gs", p95 / 1000);
+		ADD("%spause", n ? sep : "");
+		if (level < 2)
+			ADD(" %s \"%s\"", p->pauses[i].before ? "before" : "after",
+			    short_name(p->pauses[i].name, max, nm, sizeof(nm)));
+		ADD(" %.1fs left",
+		    p->pauses[i].until > now ? (double)(p->pauses[i].until - now) / 1000.0 : 0.0);
 	}
 #undef ADD
 }
 
-static void status_cb(void *arg, char *buf, size_t len)
+/* The most detailed text that fits in cols characters (0: no limit). */
+static void compose(struct fl_progress *p, char *buf, size_t len, const char *sep, size_t cols)
+{
+	for (int level = 0; level <= 2; level++) {
+		size_t chars = 0;
+
+		compose_at(p, buf, len, sep, level);
+		for (const char *c = buf; *c; c++)
+			chars += ((unsigned char)*c & 0xc0) != 0x80;
+		if (!cols || chars <= cols)
+			return;
+	}
+}
+
+static void status_cb(void *arg, char *buf, size_t len, size_t cols)
 {
 	struct fl_progress *p = arg;
 
 	pthread_mutex_lock(&p->lock);
-	compose(p, buf, len, " \xc2\xb7 ");
+	compose(p, buf, len, " \xc2\xb7 ", cols);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -129,7 +171,7 @@ static void *plain_main(void *arg)
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 		if (p->stopping || fl_now_mono_ms() - p->last_plain < every)
 			continue;
-		compose(p, text, sizeof(text), "; ");
+		compose(p, text, sizeof(text), "; ", 0);
 		if (!text[0])
 			continue;
 		p->last_plain = fl_now_mono_ms();

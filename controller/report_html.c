@@ -792,8 +792,8 @@ static void latency_chart(struct hw *w, const struct fl_report_model *m,
 	rawf(w, "<text class=\"lbl\" x=\"4\" y=\"%.1f\">latency</text>", top + 12);
 	raw(w, "<text x=\"4\" y=\"");
 	rawf(w,
-	     "%.1f\"><tspan fill=\"#6c8ebf\">p50</tspan> <tspan fill=\"#1f4e99\" "
-	     "font-weight=\"600\">p95</tspan> <tspan fill=\"#1f4e99\">p99 (dashed)</tspan></text>",
+	     "%.1f\"><tspan fill=\"#6f9bd8\" font-weight=\"600\">p95 (bars)</tspan> "
+	     "<tspan fill=\"#2f7d32\">p50</tspan> <tspan fill=\"#1f4e99\">p99</tspan></text>",
 	     top + 28);
 	for (double y = 0; y <= ymax + 1e-9; y += step) {
 		fmt_ms(s, sizeof(s), y);

@@ -114,6 +114,7 @@ void fl_run_watch_free(struct fl_run_watch *w)
 		return;
 	fl_progress_free(w->progress);
 	fl_grafana_free(w->grafana);
+	fl_metrics_linger(w->metrics);
 	fl_metrics_free(w->metrics);
 	free(w);
 }
