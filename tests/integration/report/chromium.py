@@ -2,7 +2,7 @@
 """Open an HTML file in headless Chromium (Debian's `chromium`) and report what
 a reader would check, over the DevTools protocol on --remote-debugging-pipe:
 
-  chromium.py PAGE.html [--screenshot OUT.png] [--no-js] [--eval JS] [--out OUT.json]
+  chromium.py PAGE.html [--screenshot OUT.png [--height PX]] [--no-js] [--eval JS] [--out OUT.json]
 
 Prints (and writes to OUT.json) a JSON object:
   {"errors": [...console errors, uncaught exceptions, CSP and network errors...],
@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--no-js", action="store_true")
     ap.add_argument("--eval", default="document.title")
     ap.add_argument("--out")
+    ap.add_argument("--height", type=int, default=8000, help="cut the screenshot at this height")
     a = ap.parse_args()
     exe = shutil.which("chromium")
     if not exe:
@@ -145,7 +146,7 @@ def main():
         if a.screenshot:
             lm = pipe.send("Page.getLayoutMetrics", session=sid)
             size = lm.get("cssContentSize") or lm["contentSize"]
-            w, h = int(size["width"]), min(int(size["height"]), 8000)
+            w, h = int(size["width"]), min(int(size["height"]), a.height)
             shot = pipe.send("Page.captureScreenshot",
                              {"format": "png", "captureBeyondViewport": True,
                               "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}, session=sid)

@@ -13,6 +13,21 @@
 need_pkg chromium chromium
 J="$HERE/journals"
 
+# The checker can fail: a page with a console error, an uncaught exception and
+# a blocked load is reported as such (so "no console error" below means it).
+cat >"$T/control.html" <<'HTML'
+<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'"></head>
+<body><script>console.error("control"); throw new Error("control")</script><img src="http://127.0.0.1:9/x.png"></body></html>
+HTML
+chromium_check "$T/control.html" "$T/control.json"
+python3 - "$T/control.json" <<'PY' || fail "the Chromium checker missed a console error, an exception or a blocked load"
+import json, sys
+e = json.load(open(sys.argv[1]))["errors"]
+assert any("console.error: control" in x for x in e), e
+assert any(x.startswith("exception: Error: control") for x in e), e
+assert any("x.png" in x for x in e), e
+PY
+
 # The hostile journal: markup in every string a page shows, raw bytes that are not UTF-8.
 python3 - "$T/hostile.json" <<'PY'
 import json, sys
