@@ -453,8 +453,9 @@ void fl_grafana_event(void *arg, const struct fl_event *ev)
 {
 	struct fl_grafana *g = arg;
 
-	if (!g)
-		return;
+	if (!g || (ev->type != FL_EVENT_RUN_START && ev->type != FL_EVENT_FAULT_APPLIED &&
+		   ev->type != FL_EVENT_FAULTS_REVERTED && ev->type != FL_EVENT_VERDICT))
+		return; /* (probe samples come by the thousand: not even the lock for them) */
 	pthread_mutex_lock(&g->lock);
 	switch (ev->type) {
 	case FL_EVENT_RUN_START:
