@@ -2,7 +2,10 @@
 """Open an HTML file in headless Chromium (Debian's `chromium`) and report what
 a reader would check, over the DevTools protocol on --remote-debugging-pipe:
 
-  chromium.py PAGE.html [--screenshot OUT.png [--height PX]] [--no-js] [--eval JS] [--out OUT.json]
+  chromium.py PAGE.html... [--screenshot OUT.png [--height PX]] [--no-js] [--eval JS] [--out OUT.json]
+
+With several pages (one browser for all), "{}" in OUT.json and OUT.png stands
+for each page's file name without its extension.
 
 Prints (and writes to OUT.json) a JSON object:
   {"errors": [...console errors, uncaught exceptions, CSP and network errors...],
@@ -86,7 +89,7 @@ def errors_of(events):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("page")
+    ap.add_argument("pages", nargs="+")
     ap.add_argument("--screenshot")
     ap.add_argument("--no-js", action="store_true")
     ap.add_argument("--eval", default="document.title")
@@ -120,7 +123,7 @@ def main():
     os.close(to_chr_r)
     os.close(from_chr_w)
     pipe = Pipe(to_chr_w, from_chr_r)
-    result = {}
+    results = []
     try:
         targets = pipe.send("Target.getTargets")["targetInfos"]
         page = [t for t in targets if t["type"] == "page"]
@@ -132,29 +135,37 @@ def main():
                   {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=sid)
         if a.no_js:
             pipe.send("Emulation.setScriptExecutionDisabled", {"value": True}, session=sid)
-        pipe.events.clear()
-        url = "file://" + os.path.abspath(a.page)
-        nav = pipe.send("Page.navigate", {"url": url}, session=sid)
-        if nav.get("errorText"):
-            raise RuntimeError("navigation failed: " + nav["errorText"])
-        pipe.wait_event("Page.loadEventFired")
-        time.sleep(0.3)  # late console messages
-        ev = pipe.send("Runtime.evaluate", {"expression": a.eval, "returnByValue": True}, session=sid)
-        if "exceptionDetails" in ev:
-            raise RuntimeError("the checks' JS failed: %s" % ev["exceptionDetails"])
-        result["value"] = ev["result"].get("value")
-        if a.screenshot:
-            lm = pipe.send("Page.getLayoutMetrics", session=sid)
-            size = lm.get("cssContentSize") or lm["contentSize"]
-            w, h = int(size["width"]), min(int(size["height"]), a.height)
-            shot = pipe.send("Page.captureScreenshot",
-                             {"format": "png", "captureBeyondViewport": True,
-                              "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}, session=sid)
-            data = base64.b64decode(shot["data"])
-            with open(a.screenshot, "wb") as f:
-                f.write(data)
-            result["screenshot"] = {"width": w, "height": h, "bytes": len(data)}
-        result["errors"] = errors_of(pipe.events)
+        results = []
+        for page in a.pages:
+            name = os.path.splitext(os.path.basename(page))[0]
+            result = {"page": page}
+            pipe.events.clear()
+            url = "file://" + os.path.abspath(page)
+            nav = pipe.send("Page.navigate", {"url": url}, session=sid)
+            if nav.get("errorText"):
+                raise RuntimeError("navigation failed: " + nav["errorText"])
+            pipe.wait_event("Page.loadEventFired")
+            time.sleep(0.3)  # late console messages
+            ev = pipe.send("Runtime.evaluate", {"expression": a.eval, "returnByValue": True}, session=sid)
+            if "exceptionDetails" in ev:
+                raise RuntimeError("the checks' JS failed: %s" % ev["exceptionDetails"])
+            result["value"] = ev["result"].get("value")
+            if a.screenshot:
+                lm = pipe.send("Page.getLayoutMetrics", session=sid)
+                size = lm.get("cssContentSize") or lm["contentSize"]
+                w, h = int(size["width"]), min(int(size["height"]), a.height)
+                shot = pipe.send("Page.captureScreenshot",
+                                 {"format": "png", "captureBeyondViewport": True,
+                                  "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}, session=sid)
+                data = base64.b64decode(shot["data"])
+                with open(a.screenshot.replace("{}", name), "wb") as f:
+                    f.write(data)
+                result["screenshot"] = {"width": w, "height": h, "bytes": len(data)}
+            result["errors"] = errors_of(pipe.events)
+            results.append(result)
+            if a.out:
+                with open(a.out.replace("{}", name), "w") as f:
+                    f.write(json.dumps(result, indent=1))
         try:
             pipe.send("Browser.close", timeout=5)
         except Exception:
@@ -166,11 +177,7 @@ def main():
             proc.kill()
             proc.wait()
         shutil.rmtree(profile, ignore_errors=True)
-    text = json.dumps(result, indent=1)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    print(text)
+    print(json.dumps(results[0] if len(results) == 1 else results, indent=1))
     return 0
 
 

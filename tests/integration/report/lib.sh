@@ -110,8 +110,16 @@ chromium_check() {
 	page=$1
 	out=$2
 	shift 2
+	chromium_pages "$out" "$page" "$@"
+}
+
+# chromium_pages OUT PAGE... [ARGS]: several pages in one browser; "{}" in OUT is each
+# page's name without .html.
+chromium_pages() {
+	out=$1
+	shift
 	set +e
-	python3 "$HERE/chromium.py" "$page" --eval "$DOM_FACTS" --out "$out" "$@" >"$T/chromium.log" 2>&1
+	python3 "$HERE/chromium.py" "$@" --eval "$DOM_FACTS" --out "$out" >"$T/chromium.log" 2>&1
 	rc=$?
 	set -e
 	[ $rc -eq 77 ] && skip "$(cat "$T/chromium.log")"
