@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/api.h"
+#include "core/buf.h"
 
 #define JOURNAL_RECORD_MAX (1024 * 1024)
 
@@ -158,21 +159,9 @@ static cJSON *read_record(int dirfd, const char *name)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > JOURNAL_RECORD_MAX)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > JOURNAL_RECORD_MAX ||
+	    fl_buf_read_fd(fd, JOURNAL_RECORD_MAX, &buf, &n) < 0)
 		goto out;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		n += (size_t)k;
-	}
 	rec = cJSON_ParseWithLength(buf, n);
 	if (rec && !cJSON_IsObject(rec)) {
 		cJSON_Delete(rec);

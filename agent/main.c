@@ -27,6 +27,7 @@
 #include "agent/http.h"
 #include "agent/kube_client.h"
 #include "agent/log.h"
+#include "core/buf.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -125,20 +126,8 @@ static char *read_file(const char *path, size_t max, const char *what)
 	}
 	if (!strcmp(what, "token") && token_file_unsafe(&st, path))
 		goto fail;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
+	if (fl_buf_read_fd(fd, max, &buf, &n) < 0)
 		goto fail;
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
 	close(fd);
 	return buf;
 fail:
