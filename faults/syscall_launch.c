@@ -331,7 +331,7 @@ struct runner {
 	const struct fl_launch *l;
 	char **envp;
 	int go_r, err_w; /* the child's ends */
-	int out_fd;	 /* the command's stdout+stderr, opened beneath out_dir; -1: by path */
+	int out_fd;	 /* the command's stdout+stderr, opened by the agent; -1: /dev/null */
 	pid_t agent;	 /* our pid, for the child's parent-death check */
 	/* Owned. */
 	struct launch_word *w;	      /* seccomp: shared with the child */
@@ -419,10 +419,8 @@ static _Noreturn void child_main(const struct runner *r)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || dup2(fd, 0) < 0)
 		child_fail(ef, errno, 126);
-	/* Opened by the agent when its policy confines output; never by path then. */
-	fd = out >= 0 ? out
-		      : open(l->output[0] ? l->output : "/dev/null", O_WRONLY | O_CREAT | O_APPEND,
-			     0640);
+	/* An output file is always opened by the agent (open_output_*), never here by path. */
+	fd = out >= 0 ? out : open("/dev/null", O_WRONLY);
 	if (fd < 0 || dup2(fd, 1) < 0 || dup2(1, 2) < 0)
 		child_fail(ef, errno, 126);
 	if (l->cwd[0] && chdir(l->cwd) < 0)
@@ -637,6 +635,41 @@ static int open_output_beneath(const struct fl_launch *l, struct fl_error *err)
 	return fd;
 }
 
+/*
+ * The output file when no policy confines it (l->out_dir < 0): any absolute
+ * path, as documented, but opened here, never blocking and never opening
+ * anything but a regular file -- a FIFO would hang the child's open and the
+ * agent waiting for its exec, a device would be opened for real. An existing
+ * path is looked at with O_PATH first; a missing one is created (O_EXCL: a
+ * regular file of our own making).
+ */
+static int open_output_path(const struct fl_launch *l, struct fl_error *err)
+{
+	const int wflags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct stat st;
+	int fd;
+
+	fd = fl_path_open_regular(l->output, wflags & ~O_CLOEXEC, false, &st);
+	if (fd == -ENOENT) {
+		fd = open(l->output, wflags | O_CREAT | O_EXCL, 0640);
+		if (fd < 0 && errno == EEXIST) /* made meanwhile: look again */
+			fd = fl_path_open_regular(l->output, wflags & ~O_CLOEXEC, false, &st);
+		else if (fd < 0)
+			fd = -errno;
+	}
+	if (fd == -EINVAL)
+		return fl_error_set(err, -EINVAL, "$.target.output", "%s is not a regular file",
+				    l->output);
+	if (fd < 0)
+		return fl_error_set(err, fd, "$.target.output", "%s: %s", l->output, strerror(-fd));
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) { /* blocking again, for the command */
+		close(fd);
+		return fl_error_set(err, -errno, "$.target.output", "%s: %s", l->output,
+				    strerror(errno));
+	}
+	return fd;
+}
+
 /* The child published its listener (or failed, or died): take our own copy. */
 static int take_listener(struct runner *r, struct fl_error *err)
 {
@@ -717,6 +750,8 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 		goto out;
 	}
 	if (l->out_dir >= 0 && (rc = ofd = open_output_beneath(l, err)) < 0)
+		goto out;
+	if (l->out_dir < 0 && l->output[0] && (rc = ofd = open_output_path(l, err)) < 0)
 		goto out;
 	r->out_fd = ofd;
 	r->l = l;

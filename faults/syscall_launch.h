@@ -6,8 +6,9 @@
  *   target := { "command": [path, arg...]            path: absolute, or a name found in PATH
  *              [, "env": { NAME: "value", ... }]     added to the agent's environment
  *              [, "cwd": "/abs/dir"]                 default: the agent's
- *              [, "output": "/abs/file"]             stdout+stderr appended there; default
- * /dev/null
+ *              [, "output": "/abs/file"]             stdout+stderr appended there (a regular
+ *                                                    file, opened by the agent without
+ *                                                    blocking); default /dev/null
  *              [, "on_revert": "stop" | "keep"] }    default "stop"
  */
 #ifndef FL_FAULTS_SYSCALL_LAUNCH_H

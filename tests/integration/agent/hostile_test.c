@@ -869,6 +869,24 @@ static int case_path_fifo(void)
 	EXPECT(&a, 400, "$.target.netns_path", "not a namespace", "bandwidth", t, bw);
 	EXPECT(&a, 400, "$.target.netns_path", "not a namespace", "bandwidth",
 	       "{\"netns_path\":\"/dev/ptmx\",\"interface\":\"lo\"}", bw);
+	/* A launched command's output: before, the child blocked opening it, and the agent
+	 * waiting for its exec with it. */
+	snprintf(t, sizeof(t),
+		 "{\"id\":\"o1\",\"kind\":\"syscall\",\"target\":{\"command\":[\"/bin/sleep\","
+		 "\"30\"],\"output\":\"%s\"},\"params\":{\"rules\":[\"fsync:EIO\"]},"
+		 "\"ttl_ms\":60000}",
+		 fifo);
+	{
+		cJSON *j = NULL;
+		long s_ = t_http(&a, "POST", "/v1/faults", t, a.token, &j);
+		bool ok = s_ == 400 && !strcmp(t_err_path(j), "$.target.output") &&
+			  strstr(err_msg(j), "not a regular file");
+
+		if (s_ == 201)
+			t_http(&a, "DELETE", "/v1/faults/o1", NULL, a.token, NULL);
+		cJSON_Delete(j);
+		T_CHECK(ok, "a FIFO as a command's output: %ld", s_);
+	}
 	/* No symbolic link is followed to a pidfile. */
 	snprintf(t, sizeof(t), "{\"pidfile\":\"%s\"}", lnk);
 	EXPECT(&a, 400, "$.target.pidfile", "symbolic link", "kill", t, "{}");
