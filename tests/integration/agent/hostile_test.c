@@ -157,6 +157,10 @@ static long post(struct t_agent *a, const char *id, const char *kind, const char
 {
 	char body[4096];
 
+	if (out) { /* the previous answer, if any */
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
 	snprintf(body, sizeof(body),
 		 "{\"id\":\"%s\",\"kind\":\"%s\",\"target\":%s,\"params\":%s,\"ttl_ms\":60000}", id,
 		 kind, target, params);
@@ -293,6 +297,8 @@ static int case_shm_truncate(void)
 	T_CHECK(t_wait_state(victim, "S", 2000) == 'S', "the unrelated process was resumed (%c)",
 		t_state(victim));
 	T_CHECK(t_journal_count(&a) == 0, "both records reverted (%d left)", t_journal_count(&a));
+	cJSON_Delete(j);
+	j = NULL;
 	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200 &&
 		    cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 0,
 		"nothing live");
