@@ -281,18 +281,19 @@ int fl_proc_hold(uint64_t key, const struct fl_proc_ident *p)
 
 int fl_proc_pidfd_held(uint64_t key, const struct fl_proc_ident *p)
 {
-	int fd = -1;
+	bool found = false;
+	int fd = -ESRCH;
 
 	pthread_mutex_lock(&held_mu);
-	for (struct held *h = held_list; h && key; h = h->next)
+	for (struct held *h = held_list; h && key && !found; h = h->next)
 		if (h->key == key && h->id.pid == p->pid && h->id.start == p->start) {
+			found = true;
 			fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 			if (fd < 0)
 				fd = -errno;
-			break;
 		}
 	pthread_mutex_unlock(&held_mu);
-	return fd == -1 ? fl_proc_pidfd(p) : fd;
+	return found ? fd : fl_proc_pidfd(p);
 }
 
 int fl_proc_signal_held(uint64_t key, const struct fl_proc_ident *p, int sig)

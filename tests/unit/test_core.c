@@ -1,11 +1,16 @@
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/path.h"
 #include "core/regex.h"
 #include "core/rng.h"
 
@@ -155,6 +160,68 @@ START_TEST(regex_expansion_guard)
 }
 END_TEST
 
+/* The one path checker and the non-blocking open every client-named path goes through. */
+START_TEST(path_checks_and_open)
+{
+	char dir[] = "/tmp/fl-unit-path-XXXXXX", p[96], q[96];
+	struct stat st;
+	int fd;
+
+	ck_assert(fl_path_has_dot_component("/a/../b"));
+	ck_assert(fl_path_has_dot_component("/a/./b"));
+	ck_assert(fl_path_has_dot_component("/a/.."));
+	ck_assert(fl_path_has_dot_component("/."));
+	ck_assert(!fl_path_has_dot_component("/a/.b/c.."));
+	ck_assert(!fl_path_has_dot_component("/a/b"));
+	ck_assert(fl_path_under("/a/b/c", "/a/b"));
+	ck_assert(fl_path_under("/a/b", "/a/b/"));
+	ck_assert(fl_path_under("/x", "/"));
+	ck_assert(!fl_path_under("/a/bc", "/a/b"));
+	ck_assert(!fl_path_under("/a", "/a/b"));
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	/* A FIFO is refused at once, never waited on (a plain open would block here). */
+	ck_assert_int_eq(fl_path_open_regular(p, O_RDONLY, false, &st), -EINVAL);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(fl_path_open_regular("/dev/null", O_RDONLY, false, NULL), -EINVAL);
+	ck_assert_int_eq(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/file", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "42\n", 3), 3);
+	close(fd);
+	snprintf(q, sizeof(q), "%s/link", dir);
+	ck_assert_int_eq(symlink(p, q), 0);
+	ck_assert_int_eq(fl_path_open_regular(q, O_RDONLY, true, NULL), -ELOOP);
+	fd = fl_path_open_regular(q, O_RDONLY, false, NULL);
+	ck_assert_int_ge(fd, 0);
+	{
+		char *buf = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(fl_buf_read_fd(fd, 16, &buf, &n), 0);
+		ck_assert_uint_eq(n, 3);
+		ck_assert_str_eq(buf, "42\n");
+		free(buf);
+	}
+	close(fd);
+	fd = fl_path_open_regular(p, O_RDONLY, true, NULL);
+	ck_assert_int_ge(fd, 0);
+	{
+		char *buf = NULL;
+
+		ck_assert_int_eq(fl_buf_read_fd(fd, 2, &buf, NULL), -E2BIG);
+		ck_assert_ptr_null(buf);
+	}
+	close(fd);
+	unlink(q);
+	unlink(p);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *fl_suite_core(void)
 {
 	Suite *s = suite_create("core");
@@ -167,6 +234,7 @@ Suite *fl_suite_core(void)
 	tcase_add_test(tc, buf_caps);
 	tcase_add_test(tc, errlist_bounded);
 	tcase_add_test(tc, regex_expansion_guard);
+	tcase_add_test(tc, path_checks_and_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
