@@ -95,6 +95,8 @@ int fl_preload_table_unlink(const char *name);
 /*
  * Remove tables whose process is gone (a shimmed process or faultline exec
  * killed with SIGKILL cannot remove its own). Returns how many were removed.
+ * Only from the initial PID namespace: from any other a live owner can be
+ * out of sight, so nothing is removed.
  */
 int fl_preload_table_gc(void);
 /* Name of the table a process registered for itself: "/faultline-<pid>". */

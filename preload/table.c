@@ -488,12 +488,35 @@ static int table_pid(const char *name)
 	return (int)v;
 }
 
+/* The initial PID namespace, as /proc/PID/ns/pid names it (the kernel's fixed PROC_PID_INIT_INO).
+ */
+#define INIT_PID_NS "pid:[4026531836]"
+
+/*
+ * Does this process see every PID that can own a table in this /dev/shm?
+ * Only when it lives in the initial PID namespace: from any other, a table's
+ * owner may be alive where we cannot see it, and kill(pid, 0) says ESRCH.
+ */
+static bool sees_all_pids(void)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return !strcmp(link, INIT_PID_NS);
+}
+
 int fl_preload_table_gc(void)
 {
-	DIR *d = opendir("/dev/shm");
+	DIR *d;
 	struct dirent *e;
 	int removed = 0;
 
+	if (!sees_all_pids())
+		return 0;
+	d = opendir("/dev/shm");
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {

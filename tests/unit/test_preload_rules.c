@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -433,6 +434,57 @@ START_TEST(test_table_lock_held)
 }
 END_TEST
 
+/*
+ * From a PID namespace below another, the collector cannot tell a dead
+ * table owner from one out of sight: it removes nothing. (Before, an agent
+ * started in its own PID namespace removed every live process's table in a
+ * /dev/shm it shared.)
+ */
+START_TEST(test_table_gc_blind_in_child_pidns)
+{
+	struct fl_preload_table *t = NULL;
+	char name[64];
+	pid_t outer;
+	int st;
+
+	if (geteuid() != 0) {
+		printf("not root: no PID namespace; gc case not run\n");
+		return;
+	}
+	/* Our own (live) pid's table, as a shimmed process registers it. */
+	snprintf(name, sizeof(name), "%s%d", FL_SHM_PREFIX, (int)getpid());
+	(void)fl_preload_table_unlink(name);
+	ck_assert_int_eq(fl_preload_table_create(name, &t), 0);
+	outer = fork();
+	ck_assert_int_ge(outer, 0);
+	if (outer == 0) {
+		pid_t in;
+
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(77);
+		in = fork();
+		if (in == 0)
+			_exit(fl_preload_table_gc() == 0 ? 0 : 1);
+		if (in < 0 || waitpid(in, &st, 0) != in || !WIFEXITED(st))
+			_exit(9);
+		_exit(WEXITSTATUS(st));
+	}
+	ck_assert_int_eq(waitpid(outer, &st, 0), outer);
+	ck_assert(WIFEXITED(st));
+	if (WEXITSTATUS(st) != 77) {
+		ck_assert_msg(WEXITSTATUS(st) == 0, "the collector removed tables it cannot judge");
+	}
+	{
+		char path[96];
+
+		snprintf(path, sizeof(path), "/dev/shm%s", name);
+		ck_assert_msg(access(path, F_OK) == 0, "our live table was removed");
+	}
+	fl_preload_table_close(t);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_int_eq(fl_preload_fn_lookup("openat64"), FL_FN_OPENAT);
@@ -642,6 +694,7 @@ Suite *fl_suite_preload_rules(void)
 	tcase_add_test(tc, test_table_truncated_under_us);
 	tcase_add_test(tc, test_table_other_sigbus_kept);
 	tcase_add_test(tc, test_table_lock_held);
+	tcase_add_test(tc, test_table_gc_blind_in_child_pidns);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fault_syscall");
 	tcase_add_test(tc, test_fault_parse_errors);
