@@ -218,7 +218,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 				}
 			} else if (now - due >= (uint64_t)timeout_ms * 1000) {
 				w->not_sent++;
-				fl_slo_window_add(w, false, (uint64_t)timeout_ms * 1000);
+				fl_slo_window_add_at(w, false, (uint64_t)timeout_ms * 1000, due);
 				snprintf(w->last_err, sizeof(w->last_err),
 					 "not sent within the timeout: %u requests in flight", cap);
 			} else {
@@ -244,7 +244,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 			ok = msg->data.result == CURLE_OK &&
 			     (p->expected_status >= 0 ? status == p->expected_status
 						      : status >= 100 && status < 400);
-			fl_slo_window_add(w, ok, fl_now_mono_us() - rq->due_us);
+			fl_slo_window_add_at(w, ok, fl_now_mono_us() - rq->due_us, rq->due_us);
 			if (closed)
 				w->late++;
 			if (!ok) {
