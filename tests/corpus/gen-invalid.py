@@ -43,7 +43,7 @@ add("top-level-list.json", "$", raw="[1, 2, 3]")
 add("nul-byte.json", "$", raw='{"title": "a\x00b", "method": []}')
 # \u0000 would cut a C string short: "/bin/true\u0000; touch x" must not run /bin/true
 add("nul-escape.json", "$.method[0].provider.path", lambda e: setp(e, ["method", 0, "provider", "path"], "/bin/true\u0000; touch ran-nul"))
-add("invalid-utf8.json", "$.description", raw=b'{"title": "t", "description": "caf\xe9", "method": []}')
+add("invalid-utf8.json", "$.description", raw=b'{"title": "t", "description": "caf\xe9", "method": [{"type": "action", "name": "a", "provider": {"type": "process", "path": "touch", "arguments": ["ran-a"]}}]}')
 add("deep-nesting.json", "$.method[0].provider.arguments" + "[0]" * 28, lambda e: setp(e, ["method", 0, "provider", "arguments"], json.loads("[" * 40 + "]" * 40)))
 add("very-deep-nesting.json", "$", raw='{"title": "x", "method": ' + "[" * 5000 + "]" * 5000 + "}")
 add("oversized-string.json", "$.description", lambda e: setp(e, ["description"], "x" * (64 * 1024 + 1)))
