@@ -49,4 +49,7 @@ void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strate
 /* Colour decision for a stream: isatty, NO_COLOR unset/empty, TERM not "dumb". */
 bool fl_out_want_color(FILE *f);
 
+/* Write s with its control characters shown as \\xNN (text from the experiment). */
+void fl_out_fputs_safe(FILE *f, const char *s);
+
 #endif
