@@ -826,7 +826,7 @@ static const char *const subst_keys[] = {
  * configuration as written (environment values are not copied in), the
  * secrets block left out.
  */
-static char *canonical(const cJSON *root, const struct fl_subst_map *m)
+static char *canonical(const cJSON *root, struct fl_subst_map *m)
 {
 	struct fl_errlist *scratch = calloc(1, sizeof(*scratch));
 	cJSON *out = cJSON_CreateObject(), *c;
@@ -835,6 +835,8 @@ static char *canonical(const cJSON *root, const struct fl_subst_map *m)
 
 	if (!scratch || !out)
 		goto done;
+	m->spent = 0; /* the same substitutions again, masked: a budget of their own */
+	m->over = false;
 	cJSON_ArrayForEach(it, root)
 	{
 		if (!strcmp(it->string, "secrets"))

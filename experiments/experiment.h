@@ -17,13 +17,14 @@
 #include "core/error.h"
 
 /* Hard caps on outside input. */
-#define FL_EXP_FILE_MAX	      (1024 * 1024) /* bytes */
-#define FL_EXP_NESTING_MAX    32	    /* JSON nesting depth */
-#define FL_EXP_ACTIVITIES_MAX 256	    /* per list (hypothesis, method, rollbacks) */
-#define FL_EXP_STRING_MAX     (64 * 1024)   /* any one string */
-#define FL_EXP_NAME_MAX	      256	    /* titles, names, keys */
-#define FL_EXP_ARGS_MAX	      256	    /* process arguments, headers, tags */
-#define FL_EXP_CONFIG_MAX     256	    /* configuration entries */
+#define FL_EXP_FILE_MAX	      (1024 * 1024)	/* bytes */
+#define FL_EXP_NESTING_MAX    32		/* JSON nesting depth */
+#define FL_EXP_ACTIVITIES_MAX 256		/* per list (hypothesis, method, rollbacks) */
+#define FL_EXP_STRING_MAX     (64 * 1024)	/* any one string */
+#define FL_EXP_NAME_MAX	      256		/* titles, names, keys */
+#define FL_EXP_ARGS_MAX	      256		/* process arguments, headers, tags */
+#define FL_EXP_CONFIG_MAX     256		/* configuration entries */
+#define FL_EXP_SUBST_MAX      (4 * 1024 * 1024) /* bytes all ${name} substitutions add */
 
 enum fl_activity_type { FL_ACTIVITY_ACTION, FL_ACTIVITY_PROBE, FL_ACTIVITY__MAX };
 

@@ -42,12 +42,18 @@ char *fl_strdup0(const char *s);
 struct fl_subst_entry {
 	char *name;
 	cJSON *value;
+	size_t size; /* bytes of value as JSON text: what one substitution costs */
 	bool secret; /* from "secrets": masked in the canonical JSON */
 };
 
 struct fl_subst_map {
 	struct fl_subst_entry *v;
 	size_t n;
+	/* bytes substituted so far by fl_subst_tree (all calls on this map), held
+	 * to FL_EXP_SUBST_MAX: a value used many times cannot blow a 1 MiB file up
+	 * into gigabytes (#12 item 13) */
+	size_t spent;
+	bool over; /* the budget was passed once: reported, then nothing grows */
 };
 
 /*
@@ -68,7 +74,7 @@ const cJSON *fl_subst_lookup(const struct fl_subst_map *m, const char *name, siz
  * oversized results are recorded in errs (with the value's path) and leave
  * the string as it was. NULL only on allocation failure.
  */
-cJSON *fl_subst_tree(const cJSON *in, const char *path, const struct fl_subst_map *m, bool mask,
+cJSON *fl_subst_tree(const cJSON *in, const char *path, struct fl_subst_map *m, bool mask,
 		     struct fl_errlist *errs);
 
 /* Read a file of at most FL_EXP_FILE_MAX bytes (-E2BIG beyond), NUL-terminated. */

@@ -687,6 +687,57 @@ START_TEST(large_object_is_fast)
 }
 END_TEST
 
+/*
+ * #12 item 13: a 927 KB experiment within every other limit — one
+ * configuration list of 256 strings of 3.3 KB, the tolerance of 768 probes —
+ * took 12 s and 2.6 GB to validate. Substitutions now have a total budget.
+ */
+START_TEST(substitution_budget)
+{
+	size_t cap = FL_EXP_FILE_MAX, o = 0;
+	char *json = malloc(cap), *item = malloc(3301);
+	static const char *const lists[] = {"steady-state-hypothesis\": {\"title\": \"h\", "
+					    "\"probes",
+					    "method", "rollbacks"};
+	struct fl_errlist errs = {0};
+	struct fl_experiment *e = NULL;
+	struct timespec t0, t1;
+	double secs;
+	int r;
+
+	ck_assert(json && item);
+	memset(item, 'x', 3300);
+	item[3300] = '\0';
+	o += (size_t)snprintf(json + o, cap - o,
+			      "{\"title\": \"t\", \"configuration\": {\"big\": [");
+	for (int i = 0; i < 256; i++)
+		o += (size_t)snprintf(json + o, cap - o, "%s\"%s\"", i ? "," : "", item);
+	o += (size_t)snprintf(json + o, cap - o, "]}");
+	for (size_t l = 0; l < 3; l++) {
+		o += (size_t)snprintf(json + o, cap - o, ", \"%s\": [", lists[l]);
+		for (int i = 0; i < 256; i++)
+			o += (size_t)snprintf(json + o, cap - o,
+					      "%s{\"type\": \"probe\", \"name\": \"p%zu-%d\", "
+					      "\"tolerance\": \"${big}\", \"provider\": {\"type\": "
+					      "\"process\", \"path\": \"true\"}}",
+					      i ? "," : "", l, i);
+		o += (size_t)snprintf(json + o, cap - o, "]%s", l == 0 ? "}" : "");
+	}
+	o += (size_t)snprintf(json + o, cap - o, "}");
+	ck_assert_uint_lt(o, FL_EXP_FILE_MAX);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = fl_experiment_parse(json, o, NULL, &e, &errs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(r < 0, "accepted: %zu bytes substituted into every probe", o);
+	ck_assert_ptr_null(e);
+	ck_assert(strstr(errs.v[0].msg, "through ${name} substitutions"));
+	ck_assert_msg(secs < 3.0, "refusing took %.2f s", secs);
+	free(json);
+	free(item);
+}
+END_TEST
+
 /* One list for several files (faultline validate A B): each file's errors are kept. */
 START_TEST(errors_of_several_files)
 {
@@ -754,6 +805,7 @@ Suite *fl_suite_experiment_validate(void)
 	tcase_add_test(tc, programs_checked);
 	tcase_add_test(tc, mutated_inputs_never_crash);
 	tcase_add_test(tc, large_object_is_fast);
+	tcase_add_test(tc, substitution_budget);
 	tcase_add_test(tc, errors_of_several_files);
 	tcase_add_test(tc, errors_in_file_order);
 	suite_add_tcase(s, tc);
