@@ -245,6 +245,49 @@ static void fl_add_time(cJSON *rec, const char *key, uint64_t wall_ms)
  * the run was stopped before it began, or without memory). For hypothesis
  * probes the tolerance is judged and "tolerance_met" recorded.
  */
+/*
+ * A probe as tolerance (chaoslib: within_tolerance's "probe" branch): run it
+ * with the value; it holds when it runs without failing, since chaoslib takes
+ * bool() of a process or http result, a non-empty dict. A process probe gets
+ * "value" and the value as JSON as two more arguments (chaoslib sets its
+ * arguments["value"]).
+ */
+static bool fl_tolerance_probe(struct fl_runner *r, const struct fl_tolerance *t,
+			       const cJSON *value, int cancel_fd, uint64_t deadline, char *why,
+			       size_t whylen)
+{
+	struct fl_activity a = {.type = FL_ACTIVITY_PROBE, .name = t->str};
+	char *text = value ? cJSON_PrintUnformatted(value) : strdup("null");
+	char **argv = NULL;
+	struct fl_error err;
+	cJSON *res = NULL;
+	int ret;
+
+	fl_error_init(&err);
+	a.provider = *t->probe;
+	if (t->probe->type == FL_PROVIDER_PROCESS && !t->probe->shell_args) {
+		argv = calloc(t->probe->argc + 3, sizeof(*argv));
+		if (argv) {
+			for (size_t i = 0; i < t->probe->argc; i++)
+				argv[i] = t->probe->argv[i];
+			argv[t->probe->argc] = "value";
+			argv[t->probe->argc + 1] = text;
+			a.provider.argv = argv;
+			a.provider.argc = t->probe->argc + 2;
+		}
+	}
+	ret = !text || (t->probe->type == FL_PROVIDER_PROCESS && !t->probe->shell_args && !argv)
+		  ? -ENOMEM
+		  : fl_run_provider(r, &a, cancel_fd, deadline, &res, &err);
+	if (ret < 0)
+		snprintf(why, whylen, "the tolerance probe \"%s\" failed: %s", t->str,
+			 err.msg[0] ? err.msg : strerror(-ret));
+	cJSON_Delete(res);
+	free(argv);
+	free(text);
+	return ret == 0;
+}
+
 static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool hypothesis,
 			 int cancel_fd, uint64_t deadline, int *rc)
 {
@@ -303,6 +346,9 @@ static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool 
 		if (ret < 0)
 			snprintf(why, sizeof(why), "the probe failed: %s",
 				 err.msg[0] ? err.msg : strerror(-ret));
+		else if (tol->type == FL_TOL_PROBE)
+			met =
+			    fl_tolerance_probe(r, tol, res, cancel_fd, deadline, why, sizeof(why));
 		else
 			met = fl_tolerance_check(tol, eff->provider.type, res, why, sizeof(why));
 		cJSON_AddBoolToObject(rec, "tolerance_met", met);

@@ -168,7 +168,7 @@ static void kvs_free(struct fl_kv *v, size_t n)
 	free(v);
 }
 
-static void provider_done(struct fl_provider *p)
+void fl_provider_done(struct fl_provider *p)
 {
 	free(p->path);
 	fl_strv_free(p->argv);
@@ -188,7 +188,7 @@ static void provider_done(struct fl_provider *p)
 static void activity_done(struct fl_activity *a)
 {
 	free(a->name);
-	provider_done(&a->provider);
+	fl_provider_done(&a->provider);
 	fl_tolerance_done(&a->tolerance);
 	free(a->json_path);
 	memset(a, 0, sizeof(*a));

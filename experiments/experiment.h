@@ -51,6 +51,7 @@ enum fl_tolerance_type {
 	FL_TOL_JSONPATH, /* {"type":"jsonpath","path","expect","count","target"} */
 	FL_TOL_RANGE,	 /* {"type":"range","range":[lo,hi],"target"} */
 	FL_TOL_SLO,	 /* {"success_ratio": {"min"}, "latency": {"p95": "500ms"}} over samples */
+	FL_TOL_PROBE,	 /* {"type": "probe", "provider": process|http}: the runner runs it */
 	FL_TOL__MAX
 };
 
@@ -102,6 +103,9 @@ struct fl_tolerance {
 	double slo_min_ratio;	    /* success_ratio.min; < 0: not checked */
 	uint64_t slo_latency_us[3]; /* latency p50, p95, p99 bounds; 0: not checked */
 	uint64_t slo_min_samples;   /* fewer samples than this: not met (default 1) */
+	/* PROBE: the probe that judges (its name in str); met when it runs without
+	 * failing, as chaoslib's bool() of a process or http result (a dict) */
+	struct fl_provider *probe;
 };
 
 /* When a steady-state probe runs ("mode", docs/experiment-format.md). */

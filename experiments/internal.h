@@ -80,6 +80,9 @@ cJSON *fl_subst_tree(const cJSON *in, const char *path, struct fl_subst_map *m, 
 /* Read a file of at most FL_EXP_FILE_MAX bytes (-E2BIG beyond), NUL-terminated. */
 int fl_experiment_read_file(const char *path, char **out, size_t *len) FL_WUR;
 
+/* Free what a provider holds (experiment.c); the struct itself is the caller's. */
+void fl_provider_done(struct fl_provider *p);
+
 /* Tolerances: parse/validate one (path names it in errors), free one. */
 int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 		       struct fl_errlist *errs) FL_WUR;

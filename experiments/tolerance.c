@@ -38,6 +38,10 @@ void fl_tolerance_done(struct fl_tolerance *t)
 		cJSON_Delete(c->expect);
 		free(c);
 	}
+	if (t->probe) {
+		fl_provider_done(t->probe);
+		free(t->probe);
+	}
 	free(t->str);
 	free(t->target);
 	free(t->expect_json);
@@ -248,6 +252,50 @@ static int parse_range(const cJSON *j, const char *path, struct fl_tolerance *t,
 }
 
 /*
+ * {"type": "probe", "name": N, "provider": {process or http}}: Chaos Toolkit
+ * runs that probe with the judged value as its "value" argument and takes
+ * bool() of what it returns; a process or http result is a non-empty dict,
+ * so the tolerance holds when the probe runs without failing. A process
+ * probe gets "value" and the value as JSON as two more arguments (chaoslib
+ * passes Python's str() of it); python providers cannot run here.
+ */
+static int parse_probe(const cJSON *j, const char *path, struct fl_tolerance *t,
+		       struct fl_errlist *errs)
+{
+	static const char *const known[] = {"type", "name", "provider", "description", NULL};
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(j, "provider");
+	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(pv, "type");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	char p[FL_PATH_MAX], tp[FL_PATH_MAX], got[96];
+	size_t before = errs->n + errs->dropped;
+
+	t->type = FL_TOL_PROBE;
+	if (check_keys(j, path, known, "name and provider", errs) < 0)
+		return -EINVAL;
+	t->str = strdup(cJSON_IsString(name) ? name->valuestring : "tolerance probe");
+	t->probe = calloc(1, sizeof(*t->probe));
+	if (!t->str || !t->probe)
+		return -ENOMEM;
+	fl_path_key(p, sizeof(p), path, "provider");
+	if (!cJSON_IsObject(pv))
+		return fl_experr(errs, -EINVAL, p, "expected the probe's provider, got %s",
+				 fl_json_got(pv, got, sizeof(got)));
+	if (cJSON_IsString(pt) && !strcmp(pt->valuestring, "process")) {
+		t->probe->type = FL_PROVIDER_PROCESS;
+		fl_process_provider_parse(errs, pv, p, t->probe);
+	} else if (cJSON_IsString(pt) && !strcmp(pt->valuestring, "http")) {
+		t->probe->type = FL_PROVIDER_HTTP;
+		fl_http_provider_parse(errs, pv, p, t->probe);
+	} else {
+		return fl_experr(errs, -ENOTSUP, fl_path_key(tp, sizeof(tp), p, "type"),
+				 "a probe tolerance runs a process or http probe here, got %s "
+				 "(faultline cannot run Python)",
+				 fl_json_got(pt, got, sizeof(got)));
+	}
+	return errs->n + errs->dropped > before ? -EINVAL : 0;
+}
+
+/*
  * Grammar (Chaos Toolkit's tolerance forms):
  *   tolerance := bool | integer | string | list
  *              | {"type": "regex", "pattern": P [, "target": T]}
@@ -339,9 +387,7 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 	if (!strcmp(type->valuestring, "range"))
 		return parse_range(j, path, t, errs);
 	if (!strcmp(type->valuestring, "probe"))
-		return fl_experr(errs, -ENOTSUP, fl_path_key(p, sizeof(p), path, "type"),
-				 "a probe as tolerance is not supported (it needs a Python "
-				 "provider); use regex, jsonpath or range");
+		return parse_probe(j, path, t, errs);
 	return fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
 			 "unknown tolerance type %s (known: regex, jsonpath, range)",
 			 fl_quote(type->valuestring, got, sizeof(got)));
@@ -748,6 +794,9 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 		return check_range(t, ptype, result, why, whylen);
 	case FL_TOL_SLO:
 		return fl_slo_tolerance_check(t, ptype, result, why, whylen);
+	case FL_TOL_PROBE:
+		why_set(why, whylen, "a probe tolerance is judged by running it (faultline run)");
+		return false;
 	case FL_TOL__MAX:
 		break;
 	}
@@ -826,6 +875,9 @@ const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_
 		break;
 	case FL_TOL_SLO:
 		fl_slo_tolerance_describe(t, buf, len);
+		break;
+	case FL_TOL_PROBE:
+		snprintf(buf, len, "probe %s", t->str ? t->str : "");
 		break;
 	case FL_TOL__MAX:
 		snprintf(buf, len, "?");

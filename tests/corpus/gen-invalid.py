@@ -96,7 +96,7 @@ add("tolerance-float.json", "$.steady-state-hypothesis.probes[0].tolerance", lam
 add("tolerance-empty-list.json", "$.steady-state-hypothesis.probes[0].tolerance", lambda e: setp(e, hp() + ["tolerance"], []))
 add("tolerance-range-reversed.json", "$.steady-state-hypothesis.probes[0].tolerance", lambda e: setp(e, hp() + ["tolerance"], [299, 200]))
 add("tolerance-type-unknown.json", "$.steady-state-hypothesis.probes[0].tolerance.type", lambda e: setp(e, hp() + ["tolerance"], {"type": "glob", "pattern": "*"}))
-add("tolerance-probe.json", "$.steady-state-hypothesis.probes[0].tolerance.type", lambda e: setp(e, hp() + ["tolerance"], {"type": "probe", "name": "t", "provider": {"type": "python", "module": "m", "func": "f"}}))
+add("tolerance-probe.json", "$.steady-state-hypothesis.probes[0].tolerance.provider.type", lambda e: setp(e, hp() + ["tolerance"], {"type": "probe", "name": "t", "provider": {"type": "python", "module": "m", "func": "f"}}))
 add("tolerance-bad-regex.json", "$.steady-state-hypothesis.probes[0].tolerance.pattern", lambda e: setp(e, hp() + ["tolerance"], {"type": "regex", "pattern": "([a-z]"}))
 add("tolerance-regex-no-pattern.json", "$.steady-state-hypothesis.probes[0].tolerance.pattern", lambda e: setp(e, hp() + ["tolerance"], {"type": "regex", "target": "body"}))
 add("tolerance-bad-jsonpath.json", "$.steady-state-hypothesis.probes[0].tolerance.path", lambda e: setp(e, hp() + ["tolerance"], {"type": "jsonpath", "path": "$.items[", "expect": 1}))

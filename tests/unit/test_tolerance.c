@@ -189,8 +189,21 @@ START_TEST(ctk_documented_refusals)
 		    "$.t.range", "two numbers");
 	tol_refused("{\"type\": \"range\", \"target\": \"body\", \"range\": [6, \"b\"]}",
 		    "$.t.range", "two numbers");
+	/* a probe as tolerance runs here with a process or http provider, not a Python one */
 	tol_refused("{\"type\": \"probe\", \"name\": \"x\", \"provider\": {\"type\": \"python\"}}",
-		    "$.t.type", "not supported");
+		    "$.t.provider.type", "cannot run Python");
+	tol_refused("{\"type\": \"probe\", \"name\": \"x\"}", "$.t.provider", "provider");
+	{
+		struct fl_tolerance t;
+
+		tol_parse("{\"type\": \"probe\", \"name\": \"must-be-in-range\", \"provider\": "
+			  "{\"type\": \"process\", \"path\": \"true\", \"arguments\": {\"a\": 6}}}",
+			  &t);
+		ck_assert_int_eq(t.type, FL_TOL_PROBE);
+		ck_assert_int_eq(t.probe->type, FL_PROVIDER_PROCESS);
+		ck_assert_uint_eq(t.probe->argc, 2);
+		fl_tolerance_done(&t);
+	}
 	/* CTK accepts only bool, int, list, str, dict: a float exact value is refused */
 	tol_refused("1.5", "$.t", "must be an integer");
 }

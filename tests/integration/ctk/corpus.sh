@@ -81,7 +81,7 @@ PY
 		n=$((n + 1))
 	done
 done <"$here/EXPECTED"
-[ $n -ge 32 ] || fail "only $n runs"
+[ $n -ge 34 ] || fail "only $n runs"
 
 # What the runs did, beyond the verdict, as Chaos Toolkit would have done it:
 # the string arguments went through the shell (pipe, redirect, $HOME) ...
@@ -96,6 +96,8 @@ grep -qx "welcome=hello" "$T/lang-file.json/default.locale.txt" || fail "lang-fi
 for x in not-met-before probe-failed-before string-tolerance bool-tolerance; do
 	[ ! -e "$T/$x.json/method-ran" ] || fail "$x: the method ran"
 done
+# ... a probe tolerance ran its judge, with the value as its last arguments ...
+[ -e "$T/probe-tolerance.json/judged" ] || fail "the tolerance probe did not run"
 # ... and continuously checked the hypothesis during the method too.
 python3 - "$T/continuously.json/journal.json" <<'PY' || fail "continuously: no passes during the method"
 import json, sys
