@@ -14,6 +14,7 @@ user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
 libpcre2-dev
 nginx-light redis-server redis-tools
+chromium
 "
 
 missing=""
