@@ -5,12 +5,13 @@
  *   nl_ns.c      enter/leave a network namespace (name, path or PID)
  *   nl_target.c  the "target" object: netns + interface (or route to an address)
  *   nl_units.c   rates, sizes, percentages and IPv4 CIDRs as people write them
- *   nl_link.c    sockets, libnl error mapping, interface and route resolution
+ *   nl_link.c    sockets, libnl error mapping, interface and route resolution, ifb devices
  *   nl_qdisc.c   root qdisc snapshot/restore and the shared root-fault engine
  *   nl_scope.c   "match" scope: classful htb root + u32 filters
  *   nl_netem.c   netem message building (libnl + the attributes libnl lacks)
  *   nl_probe.c   kernel capability probes in a throwaway namespace
  *   nl_ingress.c ingress faults: ifb device + clsact ingress u32/mirred redirect
+ *   nl_fault.c   egress (nl_qdisc.c) or ingress (nl_ingress.c): the switch netem and bandwidth use
  *   nl_owner.c   which fault id holds an interface's root/ingress (for refusals)
  *
  * Ownership: every qdisc faultline creates has a handle major in
@@ -175,6 +176,10 @@ int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *i
 /* Resolve a target to (ifindex, ifname) in the current netns. */
 int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *ifindex,
 			 char *ifname, struct fl_error *err) FL_WUR;
+/* ip link add NAME type ifb + up; its ifindex. */
+int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err) FL_WUR;
+/* ip link del NAME; absent is success. */
+int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err) FL_WUR;
 
 /* ---- nl_qdisc.c ---- */
 
@@ -371,10 +376,6 @@ void fl_nl_owner_clear(unsigned long long ino, int ifindex, enum fl_nl_slot slot
 
 /* faultline's ifb device for an interface: "fl-eth0" (long names: 8 chars + a hash). */
 void fl_nl_ifb_name(const char *ifname, char *out, size_t len);
-/* ip link add NAME type ifb + up; its ifindex. */
-int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err) FL_WUR;
-/* ip link del NAME; absent is success. */
-int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err) FL_WUR;
 /* Is this undo record an ingress fault's? */
 bool fl_nl_undo_is_ingress(const cJSON *undo);
 /*
@@ -394,6 +395,10 @@ int fl_nl_ingress_revert(const cJSON *undo, struct fl_error *err);
 int fl_nl_ingress_describe(const struct fl_nl_target *t, const struct fl_nl_match *m,
 			   const char *leaf, struct fl_buf *out) FL_WUR;
 int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
+/* direction := "egress" (default) | "ingress"   ($.params.direction) */
+int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err) FL_WUR;
+
+/* ---- nl_fault.c ---- */
 
 /*
  * netem and bandwidth: egress (the root qdisc engine above) or ingress (ifb);
@@ -410,8 +415,6 @@ int fl_nl_fault_revert(const cJSON *undo, struct fl_error *err);
 int fl_nl_fault_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, bool ingress,
 			 const char *leaf, struct fl_buf *out) FL_WUR;
 int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
-/* direction := "egress" (default) | "ingress"   ($.params.direction) */
-int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err) FL_WUR;
 
 /* ---- nl_multi.c ---- */
 
