@@ -15,14 +15,12 @@
  */
 #include "controller/fault_provider.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -740,10 +738,8 @@ static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, st
 {
 	static const char *const keys[] = {"count", "percent", "seed", NULL};
 	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
-	const cJSON *count, *pct, *seed;
+	struct fl_pick pick;
 	uint64_t sd;
-	size_t k;
-	struct fl_rng rng;
 	int r = 0;
 
 	if (!m)
@@ -753,61 +749,15 @@ static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, st
 		goto out;
 	}
 	r = fl_api_only_keys(m, "$.target.monkey", keys, err);
+	/* A seed may be a decimal string, as "monkey_seed" records it (exact past 2^53,
+	 * and what an env/--var value gives); null or "" draws a fresh one. */
+	if (r == 0)
+		r = fl_pick_parse(m, "$.target.monkey", FL_PICK_REQUIRED | FL_PICK_EMPTY_SEED,
+				  &pick, err);
 	if (r < 0)
 		goto out;
-	count = cJSON_GetObjectItemCaseSensitive(m, "count");
-	pct = cJSON_GetObjectItemCaseSensitive(m, "percent");
-	seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
-	if (!!count == !!pct) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey", "give one of count or percent");
-		goto out;
-	}
-	if (count && (!cJSON_IsNumber(count) || count->valuedouble < 1 ||
-		      count->valuedouble != floor(count->valuedouble))) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey.count", "expected an integer >= 1");
-		goto out;
-	}
-	if (pct && (!cJSON_IsNumber(pct) || !(pct->valuedouble > 0) || pct->valuedouble > 100)) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey.percent",
-				 "expected a percentage in (0, 100]");
-		goto out;
-	}
-	/* A seed may also be a decimal string, as "monkey_seed" records it (exact past 2^53,
-	 * and what an env/--var value gives); null or "" draws a fresh one. */
-	if (seed && (cJSON_IsNull(seed) || (cJSON_IsString(seed) && !seed->valuestring[0])))
-		seed = NULL;
-	if (seed && cJSON_IsString(seed)) {
-		char *end;
-
-		errno = 0;
-		sd = strtoull(seed->valuestring, &end, 10);
-		if (*end || errno || !isdigit((unsigned char)seed->valuestring[0])) {
-			r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
-					 "expected an unsigned integer");
-			goto out;
-		}
-	} else if (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
-			    seed->valuedouble != floor(seed->valuedouble))) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
-				 "expected an unsigned integer");
-		goto out;
-	} else {
-		sd = seed ? (uint64_t)seed->valuedouble : fl_rng_fresh_seed();
-	}
-	k = count ? (size_t)count->valuedouble : (size_t)ceil((double)*n * pct->valuedouble / 100);
-	if (k > *n)
-		k = *n;
-	if (k < 1)
-		k = 1;
-	fl_rng_init(&rng, sd);
-	for (size_t i = 0; i < k; i++) {
-		size_t j = i + (size_t)fl_rng_below(&rng, *n - i);
-		size_t t = (*eps)[i];
-
-		(*eps)[i] = (*eps)[j];
-		(*eps)[j] = t;
-	}
-	*n = k;
+	sd = pick.has_seed ? pick.seed : fl_rng_fresh_seed();
+	*n = fl_pick_shuffle(*eps, *n, sizeof(**eps), fl_pick_k(&pick, *n), sd);
 	{
 		char b[32];
 

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,16 +279,18 @@ int fl_kube_discovery_pick(cJSON *target, struct fl_kube_pod_list *pods, size_t 
 			   cJSON *result, struct fl_error *err)
 {
 	cJSON *pod = cJSON_GetObjectItemCaseSensitive(target, "pod");
-	const cJSON *count = cJSON_GetObjectItemCaseSensitive(target, "count");
-	const cJSON *pct = cJSON_GetObjectItemCaseSensitive(target, "percent");
-	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(target, "seed");
 	const cJSON *ctr = cJSON_GetObjectItemCaseSensitive(pod, "container");
 	size_t avail = pods->n, k;
-	uint64_t seed = 0;
+	struct fl_pick pick;
 	cJSON *uids, *names;
 	char b[32];
+	int r;
 
 	*picked = 0;
+	/* count/percent and seed: the grammar the agents read them with (core/rng.h). */
+	r = fl_pick_parse(target, "$.target", 0, &pick, err);
+	if (r < 0)
+		return r;
 	/*
 	 * Pods that are done or not scheduled, or lack the container asked for,
 	 * cannot be faulted: moved past `avail`.
@@ -315,50 +316,11 @@ int fl_kube_discovery_pick(cJSON *target, struct fl_kube_pod_list *pods, size_t 
 	/* Sorted first, so a recorded seed replays to the same pods. */
 	qsort(pods->v, avail, sizeof(pods->v[0]), cmp_pod);
 	k = avail;
-	if (count || pct) {
-		struct fl_rng rng;
+	if (pick.mode != FL_PICK_ALL) {
+		uint64_t seed = pick.has_seed ? pick.seed : fl_rng_fresh_seed();
 
-		if (sd) {
-			char *end = NULL;
-
-			if (cJSON_IsString(sd) && *sd->valuestring &&
-			    strspn(sd->valuestring, "0123456789") == strlen(sd->valuestring))
-				seed = strtoull(sd->valuestring, &end, 10);
-			else if (cJSON_IsNumber(sd) && sd->valuedouble >= 0 &&
-				 sd->valuedouble <= 9007199254740992.0)
-				seed = (uint64_t)sd->valuedouble;
-			else
-				return fl_error_set(err, -EINVAL, "$.target.seed",
-						    "expected an unsigned 64-bit seed");
-		} else {
-			seed = fl_rng_fresh_seed();
-		}
-		if (count) {
-			if (!cJSON_IsNumber(count) || count->valuedouble < 1)
-				return fl_error_set(err, -EINVAL, "$.target.count",
-						    "expected an integer >= 1");
-			if (count->valuedouble < (double)k)
-				k = (size_t)count->valuedouble;
-		} else {
-			if (!cJSON_IsNumber(pct) || !(pct->valuedouble > 0) ||
-			    pct->valuedouble > 100)
-				return fl_error_set(err, -EINVAL, "$.target.percent",
-						    "expected a percentage in (0, 100]");
-			k = (size_t)ceil((double)avail * pct->valuedouble / 100.0);
-			if (k < 1)
-				k = 1;
-			if (k > avail)
-				k = avail;
-		}
-		fl_rng_init(&rng, seed);
-		/* Partial Fisher-Yates: the first k are a uniform sample. */
-		for (size_t i = 0; i < k; i++) {
-			size_t j = i + (size_t)fl_rng_below(&rng, avail - i);
-			struct fl_kube_pod t = pods->v[i];
-
-			pods->v[i] = pods->v[j];
-			pods->v[j] = t;
-		}
+		k = fl_pick_shuffle(pods->v, avail, sizeof(pods->v[0]), fl_pick_k(&pick, avail),
+				    seed);
 		qsort(pods->v, k, sizeof(pods->v[0]), cmp_pod);
 		snprintf(b, sizeof(b), "%" PRIu64, seed);
 		cJSON_AddStringToObject(result, "pod_seed", b);

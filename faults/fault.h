@@ -93,5 +93,7 @@ void fl_fault_net_capabilities(cJSON *caps);
  * calls this about once a second, else a deleted pod's netns would outlive it.
  */
 void fl_fault_housekeep(void);
+/* Is the cgroup v2 freezer (cgroup.freeze) usable here? (faults/pause.c) */
+bool fl_pause_freezer_available(char *why, size_t whylen);
 
 #endif

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "core/api.h"
+#include "core/json.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
 

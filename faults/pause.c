@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/api.h"
+#include "core/json.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
 
@@ -40,34 +41,6 @@ static void sleep_us(long us)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-int fl_cgroup2_mount(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[2048], *sep;
-
-		/* id parent maj:min root mountpoint opts... - fstype source superopts */
-		if (sscanf(line, "%*s %*s %*s %*s %2047s", mnt) != 1)
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
-			continue;
-		if ((size_t)snprintf(buf, len, "%s", mnt) >= len) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		r = 0;
-		break;
-	}
-	fclose(f);
-	return r;
 }
 
 static int write_file(const char *path, const char *s)
@@ -172,11 +145,11 @@ static int pause_parse(const cJSON *target, const cJSON *params, void **out, str
 		}
 	}
 	if (s->method == PAUSE_AUTO)
-		s->method = (s->sel.by == FL_PROC_BY_CGROUP && s->sel.pick == FL_PROC_PICK_ALL)
+		s->method = (s->sel.by == FL_PROC_BY_CGROUP && s->sel.pick.mode == FL_PICK_ALL)
 				? PAUSE_FREEZER
 				: PAUSE_SIGNAL;
 	if (s->method == PAUSE_FREEZER &&
-	    (s->sel.by != FL_PROC_BY_CGROUP || s->sel.pick != FL_PROC_PICK_ALL)) {
+	    (s->sel.by != FL_PROC_BY_CGROUP || s->sel.pick.mode != FL_PICK_ALL)) {
 		r = fl_error_set(err, -EINVAL, "$.params.method",
 				 "the freezer pauses a whole cgroup: it needs a \"cgroup\" target "
 				 "without count/percent");

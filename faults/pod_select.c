@@ -8,14 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/rng.h"
-#include "faults/proc_select.h"
+#include "faults/procfs.h"
 
 #define POD_CGROUP_TEXT_MAX 16384
 #define POD_CID_MAX	    129
@@ -617,35 +616,18 @@ static int cmp_pod(const void *a, const void *b)
 	return c ? c : strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
-int fl_pod_pick(struct fl_kube_pod_list *pods, int pick, unsigned long count, double percent,
-		uint64_t seed)
+int fl_pod_pick(struct fl_kube_pod_list *pods, const struct fl_pick *pick, uint64_t seed)
 {
-	struct fl_rng rng;
 	size_t k, n = pods->n;
 
 	/* Sorted first, so a recorded seed replays to the same pods. */
 	if (n > 1)
 		qsort(pods->v, n, sizeof(pods->v[0]), cmp_pod);
-	if (pick == FL_PROC_PICK_ALL || n == 0)
+	if (pick->mode == FL_PICK_ALL || n == 0)
 		return 0;
-	if (pick == FL_PROC_PICK_COUNT)
-		k = count < n ? count : n;
-	else if (pick == FL_PROC_PICK_PERCENT)
-		k = (size_t)ceil((double)n * percent / 100.0);
-	else
+	if (pick->mode >= FL_PICK__MAX)
 		return -EINVAL;
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	fl_rng_init(&rng, seed);
-	for (size_t i = 0; i < k; i++) {
-		size_t j = i + (size_t)fl_rng_below(&rng, n - i);
-		struct fl_kube_pod t = pods->v[i];
-
-		pods->v[i] = pods->v[j];
-		pods->v[j] = t;
-	}
+	k = fl_pick_shuffle(pods->v, n, sizeof(pods->v[0]), fl_pick_k(pick, n), seed);
 	/* Free the pods not picked. */
 	for (size_t i = k; i < n; i++) {
 		struct fl_kube_pod *p = &pods->v[i];
@@ -692,8 +674,8 @@ static void record_keep_hit(cJSON *record, const char *container)
 	}
 }
 
-int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long count, double percent,
-		       uint64_t seed, struct fl_proc_ident **out, size_t *n, struct fl_error *err)
+int fl_pod_sel_resolve(const struct fl_pod_sel *sel, const struct fl_pick *pick, uint64_t seed,
+		       struct fl_proc_ident **out, size_t *n, struct fl_error *err)
 {
 	struct fl_kube_pod_list pods = {0};
 	int r;
@@ -703,7 +685,7 @@ int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long cou
 	r = fl_pod_sel_pods(sel, &pods, err);
 	if (r < 0)
 		goto out;
-	r = fl_pod_pick(&pods, pick, count, percent, seed);
+	r = fl_pod_pick(&pods, pick, seed);
 	if (r < 0) {
 		r = fl_error_set(err, r, "$.target", "bad pick");
 		goto out;

@@ -28,6 +28,7 @@
 #include "core/compiler.h"
 #include "core/error.h"
 #include "core/kube.h"
+#include "core/rng.h"
 
 struct fl_proc_ident;
 
@@ -72,16 +73,14 @@ int fl_pod_sel_pods(const struct fl_pod_sel *sel, struct fl_kube_pod_list *out,
 
 /*
  * The processes of the pods the selection names on this node, sorted by PID:
- * with pick (enum fl_proc_pick) count or percent, that many *pods* are chosen
+ * with a pick (core/rng.h) of count or percent, that many *pods* are chosen
  * first, sorted by namespace/name and sampled with a fl_rng seeded by `seed`,
  * as Chaos Mesh's fixed / fixed-percent modes do.
  */
-int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long count, double percent,
-		       uint64_t seed, struct fl_proc_ident **out, size_t *n,
-		       struct fl_error *err) FL_WUR;
-/* Pick count (or percent) of the pods with a seeded fl_rng; the list keeps only those. */
-int fl_pod_pick(struct fl_kube_pod_list *pods, int pick, unsigned long count, double percent,
-		uint64_t seed) FL_WUR;
+int fl_pod_sel_resolve(const struct fl_pod_sel *sel, const struct fl_pick *pick, uint64_t seed,
+		       struct fl_proc_ident **out, size_t *n, struct fl_error *err) FL_WUR;
+/* Sort the pods by namespace/name, pick some (fl_pick_shuffle); the list keeps only those. */
+int fl_pod_pick(struct fl_kube_pod_list *pods, const struct fl_pick *pick, uint64_t seed) FL_WUR;
 
 /*
  * Which pod (by UID) and container a /proc/PID/cgroup text puts a process in.

@@ -341,11 +341,10 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 {
 	struct fl_proc_ident *v = NULL;
 	size_t n = 0, armed = 0, busy = 0;
-	uint64_t seed = s->pod->has_seed ? s->pod->seed : ctx ? ctx->seed : 0;
+	uint64_t seed = s->pod->pick.has_seed ? s->pod->pick.seed : ctx ? ctx->seed : 0;
 	int rc;
 
-	rc = fl_pod_sel_resolve(s->pod->pod, (int)s->pod->pick, s->pod->count, s->pod->percent,
-				seed, &v, &n, err);
+	rc = fl_pod_sel_resolve(s->pod->pod, &s->pod->pick, seed, &v, &n, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -409,7 +408,7 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 		    n);
 		goto out;
 	}
-	if (s->pod->pick != FL_PROC_PICK_ALL) {
+	if (s->pod->pick.mode != FL_PICK_ALL) {
 		char b[24];
 
 		snprintf(b, sizeof(b), "%llu", (unsigned long long)seed);
