@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "controller/agent_client.h"
+#include "controller/inventory.h"
 #include "controller/kube_discovery.h"
 #include "core/api.h"
 #include "core/duration.h"

@@ -167,8 +167,17 @@ static char *dup2s(const char *a)
 	return a ? strdup(a) : NULL;
 }
 
-int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_inventory *inv,
-			   struct fl_error *err)
+/* Is there an agent of that name among v[0..n)? */
+static bool have_agent(const struct fl_agent_ep *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name && !strcmp(v[i].name, name))
+			return true;
+	return false;
+}
+
+int fl_kube_discovery_load(const cJSON *obj, const char *base, const struct fl_agent_ep *defaults,
+			   struct fl_agent_ep **v, size_t *n, size_t max, struct fl_error *err)
 {
 	struct fl_kube_discovery d;
 	struct fl_kube_config cfg;
@@ -192,25 +201,24 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 			     d.namespace, m);
 		goto out;
 	}
-	if (inv->n + pods.n > FL_INVENTORY_MAX) {
-		r = fl_error_set(err, -E2BIG, "$.kubernetes", "more than %d agents",
-				 FL_INVENTORY_MAX);
+	if (*n + pods.n > max) {
+		r = fl_error_set(err, -E2BIG, "$.kubernetes", "more than %zu agents", max);
 		goto out;
 	}
-	nv = realloc(inv->v, (inv->n + pods.n + 1) * sizeof(*nv));
+	nv = realloc(*v, (*n + pods.n + 1) * sizeof(*nv));
 	if (!nv) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	inv->v = nv;
+	*v = nv;
 	for (size_t i = 0; i < pods.n; i++) {
 		const struct fl_kube_pod *p = &pods.v[i];
-		struct fl_agent_ep *ep = &inv->v[inv->n];
+		struct fl_agent_ep *ep = &nv[*n];
 		char addr[128];
 
 		/* Only agents that run and have an address; one per node. */
 		if (!p->ip || !p->node || !p->phase || strcmp(p->phase, "Running") ||
-		    fl_agent_inventory_find(inv, p->node))
+		    have_agent(nv, *n, p->node))
 			continue;
 		snprintf(addr, sizeof(addr), strchr(p->ip, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
 			 d.https ? "https" : "http", p->ip, d.port);
@@ -222,11 +230,12 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 		}
 		free(ep->name);
 		ep->name = strdup(p->node);
-		ep->token = dup2s(inv->defaults.token);
-		ep->ca_file = dup2s(inv->defaults.ca_file);
-		ep->cert_file = dup2s(inv->defaults.cert_file);
-		ep->key_file = dup2s(inv->defaults.key_file);
-		inv->n++;
+		if (!ep->name || fl_agent_ep_set_auth(ep, defaults) < 0) {
+			fl_agent_ep_done(ep);
+			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		(*n)++;
 		added++;
 		if (!ep->token) {
 			r = fl_error_set(
@@ -236,7 +245,7 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 			goto out;
 		}
 	}
-	memset(&inv->v[inv->n], 0, sizeof(inv->v[0]));
+	memset(&nv[*n], 0, sizeof(nv[0]));
 	if (!added) {
 		r = fl_error_set(err, -ESRCH, "$.kubernetes",
 				 "no running agent pod in namespace %s matches %s", d.namespace,
