@@ -45,13 +45,6 @@ int fl_nl_fault_revert(const cJSON *undo, struct fl_error *err)
 					   : fl_nl_root_revert(undo, err);
 }
 
-int fl_nl_fault_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, bool ingress,
-			 const char *leaf, struct fl_buf *out)
-{
-	return ingress ? fl_nl_ingress_describe(t, m, leaf, out)
-		       : fl_nl_root_describe(t, m, leaf, out);
-}
-
 int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	return fl_nl_undo_is_ingress(undo) ? fl_nl_ingress_describe_plan(undo, out)

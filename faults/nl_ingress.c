@@ -35,19 +35,6 @@
 
 #include "faults/nl_common.h"
 
-void fl_nl_ifb_name(const char *ifname, char *out, size_t len)
-{
-	uint32_t h = 2166136261U; /* FNV-1a */
-
-	if (strlen(ifname) <= IF_NAMESIZE - 1 - 3) {
-		snprintf(out, len, "fl-%s", ifname);
-		return;
-	}
-	for (const char *p = ifname; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619U;
-	snprintf(out, len, "fl-%.8s%04x", ifname, h & 0xffff);
-}
-
 int fl_nl_ingress_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
 		       cJSON **undo, struct fl_error *err)
 {
@@ -276,31 +263,6 @@ out:
 	return r;
 }
 
-int fl_nl_ingress_describe(const struct fl_nl_target *t, const struct fl_nl_match *m,
-			   const char *leaf, struct fl_buf *out)
-{
-	const char *p = fl_nl_target_prefix(t);
-	char dev[64], ifb[64], pre[256];
-	int r;
-
-	fl_nl_target_dev(t, dev, sizeof(dev));
-	if (t->ifname[0] || t->resolved[0])
-		fl_nl_ifb_name(dev, ifb, sizeof(ifb));
-	else
-		snprintf(ifb, sizeof(ifb), "fl-<dev>");
-	r = fl_buf_printf(out,
-			  "%sip link add %s type ifb\n"
-			  "%sip link set %s up\n"
-			  "%stc qdisc replace dev %s root handle %x: %s\n"
-			  "%stc qdisc add dev %s clsact\n",
-			  p, ifb, p, ifb, p, ifb, FL_NL_HANDLE_ROOT >> 16, leaf, p, dev);
-	if (r == 0) {
-		snprintf(pre, sizeof(pre), "%stc filter add dev %s ingress", p, dev);
-		r = fl_nl_match_describe(m, pre, 0, ifb, out);
-	}
-	return r;
-}
-
 int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	struct ing_rec rec;
@@ -326,20 +288,4 @@ int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out)
 		r = fl_buf_printf(out, "on revert: %sip link del %s (and its qdisc with it)\n", p,
 				  rec.ifb);
 	return r;
-}
-
-int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, "direction");
-
-	*ingress = false;
-	if (!v)
-		return 0;
-	if (!cJSON_IsString(v) ||
-	    (strcmp(v->valuestring, "egress") && strcmp(v->valuestring, "ingress")))
-		return fl_error_set(err, -EINVAL, "$.params.direction",
-				    "expected \"egress\" (packets sent, the default) or "
-				    "\"ingress\" (packets received)");
-	*ingress = !strcmp(v->valuestring, "ingress");
-	return 0;
 }

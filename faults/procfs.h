@@ -14,7 +14,6 @@
 #include "core/compiler.h"
 
 #define FL_PROC_CANDIDATES_MAX 65536	   /* processes one selection may match */
-#define FL_PROC_PATH_MAX       4096	   /* pidfile, cgroup path */
 #define FL_PROC_PF_KTHREAD     0x00200000u /* PF_KTHREAD in /proc/PID/stat's flags */
 
 /* A process as faultline identifies it: a PID alone can be recycled. */

@@ -21,7 +21,8 @@
 	X(netlink)                                                                                 \
 	X(preload_rules)                                                                           \
 	X(kube)                                                                                    \
-	X(slo)
+	X(slo)                                                                                     \
+	X(fault_spec)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));
 FL_SUITES(DECLARE)
