@@ -98,7 +98,8 @@ static const char fl_usage_run[] =
 static const char fl_usage_validate[] =
     "Usage: faultline validate [OPTIONS] FILE...\n"
     "\n"
-    "Parse and validate each FILE; run nothing. Every problem is printed as\n"
+    "Parse and validate each FILE, each fault with its kind's own checks (no\n"
+    "agent is asked); run nothing. Every problem is printed as\n"
     "  FILE: $.json.path: message\n"
     "and a valid file as 'FILE: ok'.\n"
     "\n"
@@ -239,7 +240,9 @@ static int fl_cmd_validate(int argc, char **argv)
 			ret = FL_EXIT_FAILED;
 			goto out;
 		}
-		if (fl_experiment_load(argv[i], &vars, &e, errs) < 0 || errs->n) {
+		/* The experiment, then what each fault kind checks of its faults (offline). */
+		if (fl_experiment_load(argv[i], &vars, &e, errs) < 0 || errs->n ||
+		    fl_fault_validate(e, errs) < 0) {
 			if (!errs->n)
 				fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
 			fl_print_errlist(argv[i], errs);
@@ -499,7 +502,8 @@ static int fl_cmd_run(int argc, char **argv)
 		ret = FL_EXIT_FAILED;
 		goto out;
 	}
-	if (fl_experiment_load(a.file, &a.vars, &e, errs) < 0 || errs->n) {
+	if (fl_experiment_load(a.file, &a.vars, &e, errs) < 0 || errs->n ||
+	    fl_fault_validate(e, errs) < 0) {
 		if (!errs->n)
 			fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
 		fl_print_errlist(a.file, errs);

@@ -38,6 +38,8 @@
 #include "core/api.h"
 #include "core/duration.h"
 #include "core/rng.h"
+#include "faults/proc_select.h"
+#include "faults/spec.h"
 
 #define LEASE_MS	15000 /* ttl sent for long faults; renewed every LEASE_MS / 3 */
 #define CALL_TIMEOUT_MS 10000
@@ -734,29 +736,40 @@ static int preflight_locked(struct fl_fault_session *s, struct fl_error *err)
 	return r;
 }
 
-/* Chaos Monkey: "monkey": {"count": N | "percent": P [, "seed": S]} picks agents. */
-static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, struct fl_error *err)
+/*
+ * Grammar (in a fault's target, the controller's own key; agents never see it):
+ *   "monkey": {"count": N | "percent": P [, "seed": S]}
+ * S: as core/rng.h reads a seed, or null or "" for a fresh one.
+ */
+static int monkey_parse(const cJSON *m, struct fl_pick *pick, struct fl_error *err)
 {
 	static const char *const keys[] = {"count", "percent", "seed", NULL};
-	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
-	struct fl_pick pick;
-	uint64_t sd;
-	int r = 0;
+	int r;
 
-	if (!m)
-		return 0;
-	if (!cJSON_IsObject(m)) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey", "expected an object");
-		goto out;
-	}
+	if (!cJSON_IsObject(m))
+		return fl_error_set(err, -EINVAL, "$.target.monkey", "expected an object");
 	r = fl_api_only_keys(m, "$.target.monkey", keys, err);
 	/* A seed may be a decimal string, as "monkey_seed" records it (exact past 2^53,
 	 * and what an env/--var value gives); null or "" draws a fresh one. */
-	if (r == 0)
-		r = fl_pick_parse(m, "$.target.monkey", FL_PICK_REQUIRED | FL_PICK_EMPTY_SEED,
-				  &pick, err);
+	return r < 0 ? r
+		     : fl_pick_parse(m, "$.target.monkey", FL_PICK_REQUIRED | FL_PICK_EMPTY_SEED,
+				     pick, err);
+}
+
+/* Chaos Monkey: send the fault to count (or percent) of the activity's agents only. */
+static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, struct fl_error *err)
+{
+	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
+	struct fl_pick pick;
+	uint64_t sd;
+	int r;
+
+	if (!m)
+		return 0;
+	r = monkey_parse(m, &pick, err);
+	cJSON_Delete(m);
 	if (r < 0)
-		goto out;
+		return r;
 	sd = pick.has_seed ? pick.seed : fl_rng_fresh_seed();
 	*n = fl_pick_shuffle(*eps, *n, sizeof(**eps), fl_pick_k(&pick, *n), sd);
 	{
@@ -765,9 +778,103 @@ static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, st
 		snprintf(b, sizeof(b), "%" PRIu64, sd);
 		cJSON_AddStringToObject(result, "monkey_seed", b);
 	}
-out:
+	return 0;
+}
+
+/* ---- offline validation --------------------------------------------------------------- */
+
+/* A kind's error (its path relative to the fault: "$.target.pid") at the activity's path. */
+static void validate_error(struct fl_errlist *errs, const struct fl_activity *a,
+			   const struct fl_error *e)
+{
+	char path[FL_ERROR_PATH_MAX];
+
+	if (e->path[0] == '$')
+		snprintf(path, sizeof(path), "%.120s.provider%.120s", a->json_path, e->path + 1);
+	else
+		snprintf(path, sizeof(path), "%.120s.provider", a->json_path);
+	fl_errlist_add(errs, e->code ? e->code : -EINVAL, path, "%s", e->msg);
+}
+
+/*
+ * Take out of a fault's target what the controller itself reads, checked:
+ * "monkey" (Chaos Monkey mode), and for a network kind's pod target the
+ * count/percent/seed that pick pods across the cluster (kube_discovery.c;
+ * a process kind's agents read those themselves).
+ */
+static int controller_keys(cJSON *target, const struct fl_fault_spec_ops *spec,
+			   struct fl_error *err)
+{
+	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
+	struct fl_pick pick;
+	int r = m ? monkey_parse(m, &pick, err) : 0;
+
 	cJSON_Delete(m);
+	if (r < 0 || spec->family != FL_FAULT_FAMILY_NETWORK ||
+	    !cJSON_GetObjectItemCaseSensitive(target, "pod"))
+		return r;
+	r = fl_pick_parse(target, "$.target", 0, &pick, err);
+	for (const char *const *k = (const char *const[]){"all", "count", "percent", "seed", NULL};
+	     r == 0 && *k; k++)
+		cJSON_DeleteItemFromObjectCaseSensitive(target, *k);
 	return r;
+}
+
+static void validate_activity(const struct fl_activity *a, struct fl_errlist *errs)
+{
+	const struct fl_provider *p = &a->provider;
+	const struct fl_fault_spec_ops *spec;
+	cJSON *target = NULL, *params = NULL;
+	struct fl_error e;
+	int r;
+
+	if (a->ref || !a->json_path)
+		return; /* a ref repeats an activity checked where it is defined */
+	fl_error_init(&e);
+	if (p->type == FL_PROVIDER_RUNNING) {
+		/* The `running` probe reads a process target, as kill and pause do. */
+		struct fl_proc_sel sel;
+
+		target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+		r = target ? fl_proc_sel_parse(target, NULL, &sel, &e)
+			   : fl_error_set(&e, -ENOMEM, NULL, "out of memory");
+		if (r == 0)
+			fl_proc_sel_done(&sel);
+		goto out;
+	}
+	if (p->type != FL_PROVIDER_FAULT || !p->kind)
+		return;
+	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
+	if (!target || !params) {
+		r = fl_error_set(&e, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	spec = fl_fault_spec_lookup(p->kind);
+	r = spec ? controller_keys(target, spec, &e) : 0;
+	if (r == 0)
+		r = fl_fault_spec_check(p->kind, target, params, &e);
+	if (r == 0 && !spec->instant && p->duration_ms == 0)
+		r = fl_error_set(&e, -EINVAL, "$.duration",
+				 "missing: expected how long the fault lasts, like \"30s\" (only a "
+				 "kill, which acts once, needs none)");
+out:
+	if (r < 0)
+		validate_error(errs, a, &e);
+	cJSON_Delete(target);
+	cJSON_Delete(params);
+}
+
+int fl_fault_validate(const struct fl_experiment *e, struct fl_errlist *errs)
+{
+	const struct fl_activity_list *lists[] = {&e->hypothesis, &e->method, &e->rollbacks,
+						  &e->abort};
+	size_t before = errs->n + errs->dropped;
+
+	for (size_t l = 0; l < FL_ARRAY_SIZE(lists); l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			validate_activity(&lists[l]->v[i], errs);
+	return errs->n + errs->dropped > before ? -EINVAL : 0;
 }
 
 /* Ask each agent of the activity what it would do (POST /v1/faults?dry_run=1). */
@@ -967,7 +1074,8 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 		if (calls[i].json)
 			cJSON_AddItemToObject(o, "applied", cJSON_Duplicate(calls[i].json, true));
 		cJSON_AddItemToArray(arr, o);
-		if (add_live(s, id, eps[i], p->duration_ms ? p->duration_ms : UINT32_MAX) < 0)
+		/* No duration (a kill): live for one lease, never renewed. */
+		if (add_live(s, id, eps[i], p->duration_ms ? p->duration_ms : ttl) < 0)
 			r = -ENOMEM;
 	}
 	if (r < 0) {

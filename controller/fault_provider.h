@@ -33,6 +33,18 @@ struct fl_fault_session_opts {
 	uint64_t lease_ms; /* lease per request before renewal; 0: 15 s (tests shorten it) */
 };
 
+/*
+ * What only the fault kinds can check, offline (no agent, nothing run): for
+ * every `fault` activity, its kind is known, its target and params pass the
+ * kind's own parser (faults/spec.h) once the controller's own keys are taken
+ * out ("monkey"; for a network kind's pod target, count/percent/seed), and a
+ * kind that acts for a while (all but kill) has a duration; `running` probes'
+ * process targets likewise. Each problem goes into errs at its path in the
+ * experiment ("$.method[1].provider.params.signal"); -EINVAL when any.
+ * `faultline validate` and `faultline run` call it before anything runs.
+ */
+int fl_fault_validate(const struct fl_experiment *e, struct fl_errlist *errs) FL_WUR;
+
 /* Create a session for an experiment; starts nothing until the first apply (or pre-flight). */
 int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_session_opts *opts,
 			 struct fl_fault_session **out, struct fl_error *err) FL_WUR;
