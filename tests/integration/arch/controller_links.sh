@@ -35,6 +35,12 @@ for k in $kinds; do
 		fi
 	done
 done
+for k in $kinds; do
+	if ! echo "$syms" | grep -qx "fl_fault_spec_$k"; then
+		echo "FAIL: faultline lacks fl_fault_spec_$k: validate cannot check $k faults offline"
+		fail=1
+	fi
+done
 for s in fl_fault_lookup fl_fault_nth fl_nl_sock_open fl_nl_root_apply fl_nl_multi_apply; do
 	if echo "$syms" | grep -qx "$s"; then
 		echo "FAIL: faultline contains $s (the agent's fault engine)"
