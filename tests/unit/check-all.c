@@ -22,7 +22,8 @@
 	X(preload_rules)                                                                           \
 	X(kube)                                                                                    \
 	X(slo)                                                                                     \
-	X(fault_spec)
+	X(fault_spec)                                                                              \
+	X(pick)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));
 FL_SUITES(DECLARE)
