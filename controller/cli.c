@@ -398,6 +398,13 @@ static void fl_dry_fault(FILE *f, const struct fl_activity *a, void *opaque)
 	seed = cJSON_GetObjectItemCaseSensitive(res, "monkey_seed");
 	if (cJSON_IsString(seed))
 		fprintf(f, "     monkey: agents picked with seed %s\n", seed->valuestring);
+	seed = cJSON_GetObjectItemCaseSensitive(res, "pod_seed");
+	if (cJSON_IsString(seed))
+		fprintf(f, "     pods: picked across the cluster with seed %s\n",
+			seed->valuestring);
+	cJSON_ArrayForEach(ag,
+			   cJSON_GetObjectItemCaseSensitive(res, "pods")) if (cJSON_IsString(ag))
+	    fprintf(f, "     pod %s\n", ag->valuestring);
 	cJSON_ArrayForEach(ag, cJSON_GetObjectItemCaseSensitive(res, "agents"))
 	{
 		const char *name =

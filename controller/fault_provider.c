@@ -906,9 +906,12 @@ static int describe_locked(struct fl_fault_session *s, const struct fl_activity 
 	cJSON_AddStringToObject(res, "fault_id", id);
 	cJSON_AddStringToObject(res, "kind", p->kind);
 	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
+	/* The agents and the target exactly as apply_locked makes them: the same picks. */
 	r = activity_eps(s, p, &eps, &n, err);
 	if (r == 0)
 		r = monkey_pick(target, &eps, &n, res, err);
+	if (r == 0)
+		r = fl_kube_discovery_target(target, s->eps, eps, &n, res, err);
 	if (r < 0)
 		goto out;
 	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;

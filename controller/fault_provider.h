@@ -60,8 +60,11 @@ int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity 
 /*
  * Dry run of one `fault` activity: each of its agents (the embedded one is
  * started if needed) parses and plans it and says what it would do
- * (POST /v1/faults?dry_run=1); nothing is applied anywhere. *out is
- * {"dry_run": true, "fault_id", "kind", "duration_ms", ["monkey_seed"], "agents": [
+ * (POST /v1/faults?dry_run=1); nothing is applied anywhere. The agents and
+ * the target are picked as fl_fault_session_apply picks them (monkey, pods
+ * across the cluster): with the same seeds, the same ones. *out is
+ * {"dry_run": true, "fault_id", "kind", "duration_ms", ["monkey_seed"],
+ *  ["pod_seed"], ["pods"], "agents": [
  *   {"agent", "status": 200, "description", "plan"} |
  *   {"agent", "status", "error", ["path"], ["code"]}]}.
  * An agent's refusal is in *out; a negative return means the agents could not be asked.
