@@ -25,7 +25,7 @@
 
 #include "controller/cmd_agents.h"
 #include "controller/cmd_exec.h"
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "controller/output.h"
 #include "controller/report.h"
 #include "controller/runner.h"

@@ -37,7 +37,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "controller/output.h"
 #include "controller/provider.h"
 #include "controller/slo.h"

@@ -954,7 +954,7 @@ static void parse_fault(struct parse_ctx *ctx, const cJSON *j, const char *path,
 		ERR(ctx, -ENOMEM, sp, "out of memory");
 	v = get(j, "duration");
 	fl_path_key(sp, sizeof(sp), path, "duration");
-	/* Missing: 0; whether the kind needs one: controller/fault_provider.c. */
+	/* Missing: 0; whether the kind needs one: controller/provider_fault.c. */
 	if (!v) {
 		p->duration_ms = 0;
 	} else if (cJSON_IsNumber(v)) {

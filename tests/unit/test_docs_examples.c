@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "experiments/experiment.h"
 
 #define DOC FL_SOURCE_DIR "/docs/experiment-format.md"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "experiments/experiment.h"
 #include "faults/fault.h"
 #include "faults/spec.h"

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "controller/kube_discovery.h"
 #include "core/rng.h"
 #include "faults/pod_select.h"

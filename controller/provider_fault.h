@@ -10,8 +10,8 @@
  * runner calls after the method and the "after" hypothesis, before rollbacks,
  * and at once on abort or interrupt.
  */
-#ifndef FL_CONTROLLER_FAULT_PROVIDER_H
-#define FL_CONTROLLER_FAULT_PROVIDER_H
+#ifndef FL_CONTROLLER_PROVIDER_FAULT_H
+#define FL_CONTROLLER_PROVIDER_FAULT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,8 +2,9 @@
  * The `fault` provider: sends each fault activity to its agents over the
  * agent API, all-or-nothing, keeps long faults alive with lease renewals,
  * and reverts everything at the end. Without any agent configured it starts
- * the embedded default: a local faultline-agent on a private unix socket in
- * a private temp dir, with a one-time token, over the very same API.
+ * the embedded default (controller/embedded_agent.c) and uses the very same
+ * API. Before anything runs, it checks every fault offline with its kind's
+ * own parser (fl_fault_validate).
  *
  * Agents for an activity: its "agents" (inventory names or addresses), else
  * every agent of the --agents inventory, else the embedded agent.
@@ -13,26 +14,18 @@
  * the group picked with a seeded fl_rng, records the seed in the result, and
  * strips "monkey" from what the agents see.
  */
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
-#include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "controller/agent_client.h"
+#include "controller/embedded_agent.h"
 #include "controller/inventory.h"
 #include "controller/kube_discovery.h"
 #include "core/api.h"
@@ -43,8 +36,6 @@
 
 #define LEASE_MS	15000 /* ttl sent for long faults; renewed every LEASE_MS / 3 */
 #define CALL_TIMEOUT_MS 10000
-#define EMBED_WAIT_MS	10000
-#define EMBED_STOP_MS	10000
 #define EP_MAX		4096
 
 struct live_fault {
@@ -66,9 +57,8 @@ struct fl_fault_session {
 	struct fl_agent_client *client;
 	unsigned seq;
 
-	/* embedded agent */
-	pid_t embed_pid;
-	char embed_dir[64];
+	/* the embedded agent */
+	struct fl_embedded_agent embed;
 	ssize_t embed_ep; /* index into eps, -1 */
 
 	/* apply/revert/preflight may come from background-activity threads: one at a time */
@@ -87,322 +77,21 @@ struct fl_fault_session {
 	cJSON *notes; /* what agents said when reverting: [{"fault_id","agent","notes"}] */
 };
 
-/* ---- embedded agent ------------------------------------------------------------------ */
-
-static int find_agent_binary(const char *given, char *out, size_t len)
-{
-	static const char *const rel[] = {"faultline-agent", "../agent/faultline-agent",
-					  "../sbin/faultline-agent"};
-	char self[PATH_MAX], dir[PATH_MAX];
-	ssize_t n;
-
-	if (given) {
-		snprintf(out, len, "%s", given);
-		return access(out, X_OK) == 0 ? 0 : -errno;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	if (snprintf(dir, sizeof(dir), "%s", dirname(self)) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (snprintf(out, len, "%s/%s", dir, rel[i]) >= (int)len)
-			continue;
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	if (snprintf(out, len, "%s/faultline-agent", dir) >= (int)len)
-		return -ENAMETOOLONG;
-	return -ENOENT;
-}
-
-static void log_tail(const char *dir, char *buf, size_t len)
-{
-	char path[128], data[4096];
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "%s/agent.log", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (lseek(fd, 0, SEEK_END) > (off_t)sizeof(data) - 1)
-		lseek(fd, -(off_t)sizeof(data) + 1, SEEK_END);
-	else
-		lseek(fd, 0, SEEK_SET);
-	n = read(fd, data, sizeof(data) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	data[n] = '\0';
-	while (n > 0 && data[n - 1] == '\n')
-		data[--n] = '\0';
-	{
-		const char *last = strrchr(data, '\n') ? strrchr(data, '\n') + 1 : data;
-		size_t l = strlen(last);
-
-		if (l >= len)
-			l = len - 1;
-		memcpy(buf, last, l);
-		buf[l] = '\0';
-	}
-}
-
-static void rm_embed_dir(const char *dir)
-{
-	static const char *const files[] = {"token", "agent.sock", "agent.log", "state/agent.lock"};
-	char p[128];
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof(p), "%s/state/faults", dir);
-	rmdir(p); /* only when empty: a leftover record is kept for the operator */
-	snprintf(p, sizeof(p), "%s/state", dir);
-	rmdir(p);
-	rmdir(dir);
-}
-
-/* Whether the embedded agent's journal still holds a record (a fault it did not revert). */
-static bool embed_journal_left(const char *dir)
-{
-	char p[128];
-	struct dirent *de;
-	bool left = false;
-	DIR *d;
-
-	snprintf(p, sizeof(p), "%s/state/faults", dir);
-	d = opendir(p);
-	if (!d)
-		return false;
-	while (!left && (de = readdir(d)))
-		left = de->d_name[0] != '.';
-	closedir(d);
-	return left;
-}
-
-/*
- * Start the embedded faultline-agent: default signals, stdin/stdout on
- * /dev/null, stderr to its log, and its own process group, so a ^C at the
- * terminal reaches the controller, which reverts and then stops the agent in
- * order. Returns the pid, or -1 with errno from fork().
- */
-static pid_t embed_spawn(const char *bin, const char *listen, const char *tok, const char *state,
-			 const char *logp)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		setpgid(0, 0);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-		}
-		if (lf >= 0)
-			dup2(lf, 2);
-		execl(bin, bin, "--listen", listen, "--token-file", tok, "--state-dir", state,
-		      "--exit-with-parent", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/*
- * The embedded agent died with faults live (kill -9, OOM): its journal is in
- * a temp dir that no later run will open. Start an agent once more on the
- * same state dir: it reverts the journal at start (reconcile), then stops.
- */
-static void embed_reconcile(struct fl_fault_session *s)
-{
-	char bin[PATH_MAX], tok[128], state[128], logp[128], listen[160];
-	uint64_t end;
-	pid_t pid;
-
-	if (find_agent_binary(s->agent_binary, bin, sizeof(bin)) < 0)
-		return;
-	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
-	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
-	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
-	snprintf(listen, sizeof(listen), "unix:%s/agent.sock", s->embed_dir);
-	pid = embed_spawn(bin, listen, tok, state, logp);
-	if (pid < 0)
-		return;
-	/* Reconcile removes each record it reverts, before the agent serves. */
-	end = fl_now_mono_ms() + EMBED_WAIT_MS;
-	while (embed_journal_left(s->embed_dir) && fl_now_mono_ms() < end &&
-	       waitpid(pid, NULL, WNOHANG) == 0)
-		usleep(5000);
-	kill(pid, SIGTERM);
-	end = fl_now_mono_ms() + EMBED_STOP_MS;
-	for (;;) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-
-		if (r == pid || (r < 0 && errno != EINTR))
-			break;
-		if (fl_now_mono_ms() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			break;
-		}
-		usleep(2000);
-	}
-}
-
-static int embed_stop(struct fl_fault_session *s)
-{
-	int status = 0;
-	uint64_t end;
-
-	if (s->embed_pid <= 0)
-		return 0;
-	/* SIGTERM: the agent reverts whatever is still live, then exits. */
-	kill(s->embed_pid, SIGTERM);
-	end = fl_now_mono_ms() + EMBED_STOP_MS;
-	for (;;) {
-		pid_t r = waitpid(s->embed_pid, &status, WNOHANG);
-
-		if (r == s->embed_pid || (r < 0 && errno != EINTR))
-			break;
-		if (fl_now_mono_ms() > end) {
-			kill(s->embed_pid, SIGKILL);
-			waitpid(s->embed_pid, &status, 0);
-			break;
-		}
-		usleep(2000);
-	}
-	s->embed_pid = 0;
-	if (embed_journal_left(s->embed_dir))
-		embed_reconcile(s);
-	rm_embed_dir(s->embed_dir);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-}
+/* ---- the embedded agent (controller/embedded_agent.c) -------------------------------- */
 
 static int embed_start(struct fl_fault_session *s, struct fl_error *err)
 {
-	char bin[PATH_MAX], tok[128], sock[128], state[128], logp[128], listen[160];
-	unsigned char raw[32];
-	char token[2 * sizeof(raw) + 1];
 	struct fl_agent_ep ep;
-	struct fl_agent_call call;
-	uint64_t end;
-	int fd, r;
-	pid_t pid;
+	int r;
 
 	if (s->embed_ep >= 0)
 		return 0;
-	r = find_agent_binary(s->agent_binary, bin, sizeof(bin));
+	r = fl_embedded_agent_start(&s->embed, s->client, &ep, err);
 	if (r < 0)
-		return fl_error_set(err, -ENOENT, NULL,
-				    "no agent configured and no faultline-agent to start (%s: %s)",
-				    bin, strerror(-r));
-	/*
-	 * A runtime (tmpfs) dir when there is one: what the journal protects
-	 * (stopped processes, frozen cgroups, qdiscs) does not outlive a reboot
-	 * either, and fsync there costs nothing.
-	 */
-	{
-		const char *rt = getenv("XDG_RUNTIME_DIR");
-		struct stat st;
-
-		if (!rt || rt[0] != '/' || strlen(rt) > 40 || stat(rt, &st) < 0 ||
-		    !S_ISDIR(st.st_mode) || access(rt, W_OK) < 0)
-			rt = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-		snprintf(s->embed_dir, sizeof(s->embed_dir), "%s/faultline-XXXXXX", rt);
-	}
-	if (!mkdtemp(s->embed_dir))
-		return fl_error_set(err, -errno, NULL, "mkdtemp: %s", strerror(errno));
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		rmdir(s->embed_dir);
-		return fl_error_set(err, -EIO, NULL, "getrandom failed");
-	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
-	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
-	snprintf(sock, sizeof(sock), "%s/agent.sock", s->embed_dir);
-	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
-	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
-	snprintf(listen, sizeof(listen), "unix:%s", sock);
-	fd = open(tok, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token)) {
-		if (fd >= 0)
-			close(fd);
-		rm_embed_dir(s->embed_dir);
-		return fl_error_set(err, -EIO, NULL, "cannot write the one-time token");
-	}
-	close(fd);
-	pid = embed_spawn(bin, listen, tok, state, logp);
-	if (pid < 0) {
-		int e = errno;
-
-		rm_embed_dir(s->embed_dir);
-		return fl_error_set(err, -e, NULL, "fork: %s", strerror(e));
-	}
-	s->embed_pid = pid;
-	r = fl_agent_ep_parse(listen, &ep, err);
-	if (r < 0)
-		goto fail;
-	ep.token = strdup(token);
-	free(ep.name);
-	ep.name = strdup("local");
+		return r;
 	s->eps[s->n_eps] = ep;
 	s->embed_ep = (ssize_t)s->n_eps++;
-	memset(token, 0, sizeof(token));
-	/* Wait until it serves (it reconciles its fresh journal first). */
-	end = fl_now_mono_ms() + EMBED_WAIT_MS;
-	memset(&call, 0, sizeof(call));
-	call.ep = &s->eps[s->embed_ep];
-	call.method = "GET";
-	snprintf(call.path, sizeof(call.path), "/v1/health");
-	for (;;) {
-		int st;
-
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			char tail[512];
-
-			s->embed_pid = 0;
-			log_tail(s->embed_dir, tail, sizeof(tail));
-			r = fl_error_set(err, -EIO, NULL,
-					 "the local faultline-agent (%s) exited: %s", bin,
-					 tail[0] ? tail : "no message");
-			goto fail;
-		}
-		if (fl_agent_client_run(s->client, &call, 1, 1000) == 0 && call.status == 200)
-			break;
-		if (fl_now_mono_ms() > end) {
-			r = fl_error_set(err, -ETIMEDOUT, NULL,
-					 "the local faultline-agent did not answer within %d ms",
-					 EMBED_WAIT_MS);
-			goto fail;
-		}
-		usleep(5000);
-	}
-	fl_agent_call_done(&call);
 	return 0;
-fail:
-	fl_agent_call_done(&call);
-	if (s->embed_ep >= 0) {
-		fl_agent_ep_done(&s->eps[s->embed_ep]);
-		s->n_eps--;
-		s->embed_ep = -1;
-	}
-	if (s->embed_pid > 0) {
-		kill(s->embed_pid, SIGKILL);
-		waitpid(s->embed_pid, NULL, 0);
-		s->embed_pid = 0;
-	}
-	rm_embed_dir(s->embed_dir);
-	return r;
 }
 
 /* ---- endpoints ----------------------------------------------------------------------- */
@@ -597,6 +286,7 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 		free(s);
 		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
 	}
+	s->embed.binary = s->agent_binary;
 	if (opts && opts->inventory_path) {
 		r = fl_agent_inventory_load(opts->inventory_path, &s->inv, err);
 		if (r < 0) {
@@ -1288,7 +978,7 @@ void fl_fault_session_free(struct fl_fault_session *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->renewer, NULL);
 	}
-	(void)embed_stop(s);
+	(void)fl_embedded_agent_stop(&s->embed);
 	for (size_t i = 0; i < s->n_eps; i++)
 		fl_agent_ep_done(&s->eps[i]);
 	fl_agent_inventory_done(&s->inv);
