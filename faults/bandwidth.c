@@ -100,30 +100,4 @@ const struct fl_fault_ops fl_nl_bandwidth_one = {
     .free = bw_free,
 };
 
-static int bw_mparse(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err)
-{
-	return fl_nl_multi_parse(&fl_nl_bandwidth_one, target, params, spec, err);
-}
-
-static int bw_mrevert(const cJSON *undo, struct fl_error *err)
-{
-	return fl_nl_multi_revert(&fl_nl_bandwidth_one, undo, err);
-}
-
-static int bw_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
-{
-	return fl_nl_multi_describe_plan(&fl_nl_bandwidth_one, undo, out);
-}
-
-const struct fl_fault_ops fl_fault_bandwidth = {
-    .kind = "bandwidth",
-    .spec = &fl_fault_spec_bandwidth,
-    .parse = bw_mparse,
-    .plan = fl_nl_multi_plan,
-    .apply = fl_nl_multi_apply,
-    .revert = bw_mrevert,
-    .describe = fl_nl_multi_describe,
-    .describe_plan = bw_mdescribe_plan,
-    .available = bw_available,
-    .free = fl_nl_multi_free,
-};
+FL_NL_MULTI_OPS(bandwidth, bw_available);

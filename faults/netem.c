@@ -102,30 +102,4 @@ const struct fl_fault_ops fl_nl_netem_one = {
     .free = netem_free,
 };
 
-static int netem_mparse(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err)
-{
-	return fl_nl_multi_parse(&fl_nl_netem_one, target, params, spec, err);
-}
-
-static int netem_mrevert(const cJSON *undo, struct fl_error *err)
-{
-	return fl_nl_multi_revert(&fl_nl_netem_one, undo, err);
-}
-
-static int netem_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
-{
-	return fl_nl_multi_describe_plan(&fl_nl_netem_one, undo, out);
-}
-
-const struct fl_fault_ops fl_fault_netem = {
-    .kind = "netem",
-    .spec = &fl_fault_spec_netem,
-    .parse = netem_mparse,
-    .plan = fl_nl_multi_plan,
-    .apply = fl_nl_multi_apply,
-    .revert = netem_mrevert,
-    .describe = fl_nl_multi_describe,
-    .describe_plan = netem_mdescribe_plan,
-    .available = netem_available,
-    .free = fl_nl_multi_free,
-};
+FL_NL_MULTI_OPS(netem, netem_available);

@@ -252,6 +252,37 @@ int fl_nl_multi_describe_plan(const struct fl_fault_ops *one, const cJSON *undo,
 			      struct fl_buf *out) FL_WUR;
 void fl_nl_multi_free(void *spec);
 
+/*
+ * A network kind K's registered ops, fl_fault_K: nl_multi.c around its
+ * one-namespace ops fl_nl_K_one (same kind, spec and `available`).
+ */
+#define FL_NL_MULTI_OPS(K, available_fn)                                                           \
+	static int K##_multi_parse(const cJSON *target, const cJSON *params, void **spec,          \
+				   struct fl_error *err)                                           \
+	{                                                                                          \
+		return fl_nl_multi_parse(&fl_nl_##K##_one, target, params, spec, err);             \
+	}                                                                                          \
+	static int K##_multi_revert(const cJSON *undo, struct fl_error *err)                       \
+	{                                                                                          \
+		return fl_nl_multi_revert(&fl_nl_##K##_one, undo, err);                            \
+	}                                                                                          \
+	static int K##_multi_describe_plan(const cJSON *undo, struct fl_buf *out)                  \
+	{                                                                                          \
+		return fl_nl_multi_describe_plan(&fl_nl_##K##_one, undo, out);                     \
+	}                                                                                          \
+	const struct fl_fault_ops fl_fault_##K = {                                                 \
+	    .kind = #K,                                                                            \
+	    .spec = &fl_fault_spec_##K,                                                            \
+	    .parse = K##_multi_parse,                                                              \
+	    .plan = fl_nl_multi_plan,                                                              \
+	    .apply = fl_nl_multi_apply,                                                            \
+	    .revert = K##_multi_revert,                                                            \
+	    .describe = fl_nl_multi_describe,                                                      \
+	    .describe_plan = K##_multi_describe_plan,                                              \
+	    .available = available_fn,                                                             \
+	    .free = fl_nl_multi_free,                                                              \
+	}
+
 /* ---- nl_probe.c ---- */
 
 enum fl_nl_cap {

@@ -340,30 +340,4 @@ const struct fl_fault_ops fl_nl_partition_one = {
     .free = part_free,
 };
 
-static int part_mparse(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err)
-{
-	return fl_nl_multi_parse(&fl_nl_partition_one, target, params, spec, err);
-}
-
-static int part_mrevert(const cJSON *undo, struct fl_error *err)
-{
-	return fl_nl_multi_revert(&fl_nl_partition_one, undo, err);
-}
-
-static int part_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
-{
-	return fl_nl_multi_describe_plan(&fl_nl_partition_one, undo, out);
-}
-
-const struct fl_fault_ops fl_fault_partition = {
-    .kind = "partition",
-    .spec = &fl_fault_spec_partition,
-    .parse = part_mparse,
-    .plan = fl_nl_multi_plan,
-    .apply = fl_nl_multi_apply,
-    .revert = part_mrevert,
-    .describe = fl_nl_multi_describe,
-    .describe_plan = part_mdescribe_plan,
-    .available = part_available,
-    .free = fl_nl_multi_free,
-};
+FL_NL_MULTI_OPS(partition, part_available);
