@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "controller/events.h"
 #include "core/duration.h"
 
 /* ---- providers ------------------------------------------------------------------------ */
@@ -104,6 +105,7 @@ struct fl_sampler {
 	const struct fl_tolerance *tol;
 	bool abort;
 	struct fl_slo_window w;
+	size_t told; /* load: samples of w already handed to the run's observers */
 	uint64_t w0_wall, m0, m1;
 	int fatal; /* the probe could not run at all (-errno) */
 	char fatal_msg[FL_ERROR_MSG_MAX];
@@ -232,11 +234,15 @@ static bool judge_abort(struct fl_sampler *s)
 	return !met;
 }
 
+static const char *mode_name(const struct fl_sampler *s);
+
 static bool load_each(void *arg, const struct fl_slo_window *w)
 {
 	struct fl_sampler *s = arg;
 
-	(void)w;
+	for (; s->told < w->n; s->told++) /* (requests not sent come in between) */
+		fl_events_probe_sample(s->m->o.events, s->eff, mode_name(s), w->v[s->told].ok,
+				       w->v[s->told].latency_us);
 	return s->abort && judge_abort(s);
 }
 
@@ -408,6 +414,7 @@ static void *sampler_run(struct fl_sampler *s)
 		}
 		cJSON_Delete(res);
 		fl_slo_window_add(&s->w, ok, t1 - t0);
+		fl_events_probe_sample(m->o.events, s->eff, mode_name(s), ok, t1 - t0);
 		if (!ok)
 			snprintf(s->w.last_err, sizeof(s->w.last_err), "%.150s", why);
 		if (s->abort && judge_abort(s))
@@ -466,6 +473,7 @@ int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_moni
 
 		s->w0_wall = fl_now_wall_ms();
 		s->m0 = fl_now_mono_ms();
+		s->w.origin_us = s->m0 * 1000; /* the series' times count from the record's start */
 		if (pthread_create(&s->thread, NULL, sampler_main, s) == 0) {
 			s->started = true;
 		} else {
@@ -647,6 +655,13 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 		add_time(rec, "start", s->w0_wall);
 		add_time(rec, "end", s->w0_wall + (s->m1 - s->m0));
 		cJSON_AddNumberToObject(rec, "duration", (double)(s->m1 - s->m0) / 1000.0);
+		/* the window over time, for the report (controller/slo_series.c) */
+		cJSON_AddItemToObject(rec, "series",
+				      fl_slo_window_series(&s->w, s->m1 - s->m0,
+							   s->eff->provider.type == FL_PROVIDER_LOAD
+							       ? 0
+							       : s->a->interval_ms,
+							   s->tol, s->eff->provider.type));
 		cJSON_AddBoolToObject(rec, "tolerance_met", ok);
 		if (!s->abort) { /* an abort probe is a guard, not part of the verdict */
 			if (!ok && *met) {

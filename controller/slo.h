@@ -27,6 +27,20 @@
 #define FL_TCP_DEFAULT_TIMEOUT_MS  2000
 /* A sample in flight when its window closes, without a timeout of its own, gets this long. */
 #define FL_SLO_LATE_MAX_MS 30000
+
+/*
+ * The window over time, for the report's charts: {"bucket": seconds,
+ * "tolerance": {"success_ratio", "latency_ms": {"p95"...}} | {"every_sample": true},
+ * "buckets": [{"t", "samples", "succeeded", "failed", "success_ratio", "latency_ms",
+ * "ok"}...]},
+ * samples grouped by when they started ("t": seconds from the window's
+ * origin), each bucket judged alone by the tolerance (min_samples aside;
+ * "ok" absent in a bucket without samples). span_ms: how long the window
+ * was open; interval_ms: the probe's interval (0 for load). NULL without memory.
+ */
+cJSON *fl_slo_window_series(const struct fl_slo_window *w, uint64_t span_ms, uint64_t interval_ms,
+			    const struct fl_tolerance *tol, enum fl_provider_type ptype);
+
 /*
  * Run one of the probe providers (load once for its duration, prometheus,
  * tcp, running). Same contract as fl_provider_http_run: 0 with *result, or
@@ -68,9 +82,12 @@ void fl_slo_plan_mode(FILE *f, const struct fl_activity *a);
 
 struct fl_slo_monitor;
 
+struct fl_events;
+
 struct fl_slo_monitor_opts {
-	int cancel_fd;	      /* the run's interrupt fd (forwarded to the method fd) */
-	uint64_t deadline_ms; /* the experiment's deadline, 0: none */
+	int cancel_fd;			/* the run's interrupt fd (forwarded to the method fd) */
+	const struct fl_events *events; /* every sample goes to these observers, or NULL */
+	uint64_t deadline_ms;		/* the experiment's deadline, 0: none */
 	/* Called once, from a sampling thread, when an abort probe fails: revert faults now. */
 	void (*on_abort)(void *arg, const char *why);
 	void *arg;

@@ -5,13 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/duration.h"
+
 void fl_slo_window_init(struct fl_slo_window *w)
 {
 	memset(w, 0, sizeof(*w));
+	w->origin_us = fl_now_mono_us();
 }
 
 void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us)
 {
+	uint64_t now = fl_now_mono_us();
+
+	fl_slo_window_add_at(w, ok, latency_us, now > latency_us ? now - latency_us : 0);
+}
+
+void fl_slo_window_add_at(struct fl_slo_window *w, bool ok, uint64_t latency_us, uint64_t start_us)
+{
+	uint64_t at_ms = start_us > w->origin_us ? (start_us - w->origin_us) / 1000 : 0;
+
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 256;
 		struct fl_slo_sample *v;
@@ -28,6 +40,7 @@ void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us)
 	}
 	w->v[w->n].ok = ok;
 	w->v[w->n].latency_us = latency_us > UINT32_MAX ? UINT32_MAX : (uint32_t)latency_us;
+	w->v[w->n].start_ms = at_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)at_ms;
 	w->n++;
 }
 

@@ -12,6 +12,7 @@
 
 struct fl_slo_sample {
 	uint32_t latency_us; /* capped at ~71 minutes */
+	uint32_t start_ms;   /* when it started, from the window's origin (the report's timeline) */
 	bool ok;
 };
 
@@ -24,10 +25,14 @@ struct fl_slo_window {
 	size_t late;	    /* samples that started in the window and ended after it closed */
 	size_t not_sent;    /* load: requests due while `concurrency` were in flight (failed) */
 	char last_err[160]; /* why the last failed sample failed */
+	uint64_t origin_us; /* CLOCK_MONOTONIC µs the window opened (fl_slo_window_init) */
 };
 
 void fl_slo_window_init(struct fl_slo_window *w);
+/* A sample that ended now and took latency_us. */
 void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us);
+/* A sample that started at start_us (CLOCK_MONOTONIC µs) and took latency_us. */
+void fl_slo_window_add_at(struct fl_slo_window *w, bool ok, uint64_t latency_us, uint64_t start_us);
 void fl_slo_window_done(struct fl_slo_window *w);
 /* Nearest-rank percentile (0 < p <= 100) of sorted latencies, in microseconds. */
 uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p);
