@@ -567,57 +567,98 @@ int fl_fault_validate(const struct fl_experiment *e, struct fl_errlist *errs)
 	return errs->n + errs->dropped > before ? -EINVAL : 0;
 }
 
+/* A fault activity ready to send: the agents picked, the request, the result begun. */
+struct fault_req {
+	char id[FL_API_ID_MAX + 1];
+	size_t *eps, n; /* indexes into s->eps */
+	uint64_t ttl;	/* the lease asked for */
+	char *body;	/* POST /v1/faults */
+	cJSON *res;	/* the activity's output so far */
+};
+
+static void req_done(struct fault_req *q)
+{
+	free(q->eps);
+	free(q->body);
+	cJSON_Delete(q->res);
+	memset(q, 0, sizeof(*q));
+}
+
+/*
+ * One path for apply and the dry run, so that they pick alike: the activity's
+ * agents, Chaos Monkey's pick of them, then a pod target's pods across the
+ * cluster (pinned by UID, only the agents on their nodes); the request body.
+ */
+static int req_prepare(struct fl_fault_session *s, const struct fl_activity *a, bool dry,
+		       struct fault_req *q, struct fl_error *err)
+{
+	const struct fl_provider *p = &a->provider;
+	cJSON *target = NULL, *params = NULL;
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	if (p->type != FL_PROVIDER_FAULT)
+		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
+	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
+	q->res = cJSON_CreateObject();
+	if (!target || !params || !q->res) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(q->id, sizeof(q->id), "%s-f%u", s->experiment, ++s->seq);
+	if (dry)
+		cJSON_AddBoolToObject(q->res, "dry_run", true);
+	cJSON_AddStringToObject(q->res, "fault_id", q->id);
+	cJSON_AddStringToObject(q->res, "kind", p->kind);
+	cJSON_AddNumberToObject(q->res, "duration_ms", (double)p->duration_ms);
+	r = activity_eps(s, p, &q->eps, &q->n, err);
+	if (r == 0)
+		r = monkey_pick(target, &q->eps, &q->n, q->res, err);
+	if (r == 0)
+		r = fl_kube_discovery_target(target, s->eps, q->eps, &q->n, q->res, err);
+	if (r < 0)
+		goto out;
+	q->ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
+	if (q->ttl > s->lease_ms)
+		q->ttl = s->lease_ms;
+	q->body = fl_api_fault_req_json(q->id, s->experiment, p->kind, target, params, q->ttl);
+	if (!q->body)
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+out:
+	cJSON_Delete(target);
+	cJSON_Delete(params);
+	if (r < 0)
+		req_done(q);
+	return r;
+}
+
 /* Ask each agent of the activity what it would do (POST /v1/faults?dry_run=1). */
 static int describe_locked(struct fl_fault_session *s, const struct fl_activity *act,
 			   cJSON **result, struct fl_error *err)
 {
 	const struct fl_activity *a = act->ref ? act->ref : act;
-	const struct fl_provider *p = &a->provider;
 	struct fl_agent_call *calls = NULL;
-	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
-	char id[FL_API_ID_MAX + 1];
-	char *body = NULL;
-	size_t *eps = NULL, n = 0;
-	uint64_t ttl;
+	struct fault_req q;
+	size_t n = 0;
+	cJSON *arr;
 	int r;
 
 	*result = NULL;
-	if (p->type != FL_PROVIDER_FAULT)
-		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
-	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
-	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
-	res = cJSON_CreateObject();
-	if (!target || !params || !res) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%s-f%u", s->experiment, ++s->seq);
-	cJSON_AddBoolToObject(res, "dry_run", true);
-	cJSON_AddStringToObject(res, "fault_id", id);
-	cJSON_AddStringToObject(res, "kind", p->kind);
-	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
-	/* The agents and the target exactly as apply_locked makes them: the same picks. */
-	r = activity_eps(s, p, &eps, &n, err);
-	if (r == 0)
-		r = monkey_pick(target, &eps, &n, res, err);
-	if (r == 0)
-		r = fl_kube_discovery_target(target, s->eps, eps, &n, res, err);
+	r = req_prepare(s, a, true, &q, err);
 	if (r < 0)
-		goto out;
-	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
-	if (ttl > s->lease_ms)
-		ttl = s->lease_ms;
-	body = fl_api_fault_req_json(id, s->experiment, p->kind, target, params, ttl);
+		return r;
+	n = q.n;
 	calls = calloc(n ? n : 1, sizeof(*calls));
-	arr = cJSON_AddArrayToObject(res, "agents");
-	if (!body || !calls || !arr) {
+	arr = cJSON_AddArrayToObject(q.res, "agents");
+	if (!calls || !arr) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		calls[i].ep = &s->eps[eps[i]];
+		calls[i].ep = &s->eps[q.eps[i]];
 		calls[i].method = "POST";
-		calls[i].body = body;
+		calls[i].body = q.body;
 		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults?dry_run=1");
 	}
 	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
@@ -665,18 +706,14 @@ static int describe_locked(struct fl_fault_session *s, const struct fl_activity 
 				cJSON_AddStringToObject(o, "code", code->valuestring);
 		}
 	}
-	*result = res;
-	res = NULL;
+	*result = q.res;
+	q.res = NULL;
 	r = 0;
 out:
 	for (size_t i = 0; calls && i < n; i++)
 		fl_agent_call_done(&calls[i]);
 	free(calls);
-	free(body);
-	free(eps);
-	cJSON_Delete(target);
-	cJSON_Delete(params);
-	cJSON_Delete(res);
+	req_done(&q);
 	return r;
 }
 
@@ -687,50 +724,25 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	const struct fl_provider *p = &a->provider;
 	struct fl_agent_call *calls = NULL, *undo = NULL;
 	bool *sure = NULL;
-	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
-	char id[FL_API_ID_MAX + 1];
-	char *body = NULL;
-	size_t *eps = NULL, n = 0, refused = SIZE_MAX;
-	uint64_t ttl;
+	struct fault_req q;
+	size_t n = 0, refused = SIZE_MAX;
+	cJSON *arr;
 	int r;
 
 	*result = NULL;
-	if (p->type != FL_PROVIDER_FAULT)
-		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
-	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
-	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
-	res = cJSON_CreateObject();
-	if (!target || !params || !res) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%s-f%u", s->experiment, ++s->seq);
-	cJSON_AddStringToObject(res, "fault_id", id);
-	cJSON_AddStringToObject(res, "kind", p->kind);
-	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
-	r = activity_eps(s, p, &eps, &n, err);
+	r = req_prepare(s, a, false, &q, err);
 	if (r < 0)
-		goto out;
-	r = monkey_pick(target, &eps, &n, res, err);
-	if (r < 0)
-		goto out;
-	/* Pod targets: pick pods across the cluster, only the agents on their nodes. */
-	r = fl_kube_discovery_target(target, s->eps, eps, &n, res, err);
-	if (r < 0)
-		goto out;
-	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
-	if (ttl > s->lease_ms)
-		ttl = s->lease_ms;
-	body = fl_api_fault_req_json(id, s->experiment, p->kind, target, params, ttl);
-	calls = calloc(n, sizeof(*calls));
-	if (!body || !calls) {
+		return r;
+	n = q.n;
+	calls = calloc(n ? n : 1, sizeof(*calls));
+	if (!calls) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		calls[i].ep = &s->eps[eps[i]];
+		calls[i].ep = &s->eps[q.eps[i]];
 		calls[i].method = "POST";
-		calls[i].body = body;
+		calls[i].body = q.body;
 		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults");
 	}
 	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
@@ -757,7 +769,7 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 		r = fl_error_set(err, -ECONNABORTED, path[0] ? path : NULL, "%s", why.msg);
 		goto rollback;
 	}
-	arr = cJSON_AddArrayToObject(res, "agents");
+	arr = cJSON_AddArrayToObject(q.res, "agents");
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -768,15 +780,15 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 			cJSON_AddItemToObject(o, "applied", cJSON_Duplicate(calls[i].json, true));
 		cJSON_AddItemToArray(arr, o);
 		/* No duration (a kill): live for one lease, never renewed. */
-		if (add_live(s, id, eps[i], p->duration_ms ? p->duration_ms : ttl) < 0)
+		if (add_live(s, q.id, q.eps[i], p->duration_ms ? p->duration_ms : q.ttl) < 0)
 			r = -ENOMEM;
 	}
 	if (r < 0) {
 		r = fl_error_set(err, r, NULL, "out of memory");
 		goto rollback;
 	}
-	*result = res;
-	res = NULL;
+	*result = q.res;
+	q.res = NULL;
 	r = 0;
 	goto out;
 rollback:
@@ -795,7 +807,7 @@ rollback:
 				continue;
 			undo[k].ep = calls[i].ep;
 			undo[k].method = "DELETE";
-			snprintf(undo[k].path, sizeof(undo[k].path), "/v1/faults/%s", id);
+			snprintf(undo[k].path, sizeof(undo[k].path), "/v1/faults/%s", q.id);
 			sure[k] = calls[i].status == 201;
 			k++;
 		}
@@ -829,11 +841,7 @@ out:
 	free(calls);
 	free(undo);
 	free(sure);
-	free(body);
-	free(eps);
-	cJSON_Delete(target);
-	cJSON_Delete(params);
-	cJSON_Delete(res);
+	req_done(&q);
 	return r;
 }
 
