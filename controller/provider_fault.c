@@ -633,6 +633,26 @@ out:
 	return r;
 }
 
+/* POST the request to each picked agent at `path`, in parallel; *calls: one per agent. */
+static int req_post(struct fl_fault_session *s, const struct fault_req *q, const char *path,
+		    struct fl_agent_call **calls, struct fl_error *err)
+{
+	struct fl_agent_call *c = calloc(q->n ? q->n : 1, sizeof(*c));
+	int r;
+
+	*calls = c;
+	if (!c)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < q->n; i++) {
+		c[i].ep = &s->eps[q->eps[i]];
+		c[i].method = "POST";
+		c[i].body = q->body;
+		snprintf(c[i].path, sizeof(c[i].path), "%s", path);
+	}
+	r = fl_agent_client_run(s->client, c, q->n, CALL_TIMEOUT_MS);
+	return r < 0 ? fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r)) : 0;
+}
+
 /* Ask each agent of the activity what it would do (POST /v1/faults?dry_run=1). */
 static int describe_locked(struct fl_fault_session *s, const struct fl_activity *act,
 			   cJSON **result, struct fl_error *err)
@@ -649,23 +669,11 @@ static int describe_locked(struct fl_fault_session *s, const struct fl_activity 
 	if (r < 0)
 		return r;
 	n = q.n;
-	calls = calloc(n ? n : 1, sizeof(*calls));
 	arr = cJSON_AddArrayToObject(q.res, "agents");
-	if (!calls || !arr) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	r = arr ? req_post(s, &q, "/v1/faults?dry_run=1", &calls, err)
+		: fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	if (r < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		calls[i].ep = &s->eps[q.eps[i]];
-		calls[i].method = "POST";
-		calls[i].body = q.body;
-		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults?dry_run=1");
-	}
-	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
-	if (r < 0) {
-		r = fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r));
-		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(calls[i].json, "description");
@@ -734,22 +742,11 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	if (r < 0)
 		return r;
 	n = q.n;
-	calls = calloc(n ? n : 1, sizeof(*calls));
-	if (!calls) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	r = req_post(s, &q, "/v1/faults", &calls, err);
+	if (r < 0 && !calls)
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		calls[i].ep = &s->eps[q.eps[i]];
-		calls[i].method = "POST";
-		calls[i].body = q.body;
-		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults");
-	}
-	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
-	if (r < 0) {
-		r = fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r));
+	if (r < 0)
 		goto rollback;
-	}
 	for (size_t i = 0; i < n; i++)
 		if (calls[i].status != 201 && refused == SIZE_MAX)
 			refused = i;
