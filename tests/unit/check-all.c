@@ -22,6 +22,7 @@
 	X(netlink)                                                                                 \
 	X(preload_rules)                                                                           \
 	X(kube)                                                                                    \
+	X(yaml)                                                                                    \
 	X(slo)                                                                                     \
 	X(fault_spec)                                                                              \
 	X(pick)
