@@ -1,9 +1,14 @@
 /*
- * The fault library: one file per fault kind behind one ops table, gathered
- * in a static registry (faults/registry.c). All libnl calls live in faults/.
+ * The fault library's apply side (fl_faults, the agent's): one file per fault
+ * kind behind one ops table, gathered in a static registry (faults/registry.c,
+ * the list in faults/kinds.h). Each kind's parse/describe/free are its spec's
+ * (faults/spec/<kind>.c, faults/spec.h), which the controller links alone.
+ * All libnl calls live in faults/.
  *
  * Life of a fault in the agent:
- *   parse(target, params)      -> typed spec (no side effects; every field checked)
+ *   parse(target, params)      -> typed spec (no side effects; every field checked;
+ *                                 the spec's parse, plus what only this host can say:
+ *                                 a pod's network namespace, netem's distribution table)
  *   plan(spec)                 -> undo record (reads the system: resolves PIDs,
  *                                 records the qdisc that is there now; changes nothing)
  *   -- the agent writes the undo record to its journal (temp, fsync, rename) --
@@ -28,6 +33,7 @@
 #include "core/buf.h"
 #include "core/compiler.h"
 #include "core/error.h"
+#include "faults/spec.h"
 
 /* Context the agent hands to every op (policy lives in the agent, not here). */
 struct fl_fault_ctx {
@@ -57,6 +63,8 @@ struct fl_fault_ctx {
 
 struct fl_fault_ops {
 	const char *kind;
+	/* The kind's spec side (family, instant, the offline parse). */
+	const struct fl_fault_spec_ops *spec;
 	/* Typed spec from the API body's target and params; errors carry a JSON path. */
 	int (*parse)(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err);
 	/* Read the system, decide exactly what apply will do, and return how to undo it. */
@@ -76,6 +84,11 @@ struct fl_fault_ops {
 	void (*free)(void *spec);
 };
 
+/* Each kind's ops, defined in faults/<kind>.c. */
+#define FL_FAULT_OPS_DECLARE(k) extern const struct fl_fault_ops fl_fault_##k;
+FL_FAULT_KINDS(FL_FAULT_OPS_DECLARE)
+#undef FL_FAULT_OPS_DECLARE
+
 /* Look a kind up in the static registry; NULL when unknown. */
 const struct fl_fault_ops *fl_fault_lookup(const char *kind);
 /* Iterate the registry: returns NULL past the end. */
@@ -93,5 +106,7 @@ void fl_fault_net_capabilities(cJSON *caps);
  * calls this about once a second, else a deleted pod's netns would outlive it.
  */
 void fl_fault_housekeep(void);
+/* Is the cgroup v2 freezer (cgroup.freeze) usable here? (faults/pause.c) */
+bool fl_pause_freezer_available(char *why, size_t whylen);
 
 #endif

@@ -3,12 +3,13 @@
  * same interface or route_to, same scope) in each pod's network namespace.
  *
  * netem, bandwidth and partition register these wrappers around their
- * one-namespace ops. A target that is not a pod, or a pod selection that
- * matches one pod here, goes straight to the kind: same spec, same undo record
- * as before. When several pods match (fl_pod_target_netns refuses with -E2BIG
- * at $.target.pod), each distinct network namespace (pods sharing one, as
- * hostNetwork pods do, count once) gets its own spec, parsed from the target
- * with "netns_path": /proc/PID/ns/net of the pod's sandbox in place of "pod".
+ * one-namespace ops. A target that is not a pod goes straight to the kind. A
+ * pod target is checked whole by the kind's spec (what the controller checks
+ * offline), then its pods on this node are listed (fl_pod_target_netns_all):
+ * one pod is the kind's own spec and undo record, parsed from the target with
+ * "netns_path": /proc/PID/ns/net of the pod's sandbox in place of "pod";
+ * several pods get one such spec per distinct network namespace (pods sharing
+ * one, as hostNetwork pods do, count once).
  *
  * The undo record then lists every namespace's own record, all of them made by
  * plan, so the agent journals them all before apply touches any:
@@ -156,28 +157,45 @@ int fl_nl_multi_parse(const struct fl_fault_ops *one, const cJSON *target, const
 {
 	struct fl_nl_multi *m = calloc(1, sizeof(*m));
 	struct fl_pod_netns_ent *pods = NULL;
-	const cJSON *pod;
+	const cJSON *pod =
+	    cJSON_IsObject(target) ? cJSON_GetObjectItemCaseSensitive(target, "pod") : NULL;
 	size_t npods = 0;
+	void *checked = NULL;
 	int r;
 
 	if (!m)
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	m->one = one;
-	r = one->parse(target, params, &m->single, err);
-	if (r == 0) {
-		*out = m;
-		return 0;
+	if (!pod) {
+		r = one->parse(target, params, &m->single, err);
+		goto out;
+	}
+	/* The whole fault first, as the controller checks it offline; then the pods here. */
+	r = one->spec->parse(target, params, &checked, err);
+	if (r == 0)
+		one->spec->free(checked);
+	if (r == 0)
+		r = fl_pod_target_netns_all(pod, POD_PATH, &pods, &npods, err);
+	if (r < 0)
+		goto out;
+	if (npods == 1) {
+		/* One namespace: the kind's own spec and record, as for a netns_path target. */
+		cJSON *t = target_for(target, pods[0].netns);
+
+		r = t ? one->parse(t, params, &m->single, err)
+		      : fl_error_set(err, -ENOMEM, "", "out of memory");
+		cJSON_Delete(t);
+		goto out;
 	}
 	free(m);
-	/* Several pods here (fl_pod_target_netns said so): one spec per namespace. */
-	pod = cJSON_IsObject(target) ? cJSON_GetObjectItemCaseSensitive(target, "pod") : NULL;
-	if (r != -E2BIG || !pod || strcmp(err->path, POD_PATH))
-		return r;
-	fl_error_init(err);
-	r = fl_pod_target_netns_all(pod, POD_PATH, &pods, &npods, err);
-	if (r == 0)
-		r = fl_nl_multi_parse_pods(one, target, params, pods, npods, out, err);
+	m = NULL;
+	r = fl_nl_multi_parse_pods(one, target, params, pods, npods, out, err);
+out:
 	free(pods);
+	if (m && r == 0)
+		*out = m;
+	else
+		free(m);
 	return r;
 }
 

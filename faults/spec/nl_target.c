@@ -1,11 +1,11 @@
-/* The "target" of a network fault: which netns, which interface. */
+/* The "target" of a network fault: which netns, which interface; its "direction". */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "faults/nl_common.h"
-#include "faults/pod_select.h"
+#include "faults/spec/nl_spec.h"
+#include "faults/spec/pod_sel.h"
 
 #define PID_MAX 4194304 /* PID_MAX_LIMIT on 64-bit */
 
@@ -39,7 +39,8 @@ static bool has_dot_component(const char *s)
  *   "netns_path": PATH   -> an absolute path to a netns file (bind mount or /proc/P/ns/net),
  *                           without "." or ".." components
  *   "pid": N             -> /proc/N/ns/net (the namespace of a running process)
- *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net (faults/pod_select.h)
+ *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net: checked here
+ *                           (faults/spec/pod_sel.h), found by the agent (nl_multi.c)
  *   "interface": IFNAME  -> that interface
  *   "route_to": IP       -> the interface the kernel routes that address (IPv4 or
  *                           IPv6, no prefix) through
@@ -91,13 +92,17 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 				 t->netns);
 			nns++;
 		} else if (!strcmp(k, "pod")) {
-			/* A pod's namespace, through its sandbox (faults/pod_select.c). */
-			int r = fl_pod_target_netns(it, path, t->netns, sizeof(t->netns), err);
+			/* A pod's namespace is its sandbox's: the agent looks it up (nl_multi.c).
+			 */
+			struct fl_pod_sel sel;
+			int r = fl_pod_sel_parse_net(it, path, &sel, err);
 
 			if (r < 0)
 				return r;
-			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
-				 t->netns);
+			snprintf(t->netns_label, sizeof(t->netns_label),
+				 "nsenter --net=<pod %s/%s> ", sel.namespace,
+				 sel.name ? sel.name : sel.labels);
+			fl_pod_sel_done(&sel);
 			nns++;
 		} else if (!strcmp(k, "interface")) {
 			if (!cJSON_IsString(it) || !*it->valuestring ||
@@ -168,4 +173,20 @@ void fl_nl_netns_prefix(const char *netns, char *buf, size_t len)
 		snprintf(buf, len, "ip netns exec %s ", name);
 	else
 		snprintf(buf, len, "nsenter --net=%s ", netns);
+}
+
+int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, "direction");
+
+	*ingress = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) ||
+	    (strcmp(v->valuestring, "egress") && strcmp(v->valuestring, "ingress")))
+		return fl_error_set(err, -EINVAL, "$.params.direction",
+				    "expected \"egress\" (packets sent, the default) or "
+				    "\"ingress\" (packets received)");
+	*ingress = !strcmp(v->valuestring, "ingress");
+	return 0;
 }

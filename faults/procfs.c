@@ -1,0 +1,264 @@
+/*
+ * A process as faultline identifies it, read from procfs: pid + start time
+ * (field 22 of /proc/PID/stat), the boot it was seen in, its v2 cgroup, and
+ * pidfds that are checked against the start time, so a signal never reaches
+ * a newcomer that inherited the PID. A recorded identity carries the boot it
+ * was taken in (the kernel's boot_id): the start time counts from boot, so
+ * after a reboot the same (pid, start) can name another process -- services
+ * started early in boot often get both again -- and a record of another boot
+ * names no process at all.
+ */
+#include "faults/procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/json.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+int fl_proc_read_small(const char *path, char *buf, size_t len, size_t *got)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < len) {
+		ssize_t k = read(fd, buf + n, len - 1 - n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (got)
+		*got = n;
+	return r;
+}
+
+/* Parse /proc/PID/stat: comm is in parentheses and may contain spaces or ')'. */
+int fl_proc_stat_full(int pid, char *state, unsigned *flags, unsigned long long *start)
+{
+	char path[64], buf[1024];
+	char *p;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	r = fl_proc_read_small(path, buf, sizeof(buf), NULL);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EIO;
+	p += 2;
+	/* Fields from 3: state ppid pgrp session tty_nr tpgid flags ... starttime(22). */
+	{
+		char st;
+		unsigned fl;
+		unsigned long long stt;
+
+		if (sscanf(p,
+			   "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			   "%*d %llu",
+			   &st, &fl, &stt) != 3)
+			return -EIO;
+		if (state)
+			*state = st;
+		if (flags)
+			*flags = fl;
+		if (start)
+			*start = stt;
+	}
+	return 0;
+}
+
+int fl_proc_stat(int pid, unsigned long long *start, char *state)
+{
+	if (pid <= 0)
+		return -ESRCH;
+	return fl_proc_stat_full(pid, state, NULL, start);
+}
+
+int fl_proc_cgroup(int pid, char *buf, size_t len)
+{
+	char path[64], data[8192];
+	char *line, *save = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	r = fl_proc_read_small(path, data, sizeof(data), NULL);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "0::", 3)) {
+			if ((size_t)snprintf(buf, len, "%s", line + 3) >= len)
+				return -ENAMETOOLONG;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int fl_proc_pidfd(const struct fl_proc_ident *p)
+{
+	unsigned long long start;
+	int fd, r;
+
+	if (p->pid <= 0)
+		return -ESRCH;
+	fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* The pidfd pins whatever process had the PID at open time; check it is ours. */
+	r = fl_proc_stat(p->pid, &start, NULL);
+	if (r < 0 || start != p->start) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+int fl_proc_signal(const struct fl_proc_ident *p, int sig)
+{
+	int fd = fl_proc_pidfd(p);
+	int r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+bool fl_proc_pidfd_available(char *why, size_t whylen)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd < 0) {
+		if (why)
+			snprintf(why, whylen, "pidfd_open(2): %s", strerror(errno));
+		return false;
+	}
+	/* Signal 0 checks pidfd_send_signal(2) exists without doing anything. */
+	if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0) {
+		if (why)
+			snprintf(why, whylen, "pidfd_send_signal(2): %s", strerror(errno));
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+#define BOOT_ID_LEN 36 /* 8-4-4-4-12 hex digits and dashes */
+
+static char boot_id_buf[BOOT_ID_LEN + 1];
+static pthread_once_t boot_id_once = PTHREAD_ONCE_INIT;
+
+static void boot_id_read(void)
+{
+	char b[BOOT_ID_LEN + 2];
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n == BOOT_ID_LEN + 1 && b[BOOT_ID_LEN] == '\n')
+		memcpy(boot_id_buf, b, BOOT_ID_LEN);
+}
+
+/* This boot's id, or "" where /proc does not say (then records carry none). */
+static const char *boot_id(void)
+{
+	pthread_once(&boot_id_once, boot_id_read);
+	return boot_id_buf;
+}
+
+cJSON *fl_proc_idents_json(const struct fl_proc_ident *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(a, o) ||
+		    !cJSON_AddNumberToObject(o, "pid", v[i].pid) ||
+		    !cJSON_AddNumberToObject(o, "start", (double)v[i].start) ||
+		    (boot_id()[0] && !cJSON_AddStringToObject(o, "boot", boot_id()))) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int fl_proc_ident_from_json(const cJSON *j, struct fl_proc_ident *p)
+{
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
+	const cJSON *start = cJSON_GetObjectItemCaseSensitive(j, "start");
+	const cJSON *boot = cJSON_GetObjectItemCaseSensitive(j, "boot");
+	uint64_t s;
+
+	if (!cJSON_IsNumber(pid) || pid->valuedouble < 1 || pid->valuedouble > 4194304 ||
+	    fl_json_get_u64(start, &s) < 0 ||
+	    (boot && (!cJSON_IsString(boot) || strlen(boot->valuestring) != BOOT_ID_LEN)))
+		return -EINVAL;
+	p->pid = (int)pid->valuedouble;
+	p->start = s;
+	/* Taken in another boot: no process of this one is it (records without "boot"
+	 * predate the field and are trusted as before). */
+	if (boot && boot_id()[0] && strcmp(boot->valuestring, boot_id()))
+		p->start = FL_PROC_START_OTHER_BOOT;
+	return 0;
+}
+
+int fl_cgroup2_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[2048], *sep;
+
+		/* id parent maj:min root mountpoint opts... - fstype source superopts */
+		if (sscanf(line, "%*s %*s %*s %*s %2047s", mnt) != 1)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if ((size_t)snprintf(buf, len, "%s", mnt) >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
