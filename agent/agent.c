@@ -30,6 +30,7 @@
 #define DUE_MAX		  64	/* leases dispatched per pass of the lease thread */
 #define KEYS_MAX	  16	/* interfaces/tables one fault holds before it holds them all */
 #define RECONCILE_WAIT_MS 10000 /* start serving after this long even if reverts still run */
+#define LOCK_WAIT_MS	  3000	/* how long a start waits for agent.lock to be let go */
 
 /*
  * Locking. a->mu guards the table (the list, every fault's state, deadline
@@ -623,7 +624,18 @@ int fl_agent_new(const char *state_dir, const struct fl_agent_config *cfg, struc
 		free(a);
 		return fl_error_set(err, r, NULL, "out of memory");
 	}
-	r = fl_journal_open(&a->journal, state_dir, err);
+	/*
+	 * The lock is flock(2)'s, held by the open file: a process the previous
+	 * agent forked (a command it launches, between fork and exec) shares it
+	 * for a moment after that agent died. A restart right after a SIGKILL
+	 * waits that moment out; another live agent keeps it, and we give up.
+	 */
+	for (uint64_t end = fl_now_mono_ms() + LOCK_WAIT_MS;;) {
+		r = fl_journal_open(&a->journal, state_dir, err);
+		if (r != -EBUSY || fl_now_mono_ms() >= end)
+			break;
+		usleep(20000);
+	}
 	if (r < 0) {
 		fl_workers_free(a->workers);
 		free(a);
