@@ -46,6 +46,8 @@
  *      +--apply failed------+---- revert failed: retried --+
  *   KEPT: a journal record that cannot be read or trusted; listed, id taken,
  *         never reverted by the agent.
+ *   GONE: reverted, its journal record being removed: no longer listed, its
+ *         id still taken (a new record under it must not be the one removed).
  *
  * The lease thread only moves due faults to REVERTING and hands them to the
  * worker pool, so a revert stuck in the kernel or behind a lock somebody
@@ -54,9 +56,10 @@
  * or shim table (their "keys", from the undo record) run one at a time,
  * since the kinds' check-then-act on it must see each other's results.
  */
-enum fault_state { F_APPLYING, F_LIVE, F_REVERTING, F_KEPT, F_STATE__MAX };
+enum fault_state { F_APPLYING, F_LIVE, F_REVERTING, F_KEPT, F_GONE, F_STATE__MAX };
 
-static const char *const state_names[F_STATE__MAX] = {"applying", "live", "reverting", "kept"};
+static const char *const state_names[F_STATE__MAX] = {"applying", "live", "reverting", "kept",
+						      "reverted"};
 
 struct fkey {
 	unsigned long long a; /* a netns inode, or a hash of a table name */
@@ -486,6 +489,10 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, struct 
 		int jr;
 
 		said = fl_kube_client_note_restarts(f->id, f->undo); /* pod targets */
+		/* Not listed from now on: whoever sees its record gone sees it gone too. */
+		pthread_mutex_lock(&a->mu);
+		f->state = F_GONE;
+		pthread_mutex_unlock(&a->mu);
 		jr = fl_journal_remove(&a->journal, f->id);
 		if (jr < 0)
 			fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, "error",
@@ -658,6 +665,9 @@ int fl_agent_start(struct fl_agent *a)
 	if (r)
 		return -r;
 	a->thread_started = true;
+	/* Revert workers waiting already: the first lease to run out needs no new thread. */
+	if (fl_workers_warm(a->workers) < 0)
+		fl_log(FL_LOG_WARN, "cannot start revert workers ahead of need", NULL);
 	return 0;
 }
 
@@ -772,7 +782,7 @@ int fl_agent_reconcile(struct fl_agent *a)
 	for (;;) {
 		left = 0;
 		for (struct fault *f = a->faults; f; f = f->next)
-			if (f->from_journal && f->state == F_REVERTING)
+			if (f->from_journal && (f->state == F_REVERTING || f->state == F_GONE))
 				left++;
 		if (!left || pthread_cond_timedwait(&a->changed, &a->mu, &ts) == ETIMEDOUT)
 			break;
@@ -1075,7 +1085,7 @@ cJSON *fl_agent_list(struct fl_agent *a, const char *experiment)
 
 	pthread_mutex_lock(&a->mu);
 	for (struct fault *f = a->faults; f && arr; f = f->next)
-		if (!experiment || !strcmp(f->experiment, experiment))
+		if (f->state != F_GONE && (!experiment || !strcmp(f->experiment, experiment)))
 			cJSON_AddItemToArray(arr, fault_json(f, false));
 	pthread_mutex_unlock(&a->mu);
 	return o;
@@ -1088,7 +1098,7 @@ int fl_agent_get(struct fl_agent *a, const char *id, cJSON **out, struct fl_erro
 
 	pthread_mutex_lock(&a->mu);
 	f = find(a, id);
-	if (f)
+	if (f && f->state != F_GONE)
 		*out = fault_json(f, true);
 	else
 		r = fl_error_set(err, -ENOENT, "$.id", "no live fault with id \"%s\"", id);
@@ -1109,7 +1119,7 @@ int fl_agent_renew(struct fl_agent *a, const char *id, uint64_t ttl_ms, cJSON **
 		r = fl_error_set(err, -ENOENT, "$.id", "no live fault with id \"%s\"", id);
 		goto out;
 	}
-	if (f->state == F_REVERTING) {
+	if (f->state == F_REVERTING || f->state == F_GONE) {
 		r = fl_error_set(err, -ENOENT, "$.id",
 				 "fault \"%s\" is being reverted (its lease ran out, or a revert "
 				 "was asked for)",
@@ -1326,7 +1336,7 @@ int fl_agent_stop(struct fl_agent *a, uint64_t timeout_ms, bool *stuck)
 				f->reason = "agent stopping";
 				todo = f;
 			}
-			if (f->state == F_APPLYING || f->state == F_REVERTING)
+			if (f->state == F_APPLYING || f->state == F_REVERTING || f->state == F_GONE)
 				busy++;
 		}
 		if (todo) {
@@ -1340,7 +1350,7 @@ int fl_agent_stop(struct fl_agent *a, uint64_t timeout_ms, bool *stuck)
 	}
 	busy = 0;
 	for (struct fault *f = a->faults; f; f = f->next)
-		if (f->state == F_APPLYING || f->state == F_REVERTING)
+		if (f->state == F_APPLYING || f->state == F_REVERTING || f->state == F_GONE)
 			busy++;
 	left = (int)a->live;
 	pthread_mutex_unlock(&a->mu);
@@ -1434,9 +1444,9 @@ int fl_agent_metrics(struct fl_agent *a, struct fl_buf *b)
 		    "journal at start.\n"
 		    "# TYPE faultline_agent_reconciled_total counter\n"
 		    "faultline_agent_reconciled_total %llu\n",
-		    a->live, by_state[F_APPLYING], by_state[F_LIVE], by_state[F_REVERTING],
-		    by_state[F_KEPT], a->lease_expiries, (double)a->lease_late_max_ms / 1000.0,
-		    a->reconciled);
+		    a->live, by_state[F_APPLYING], by_state[F_LIVE],
+		    by_state[F_REVERTING] + by_state[F_GONE], by_state[F_KEPT], a->lease_expiries,
+		    (double)a->lease_late_max_ms / 1000.0, a->reconciled);
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }

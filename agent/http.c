@@ -20,14 +20,17 @@
 #include <microhttpd.h>
 
 #include "agent/log.h"
+#include "agent/workers.h"
 #include "core/api.h"
 #include "core/buf.h"
 #include "core/duration.h"
 
-#define CLIENTS_MAX 256
-#define DISCARD_MAX (4 * 1024 * 1024)
-#define LAT_BUCKETS 12
-#define URI_MAX	    8192 /* a longer request target is refused (414) */
+#define CLIENTS_MAX	 256
+#define DISCARD_MAX	 (4 * 1024 * 1024)
+#define LAT_BUCKETS	 12
+#define URI_MAX		 8192 /* a longer request target is refused (414) */
+#define API_WORKERS_MAX	 64   /* fault operations running at once; more wait their turn */
+#define API_WORKERS_KEEP 4
 
 /*
  * Connections. Connecting needs no token, and on loopback every local user
@@ -84,9 +87,11 @@ struct fl_http {
 	char bound[300];
 	const char *tls_cert, *tls_key, *tls_client_ca; /* borrowed until fl_http_serve */
 	cJSON *caps;
+	struct fl_workers *workers; /* fault operations (POST, DELETE) run there */
 	/*
-	 * Every connection has a thread of its own (a request waiting on a slow
-	 * fault holds up nobody else), so what follows is shared: under mu.
+	 * libmicrohttpd's one thread serves every connection; fault operations
+	 * run on workers (a request waiting on a slow fault holds up nobody
+	 * else). What follows is shared with them: under mu.
 	 */
 	pthread_mutex_t mu;
 	pthread_cond_t idle; /* inflight dropped to 0 */
@@ -102,6 +107,13 @@ struct fl_http {
 	unsigned long long noise_suppressed;
 };
 
+/* An answer made away from the connection (on a worker), queued on it later. */
+struct answer {
+	unsigned status;
+	char *body; /* JSON text (owned); NULL: out of memory */
+	bool text;  /* Prometheus text instead */
+};
+
 struct req {
 	uint64_t start_us;
 	struct fl_buf body;
@@ -114,6 +126,13 @@ struct req {
 	char *uri; /* the request target as sent (path and query, not decoded), or NULL */
 	size_t urilen;
 	char *path; /* its path, decoded (decode_path) */
+	char method[16];
+	/* A POST or DELETE runs on a worker (job_main) while the connection is suspended. */
+	struct fl_http *h;
+	struct MHD_Connection *c;
+	bool job;      /* handed to a worker, answer not queued yet */
+	bool job_done; /* the worker is done (under h->mu) */
+	struct answer ans;
 };
 
 /* Compare every byte whatever the first difference, so timing says nothing. */
@@ -194,18 +213,48 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return r;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *o)
+static void ans_json(struct answer *a, unsigned status, cJSON *o)
 {
-	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+	a->status = status;
+	a->body = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+}
+
+static void ans_error(struct answer *a, unsigned status, const char *code, const char *path,
+		      const char *fmt, ...) FL_PRINTF(5, 6);
+static void ans_error(struct answer *a, unsigned status, const char *code, const char *path,
+		      const char *fmt, ...)
+{
+	char msg[FL_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->status = status;
+	a->body = fl_api_error_json(code, msg, path);
+}
+
+static void ans_fl_error(struct answer *a, const struct fl_error *err)
+{
+	const char *code;
+	int st = fl_agent_http_status(err->code, &code);
+
+	ans_error(a, (unsigned)st, code, err->path[0] ? err->path : NULL, "%s", err->msg);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct answer *a)
+{
 	enum MHD_Result r;
 
-	cJSON_Delete(o);
-	if (!s)
+	if (!a->body)
 		return send_text(c, 500, "application/json",
 				 "{\"error\":{\"code\":\"internal\",\"message\":\"out of "
 				 "memory\",\"path\":null}}");
-	r = send_text(c, status, "application/json", s);
-	free(s);
+	r = send_text(c, a->status, a->text ? "text/plain; version=0.0.4" : "application/json",
+		      a->body);
+	free(a->body);
+	a->body = NULL;
 	return r;
 }
 
@@ -215,27 +264,22 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 				  const char *path, const char *fmt, ...)
 {
 	char msg[FL_ERROR_MSG_MAX];
-	char *s;
+	struct answer a;
 	va_list ap;
-	enum MHD_Result r;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	s = fl_api_error_json(code, msg, path);
-	if (!s)
-		return MHD_NO;
-	r = send_text(c, status, "application/json", s);
-	free(s);
-	return r;
+	ans_error(&a, status, code, path, "%s", msg);
+	return send_answer(c, &a);
 }
 
 static enum MHD_Result send_fl_error(struct MHD_Connection *c, const struct fl_error *err)
 {
-	const char *code;
-	int st = fl_agent_http_status(err->code, &code);
+	struct answer a;
 
-	return send_error(c, (unsigned)st, code, err->path[0] ? err->path : NULL, "%s", err->msg);
+	ans_fl_error(&a, err);
+	return send_answer(c, &a);
 }
 
 static void client_key(struct MHD_Connection *c, char *key, size_t len)
@@ -304,9 +348,8 @@ static void evict_locked(struct fl_http *h, struct conn *c)
 
 /*
  * A new connection: make room if needed (see CONN_MAX), give it the short
- * timeout of a client that has not authenticated yet. Called by
- * libmicrohttpd's listening thread before the connection's own thread
- * starts; CLOSED comes before its socket is closed.
+ * timeout of a client that has not authenticated yet. Called on
+ * libmicrohttpd's thread; CLOSED comes before the socket is closed.
  */
 static void connection_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			      enum MHD_ConnectionNotificationCode toe)
@@ -527,7 +570,7 @@ static int decode_path(const char *p, size_t n, char *out, size_t outlen)
 	return 0;
 }
 
-static enum MHD_Result do_health(struct fl_http *h, struct MHD_Connection *c)
+static void do_health(struct fl_http *h, struct answer *out)
 {
 	cJSON *o = cJSON_Duplicate(h->caps, true);
 
@@ -538,16 +581,15 @@ static enum MHD_Result do_health(struct fl_http *h, struct MHD_Connection *c)
 		cJSON_AddNumberToObject(o, "pid", getpid());
 		cJSON_AddBoolToObject(o, "tls", h->tls);
 	}
-	return send_json(c, 200, o);
+	ans_json(out, 200, o);
 }
 
-static enum MHD_Result do_metrics(struct fl_http *h, struct MHD_Connection *c)
+static void do_metrics(struct fl_http *h, struct answer *out)
 {
 	struct fl_buf b;
 	unsigned long long cum = 0, lat[LAT_BUCKETS + 1], requests, auth, rate, hidden, evicted;
 	double sum;
 	size_t nconns;
-	enum MHD_Result r;
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
@@ -597,17 +639,20 @@ static enum MHD_Result do_metrics(struct fl_http *h, struct MHD_Connection *c)
 				   "faultline_agent_api_latency_seconds_sum %.6f\n"
 				   "faultline_agent_api_latency_seconds_count %llu\n",
 				   cum, sum, cum);
-	if (rc < 0)
-		r = send_error(c, 500, "internal", NULL, "metrics: %s", strerror(-rc));
-	else
-		r = send_text(c, 200, "text/plain; version=0.0.4", b.data ? b.data : "");
+	if (rc < 0) {
+		ans_error(out, 500, "internal", NULL, "metrics: %s", strerror(-rc));
+		fl_buf_done(&b);
+		return;
+	}
+	out->status = 200;
+	out->body = strdup(b.data ? b.data : "");
+	out->text = true;
 	fl_buf_done(&b);
-	return r;
 }
 
 /* POST /v1/faults[?dry_run=1|true|0|false]: apply, or only parse, plan and describe. */
-static enum MHD_Result do_apply(struct fl_http *h, struct MHD_Connection *c, struct req *rq,
-				const struct fl_api_query *q)
+static void do_apply(struct fl_http *h, struct req *rq, const struct fl_api_query *q,
+		     struct answer *out)
 {
 	const char *dry = fl_api_query_get(q, "dry_run");
 	struct fl_api_fault_req fr;
@@ -621,61 +666,60 @@ static enum MHD_Result do_apply(struct fl_http *h, struct MHD_Connection *c, str
 		if (!strcmp(dry, "1") || !strcmp(dry, "true"))
 			is_dry = true;
 		else if (strcmp(dry, "0") && strcmp(dry, "false"))
-			return send_error(c, 400, "invalid_request", "?dry_run",
-					  "dry_run is 1, true, 0 or false");
+			return ans_error(out, 400, "invalid_request", "?dry_run",
+					 "dry_run is 1, true, 0 or false");
 	}
 	r = fl_api_fault_req_parse(rq->body.data, rq->body.len, &fr, &err);
 	if (r < 0)
-		return send_fl_error(c, &err);
+		return ans_fl_error(out, &err);
 	if (is_dry)
 		r = fl_agent_dry_run(h->agent, &fr, &resp, &err);
 	else
 		r = fl_agent_apply(h->agent, &fr, &resp, &err);
 	fl_api_fault_req_done(&fr);
 	if (r < 0)
-		return send_fl_error(c, &err);
-	return send_json(c, is_dry ? 200 : 201, resp);
+		return ans_fl_error(out, &err);
+	ans_json(out, is_dry ? 200 : 201, resp);
 }
 
 /* DELETE /v1/faults?experiment=X|all=true: 200 with the lists, or 500 with them and the error. */
-static enum MHD_Result do_revert_match(struct fl_http *h, struct MHD_Connection *c,
-				       const struct fl_api_query *q)
+static void do_revert_match(struct fl_http *h, const struct fl_api_query *q, struct answer *out)
 {
 	const char *exp = fl_api_query_get(q, "experiment");
 	const char *all = fl_api_query_get(q, "all");
 	struct fl_error err;
-	cJSON *out = NULL, *e;
+	cJSON *o = NULL, *e;
 	const char *code;
 	int r, st;
 
 	fl_error_init(&err);
 	if ((exp && all) || (!exp && !all))
-		return send_error(c, 400, "invalid_request", NULL,
-				  "give ?experiment=ID or ?all=true");
+		return ans_error(out, 400, "invalid_request", NULL,
+				 "give ?experiment=ID or ?all=true");
 	if (all && strcmp(all, "true"))
-		return send_error(c, 400, "invalid_request", "?all", "all is true");
+		return ans_error(out, 400, "invalid_request", "?all", "all is true");
 	if (exp && !fl_api_id_valid(exp, FL_API_EXPERIMENT_MAX))
-		return send_error(c, 400, "invalid_request", "$.experiment",
-				  "not a valid experiment id");
-	r = fl_agent_revert_match(h->agent, exp, &out, &err);
+		return ans_error(out, 400, "invalid_request", "$.experiment",
+				 "not a valid experiment id");
+	r = fl_agent_revert_match(h->agent, exp, &o, &err);
 	if (r == 0)
-		return send_json(c, 200, out);
+		return ans_json(out, 200, o);
 	/* Which faults went and which did not is the answer too. */
 	st = fl_agent_http_status(err.code, &code);
-	e = out ? cJSON_AddObjectToObject(out, "error") : NULL;
+	e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
 	if (!e) {
-		cJSON_Delete(out);
-		return send_fl_error(c, &err);
+		cJSON_Delete(o);
+		return ans_fl_error(out, &err);
 	}
 	cJSON_AddStringToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "message", err.msg);
 	cJSON_AddNullToObject(e, "path");
-	return send_json(c, (unsigned)st, out);
+	ans_json(out, (unsigned)st, o);
 }
 
 /* Routes under /v1/faults/{id}[/renew]. */
-static enum MHD_Result do_fault_id(struct fl_http *h, struct MHD_Connection *c, const char *method,
-				   const char *rest, struct req *rq)
+static void do_fault_id(struct fl_http *h, const char *method, const char *rest, struct req *rq,
+			struct answer *ans)
 {
 	char id[FL_API_ID_MAX + 1];
 	const char *slash = strchr(rest, '/');
@@ -686,12 +730,12 @@ static enum MHD_Result do_fault_id(struct fl_http *h, struct MHD_Connection *c, 
 
 	fl_error_init(&err);
 	if (n == 0 || n > FL_API_ID_MAX)
-		return send_error(c, 404, "not_found", "$.id", "no such fault id");
+		return ans_error(ans, 404, "not_found", "$.id", "no such fault id");
 	memcpy(id, rest, n);
 	id[n] = '\0';
 	if (!fl_api_id_valid(id, FL_API_ID_MAX))
-		return send_error(
-		    c, 400, "invalid_request", "$.id",
+		return ans_error(
+		    ans, 400, "invalid_request", "$.id",
 		    "fault ids are 1-%d characters of [A-Za-z0-9._:-], starting with a "
 		    "letter or digit",
 		    FL_API_ID_MAX);
@@ -699,21 +743,21 @@ static enum MHD_Result do_fault_id(struct fl_http *h, struct MHD_Connection *c, 
 		uint64_t ttl = 0;
 
 		if (strcmp(slash, "/renew"))
-			return send_error(c, 404, "not_found", NULL, "no such endpoint");
+			return ans_error(ans, 404, "not_found", NULL, "no such endpoint");
 		if (strcmp(method, "POST"))
-			return send_error(c, 405, "method_not_allowed", NULL, "use POST to renew");
+			return ans_error(ans, 405, "method_not_allowed", NULL, "use POST to renew");
 		r = fl_api_renew_parse(rq->body.data, rq->body.len, &ttl, &err);
 		if (r == 0)
 			r = fl_agent_renew(h->agent, id, ttl, &out, &err);
-		return r < 0 ? send_fl_error(c, &err) : send_json(c, 200, out);
+		return r < 0 ? ans_fl_error(ans, &err) : ans_json(ans, 200, out);
 	}
 	if (!strcmp(method, "GET"))
 		r = fl_agent_get(h->agent, id, &out, &err);
 	else if (!strcmp(method, "DELETE"))
 		r = fl_agent_revert(h->agent, id, &out, &err);
 	else
-		return send_error(c, 405, "method_not_allowed", NULL, "use GET or DELETE");
-	return r < 0 ? send_fl_error(c, &err) : send_json(c, 200, out);
+		return ans_error(ans, 405, "method_not_allowed", NULL, "use GET or DELETE");
+	return r < 0 ? ans_fl_error(ans, &err) : ans_json(ans, 200, out);
 }
 
 /* The parameters a route takes (NULL: none); unknown and repeated ones are refused. */
@@ -734,40 +778,66 @@ static const char *const *route_args(const char *path, const char *method)
 	return NULL;
 }
 
-static enum MHD_Result dispatch(struct fl_http *h, struct MHD_Connection *c, const char *path,
-				const char *method, struct req *rq)
+/*
+ * Every route but health. A GET only reads the fault table (its lock is
+ * never held across I/O) and is answered on the spot; a POST or DELETE may
+ * wait on a fault's plan, apply or revert and runs on a worker (below).
+ */
+static void dispatch(struct fl_http *h, struct req *rq, struct answer *out)
 {
 	const char *qs = rq->uri ? strchr(rq->uri, '?') : NULL;
+	const char *path = rq->path, *method = rq->method;
 	struct fl_api_query q;
 	struct fl_error err;
 
 	fl_error_init(&err);
 	if (fl_api_query_parse(qs ? qs + 1 : NULL, qs ? strlen(qs + 1) : 0,
 			       route_args(path, method), &q, &err) < 0)
-		return send_fl_error(c, &err);
+		return ans_fl_error(out, &err);
 	if (!strcmp(path, "/metrics")) {
 		if (strcmp(method, "GET"))
-			return send_error(c, 405, "method_not_allowed", NULL, "use GET");
-		return do_metrics(h, c);
+			return ans_error(out, 405, "method_not_allowed", NULL, "use GET");
+		return do_metrics(h, out);
 	}
 	if (!strcmp(path, "/v1/faults")) {
 		if (!strcmp(method, "POST"))
-			return do_apply(h, c, rq, &q);
+			return do_apply(h, rq, &q, out);
 		if (!strcmp(method, "GET")) {
 			const char *exp = fl_api_query_get(&q, "experiment");
 
 			if (exp && !fl_api_id_valid(exp, FL_API_EXPERIMENT_MAX))
-				return send_error(c, 400, "invalid_request", "$.experiment",
-						  "not a valid experiment id");
-			return send_json(c, 200, fl_agent_list(h->agent, exp));
+				return ans_error(out, 400, "invalid_request", "$.experiment",
+						 "not a valid experiment id");
+			return ans_json(out, 200, fl_agent_list(h->agent, exp));
 		}
 		if (!strcmp(method, "DELETE"))
-			return do_revert_match(h, c, &q);
-		return send_error(c, 405, "method_not_allowed", NULL, "use GET, POST or DELETE");
+			return do_revert_match(h, &q, out);
+		return ans_error(out, 405, "method_not_allowed", NULL, "use GET, POST or DELETE");
 	}
 	if (!strncmp(path, "/v1/faults/", 11))
-		return do_fault_id(h, c, method, path + 11, rq);
-	return send_error(c, 404, "not_found", NULL, "no such endpoint");
+		return do_fault_id(h, method, path + 11, rq, out);
+	ans_error(out, 404, "not_found", NULL, "no such endpoint");
+}
+
+/*
+ * On a worker: the request's fault operation, however long it takes, while
+ * its connection is suspended (libmicrohttpd neither polls nor times it out
+ * meanwhile). Then the connection is resumed, and the access handler, called
+ * again, queues the answer. Resuming is the last thing done with rq: the
+ * request may be completed (and freed) from then on.
+ */
+static void job_main(void *p)
+{
+	struct req *rq = p;
+	struct fl_http *h = rq->h;
+	struct answer a = {0};
+
+	dispatch(h, rq, &a);
+	pthread_mutex_lock(&h->mu);
+	rq->ans = a;
+	rq->job_done = true;
+	pthread_mutex_unlock(&h->mu);
+	MHD_resume_connection(rq->c);
 }
 
 /* A printable, bounded copy of what a client sent, for the log. */
@@ -846,7 +916,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			if (fl_api_query_parse(qs ? qs + 1 : NULL, qs ? strlen(qs + 1) : 0, NULL,
 					       &q, &err) < 0)
 				return send_fl_error(c, &err);
-			return do_health(h, c);
+			{
+				struct answer a = {0};
+
+				do_health(h, &a);
+				return send_answer(c, &a);
+			}
 		}
 		/* Everything below is refused before the body is read or anything is done. */
 		if (h->client_certs && !client_cert_ok(c)) {
@@ -909,6 +984,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rq->job) {
+		bool done;
+
+		/* Called again after the worker resumed the connection: its answer. */
+		pthread_mutex_lock(&h->mu);
+		done = rq->job_done;
+		pthread_mutex_unlock(&h->mu);
+		if (!done)
+			return MHD_YES;
+		rq->job = false;
+		return send_answer(c, &rq->ans);
+	}
 	if (rq->answered)
 		return MHD_YES;
 	rq->answered = true;
@@ -916,7 +1003,25 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return send_error(c, 413, "too_large", "$",
 				  "request body over the agent's limit of %zu bytes",
 				  h->cfg->max_body_bytes);
-	return dispatch(h, c, rq->path, method, rq);
+	snprintf(rq->method, sizeof(rq->method), "%s", method);
+	if (strcmp(method, "GET")) {
+		/* A fault operation: on a worker, so that nothing here waits for it. */
+		rq->h = h;
+		rq->c = c;
+		rq->job = true;
+		MHD_suspend_connection(c);
+		if (fl_workers_run(h->workers, job_main, rq) == 0)
+			return MHD_YES;
+		rq->job = false;
+		MHD_resume_connection(c);
+		return send_error(c, 503, "stopping", NULL, "no thread to run the request on");
+	}
+	{
+		struct answer a = {0};
+
+		dispatch(h, rq, &a);
+		return send_answer(c, &a);
+	}
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -945,6 +1050,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		pthread_cond_broadcast(&h->idle);
 	pthread_mutex_unlock(&h->mu);
 	fl_buf_done(&rq->body);
+	free(rq->ans.body);
 	free(rq->uri);
 	free(rq->path);
 	free(rq);
@@ -1159,14 +1265,21 @@ fail:
 int fl_http_serve(struct fl_http *h, struct fl_error *err)
 {
 	/*
-	 * A thread per connection: a request that waits on a slow fault (a
-	 * revert held up by a lock a target's owner holds) keeps its own
-	 * connection waiting and nothing else, health included. ITC: quiesce.
+	 * One polling thread for every connection, and fault operations on
+	 * workers while their connection is suspended: a request that waits on
+	 * a slow fault (a revert held up by a lock a target's owner holds) keeps
+	 * its own connection waiting and nothing else, health included.
 	 */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_AUTO | MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
+	int r;
 
 	h->caps = fl_agent_capabilities();
+	/* Created now, after the capabilities were dropped: the workers inherit that. */
+	r = fl_workers_new(API_WORKERS_MAX, API_WORKERS_KEEP, &h->workers);
+	if (r < 0)
+		return fl_error_set(err, r, NULL, "out of memory");
+	if (fl_workers_warm(h->workers) < 0)
+		fl_log(FL_LOG_WARN, "cannot start API workers ahead of need", NULL);
 	if (h->tls_cert) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 			return fl_error_set(err, -EOPNOTSUPP, NULL,
@@ -1250,6 +1363,8 @@ void fl_http_stop(struct fl_http *h)
 		return;
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	if (h->workers && fl_workers_drain(h->workers, fl_now_mono_ms() + 1000))
+		fl_workers_free(h->workers);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->unix_path[0])

@@ -1,10 +1,13 @@
 /*
- * The agent's HTTP/1.1 API (design.md §3) on libmicrohttpd: a thread per
- * connection (a request that waits on a slow fault holds up nobody else),
- * a global connection cap that closes the oldest connection without an
- * authenticated request to make room, a short deadline for those, and
- * rate-limited logging of what unauthenticated clients do. All fault work
- * goes through the thread-safe fault table (agent/agent.h).
+ * The agent's HTTP/1.1 API (design.md §3) on libmicrohttpd: one polling
+ * thread serves every connection and answers health and reads at once;
+ * fault operations (POST, DELETE) run on worker threads while their
+ * connection is suspended, so a request that waits on a slow fault holds
+ * up nobody else. A global connection cap closes the oldest connection
+ * without an authenticated request to make room, those have a short
+ * deadline, and what unauthenticated clients do is logged at a limited
+ * rate. All fault work goes through the thread-safe fault table
+ * (agent/agent.h).
  */
 #ifndef FL_AGENT_HTTP_H
 #define FL_AGENT_HTTP_H

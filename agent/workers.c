@@ -91,6 +91,32 @@ int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
 	return 0;
 }
 
+static int spawn_locked(struct fl_workers *w)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	int r;
+
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(&th, &at, worker_main, w);
+	pthread_attr_destroy(&at);
+	if (r == 0)
+		w->threads++;
+	return r;
+}
+
+int fl_workers_warm(struct fl_workers *w)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (r == 0 && w->threads < w->keep && w->threads < w->max)
+		r = spawn_locked(w);
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
 int fl_workers_run(struct fl_workers *w, void (*fn)(void *), void *arg)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -111,16 +137,8 @@ int fl_workers_run(struct fl_workers *w, void (*fn)(void *), void *arg)
 	if (w->idle >= w->queued) {
 		pthread_cond_signal(&w->work);
 	} else if (w->threads < w->max) {
-		pthread_attr_t at;
-		pthread_t th;
-
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		r = -pthread_create(&th, &at, worker_main, w);
-		pthread_attr_destroy(&at);
-		if (r == 0)
-			w->threads++;
-		else if (w->threads > 0)
+		r = spawn_locked(w);
+		if (r < 0 && w->threads > 0)
 			r = 0; /* it waits for a running worker */
 	}
 	if (r < 0) {

@@ -22,6 +22,8 @@ struct fl_workers;
 
 /* A pool of at most max threads, keep of them kept when idle. */
 int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out) FL_WUR;
+/* Start idle workers until `keep` exist (so the first jobs find one waiting). */
+int fl_workers_warm(struct fl_workers *w) FL_WUR;
 /* Run fn(arg) on a worker; -errno (nothing queued) only when no thread can run it at all. */
 int fl_workers_run(struct fl_workers *w, void (*fn)(void *), void *arg) FL_WUR;
 /* Workers started so far exit as soon as they are idle. */
