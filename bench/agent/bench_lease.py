@@ -167,7 +167,8 @@ def main():
             sys.exit(f"bench_lease: launched command: {st} {j}")
         time.sleep(0.5)  # both leases have run out: their reverts are stuck now
         st, j = a.http("GET", "/v1/faults/held")
-        stuck = j.get("state") if st == 200 else f"HTTP {st}"
+        stuck = (j.get("state") + (", last error: " + j["last_error"] if j.get("last_error")
+                                   else "")) if st == 200 else f"HTTP {st}"
         first = 200 + 20 * o.leases
         window = max(0.0, o.hold * 1000 - 1000 - first)
         spacing = min(o.spacing, window / max(1, o.leases))
