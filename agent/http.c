@@ -216,6 +216,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 static void ans_json(struct answer *a, unsigned status, cJSON *o)
 {
 	a->status = status;
+	a->text = false;
 	a->body = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 }
@@ -232,6 +233,7 @@ static void ans_error(struct answer *a, unsigned status, const char *code, const
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	a->status = status;
+	a->text = false;
 	a->body = fl_api_error_json(code, msg, path);
 }
 
@@ -264,7 +266,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 				  const char *path, const char *fmt, ...)
 {
 	char msg[FL_ERROR_MSG_MAX];
-	struct answer a;
+	struct answer a = {0};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -276,7 +278,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 
 static enum MHD_Result send_fl_error(struct MHD_Connection *c, const struct fl_error *err)
 {
-	struct answer a;
+	struct answer a = {0};
 
 	ans_fl_error(&a, err);
 	return send_answer(c, &a);
