@@ -28,7 +28,7 @@
 #define WORKERS_MAX	  64	/* reverts running at once (lease, reconcile, DELETE ?all) */
 #define WORKERS_KEEP	  2	/* idle revert workers kept */
 #define DUE_MAX		  64	/* leases dispatched per pass of the lease thread */
-#define KEYS_MAX	  16	/* interfaces/tables one fault holds before it holds them all */
+#define KEYS_MAX	  64	/* objects one fault holds before it holds them all */
 #define RECONCILE_WAIT_MS 10000 /* start serving after this long even if reverts still run */
 #define LOCK_WAIT_MS	  3000	/* how long a start waits for agent.lock to be let go */
 
@@ -61,9 +61,14 @@ enum fault_state { F_APPLYING, F_LIVE, F_REVERTING, F_KEPT, F_GONE, F_STATE__MAX
 static const char *const state_names[F_STATE__MAX] = {"applying", "live", "reverting", "kept",
 						      "reverted"};
 
+/* KEY_*: what a key names when it is not a network interface. */
+#define KEY_TABLE   LLONG_MIN	    /* a shim table, by name */
+#define KEY_CGROUP  (LLONG_MIN + 1) /* a cgroup (freezer), by path */
+#define KEY_PROCESS (LLONG_MIN + 2) /* a process, by pid and start time */
+
 struct fkey {
-	unsigned long long a; /* a netns inode, or a hash of a table name */
-	long long b;	      /* an ifindex, -1: the whole netns; LLONG_MIN: a table */
+	unsigned long long a; /* a netns inode, or a hash (KEY_*) */
+	long long b;	      /* an ifindex, -1: the whole netns; or KEY_* */
 };
 
 struct fault {
@@ -389,13 +394,18 @@ static void add_key(struct fault *f, unsigned long long ka, long long kb)
 }
 
 /*
- * The kernel objects a fault's undo record names, at any depth: a network
+ * The objects a fault's undo record names, at any depth: a network
  * interface ("netns_ino" with "ifindex" in one object; without an ifindex,
- * the whole namespace) and a shim table ("table").
+ * the whole namespace), a shim table ("table"), a frozen cgroup
+ * ("cgroup_dir") and a process ("pid" with "start"). Two faults on one of
+ * them must not interleave their plan/apply and revert: a pause planned
+ * while another pause of the process is being reverted would record
+ * "was stopped" and then stop it again after the other's SIGCONT, and
+ * never resume it.
  */
 static void collect_keys(struct fault *f, const cJSON *j, int depth)
 {
-	const cJSON *ino, *ix, *c;
+	const cJSON *ino, *ix, *c, *pid, *start;
 
 	if (!j || depth > FL_API_NESTING_MAX)
 		return;
@@ -410,7 +420,19 @@ static void collect_keys(struct fault *f, const cJSON *j, int depth)
 				    : -1);
 		c = cJSON_GetObjectItemCaseSensitive(j, "table");
 		if (cJSON_IsString(c))
-			add_key(f, hash_str(c->valuestring), LLONG_MIN);
+			add_key(f, hash_str(c->valuestring), KEY_TABLE);
+		c = cJSON_GetObjectItemCaseSensitive(j, "cgroup_dir");
+		if (cJSON_IsString(c))
+			add_key(f, hash_str(c->valuestring), KEY_CGROUP);
+		pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
+		start = cJSON_GetObjectItemCaseSensitive(j, "start");
+		if (cJSON_IsNumber(pid) && cJSON_IsNumber(start) && pid->valuedouble > 0 &&
+		    pid->valuedouble < 4294967296.0 && start->valuedouble >= 0 &&
+		    start->valuedouble < 1.8e19)
+			add_key(f,
+				(unsigned long long)pid->valuedouble * 1099511628211ULL ^
+				    (unsigned long long)start->valuedouble,
+				KEY_PROCESS);
 	}
 	for (c = j->child; c; c = c->next)
 		collect_keys(f, c, depth + 1);
@@ -428,9 +450,9 @@ static bool keys_overlap(const struct fault *x, const struct fault *y)
 		for (size_t k = 0; k < y->nkeys; k++) {
 			const struct fkey *p = &x->keys[i], *q = &y->keys[k];
 
-			if (p->a != q->a || (p->b == LLONG_MIN) != (q->b == LLONG_MIN))
+			if (p->a != q->a)
 				continue;
-			if (p->b == q->b || p->b == -1 || q->b == -1)
+			if (p->b == q->b || (p->b == -1 && q->b >= 0) || (q->b == -1 && p->b >= 0))
 				return true;
 		}
 	return false;
