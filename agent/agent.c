@@ -866,7 +866,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	cJSON *rec = NULL;
 	struct fl_buf desc;
 	unsigned long long gen0;
-	bool placed = false, stopping;
+	bool placed = false, journaled = false, stopping;
 	int r;
 
 	*resp = NULL;
@@ -905,6 +905,16 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	if (r < 0)
 		goto out;
 	collect_keys(f, f->undo, 0);
+	f->applied_wall_ms = fl_now_wall_ms();
+	/* Journal first: after a crash from here on, reconcile knows how to undo. */
+	rec = journal_record(f->id, f->experiment, f->kind, f->ttl_ms, f->applied_wall_ms, f->undo);
+	r = rec ? fl_journal_write(&a->journal, f->id, rec) : -ENOMEM;
+	if (r < 0) {
+		r = fl_error_set(err, r, NULL, "cannot write the journal: %s", strerror(-r));
+		goto out;
+	}
+	journaled = true;
+	/* The keys only now: nobody waits for our journal's fsync. */
 	keys_acquire(a, f);
 	pthread_mutex_lock(&a->mu);
 	if (f->nkeys || f->all_keys)
@@ -913,20 +923,22 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		gen0 = 0;
 	pthread_mutex_unlock(&a->mu);
 	if (gen0) {
+		cJSON *undo = NULL;
+
 		/* What the plan read may have changed under it: read it again, now alone. */
-		cJSON_Delete(f->undo);
-		f->undo = NULL;
-		r = ops->plan(spec, &ctx, &f->undo, err);
+		r = ops->plan(spec, &ctx, &undo, err);
 		if (r < 0)
 			goto out;
-	}
-	f->applied_wall_ms = fl_now_wall_ms();
-	/* Journal first: after a crash from here on, reconcile knows how to undo. */
-	rec = journal_record(f->id, f->experiment, f->kind, f->ttl_ms, f->applied_wall_ms, f->undo);
-	r = rec ? fl_journal_write(&a->journal, f->id, rec) : -ENOMEM;
-	if (r < 0) {
-		r = fl_error_set(err, r, NULL, "cannot write the journal: %s", strerror(-r));
-		goto out;
+		cJSON_Delete(f->undo);
+		f->undo = undo;
+		if (!cJSON_ReplaceItemInObjectCaseSensitive(rec, "undo",
+							    cJSON_Duplicate(f->undo, true)) ||
+		    (r = fl_journal_write(&a->journal, f->id, rec)) < 0) {
+			r = fl_error_set(err, r < 0 ? r : -ENOMEM, NULL,
+					 "cannot write the journal: %s",
+					 strerror(r < 0 ? -r : ENOMEM));
+			goto out;
+		}
 	}
 	jh = (struct journal_hook){a, f->id, rec};
 	ctx.journal = journal_hook_write;
@@ -966,6 +978,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		}
 		if (fl_journal_remove(&a->journal, f->id) < 0)
 			fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, NULL);
+		journaled = false;
 		goto out;
 	}
 	/*
@@ -1014,6 +1027,8 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	f = NULL;
 	r = 0;
 out:
+	if (f && placed && journaled && fl_journal_remove(&a->journal, f->id) < 0)
+		fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, NULL);
 	if (f && placed) {
 		keys_release(a, f);
 		pthread_mutex_lock(&a->mu);
