@@ -112,8 +112,9 @@ struct fl_agent {
 	struct fl_journal journal;
 	const struct fl_agent_config *cfg;
 	struct fault *faults;
-	size_t live;		    /* entries in the table, whatever their state */
-	unsigned long long key_gen; /* bumped whenever a fault releases keys */
+	size_t live;		      /* entries in the table, whatever their state */
+	unsigned long long key_gen;   /* bumped whenever a fault releases keys */
+	unsigned long long lease_seq; /* bumped whenever a deadline moves (lease_kick_locked) */
 	char recent[RECENT_MAX][FL_API_ID_MAX + 1];
 	cJSON *recent_notes[RECENT_MAX]; /* what the revert had to say (restarts), or NULL */
 	size_t recent_next;
@@ -231,6 +232,17 @@ static int journal_hook_write(void *p, const cJSON *undo)
 		return -ENOMEM;
 	}
 	return fl_journal_write(&h->a->journal, h->id, h->rec);
+}
+
+/*
+ * Under a->mu: a deadline moved (a fault became live, was renewed or failed
+ * its revert), or the agent stops. The lease thread rescans; the sequence
+ * number catches a kick while it was scanning without the lock.
+ */
+static void lease_kick_locked(struct fl_agent *a)
+{
+	a->lease_seq++;
+	pthread_cond_signal(&a->lease_cond);
 }
 
 /* Under a->mu: the entry of id, whatever its state. */
@@ -545,7 +557,7 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, struct 
 		f = NULL;
 	}
 	pthread_cond_broadcast(&a->changed);
-	pthread_cond_signal(&a->lease_cond);
+	lease_kick_locked(a);
 	pthread_mutex_unlock(&a->mu);
 	fault_free(f);
 	if (r < 0 && err)
@@ -590,6 +602,7 @@ static void *lease_main(void *p)
 	pthread_mutex_lock(&a->mu);
 	while (!a->stopping) {
 		uint64_t now = fl_now_mono_ms(), next = now + HOUSEKEEP_MS;
+		unsigned long long seq = a->lease_seq;
 		struct fault *due[DUE_MAX];
 		size_t ndue = 0;
 
@@ -622,7 +635,8 @@ static void *lease_main(void *p)
 			housekept = now;
 		}
 		pthread_mutex_lock(&a->mu);
-		if (ndue || a->stopping)
+		/* A deadline that moved while we were unlocked is not slept through. */
+		if (ndue || a->stopping || seq != a->lease_seq)
 			continue;
 		{
 			struct timespec ts;
@@ -969,7 +983,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 			f->retries = 1;
 			f->deadline_ms = fl_now_mono_ms() + RETRY_MS;
 			f->state = F_LIVE;
-			pthread_cond_signal(&a->lease_cond);
+			lease_kick_locked(a);
 			pthread_cond_broadcast(&a->changed);
 			pthread_mutex_unlock(&a->mu);
 			f = NULL;
@@ -1010,7 +1024,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	} else {
 		f->state = F_LIVE;
 		*resp = fault_json(f, true);
-		pthread_cond_signal(&a->lease_cond);
+		lease_kick_locked(a);
 	}
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->mu);
@@ -1195,7 +1209,7 @@ int fl_agent_renew(struct fl_agent *a, const char *id, uint64_t ttl_ms, cJSON **
 	if (ttl_ms)
 		f->ttl_ms = ttl_ms;
 	f->deadline_ms = deadline;
-	pthread_cond_signal(&a->lease_cond);
+	lease_kick_locked(a);
 	*out = fault_json(f, false);
 out:
 	pthread_mutex_unlock(&a->mu);
@@ -1354,7 +1368,7 @@ int fl_agent_stop(struct fl_agent *a, uint64_t timeout_ms, bool *stuck)
 
 	pthread_mutex_lock(&a->mu);
 	a->stopping = true;
-	pthread_cond_signal(&a->lease_cond);
+	lease_kick_locked(a);
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->mu);
 	if (a->thread_started) {
