@@ -19,7 +19,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube controller prometheus vars journal query"}
+targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube controller prometheus vars journal query report"}
 dir=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 cc=${FUZZ_CC:-clang-14}
 
@@ -50,6 +50,7 @@ for t in $targets; do
 	vars) dict=experiment max=8192 ;;
 	journal) dict=journal max=16384 ;;
 	query) dict=query max=1024 ;;
+	report) dict=report max=65536 ;;
 	*) dict=api max=8192 ;;
 	esac
 	mkdir -p "$dir/corpus/$t"
