@@ -86,6 +86,7 @@ struct fault {
 	bool from_journal;  /* found at start: reconcile */
 	bool stop_tried;    /* the shutdown's revert has been tried */
 	unsigned retries;   /* failed reverts so far */
+	bool lease_fired;   /* the running revert is its lease's (deadline_ms is the lease's) */
 	char last_error[FL_ERROR_MSG_MAX];
 	/* Keys: see "Locking" above. */
 	struct fkey keys[KEYS_MAX];
@@ -531,8 +532,21 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, struct 
 		if (jr < 0)
 			fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, "error",
 			       strerror(-jr), NULL);
-		fl_log(FL_LOG_INFO, "fault reverted", "id", f->id, "kind", f->kind, "experiment",
-		       f->experiment, "reason", f->reason, NULL);
+		if (f->lease_fired) {
+			/* How long after its deadline the revert was done (journal record gone). */
+			uint64_t now = fl_now_mono_ms();
+			char late[24];
+
+			snprintf(
+			    late, sizeof(late), "%llu",
+			    (unsigned long long)(now > f->deadline_ms ? now - f->deadline_ms : 0));
+			fl_log(FL_LOG_INFO, "fault reverted", "id", f->id, "kind", f->kind,
+			       "experiment", f->experiment, "reason", f->reason, "late_ms", late,
+			       NULL);
+		} else {
+			fl_log(FL_LOG_INFO, "fault reverted", "id", f->id, "kind", f->kind,
+			       "experiment", f->experiment, "reason", f->reason, NULL);
+		}
 	} else {
 		fl_log(FL_LOG_ERROR, "revert failed", "id", f->id, "kind", f->kind, "reason",
 		       f->reason, "error", e.msg, NULL);
@@ -621,6 +635,7 @@ static void *lease_main(void *p)
 			/* Ours now: nobody else starts a revert of a fault that is not LIVE. */
 			f->state = F_REVERTING;
 			f->reason = f->retries ? "retrying a failed revert" : "lease expired";
+			f->lease_fired = !f->retries;
 			a->lease_expiries++;
 			if (!f->retries && now - f->deadline_ms > a->lease_late_max_ms)
 				a->lease_late_max_ms = now - f->deadline_ms;
