@@ -18,10 +18,11 @@ run as a real unprivileged user (uid 65534) where the attacker is one.
   contract     (item 10) a failed revert is 500; DELETE ?all keeps its lists;
                          unknown or repeated query parameters are refused;
                          GET ?experiment= filters
-  locking      (item 2)  with reverts blocked (a shim table's flock held by its
-                         owner, a command ignoring SIGTERM), other leases fire
-                         on time, health answers, SIGTERM stops the agent in
-                         bounded time and the next start reconciles the rest
+  locking      (item 2)  with reverts kept busy for 10 s (launched commands
+                         ignoring SIGTERM, a shim table's flock held by its
+                         owner), other leases fire on time, health answers,
+                         SIGTERM stops the agent in bounded time and the next
+                         start reconciles the rest
 """
 import json
 import os
@@ -426,12 +427,13 @@ def case_contract(agent, extra):
     try:
         a = Agent(agent, d, unix=True)
         os.makedirs(a.state + "/faults", 0o700)
-        # A record whose revert fails: the table it names is an empty file.
+        # A record whose revert fails: the table it names is a directory (it
+        # cannot be opened; an empty file would be "nothing armed" to revert).
         write(a.state + "/faults/stuck.json",
               json.dumps({"id": "stuck", "experiment": "e1", "kind": "syscall", "ttl_ms": 60000,
                           "applied_wall_ms": 0, "undo": {"tables": [{"table": table}],
                                                          "seed": 0}}))
-        write("/dev/shm" + table, "")
+        os.mkdir("/dev/shm" + table, 0o700)
         check(a.start(), "start: " + a.log_text()[-400:])
         s = P.sleeper()
         st, j = a.pause("g1", s.pid, experiment="e1")
@@ -474,7 +476,7 @@ def case_contract(agent, extra):
     finally:
         P.done()
         try:
-            os.unlink("/dev/shm" + table)
+            os.rmdir("/dev/shm" + table)
         except OSError:
             pass
         rmtree(d)
@@ -554,23 +556,28 @@ def case_locking(agent, extra):
         a = Agent(agent, d, env=dict(os.environ, FAULTLINE_PRELOAD=lib))
         check(a.start(), "start: " + a.log_text()[-400:])
         v, table = shimmed(P, lib)
-        # Blocker 1: a syscall fault on a shimmed process of uid 65534, whose
-        # revert needs the table's flock -- which its owner takes and holds 10 s.
+        # What keeps a revert busy, for 10 s in all: five launched commands that
+        # ignore SIGTERM, whose leases end 2 s apart (each revert waits out the
+        # 2 s SIGTERM grace, then SIGKILLs); and a syscall fault on a shimmed
+        # process of uid 65534 whose owner takes the table's flock and holds it
+        # 10 s (its revert waits for it, or -- where that wait is bounded -- fails
+        # and is retried every second).
         holder = flock_holder(P, table, 10)
+        t0 = time.monotonic()
         st, j = a.apply("held", "syscall", {"pid": v.pid}, {"rules": ["write:EIO"]}, ttl_ms=1000)
         check(st == 201, f"syscall fault on the shimmed process: {st} {j}")
-        t_held = time.monotonic()
         take_flock(holder)
-        # Blocker 2: a launched command that ignores SIGTERM (2 s grace on revert).
-        st, j = a.apply("grace", "syscall", {"command": [d + "/ignore-term"]},
-                        {"rules": ["write:EIO"]}, ttl_ms=1000)
-        check(st == 201, f"launched command: {st} {j}")
-        # 20 pauses whose leases end while those reverts are stuck, 100 ms apart.
+        for i in range(5):
+            st, j = a.apply(f"grace{i}", "syscall", {"command": [d + "/ignore-term"]},
+                            {"rules": ["write:EIO"]},
+                            ttl_ms=int(1000 + 2000 * i - (time.monotonic() - t0) * 1000))
+            check(st == 201, f"launched command {i}: {st} {j}")
+        # 20 pauses whose leases end meanwhile, 450 ms apart, from 1.5 s on.
         sleepers, sent, recv, ttl, exp, resumed, waiters = [], {}, {}, {}, {}, {}, []
         for i in range(20):
             s = P.sleeper()
             sleepers.append(s)
-            ttl[s.pid] = 1500 + 100 * i
+            ttl[s.pid] = int(1500 + 450 * i - (time.monotonic() - t0) * 1000)
             sent[s.pid] = time.monotonic()
             st, j = a.pause(f"p{i}", s.pid, ttl_ms=ttl[s.pid])
             recv[s.pid] = time.monotonic()
@@ -579,28 +586,32 @@ def case_locking(agent, extra):
             waiters.append(threading.Thread(target=continued_at, args=(s.pid, resumed),
                                             daemon=True))
             waiters[-1].start()
-        extra_s = P.sleeper()
-        st, j = a.pause("del", extra_s.pid)
-        check(st == 201, f"pause del: {st}")
-        # While the reverts are stuck: the API answers.
-        time.sleep(max(0.0, t_held + 1.2 - time.monotonic()))
-        # Its revert waits for the lock, or (where the wait for a table's lock
-        # is bounded) failed and is retried every second until the owner lets go.
-        f = listed(a).get("held", {})
-        check(f.get("state") == "reverting" or (f.get("state") == "live" and
-                                                f.get("last_error")),
-              f"the held fault's revert is under way or retried: {f}")
-        worst_api = 0.0
-        for _ in range(10):
+        # While reverts are stuck: the API answers, a DELETE goes through.
+        busy_seen, worst_api, n_api = set(), 0.0, 0
+        deleted = False
+        while time.monotonic() < t0 + 10.5:
+            f = listed(a)
+            for fid, x in f.items():
+                if fid.startswith("grace") and x.get("state") == "reverting":
+                    busy_seen.add(fid)
             t = time.monotonic()
             st = a.http("GET", "/v1/health", token=False, timeout=5)[0]
             worst_api = max(worst_api, time.monotonic() - t)
+            n_api += 1
             check(st == 200, f"health while a revert is stuck: {st}")
-            time.sleep(0.05)
-        t = time.monotonic()
-        st, j = a.http("DELETE", "/v1/faults/del", timeout=5)
-        worst_api = max(worst_api, time.monotonic() - t)
-        check(st == 200 and wait_state(extra_s.pid, "S", 1), f"DELETE meanwhile: {st} {j}")
+            if not deleted and time.monotonic() > t0 + 4:
+                extra_s = P.sleeper()
+                st, j = a.pause("del", extra_s.pid)
+                check(st == 201, f"pause del: {st}")
+                t = time.monotonic()
+                st, j = a.http("DELETE", "/v1/faults/del", timeout=5)
+                worst_api = max(worst_api, time.monotonic() - t)
+                check(st == 200 and wait_state(extra_s.pid, "S", 1),
+                      f"DELETE meanwhile: {st} {j}")
+                deleted = True
+            time.sleep(0.1)
+        check(len(busy_seen) >= 4, f"the launched commands' reverts were seen under way: "
+              f"{sorted(busy_seen)}")
         for w in waiters:
             w.join(10)
         late, upper = [], []
@@ -612,38 +623,42 @@ def case_locking(agent, extra):
             upper.append((resumed[s.pid] - sent[s.pid]) * 1000 - ttl[s.pid])
         late.sort()
         upper.sort()
-        print(f"20 leases ending while 2 reverts were stuck: lateness median {late[10]:.1f} "
-              f"ms, worst {late[-1]:.1f} ms (upper bound {upper[-1]:.1f} ms); slowest API "
-              f"answer {worst_api * 1000:.1f} ms")
+        print(f"20 leases ending over 10 s of stuck reverts: lateness median {late[10]:.1f} ms, "
+              f"worst {late[-1]:.1f} ms (upper bound {upper[-1]:.1f} ms); {n_api} health "
+              f"checks, slowest API answer {worst_api * 1000:.1f} ms")
         check(upper[0] > -2, f"a lease fired {-upper[0]:.1f} ms early")
         # Generous for a loaded CI machine; bench/agent/bench_lease.py measures.
         check(late[-1] < 250, f"a lease fired {late[-1]:.1f} ms late")
         check(worst_api < 1.0, f"an API answer took {worst_api:.2f} s")
-        # Once the owner lets go, the held fault is reverted (disarmed) after all.
+        # Once the owner lets go, everything is reverted after all.
         holder.wait(15)
-        end = time.monotonic() + 5
-        while "held.json" in a.records() and time.monotonic() < end:
+        end = time.monotonic() + 8
+        while a.records() and time.monotonic() < end:
             time.sleep(0.05)
-        check("held.json" not in a.records(), "the held fault was reverted once the lock went")
-        check("grace.json" not in a.records(), "the launched command's fault was reverted")
+        check(a.records() == [], f"reverted in the end: {a.records()}")
 
-        # SIGTERM while a revert is stuck: bounded, and the journal keeps the rest.
+        # SIGTERM while reverts are stuck: the agent ends in bounded time;
+        # whatever it could not revert stays in the journal for the next start.
         holder = flock_holder(P, table, 30)
         st, j = a.apply("held2", "syscall", {"pid": v.pid}, {"rules": ["write:EIO"]},
                         ttl_ms=600000)
         check(st == 201, f"held2: {st} {j}")
         take_flock(holder)
+        st, j = a.apply("grace-stop", "syscall", {"command": [d + "/ignore-term"]},
+                        {"rules": ["write:EIO"]}, ttl_ms=600000)
+        check(st == 201, f"grace-stop: {st} {j}")
         s = P.sleeper()
         st, j = a.pause("p-stop", s.pid)
         check(st == 201, f"pause p-stop: {st}")
         t = time.monotonic()
         rc = a.stop(secs=20)
         took = time.monotonic() - t
-        print(f"SIGTERM with a revert stuck: exit {rc} after {took:.2f} s")
+        left = a.records()
+        print(f"SIGTERM with reverts stuck: exit {rc} after {took:.2f} s, left to the journal: "
+              f"{left}")
         check(rc is not None and took < 13, f"SIGTERM took {took:.1f} s (exit {rc})")
-        check(wait_state(s.pid, "S", 1), "the other fault was reverted at SIGTERM")
-        check(a.records() == ["held2.json"],
-              f"the stuck one is left to the journal: {a.records()}")
+        check(wait_state(s.pid, "S", 1), "the pause was reverted at SIGTERM")
+        check(set(left) <= {"held2.json"}, f"only a stuck revert may be left: {left}")
         holder.kill()
         holder.wait()
         check(a.start(), "restart: " + a.log_text()[-400:])
