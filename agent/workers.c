@@ -47,9 +47,16 @@ static void *worker_main(void *p)
 
 			if (w->stopping || gen != w->gen)
 				goto out;
-			deadline_ts(&ts, fl_now_mono_ms() + IDLE_MS);
 			w->idle++;
-			r = pthread_cond_timedwait(&w->work, &w->mu, &ts);
+			if (w->threads > w->keep) {
+				/* One too many: it goes after IDLE_MS without work. */
+				deadline_ts(&ts, fl_now_mono_ms() + IDLE_MS);
+				r = pthread_cond_timedwait(&w->work, &w->mu, &ts);
+			} else {
+				/* One of those kept: it sleeps until there is work (no wake-ups).
+				 */
+				r = pthread_cond_wait(&w->work, &w->mu);
+			}
 			w->idle--;
 			if (r == ETIMEDOUT && !w->head && w->threads > w->keep)
 				goto out;

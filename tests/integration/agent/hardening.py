@@ -627,7 +627,7 @@ def case_locking(agent, extra):
               f"worst {late[-1]:.1f} ms (upper bound {upper[-1]:.1f} ms); {n_api} health "
               f"checks, slowest API answer {worst_api * 1000:.1f} ms")
         check(upper[0] > -2, f"a lease fired {-upper[0]:.1f} ms early")
-        # Generous for a loaded CI machine; bench/agent/bench_lease.py measures.
+        # Generous for a loaded CI machine; bench/agent/bench_stuck_reverts.py measures.
         check(late[-1] < 250, f"a lease fired {late[-1]:.1f} ms late")
         check(worst_api < 1.0, f"an API answer took {worst_api:.2f} s")
         # Once the owner lets go, everything is reverted after all.

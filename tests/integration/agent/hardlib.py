@@ -1,5 +1,5 @@
 """Helpers of the agent's hardening tests (hardening.py, tests/hardening/chaos.py,
-bench/agent/bench_lease.py): a real faultline-agent on TCP loopback or a unix
+bench/agent/bench_stuck_reverts.py): a real faultline-agent on TCP loopback or a unix
 socket with its own token and state dir, raw and JSON HTTP, sleeping target
 processes, and code run as a real unprivileged user (the attacker)."""
 import http.client

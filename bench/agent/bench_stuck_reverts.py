@@ -20,7 +20,7 @@ bound, the request's sending + ttl_ms. And GET /v1/health round trips, one
 every 20 ms. Prints p50/p99/max of both rounds and their ratio, and the
 agent's own faultline_agent_lease_late_seconds_max.
 
-  bench/agent/bench_lease.py --agent build/agent/faultline-agent \\
+  bench/agent/bench_stuck_reverts.py --agent build/agent/faultline-agent \\
       --shim build/preload/libfaultline-preload.so [--leases 50] [--spacing 20] [--hold 10]
 
 Needs root (the agent's capabilities, and uid 65534 as the table's owner).
@@ -84,7 +84,7 @@ def round_of(a, P, n, spacing, first_ms, tag):
         st, j = a.pause(f"{tag}{i}", s.pid, ttl_ms=ttl[s.pid])
         recv[s.pid] = time.monotonic()
         if st != 201:
-            sys.exit(f"bench_lease: pause {tag}{i}: {st} {j}")
+            sys.exit(f"bench_stuck_reverts: pause {tag}{i}: {st} {j}")
         exp[s.pid] = j["expires_in_ms"]
         # Waiting before the next apply: no lease of this round may end unwatched.
         ws.append(threading.Thread(target=wait, args=(s.pid,), daemon=True))
@@ -99,7 +99,7 @@ def round_of(a, P, n, spacing, first_ms, tag):
     late = [(resumed[p] - recv[p]) * 1000 - exp[p] for p in resumed]
     upper = [(resumed[p] - sent[p]) * 1000 - ttl[p] for p in resumed]
     if len(late) != n:
-        sys.exit(f"bench_lease: {n - len(late)} leases never fired")
+        sys.exit(f"bench_stuck_reverts: {n - len(late)} leases never fired")
     for s in sleepers:
         s.kill()
         s.wait()
@@ -144,7 +144,7 @@ def main():
         state = "/dev/shm/" + os.path.basename(state)
         a = Agent(o.agent, d, state=state, env=dict(os.environ, FAULTLINE_PRELOAD=lib))
         if not a.start():
-            sys.exit("bench_lease: the agent did not start: " + a.log_text()[-400:])
+            sys.exit("bench_stuck_reverts: the agent did not start: " + a.log_text()[-400:])
         # The first deadline after every apply of the round is done (about 10 ms each).
         base = round_of(a, P, o.leases, o.spacing, 300 + 20 * o.leases, "b")
 
@@ -155,14 +155,14 @@ def main():
             time.sleep(0.01)
         h = P.as_user(HOLD_FLOCK, table, o.hold, stdin=subprocess.PIPE)
         if h.stdout.readline().strip() != b"ready":
-            sys.exit("bench_lease: the table's owner could not open it")
+            sys.exit("bench_stuck_reverts: the table's owner could not open it")
         st, j = a.apply("held", "syscall", {"pid": v.pid}, {"rules": ["write:EIO"]}, ttl_ms=400)
         if st != 201:
-            sys.exit(f"bench_lease: syscall fault: {st} {j}")
+            sys.exit(f"bench_stuck_reverts: syscall fault: {st} {j}")
         h.stdin.write(b"go\n")
         h.stdin.flush()
         if h.stdout.readline().strip() != b"held":
-            sys.exit("bench_lease: the table's owner could not take its flock")
+            sys.exit("bench_stuck_reverts: the table's owner could not take its flock")
         t0 = time.monotonic()
         graces = max(1, int(o.hold // 2))
         for i in range(graces):
@@ -170,7 +170,7 @@ def main():
                             {"rules": ["write:EIO"]},
                             ttl_ms=int(400 + 2000 * i - (time.monotonic() - t0) * 1000))
             if st != 201:
-                sys.exit(f"bench_lease: launched command: {st} {j}")
+                sys.exit(f"bench_stuck_reverts: launched command: {st} {j}")
         time.sleep(max(0.0, t0 + 0.5 - time.monotonic()))  # the first leases ran out
         st, j = a.http("GET", "/v1/faults/held")
         stuck = (j.get("state") + (", last error: " + j["last_error"] if j.get("last_error")
@@ -189,7 +189,7 @@ def main():
         rmtree(d)
         rmtree(state)
 
-    print(f"bench_lease: {o.leases} pause leases per round, deadlines {o.spacing:g} ms apart "
+    print(f"bench_stuck_reverts: {o.leases} pause leases per round, deadlines {o.spacing:g} ms apart "
           f"({spacing:g} ms in the blocked round); blocked = {graces} launched commands "
           f"ignoring SIGTERM, reverted 2 s apart (2 s grace each), and a revert needing a "
           f"shim table's flock held {o.hold:g} s by uid {NOBODY} (its state: {stuck})")
