@@ -324,44 +324,86 @@ static void set_description(struct fault *f, const char *s)
 	f->description = d;
 }
 
+/* What a listing shows of a fault: copied under a->mu, made JSON after it. */
+struct fault_view {
+	char id[FL_API_ID_MAX + 1];
+	char experiment[FL_API_EXPERIMENT_MAX + 1];
+	char kind[FL_API_KIND_MAX + 1];
+	enum fault_state state;
+	uint64_t ttl_ms, deadline_ms, applied_wall_ms;
+	char *description; /* owned copy, or NULL */
+	char last_error[FL_ERROR_MSG_MAX];
+};
+
 /*
- * Under a->mu. A fault being applied is listed by name only: its apply
+ * Under a->mu. A fault being applied is shown by name only: its apply
  * writes the rest outside the lock.
  */
-static cJSON *fault_json(const struct fault *f, bool details)
+static void view_take(const struct fault *f, struct fault_view *v)
+{
+	memcpy(v->id, f->id, sizeof(v->id));
+	memcpy(v->experiment, f->experiment, sizeof(v->experiment));
+	memcpy(v->kind, f->kind, sizeof(v->kind));
+	v->state = f->state;
+	v->ttl_ms = f->ttl_ms;
+	v->deadline_ms = f->deadline_ms;
+	v->applied_wall_ms = f->applied_wall_ms;
+	v->description = f->state != F_APPLYING && f->description ? strdup(f->description) : NULL;
+	memcpy(v->last_error, f->last_error, sizeof(v->last_error));
+}
+
+/* The JSON of a view (no lock needed); details (owned) is added as "details" when given. */
+static cJSON *view_json(const struct fault_view *v, cJSON *details)
 {
 	cJSON *o = cJSON_CreateObject();
 	uint64_t now = fl_now_mono_ms();
 	char ts[40];
 
-	if (!o)
+	if (!o) {
+		cJSON_Delete(details);
 		return NULL;
-	cJSON_AddStringToObject(o, "id", f->id);
-	if (f->experiment[0])
-		cJSON_AddStringToObject(o, "experiment", f->experiment);
+	}
+	cJSON_AddStringToObject(o, "id", v->id);
+	if (v->experiment[0])
+		cJSON_AddStringToObject(o, "experiment", v->experiment);
 	else
 		cJSON_AddNullToObject(o, "experiment");
-	cJSON_AddStringToObject(o, "kind", f->kind);
-	cJSON_AddStringToObject(o, "state", state_names[f->state]);
-	cJSON_AddNumberToObject(o, "ttl_ms", (double)f->ttl_ms);
-	if (f->state == F_APPLYING)
+	cJSON_AddStringToObject(o, "kind", v->kind);
+	cJSON_AddStringToObject(o, "state", state_names[v->state]);
+	cJSON_AddNumberToObject(o, "ttl_ms", (double)v->ttl_ms);
+	if (v->state == F_APPLYING) {
+		cJSON_Delete(details);
 		return o;
-	cJSON_AddStringToObject(o, "description", f->description ? f->description : "");
-	if (f->state != F_KEPT) {
+	}
+	cJSON_AddStringToObject(o, "description", v->description ? v->description : "");
+	if (v->state != F_KEPT) {
 		cJSON_AddNumberToObject(o, "expires_in_ms",
-					(double)(f->deadline_ms > now ? f->deadline_ms - now : 0));
+					(double)(v->deadline_ms > now ? v->deadline_ms - now : 0));
 		fl_time_rfc3339(fl_now_wall_ms() +
-				    (f->deadline_ms > now ? f->deadline_ms - now : 0),
+				    (v->deadline_ms > now ? v->deadline_ms - now : 0),
 				ts, sizeof(ts));
 		cJSON_AddStringToObject(o, "expires_at", ts);
 	}
-	fl_time_rfc3339(f->applied_wall_ms, ts, sizeof(ts));
+	fl_time_rfc3339(v->applied_wall_ms, ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "applied_at", ts);
-	if (f->last_error[0])
-		cJSON_AddStringToObject(o, "last_error", f->last_error);
+	if (v->last_error[0])
+		cJSON_AddStringToObject(o, "last_error", v->last_error);
 	if (details)
-		cJSON_AddItemToObject(
-		    o, "details", f->undo ? cJSON_Duplicate(f->undo, true) : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "details", details);
+	return o;
+}
+
+/* Under a->mu: one fault's JSON (one fault: cheap enough to make under the lock). */
+static cJSON *fault_json(const struct fault *f, bool details)
+{
+	struct fault_view v;
+	cJSON *o;
+
+	view_take(f, &v);
+	o = view_json(&v, !details || f->state == F_APPLYING ? NULL
+			  : f->undo			     ? cJSON_Duplicate(f->undo, true)
+							     : cJSON_CreateNull());
+	free(v.description);
 	return o;
 }
 
@@ -1149,11 +1191,30 @@ cJSON *fl_agent_list(struct fl_agent *a, const char *experiment)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(o, "faults");
 
+	struct fault_view *v = NULL;
+	size_t n = 0;
+
+	/*
+	 * The lease thread needs the lock: hold it only to copy the fields (a
+	 * thousand faults' JSON would keep it for milliseconds).
+	 */
 	pthread_mutex_lock(&a->mu);
-	for (struct fault *f = a->faults; f && arr; f = f->next)
+	v = a->live ? malloc(a->live * sizeof(*v)) : NULL;
+	if (a->live && !v) {
+		pthread_mutex_unlock(&a->mu);
+		cJSON_Delete(o);
+		return NULL; /* the caller answers 500 */
+	}
+	for (struct fault *f = a->faults; f && v; f = f->next)
 		if (f->state != F_GONE && (!experiment || !strcmp(f->experiment, experiment)))
-			cJSON_AddItemToArray(arr, fault_json(f, false));
+			view_take(f, &v[n++]);
 	pthread_mutex_unlock(&a->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (arr)
+			cJSON_AddItemToArray(arr, view_json(&v[i], NULL));
+		free(v[i].description);
+	}
+	free(v);
 	return o;
 }
 
