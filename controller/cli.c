@@ -95,6 +95,13 @@ static const char fl_usage_run[] =
     "                           str (the default), int, float, bool or json\n"
     "  --var-file FILE          configuration values from a JSON object (repeatable)\n"
     "  --agents FILE            agent inventory for fault activities\n"
+    "  --hypothesis-strategy H  when the steady state is checked (Chaos Toolkit's):\n"
+    "                           default (before and after the method),\n"
+    "                           before-method-only, after-method-only,\n"
+    "                           during-method-only, continuously\n"
+    "  --strict                 refuse what Chaos Toolkit tolerates (a key given\n"
+    "                           twice, unknown top-level keys) instead of warning\n"
+    "  --ignore-controls        run an experiment that has controls without them\n"
     "  --no-color               no colours (NO_COLOR=1 does the same)\n"
     "  --grafana-url URL        annotate the faults and the verdict in Grafana\n"
     "                           (POST URL/api/annotations)...\n"
@@ -119,6 +126,9 @@ static const char fl_usage_validate[] =
     "  --var KEY[:TYPE]=VALUE   set a configuration value (repeatable); TYPE is\n"
     "                           str (the default), int, float, bool or json\n"
     "  --var-file FILE          configuration values from a JSON object (repeatable)\n"
+    "  --strict                 refuse what Chaos Toolkit tolerates (a key given\n"
+    "                           twice, unknown top-level keys) instead of warning\n"
+    "  --ignore-controls        accept controls (a run ignores them)\n"
     "  -q, --quiet              print only the errors\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -133,6 +143,9 @@ enum {
 	OPT_VAR_FILE,
 	OPT_AGENTS,
 	OPT_NO_COLOR,
+	OPT_STRICT,
+	OPT_IGNORE_CONTROLS,
+	OPT_HYPOTHESIS,
 	OPT_REPORT,
 	OPT_GRAFANA_URL,
 	OPT_GRAFANA_TOKEN,
@@ -163,6 +176,16 @@ static int fl_bad_option(const char *cmd, int c, char **argv)
 		return fl_usage_error(cmd, "unknown option '-%c'", optopt);
 	/* A long option: its name, without a "=value" part. */
 	return fl_usage_error(cmd, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+}
+
+/* Warnings from a load (what Chaos Toolkit tolerates; --strict makes them errors). */
+static void fl_print_warnings(const char *file, const struct fl_errlist *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		fprintf(stderr, "%s: warning: %s%s%s\n", file, w->v[i].path,
+			w->v[i].path[0] ? ": " : "", w->v[i].msg);
+	if (w->dropped)
+		fprintf(stderr, "%s: warning: %zu more\n", file, w->dropped);
 }
 
 static void fl_print_errlist(const char *file, const struct fl_errlist *errs)
@@ -212,11 +235,14 @@ static int fl_cmd_validate(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"var", required_argument, NULL, OPT_VAR},
 	    {"var-file", required_argument, NULL, OPT_VAR_FILE},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    {"ignore-controls", no_argument, NULL, OPT_IGNORE_CONTROLS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct fl_vars vars = {0};
+	struct fl_parse_opts po = {0};
 	bool quiet = false;
 	int c, ret = FL_EXIT_HELD;
 
@@ -232,6 +258,12 @@ static int fl_cmd_validate(int argc, char **argv)
 		if (v > 0)
 			continue;
 		switch (c) {
+		case OPT_STRICT:
+			po.strict = true;
+			break;
+		case OPT_IGNORE_CONTROLS:
+			po.ignore_controls = true;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -249,14 +281,18 @@ static int fl_cmd_validate(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		struct fl_errlist *errs = calloc(1, sizeof(*errs));
+		struct fl_errlist *warns = calloc(1, sizeof(*warns));
 		struct fl_experiment *e = NULL;
 
-		if (!errs) {
+		if (!errs || !warns) {
 			fprintf(stderr, "faultline: out of memory\n");
+			free(errs);
+			free(warns);
 			ret = FL_EXIT_FAILED;
 			goto out;
 		}
-		if (fl_experiment_load(argv[i], &vars, &e, errs) < 0 || errs->n) {
+		po.warnings = warns;
+		if (fl_experiment_load_opts(argv[i], &po, &vars, &e, errs) < 0 || errs->n) {
 			if (!errs->n)
 				fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
 			fl_print_errlist(argv[i], errs);
@@ -264,8 +300,11 @@ static int fl_cmd_validate(int argc, char **argv)
 		} else if (!quiet) {
 			printf("%s: ok\n", argv[i]);
 		}
+		if (!quiet)
+			fl_print_warnings(argv[i], warns);
 		fl_experiment_free(e);
 		free(errs);
+		free(warns);
 	}
 out:
 	fl_vars_done(&vars);
@@ -280,7 +319,11 @@ struct fl_run_args {
 	const char *report; /* --report: HTML or markdown (report_render.h) */
 	const char *grafana_url, *grafana_token_file, *metrics_listen; /* run_watch.h */
 	enum fl_rollback_strategy rs;
+	bool rs_given; /* --rollback-strategy: wins over the file's runtime */
+	enum fl_hypothesis_strategy hs;
+	bool hs_given;
 	bool dry, no_color, quiet;
+	struct fl_parse_opts po;
 	struct fl_vars vars;
 };
 
@@ -296,6 +339,9 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 	    {"var-file", required_argument, NULL, OPT_VAR_FILE},
 	    {"agents", required_argument, NULL, OPT_AGENTS},
 	    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    {"ignore-controls", no_argument, NULL, OPT_IGNORE_CONTROLS},
+	    {"hypothesis-strategy", required_argument, NULL, OPT_HYPOTHESIS},
 	    {"report", required_argument, NULL, OPT_REPORT},
 	    {"grafana-url", required_argument, NULL, OPT_GRAFANA_URL},
 	    {"grafana-token-file", required_argument, NULL, OPT_GRAFANA_TOKEN},
@@ -331,6 +377,23 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 						      "--rollback-strategy '%s': expected always, "
 						      "default, deviated or never",
 						      optarg);
+			a->rs_given = true;
+			break;
+		case OPT_HYPOTHESIS:
+			if (fl_hypothesis_strategy_parse(optarg, &a->hs) < 0)
+				return fl_usage_error(
+				    "run",
+				    "--hypothesis-strategy '%s': expected default, "
+				    "before-method-only, after-method-only, "
+				    "during-method-only or continuously",
+				    optarg);
+			a->hs_given = true;
+			break;
+		case OPT_STRICT:
+			a->po.strict = true;
+			break;
+		case OPT_IGNORE_CONTROLS:
+			a->po.ignore_controls = true;
 			break;
 		case OPT_DRY:
 			a->dry = true;
@@ -541,13 +604,25 @@ static int fl_cmd_run(int argc, char **argv)
 		ret = FL_EXIT_FAILED;
 		goto out;
 	}
-	if (fl_experiment_load(a.file, &a.vars, &e, errs) < 0 || errs->n) {
+	a.po.warnings = calloc(1, sizeof(*a.po.warnings));
+	if (!a.po.warnings) {
+		ret = FL_EXIT_FAILED;
+		goto out;
+	}
+	if (fl_experiment_load_opts(a.file, &a.po, &a.vars, &e, errs) < 0 || errs->n) {
 		if (!errs->n)
 			fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
 		fl_print_errlist(a.file, errs);
 		ret = FL_EXIT_USAGE;
 		goto out;
 	}
+	if (!a.quiet)
+		fl_print_warnings(a.file, a.po.warnings);
+	/* chaos run's order: the command line, then the file's runtime, then the default */
+	if (!a.rs_given && e->has_rollback_strategy)
+		a.rs = e->rollback_strategy;
+	if (!a.hs_given && e->has_hypothesis_strategy)
+		a.hs = e->hypothesis_strategy;
 	if (a.dry) {
 		ret = fl_run_dry(&a, e);
 		goto out;
@@ -594,13 +669,16 @@ static int fl_cmd_run(int argc, char **argv)
 	}
 	snprintf(run_id, sizeof(run_id), "fl-%016llx", (unsigned long long)fl_rng_fresh_seed());
 	if (!a.quiet) {
-		fprintf(of, "faultline %s: running \"%s\" (%s)\n", FL_VERSION, e->title, a.file);
+		fprintf(of, "faultline %s: running \"", FL_VERSION);
+		fl_out_fputs_safe(of, e->title);
+		fprintf(of, "\" (%s)\n", a.file);
 		fflush(of);
 	}
 	fl_run_watch_start(watch, e->title, run_id);
 	{
 		struct fl_run_opts ro = {
 		    .rollback_strategy = a.rs,
+		    .hypothesis_strategy = a.hs,
 		    .cancel_fd = fl_signals_cancel_fd(),
 		    .cancel_rollbacks_fd = fl_signals_rollbacks_fd(),
 		    .run_id = run_id,
@@ -666,6 +744,7 @@ out:
 	cJSON_Delete(journal);
 	fl_experiment_free(e);
 	free(errs);
+	free(a.po.warnings);
 	fl_vars_done(&a.vars);
 	return ret;
 }

@@ -8,6 +8,8 @@
 #include "controller/slo.h"
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <stdlib.h>
@@ -42,6 +44,70 @@ struct fl_out {
 #define C_RED	 "\033[31m"
 #define C_GREEN	 "\033[32m"
 #define C_YELLOW "\033[33m"
+
+/*
+ * Text from the experiment (titles, names, output, reasons) goes to a
+ * terminal: its control characters (C0 but \n and \t, DEL, C1) are written
+ * as \xNN so that a title cannot move the cursor, clear the screen or set
+ * the window title. faultline's own colour codes are written around it.
+ */
+static size_t fl_safe_write(FILE *f, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i];
+		bool ctl = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f;
+
+		/* C1 controls are U+0080..U+009F, written C2 80..C2 9F in UTF-8 */
+		if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+			fprintf(f, "\\u%04x", p[i + 1]);
+			i++;
+			continue;
+		}
+		if (ctl) {
+			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+
+			fwrite(e, 1, 4, f);
+		} else {
+			fputc((int)c, f);
+		}
+	}
+	return n;
+}
+
+static void fl_safe_vprintf(FILE *f, const char *fmt, va_list ap) FL_PRINTF(2, 0);
+static void fl_safe_vprintf(FILE *f, const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+
+	if (n >= 0)
+		fl_safe_write(f, s, (size_t)n);
+	free(s);
+}
+
+static void fl_safe_printf(FILE *f, const char *fmt, ...) FL_PRINTF(2, 3);
+static void fl_safe_printf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fl_safe_vprintf(f, fmt, ap);
+	va_end(ap);
+}
+
+static ssize_t fl_safe_cookie_write(void *cookie, const char *buf, size_t n)
+{
+	return (ssize_t)fl_safe_write(cookie, buf, n);
+}
+
+void fl_out_fputs_safe(FILE *f, const char *s)
+{
+	if (s)
+		fl_safe_write(f, s, strlen(s));
+}
 
 static const char *fl_c(const struct fl_out *out, const char *code)
 {
@@ -115,7 +181,9 @@ static void fl_out_draw_line(struct fl_out *out)
 			 more);
 	/* One line: a line that wraps could not be erased by the next redraw. */
 	fl_out_fit(line, cols - 1);
-	fprintf(out->o.f, "%s%s%s", fl_c(out, C_DIM), line, fl_c(out, C_RESET));
+	fputs(fl_c(out, C_DIM), out->o.f);
+	fl_out_fputs_safe(out->o.f, line); /* the name comes from the experiment */
+	fputs(fl_c(out, C_RESET), out->o.f);
 	fflush(out->o.f);
 	out->line_shown = true;
 }
@@ -195,7 +263,7 @@ static void fl_out_vline(struct fl_out *out, const char *pre, const char *fmt, v
 	pthread_mutex_lock(&out->lock);
 	fl_out_clear_line(out);
 	fputs(pre, out->o.f);
-	vfprintf(out->o.f, fmt, ap);
+	fl_safe_vprintf(out->o.f, fmt, ap);
 	fputc('\n', out->o.f);
 	if (out->o.tty && out->n_live)
 		fl_out_draw_line(out);
@@ -215,7 +283,7 @@ void fl_out_phase(struct fl_out *out, const char *fmt, ...)
 	pthread_mutex_lock(&out->lock);
 	fl_out_clear_line(out);
 	fputs(pre, out->o.f);
-	vfprintf(out->o.f, fmt, ap);
+	fl_safe_vprintf(out->o.f, fmt, ap);
 	fprintf(out->o.f, "%s\n", fl_c(out, C_RESET));
 	fflush(out->o.f);
 	pthread_mutex_unlock(&out->lock);
@@ -303,10 +371,10 @@ void fl_out_activity_end(struct fl_out *out, const struct fl_activity *a, const 
 	}
 	pthread_mutex_lock(&out->lock);
 	fl_out_clear_line(out);
-	fprintf(out->o.f, "  %s%s%s %-6s \"%s\"%s (%.3fs)%s\n", fl_c(out, color), word,
-		fl_c(out, C_RESET), fl_activity_type_name(a->type), a->name,
-		a->background ? " [background]" : "", cJSON_IsNumber(dur) ? dur->valuedouble : 0.0,
-		why);
+	fprintf(out->o.f, "  %s%s%s ", fl_c(out, color), word, fl_c(out, C_RESET));
+	fl_safe_printf(out->o.f, "%-6s \"%s\"%s (%.3fs)%s\n", fl_activity_type_name(a->type),
+		       a->name, a->background ? " [background]" : "",
+		       cJSON_IsNumber(dur) ? dur->valuedouble : 0.0, why);
 	if (out->o.tty && out->n_live)
 		fl_out_draw_line(out);
 	fflush(out->o.f);
@@ -327,7 +395,12 @@ void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journa
 
 	if (!out)
 		return;
-	if (strcmp(s, "completed") == 0 && !cJSON_IsTrue(dev)) {
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(journal, "exit_code");
+
+	/* "completed" is chaoslib's word for a run that went to its end; the verdict
+	 * is faultline's exit code (a gate not met, an activity that failed: 1) */
+	if (strcmp(s, "completed") == 0 && !cJSON_IsTrue(dev) &&
+	    (!cJSON_IsNumber(code) || code->valuedouble == 0)) {
 		word = cJSON_IsNull(ssb) || !ssb ? "COMPLETED (no steady-state hypothesis to check)"
 						 : "steady state HELD";
 		color = C_GREEN;
@@ -341,6 +414,9 @@ void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journa
 		color = C_RED;
 	} else if (strcmp(s, "aborted") == 0) {
 		word = "ABORTED";
+		color = C_RED;
+	} else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ssb, "steady_state_met"))) {
+		word = "FAILED (steady state not met before the method)";
 		color = C_RED;
 	} else {
 		word = "FAILED";
@@ -375,6 +451,8 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 	switch (p->type) {
 	case FL_PROVIDER_PROCESS:
 		fprintf(f, "process %s", p->path);
+		if (p->shell_args)
+			fprintf(f, " %s (through /bin/sh -c)", p->shell_args);
 		for (size_t k = 0; k < p->argc; k++)
 			fprintf(f, strpbrk(p->argv[k], " \t\"'") ? " '%s'" : " %s", p->argv[k]);
 		break;
@@ -421,8 +499,24 @@ static void fl_plan_activity(FILE *f, size_t i, const struct fl_activity *a, boo
 		cb(f, a, opaque);
 }
 
+static void fl_out_plan_to(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs,
+			   fl_out_plan_cb cb, void *opaque);
+
+/* The plan, through a stream that escapes control characters (fl_safe_write). */
 void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs,
 		 fl_out_plan_cb cb, void *opaque)
+{
+	cookie_io_functions_t io = {.write = fl_safe_cookie_write};
+	FILE *safe = fopencookie(f, "w", io);
+
+	fl_out_plan_to(safe ? safe : f, e, rs, cb, opaque);
+	if (safe)
+		fclose(safe);
+	fflush(f);
+}
+
+static void fl_out_plan_to(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs,
+			   fl_out_plan_cb cb, void *opaque)
 {
 	static const char *const rs_doc[FL_ROLLBACK__MAX] = {
 	    [FL_ROLLBACK_ALWAYS] = "run whatever happened",

@@ -59,4 +59,7 @@ void fl_out_set_status(struct fl_out *out, fl_out_status_fn fn, void *arg);
 /* Colour decision for a stream: isatty, NO_COLOR unset/empty, TERM not "dumb". */
 bool fl_out_want_color(FILE *f);
 
+/* Write s with its control characters shown as \\xNN (text from the experiment). */
+void fl_out_fputs_safe(FILE *f, const char *s);
+
 #endif

@@ -108,12 +108,15 @@ static size_t fl_http_header(char *p, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/*
+ * chaoslib parses the body only when the Content-Type header is exactly
+ * "application/json" (r.headers.get("Content-Type") == "application/json");
+ * with "; charset=utf-8" the body stays text, which regex tolerances then
+ * search as the server wrote it (jsonpath tolerances parse text either way).
+ */
 static bool fl_is_json_type(const char *ct)
 {
-	size_t n = strlen("application/json");
-
-	return strncasecmp(ct, "application/json", n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	return strcmp(ct, "application/json") == 0;
 }
 
 int fl_provider_http_run(const struct fl_provider *p, const struct fl_call_opts *o, cJSON **result,

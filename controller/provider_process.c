@@ -17,8 +17,10 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,20 +83,64 @@ static void fl_stream_close(struct fl_stream *s)
 	s->fd = -1;
 }
 
+/*
+ * Where `name` is, as Python's shutil.which() finds it: a name with a slash
+ * as it is, else the first executable regular file in PATH. NULL if none.
+ */
+static char *fl_which(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	struct stat st;
+
+	if (strchr(name, '/'))
+		return strdup(name);
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; p; p = *end ? end + 1 : NULL) {
+		char *cand = NULL;
+
+		end = strchrnul(p, ':');
+		if (asprintf(&cand, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name) < 0)
+			return NULL;
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+	}
+	return NULL;
+}
+
 static int fl_spawn(const struct fl_provider *p, int out_w, int err_w, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
-	char **argv;
+	const char *prog = p->path;
+	char **argv, *cmd = NULL;
 	int r;
 
-	argv = calloc(p->argc + 2, sizeof(*argv));
+	argv = calloc(p->argc + 4, sizeof(*argv));
 	if (!argv)
 		return -ENOMEM;
-	argv[0] = p->path;
-	for (size_t i = 0; i < p->argc; i++)
-		argv[i + 1] = p->argv[i];
+	if (p->shell_args) {
+		/* Chaos Toolkit: subprocess.run(f"{shutil.which(path)} {arguments}", shell=True) */
+		char *full = fl_which(p->path);
+
+		r = asprintf(&cmd, "%s %s", full ? full : p->path, p->shell_args);
+		free(full);
+		if (r < 0) {
+			free(argv);
+			free(cmd);
+			return -ENOMEM;
+		}
+		prog = "/bin/sh";
+		argv[0] = "/bin/sh";
+		argv[1] = "-c";
+		argv[2] = cmd;
+	} else {
+		argv[0] = p->path;
+		for (size_t i = 0; i < p->argc; i++)
+			argv[i + 1] = p->argv[i];
+	}
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
@@ -115,7 +161,7 @@ static int fl_spawn(const struct fl_provider *p, int out_w, int err_w, pid_t *pi
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 					    POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawnp(pid, p->path, &fa, &attr, argv, environ);
+	r = posix_spawnp(pid, prog, &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	free(argv);

@@ -396,6 +396,15 @@ static void verdict(struct fl_report_model *m)
 	} else if (!strcmp(s, "aborted")) {
 		m->verdict = "ABORTED";
 		m->verdict_class = "aborted";
+	} else if (cJSON_IsFalse(get(before, "steady_state_met")) &&
+		   (!strcmp(s, "completed") || !strcmp(s, "failed"))) {
+		/* chaoslib's status is "completed" when the gate's probe ran but was
+		 * out of tolerance: faultline's verdict (exit 1) is a failure */
+		m->verdict = "FAILED (steady state not met before the method)";
+		m->verdict_class = "failed";
+	} else if (!strcmp(s, "completed") && m->exit_code > 0) {
+		m->verdict = "FAILED"; /* an activity or a rollback failed */
+		m->verdict_class = "failed";
 	} else if (!strcmp(s, "completed")) {
 		m->verdict = cJSON_IsObject(before)
 				 ? "steady state HELD"

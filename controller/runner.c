@@ -1,23 +1,25 @@
 /*
  * The runner, after Chaos Toolkit's chaoslib/run.py:
  *
- *   hypothesis before -- not met --> status "failed", method and "after" skipped
- *        | met
+ *   hypothesis before -- not met --> method and "after" skipped (status
+ *        | met                       "completed", or "failed" when a probe failed)
  *   method (pauses, background activities in threads, refs)
  *        |
- *   hypothesis after  -- not met --> status "failed", deviated
+ *   hypothesis after  -- not met --> deviated (status "completed", or "failed"
+ *                                    when a probe failed)
  *        |
  *   revert every live fault (fault session)
  *        |
  *   rollbacks, as --rollback-strategy says
  *
  * Hypothesis probes stop at the first one out of tolerance, as in Chaos
- * Toolkit. Differences, on purpose: an activity of the method or a rollback
- * that fails (cannot start, times out, connection error, unexpected HTTP
- * status) makes the run "failed" (Chaos Toolkit only logs it), the experiment
- * `timeout` makes it "aborted", and rollbacks run by default whatever
- * happened ("always"). Rollback strategies decide on the hypothesis outcome
- * exactly as Chaos Toolkit's do.
+ * Toolkit, and the journal's "status" and "deviated" are what chaoslib 1.45
+ * writes. Differences, on purpose, in the exit code only: an activity of the
+ * method or a rollback that fails (cannot start, times out, connection
+ * error, unexpected HTTP status) and a steady state not met before the method
+ * exit 1 (chaos run exits 0); the experiment `timeout` makes the run
+ * "aborted"; rollbacks run by default whatever happened ("always").
+ * Rollback strategies decide on the status exactly as Chaos Toolkit's do.
  *
  * Interrupts: the first SIGINT/SIGTERM makes opts->cancel_fd readable; every
  * provider polls it and stops its process group or request at once. Faults
@@ -27,6 +29,7 @@
 #include "controller/runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -48,6 +51,7 @@ enum fl_phase {
 	FL_PHASE_BEFORE,
 	FL_PHASE_METHOD,
 	FL_PHASE_AFTER,
+	FL_PHASE_DURING, /* Chaos Toolkit's during-method-only / continuously passes */
 	FL_PHASE_ROLLBACKS,
 	FL_PHASE__MAX
 };
@@ -67,6 +71,7 @@ struct fl_runner {
 	/* Outcome, Chaos Toolkit's way: NULL (completed), "failed", "aborted", "interrupted". */
 	const char *status;
 	bool deviated;
+	bool before_not_met; /* the gate failed: exit 1, whatever the status says */
 	unsigned method_failures, rollback_failures;
 	char reason[FL_ERROR_MSG_MAX + 256];
 	struct fl_slo_monitor *slo; /* during/on-fault/abort sampling (controller/slo.c) */
@@ -244,6 +249,49 @@ static void fl_add_time(cJSON *rec, const char *key, uint64_t wall_ms)
  * the run was stopped before it began, or without memory). For hypothesis
  * probes the tolerance is judged and "tolerance_met" recorded.
  */
+/*
+ * A probe as tolerance (chaoslib: within_tolerance's "probe" branch): run it
+ * with the value; it holds when it runs without failing, since chaoslib takes
+ * bool() of a process or http result, a non-empty dict. A process probe gets
+ * "value" and the value as JSON as two more arguments (chaoslib sets its
+ * arguments["value"]).
+ */
+static bool fl_tolerance_probe(struct fl_runner *r, const struct fl_tolerance *t,
+			       const cJSON *value, int cancel_fd, uint64_t deadline, char *why,
+			       size_t whylen)
+{
+	struct fl_activity a = {.type = FL_ACTIVITY_PROBE, .name = t->str};
+	char *text = value ? cJSON_PrintUnformatted(value) : strdup("null");
+	char **argv = NULL;
+	struct fl_error err;
+	cJSON *res = NULL;
+	int ret;
+
+	fl_error_init(&err);
+	a.provider = *t->probe;
+	if (t->probe->type == FL_PROVIDER_PROCESS && !t->probe->shell_args) {
+		argv = calloc(t->probe->argc + 3, sizeof(*argv));
+		if (argv) {
+			for (size_t i = 0; i < t->probe->argc; i++)
+				argv[i] = t->probe->argv[i];
+			argv[t->probe->argc] = "value";
+			argv[t->probe->argc + 1] = text;
+			a.provider.argv = argv;
+			a.provider.argc = t->probe->argc + 2;
+		}
+	}
+	ret = !text || (t->probe->type == FL_PROVIDER_PROCESS && !t->probe->shell_args && !argv)
+		  ? -ENOMEM
+		  : fl_run_provider(r, &a, cancel_fd, deadline, &res, &err);
+	if (ret < 0)
+		snprintf(why, whylen, "the tolerance probe \"%s\" failed: %s", t->str,
+			 err.msg[0] ? err.msg : strerror(-ret));
+	cJSON_Delete(res);
+	free(argv);
+	free(text);
+	return ret == 0;
+}
+
 static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool hypothesis,
 			 int cancel_fd, uint64_t deadline, int *rc)
 {
@@ -305,6 +353,9 @@ static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool 
 		if (ret < 0)
 			snprintf(why, sizeof(why), "the probe failed: %s",
 				 err.msg[0] ? err.msg : strerror(-ret));
+		else if (tol->type == FL_TOL_PROBE)
+			met =
+			    fl_tolerance_probe(r, tol, res, cancel_fd, deadline, why, sizeof(why));
 		else
 			met = fl_tolerance_check(tol, eff->provider.type, res, why, sizeof(why));
 		cJSON_AddBoolToObject(rec, "tolerance_met", met);
@@ -347,8 +398,12 @@ static void fl_runner_stopped(struct fl_runner *r, int why)
 /* One steady-state hypothesis pass: {"steady_state_met", "probes"}. */
 static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 {
-	const char *when = phase == FL_PHASE_BEFORE ? "before" : "after";
+	const char *when = phase == FL_PHASE_BEFORE   ? "before"
+			   : phase == FL_PHASE_DURING ? "during"
+						      : "after";
+	bool during = phase == FL_PHASE_DURING;
 	cJSON *state = cJSON_CreateObject(), *probes;
+	bool probe_failed = false;
 	int met = 1, stop;
 
 	if (!state)
@@ -356,17 +411,19 @@ static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 	probes = cJSON_AddArrayToObject(state, "probes");
 	fl_out_phase(r->o->out, "Steady state %s the method: %s", when,
 		     r->e->hypothesis_title ? r->e->hypothesis_title : "");
-	fl_events_phase(r->o->events, when);
+	if (!during) /* a pass during the method is not a phase of its own */
+		fl_events_phase(r->o->events, when);
 	for (size_t i = 0; i < r->e->hypothesis.n; i++) {
 		const struct fl_activity *a = &r->e->hypothesis.v[i];
 		cJSON *rec, *tm;
 		int rc;
 
-		if (!fl_probe_runs_in(a, phase == FL_PHASE_BEFORE ? FL_MODE_BEFORE : FL_MODE_AFTER))
+		if (!fl_probe_runs_in(a, phase == FL_PHASE_AFTER ? FL_MODE_AFTER : FL_MODE_BEFORE))
 			continue; /* "mode": sampled during the method, or the other phase only */
 		stop = fl_runner_should_stop(r, r->o->cancel_fd, r->deadline);
 		if (stop) {
-			fl_runner_stopped(r, stop);
+			if (!during)
+				fl_runner_stopped(r, stop);
 			met = -1;
 			break;
 		}
@@ -376,7 +433,8 @@ static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 			cJSON_AddItemToArray(probes, rec);
 		if (stop && (rc == -ECANCELED || rc == -ETIMEDOUT || !rec)) {
 			/* Stopped by the interrupt or the timeout: no verdict on this pass. */
-			fl_runner_stopped(r, stop);
+			if (!during)
+				fl_runner_stopped(r, stop);
 			met = -1;
 			break;
 		}
@@ -384,14 +442,20 @@ static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 			met = -1;
 			break;
 		}
+		probe_failed =
+		    strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "status"))
+			       ?: "",
+			   "succeeded") != 0;
 		tm = cJSON_GetObjectItemCaseSensitive(rec, "tolerance_met");
 		if (!cJSON_IsTrue(tm)) {
 			const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "tolerance_detail");
 
 			met = 0;
-			fl_runner_reason(r, "steady state %s the method not met: probe \"%s\": %s",
-					 when, a->ref ? a->ref->name : a->name,
-					 cJSON_IsString(d) ? d->valuestring : "out of tolerance");
+			if (!during)
+				fl_runner_reason(
+				    r, "steady state %s the method not met: probe \"%s\": %s", when,
+				    a->ref ? a->ref->name : a->name,
+				    cJSON_IsString(d) ? d->valuestring : "out of tolerance");
 			break;
 		}
 	}
@@ -399,11 +463,15 @@ static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 		cJSON_AddNullToObject(state, "steady_state_met");
 	else
 		cJSON_AddBoolToObject(state, "steady_state_met", met == 1);
-	if (met == 0) {
-		if (!r->status)
+	if (met == 0 && !during) {
+		/* chaoslib: "completed" unless a probe itself failed (then "failed");
+		 * after the method, deviated either way */
+		if (probe_failed && !r->status)
 			r->status = "failed";
 		if (phase == FL_PHASE_AFTER)
 			r->deviated = true;
+		else
+			r->before_not_met = true;
 	}
 	return state;
 }
@@ -658,9 +726,94 @@ static void fl_runner_slo_finish(struct fl_runner *r)
 	}
 }
 
+/*
+ * Chaos Toolkit's during-method-only and continuously strategies: the whole
+ * hypothesis, again and again, one second apart, while the method runs; each
+ * pass is a state in steady_states.during. As in chaos run without
+ * --fail-fast, a pass out of tolerance is recorded and changes nothing else.
+ */
+struct fl_hypo_during {
+	pthread_t thread;
+	struct fl_runner *r;
+	int stop[2]; /* written when the method is over */
+	cJSON *states;
+	bool started;
+};
+
+static void *fl_hypo_during_main(void *arg)
+{
+	struct fl_hypo_during *d = arg;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = d->stop[0], .events = POLLIN},
+				      {.fd = d->r->o->cancel_fd, .events = POLLIN}};
+		cJSON *st = fl_run_hypothesis(d->r, FL_PHASE_DURING);
+
+		if (st)
+			cJSON_AddItemToArray(d->states, st);
+		if (poll(p, d->r->o->cancel_fd >= 0 ? 2 : 1, FL_PROBE_INTERVAL_DEFAULT_MS) != 0)
+			break;
+	}
+	return NULL;
+}
+
+static void fl_hypo_during_start(struct fl_runner *r, struct fl_hypo_during *d)
+{
+	d->r = r;
+	d->states = cJSON_CreateArray();
+	if (!d->states || pipe2(d->stop, O_CLOEXEC) < 0)
+		return;
+	d->started = pthread_create(&d->thread, NULL, fl_hypo_during_main, d) == 0;
+	if (!d->started) {
+		close(d->stop[0]);
+		close(d->stop[1]);
+	}
+}
+
+/* Stop the passes; their states go to the end of `during`. */
+static void fl_hypo_during_stop(struct fl_hypo_during *d, cJSON *during)
+{
+	if (d->started) {
+		if (write(d->stop[1], "x", 1) < 0) {
+			/* the thread also stops on its own at the next pass's end */
+		}
+		pthread_join(d->thread, NULL);
+		close(d->stop[0]);
+		close(d->stop[1]);
+	}
+	while (d->states && d->states->child && during)
+		cJSON_AddItemToArray(during,
+				     cJSON_DetachItemViaPointer(d->states, d->states->child));
+	cJSON_Delete(d->states);
+	d->states = NULL;
+}
+
+/*
+ * faultline's exit code: 3 interrupted; 2 the pre-flight failed; 1 aborted,
+ * failed, deviated, the steady state not met before the method, or an
+ * activity or rollback that failed; else 0 (docs/cli.md).
+ */
+static int fl_runner_exit(const struct fl_runner *r, const char *status, bool preflight_failed)
+{
+	if (!strcmp(status, "interrupted"))
+		return FL_EXIT_INTERRUPTED;
+	if (preflight_failed)
+		return FL_EXIT_USAGE;
+	if (strcmp(status, "completed") || r->deviated || r->before_not_met || r->method_failures ||
+	    r->rollback_failures)
+		return FL_EXIT_FAILED;
+	return FL_EXIT_HELD;
+}
+
 int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJSON **journal,
 		  struct fl_error *err)
 {
+	struct fl_hypo_during hd = {0};
+	enum fl_hypothesis_strategy hs = o->hypothesis_strategy;
+	bool gate = hs == FL_HYPO_DEFAULT || hs == FL_HYPO_BEFORE_ONLY || hs == FL_HYPO_CONTINUOUS;
+	bool check_after =
+	    hs == FL_HYPO_DEFAULT || hs == FL_HYPO_AFTER_ONLY || hs == FL_HYPO_CONTINUOUS;
+	bool check_during = hs == FL_HYPO_DURING_ONLY || hs == FL_HYPO_CONTINUOUS;
 	struct fl_runner r = {.e = e, .o = o};
 	uint64_t w0 = fl_now_wall_ms(), m0 = fl_now_mono_ms();
 	struct utsname un;
@@ -683,6 +836,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	}
 	if (e->canonical_json)
 		r.exp_json = cJSON_Parse(e->canonical_json);
+	/* the version of chaoslib whose journal this one is shaped like (reports index it) */
+	cJSON_AddStringToObject(j, "chaoslib-version", FL_CHAOSLIB_VERSION);
 	cJSON_AddStringToObject(j, "faultline-version", FL_VERSION);
 	if (uname(&un) == 0) {
 		char plat[512];
@@ -703,6 +858,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	cJSON_AddStringToObject(j, "start", fl_time_rfc3339(w0, ts, sizeof(ts)));
 	cJSON_AddStringToObject(j, "rollback_strategy",
 				fl_rollback_strategy_name(o->rollback_strategy));
+	cJSON_AddStringToObject(j, "hypothesis_strategy", fl_hypothesis_strategy_name(hs));
 	ss = cJSON_AddObjectToObject(j, "steady_states");
 	r.reverts = cJSON_CreateArray();
 
@@ -744,7 +900,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	/* Hypothesis before: the gate. */
 	if (preflight_failed) {
 		cJSON_AddNullToObject(ss, "before");
-	} else if (with_ssh) {
+	} else if (with_ssh && gate) {
 		cJSON *st = fl_run_hypothesis(&r, FL_PHASE_BEFORE);
 
 		if (st) {
@@ -752,13 +908,14 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 			cJSON_AddItemToObject(ss, "before", st);
 		} else {
 			before_ok = false;
+			r.before_not_met = true;
 			cJSON_AddNullToObject(ss, "before");
 		}
-		if (!before_ok && !r.status)
-			r.status = "failed";
-		if (!before_ok && r.status && strcmp(r.status, "failed") == 0)
+		if (!before_ok && (r.before_not_met || (r.status && !strcmp(r.status, "failed"))))
 			fl_out_note(o->out,
 				    "steady state not met before the method: method skipped");
+	} else if (with_ssh) {
+		cJSON_AddNullToObject(ss, "before");
 	} else {
 		cJSON_AddNullToObject(ss, "before");
 		fl_out_phase(o->out, "No steady-state hypothesis: exploratory run");
@@ -770,6 +927,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 
 		fl_out_phase(o->out, "Method");
 		fl_events_phase(o->events, "method");
+		if (with_ssh && check_during)
+			fl_hypo_during_start(&r, &hd);
 		atomic_store(&r.in_method, true);
 		list = fl_run_list(&r, &e->method, method_fd, r.deadline, &r.method_failures,
 				   "method activity");
@@ -784,15 +943,16 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	}
 
 	/* Hypothesis after: did the system deviate? */
-	if (with_ssh && before_ok && !r.status) {
+	if (!r.during)
+		r.during = cJSON_CreateArray();
+	fl_hypo_during_stop(&hd, r.during);
+	if (with_ssh && check_after && before_ok && (!r.status || !strcmp(r.status, "failed"))) {
 		cJSON *st = fl_run_hypothesis(&r, FL_PHASE_AFTER);
 
 		cJSON_AddItemToObject(ss, "after", st ? st : cJSON_CreateNull());
 	} else {
 		cJSON_AddNullToObject(ss, "after");
 	}
-	if (r.deviated && !r.status)
-		r.status = "failed"; /* deviated during the method (slo.c) */
 	cJSON_AddItemToObject(ss, "during", r.during ? r.during : cJSON_CreateArray());
 	r.during = NULL;
 
@@ -828,9 +988,8 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	 * end, the revert or the rollbacks) still makes the run interrupted. */
 	if (fl_fd_ready(o->cancel_fd))
 		r.status = "interrupted";
+	/* chaoslib: activities and rollbacks that fail leave the status as it is */
 	status = r.status;
-	if (!status && (r.method_failures || r.rollback_failures))
-		status = "failed";
 	if (!status)
 		status = "completed";
 	if (strcmp(status, "interrupted") == 0)
@@ -838,14 +997,15 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	cJSON_AddStringToObject(j, "status", status);
 	cJSON_AddBoolToObject(j, "deviated", r.deviated);
 	cJSON_AddBoolToObject(j, "steady_state_met",
-			      with_ssh && strcmp(status, "completed") == 0 && !r.deviated);
+			      with_ssh && strcmp(status, "completed") == 0 && !r.deviated &&
+				  !r.before_not_met);
 	if (r.reason[0])
 		cJSON_AddStringToObject(j, "reason", r.reason);
 	cJSON_AddStringToObject(j, "end",
 				fl_time_rfc3339(w0 + (fl_now_mono_ms() - m0), ts, sizeof(ts)));
 	cJSON_AddNumberToObject(j, "duration", (double)(fl_now_mono_ms() - m0) / 1000.0);
 	/* What the run stands for, as `faultline run` exits with it (docs/cli.md). */
-	cJSON_AddNumberToObject(j, "exit_code", fl_runner_exit_code(j));
+	cJSON_AddNumberToObject(j, "exit_code", fl_runner_exit(&r, status, preflight_failed));
 	*journal = j;
 	j = NULL;
 out:
@@ -862,7 +1022,10 @@ int fl_runner_exit_code(const cJSON *journal)
 {
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(journal, "status");
 	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(journal, "deviated");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(journal, "exit_code");
 
+	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble <= 3)
+		return (int)code->valuedouble;
 	if (!cJSON_IsString(st))
 		return FL_EXIT_FAILED;
 	if (strcmp(st->valuestring, "interrupted") == 0)

@@ -17,6 +17,9 @@
 struct fl_out;
 struct fl_events;
 
+/* The chaoslib release whose journal "status"/"deviated" rules the runner follows. */
+#define FL_CHAOSLIB_VERSION "1.45.0"
+
 /* Exit codes of `faultline`. */
 enum fl_exit {
 	FL_EXIT_HELD = 0,	 /* completed, hypothesis held (or none to check) */
@@ -27,6 +30,7 @@ enum fl_exit {
 
 struct fl_run_opts {
 	enum fl_rollback_strategy rollback_strategy;
+	enum fl_hypothesis_strategy hypothesis_strategy; /* Chaos Toolkit's; default before+after */
 	int cancel_fd;		    /* readable: stop the run (first SIGINT/SIGTERM); -1: none */
 	int cancel_rollbacks_fd;    /* readable: stop the rollbacks too (second signal); -1: none */
 	const char *run_id;	    /* sent to agents as the experiment id */

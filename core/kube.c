@@ -11,180 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
-#define YAML_DEPTH_MAX 64
-#define YAML_NODES_MAX 100000
-
-/* ---- YAML -> cJSON ---------------------------------------------------- */
-
-struct yconv {
-	yaml_parser_t p;
-	size_t nodes;
-	struct fl_error *err;
-};
-
-static int yaml_fail(struct yconv *y, int code, const char *what)
-{
-	return fl_error_set(y->err, code, "$", "kubeconfig: %s (line %zu)", what,
-			    (size_t)y->p.mark.line + 1);
-}
-
-static int yaml_next(struct yconv *y, yaml_event_t *ev)
-{
-	if (!yaml_parser_parse(&y->p, ev))
-		return fl_error_set(y->err, -EINVAL, "$", "kubeconfig: YAML error: %s (line %zu)",
-				    y->p.problem ? y->p.problem : "malformed",
-				    (size_t)y->p.problem_mark.line + 1);
-	return 0;
-}
-
-/* Scalars stay strings ("true" included): every field we read is a string or a bool. */
-static int yaml_node(struct yconv *y, yaml_event_t *ev, int depth, cJSON **out)
-{
-	int r = 0;
-	cJSON *node = NULL;
-
-	*out = NULL;
-	if (depth > YAML_DEPTH_MAX)
-		return yaml_fail(y, -E2BIG, "nesting too deep");
-	if (++y->nodes > YAML_NODES_MAX)
-		return yaml_fail(y, -E2BIG, "too many nodes");
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		return yaml_fail(y, -EINVAL, "anchors and aliases are not supported");
-	case YAML_SCALAR_EVENT:
-		node = cJSON_CreateString((const char *)ev->data.scalar.value);
-		if (!node)
-			return fl_error_set(y->err, -ENOMEM, NULL, "out of memory");
-		/* An empty plain scalar is YAML's null ("key:" with nothing after it). */
-		if (ev->data.scalar.length == 0 && ev->data.scalar.plain_implicit) {
-			cJSON_Delete(node);
-			node = cJSON_CreateNull();
-		}
-		*out = node;
-		return node ? 0 : -ENOMEM;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT: {
-		bool map = ev->type == YAML_MAPPING_START_EVENT;
-
-		node = map ? cJSON_CreateObject() : cJSON_CreateArray();
-		if (!node)
-			return fl_error_set(y->err, -ENOMEM, NULL, "out of memory");
-		for (;;) {
-			yaml_event_t e;
-			char *key = NULL;
-			cJSON *child = NULL;
-
-			r = yaml_next(y, &e);
-			if (r < 0)
-				goto fail;
-			if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
-				yaml_event_delete(&e);
-				break;
-			}
-			if (map) {
-				if (e.type != YAML_SCALAR_EVENT) {
-					yaml_event_delete(&e);
-					r = yaml_fail(y, -EINVAL, "mapping keys must be scalars");
-					goto fail;
-				}
-				key = strdup((const char *)e.data.scalar.value);
-				yaml_event_delete(&e);
-				if (!key) {
-					r = fl_error_set(y->err, -ENOMEM, NULL, "out of memory");
-					goto fail;
-				}
-				r = yaml_next(y, &e);
-				if (r < 0) {
-					free(key);
-					goto fail;
-				}
-			}
-			r = yaml_node(y, &e, depth + 1, &child);
-			yaml_event_delete(&e);
-			if (r < 0) {
-				free(key);
-				goto fail;
-			}
-			if (map) {
-				if (cJSON_GetObjectItemCaseSensitive(node, key)) {
-					cJSON_Delete(child);
-					r = fl_error_set(y->err, -EINVAL, "$",
-							 "kubeconfig: duplicate key \"%.64s\"",
-							 key);
-					free(key);
-					goto fail;
-				}
-				cJSON_AddItemToObject(node, key, child);
-				free(key);
-			} else {
-				cJSON_AddItemToArray(node, child);
-			}
-		}
-		*out = node;
-		return 0;
-	}
-	case YAML_NO_EVENT:
-	case YAML_STREAM_START_EVENT:
-	case YAML_STREAM_END_EVENT:
-	case YAML_DOCUMENT_START_EVENT:
-	case YAML_DOCUMENT_END_EVENT:
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		break;
-	}
-	return yaml_fail(y, -EINVAL, "unexpected YAML event");
-fail:
-	cJSON_Delete(node);
-	return r;
-}
-
-static int yaml_to_json(const char *text, size_t len, cJSON **out, struct fl_error *err)
-{
-	struct yconv y = {.err = err};
-	yaml_event_t ev;
-	cJSON *root = NULL;
-	int r = 0;
-
-	*out = NULL;
-	if (!yaml_parser_initialize(&y.p))
-		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	yaml_parser_set_input_string(&y.p, (const unsigned char *)text, len);
-	for (;;) {
-		r = yaml_next(&y, &ev);
-		if (r < 0)
-			goto out;
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type == YAML_STREAM_START_EVENT || ev.type == YAML_DOCUMENT_START_EVENT ||
-		    ev.type == YAML_DOCUMENT_END_EVENT) {
-			yaml_event_delete(&ev);
-			continue;
-		}
-		if (root) {
-			yaml_event_delete(&ev);
-			r = yaml_fail(&y, -EINVAL, "more than one document");
-			goto out;
-		}
-		r = yaml_node(&y, &ev, 0, &root);
-		yaml_event_delete(&ev);
-		if (r < 0)
-			goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		r = fl_error_set(err, -EINVAL, "$", "kubeconfig: expected a mapping at the top");
-		goto out;
-	}
-	*out = root;
-	root = NULL;
-out:
-	cJSON_Delete(root);
-	yaml_parser_delete(&y.p);
-	return r;
-}
+#include "core/yaml.h"
 
 /* ---- kubeconfig -------------------------------------------------------- */
 
@@ -358,15 +185,21 @@ int fl_kube_config_parse(const char *text, size_t len, const char *base_dir, con
 	const cJSON *ctx = NULL, *cluster = NULL, *user = NULL, *v;
 	const char *ctxname = context, *cname, *uname, *s;
 	char cpath[96], cl_path[96], u_path[96];
+	/* every field read is a string or a bool given as text: scalars stay strings */
+	static const struct fl_yaml_opts yopts = {.what = "kubeconfig"};
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (len > FL_KUBE_CONFIG_MAX)
 		return fl_error_set(err, -E2BIG, "$", "kubeconfig larger than %d bytes",
 				    FL_KUBE_CONFIG_MAX);
-	r = yaml_to_json(text, len, &root, err);
+	r = fl_yaml_parse(text, len, &yopts, &root, err);
 	if (r < 0)
 		goto out;
+	if (!cJSON_IsObject(root)) {
+		r = fl_error_set(err, -EINVAL, "$", "kubeconfig: expected a mapping at the top");
+		goto out;
+	}
 	if (!ctxname) {
 		r = get_str(root, "current-context", "$.current-context", &ctxname, err);
 		if (r < 0)

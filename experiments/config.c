@@ -363,6 +363,13 @@ static int map_add(struct fl_subst_map *m, const char *name, cJSON *value, bool 
 	m->v[m->n].name = n;
 	m->v[m->n].value = value;
 	m->v[m->n].secret = secret;
+	m->v[m->n].size = 0;
+	{
+		char *txt = cJSON_PrintUnformatted(value);
+
+		m->v[m->n].size = txt ? strlen(txt) : FL_EXP_SUBST_MAX;
+		free(txt);
+	}
 	m->n++;
 	return 0;
 }
@@ -617,7 +624,32 @@ static size_t ident_len(const char *p)
  *   ident := [A-Za-z_][A-Za-z0-9_]*
  * A string that is one reference and nothing else takes the value's own type.
  */
-static cJSON *subst_string(const char *s, const char *path, const struct fl_subst_map *m, bool mask,
+/* Charge n bytes to the map's budget; false (reported once, at path) when it is spent. */
+static bool subst_afford(struct fl_subst_map *m, size_t n, const char *path,
+			 struct fl_errlist *errs)
+{
+	if (!m->over && m->spent + n <= FL_EXP_SUBST_MAX) {
+		m->spent += n;
+		return true;
+	}
+	if (!m->over)
+		fl_experr(errs, -E2BIG, path,
+			  "the experiment grows past %d bytes through ${name} substitutions (a "
+			  "large value used too often)",
+			  FL_EXP_SUBST_MAX);
+	m->over = true;
+	return false;
+}
+
+static size_t subst_size(const struct fl_subst_map *m, const cJSON *v)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].value == v)
+			return m->v[i].size;
+	return 0;
+}
+
+static cJSON *subst_string(const char *s, const char *path, struct fl_subst_map *m, bool mask,
 			   struct fl_errlist *errs)
 {
 	struct fl_buf b;
@@ -638,6 +670,9 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 			bool secret = false;
 			const cJSON *v = fl_subst_lookup(m, s + off, n, &secret);
 
+			if (v && !(mask && secret) &&
+			    !subst_afford(m, subst_size(m, v), path, errs))
+				return cJSON_CreateString(s);
 			if (v)
 				return mask && secret ? cJSON_CreateString(SECRET_MASK)
 						      : cJSON_Duplicate(v, 1);
@@ -690,7 +725,10 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 			p = d + 1;
 		}
 	}
-	if (r == -E2BIG) {
+	if (r == 0 && changed && b.len > strlen(s) &&
+	    !subst_afford(m, b.len - strlen(s), path, errs))
+		out = cJSON_CreateString(s);
+	else if (r == -E2BIG) {
 		fl_experr(errs, -E2BIG, path, "longer than %d bytes after substitution",
 			  FL_EXP_STRING_MAX);
 		out = cJSON_CreateString(s);
@@ -701,7 +739,7 @@ static cJSON *subst_string(const char *s, const char *path, const struct fl_subs
 	return out;
 }
 
-cJSON *fl_subst_tree(const cJSON *in, const char *path, const struct fl_subst_map *m, bool mask,
+cJSON *fl_subst_tree(const cJSON *in, const char *path, struct fl_subst_map *m, bool mask,
 		     struct fl_errlist *errs)
 {
 	cJSON *out, *c;

@@ -24,10 +24,7 @@
 #include "experiments/internal.h"
 
 /* cJSON itself refuses input nested deeper than this; we stop earlier, with a path. */
-#define PRESCAN_DEPTH_MAX 512
-#define URL_MAX		  8192
-#define PROCESS_PATH_MAX  4096
-#define HTTP_RETRIES_MAX  100
+#define PROCESS_PATH_MAX FL_PROCESS_PATH_MAX
 
 enum list_kind { LIST_HYPOTHESIS, LIST_METHOD, LIST_ROLLBACKS, LIST_ABORT };
 /* Lists of probes judged by a tolerance: the hypothesis and "abort" (slo_parse.c). */
@@ -41,8 +38,19 @@ struct named {
 	enum list_kind kind;
 };
 
+/* A {"ref": ...} waiting for every list to be read (Chaos Toolkit refs look anywhere). */
+struct pending_ref {
+	const cJSON *json;
+	struct fl_activity *a;
+	enum list_kind kind;
+};
+
 struct parse_ctx {
 	struct fl_errlist *errs;
+	const struct fl_parse_opts *o;
+	struct fl_errlist *warnings; /* o->warnings, or NULL */
+	struct pending_ref *refs;
+	size_t n_refs;
 	struct named *named; /* activities parsed so far, in document order */
 	size_t n_named;
 	char **all_names; /* every activity name in the document, to explain forward refs */
@@ -115,6 +123,40 @@ int fl_rollback_strategy_parse(const char *s, enum fl_rollback_strategy *out)
 	return -EINVAL;
 }
 
+const char *fl_hypothesis_strategy_name(enum fl_hypothesis_strategy s)
+{
+	switch (s) {
+	case FL_HYPO_DEFAULT:
+		return "default";
+	case FL_HYPO_BEFORE_ONLY:
+		return "before-method-only";
+	case FL_HYPO_AFTER_ONLY:
+		return "after-method-only";
+	case FL_HYPO_DURING_ONLY:
+		return "during-method-only";
+	case FL_HYPO_CONTINUOUS:
+		return "continuously";
+	case FL_HYPO__MAX:
+		break;
+	}
+	return "?";
+}
+
+int fl_hypothesis_strategy_parse(const char *s, enum fl_hypothesis_strategy *out)
+{
+	if (!strcmp(s, "continously")) {
+		*out = FL_HYPO_CONTINUOUS;
+		return 0;
+	}
+	for (int i = 0; i < FL_HYPO__MAX; i++) {
+		if (!strcmp(s, fl_hypothesis_strategy_name((enum fl_hypothesis_strategy)i))) {
+			*out = (enum fl_hypothesis_strategy)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 /* ---- freeing ------------------------------------------------------------------ */
 
 static void kvs_free(struct fl_kv *v, size_t n)
@@ -126,10 +168,11 @@ static void kvs_free(struct fl_kv *v, size_t n)
 	free(v);
 }
 
-static void provider_done(struct fl_provider *p)
+void fl_provider_done(struct fl_provider *p)
 {
 	free(p->path);
 	fl_strv_free(p->argv);
+	free(p->shell_args);
 	free(p->url);
 	free(p->method);
 	kvs_free(p->headers, p->n_headers);
@@ -145,7 +188,7 @@ static void provider_done(struct fl_provider *p)
 static void activity_done(struct fl_activity *a)
 {
 	free(a->name);
-	provider_done(&a->provider);
+	fl_provider_done(&a->provider);
 	fl_tolerance_done(&a->tolerance);
 	free(a->json_path);
 	memset(a, 0, sizeof(*a));
@@ -178,841 +221,6 @@ void fl_experiment_free(struct fl_experiment *e)
 	free(e);
 }
 
-/* ---- raw-text checks ------------------------------------------------------------ */
-
-/* Deepest nesting of [ and { outside strings; *line is where it first passes `limit`. */
-static unsigned prescan_depth(const char *s, size_t len, unsigned limit, unsigned *line)
-{
-	unsigned depth = 0, max = 0, ln = 1;
-	bool in_str = false;
-
-	*line = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '\n')
-			ln++;
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max) {
-				max = depth;
-				if (max == limit + 1)
-					*line = ln;
-			}
-		} else if ((c == ']' || c == '}') && depth) {
-			depth--;
-		}
-	}
-	return max;
-}
-
-static void line_col(const char *s, const char *at, unsigned *line, unsigned *col)
-{
-	*line = 1;
-	*col = 1;
-	for (const char *p = s; p < at; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-/* Caps that hold for the whole document: depth, string and key lengths. */
-static void walk_limits(const cJSON *j, const char *path, unsigned depth, struct parse_ctx *ctx)
-{
-	const cJSON *it;
-	size_t i = 0;
-
-	if (cJSON_IsString(j) && strlen(j->valuestring) > FL_EXP_STRING_MAX) {
-		ERR(ctx, -E2BIG, path, "string of %zu bytes is longer than the limit of %d",
-		    strlen(j->valuestring), FL_EXP_STRING_MAX);
-		return;
-	}
-	if (cJSON_IsNumber(j) && !isfinite(j->valuedouble)) {
-		ERR(ctx, -ERANGE, path, "number out of range");
-		return;
-	}
-	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
-		return;
-	if (depth > FL_EXP_NESTING_MAX) {
-		ERR(ctx, -E2BIG, path, "nested deeper than %d levels", FL_EXP_NESTING_MAX);
-		return;
-	}
-	cJSON_ArrayForEach(it, j)
-	{
-		char p[FL_PATH_MAX];
-
-		if (cJSON_IsObject(j)) {
-			if (strlen(it->string) > FL_EXP_NAME_MAX) {
-				char q[64];
-
-				ERR(ctx, -E2BIG, path, "key %s is longer than %d bytes",
-				    fl_quote(it->string, q, sizeof(q)), FL_EXP_NAME_MAX);
-				continue;
-			}
-			fl_path_key(p, sizeof(p), path, it->string);
-		} else {
-			fl_path_index(p, sizeof(p), path, i++);
-		}
-		walk_limits(it, p, depth + 1, ctx);
-	}
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/*
- * Duplicate keys: cJSON keeps both and GetObjectItem finds the first; refuse
- * them. Keys are sorted (not compared pairwise) so a 1 MiB object of tiny
- * members costs n log n, not n^2.
- */
-static void walk_dup_keys(const cJSON *j, const char *path, struct parse_ctx *ctx)
-{
-	const cJSON *it;
-	size_t i = 0, n = 0;
-
-	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
-		return;
-	if (cJSON_IsObject(j)) {
-		const char **keys;
-
-		for (it = j->child; it; it = it->next)
-			n++;
-		keys = n > 1 ? malloc(n * sizeof(*keys)) : NULL;
-		if (keys) {
-			for (it = j->child; it; it = it->next)
-				keys[i++] = it->string;
-			qsort(keys, n, sizeof(*keys), key_cmp);
-			for (i = 1; i < n; i++) {
-				char p[FL_PATH_MAX];
-
-				if (!strcmp(keys[i - 1], keys[i]) &&
-				    (i < 2 || strcmp(keys[i - 2], keys[i])))
-					ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, keys[i]),
-					    "duplicate key");
-			}
-			free(keys);
-		} else if (n > 1) {
-			ERR(ctx, -ENOMEM, path, "out of memory");
-		}
-	}
-	i = 0;
-	cJSON_ArrayForEach(it, j)
-	{
-		char p[FL_PATH_MAX];
-
-		if (cJSON_IsObject(j))
-			fl_path_key(p, sizeof(p), path, it->string);
-		else
-			fl_path_index(p, sizeof(p), path, i++);
-		walk_dup_keys(it, p, ctx);
-	}
-}
-
-/* ---- typed helpers ---------------------------------------------------------------- */
-
-static bool key_known(const char *k, const char *const *known)
-{
-	for (; *known; known++)
-		if (!strcmp(k, *known))
-			return true;
-	return false;
-}
-
-static void check_keys(struct parse_ctx *ctx, const cJSON *obj, const char *path,
-		       const char *const *known, const char *what)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, obj)
-	{
-		char p[FL_PATH_MAX];
-
-		if (!key_known(it->string, known))
-			ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
-			    "unknown key in %s", what);
-	}
-}
-
-static const cJSON *get(const cJSON *obj, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(obj, key);
-}
-
-/* A required or optional string; NULL when absent or wrong (error recorded). */
-static char *get_string(struct parse_ctx *ctx, const cJSON *obj, const char *key, const char *path,
-			bool required, size_t max, const char *what)
-{
-	const cJSON *v = get(obj, key);
-	char p[FL_PATH_MAX], got[96];
-	char *s;
-
-	fl_path_key(p, sizeof(p), path, key);
-	if (!v) {
-		if (required)
-			ERR(ctx, -EINVAL, p, "missing: expected %s", what);
-		return NULL;
-	}
-	if (!cJSON_IsString(v) || (required && !v->valuestring[0])) {
-		ERR(ctx, -EINVAL, p, "expected %s, got %s", what, fl_json_got(v, got, sizeof(got)));
-		return NULL;
-	}
-	if (strlen(v->valuestring) > max) {
-		ERR(ctx, -E2BIG, p, "longer than %zu bytes", max);
-		return NULL;
-	}
-	s = strdup(v->valuestring);
-	if (!s)
-		ERR(ctx, -ENOMEM, p, "out of memory");
-	return s;
-}
-
-/*
- * Seconds: a JSON number, or a string holding one (what an env-backed
- * ${name} gives). `positive` refuses 0. Fills *ms; returns 0 or -EINVAL.
- */
-static int get_seconds(struct parse_ctx *ctx, const cJSON *v, const char *p, bool positive,
-		       uint64_t *ms)
-{
-	char got[96], *end;
-	double d;
-	int r;
-
-	if (cJSON_IsNumber(v)) {
-		d = v->valuedouble;
-	} else if (cJSON_IsString(v)) {
-		const char *s = v->valuestring;
-
-		while (isspace((unsigned char)*s))
-			s++;
-		d = strtod(s, &end);
-		while (isspace((unsigned char)*end))
-			end++;
-		if (end == s || *end || !isfinite(d) || !(isdigit((unsigned char)*s) || *s == '.'))
-			return ERR(ctx, -EINVAL, p, "expected a number of seconds, got %s",
-				   fl_json_got(v, got, sizeof(got)));
-	} else {
-		return ERR(ctx, -EINVAL, p, "expected a number of seconds, got %s",
-			   fl_json_got(v, got, sizeof(got)));
-	}
-	if (d < 0)
-		return ERR(ctx, -EINVAL, p, "expected a number of seconds >= 0, got %s",
-			   fl_json_got(v, got, sizeof(got)));
-	r = fl_seconds_to_ms(d, ms);
-	if (r < 0)
-		return ERR(ctx, -ERANGE, p, "%s seconds is more than the limit of %llu (7 days)",
-			   fl_json_got(v, got, sizeof(got)),
-			   (unsigned long long)(FL_DURATION_MAX_MS / 1000));
-	if (positive && *ms == 0)
-		return ERR(ctx, -EINVAL, p, "expected a number of seconds > 0, got %s",
-			   fl_json_got(v, got, sizeof(got)));
-	return 0;
-}
-
-/* Python's str() of a scalar, as Chaos Toolkit passes list arguments to processes. */
-static char *py_str(const cJSON *v)
-{
-	char buf[64];
-
-	if (cJSON_IsString(v))
-		return strdup(v->valuestring);
-	if (cJSON_IsBool(v))
-		return strdup(cJSON_IsTrue(v) ? "True" : "False");
-	if (cJSON_IsNumber(v)) {
-		double d = v->valuedouble;
-
-		if (fabs(d) < 1e15 && d == floor(d))
-			snprintf(buf, sizeof(buf), "%.0f", d);
-		else
-			snprintf(buf, sizeof(buf), "%.17g", d);
-		return strdup(buf);
-	}
-	return NULL;
-}
-
-static int strv_add(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (!s)
-		return -ENOMEM;
-	nv = realloc(*v, (*n + 2) * sizeof(*nv));
-	if (!nv) {
-		free(s);
-		return -ENOMEM;
-	}
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	*v = nv;
-	return 0;
-}
-
-/* ---- process provider --------------------------------------------------------------- */
-
-/*
- * arguments := string                 split like Python shlex.split
- *            | [scalar, ...]          each str()'d; null and "" dropped (as CTK)
- *            | {name: scalar, ...}    flattened to name, value pairs (as CTK)
- */
-static void parse_process_args(struct parse_ctx *ctx, const cJSON *args, const char *path,
-			       struct fl_provider *p)
-{
-	char got[96], ip[FL_PATH_MAX];
-	const cJSON *it;
-	size_t i = 0;
-
-	if (!args) {
-		p->argv = calloc(1, sizeof(*p->argv));
-		if (!p->argv)
-			ERR(ctx, -ENOMEM, path, "out of memory");
-		return;
-	}
-	if (cJSON_IsString(args)) {
-		const char *why;
-		int r = fl_shlex_split(args->valuestring, &p->argv, &p->argc, &why);
-
-		if (r == -ENOMEM)
-			ERR(ctx, r, path, "out of memory");
-		else if (r < 0)
-			ERR(ctx, r, path, "cannot split the command line: %s", why);
-		return;
-	}
-	if (!cJSON_IsArray(args) && !cJSON_IsObject(args)) {
-		ERR(ctx, -EINVAL, path,
-		    "expected a list of arguments or a command-line string, got %s",
-		    fl_json_got(args, got, sizeof(got)));
-		return;
-	}
-	if (cJSON_GetArraySize(args) > FL_EXP_ARGS_MAX) {
-		ERR(ctx, -E2BIG, path, "more than %d arguments", FL_EXP_ARGS_MAX);
-		return;
-	}
-	p->argv = calloc(1, sizeof(*p->argv));
-	if (!p->argv) {
-		ERR(ctx, -ENOMEM, path, "out of memory");
-		return;
-	}
-	cJSON_ArrayForEach(it, args)
-	{
-		if (cJSON_IsObject(args))
-			fl_path_key(ip, sizeof(ip), path, it->string);
-		else
-			fl_path_index(ip, sizeof(ip), path, i++);
-		if (cJSON_IsNull(it) || (cJSON_IsString(it) && !it->valuestring[0]))
-			continue;
-		if (!cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it)) {
-			ERR(ctx, -EINVAL, ip, "expected a string or a number, got %s",
-			    fl_json_kind(it));
-			continue;
-		}
-		if (cJSON_IsObject(args) && strv_add(&p->argv, &p->argc, strdup(it->string)) < 0) {
-			ERR(ctx, -ENOMEM, ip, "out of memory");
-			return;
-		}
-		if (strv_add(&p->argv, &p->argc, py_str(it)) < 0) {
-			ERR(ctx, -ENOMEM, ip, "out of memory");
-			return;
-		}
-	}
-}
-
-static void parse_process(struct parse_ctx *ctx, const cJSON *j, const char *path,
-			  struct fl_provider *p)
-{
-	static const char *const known[] = {"type",    "path",	  "arguments",
-					    "timeout", "secrets", NULL};
-	char sp[FL_PATH_MAX];
-	const cJSON *t;
-
-	check_keys(ctx, j, path, known, "a process provider (known: path, arguments, timeout)");
-	p->path = get_string(ctx, j, "path", path, true, PROCESS_PATH_MAX,
-			     "the program to run (a path or a name looked up in PATH)");
-	if (p->path && p->path[0] == '~' && (p->path[1] == '/' || !p->path[1]) && getenv("HOME")) {
-		/* as Chaos Toolkit does with os.path.expanduser() */
-		char *x = NULL;
-
-		if (asprintf(&x, "%s%s", getenv("HOME"), p->path + 1) < 0) {
-			ERR(ctx, -ENOMEM, path, "out of memory");
-		} else {
-			free(p->path);
-			p->path = x;
-		}
-	}
-	parse_process_args(ctx, get(j, "arguments"), fl_path_key(sp, sizeof(sp), path, "arguments"),
-			   p);
-	t = get(j, "timeout");
-	if (t)
-		get_seconds(ctx, t, fl_path_key(sp, sizeof(sp), path, "timeout"), true,
-			    &p->timeout_ms);
-}
-
-/* ---- http provider ------------------------------------------------------------------ */
-
-static bool token_char(char c)
-{
-	return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c);
-}
-
-static int url_encode(struct fl_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int r = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
-		if (isalnum(*p) || strchr("-._~", *p)) {
-			r = fl_buf_add(b, p, 1);
-		} else if (*p == ' ') {
-			r = fl_buf_add(b, "+", 1);
-		} else {
-			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-
-			r = fl_buf_add(b, e, 3);
-		}
-	}
-	return r;
-}
-
-/*
- * Encode an object like Python requests does for params=/data=:
- * k=v&k2=v2, lists repeat the key, null values are dropped.
- */
-static char *form_encode(struct parse_ctx *ctx, const cJSON *obj, const char *path)
-{
-	struct fl_buf b;
-	const cJSON *it, *v;
-	bool first = true, bad = false;
-	int r = 0;
-
-	fl_buf_init(&b, FL_EXP_STRING_MAX);
-	cJSON_ArrayForEach(it, obj)
-	{
-		const cJSON *vals = cJSON_IsArray(it) ? it->child : it;
-		char p[FL_PATH_MAX];
-
-		fl_path_key(p, sizeof(p), path, it->string);
-		for (v = vals; v; v = cJSON_IsArray(it) ? v->next : NULL) {
-			char *s;
-
-			if (cJSON_IsNull(v))
-				continue;
-			s = py_str(v);
-			if (!s) {
-				ERR(ctx, -EINVAL, p,
-				    "a form or query value must be a string, number or boolean, "
-				    "got %s (set Content-Type: application/json to send JSON)",
-				    fl_json_kind(v));
-				bad = true;
-				break;
-			}
-			if (!first)
-				r = fl_buf_add(&b, "&", 1);
-			first = false;
-			if (r == 0)
-				r = url_encode(&b, it->string);
-			if (r == 0)
-				r = fl_buf_add(&b, "=", 1);
-			if (r == 0)
-				r = url_encode(&b, s);
-			free(s);
-			if (r < 0)
-				break;
-		}
-		if (r < 0 || bad)
-			break;
-	}
-	if (r < 0)
-		ERR(ctx, r, path,
-		    r == -E2BIG ? "encoded arguments are longer than %d bytes"
-				: "out of memory (%d)",
-		    FL_EXP_STRING_MAX);
-	if (r < 0 || bad) {
-		fl_buf_done(&b);
-		return NULL;
-	}
-	{
-		char *s = fl_buf_steal(&b);
-
-		return s ? s : strdup("");
-	}
-}
-
-static const char *header_get(const struct fl_provider *p, const char *name)
-{
-	for (size_t i = 0; i < p->n_headers; i++)
-		if (!strcasecmp(p->headers[i].key, name))
-			return p->headers[i].value;
-	return NULL;
-}
-
-static int header_add(struct fl_provider *p, const char *k, const char *v)
-{
-	struct fl_kv *nv = realloc(p->headers, (p->n_headers + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	p->headers = nv;
-	nv[p->n_headers].key = strdup(k);
-	nv[p->n_headers].value = strdup(v);
-	if (!nv[p->n_headers].key || !nv[p->n_headers].value) {
-		free(nv[p->n_headers].key);
-		free(nv[p->n_headers].value);
-		return -ENOMEM;
-	}
-	p->n_headers++;
-	return 0;
-}
-
-static void parse_headers(struct parse_ctx *ctx, const cJSON *h, const char *path,
-			  struct fl_provider *p)
-{
-	const cJSON *it;
-
-	if (!cJSON_IsObject(h)) {
-		ERR(ctx, -EINVAL, path, "expected an object of header names to values, got %s",
-		    fl_json_kind(h));
-		return;
-	}
-	if (cJSON_GetArraySize(h) > FL_EXP_ARGS_MAX) {
-		ERR(ctx, -E2BIG, path, "more than %d headers", FL_EXP_ARGS_MAX);
-		return;
-	}
-	cJSON_ArrayForEach(it, h)
-	{
-		char hp[FL_PATH_MAX], *v;
-		bool ok = it->string[0] != '\0';
-
-		fl_path_key(hp, sizeof(hp), path, it->string);
-		for (const char *c = it->string; *c; c++)
-			if (!token_char(*c))
-				ok = false;
-		if (!ok) {
-			ERR(ctx, -EINVAL, hp, "not a valid HTTP header name");
-			continue;
-		}
-		if (!cJSON_IsString(it) && !cJSON_IsNumber(it)) {
-			ERR(ctx, -EINVAL, hp, "expected a string, got %s", fl_json_kind(it));
-			continue;
-		}
-		v = py_str(it);
-		if (!v) {
-			ERR(ctx, -ENOMEM, hp, "out of memory");
-			return;
-		}
-		if (strpbrk(v, "\r\n")) {
-			ERR(ctx, -EINVAL, hp, "a header value cannot contain a line break");
-			free(v);
-			continue;
-		}
-		if (header_add(p, it->string, v) < 0)
-			ERR(ctx, -ENOMEM, hp, "out of memory");
-		free(v);
-	}
-}
-
-/*
- * HTTP arguments, as Chaos Toolkit (python requests) sends them:
- *   GET:    object -> query string appended to the URL; string -> appended as is
- *   others: string -> body as is; with Content-Type application/json any value is
- *           sent as JSON; otherwise an object is form-encoded (Content-Type added)
- *           and a list is sent as JSON (Content-Type added)
- */
-static void parse_http_args(struct parse_ctx *ctx, const cJSON *args, const char *path,
-			    struct fl_provider *p)
-{
-	const char *ct = header_get(p, "Content-Type");
-	bool json_ct = ct && !strncasecmp(ct, "application/json", 16);
-	char got[96];
-
-	if (!args || cJSON_IsNull(args))
-		return;
-	if (!strcmp(p->method, "GET") || !strcmp(p->method, "HEAD")) {
-		struct fl_buf b;
-		char *q;
-		int r;
-
-		if (cJSON_IsString(args)) {
-			q = strdup(args->valuestring);
-		} else if (cJSON_IsObject(args)) {
-			q = form_encode(ctx, args, path);
-			if (!q)
-				return;
-		} else {
-			ERR(ctx, -EINVAL, path,
-			    "for a %s request, expected an object of query parameters, got %s",
-			    p->method, fl_json_got(args, got, sizeof(got)));
-			return;
-		}
-		if (!q) {
-			ERR(ctx, -ENOMEM, path, "out of memory");
-			return;
-		}
-		if (!p->url || !*q) {
-			free(q);
-			return;
-		}
-		fl_buf_init(&b, URL_MAX);
-		r = fl_buf_printf(&b, "%s%s%s", p->url, strchr(p->url, '?') ? "&" : "?", q);
-		free(q);
-		if (r < 0) {
-			ERR(ctx, r, path, "the URL with its query is longer than %d bytes",
-			    URL_MAX);
-			fl_buf_done(&b);
-			return;
-		}
-		free(p->url);
-		p->url = fl_buf_steal(&b);
-		return;
-	}
-	if (cJSON_IsString(args) && !json_ct) {
-		p->body = strdup(args->valuestring);
-	} else if (cJSON_IsObject(args) && !json_ct) {
-		p->body = form_encode(ctx, args, path);
-		if (!p->body)
-			return;
-		if (!ct && header_add(p, "Content-Type", "application/x-www-form-urlencoded") < 0)
-			ERR(ctx, -ENOMEM, path, "out of memory");
-	} else {
-		p->body = cJSON_PrintUnformatted(args);
-		if (p->body && strlen(p->body) > FL_EXP_STRING_MAX) {
-			ERR(ctx, -E2BIG, path, "the JSON body is longer than %d bytes",
-			    FL_EXP_STRING_MAX);
-			return;
-		}
-		if (!ct && header_add(p, "Content-Type", "application/json") < 0)
-			ERR(ctx, -ENOMEM, path, "out of memory");
-	}
-	if (!p->body)
-		ERR(ctx, -ENOMEM, path, "out of memory");
-}
-
-static void parse_http(struct parse_ctx *ctx, const cJSON *j, const char *path,
-		       struct fl_provider *p)
-{
-	static const char *const known[] = {"type",
-					    "url",
-					    "method",
-					    "headers",
-					    "arguments",
-					    "timeout",
-					    "expected_status",
-					    "verify_tls",
-					    "max_retries",
-					    "secrets",
-					    NULL};
-	char sp[FL_PATH_MAX], got[96];
-	const cJSON *v;
-
-	check_keys(ctx, j, path, known,
-		   "an http provider (known: url, method, headers, arguments, timeout, "
-		   "expected_status, verify_tls, max_retries)");
-	p->expected_status = -1;
-	p->verify_tls = true;
-	p->url = get_string(ctx, j, "url", path, true, URL_MAX, "an http:// or https:// URL");
-	if (p->url) {
-		bool ok = !strncasecmp(p->url, "http://", 7) || !strncasecmp(p->url, "https://", 8);
-
-		for (const char *c = p->url; *c; c++)
-			if ((unsigned char)*c <= ' ' || *c == 0x7f)
-				ok = false;
-		if (!ok || strlen(p->url) <= strlen("http://"))
-			ERR(ctx, -EINVAL, fl_path_key(sp, sizeof(sp), path, "url"),
-			    "expected an http:// or https:// URL without blanks, got %s",
-			    fl_quote(p->url, got, sizeof(got)));
-	}
-	v = get(j, "method");
-	fl_path_key(sp, sizeof(sp), path, "method");
-	if (!v) {
-		p->method = strdup("GET");
-	} else if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > 32) {
-		ERR(ctx, -EINVAL, sp, "expected an HTTP method like \"GET\", got %s",
-		    fl_json_got(v, got, sizeof(got)));
-	} else {
-		p->method = strdup(v->valuestring);
-		for (char *c = p->method; c && *c; c++) {
-			if (!isalpha((unsigned char)*c)) {
-				ERR(ctx, -EINVAL, sp,
-				    "expected an HTTP method like \"GET\", got %s",
-				    fl_json_got(v, got, sizeof(got)));
-				break;
-			}
-			*c = (char)toupper((unsigned char)*c);
-		}
-	}
-	if (!p->method) {
-		p->method = strdup("GET");
-		if (!p->method)
-			ERR(ctx, -ENOMEM, sp, "out of memory");
-	}
-	v = get(j, "headers");
-	if (v)
-		parse_headers(ctx, v, fl_path_key(sp, sizeof(sp), path, "headers"), p);
-	v = get(j, "timeout");
-	fl_path_key(sp, sizeof(sp), path, "timeout");
-	if (cJSON_IsArray(v)) {
-		char ip[FL_PATH_MAX];
-
-		if (cJSON_GetArraySize(v) != 2)
-			ERR(ctx, -EINVAL, sp,
-			    "expected a number of seconds or [connect, read] seconds, got a list "
-			    "of %d",
-			    cJSON_GetArraySize(v));
-		else {
-			get_seconds(ctx, v->child, fl_path_index(ip, sizeof(ip), sp, 0), true,
-				    &p->connect_timeout_ms);
-			get_seconds(ctx, v->child->next, fl_path_index(ip, sizeof(ip), sp, 1), true,
-				    &p->timeout_ms);
-		}
-	} else if (v) {
-		get_seconds(ctx, v, sp, true, &p->timeout_ms);
-	}
-	v = get(j, "expected_status");
-	if (v) {
-		fl_path_key(sp, sizeof(sp), path, "expected_status");
-		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		    v->valuedouble < 100 || v->valuedouble > 599)
-			ERR(ctx, -EINVAL, sp, "expected an HTTP status from 100 to 599, got %s",
-			    fl_json_got(v, got, sizeof(got)));
-		else
-			p->expected_status = (long)v->valuedouble;
-	}
-	v = get(j, "verify_tls");
-	if (v) {
-		if (!cJSON_IsBool(v))
-			ERR(ctx, -EINVAL, fl_path_key(sp, sizeof(sp), path, "verify_tls"),
-			    "expected true or false, got %s", fl_json_got(v, got, sizeof(got)));
-		else
-			p->verify_tls = cJSON_IsTrue(v);
-	}
-	v = get(j, "max_retries");
-	if (v) {
-		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		    v->valuedouble < 0 || v->valuedouble > HTTP_RETRIES_MAX)
-			ERR(ctx, -EINVAL, fl_path_key(sp, sizeof(sp), path, "max_retries"),
-			    "expected an integer from 0 to %d, got %s", HTTP_RETRIES_MAX,
-			    fl_json_got(v, got, sizeof(got)));
-		else
-			p->max_retries = (unsigned)v->valuedouble;
-	}
-	if (p->method)
-		parse_http_args(ctx, get(j, "arguments"),
-				fl_path_key(sp, sizeof(sp), path, "arguments"), p);
-}
-
-/* ---- fault provider ------------------------------------------------------------------- */
-
-static void parse_fault(struct parse_ctx *ctx, const cJSON *j, const char *path,
-			struct fl_provider *p)
-{
-	static const char *const known[] = {"type",	"kind",	  "target", "params",
-					    "duration", "agents", NULL};
-	char sp[FL_PATH_MAX], got[96];
-	const cJSON *v;
-
-	check_keys(ctx, j, path, known,
-		   "a fault provider (known: kind, target, params, duration, agents)");
-	p->kind = get_string(ctx, j, "kind", path, true, 64, "a fault kind like \"netem\"");
-	if (p->kind) {
-		bool ok = islower((unsigned char)p->kind[0]);
-
-		for (const char *c = p->kind; *c; c++)
-			if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) ||
-			      *c == '_' || *c == '-'))
-				ok = false;
-		if (!ok)
-			ERR(ctx, -EINVAL, fl_path_key(sp, sizeof(sp), path, "kind"),
-			    "expected a fault kind (lower-case letters, digits, _ and -), got %s",
-			    fl_quote(p->kind, got, sizeof(got)));
-	}
-	v = get(j, "target");
-	fl_path_key(sp, sizeof(sp), path, "target");
-	if (!v)
-		ERR(ctx, -EINVAL, sp, "missing: expected an object saying what to inject into");
-	else if (!cJSON_IsObject(v))
-		ERR(ctx, -EINVAL, sp, "expected an object, got %s",
-		    fl_json_got(v, got, sizeof(got)));
-	else if (!(p->target_json = cJSON_PrintUnformatted(v)))
-		ERR(ctx, -ENOMEM, sp, "out of memory");
-	v = get(j, "params");
-	fl_path_key(sp, sizeof(sp), path, "params");
-	if (v && !cJSON_IsObject(v))
-		ERR(ctx, -EINVAL, sp, "expected an object, got %s",
-		    fl_json_got(v, got, sizeof(got)));
-	else if (!(p->params_json = v ? cJSON_PrintUnformatted(v) : strdup("{}")))
-		ERR(ctx, -ENOMEM, sp, "out of memory");
-	v = get(j, "duration");
-	fl_path_key(sp, sizeof(sp), path, "duration");
-	if (!v) {
-		ERR(ctx, -EINVAL, sp, "missing: expected how long the fault lasts, like \"30s\"");
-	} else if (cJSON_IsNumber(v)) {
-		get_seconds(ctx, v, sp, true, &p->duration_ms);
-	} else if (!cJSON_IsString(v)) {
-		ERR(ctx, -EINVAL, sp, "expected a duration like \"30s\" or \"250ms\", got %s",
-		    fl_json_got(v, got, sizeof(got)));
-	} else {
-		int r = fl_duration_parse_ms(v->valuestring, 1000000, &p->duration_ms);
-
-		if (r == -ERANGE)
-			ERR(ctx, r, sp, "%s is longer than the limit of 7 days",
-			    fl_quote(v->valuestring, got, sizeof(got)));
-		else if (r < 0)
-			ERR(ctx, r, sp,
-			    "expected a duration like \"30s\", \"250ms\", \"5m\" or \"1h\", got %s",
-			    fl_quote(v->valuestring, got, sizeof(got)));
-		else if (p->duration_ms == 0)
-			ERR(ctx, -EINVAL, sp, "a fault must last longer than 0");
-	}
-	v = get(j, "agents");
-	fl_path_key(sp, sizeof(sp), path, "agents");
-	if (v) {
-		const cJSON *it;
-		size_t i = 0, n = 0;
-
-		if (!cJSON_IsArray(v)) {
-			ERR(ctx, -EINVAL, sp, "expected a list of agent names or addresses, got %s",
-			    fl_json_got(v, got, sizeof(got)));
-			return;
-		}
-		if (cJSON_GetArraySize(v) > FL_EXP_ARGS_MAX) {
-			ERR(ctx, -E2BIG, sp, "more than %d agents", FL_EXP_ARGS_MAX);
-			return;
-		}
-		p->agents = calloc(1, sizeof(*p->agents));
-		if (!p->agents) {
-			ERR(ctx, -ENOMEM, sp, "out of memory");
-			return;
-		}
-		cJSON_ArrayForEach(it, v)
-		{
-			char ip[FL_PATH_MAX];
-
-			fl_path_index(ip, sizeof(ip), sp, i++);
-			if (!cJSON_IsString(it) || !it->valuestring[0] ||
-			    strlen(it->valuestring) > FL_EXP_NAME_MAX) {
-				ERR(ctx, -EINVAL, ip, "expected an agent name or address, got %s",
-				    fl_json_got(it, got, sizeof(got)));
-				continue;
-			}
-			if (strv_add(&p->agents, &n, strdup(it->valuestring)) < 0) {
-				ERR(ctx, -ENOMEM, ip, "out of memory");
-				return;
-			}
-		}
-	}
-}
-
 static void parse_provider(struct parse_ctx *ctx, const cJSON *j, const char *path,
 			   struct fl_provider *p)
 {
@@ -1024,7 +232,7 @@ static void parse_provider(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		    fl_json_got(j, got, sizeof(got)));
 		return;
 	}
-	t = get(j, "type");
+	t = fl_get(j, "type");
 	fl_path_key(tp, sizeof(tp), path, "type");
 	if (!cJSON_IsString(t)) {
 		ERR(ctx, -EINVAL, tp, "expected \"process\", \"http\" or \"fault\", got %s",
@@ -1033,19 +241,19 @@ static void parse_provider(struct parse_ctx *ctx, const cJSON *j, const char *pa
 	}
 	if (!strcmp(t->valuestring, "process")) {
 		p->type = FL_PROVIDER_PROCESS;
-		parse_process(ctx, j, path, p);
+		fl_process_provider_parse(ctx->errs, j, path, p);
 	} else if (!strcmp(t->valuestring, "http")) {
 		p->type = FL_PROVIDER_HTTP;
-		parse_http(ctx, j, path, p);
+		fl_http_provider_parse(ctx->errs, j, path, p);
 	} else if (!strcmp(t->valuestring, "fault")) {
 		p->type = FL_PROVIDER_FAULT;
-		parse_fault(ctx, j, path, p);
+		fl_fault_provider_parse(ctx->errs, j, path, p);
 	} else if (!strcmp(t->valuestring, "load")) { /* http + rate: slo_parse.c */
 		cJSON *h = fl_slo_load_http_part(j);
 
 		p->type = FL_PROVIDER_LOAD;
 		if (h)
-			parse_http(ctx, h, path, p);
+			fl_http_provider_parse(ctx->errs, h, path, p);
 		cJSON_Delete(h);
 		fl_slo_load_parse(j, path, p, ctx->errs);
 	} else if (fl_slo_provider_parse(t->valuestring, j, path, p, ctx->errs)) {
@@ -1060,27 +268,27 @@ static void parse_provider(struct parse_ctx *ctx, const cJSON *j, const char *pa
 
 /* ---- activities ----------------------------------------------------------------------- */
 
+/*
+ * The activity a ref names, as Chaos Toolkit finds it: its cache maps each
+ * name of the method, then of the hypothesis, to the last activity with that
+ * name (so the hypothesis wins over the method). faultline also lets a ref
+ * name a rollback or an abort probe, when nothing else has that name.
+ */
 static const struct named *find_named(const struct parse_ctx *ctx, const char *name, size_t *count)
 {
+	static const enum list_kind order[] = {LIST_HYPOTHESIS, LIST_METHOD, LIST_ROLLBACKS,
+					       LIST_ABORT};
 	const struct named *hit = NULL;
 
 	*count = 0;
-	for (size_t i = 0; i < ctx->n_named; i++) {
-		if (!strcmp(ctx->named[i].name, name)) {
-			if (!hit)
-				hit = &ctx->named[i];
+	for (size_t i = 0; i < ctx->n_named; i++)
+		if (!strcmp(ctx->named[i].name, name))
 			(*count)++;
-		}
-	}
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && !hit; k++)
+		for (size_t i = 0; i < ctx->n_named; i++)
+			if (ctx->named[i].kind == order[k] && !strcmp(ctx->named[i].name, name))
+				hit = &ctx->named[i];
 	return hit;
-}
-
-static bool name_anywhere(const struct parse_ctx *ctx, const char *name)
-{
-	for (size_t i = 0; i < ctx->n_all; i++)
-		if (!strcmp(ctx->all_names[i], name))
-			return true;
-	return false;
 }
 
 static void parse_pauses(struct parse_ctx *ctx, const cJSON *j, const char *path,
@@ -1096,26 +304,56 @@ static void parse_pauses(struct parse_ctx *ctx, const cJSON *j, const char *path
 		    fl_json_got(j, got, sizeof(got)));
 		return;
 	}
-	check_keys(ctx, j, path, known, "pauses (known: before, after)");
-	v = get(j, "before");
+	fl_check_keys(ctx->errs, j, path, known, "pauses (known: before, after)");
+	v = fl_get(j, "before");
 	if (v)
-		get_seconds(ctx, v, fl_path_key(p, sizeof(p), path, "before"), false,
-			    &a->pause_before_ms);
-	v = get(j, "after");
+		fl_get_seconds(ctx->errs, v, fl_path_key(p, sizeof(p), path, "before"), false,
+			       &a->pause_before_ms);
+	v = fl_get(j, "after");
 	if (v)
-		get_seconds(ctx, v, fl_path_key(p, sizeof(p), path, "after"), false,
-			    &a->pause_after_ms);
+		fl_get_seconds(ctx->errs, v, fl_path_key(p, sizeof(p), path, "after"), false,
+			       &a->pause_after_ms);
+}
+
+/*
+ * "controls" (here, in the hypothesis or at the top): Chaos Toolkit runs
+ * Python hooks from them, which may change the run (a safeguard interrupts
+ * it); faultline cannot run them, so it says so instead of running a
+ * different experiment, unless --ignore-controls says to run without them.
+ */
+static void check_controls(struct parse_ctx *ctx, const cJSON *j, const char *path)
+{
+	const cJSON *c = fl_get(j, "controls");
+	char p[FL_PATH_MAX];
+
+	if (!c || (cJSON_IsArray(c) && !c->child))
+		return;
+	fl_path_key(p, sizeof(p), path, "controls");
+	if (ctx->o->ignore_controls) {
+		if (ctx->warnings)
+			fl_experr(ctx->warnings, 0, p, "controls ignored (--ignore-controls)");
+		return;
+	}
+	ERR(ctx, -ENOTSUP, p,
+	    "controls run Chaos Toolkit's Python extensions, which faultline cannot run, and "
+	    "they can change the outcome (a safeguard stops the run); remove them, or pass "
+	    "--ignore-controls to run without them");
 }
 
 static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *path,
 			   enum list_kind kind, struct fl_activity *a);
 
-/* {"ref": "name"}: repeat an earlier activity. */
+/*
+ * {"ref": "name"}: repeat another activity. Chaos Toolkit's own documents give
+ * a ref a "type", and a hypothesis ref its own "tolerance" (which wins over
+ * the named probe's); "background" on a ref runs it in the background.
+ */
 static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, enum list_kind kind,
 		      struct fl_activity *a)
 {
-	static const char *const known[] = {"ref", NULL};
-	const cJSON *ref = get(j, "ref");
+	static const char *const known[] = {"ref",	   "type",     "tolerance", "background",
+					    "description", "controls", "name",	    NULL};
+	const cJSON *ref = fl_get(j, "ref");
 	char p[FL_PATH_MAX], got[96];
 	const struct named *n;
 	struct parse_ctx sub;
@@ -1123,7 +361,8 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 	size_t count;
 
 	fl_path_key(p, sizeof(p), path, "ref");
-	check_keys(ctx, j, path, known, "a reference (a ref stands alone)");
+	fl_check_keys(ctx->errs, j, path, known,
+		      "a reference (known: ref, type, tolerance, background, description)");
 	if (!cJSON_IsString(ref) || !ref->valuestring[0]) {
 		ERR(ctx, -EINVAL, p, "expected the name of an earlier activity, got %s",
 		    fl_json_got(ref, got, sizeof(got)));
@@ -1131,21 +370,20 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 	}
 	n = find_named(ctx, ref->valuestring, &count);
 	if (!n) {
-		if (name_anywhere(ctx, ref->valuestring))
-			ERR(ctx, -EINVAL, p,
-			    "%s is defined later; a ref must name an earlier activity",
-			    fl_quote(ref->valuestring, got, sizeof(got)));
-		else
-			ERR(ctx, -ENOENT, p, "no activity is named %s",
-			    fl_quote(ref->valuestring, got, sizeof(got)));
+		ERR(ctx, -ENOENT, p, "no activity is named %s",
+		    fl_quote(ref->valuestring, got, sizeof(got)));
 		return;
 	}
-	if (count > 1) {
+	if (count > 1 && ctx->o->strict) {
 		ERR(ctx, -EINVAL, p,
 		    "%s names %zu activities; names must be unique to be referenced",
 		    fl_quote(ref->valuestring, got, sizeof(got)), count);
 		return;
 	}
+	if (count > 1 && ctx->warnings)
+		fl_experr(ctx->warnings, -EINVAL, p,
+			  "%s names %zu activities; the one Chaos Toolkit picks is used: %s",
+			  fl_quote(ref->valuestring, got, sizeof(got)), count, n->a->json_path);
 	/* Parse the referenced definition again into this slot; its own errors were
 	 * reported where it is defined, and the rules of this list are checked below. */
 	scratch = calloc(1, sizeof(*scratch));
@@ -1160,6 +398,24 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 	parse_activity(&sub, n->json, path, kind, a);
 	free(scratch);
 	a->ref = n->a;
+	{
+		const cJSON *tol = fl_get(j, "tolerance"), *bg = fl_get(j, "background");
+		char tp[FL_PATH_MAX];
+
+		if (tol && JUDGED(kind)) {
+			fl_tolerance_done(&a->tolerance);
+			if (fl_tolerance_parse(tol, fl_path_key(tp, sizeof(tp), path, "tolerance"),
+					       &a->tolerance, ctx->errs) < 0) {
+				/* recorded in errs */
+			}
+		}
+		a->background = false;
+		if (bg && !cJSON_IsBool(bg))
+			ERR(ctx, -EINVAL, fl_path_key(tp, sizeof(tp), path, "background"),
+			    "expected true or false, got %s", fl_json_got(bg, got, sizeof(got)));
+		else if (kind == LIST_METHOD || kind == LIST_ROLLBACKS)
+			a->background = cJSON_IsTrue(bg);
+	}
 	if (JUDGED(kind) && a->type == FL_ACTIVITY_ACTION)
 		ERR(ctx, -EINVAL, p,
 		    "%s is an action; the steady-state hypothesis holds probes only",
@@ -1167,16 +423,16 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 	else if (JUDGED(kind) && a->tolerance.type == FL_TOL_NONE)
 		ERR(ctx, -EINVAL, p, "%s has no tolerance; a hypothesis probe needs one",
 		    fl_quote(ref->valuestring, got, sizeof(got)));
-	if (kind != LIST_METHOD)
-		a->background = false;
 }
 
 static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *path,
 			   enum list_kind kind, struct fl_activity *a)
 {
-	static const char *const known[] = {"type",	"name",	      "provider", "tolerance",
-					    "pauses",	"background", "controls", "mode",
-					    "interval", NULL}; /* mode, interval: slo_parse.c */
+	/* mode, interval: slo_parse.c; timeout, description, dry: Chaos Toolkit's,
+	 * accepted and not acted on, as chaoslib does not act on them either */
+	static const char *const known[] = {
+	    "type", "name",	"provider", "tolerance",   "pauses", "background", "controls",
+	    "mode", "interval", "timeout",  "description", "dry",    NULL};
 	char p[FL_PATH_MAX], got[96];
 	const cJSON *v;
 
@@ -1192,14 +448,23 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		    fl_json_got(j, got, sizeof(got)));
 		return;
 	}
-	if (get(j, "ref")) {
-		parse_ref(ctx, j, path, kind, a);
+	check_controls(ctx, j, path);
+	if (fl_get(j, "ref")) {
+		/* resolved once every list is read: a ref may name a later activity */
+		struct pending_ref *nr = realloc(ctx->refs, (ctx->n_refs + 1) * sizeof(*nr));
+
+		if (!nr) {
+			ERR(ctx, -ENOMEM, path, "out of memory");
+			return;
+		}
+		ctx->refs = nr;
+		nr[ctx->n_refs++] = (struct pending_ref){j, a, kind};
 		return;
 	}
-	check_keys(ctx, j, path, known,
-		   "an activity (known: type, name, provider, tolerance, pauses, background, "
-		   "controls)");
-	v = get(j, "type");
+	fl_check_keys(ctx->errs, j, path, known,
+		      "an activity (known: type, name, provider, tolerance, pauses, background, "
+		      "controls)");
+	v = fl_get(j, "type");
 	fl_path_key(p, sizeof(p), path, "type");
 	if (cJSON_IsString(v) && !strcmp(v->valuestring, "action")) {
 		a->type = FL_ACTIVITY_ACTION;
@@ -1214,29 +479,23 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		else
 			ERR(ctx, -EINVAL, p, "missing: expected \"action\" or \"probe\"");
 	}
-	a->name = get_string(ctx, j, "name", path, true, FL_EXP_NAME_MAX, "a non-empty name");
-	v = get(j, "provider");
+	a->name =
+	    fl_get_string(ctx->errs, j, "name", path, true, FL_EXP_NAME_MAX, "a non-empty name");
+	v = fl_get(j, "provider");
 	fl_path_key(p, sizeof(p), path, "provider");
 	if (!v)
 		ERR(ctx, -EINVAL, p, "missing: every activity needs a provider");
 	else
 		parse_provider(ctx, v, p, &a->provider);
-	v = get(j, "tolerance");
+	v = fl_get(j, "tolerance");
 	fl_path_key(p, sizeof(p), path, "tolerance");
-	if (v) {
-		if (a->type == FL_ACTIVITY_ACTION)
-			ERR(ctx, -EINVAL, p, "an action has no tolerance; only probes are judged");
-		else if (fl_tolerance_parse(v, p, &a->tolerance, ctx->errs) < 0) {
-			/* recorded in errs */
-		}
-		if (a->tolerance.type == FL_TOL_BOOL &&
-		    (a->provider.type == FL_PROVIDER_PROCESS ||
-		     a->provider.type == FL_PROVIDER_HTTP) &&
-		    get(get(j, "provider"), "type"))
-			ERR(ctx, -EINVAL, p,
-			    "a boolean never matches a %s result (an object); use an exit status "
-			    "or HTTP status like 0 or 200",
-			    fl_provider_type_name(a->provider.type));
+	if (v && a->type == FL_ACTIVITY_ACTION) {
+		/* Chaos Toolkit reads no tolerance on an action, and neither do we */
+		if (ctx->warnings)
+			fl_experr(ctx->warnings, -EINVAL, p,
+				  "an action's tolerance is not used (only probes are judged)");
+	} else if (v && fl_tolerance_parse(v, p, &a->tolerance, ctx->errs) < 0) {
+		/* recorded in errs */
 	}
 	fl_slo_mode_parse(j, path, JUDGED(kind), kind == LIST_ABORT, a, ctx->errs);
 	if (JUDGED(kind)) {
@@ -1247,17 +506,28 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 			ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, "tolerance"),
 			    "missing: a hypothesis probe needs a tolerance");
 	}
-	v = get(j, "pauses");
+	v = fl_get(j, "timeout");
+	if (v && !cJSON_IsNumber(v)) /* chaoslib: "activity timeout must be a number" */
+		ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, "timeout"),
+		    "expected a number (Chaos Toolkit does not act on it: give the provider a "
+		    "timeout), got %s",
+		    fl_json_got(v, got, sizeof(got)));
+	v = fl_get(j, "description");
+	if (v && !cJSON_IsString(v))
+		ERR(ctx, -EINVAL, fl_path_key(p, sizeof(p), path, "description"),
+		    "expected a string, got %s", fl_json_got(v, got, sizeof(got)));
+	v = fl_get(j, "pauses");
 	if (v)
 		parse_pauses(ctx, v, fl_path_key(p, sizeof(p), path, "pauses"), a);
-	v = get(j, "background");
+	v = fl_get(j, "background");
 	if (v) {
 		fl_path_key(p, sizeof(p), path, "background");
 		if (!cJSON_IsBool(v))
 			ERR(ctx, -EINVAL, p, "expected true or false, got %s",
 			    fl_json_got(v, got, sizeof(got)));
-		else if (cJSON_IsTrue(v) && kind != LIST_METHOD)
-			ERR(ctx, -EINVAL, p, "only method activities run in the background");
+		else if (cJSON_IsTrue(v) && kind != LIST_METHOD && kind != LIST_ROLLBACKS)
+			ERR(ctx, -EINVAL, p,
+			    "only method activities and rollbacks run in the background");
 		else
 			a->background = cJSON_IsTrue(v);
 	}
@@ -1271,7 +541,7 @@ static void collect_names(struct parse_ctx *ctx, const cJSON *list)
 		return;
 	cJSON_ArrayForEach(it, list)
 	{
-		const cJSON *n = get(it, "name");
+		const cJSON *n = fl_get(it, "name");
 		char **nv;
 
 		if (!cJSON_IsString(n) || ctx->n_all >= 3 * FL_EXP_ACTIVITIES_MAX)
@@ -1300,12 +570,8 @@ static void parse_list(struct parse_ctx *ctx, const cJSON *j, const char *path, 
 		    FL_EXP_ACTIVITIES_MAX);
 		return;
 	}
-	if (n == 0) {
-		if (kind == LIST_METHOD)
-			ERR(ctx, -EINVAL, path,
-			    "the method is empty: an experiment needs at least one activity");
-		return;
-	}
+	if (n == 0)
+		return; /* Chaos Toolkit runs an empty method (only the hypothesis) */
 	l->v = calloc(n, sizeof(*l->v));
 	if (!l->v) {
 		ERR(ctx, -ENOMEM, path, "out of memory");
@@ -1424,6 +690,51 @@ static const char *const top_known[] = {"title",	 "description",
 					"controls",	 "runtime",
 					"abort",	 NULL};
 
+/*
+ * runtime := {"rollbacks": {"strategy": S}, "hypothesis": {"strategy": H, ...}}
+ * as `chaos run` reads it from the experiment (the command line wins).
+ */
+static void parse_runtime(struct parse_ctx *ctx, const cJSON *j, struct fl_experiment *e)
+{
+	const cJSON *rs = fl_get(fl_get(j, "rollbacks"), "strategy");
+	const cJSON *hs = fl_get(fl_get(j, "hypothesis"), "strategy");
+	char got[96];
+
+	if (!j)
+		return;
+	if (!cJSON_IsObject(j)) {
+		ERR(ctx, -EINVAL, "$.runtime", "expected an object, got %s",
+		    fl_json_got(j, got, sizeof(got)));
+		return;
+	}
+	if (rs && (!cJSON_IsString(rs) ||
+		   fl_rollback_strategy_parse(rs->valuestring, &e->rollback_strategy) < 0))
+		ERR(ctx, -EINVAL, "$.runtime.rollbacks.strategy",
+		    "expected always, default, deviated or never, got %s",
+		    fl_json_got(rs, got, sizeof(got)));
+	else if (rs)
+		e->has_rollback_strategy = true;
+	if (hs && (!cJSON_IsString(hs) ||
+		   fl_hypothesis_strategy_parse(hs->valuestring, &e->hypothesis_strategy) < 0))
+		ERR(ctx, -EINVAL, "$.runtime.hypothesis.strategy",
+		    "expected default, before-method-only, after-method-only, during-method-only "
+		    "or continuously, got %s",
+		    fl_json_got(hs, got, sizeof(got)));
+	else if (hs)
+		e->has_hypothesis_strategy = true;
+	/* chaos run: with a "runtime" in the file, a strategy it does not give is
+	 * Chaos Toolkit's "default" (faultline's own default rollback strategy is
+	 * "always", which applies only to files without a runtime) */
+	if (!e->has_rollback_strategy && !rs) {
+		e->has_rollback_strategy = true;
+		e->rollback_strategy = FL_ROLLBACK_DEFAULT;
+	}
+	if (!e->has_hypothesis_strategy && !hs) {
+		e->has_hypothesis_strategy = true;
+		e->hypothesis_strategy = FL_HYPO_DEFAULT;
+	}
+}
+
 static void parse_tags(struct parse_ctx *ctx, const cJSON *j, struct fl_experiment *e)
 {
 	const cJSON *it;
@@ -1453,7 +764,7 @@ static void parse_tags(struct parse_ctx *ctx, const cJSON *j, struct fl_experime
 			    FL_EXP_NAME_MAX, fl_json_got(it, got, sizeof(got)));
 			continue;
 		}
-		if (strv_add(&e->tags, &e->n_tags, strdup(it->valuestring)) < 0) {
+		if (fl_strv_add(&e->tags, &e->n_tags, strdup(it->valuestring)) < 0) {
 			ERR(ctx, -ENOMEM, p, "out of memory");
 			return;
 		}
@@ -1471,11 +782,12 @@ static void parse_hypothesis(struct parse_ctx *ctx, const cJSON *j, struct fl_ex
 		return;
 	}
 	e->has_hypothesis = true;
-	check_keys(ctx, j, "$.steady-state-hypothesis", known,
-		   "the steady-state hypothesis (known: title, probes, controls)");
-	e->hypothesis_title = get_string(ctx, j, "title", "$.steady-state-hypothesis", true,
-					 FL_EXP_NAME_MAX, "a non-empty title");
-	probes = get(j, "probes");
+	check_controls(ctx, j, "$.steady-state-hypothesis");
+	fl_check_keys(ctx->errs, j, "$.steady-state-hypothesis", known,
+		      "the steady-state hypothesis (known: title, probes, controls)");
+	e->hypothesis_title = fl_get_string(ctx->errs, j, "title", "$.steady-state-hypothesis",
+					    true, FL_EXP_NAME_MAX, "a non-empty title");
+	probes = fl_get(j, "probes");
 	if (probes)
 		parse_list(ctx, probes, "$.steady-state-hypothesis.probes", LIST_HYPOTHESIS,
 			   &e->hypothesis);
@@ -1514,7 +826,7 @@ static const char *const subst_keys[] = {
  * configuration as written (environment values are not copied in), the
  * secrets block left out.
  */
-static char *canonical(const cJSON *root, const struct fl_subst_map *m)
+static char *canonical(const cJSON *root, struct fl_subst_map *m)
 {
 	struct fl_errlist *scratch = calloc(1, sizeof(*scratch));
 	cJSON *out = cJSON_CreateObject(), *c;
@@ -1523,11 +835,13 @@ static char *canonical(const cJSON *root, const struct fl_subst_map *m)
 
 	if (!scratch || !out)
 		goto done;
+	m->spent = 0; /* the same substitutions again, masked: a budget of their own */
+	m->over = false;
 	cJSON_ArrayForEach(it, root)
 	{
 		if (!strcmp(it->string, "secrets"))
 			continue;
-		if (key_known(it->string, subst_keys))
+		if (fl_key_known(it->string, subst_keys))
 			c = fl_subst_tree(it, "$", m, true, scratch);
 		else
 			c = cJSON_Duplicate(it, 1);
@@ -1543,75 +857,34 @@ done:
 	return s;
 }
 
-static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
-		      struct fl_experiment **out, struct fl_errlist *errs)
+static int parse_into(const char *buf, size_t len, const struct fl_parse_opts *o,
+		      const struct fl_vars *vars, struct fl_experiment **out,
+		      struct fl_errlist *errs)
 {
 	struct fl_subst_map map = {0};
-	struct parse_ctx ctx = {.errs = errs};
+	static const struct fl_parse_opts dflt;
+	struct parse_ctx ctx = {
+	    .errs = errs, .o = o ? o : &dflt, .warnings = o ? o->warnings : NULL};
+	struct fl_experiment runtime_holder = {0}, *e_runtime = &runtime_holder;
 	struct fl_experiment *e = NULL;
 	cJSON *root = NULL, *sub = NULL;
 	const cJSON *v;
-	char *copy = NULL;
-	const char *end = NULL;
 	size_t errs_before = errs->n + errs->dropped;
-	unsigned line, col, depth;
 	int r = -EINVAL;
 
 	*out = NULL;
-	if (len > FL_EXP_FILE_MAX) {
-		ERR(&ctx, -E2BIG, "$", "the experiment is %zu bytes, more than the limit of %d",
-		    len, FL_EXP_FILE_MAX);
+	root = fl_guard_parse(buf, len, o, errs);
+	if (!root)
 		goto out;
-	}
-	if (len == 0 || !buf) {
-		ERR(&ctx, -EINVAL, "$", "empty input: expected a JSON object");
-		goto out;
-	}
-	if (memchr(buf, '\0', len)) {
-		ERR(&ctx, -EINVAL, "$", "the input contains a NUL byte; expected JSON text");
-		goto out;
-	}
-	depth = prescan_depth(buf, len, FL_EXP_NESTING_MAX, &line);
-	if (depth > PRESCAN_DEPTH_MAX) {
-		ERR(&ctx, -E2BIG, "$", "nested deeper than %d levels (from line %u)",
-		    FL_EXP_NESTING_MAX, line);
-		goto out;
-	}
-	copy = malloc(len + 1);
-	if (!copy) {
-		r = -ENOMEM;
-		ERR(&ctx, r, "$", "out of memory");
-		goto out;
-	}
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	/* length includes the NUL: with require_null_terminated cJSON checks it */
-	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-	if (!root) {
-		if (!end || end < copy || end > copy + len)
-			end = copy + len;
-		line_col(copy, end, &line, &col);
-		if (end >= copy + len)
-			ERR(&ctx, -EINVAL, "$",
-			    "invalid JSON: the text ends early (line %u, column %u): truncated?",
-			    line, col);
-		else
-			ERR(&ctx, -EINVAL, "$", "invalid JSON at line %u, column %u", line, col);
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		ERR(&ctx, -EINVAL, "$", "expected an experiment (a JSON object), got %s",
-		    fl_json_kind(root));
-		goto out;
-	}
-	walk_limits(root, "$", 1, &ctx);
-	walk_dup_keys(root, "$", &ctx);
-	if (errs->n + errs->dropped > errs_before)
-		goto out;
-	check_keys(&ctx, root, "$", top_known, "the experiment");
+	/* unknown top-level keys: Chaos Toolkit ignores them; so do we, with a warning */
+	fl_check_keys(o && o->strict ? ctx.errs : ctx.warnings, root, "$", top_known,
+		      "the experiment (Chaos Toolkit ignores it)");
+	check_controls(&ctx, root, "$");
+	parse_runtime(&ctx, fl_get(root, "runtime"), e_runtime);
 
 	/* configuration and secrets, then substitution into a new tree */
-	r = fl_config_resolve(get(root, "configuration"), get(root, "secrets"), vars, &map, errs);
+	r = fl_config_resolve(fl_get(root, "configuration"), fl_get(root, "secrets"), vars, &map,
+			      errs);
 	if (r == -ENOMEM || r == -E2BIG) {
 		ERR(&ctx, r, "$.configuration", "%s",
 		    r == -E2BIG ? "too many configuration entries" : "out of memory");
@@ -1626,7 +899,7 @@ static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
 		char p[FL_PATH_MAX];
 		cJSON *c;
 
-		v = get(root, *k);
+		v = fl_get(root, *k);
 		if (!v)
 			continue;
 		c = fl_subst_tree(v, fl_path_key(p, sizeof(p), "$", *k), &map, false, errs);
@@ -1643,36 +916,43 @@ static int parse_into(const char *buf, size_t len, const struct fl_vars *vars,
 		r = -ENOMEM;
 		goto out;
 	}
-	e->title = get_string(&ctx, sub, "title", "$", true, FL_EXP_NAME_MAX, "a non-empty title");
-	e->description = get_string(&ctx, sub, "description", "$", false, FL_EXP_STRING_MAX,
-				    "a description (a string)");
-	v = get(root, "tags");
+	e->title =
+	    fl_get_string(ctx.errs, sub, "title", "$", true, FL_EXP_NAME_MAX, "a non-empty title");
+	e->description = fl_get_string(ctx.errs, sub, "description", "$", false, FL_EXP_STRING_MAX,
+				       "a description (a string)");
+	v = fl_get(root, "tags");
 	if (v)
 		parse_tags(&ctx, v, e);
-	v = get(root, "timeout");
+	v = fl_get(root, "timeout");
 	if (v)
-		get_seconds(&ctx, v, "$.timeout", true, &e->timeout_ms);
+		fl_get_seconds(ctx.errs, v, "$.timeout", true, &e->timeout_ms);
 
-	collect_names(&ctx, get(get(sub, "steady-state-hypothesis"), "probes"));
-	collect_names(&ctx, get(sub, "method"));
-	collect_names(&ctx, get(sub, "rollbacks"));
-	collect_names(&ctx, get(sub, "abort"));
-	v = get(sub, "steady-state-hypothesis");
+	collect_names(&ctx, fl_get(fl_get(sub, "steady-state-hypothesis"), "probes"));
+	collect_names(&ctx, fl_get(sub, "method"));
+	collect_names(&ctx, fl_get(sub, "rollbacks"));
+	collect_names(&ctx, fl_get(sub, "abort"));
+	v = fl_get(sub, "steady-state-hypothesis");
 	if (v)
 		parse_hypothesis(&ctx, v, e);
-	v = get(sub, "method");
-	if (!v)
-		ERR(&ctx, -EINVAL, "$.method",
-		    "missing: an experiment needs a method (a list of "
-		    "activities)");
-	else
+	v = fl_get(sub, "method");
+	if (v) /* Chaos Toolkit's validation asks for one, its runner does without */
 		parse_list(&ctx, v, "$.method", LIST_METHOD, &e->method);
-	v = get(sub, "rollbacks");
+	v = fl_get(sub, "rollbacks");
 	if (v)
 		parse_list(&ctx, v, "$.rollbacks", LIST_ROLLBACKS, &e->rollbacks);
-	v = get(sub, "abort"); /* abort conditions: probes sampled through the method */
+	v = fl_get(sub, "abort"); /* abort conditions: probes sampled through the method */
 	if (v)
 		parse_list(&ctx, v, "$.abort", LIST_ABORT, &e->abort);
+	for (size_t i = 0; i < ctx.n_refs; i++) {
+		char rp[FL_PATH_MAX]; /* parse_ref starts the slot afresh, json_path included */
+
+		snprintf(rp, sizeof(rp), "%s", ctx.refs[i].a->json_path);
+		parse_ref(&ctx, ctx.refs[i].json, rp, ctx.refs[i].kind, ctx.refs[i].a);
+	}
+	e->has_rollback_strategy = runtime_holder.has_rollback_strategy;
+	e->rollback_strategy = runtime_holder.rollback_strategy;
+	e->has_hypothesis_strategy = runtime_holder.has_hypothesis_strategy;
+	e->hypothesis_strategy = runtime_holder.hypothesis_strategy;
 
 	if (errs->n + errs->dropped > errs_before) {
 		r = -EINVAL;
@@ -1699,10 +979,10 @@ out:
 	fl_experiment_free(e);
 	free(ctx.named);
 	free(ctx.all_names);
+	free(ctx.refs);
 	cJSON_Delete(sub);
 	cJSON_Delete(root);
 	fl_subst_map_done(&map);
-	free(copy);
 	return r;
 }
 
@@ -1713,13 +993,20 @@ out:
 int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
 			struct fl_experiment **out, struct fl_errlist *errs)
 {
+	return fl_experiment_parse_opts(buf, len, NULL, vars, out, errs);
+}
+
+int fl_experiment_parse_opts(const char *buf, size_t len, const struct fl_parse_opts *o,
+			     const struct fl_vars *vars, struct fl_experiment **out,
+			     struct fl_errlist *errs)
+{
 	struct fl_errlist *mine = calloc(1, sizeof(*mine));
 	int r;
 
 	*out = NULL;
 	if (!mine)
 		return fl_errlist_add(errs, -ENOMEM, "$", "out of memory");
-	r = parse_into(buf, len, vars, out, mine);
+	r = parse_into(buf, len, o, vars, out, mine);
 	for (size_t i = 0; i < mine->n; i++)
 		fl_errlist_add(errs, mine->v[i].code, mine->v[i].path, "%s", mine->v[i].msg);
 	errs->dropped += mine->dropped;
@@ -1805,9 +1092,33 @@ int fl_experiment_check_programs(const struct fl_experiment *e, struct fl_errlis
 int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,
 		       struct fl_errlist *errs)
 {
+	return fl_experiment_load_opts(path, NULL, vars, out, errs);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+int fl_experiment_load_opts(const char *path, const struct fl_parse_opts *o,
+			    const struct fl_vars *vars, struct fl_experiment **out,
+			    struct fl_errlist *errs)
+{
+	struct fl_parse_opts mine = {0};
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
+
+	if (o)
+		mine = *o;
+	if (mine.format == FL_DOC_AUTO) {
+		if (ends_with(path, ".json"))
+			mine.format = FL_DOC_JSON;
+		else if (ends_with(path, ".yaml") || ends_with(path, ".yml"))
+			mine.format = FL_DOC_YAML;
+	}
 
 	*out = NULL;
 	r = fl_experiment_read_file(path, &buf, &len);
@@ -1816,7 +1127,7 @@ int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_e
 				      FL_EXP_FILE_MAX);
 	if (r < 0)
 		return fl_errlist_add(errs, r, "", "cannot read %s: %s", path, strerror(-r));
-	r = fl_experiment_parse(buf, len, vars, out, errs);
+	r = fl_experiment_parse_opts(buf, len, &mine, vars, out, errs);
 	free(buf);
 	if (r == 0) {
 		(*out)->source_path = strdup(path);

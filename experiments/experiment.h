@@ -17,13 +17,14 @@
 #include "core/error.h"
 
 /* Hard caps on outside input. */
-#define FL_EXP_FILE_MAX	      (1024 * 1024) /* bytes */
-#define FL_EXP_NESTING_MAX    32	    /* JSON nesting depth */
-#define FL_EXP_ACTIVITIES_MAX 256	    /* per list (hypothesis, method, rollbacks) */
-#define FL_EXP_STRING_MAX     (64 * 1024)   /* any one string */
-#define FL_EXP_NAME_MAX	      256	    /* titles, names, keys */
-#define FL_EXP_ARGS_MAX	      256	    /* process arguments, headers, tags */
-#define FL_EXP_CONFIG_MAX     256	    /* configuration entries */
+#define FL_EXP_FILE_MAX	      (1024 * 1024)	/* bytes */
+#define FL_EXP_NESTING_MAX    32		/* JSON nesting depth */
+#define FL_EXP_ACTIVITIES_MAX 256		/* per list (hypothesis, method, rollbacks) */
+#define FL_EXP_STRING_MAX     (64 * 1024)	/* any one string */
+#define FL_EXP_NAME_MAX	      256		/* titles, names, keys */
+#define FL_EXP_ARGS_MAX	      256		/* process arguments, headers, tags */
+#define FL_EXP_CONFIG_MAX     256		/* configuration entries */
+#define FL_EXP_SUBST_MAX      (4 * 1024 * 1024) /* bytes all ${name} substitutions add */
 
 enum fl_activity_type { FL_ACTIVITY_ACTION, FL_ACTIVITY_PROBE, FL_ACTIVITY__MAX };
 
@@ -50,6 +51,7 @@ enum fl_tolerance_type {
 	FL_TOL_JSONPATH, /* {"type":"jsonpath","path","expect","count","target"} */
 	FL_TOL_RANGE,	 /* {"type":"range","range":[lo,hi],"target"} */
 	FL_TOL_SLO,	 /* {"success_ratio": {"min"}, "latency": {"p95": "500ms"}} over samples */
+	FL_TOL_PROBE,	 /* {"type": "probe", "provider": process|http}: the runner runs it */
 	FL_TOL__MAX
 };
 
@@ -59,6 +61,16 @@ enum fl_rollback_strategy {
 	FL_ROLLBACK_DEVIATED, /* only when the hypothesis deviated */
 	FL_ROLLBACK_NEVER,
 	FL_ROLLBACK__MAX
+};
+
+/* Chaos Toolkit's steady-state strategies (--hypothesis-strategy, runtime.hypothesis). */
+enum fl_hypothesis_strategy {
+	FL_HYPO_DEFAULT,     /* before and after the method */
+	FL_HYPO_BEFORE_ONLY, /* "before-method-only" */
+	FL_HYPO_AFTER_ONLY,  /* "after-method-only": no gate before the method */
+	FL_HYPO_DURING_ONLY, /* "during-method-only": the whole hypothesis, repeatedly */
+	FL_HYPO_CONTINUOUS,  /* "continuously": before, during and after */
+	FL_HYPO__MAX
 };
 
 struct fl_kv {
@@ -91,6 +103,9 @@ struct fl_tolerance {
 	double slo_min_ratio;	    /* success_ratio.min; < 0: not checked */
 	uint64_t slo_latency_us[3]; /* latency p50, p95, p99 bounds; 0: not checked */
 	uint64_t slo_min_samples;   /* fewer samples than this: not met (default 1) */
+	/* PROBE: the probe that judges (its name in str); met when it runs without
+	 * failing, as chaoslib's bool() of a process or http result (a dict) */
+	struct fl_provider *probe;
 };
 
 /* When a steady-state probe runs ("mode", docs/experiment-format.md). */
@@ -109,8 +124,11 @@ struct fl_provider {
 
 	/* process */
 	char *path;
-	char **argv; /* NULL-terminated arguments after argv[0]; list or shell-split string */
+	char **argv; /* NULL-terminated arguments after argv[0] (a list or an object) */
 	size_t argc;
+	/* "arguments" given as a string: run "PATH ARGS" with /bin/sh -c, as Chaos
+	 * Toolkit does (subprocess.run(..., shell=True)); NULL otherwise */
+	char *shell_args;
 
 	/* http */
 	char *url;
@@ -177,8 +195,33 @@ struct fl_experiment {
 	struct fl_activity_list rollbacks;
 	struct fl_activity_list abort; /* "abort": probes whose failure stops the run at once */
 	uint64_t timeout_ms;	       /* whole-run timeout, 0 = none */
-	char *source_path;	       /* file it came from, or NULL */
-	char *canonical_json;	       /* the experiment after substitution, for the journal */
+	/* "runtime": Chaos Toolkit's strategies from the file (the command line wins) */
+	bool has_rollback_strategy;
+	enum fl_rollback_strategy rollback_strategy;
+	bool has_hypothesis_strategy;
+	enum fl_hypothesis_strategy hypothesis_strategy;
+	char *source_path;    /* file it came from, or NULL */
+	char *canonical_json; /* the experiment after substitution, for the journal */
+};
+
+/* How an experiment document is written (fl_parse_opts.format). */
+enum fl_doc_format {
+	FL_DOC_AUTO, /* by content: '{' first is JSON, anything else YAML */
+	FL_DOC_JSON,
+	FL_DOC_YAML, /* YAML 1.1 as PyYAML's safe_load reads it (Chaos Toolkit's loader) */
+	FL_DOC__MAX
+};
+
+/* Options of fl_experiment_parse_opts(); all zero is the default. */
+struct fl_parse_opts {
+	enum fl_doc_format format;
+	/* What Chaos Toolkit tolerates (a key given twice: the last wins; unknown
+	 * top-level keys: ignored) is an error instead of a warning. */
+	bool strict;
+	/* Run an experiment that declares `controls` without them. */
+	bool ignore_controls;
+	/* Where warnings go (each with its JSON path); NULL: dropped. */
+	struct fl_errlist *warnings;
 };
 
 /* Variables from --var k=v / --var-file, overriding configuration. */
@@ -199,9 +242,20 @@ struct fl_vars {
  */
 int fl_experiment_parse(const char *buf, size_t len, const struct fl_vars *vars,
 			struct fl_experiment **out, struct fl_errlist *errs) FL_WUR;
+/* The same with options (format, strictness, warnings); o may be NULL. */
+int fl_experiment_parse_opts(const char *buf, size_t len, const struct fl_parse_opts *o,
+			     const struct fl_vars *vars, struct fl_experiment **out,
+			     struct fl_errlist *errs) FL_WUR;
 /* Read a file (size-capped) and parse it; errors as above. */
 int fl_experiment_load(const char *path, const struct fl_vars *vars, struct fl_experiment **out,
 		       struct fl_errlist *errs) FL_WUR;
+/*
+ * The same with options; the format comes from the name when o->format is
+ * FL_DOC_AUTO: .json is JSON, .yaml and .yml are YAML, others by content.
+ */
+int fl_experiment_load_opts(const char *path, const struct fl_parse_opts *o,
+			    const struct fl_vars *vars, struct fl_experiment **out,
+			    struct fl_errlist *errs) FL_WUR;
 /*
  * Check that every process provider's program can be run from here: a path
  * with a slash must be an executable file, a bare name must be found in PATH
@@ -249,5 +303,8 @@ const char *fl_activity_type_name(enum fl_activity_type t);
 const char *fl_provider_type_name(enum fl_provider_type t);
 const char *fl_rollback_strategy_name(enum fl_rollback_strategy s);
 int fl_rollback_strategy_parse(const char *s, enum fl_rollback_strategy *out) FL_WUR;
+const char *fl_hypothesis_strategy_name(enum fl_hypothesis_strategy s);
+/* Chaos Toolkit's names, "continously" (its old spelling) included. */
+int fl_hypothesis_strategy_parse(const char *s, enum fl_hypothesis_strategy *out) FL_WUR;
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -41,12 +42,18 @@ char *fl_strdup0(const char *s);
 struct fl_subst_entry {
 	char *name;
 	cJSON *value;
+	size_t size; /* bytes of value as JSON text: what one substitution costs */
 	bool secret; /* from "secrets": masked in the canonical JSON */
 };
 
 struct fl_subst_map {
 	struct fl_subst_entry *v;
 	size_t n;
+	/* bytes substituted so far by fl_subst_tree (all calls on this map), held
+	 * to FL_EXP_SUBST_MAX: a value used many times cannot blow a 1 MiB file up
+	 * into gigabytes (#12 item 13) */
+	size_t spent;
+	bool over; /* the budget was passed once: reported, then nothing grows */
 };
 
 /*
@@ -67,11 +74,14 @@ const cJSON *fl_subst_lookup(const struct fl_subst_map *m, const char *name, siz
  * oversized results are recorded in errs (with the value's path) and leave
  * the string as it was. NULL only on allocation failure.
  */
-cJSON *fl_subst_tree(const cJSON *in, const char *path, const struct fl_subst_map *m, bool mask,
+cJSON *fl_subst_tree(const cJSON *in, const char *path, struct fl_subst_map *m, bool mask,
 		     struct fl_errlist *errs);
 
 /* Read a file of at most FL_EXP_FILE_MAX bytes (-E2BIG beyond), NUL-terminated. */
 int fl_experiment_read_file(const char *path, char **out, size_t *len) FL_WUR;
+
+/* Free what a provider holds (experiment.c); the struct itself is the caller's. */
+void fl_provider_done(struct fl_provider *p);
 
 /* Tolerances: parse/validate one (path names it in errors), free one. */
 int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
@@ -98,14 +108,6 @@ int fl_shlex_split(const char *s, char ***argv, size_t *argc, const char **why) 
 void fl_strv_free(char **v);
 
 /*
- * Translate a Python `re` pattern (what Chaos Toolkit experiments hold) to a
- * POSIX extended one: \d \D and the class escapes inside brackets are
- * rewritten; constructs POSIX cannot express ((?...), lazy quantifiers) are
- * refused with `why`. Caller frees *out.
- */
-int fl_regex_translate(const char *py, char **out, const char **why) FL_WUR;
-
-/*
  * Steady state under fire (slo_parse.c, slo_tol.c): the probe providers
  * prometheus/tcp/running (load is http plus fl_slo_load_parse), probe modes,
  * and the SLO tolerance.
@@ -124,5 +126,50 @@ int fl_slo_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance
 bool fl_slo_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptype,
 			    const cJSON *result, char *why, size_t whylen);
 const char *fl_slo_tolerance_describe(const struct fl_tolerance *t, char *buf, size_t len);
+
+/* ---- typed field helpers shared by the parsers (util.c) ---- */
+
+#define FL_PROCESS_PATH_MAX 4096
+
+static inline const cJSON *fl_get(const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+/* Is k one of the NULL-terminated known keys? */
+bool fl_key_known(const char *k, const char *const *known);
+/* Record "unknown key in WHAT" for every key of obj not in known. */
+void fl_check_keys(struct fl_errlist *errs, const cJSON *obj, const char *path,
+		   const char *const *known, const char *what);
+/* A required or optional string of at most max bytes, copied; NULL when absent or wrong. */
+char *fl_get_string(struct fl_errlist *errs, const cJSON *obj, const char *key, const char *path,
+		    bool required, size_t max, const char *what);
+/* Seconds: a number, or a string holding one; `positive` refuses 0. */
+int fl_get_seconds(struct fl_errlist *errs, const cJSON *v, const char *p, bool positive,
+		   uint64_t *ms);
+/* Python's str() of a scalar (None for other values). */
+char *fl_py_str(const cJSON *v);
+/* Append s (taken over, freed on failure) to a NULL-terminated vector. */
+int fl_strv_add(char ***v, size_t *n, char *s) FL_WUR;
+
+/* ---- one parser per provider ---- */
+
+void fl_process_provider_parse(struct fl_errlist *errs, const cJSON *j, const char *path,
+			       struct fl_provider *p);
+void fl_http_provider_parse(struct fl_errlist *errs, const cJSON *j, const char *path,
+			    struct fl_provider *p);
+void fl_fault_provider_parse(struct fl_errlist *errs, const cJSON *j, const char *path,
+			     struct fl_provider *p);
+
+/* ---- input guards (guard.c) ---- */
+
+/*
+ * Read an experiment document (JSON, or YAML: see fl_guard_parse's comment in
+ * guard.c) into a cJSON object with every format-independent guard applied.
+ * NULL with errors recorded in errs.
+ */
+cJSON *fl_guard_parse(const char *buf, size_t len, const struct fl_parse_opts *o,
+		      struct fl_errlist *errs);
+/* Caps on a whole tree: depth, string/key lengths, NUL and bad UTF-8 in strings, keys twice. */
+void fl_guard_tree(cJSON *root, const struct fl_parse_opts *o, struct fl_errlist *errs);
 
 #endif

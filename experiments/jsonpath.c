@@ -23,8 +23,9 @@ struct jp_step {
 	bool recursive; /* ".." */
 	char *key;
 	long index;
-	/* filter: @.k1.k2 OP literal */
+	/* filter: @.k1[2].k3 OP literal (fkeys[k] NULL: an index, fidx[k]) */
 	char *fkeys[JP_FILTER_MAX];
+	long fidx[JP_FILTER_MAX];
 	size_t nfkeys;
 	enum jp_op op;
 	cJSON *lit;
@@ -132,7 +133,7 @@ static cJSON *parse_literal(const char **s)
 }
 
 /*
- * filter := "?(" "@" ("." name | "[" quoted "]")* [op literal] ")"
+ * filter := "?(" "@" ("." name | "[" quoted "]" | "[" integer "]")* [op literal] ")"
  * op     := "==" | "=" | "!=" | "<" | "<=" | ">" | ">="
  */
 static int parse_filter(const char **s, struct jp_step *st, char *why, size_t whylen)
@@ -149,6 +150,20 @@ static int parse_filter(const char **s, struct jp_step *st, char *why, size_t wh
 	for (;;) {
 		char *k = NULL;
 
+		if (*p == '[' && (isdigit((unsigned char)p[1]) || p[1] == '-')) {
+			/* an index inside the filter: @.value[1] (Prometheus samples) */
+			char *end;
+			long idx = strtol(p + 1, &end, 10);
+
+			if (end == p + 1 || *end != ']' || st->nfkeys >= JP_FILTER_MAX) {
+				snprintf(why, whylen, "bad index in filter");
+				return -EINVAL;
+			}
+			st->fkeys[st->nfkeys] = NULL;
+			st->fidx[st->nfkeys++] = idx;
+			p = end + 1;
+			continue;
+		}
 		if (*p == '.') {
 			p++;
 			k = parse_name(&p);
@@ -403,6 +418,19 @@ static bool filter_match(const struct jp_step *st, const cJSON *el)
 	const cJSON *v = el;
 
 	for (size_t k = 0; k < st->nfkeys; k++) {
+		if (!st->fkeys[k]) {
+			long i = st->fidx[k], n;
+
+			if (!cJSON_IsArray(v))
+				return false;
+			n = cJSON_GetArraySize(v);
+			if (i < 0)
+				i += n; /* Python: [-1] is the last */
+			if (i < 0 || i >= n)
+				return false;
+			v = cJSON_GetArrayItem(v, (int)i);
+			continue;
+		}
 		if (!cJSON_IsObject(v))
 			return false;
 		v = cJSON_GetObjectItemCaseSensitive(v, st->fkeys[k]);

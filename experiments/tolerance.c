@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,7 @@
 
 struct tol_compiled {
 	bool has_regex;
-	regex_t re;
+	struct fl_regex *re; /* Python syntax through PCRE2 (core/regex.h) */
 	struct fl_jsonpath *jp;
 	cJSON *expect; /* JSONPATH: our own copy of "expect" */
 };
@@ -34,11 +33,14 @@ void fl_tolerance_done(struct fl_tolerance *t)
 		return;
 	c = t->compiled;
 	if (c) {
-		if (c->has_regex)
-			regfree(&c->re);
+		fl_regex_free(c->re);
 		fl_jsonpath_free(c->jp);
 		cJSON_Delete(c->expect);
 		free(c);
+	}
+	if (t->probe) {
+		fl_provider_done(t->probe);
+		free(t->probe);
 	}
 	free(t->str);
 	free(t->target);
@@ -48,145 +50,6 @@ void fl_tolerance_done(struct fl_tolerance *t)
 	free(t->items);
 	memset(t, 0, sizeof(*t));
 	t->count = -1;
-}
-
-/* ---- Python re -> POSIX ERE ------------------------------------------------ */
-
-/*
- * Chaos Toolkit experiments carry Python `re` patterns; glibc's regcomp()
- * takes POSIX EREs plus GNU escapes (\w \W \s \S \b \B \< \>). We rewrite
- * what differs in meaning (\d and \D, class escapes inside brackets, escaped
- * characters inside brackets) and refuse what POSIX cannot express rather
- * than let it silently mean something else.
- */
-int fl_regex_translate(const char *py, char **out, const char **why)
-{
-	struct fl_buf b;
-	const char *p = py;
-	bool in_bracket = false;
-	int r = 0;
-
-	*why = NULL;
-	fl_buf_init(&b, 8 * strlen(py) + 16);
-	while (*p && r == 0) {
-		if (in_bracket) {
-			if (*p == ']') {
-				in_bracket = false;
-				r = fl_buf_add(&b, p++, 1);
-			} else if (*p == '[' && p[1] == ':') {
-				const char *e = strstr(p + 2, ":]");
-
-				if (!e) {
-					*why = "unterminated [: :] class";
-					r = -EINVAL;
-					break;
-				}
-				r = fl_buf_add(&b, p, (size_t)(e + 2 - p));
-				p = e + 2;
-			} else if (*p == '\\' && p[1]) {
-				const char *rep = NULL;
-
-				switch (p[1]) {
-				case 'd':
-					rep = "0-9";
-					break;
-				case 's':
-					rep = "[:space:]";
-					break;
-				case 'w':
-					rep = "[:alnum:]_";
-					break;
-				case 'n':
-					rep = "\n";
-					break;
-				case 't':
-					rep = "\t";
-					break;
-				case 'D':
-				case 'S':
-				case 'W':
-					*why = "negated class escapes inside [ ] are not supported";
-					r = -EINVAL;
-					break;
-				default:
-					/* an escaped literal: POSIX has no escapes in brackets */
-					if (p[1] == '\\')
-						rep = "\\";
-					else if (p[1] == ']' || p[1] == '^' || p[1] == '-') {
-						*why = "escaped ] ^ or - inside [ ] are not "
-						       "supported; "
-						       "put ] first, ^ not first, - last";
-						r = -EINVAL;
-					} else {
-						r = fl_buf_add(&b, p + 1, 1);
-					}
-					break;
-				}
-				if (r == 0 && rep)
-					r = fl_buf_add(&b, rep, strlen(rep));
-				p += 2;
-			} else {
-				r = fl_buf_add(&b, p++, 1);
-			}
-			continue;
-		}
-		if (*p == '[') {
-			in_bracket = true;
-			r = fl_buf_add(&b, p++, 1);
-			if (*p == '^')
-				r = fl_buf_add(&b, p++, 1);
-			if (*p == ']')
-				r = fl_buf_add(&b, p++, 1);
-			continue;
-		}
-		if (*p == '\\' && p[1]) {
-			if (p[1] == 'd')
-				r = fl_buf_add(&b, "[0-9]", 5);
-			else if (p[1] == 'D')
-				r = fl_buf_add(&b, "[^0-9]", 6);
-			else if (p[1] == 'n')
-				r = fl_buf_add(&b, "\n", 1);
-			else if (p[1] == 't')
-				r = fl_buf_add(&b, "\t", 1);
-			else if (p[1] == 'A' || p[1] == 'Z' || p[1] == 'z') {
-				*why = "\\A, \\Z and \\z are not supported; use ^ and $";
-				r = -EINVAL;
-			} else if (p[1] >= '1' && p[1] <= '9') {
-				r = fl_buf_add(&b, p, 2); /* back-reference; GNU ERE has them */
-			} else
-				r = fl_buf_add(&b, p, 2);
-			p += 2;
-			continue;
-		}
-		if (*p == '(' && p[1] == '?') {
-			*why =
-			    "(?...) groups (non-capturing, look-around, flags) are not supported "
-			    "in POSIX regular expressions";
-			r = -EINVAL;
-			break;
-		}
-		if ((*p == '*' || *p == '+' || *p == '?' || *p == '}') && p[1] == '?') {
-			*why = "lazy quantifiers (*? +? ?? {n,m}?) are not supported in POSIX "
-			       "regular expressions";
-			r = -EINVAL;
-			break;
-		}
-		r = fl_buf_add(&b, p++, 1);
-	}
-	if (r == 0 && in_bracket) {
-		*why = "unterminated [";
-		r = -EINVAL;
-	}
-	if (r < 0) {
-		if (!*why)
-			*why = r == -ENOMEM ? "out of memory" : "pattern too long";
-		fl_buf_done(&b);
-		return r;
-	}
-	*out = fl_buf_steal(&b);
-	if (!*out)
-		*out = strdup("");
-	return *out ? 0 : -ENOMEM;
 }
 
 /* ---- parse ----------------------------------------------------------------- */
@@ -274,8 +137,7 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 {
 	static const char *const known[] = {"type", "pattern", "target", NULL};
 	const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
-	char p[FL_PATH_MAX], got[96], why_big[128], *posix = NULL;
-	const char *why;
+	char p[FL_PATH_MAX], got[96], why_big[200];
 	struct tol_compiled *c;
 	int r;
 
@@ -290,26 +152,12 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 	t->str = strdup(pat->valuestring);
 	if (!t->str)
 		return -ENOMEM;
-	if (fl_regex_translate(pat->valuestring, &posix, &why) < 0)
-		return fl_experr(errs, -EINVAL, p, "%s", why);
-	if (fl_regex_check(posix, why_big, sizeof(why_big)) < 0) {
-		free(posix);
-		return fl_experr(errs, -E2BIG, p, "%s", why_big);
-	}
 	c = compiled(t);
-	if (!c) {
-		free(posix);
+	if (!c)
 		return -ENOMEM;
-	}
-	r = regcomp(&c->re, posix, REG_EXTENDED | REG_NOSUB);
-	free(posix);
-	if (r != 0) {
-		char msg[128];
-
-		regerror(r, &c->re, msg, sizeof(msg));
+	if (fl_regex_compile(pat->valuestring, &c->re, why_big, sizeof(why_big)) < 0)
 		return fl_experr(errs, -EINVAL, p, "invalid regular expression %s: %s",
-				 fl_quote(pat->valuestring, got, sizeof(got)), msg);
-	}
+				 fl_quote(pat->valuestring, got, sizeof(got)), why_big);
 	c->has_regex = true;
 	return r;
 }
@@ -404,6 +252,50 @@ static int parse_range(const cJSON *j, const char *path, struct fl_tolerance *t,
 }
 
 /*
+ * {"type": "probe", "name": N, "provider": {process or http}}: Chaos Toolkit
+ * runs that probe with the judged value as its "value" argument and takes
+ * bool() of what it returns; a process or http result is a non-empty dict,
+ * so the tolerance holds when the probe runs without failing. A process
+ * probe gets "value" and the value as JSON as two more arguments (chaoslib
+ * passes Python's str() of it); python providers cannot run here.
+ */
+static int parse_probe(const cJSON *j, const char *path, struct fl_tolerance *t,
+		       struct fl_errlist *errs)
+{
+	static const char *const known[] = {"type", "name", "provider", "description", NULL};
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(j, "provider");
+	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(pv, "type");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	char p[FL_PATH_MAX], tp[FL_PATH_MAX], got[96];
+	size_t before = errs->n + errs->dropped;
+
+	t->type = FL_TOL_PROBE;
+	if (check_keys(j, path, known, "name and provider", errs) < 0)
+		return -EINVAL;
+	t->str = strdup(cJSON_IsString(name) ? name->valuestring : "tolerance probe");
+	t->probe = calloc(1, sizeof(*t->probe));
+	if (!t->str || !t->probe)
+		return -ENOMEM;
+	fl_path_key(p, sizeof(p), path, "provider");
+	if (!cJSON_IsObject(pv))
+		return fl_experr(errs, -EINVAL, p, "expected the probe's provider, got %s",
+				 fl_json_got(pv, got, sizeof(got)));
+	if (cJSON_IsString(pt) && !strcmp(pt->valuestring, "process")) {
+		t->probe->type = FL_PROVIDER_PROCESS;
+		fl_process_provider_parse(errs, pv, p, t->probe);
+	} else if (cJSON_IsString(pt) && !strcmp(pt->valuestring, "http")) {
+		t->probe->type = FL_PROVIDER_HTTP;
+		fl_http_provider_parse(errs, pv, p, t->probe);
+	} else {
+		return fl_experr(errs, -ENOTSUP, fl_path_key(tp, sizeof(tp), p, "type"),
+				 "a probe tolerance runs a process or http probe here, got %s "
+				 "(faultline cannot run Python)",
+				 fl_json_got(pt, got, sizeof(got)));
+	}
+	return errs->n + errs->dropped > before ? -EINVAL : 0;
+}
+
+/*
  * Grammar (Chaos Toolkit's tolerance forms):
  *   tolerance := bool | integer | string | list
  *              | {"type": "regex", "pattern": P [, "target": T]}
@@ -495,9 +387,7 @@ int fl_tolerance_parse(const cJSON *j, const char *path, struct fl_tolerance *t,
 	if (!strcmp(type->valuestring, "range"))
 		return parse_range(j, path, t, errs);
 	if (!strcmp(type->valuestring, "probe"))
-		return fl_experr(errs, -ENOTSUP, fl_path_key(p, sizeof(p), path, "type"),
-				 "a probe as tolerance is not supported (it needs a Python "
-				 "provider); use regex, jsonpath or range");
+		return parse_probe(j, path, t, errs);
 	return fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, "type"),
 			 "unknown tolerance type %s (known: regex, jsonpath, range)",
 			 fl_quote(type->valuestring, got, sizeof(got)));
@@ -608,26 +498,24 @@ static const char *natural_text_field(enum fl_provider_type ptype)
 	return NULL;
 }
 
+/*
+ * chaoslib: value == tolerance. A process or http result is an object, which
+ * never equals a string: use a regex tolerance with a target to look inside.
+ */
 static bool check_string(const struct fl_tolerance *t, enum fl_provider_type ptype,
 			 const cJSON *result, char *why, size_t whylen)
 {
-	const char *field = natural_text_field(ptype);
-	const cJSON *v = result;
 	char obs[160];
 
-	if (field && cJSON_IsObject(result))
-		v = cJSON_GetObjectItemCaseSensitive(result, field);
-	if (cJSON_IsString(v)) {
-		size_t vl = strlen(v->valuestring), tl = strlen(t->str);
-
-		/* one trailing newline is ignored: `echo ok` prints "ok\n" */
-		if (!strcmp(v->valuestring, t->str) ||
-		    (vl == tl + 1 && v->valuestring[tl] == '\n' &&
-		     !strncmp(v->valuestring, t->str, tl)))
-			return true;
-	}
-	why_set(why, whylen, "%s%s%s", field ? field : "", field ? " was " : "got ",
-		observed(v, obs, sizeof(obs)));
+	if (cJSON_IsString(result) && !strcmp(result->valuestring, t->str))
+		return true;
+	if (natural_text_field(ptype) && cJSON_IsObject(result))
+		why_set(why, whylen,
+			"a %s result is an object and never equals a string (as in Chaos "
+			"Toolkit); use {\"type\": \"regex\", \"target\": \"%s\"}",
+			fl_provider_type_name(ptype), natural_text_field(ptype));
+	else
+		why_set(why, whylen, "got %s", observed(result, obs, sizeof(obs)));
 	return false;
 }
 
@@ -647,6 +535,7 @@ static bool check_regex(const struct fl_tolerance *t, enum fl_provider_type ptyp
 	bool missing, ok;
 	const cJSON *v = target_of(result, t->target, natural_text_field(ptype), &missing);
 	char obs[160], *text;
+	int rc;
 
 	if (!c || !c->has_regex) {
 		why_set(why, whylen, "regex was not compiled");
@@ -661,14 +550,14 @@ static bool check_regex(const struct fl_tolerance *t, enum fl_provider_type ptyp
 		why_set(why, whylen, "out of memory");
 		return false;
 	}
-	ok = regexec(&c->re, text, 0, NULL, 0) == 0;
-	if (!ok && *text && text[strlen(text) - 1] == '\n') {
-		/* Python's $ also matches before a final newline: "ready\n" matches
-		 * ^ready$ in Chaos Toolkit, so try once more without that newline */
-		text[strlen(text) - 1] = '\0';
-		ok = regexec(&c->re, text, 0, NULL, 0) == 0;
-	}
+	rc = fl_regex_search(c->re, text, strlen(text));
+	ok = rc == 1;
 	free(text);
+	if (rc == -E2BIG) {
+		why_set(why, whylen, "/%s/ needs too much backtracking on this %s", t->str,
+			field ? field : "value");
+		return false;
+	}
 	if (!ok)
 		why_set(why, whylen, "%s%s%s does not match /%s/", field ? field : "",
 			field ? " " : "", observed(v, obs, sizeof(obs)), t->str);
@@ -776,10 +665,11 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 			t->str, JSONPATH_MATCHES_MAX);
 		goto out;
 	}
-	/* CTK: found something; "count" asks for exactly n; "expect" decides alone
-	 * in CTK (so "expect": [] passes on no match), we also honour "count" */
+	/* chaoslib: found something; "count" asks for exactly n; "expect", when
+	 * given, decides alone (so "expect": [] passes on no match, and a "count"
+	 * beside it is not looked at) */
 	ok = t->has_expect || n > 0;
-	if (t->count >= 0)
+	if (t->count >= 0 && !t->has_expect)
 		ok = (long long)n == t->count;
 	if (ok && n == 0 && not_json) {
 		/* "count": 0 or "expect": [] must not hold on an error page or a
@@ -790,7 +680,7 @@ static bool check_jsonpath(const struct fl_tolerance *t, enum fl_provider_type p
 		goto out;
 	}
 	if (!ok) {
-		if (t->count >= 0)
+		if (t->count >= 0 && !t->has_expect)
 			why_set(why, whylen, "%s matched %zu time%s, expected %lld", t->str, n,
 				n == 1 ? "" : "s", t->count);
 		else
@@ -904,6 +794,9 @@ bool fl_tolerance_check(const struct fl_tolerance *t, enum fl_provider_type ptyp
 		return check_range(t, ptype, result, why, whylen);
 	case FL_TOL_SLO:
 		return fl_slo_tolerance_check(t, ptype, result, why, whylen);
+	case FL_TOL_PROBE:
+		why_set(why, whylen, "a probe tolerance is judged by running it (faultline run)");
+		return false;
 	case FL_TOL__MAX:
 		break;
 	}
@@ -982,6 +875,9 @@ const char *fl_tolerance_describe(const struct fl_tolerance *t, char *buf, size_
 		break;
 	case FL_TOL_SLO:
 		fl_slo_tolerance_describe(t, buf, len);
+		break;
+	case FL_TOL_PROBE:
+		snprintf(buf, len, "probe %s", t->str ? t->str : "");
 		break;
 	case FL_TOL__MAX:
 		snprintf(buf, len, "?");

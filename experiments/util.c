@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
+
+#include "core/duration.h"
 
 static bool plain_key(const char *k)
 {
@@ -271,4 +274,139 @@ int fl_experr(struct fl_errlist *l, int code, const char *path, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return fl_errlist_add(l, code, path, "%s", msg);
+}
+
+/* ---- typed field helpers shared by the parsers ---- */
+
+bool fl_key_known(const char *k, const char *const *known)
+{
+	for (; *known; known++)
+		if (!strcmp(k, *known))
+			return true;
+	return false;
+}
+
+void fl_check_keys(struct fl_errlist *errs, const cJSON *obj, const char *path,
+		   const char *const *known, const char *what)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, obj)
+	{
+		char p[FL_PATH_MAX];
+
+		if (!fl_key_known(it->string, known))
+			fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
+				  "unknown key in %s", what);
+	}
+}
+
+/* A required or optional string; NULL when absent or wrong (error recorded). */
+char *fl_get_string(struct fl_errlist *errs, const cJSON *obj, const char *key, const char *path,
+		    bool required, size_t max, const char *what)
+{
+	const cJSON *v = fl_get(obj, key);
+	char p[FL_PATH_MAX], got[96];
+	char *s;
+
+	fl_path_key(p, sizeof(p), path, key);
+	if (!v) {
+		if (required)
+			fl_experr(errs, -EINVAL, p, "missing: expected %s", what);
+		return NULL;
+	}
+	if (!cJSON_IsString(v) || (required && !v->valuestring[0])) {
+		fl_experr(errs, -EINVAL, p, "expected %s, got %s", what,
+			  fl_json_got(v, got, sizeof(got)));
+		return NULL;
+	}
+	if (strlen(v->valuestring) > max) {
+		fl_experr(errs, -E2BIG, p, "longer than %zu bytes", max);
+		return NULL;
+	}
+	s = strdup(v->valuestring);
+	if (!s)
+		fl_experr(errs, -ENOMEM, p, "out of memory");
+	return s;
+}
+
+/*
+ * Seconds: a JSON number, or a string holding one (what an env-backed
+ * ${name} gives). `positive` refuses 0. Fills *ms; returns 0 or -EINVAL.
+ */
+int fl_get_seconds(struct fl_errlist *errs, const cJSON *v, const char *p, bool positive,
+		   uint64_t *ms)
+{
+	char got[96], *end;
+	double d;
+	int r;
+
+	if (cJSON_IsNumber(v)) {
+		d = v->valuedouble;
+	} else if (cJSON_IsString(v)) {
+		const char *s = v->valuestring;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		d = strtod(s, &end);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (end == s || *end || !isfinite(d) || !(isdigit((unsigned char)*s) || *s == '.'))
+			return fl_experr(errs, -EINVAL, p, "expected a number of seconds, got %s",
+					 fl_json_got(v, got, sizeof(got)));
+	} else {
+		return fl_experr(errs, -EINVAL, p, "expected a number of seconds, got %s",
+				 fl_json_got(v, got, sizeof(got)));
+	}
+	if (d < 0)
+		return fl_experr(errs, -EINVAL, p, "expected a number of seconds >= 0, got %s",
+				 fl_json_got(v, got, sizeof(got)));
+	r = fl_seconds_to_ms(d, ms);
+	if (r < 0)
+		return fl_experr(errs, -ERANGE, p,
+				 "%s seconds is more than the limit of %llu (7 days)",
+				 fl_json_got(v, got, sizeof(got)),
+				 (unsigned long long)(FL_DURATION_MAX_MS / 1000));
+	if (positive && *ms == 0)
+		return fl_experr(errs, -EINVAL, p, "expected a number of seconds > 0, got %s",
+				 fl_json_got(v, got, sizeof(got)));
+	return 0;
+}
+
+/* Python's str() of a scalar, as Chaos Toolkit passes list arguments to processes. */
+char *fl_py_str(const cJSON *v)
+{
+	char buf[64];
+
+	if (cJSON_IsString(v))
+		return strdup(v->valuestring);
+	if (cJSON_IsBool(v))
+		return strdup(cJSON_IsTrue(v) ? "True" : "False");
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+
+		if (fabs(d) < 1e15 && d == floor(d))
+			snprintf(buf, sizeof(buf), "%.0f", d);
+		else
+			snprintf(buf, sizeof(buf), "%.17g", d);
+		return strdup(buf);
+	}
+	return NULL;
+}
+
+int fl_strv_add(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if (!s)
+		return -ENOMEM;
+	nv = realloc(*v, (*n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
 }

@@ -12,6 +12,7 @@ libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-ng-dev
 iproute2 procps python3 curl valgrind libxml2-utils groff-base systemd strace
 user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
+libpcre2-dev
 nginx-light redis-server redis-tools
 hey
 chromium

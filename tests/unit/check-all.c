@@ -22,6 +22,7 @@
 	X(netlink)                                                                                 \
 	X(preload_rules)                                                                           \
 	X(kube)                                                                                    \
+	X(yaml)                                                                                    \
 	X(slo)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));

@@ -86,10 +86,9 @@ START_TEST(ctk_experiment_fields)
 	a = &e->hypothesis.v[2];
 	ck_assert_int_eq(a->provider.type, FL_PROVIDER_PROCESS);
 	ck_assert_str_eq(a->provider.path, "sh");
-	ck_assert_uint_eq(a->provider.argc, 2);
-	ck_assert_str_eq(a->provider.argv[0], "-c");
-	ck_assert_str_eq(a->provider.argv[1], "echo worker-1 | grep -q worker");
-	ck_assert_ptr_null(a->provider.argv[2]);
+	/* a string of arguments goes to /bin/sh -c "PATH ARGS", as Chaos Toolkit runs it */
+	ck_assert_uint_eq(a->provider.argc, 0);
+	ck_assert_str_eq(a->provider.shell_args, "-c 'echo worker-1 | grep -q worker'");
 
 	a = &e->method.v[0];
 	ck_assert_int_eq(a->type, FL_ACTIVITY_ACTION);
@@ -425,12 +424,37 @@ START_TEST(ignored_ctk_keys)
 {
 	struct fl_experiment *e = must_parse(
 	    "{\"version\": \"1.0.0\", \"title\": \"t\", \"contributions\": {\"a\": \"high\"}, "
-	    "\"extensions\": [{\"name\": \"x\"}], \"controls\": [{\"name\": \"c\"}], "
+	    "\"extensions\": [{\"name\": \"x\"}], \"controls\": [], "
 	    "\"runtime\": {\"rollbacks\": {\"strategy\": \"always\"}}, "
 	    "\"steady-state-hypothesis\": {\"title\": \"h\", \"controls\": [], \"probes\": []}, "
 	    "\"method\": [{\"type\": \"action\", \"name\": \"a\", \"controls\": [], "
 	    "\"provider\": {\"type\": \"process\", \"path\": \"x\", \"secrets\": [\"s\"]}}]}");
 
+	fl_experiment_free(e);
+}
+END_TEST
+
+/* Controls: refused with the reason unless --ignore-controls (then a warning). */
+START_TEST(controls_refused_unless_ignored)
+{
+	static const char json[] =
+	    "{\"title\": \"t\", \"controls\": [{\"name\": \"safeguards\", \"provider\": "
+	    "{\"type\": \"python\", \"module\": \"chaosaddons.controls.safeguards\"}}], "
+	    "\"method\": [{\"type\": \"action\", \"name\": \"a\", \"controls\": [{\"name\": "
+	    "\"x\"}], \"provider\": {\"type\": \"process\", \"path\": \"true\"}}]}";
+	struct fl_errlist errs = {0}, warns = {0};
+	struct fl_parse_opts o = {.warnings = &warns};
+	struct fl_experiment *e = NULL;
+
+	ck_assert_int_lt(fl_experiment_parse_opts(json, strlen(json), &o, NULL, &e, &errs), 0);
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.v[0].path, "$.controls");
+	ck_assert_str_eq(errs.v[1].path, "$.method[0].controls");
+	ck_assert(strstr(errs.v[0].msg, "--ignore-controls"));
+	memset(&errs, 0, sizeof(errs));
+	o.ignore_controls = true;
+	ck_assert_int_eq(fl_experiment_parse_opts(json, strlen(json), &o, NULL, &e, &errs), 0);
+	ck_assert_uint_eq(warns.n, 2);
 	fl_experiment_free(e);
 }
 END_TEST
@@ -450,6 +474,7 @@ Suite *fl_suite_experiment_parse(void)
 	tcase_add_test(tc, no_pointers_into_input);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, ignored_ctk_keys);
+	tcase_add_test(tc, controls_refused_unless_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -25,7 +25,7 @@ expect_rc 1
 [ $(($(date +%s) - t0)) -le 8 ] || fail "activity timeouts were not enforced"
 [ -e "$T/rb1" ] || fail "rollbacks did not run"
 jassert "$T/journal.json" \
-	'j["status"] == "failed"' \
+	'j["status"] == "completed" and j["exit_code"] == 1' \
 	'[r["status"] for r in j["run"]] == ["failed", "failed"]' \
 	'"timeout" in j["run"][0]["exception"][0]' \
 	'j["run"][0]["duration"] < 3' \

@@ -102,6 +102,6 @@ run_fl validate exp.json bad.json
 expect_rc 2
 expect_out "exp.json: ok"
 expect_out "bad.json: \$.method\[0\].provider.type: "
-expect_out "bad.json: \$.bogus: "
+expect_out "bad.json: warning: \$.bogus: "
 [ ! -e "$T/ran" ] || fail "validate ran something"
 echo "PASS"
