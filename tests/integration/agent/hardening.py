@@ -570,14 +570,17 @@ def case_locking(agent, extra):
         for i in range(5):
             st, j = a.apply(f"grace{i}", "syscall", {"command": [d + "/ignore-term"]},
                             {"rules": ["write:EIO"]},
-                            ttl_ms=int(1000 + 2000 * i - (time.monotonic() - t0) * 1000))
+                            ttl_ms=max(100, int(1000 + 2000 * i -
+                                                (time.monotonic() - t0) * 1000)))
             check(st == 201, f"launched command {i}: {st} {j}")
-        # 20 pauses whose leases end meanwhile, 450 ms apart, from 1.5 s on.
+        # 20 pauses whose leases end meanwhile, 400 ms apart, from 1.5 s on (or
+        # from 0.5 s after these applies, on a slow -- sanitizer -- build).
+        t1 = max(t0 + 1.5, time.monotonic() + 0.5)
         sleepers, sent, recv, ttl, exp, resumed, waiters = [], {}, {}, {}, {}, {}, []
         for i in range(20):
             s = P.sleeper()
             sleepers.append(s)
-            ttl[s.pid] = int(1500 + 450 * i - (time.monotonic() - t0) * 1000)
+            ttl[s.pid] = max(200, int((t1 - time.monotonic()) * 1000 + 400 * i))
             sent[s.pid] = time.monotonic()
             st, j = a.pause(f"p{i}", s.pid, ttl_ms=ttl[s.pid])
             recv[s.pid] = time.monotonic()
