@@ -35,7 +35,6 @@
 
 #include "core/compiler.h"
 #include "core/error.h"
-#include "agent/policy.h" /* what the config decides: agent/policy.c */
 
 #define FL_CONFIG_FILE_MAX (256 * 1024)
 #define FL_CONFIG_LIST_MAX 256

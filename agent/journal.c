@@ -36,36 +36,115 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * A directory the journal may trust: root's or the agent's user's, and
+ * writable by nobody else (anyone who can write into it can plant records,
+ * which reconcile would act on, or symlinks under the names the agent writes).
+ */
+static int dir_trusted(int fd, const char *path, struct fl_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return fl_error_set(err, -errno, NULL, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fl_error_set(err, -EACCES, NULL, "%s is not a directory", path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return fl_error_set(err, -EACCES, NULL,
+				    "state dir %s belongs to uid %u, not to root or the agent's "
+				    "user (uid %u); chown it or choose another --state-dir",
+				    path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 0022)
+		return fl_error_set(err, -EACCES, NULL,
+				    "state dir %s is writable by group/others (mode %04o); chmod "
+				    "700 it",
+				    path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* Open a directory the operator named (its last component no symlink) or one below it. */
+static int open_dir(int at, const char *name, const char *shown, struct fl_error *err)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ELOOP || errno == ENOTDIR)
+		return fl_error_set(err, -EACCES, NULL,
+				    "%s is a symbolic link or not a directory; give the real "
+				    "directory",
+				    shown);
+	return fl_error_set(err, -errno, NULL, "cannot open %s: %s", shown, strerror(errno));
+}
+
 int fl_journal_open(struct fl_journal *j, const char *state_dir, struct fl_error *err)
 {
 	char path[4096];
+	struct stat st;
 	int r;
 
-	j->dirfd = j->lockfd = -1;
+	j->statefd = j->dirfd = j->lockfd = -1;
 	if (snprintf(path, sizeof(path), "%s/faults", state_dir) >= (int)sizeof(path))
 		return fl_error_set(err, -ENAMETOOLONG, NULL, "state dir path too long");
-	r = mkdir_p(path, 0700);
+	r = mkdir_p(state_dir, 0700);
 	if (r < 0)
-		return fl_error_set(err, r, NULL, "cannot create %s: %s", path, strerror(-r));
+		return fl_error_set(err, r, NULL, "cannot create %s: %s", state_dir, strerror(-r));
+	{
+		/* "DIR/" would follow DIR if it were a link: judge DIR itself. */
+		char d[4096];
+		size_t n = strlen(state_dir);
+
+		while (n > 1 && state_dir[n - 1] == '/')
+			n--;
+		if (n >= sizeof(d))
+			return fl_error_set(err, -ENAMETOOLONG, NULL, "state dir path too long");
+		memcpy(d, state_dir, n);
+		d[n] = '\0';
+		r = open_dir(AT_FDCWD, d, state_dir, err);
+	}
+	if (r < 0)
+		return r;
+	j->statefd = r;
+	if ((r = dir_trusted(j->statefd, state_dir, err)) < 0)
+		goto fail;
+	if (mkdirat(j->statefd, "faults", 0700) < 0 && errno != EEXIST) {
+		r = fl_error_set(err, -errno, NULL, "cannot create %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if ((r = open_dir(j->statefd, "faults", path, err)) < 0)
+		goto fail;
+	j->dirfd = r;
+	if ((r = dir_trusted(j->dirfd, path, err)) < 0)
+		goto fail;
+	/* Never follow a planted link: O_NOFOLLOW, and the file must be our own, once linked. */
 	snprintf(path, sizeof(path), "%s/agent.lock", state_dir);
-	j->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (j->lockfd < 0)
-		return fl_error_set(err, -errno, NULL, "cannot open %s: %s", path, strerror(errno));
+	j->lockfd = openat(j->statefd, "agent.lock",
+			   O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+	if (j->lockfd < 0) {
+		r = errno == ELOOP
+			? fl_error_set(err, -EACCES, NULL, "%s is a symbolic link; remove it", path)
+			: fl_error_set(err, -errno, NULL, "cannot open %s: %s", path,
+				       strerror(errno));
+		goto fail;
+	}
+	if (fstat(j->lockfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1) {
+		r = fl_error_set(err, -EACCES, NULL,
+				 "%s is not a regular file of the agent's own (uid %u), linked "
+				 "once; remove it",
+				 path, (unsigned)geteuid());
+		goto fail;
+	}
 	if (flock(j->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		r = -errno;
-		close(j->lockfd);
-		j->lockfd = -1;
-		return fl_error_set(err, r == -EWOULDBLOCK ? -EBUSY : r, NULL,
-				    "state dir %s is in use by another faultline-agent", state_dir);
-	}
-	snprintf(path, sizeof(path), "%s/faults", state_dir);
-	j->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (j->dirfd < 0) {
-		r = -errno;
-		fl_journal_close(j);
-		return fl_error_set(err, r, NULL, "cannot open %s: %s", path, strerror(-r));
+		r = fl_error_set(err, r == -EWOULDBLOCK ? -EBUSY : r, NULL,
+				 "state dir %s is in use by another faultline-agent", state_dir);
+		goto fail;
 	}
 	return 0;
+fail:
+	fl_journal_close(j);
+	return r;
 }
 
 void fl_journal_close(struct fl_journal *j)
@@ -74,7 +153,9 @@ void fl_journal_close(struct fl_journal *j)
 		close(j->dirfd);
 	if (j->lockfd >= 0)
 		close(j->lockfd);
-	j->dirfd = j->lockfd = -1;
+	if (j->statefd >= 0)
+		close(j->statefd);
+	j->statefd = j->dirfd = j->lockfd = -1;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -106,7 +187,12 @@ int fl_journal_write(struct fl_journal *j, const char *id, const cJSON *rec)
 	text = cJSON_PrintUnformatted(rec);
 	if (!text)
 		return -ENOMEM;
-	fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * A new file, never an existing one nor where a planted link points:
+	 * whatever has the temp name (a crash's leftover) goes first.
+	 */
+	(void)unlinkat(j->dirfd, tmp, 0);
+	fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
@@ -149,21 +235,50 @@ int fl_journal_remove(struct fl_journal *j, const char *id)
 	return 0;
 }
 
-static cJSON *read_record(int dirfd, const char *name)
+/* A record the agent wrote, or NULL with the reason in *why. */
+static cJSON *read_record(int dirfd, const char *name, const char **why)
 {
 	char *buf = NULL;
 	cJSON *rec = NULL;
 	struct stat st;
 	size_t n = 0;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Non-blocking: a FIFO under a record's name must not stop the agent's start. */
+	int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link, not a record" : "cannot be opened";
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > JOURNAL_RECORD_MAX ||
-	    fl_buf_read_fd(fd, JOURNAL_RECORD_MAX, &buf, &n) < 0)
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
 		goto out;
+	}
+	/* Only the agent's user writes records (0600, in a directory nobody else may write). */
+	if (st.st_uid != geteuid() || (st.st_mode & 0022) || st.st_nlink != 1) {
+		*why = "not written by the agent: another owner, writable by group/others, or "
+		       "hard-linked";
+		goto out;
+	}
+	if (st.st_size > JOURNAL_RECORD_MAX) {
+		*why = "larger than a record can be";
+		goto out;
+	}
+	switch (fl_buf_read_fd(fd, JOURNAL_RECORD_MAX, &buf, &n)) {
+	case 0:
+		break;
+	case -E2BIG:
+		*why = "larger than a record can be";
+		goto out;
+	case -ENOMEM:
+		*why = "out of memory";
+		goto out;
+	default:
+		*why = "cannot be read";
+		goto out;
+	}
 	rec = cJSON_ParseWithLength(buf, n);
-	if (rec && !cJSON_IsObject(rec)) {
+	if (!rec || !cJSON_IsObject(rec)) {
+		*why = "not a JSON object";
 		cJSON_Delete(rec);
 		rec = NULL;
 	}
@@ -174,7 +289,8 @@ out:
 }
 
 int fl_journal_each(struct fl_journal *j,
-		    void (*fn)(const char *id, const cJSON *rec, void *opaque), void *opaque)
+		    void (*fn)(const char *id, const cJSON *rec, const char *why, void *opaque),
+		    void *opaque)
 {
 	int fd = dup(j->dirfd);
 	DIR *d;
@@ -192,6 +308,7 @@ int fl_journal_each(struct fl_journal *j,
 	while ((de = readdir(d))) {
 		char id[FL_API_ID_MAX + 1];
 		size_t n = strlen(de->d_name);
+		const char *why = NULL;
 		cJSON *rec;
 
 		if (de->d_name[0] == '.') {
@@ -206,10 +323,10 @@ int fl_journal_each(struct fl_journal *j,
 		id[n - 5] = '\0';
 		if (!fl_api_id_valid(id, FL_API_ID_MAX))
 			continue;
-		rec = read_record(j->dirfd, de->d_name);
+		rec = fn ? read_record(j->dirfd, de->d_name, &why) : NULL;
 		count++;
 		if (fn)
-			fn(id, rec, opaque);
+			fn(id, rec, why, opaque);
 		cJSON_Delete(rec);
 	}
 	closedir(d);

@@ -28,6 +28,7 @@
 #include "agent/kube_client.h"
 #include "agent/log.h"
 #include "core/buf.h"
+#include "core/duration.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -307,6 +308,20 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	/*
+	 * What a header can carry and a person can check: visible ASCII. Sixteen
+	 * spaces are no secret, and a space or a control character could never
+	 * be sent back the same way (the agent skips the spaces after "Bearer").
+	 */
+	for (const char *p = token; *p; p++)
+		if (*p < 0x21 || *p > 0x7e) {
+			fl_log(FL_LOG_ERROR,
+			       "token must be visible ASCII characters only (no spaces, tabs or "
+			       "control characters)",
+			       "path", token_file, NULL);
+			rc = EXIT_USAGE;
+			goto out;
+		}
 	if (cert_file && (!(cert = read_file(cert_file, PEM_MAX, "tls-cert")) ||
 			  !(key = read_file(key_file, PEM_MAX, "tls-key")) ||
 			  (ca_file && !(ca = read_file(ca_file, PEM_MAX, "tls-client-ca")))))
@@ -339,9 +354,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (fl_agent_new(state_dir, &cfg, &agent, &err) < 0) {
-		fl_log(FL_LOG_ERROR, "cannot open the state directory", "dir", state_dir, "error",
-		       err.msg, NULL);
+	if ((r = fl_agent_new(state_dir, &cfg, &agent, &err)) < 0) {
+		fl_log(FL_LOG_ERROR,
+		       r == -EACCES ? "unsafe state directory" : "cannot open the state directory",
+		       "dir", state_dir, "error", err.msg, NULL);
+		if (r == -EACCES)
+			rc = EXIT_UNSAFE;
 		goto out;
 	}
 	failed = fl_agent_reconcile(agent);
@@ -423,6 +441,32 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = 0;
+	{
+		/*
+		 * Bounded: stop accepting, revert every live fault in parallel, wait
+		 * for requests in flight, all within FL_AGENT_STOP_MS (+1 s for the
+		 * answers). A revert or request still stuck then (a process that
+		 * survives SIGKILL, a lock held by someone else) is not waited
+		 * for: its record stays in the journal and the next start
+		 * reconciles it.
+		 */
+		uint64_t deadline = fl_now_mono_ms() + FL_AGENT_STOP_MS + 1000;
+		bool stuck = false;
+		int left;
+
+		fl_http_quiesce(http);
+		left = fl_agent_stop(agent, FL_AGENT_STOP_MS, &stuck);
+		if (stuck || !fl_http_drain(http, deadline)) {
+			char n[16];
+
+			snprintf(n, sizeof(n), "%d", left);
+			fl_log(FL_LOG_ERROR,
+			       "exiting with a revert or a request still running: what is not "
+			       "reverted stays in the journal for the next start",
+			       "left", n, NULL);
+			_exit(rc);
+		}
+	}
 out:
 	fl_http_stop(http);
 	fl_agent_free(agent); /* reverts whatever is still live */

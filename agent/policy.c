@@ -261,7 +261,7 @@ int fl_agent_policy_target(const struct fl_agent_config *c, const char *kind, co
 	const cJSON *ifc = cJSON_GetObjectItemCaseSensitive(target, "interface");
 	int r;
 
-	if (!ops || ops->family != FL_FAULT_FAMILY_NETWORK || !cJSON_IsObject(target))
+	if (!ops || ops->spec->family != FL_FAULT_FAMILY_NETWORK || !cJSON_IsObject(target))
 		return 0;
 	/* A namespace reached through a process is that process's: the process policy applies. */
 	if (cJSON_IsNumber(pid)) {

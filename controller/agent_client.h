@@ -1,7 +1,6 @@
 /*
- * The controller's side of the agent API: agent endpoints (address, token,
- * TLS files), an inventory file of them, and parallel calls to many agents
- * at once through one libcurl multi handle (whose connection pool keeps
+ * The controller's side of the agent API: parallel calls to many agents at
+ * once through one libcurl multi handle (whose connection pool keeps
  * connections to the agents alive between calls).
  */
 #ifndef FL_CONTROLLER_AGENT_CLIENT_H
@@ -12,63 +11,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "controller/agent_ep.h"
 #include "core/compiler.h"
 #include "core/error.h"
 
-#define FL_AGENT_RESP_MAX  (1024 * 1024) /* cap on an agent's response body */
-#define FL_AGENT_TOKEN_MAX 4096
-#define FL_INVENTORY_MAX   4096 /* agents in an inventory */
-
-/* One agent: where it is and how to talk to it. */
-struct fl_agent_ep {
-	char *name;	 /* inventory name, or the address as given */
-	char *url;	 /* base URL: "http://h:p", "https://h:p", "http://localhost" (unix) */
-	char *unix_path; /* unix socket path, or NULL */
-	char *token;	 /* bearer token (never printed) */
-	char *ca_file;	 /* TLS: CA to verify the agent, client certificate and key */
-	char *cert_file;
-	char *key_file;
-};
-
-/*
- * Grammar of an agent address:
- *   address := "unix:" PATH | "http://" HOST ":" PORT | "https://" HOST ":" PORT
- *            | HOST ":" PORT                      (plain http)
- * Fills url/unix_path/name; the caller adds token and TLS files.
- */
-int fl_agent_ep_parse(const char *address, struct fl_agent_ep *ep, struct fl_error *err) FL_WUR;
-/* Deep copy. */
-int fl_agent_ep_copy(struct fl_agent_ep *dst, const struct fl_agent_ep *src) FL_WUR;
-void fl_agent_ep_done(struct fl_agent_ep *ep);
-/* Read a token file (first line, >= 16 characters). */
-int fl_agent_token_read(const char *path, char **out, struct fl_error *err) FL_WUR;
-
-/*
- * Inventory file (JSON), --agents FILE:
- *   { ["token_file": F] [, "ca": F] [, "cert": F] [, "key": F]      defaults for every agent
- *     "agents": [ { "name": N, "address": ADDRESS [, "token_file": F] [, "ca": F]
- *                   [, "cert": F] [, "key": F] } ... ] }
- * Relative file names are relative to the inventory's directory. Without a
- * token_file anywhere, $FAULTLINE_TOKEN_FILE is used.
- */
-struct fl_agent_inventory {
-	struct fl_agent_ep *v;
-	size_t n;
-	struct fl_agent_ep defaults; /* token/TLS files for addresses not in the list */
-};
-
-int fl_agent_inventory_load(const char *path, struct fl_agent_inventory *inv,
-			    struct fl_error *err) FL_WUR;
-void fl_agent_inventory_done(struct fl_agent_inventory *inv);
-/* By name; NULL when absent. */
-const struct fl_agent_ep *fl_agent_inventory_find(const struct fl_agent_inventory *inv,
-						  const char *name);
-/*
- * Resolve a name or address to an endpoint: an inventory name first, else an
- * address with the inventory's defaults (or $FAULTLINE_TOKEN_FILE) for the token.
- */
-int fl_agent_resolve(const struct fl_agent_inventory *inv, const char *name_or_address,
-		     struct fl_agent_ep *out, struct fl_error *err) FL_WUR;
+#define FL_AGENT_RESP_MAX (1024 * 1024) /* cap on an agent's response body */
 
 /* One HTTP call to one agent. Inputs first, results after a run. */
 struct fl_agent_call {

@@ -26,7 +26,7 @@
 #include "controller/cmd_agents.h"
 #include "controller/cmd_exec.h"
 #include "controller/cmd_report.h"
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "controller/output.h"
 #include "controller/report.h"
 #include "controller/report_render.h"
@@ -118,7 +118,8 @@ static const char fl_usage_run[] =
 static const char fl_usage_validate[] =
     "Usage: faultline validate [OPTIONS] FILE...\n"
     "\n"
-    "Parse and validate each FILE; run nothing. Every problem is printed as\n"
+    "Parse and validate each FILE, each fault with its kind's own checks (no\n"
+    "agent is asked); run nothing. Every problem is printed as\n"
     "  FILE: $.json.path: message\n"
     "and a valid file as 'FILE: ok'.\n"
     "\n"
@@ -292,7 +293,9 @@ static int fl_cmd_validate(int argc, char **argv)
 			goto out;
 		}
 		po.warnings = warns;
-		if (fl_experiment_load_opts(argv[i], &po, &vars, &e, errs) < 0 || errs->n) {
+		/* The experiment, then what each fault kind checks of its faults (offline). */
+		if (fl_experiment_load_opts(argv[i], &po, &vars, &e, errs) < 0 || errs->n ||
+		    fl_fault_validate(e, errs) < 0) {
 			if (!errs->n)
 				fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
 			fl_print_errlist(argv[i], errs);
@@ -499,6 +502,13 @@ static void fl_dry_fault(FILE *f, const struct fl_activity *a, void *opaque)
 	seed = cJSON_GetObjectItemCaseSensitive(res, "monkey_seed");
 	if (cJSON_IsString(seed))
 		fprintf(f, "     monkey: agents picked with seed %s\n", seed->valuestring);
+	seed = cJSON_GetObjectItemCaseSensitive(res, "pod_seed");
+	if (cJSON_IsString(seed))
+		fprintf(f, "     pods: picked across the cluster with seed %s\n",
+			seed->valuestring);
+	cJSON_ArrayForEach(ag,
+			   cJSON_GetObjectItemCaseSensitive(res, "pods")) if (cJSON_IsString(ag))
+	    fprintf(f, "     pod %s\n", ag->valuestring);
 	cJSON_ArrayForEach(ag, cJSON_GetObjectItemCaseSensitive(res, "agents"))
 	{
 		const char *name =
@@ -609,7 +619,8 @@ static int fl_cmd_run(int argc, char **argv)
 		ret = FL_EXIT_FAILED;
 		goto out;
 	}
-	if (fl_experiment_load_opts(a.file, &a.po, &a.vars, &e, errs) < 0 || errs->n) {
+	if (fl_experiment_load_opts(a.file, &a.po, &a.vars, &e, errs) < 0 || errs->n ||
+	    fl_fault_validate(e, errs) < 0) {
 		if (!errs->n)
 			fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
 		fl_print_errlist(a.file, errs);

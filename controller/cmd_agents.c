@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "controller/agent_client.h"
+#include "controller/inventory.h"
 #include "core/api.h"
 
 #define TIMEOUT_MS 10000

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,8 +167,17 @@ static char *dup2s(const char *a)
 	return a ? strdup(a) : NULL;
 }
 
-int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_inventory *inv,
-			   struct fl_error *err)
+/* Is there an agent of that name among v[0..n)? */
+static bool have_agent(const struct fl_agent_ep *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name && !strcmp(v[i].name, name))
+			return true;
+	return false;
+}
+
+int fl_kube_discovery_load(const cJSON *obj, const char *base, const struct fl_agent_ep *defaults,
+			   struct fl_agent_ep **v, size_t *n, size_t max, struct fl_error *err)
 {
 	struct fl_kube_discovery d;
 	struct fl_kube_config cfg;
@@ -193,25 +201,24 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 			     d.namespace, m);
 		goto out;
 	}
-	if (inv->n + pods.n > FL_INVENTORY_MAX) {
-		r = fl_error_set(err, -E2BIG, "$.kubernetes", "more than %d agents",
-				 FL_INVENTORY_MAX);
+	if (*n + pods.n > max) {
+		r = fl_error_set(err, -E2BIG, "$.kubernetes", "more than %zu agents", max);
 		goto out;
 	}
-	nv = realloc(inv->v, (inv->n + pods.n + 1) * sizeof(*nv));
+	nv = realloc(*v, (*n + pods.n + 1) * sizeof(*nv));
 	if (!nv) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	inv->v = nv;
+	*v = nv;
 	for (size_t i = 0; i < pods.n; i++) {
 		const struct fl_kube_pod *p = &pods.v[i];
-		struct fl_agent_ep *ep = &inv->v[inv->n];
+		struct fl_agent_ep *ep = &nv[*n];
 		char addr[128];
 
 		/* Only agents that run and have an address; one per node. */
 		if (!p->ip || !p->node || !p->phase || strcmp(p->phase, "Running") ||
-		    fl_agent_inventory_find(inv, p->node))
+		    have_agent(nv, *n, p->node))
 			continue;
 		snprintf(addr, sizeof(addr), strchr(p->ip, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
 			 d.https ? "https" : "http", p->ip, d.port);
@@ -223,11 +230,12 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 		}
 		free(ep->name);
 		ep->name = strdup(p->node);
-		ep->token = dup2s(inv->defaults.token);
-		ep->ca_file = dup2s(inv->defaults.ca_file);
-		ep->cert_file = dup2s(inv->defaults.cert_file);
-		ep->key_file = dup2s(inv->defaults.key_file);
-		inv->n++;
+		if (!ep->name || fl_agent_ep_set_auth(ep, defaults) < 0) {
+			fl_agent_ep_done(ep);
+			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		(*n)++;
 		added++;
 		if (!ep->token) {
 			r = fl_error_set(
@@ -237,7 +245,7 @@ int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_i
 			goto out;
 		}
 	}
-	memset(&inv->v[inv->n], 0, sizeof(inv->v[0]));
+	memset(&nv[*n], 0, sizeof(nv[0]));
 	if (!added) {
 		r = fl_error_set(err, -ESRCH, "$.kubernetes",
 				 "no running agent pod in namespace %s matches %s", d.namespace,
@@ -280,16 +288,18 @@ int fl_kube_discovery_pick(cJSON *target, struct fl_kube_pod_list *pods, size_t 
 			   cJSON *result, struct fl_error *err)
 {
 	cJSON *pod = cJSON_GetObjectItemCaseSensitive(target, "pod");
-	const cJSON *count = cJSON_GetObjectItemCaseSensitive(target, "count");
-	const cJSON *pct = cJSON_GetObjectItemCaseSensitive(target, "percent");
-	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(target, "seed");
 	const cJSON *ctr = cJSON_GetObjectItemCaseSensitive(pod, "container");
 	size_t avail = pods->n, k;
-	uint64_t seed = 0;
+	struct fl_pick pick;
 	cJSON *uids, *names;
 	char b[32];
+	int r;
 
 	*picked = 0;
+	/* count/percent and seed: the grammar the agents read them with (core/rng.h). */
+	r = fl_pick_parse(target, "$.target", 0, &pick, err);
+	if (r < 0)
+		return r;
 	/*
 	 * Pods that are done or not scheduled, or lack the container asked for,
 	 * cannot be faulted: moved past `avail`.
@@ -315,50 +325,11 @@ int fl_kube_discovery_pick(cJSON *target, struct fl_kube_pod_list *pods, size_t 
 	/* Sorted first, so a recorded seed replays to the same pods. */
 	qsort(pods->v, avail, sizeof(pods->v[0]), cmp_pod);
 	k = avail;
-	if (count || pct) {
-		struct fl_rng rng;
+	if (pick.mode != FL_PICK_ALL) {
+		uint64_t seed = pick.has_seed ? pick.seed : fl_rng_fresh_seed();
 
-		if (sd) {
-			char *end = NULL;
-
-			if (cJSON_IsString(sd) && *sd->valuestring &&
-			    strspn(sd->valuestring, "0123456789") == strlen(sd->valuestring))
-				seed = strtoull(sd->valuestring, &end, 10);
-			else if (cJSON_IsNumber(sd) && sd->valuedouble >= 0 &&
-				 sd->valuedouble <= 9007199254740992.0)
-				seed = (uint64_t)sd->valuedouble;
-			else
-				return fl_error_set(err, -EINVAL, "$.target.seed",
-						    "expected an unsigned 64-bit seed");
-		} else {
-			seed = fl_rng_fresh_seed();
-		}
-		if (count) {
-			if (!cJSON_IsNumber(count) || count->valuedouble < 1)
-				return fl_error_set(err, -EINVAL, "$.target.count",
-						    "expected an integer >= 1");
-			if (count->valuedouble < (double)k)
-				k = (size_t)count->valuedouble;
-		} else {
-			if (!cJSON_IsNumber(pct) || !(pct->valuedouble > 0) ||
-			    pct->valuedouble > 100)
-				return fl_error_set(err, -EINVAL, "$.target.percent",
-						    "expected a percentage in (0, 100]");
-			k = (size_t)ceil((double)avail * pct->valuedouble / 100.0);
-			if (k < 1)
-				k = 1;
-			if (k > avail)
-				k = avail;
-		}
-		fl_rng_init(&rng, seed);
-		/* Partial Fisher-Yates: the first k are a uniform sample. */
-		for (size_t i = 0; i < k; i++) {
-			size_t j = i + (size_t)fl_rng_below(&rng, avail - i);
-			struct fl_kube_pod t = pods->v[i];
-
-			pods->v[i] = pods->v[j];
-			pods->v[j] = t;
-		}
+		k = fl_pick_shuffle(pods->v, avail, sizeof(pods->v[0]), fl_pick_k(&pick, avail),
+				    seed);
 		qsort(pods->v, k, sizeof(pods->v[0]), cmp_pod);
 		snprintf(b, sizeof(b), "%" PRIu64, seed);
 		cJSON_AddStringToObject(result, "pod_seed", b);

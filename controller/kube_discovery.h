@@ -26,7 +26,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "controller/agent_client.h"
+#include "controller/agent_ep.h"
 #include "core/compiler.h"
 #include "core/error.h"
 #include "core/kube.h"
@@ -53,11 +53,13 @@ int fl_kube_discovery_config(const struct fl_kube_discovery *d, struct fl_kube_c
 			     struct fl_error *err) FL_WUR;
 
 /*
- * List the agents' pods and append one endpoint per running pod to `inv`
- * (name: node name; address: scheme://podIP:port; token/TLS from inv->defaults).
- * Remembers the API config for fl_kube_discovery_target.
+ * List the agents' pods and append to (*v, *n) one endpoint per node with a
+ * running agent pod that has no agent of its name there yet (name: node name;
+ * address: scheme://podIP:port; token/TLS copied from `defaults`); at most
+ * `max` in all. Remembers the API config for fl_kube_discovery_target.
  */
-int fl_kube_discovery_load(const cJSON *obj, const char *base, struct fl_agent_inventory *inv,
+int fl_kube_discovery_load(const cJSON *obj, const char *base, const struct fl_agent_ep *defaults,
+			   struct fl_agent_ep **v, size_t *n, size_t max,
 			   struct fl_error *err) FL_WUR;
 
 /*

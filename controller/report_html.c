@@ -37,7 +37,7 @@
 struct hw {
 	struct fl_buf *b;
 	int err;
-	char id[16];	  /* id prefix of the run being written ("" or "r3-") */
+	char id[24];	  /* id prefix of the run being written ("" or "r3-") */
 	double v0, vspan; /* the time the x axis shows: [v0, v0 + vspan] seconds */
 };
 

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "controller/events.h"
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "controller/output.h"
 #include "controller/provider.h"
 #include "controller/slo.h"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 bool fl_api_id_valid(const char *s, size_t max)
 {
@@ -44,11 +45,98 @@ static int json_depth(const cJSON *j)
 }
 
 /*
- * A key repeated in one object, or a number beyond a double (1e999 reads as
- * inf and would be written back as null), at any depth: the reason, with the
- * path of the value in path ("$.params.delay"); NULL when the tree is fine.
+ * JSON text is UTF-8 (RFC 8259 §8.1): the shortest form, no surrogates, at most
+ * U+10FFFF. The byte offset of the first invalid sequence, or -1.
  */
-static const char *json_check(const cJSON *j, char *path, size_t len)
+static ssize_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			n = 1, cp = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			n = 2, cp = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			n = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return (ssize_t)i;
+		if (len - i <= n)
+			return (ssize_t)i;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (ssize_t)i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (ssize_t)i;
+		i += n + 1;
+	}
+	return -1;
+}
+
+/*
+ * The strings of a JSON text (keys and values), counted in document order:
+ * the index of the first one that holds an escaped NUL (\u0000, which cJSON
+ * would decode into a C string that ends there: "/bin/true\u0000; x" would
+ * read as "/bin/true") or a raw control character (not JSON at all), with the
+ * reason; -1 when none does. The text has already been parsed by cJSON, so it
+ * is well formed up to `len`.
+ */
+static long bad_string_index(const char *s, size_t len, const char **why)
+{
+	long idx = -1;
+	bool in = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!in) {
+			if (c == '"') {
+				in = true;
+				idx++;
+			}
+			continue;
+		}
+		if (c == '"') {
+			in = false;
+		} else if (c < 0x20) {
+			*why = "control character in a string (escape it)";
+			return idx;
+		} else if (c == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len && !memcmp(s + i + 2, "0000", 4)) {
+				*why = "NUL character (\\u0000) in a string";
+				return idx;
+			}
+			i++; /* the escaped character; \uXXXX's digits are plain */
+		}
+	}
+	return -1;
+}
+
+struct check_walk {
+	long want; /* index of the string bad_string_index found, or -1 */
+	long seen; /* strings passed so far, in document order */
+	const char *bad_why;
+};
+
+/*
+ * A key repeated in one object, a number beyond a double (1e999 reads as
+ * inf and would be written back as null), or the bad string of w->want, at
+ * any depth: the reason, with the path of the value in path
+ * ("$.params.delay"); NULL when the tree is fine. Children are visited in
+ * document order, as cJSON keeps them, so the strings are counted as
+ * bad_string_index counted them.
+ */
+static const char *json_check(const cJSON *j, char *path, size_t len, struct check_walk *w)
 {
 	size_t at = strlen(path), i = 0;
 	const char *why;
@@ -58,13 +146,18 @@ static const char *json_check(const cJSON *j, char *path, size_t len)
 			snprintf(path + at, len - at, ".%.128s", c->string);
 		else
 			snprintf(path + at, len - at, "[%zu]", i);
-		if (cJSON_IsObject(j) && c->string)
+		if (cJSON_IsObject(j) && c->string) {
+			if (w->seen++ == w->want)
+				return w->bad_why;
 			for (const cJSON *n = c->next; n; n = n->next)
 				if (n->string && !strcmp(c->string, n->string))
 					return "duplicate field";
+		}
+		if (cJSON_IsString(c) && w->seen++ == w->want)
+			return w->bad_why;
 		if (cJSON_IsNumber(c) && !isfinite(c->valuedouble))
 			return "number out of range";
-		if ((why = json_check(c, path, len)))
+		if ((why = json_check(c, path, len, w)))
 			return why;
 	}
 	path[at] = '\0';
@@ -75,12 +168,18 @@ int fl_api_json_parse(const char *buf, size_t len, cJSON **out, struct fl_error 
 {
 	char path[FL_ERROR_PATH_MAX];
 	const char *end = NULL, *why;
+	struct check_walk w = {-1, 0, NULL};
+	ssize_t bad;
 	cJSON *j;
 	int r;
 
 	*out = NULL;
 	if (!buf || len == 0)
 		return fl_error_set(err, -EINVAL, "$", "empty body: expected a JSON object");
+	/* Before anything is parsed, so no message ever echoes an invalid sequence. */
+	bad = utf8_invalid_at((const unsigned char *)buf, len);
+	if (bad >= 0)
+		return fl_error_set(err, -EINVAL, "$", "invalid UTF-8 at byte %zd", bad);
 	j = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!j) {
 		const char *at = cJSON_GetErrorPtr();
@@ -103,9 +202,14 @@ int fl_api_json_parse(const char *buf, size_t len, cJSON **out, struct fl_error 
 		return fl_error_set(err, -E2BIG, "$", "JSON nested deeper than %d levels",
 				    FL_API_NESTING_MAX);
 	}
+	w.want = bad_string_index(buf, end ? (size_t)(end - buf) : len, &w.bad_why);
 	/* As at the top level (fl_api_only_keys): "which one counts" must not be a guess. */
 	strcpy(path, "$");
-	if ((why = json_check(j, path, sizeof(path)))) {
+	if (cJSON_IsString(j) && w.want == 0)
+		why = w.bad_why; /* the value itself is the one string */
+	else
+		why = json_check(j, path, sizeof(path), &w);
+	if (why) {
 		r = fl_error_set(err, -EINVAL, path, "%s", why);
 		cJSON_Delete(j);
 		return r;
@@ -139,6 +243,135 @@ int fl_api_only_keys(const cJSON *obj, const char *path, const char *const *keys
 			}
 	}
 	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool query_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/*
+ * The query string of the agent's API (RFC 3986 §3.4, the form its routes
+ * take):
+ *
+ *   query = [ param *( "&" param ) ]
+ *   param = name [ "=" value ]
+ *   name  = 1*32( ALPHA / DIGIT / "_" )           literal, never %-encoded
+ *   value = *( %x21-7E except "&" "#" "%" / "%" HEXDIG HEXDIG )
+ *
+ * A value is %-decoded ("+" stays "+": this is not a form), and the decoded
+ * value must be at most 256 bytes of UTF-8 without NUL or control
+ * characters. Every name appears at most once: with "?dry_run=0&dry_run=1",
+ * which one counts must not be a guess. A name the route does not take is an
+ * error, like an unknown body field.
+ */
+int fl_api_query_parse(const char *q, size_t len, const char *const *allowed,
+		       struct fl_api_query *out, struct fl_error *err)
+{
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!q || len == 0)
+		return 0;
+	for (;;) {
+		struct fl_api_query_param *p;
+		size_t start = i, n = 0;
+		char path[FL_API_QUERY_KEY_MAX + 2];
+		bool known = false;
+
+		while (i < len && query_name_char(q[i]))
+			i++;
+		if (i == start) {
+			if (i == len || q[i] == '&')
+				return fl_error_set(err, -EINVAL, "?", "empty query parameter");
+			return fl_error_set(err, -EINVAL, "?",
+					    "a query parameter's name is 1-%d letters, digits or _",
+					    FL_API_QUERY_KEY_MAX);
+		}
+		if (i - start > FL_API_QUERY_KEY_MAX || (i < len && q[i] != '=' && q[i] != '&'))
+			return fl_error_set(err, -EINVAL, "?",
+					    "a query parameter's name is 1-%d letters, digits or _",
+					    FL_API_QUERY_KEY_MAX);
+		snprintf(path, sizeof(path), "?%.*s", (int)(i - start), q + start);
+		for (size_t k = 0; allowed && allowed[k]; k++)
+			if (!strcmp(allowed[k], path + 1))
+				known = true;
+		if (!known)
+			return fl_error_set(err, -EINVAL, path, "unknown query parameter \"%s\"",
+					    path + 1);
+		for (size_t k = 0; k < out->n; k++)
+			if (!strcmp(out->p[k].key, path + 1))
+				return fl_error_set(err, -EINVAL, path,
+						    "duplicate query parameter \"%s\"", path + 1);
+		if (out->n == FL_API_QUERY_MAX)
+			return fl_error_set(err, -EINVAL, path, "more than %d query parameters",
+					    FL_API_QUERY_MAX);
+		p = &out->p[out->n++];
+		snprintf(p->key, sizeof(p->key), "%s", path + 1);
+		if (i < len && q[i] == '=') {
+			p->has_value = true;
+			for (i++; i < len && q[i] != '&'; i++) {
+				int c = (unsigned char)q[i];
+
+				if (c == '%') {
+					int hi = i + 2 < len ? hexval(q[i + 1]) : -1;
+					int lo = i + 2 < len ? hexval(q[i + 2]) : -1;
+
+					if (hi < 0 || lo < 0)
+						return fl_error_set(err, -EINVAL, path,
+								    "bad %%-escape in query "
+								    "parameter \"%s\"",
+								    p->key);
+					c = hi << 4 | lo;
+					i += 2;
+				} else if (c <= 0x20 || c >= 0x7f || c == '#') {
+					return fl_error_set(err, -EINVAL, path,
+							    "query parameter \"%s\": a character "
+							    "that must be %%-encoded",
+							    p->key);
+				}
+				if (c < 0x20 || c == 0x7f)
+					return fl_error_set(
+					    err, -EINVAL, path,
+					    "query parameter \"%s\": NUL or control "
+					    "character",
+					    p->key);
+				if (n == FL_API_QUERY_VALUE_MAX)
+					return fl_error_set(err, -EINVAL, path,
+							    "query parameter \"%s\": over %d bytes",
+							    p->key, FL_API_QUERY_VALUE_MAX);
+				p->value[n++] = (char)c;
+			}
+			p->value[n] = '\0';
+			if (utf8_invalid_at((const unsigned char *)p->value, n) >= 0)
+				return fl_error_set(err, -EINVAL, path,
+						    "query parameter \"%s\": invalid UTF-8",
+						    p->key);
+		}
+		if (i == len)
+			return 0;
+		i++; /* '&' */
+	}
+}
+
+const char *fl_api_query_get(const struct fl_api_query *q, const char *key)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (!strcmp(q->p[i].key, key))
+			return q->p[i].value;
+	return NULL;
 }
 
 static int get_ttl(const cJSON *v, const char *path, uint64_t *out, struct fl_error *err)

@@ -72,29 +72,6 @@ const char *fl_activity_type_name(enum fl_activity_type t)
 	return "?";
 }
 
-const char *fl_provider_type_name(enum fl_provider_type t)
-{
-	switch (t) {
-	case FL_PROVIDER_PROCESS:
-		return "process";
-	case FL_PROVIDER_HTTP:
-		return "http";
-	case FL_PROVIDER_FAULT:
-		return "fault";
-	case FL_PROVIDER_LOAD:
-		return "load";
-	case FL_PROVIDER_PROMETHEUS:
-		return "prometheus";
-	case FL_PROVIDER_TCP:
-		return "tcp";
-	case FL_PROVIDER_RUNNING:
-		return "running";
-	case FL_PROVIDER__MAX:
-		break;
-	}
-	return "?";
-}
-
 const char *fl_rollback_strategy_name(enum fl_rollback_strategy s)
 {
 	switch (s) {
@@ -159,32 +136,6 @@ int fl_hypothesis_strategy_parse(const char *s, enum fl_hypothesis_strategy *out
 
 /* ---- freeing ------------------------------------------------------------------ */
 
-static void kvs_free(struct fl_kv *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-}
-
-void fl_provider_done(struct fl_provider *p)
-{
-	free(p->path);
-	fl_strv_free(p->argv);
-	free(p->shell_args);
-	free(p->url);
-	free(p->method);
-	kvs_free(p->headers, p->n_headers);
-	free(p->body);
-	free(p->kind);
-	free(p->target_json);
-	free(p->params_json);
-	fl_strv_free(p->agents);
-	fl_slo_provider_done(p);
-	memset(p, 0, sizeof(*p));
-}
-
 static void activity_done(struct fl_activity *a)
 {
 	free(a->name);
@@ -210,7 +161,7 @@ void fl_experiment_free(struct fl_experiment *e)
 	free(e->title);
 	free(e->description);
 	fl_strv_free(e->tags);
-	kvs_free(e->config, e->n_config);
+	fl_kvs_free(e->config, e->n_config);
 	free(e->hypothesis_title);
 	list_done(&e->hypothesis);
 	list_done(&e->method);

@@ -106,6 +106,8 @@ void fl_jsonpath_free(struct fl_jsonpath *p);
  */
 int fl_shlex_split(const char *s, char ***argv, size_t *argc, const char **why) FL_WUR;
 void fl_strv_free(char **v);
+/* Free n key/value pairs and the array; NULL is fine. */
+void fl_kvs_free(struct fl_kv *v, size_t n);
 
 /*
  * Steady state under fire (slo_parse.c, slo_tol.c): the probe providers

@@ -143,6 +143,15 @@ void fl_strv_free(char **v)
 	free(v);
 }
 
+void fl_kvs_free(struct fl_kv *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
 static int strv_push(char ***v, size_t *n, char *s)
 {
 	char **nv;

@@ -1,9 +1,14 @@
 /*
- * The fault library: one file per fault kind behind one ops table, gathered
- * in a static registry (faults/registry.c). All libnl calls live in faults/.
+ * The fault library's apply side (fl_faults, the agent's): one file per fault
+ * kind behind one ops table, gathered in a static registry (faults/registry.c,
+ * the list in faults/kinds.h). Each kind's parse/describe/free are its spec's
+ * (faults/spec/<kind>.c, faults/spec.h), which the controller links alone.
+ * All libnl calls live in faults/.
  *
  * Life of a fault in the agent:
- *   parse(target, params)      -> typed spec (no side effects; every field checked)
+ *   parse(target, params)      -> typed spec (no side effects; every field checked;
+ *                                 the spec's parse, plus what only this host can say:
+ *                                 a pod's network namespace, netem's distribution table)
  *   plan(spec)                 -> undo record (reads the system: resolves PIDs,
  *                                 records the qdisc that is there now; changes nothing)
  *   -- the agent writes the undo record to its journal (temp, fsync, rename) --
@@ -28,14 +33,7 @@
 #include "core/buf.h"
 #include "core/compiler.h"
 #include "core/error.h"
-
-/* What a kind acts on; the agent's policy and /v1/health group kinds by it. */
-enum fl_fault_family {
-	FL_FAULT_FAMILY_PROCESS,
-	FL_FAULT_FAMILY_NETWORK,
-	FL_FAULT_FAMILY_SYSCALL,
-	FL_FAULT_FAMILY__MAX
-};
+#include "faults/spec.h"
 
 /* A network namespace a network fault is about to act in, as the kind opened it. */
 struct fl_fault_netns {
@@ -80,7 +78,8 @@ struct fl_fault_ctx {
 
 struct fl_fault_ops {
 	const char *kind;
-	enum fl_fault_family family;
+	/* The kind's spec side (family, instant, the offline parse). */
+	const struct fl_fault_spec_ops *spec;
 	/* Typed spec from the API body's target and params; errors carry a JSON path. */
 	int (*parse)(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err);
 	/* Read the system, decide exactly what apply will do, and return how to undo it. */
@@ -100,6 +99,11 @@ struct fl_fault_ops {
 	void (*free)(void *spec);
 };
 
+/* Each kind's ops, defined in faults/<kind>.c. */
+#define FL_FAULT_OPS_DECLARE(k) extern const struct fl_fault_ops fl_fault_##k;
+FL_FAULT_KINDS(FL_FAULT_OPS_DECLARE)
+#undef FL_FAULT_OPS_DECLARE
+
 /* Look a kind up in the static registry; NULL when unknown. */
 const struct fl_fault_ops *fl_fault_lookup(const char *kind);
 /* Iterate the registry: returns NULL past the end. */
@@ -117,5 +121,7 @@ void fl_fault_net_capabilities(cJSON *caps);
  * calls this about once a second, else a deleted pod's netns would outlive it.
  */
 void fl_fault_housekeep(void);
+/* Is the cgroup v2 freezer (cgroup.freeze) usable here? (faults/pause.c) */
+bool fl_pause_freezer_available(char *why, size_t whylen);
 
 #endif

@@ -1,8 +1,6 @@
 /*
- * kill: send a signal to the selected processes through pidfds.
- *
- *   target := process target (faults/proc_select.h)
- *   params := { ["signal": "SIGKILL" | "KILL" | "9"-style name or number] }   default SIGKILL
+ * kill: send a signal to the selected processes through pidfds. The target
+ * and params grammar, and describe: faults/spec/kill.c.
  *
  * A signal cannot be taken back, so revert is a no-op; the undo record still
  * names exactly which processes (pid + start time) were signalled.
@@ -12,124 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "core/api.h"
+#include "core/json.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
-
-struct kill_spec {
-	struct fl_proc_sel sel;
-	int sig;
-};
-
-static const struct {
-	const char *name;
-	int sig;
-} signals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},	  {"QUIT", SIGQUIT}, {"ILL", SIGILL},	{"ABRT", SIGABRT},
-    {"BUS", SIGBUS},   {"FPE", SIGFPE},	  {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ}, {"SYS", SIGSYS},
-};
-
-static const char *sig_name(int sig)
-{
-	for (size_t i = 0; i < FL_ARRAY_SIZE(signals); i++)
-		if (signals[i].sig == sig)
-			return signals[i].name;
-	return NULL;
-}
-
-/* Grammar: signal := "SIG"? NAME | decimal | number; stop-like signals belong to `pause`. */
-static int parse_signal(const cJSON *v, int *sig, struct fl_error *err)
-{
-	const char *path = "$.params.signal";
-
-	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble < 1 || v->valuedouble > SIGRTMAX ||
-		    v->valuedouble != (int)v->valuedouble)
-			return fl_error_set(err, -EINVAL, path,
-					    "expected a signal number in [1, %d]", SIGRTMAX);
-		*sig = (int)v->valuedouble;
-	} else if (cJSON_IsString(v)) {
-		const char *s = v->valuestring;
-		bool found = false;
-
-		if (!strncasecmp(s, "SIG", 3))
-			s += 3;
-		for (size_t i = 0; i < FL_ARRAY_SIZE(signals); i++)
-			if (!strcasecmp(s, signals[i].name)) {
-				*sig = signals[i].sig;
-				found = true;
-			}
-		if (!found) {
-			if (!strcasecmp(s, "STOP") || !strcasecmp(s, "TSTP") ||
-			    !strcasecmp(s, "CONT") || !strcasecmp(s, "TTIN") ||
-			    !strcasecmp(s, "TTOU"))
-				return fl_error_set(err, -EINVAL, path,
-						    "stop/continue signals are the pause fault's "
-						    "job (it resumes the process on revert)");
-			return fl_error_set(err, -EINVAL, path,
-					    "unknown signal \"%.32s\" (e.g. \"SIGTERM\", \"KILL\")",
-					    v->valuestring);
-		}
-	} else {
-		return fl_error_set(err, -EINVAL, path, "expected a signal name or number");
-	}
-	if (*sig == SIGSTOP || *sig == SIGTSTP || *sig == SIGCONT || *sig == SIGTTIN ||
-	    *sig == SIGTTOU)
-		return fl_error_set(err, -EINVAL, path,
-				    "stop/continue signals are the pause fault's job");
-	return 0;
-}
-
-static void kill_free(void *p)
-{
-	struct kill_spec *s = p;
-
-	if (!s)
-		return;
-	fl_proc_sel_done(&s->sel);
-	free(s);
-}
-
-static int kill_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
-{
-	static const char *const pkeys[] = {"signal", NULL};
-	struct kill_spec *s = calloc(1, sizeof(*s));
-	int r;
-
-	*out = NULL;
-	if (!s)
-		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	s->sig = SIGKILL;
-	r = fl_proc_sel_parse(target, NULL, &s->sel, err);
-	if (r < 0)
-		goto out;
-	if (params) {
-		const cJSON *v;
-
-		if (!cJSON_IsObject(params)) {
-			r = fl_error_set(err, -EINVAL, "$.params", "expected an object");
-			goto out;
-		}
-		r = fl_api_only_keys(params, "$.params", pkeys, err);
-		if (r < 0)
-			goto out;
-		v = cJSON_GetObjectItemCaseSensitive(params, "signal");
-		if (v) {
-			r = parse_signal(v, &s->sig, err);
-			if (r < 0)
-				goto out;
-		}
-	}
-	*out = s;
-	s = NULL;
-out:
-	kill_free(s);
-	return r;
-}
+#include "faults/spec/kill.h"
 
 static int kill_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
 {
@@ -193,7 +78,8 @@ static int kill_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, stru
 		if (k < 0) {
 			/* Signals already sent cannot be recalled; report what happened. */
 			r = fl_error_set(err, k, "$.target", "pidfd_send_signal(%d, SIG%s): %s",
-					 id.pid, sig_name(s->sig) ? sig_name(s->sig) : "?",
+					 id.pid,
+					 fl_kill_sig_name(s->sig) ? fl_kill_sig_name(s->sig) : "?",
 					 strerror(-k));
 			if (nsig == 0)
 				goto out;
@@ -225,19 +111,6 @@ static int kill_revert(const cJSON *undo, struct fl_error *err)
 	return 0;
 }
 
-static int kill_describe(const void *p, struct fl_buf *out)
-{
-	const struct kill_spec *s = p;
-	const char *n = sig_name(s->sig);
-	int r;
-
-	if (n)
-		r = fl_buf_printf(out, "kill -%s ", n);
-	else
-		r = fl_buf_printf(out, "kill -%d ", s->sig);
-	return r < 0 ? r : fl_proc_sel_describe(&s->sel, out);
-}
-
 static int kill_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets"), *t;
@@ -264,13 +137,13 @@ static bool kill_available(char *why, size_t whylen)
 
 const struct fl_fault_ops fl_fault_kill = {
     .kind = "kill",
-    .family = FL_FAULT_FAMILY_PROCESS,
-    .parse = kill_parse,
+    .spec = &fl_fault_spec_kill,
+    .parse = fl_kill_parse,
     .plan = kill_plan,
     .apply = kill_apply,
     .revert = kill_revert,
-    .describe = kill_describe,
+    .describe = fl_kill_describe,
     .describe_plan = kill_describe_plan,
     .available = kill_available,
-    .free = kill_free,
+    .free = fl_kill_free,
 };

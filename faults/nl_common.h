@@ -1,26 +1,24 @@
 /*
- * Netlink helpers shared by the network faults (netem, bandwidth, partition).
- * Not part of any public API: faults/ only. All libnl calls live in faults/.
+ * Netlink helpers shared by the network faults (netem, bandwidth, partition):
+ * the apply side, over the spec side of faults/spec/nl_spec.h. Not part of
+ * any public API: faults/ only. All libnl calls live in faults/.
  *
  *   nl_ns.c      enter/leave a network namespace (name, path or PID)
- *   nl_target.c  the "target" object: netns + interface (or route to an address)
- *   nl_units.c   rates, sizes, percentages and IPv4 CIDRs as people write them
- *   nl_link.c    sockets, libnl error mapping, interface and route resolution
+ *   nl_link.c    sockets, libnl error mapping, interface and route resolution, ifb devices
  *   nl_qdisc.c   root qdisc snapshot/restore and the shared root-fault engine
  *   nl_scope.c   "match" scope: classful htb root + u32 filters
  *   nl_netem.c   netem message building (libnl + the attributes libnl lacks)
+ *   nl_bpf.c     clsact + cls_bpf filters (the partition's program: spec/nl_bpf_prog.c)
+ *   nl_multi.c   a network fault over several pods' namespaces
  *   nl_probe.c   kernel capability probes in a throwaway namespace
  *   nl_ingress.c ingress faults: ifb device + clsact ingress u32/mirred redirect
+ *   nl_fault.c   admit a target's namespace (the agent's policy), then egress (nl_qdisc.c)
+ *                or ingress (nl_ingress.c): the switch netem and bandwidth use
  *   nl_owner.c   which fault id holds an interface's root/ingress (for refusals)
- *
- * Ownership: every qdisc faultline creates has a handle major in
- * [FL_NL_HANDLE_ROOT, FL_NL_HANDLE_LEAF]; filters it adds use FL_NL_PREF.
  */
 #ifndef FL_FAULTS_NL_COMMON_H
 #define FL_FAULTS_NL_COMMON_H
 
-#include <net/if.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,22 +28,11 @@
 #include "core/buf.h"
 #include "core/compiler.h"
 #include "core/error.h"
-#include "faults/fault.h"
+#include "faults/spec/nl_spec.h"
 
-struct nl_sock;
 struct nl_msg;
-struct fl_nl_sock_cache;
+struct fl_fault_ctx;
 
-#define FL_NL_HANDLE_ROOT 0xfa170000U /* root qdisc "fa17:" */
-#define FL_NL_HANDLE_LEAF 0xfa180000U /* fault qdisc below the scope class "fa18:" */
-#define FL_NL_HANDLE_CHILD                                                                         \
-	0xfa190000U		      /* tbf below a netem root when two faults compose "fa19:"    \
-				       */
-#define FL_NL_CLASS_MATCH 0xfa170001U /* htb class "fa17:1" that matched traffic enters */
-#define FL_NL_PREF	  0xfa	      /* filter preference of faultline's filters */
-#define FL_NL_PREF6	  0xfb	      /* its IPv6 scope filters (one protocol per pref) */
-#define FL_NL_PREF_REDIR  0xfc	      /* ingress redirect filters (IPv4, or all) */
-#define FL_NL_PREF_REDIR6 0xfd	      /* ingress redirect filters (IPv6) */
 /*
  * A clsact qdisc has a fixed handle, so faultline marks the one it adds with
  * a filter of its own on the ingress hook: pref 0xf9, for an ethertype no
@@ -54,14 +41,6 @@ struct fl_nl_sock_cache;
  */
 #define FL_NL_PREF_MARK	 0xf9
 #define FL_NL_MARK_PROTO 0xfa17
-#define FL_NL_CIDR_MAX	 64 /* addresses/CIDRs per match or partition */
-
-/* True when a handle lies in faultline's own range. */
-static inline bool fl_nl_handle_ours(uint32_t h)
-{
-	return (h & 0xffff0000U) == FL_NL_HANDLE_ROOT || (h & 0xffff0000U) == FL_NL_HANDLE_LEAF ||
-	       (h & 0xffff0000U) == FL_NL_HANDLE_CHILD;
-}
 
 /* ---- nl_ns.c ---- */
 
@@ -89,99 +68,7 @@ int fl_nl_ns_enter(const char *path, struct fl_nl_ns *ns, struct fl_error *err) 
 /* Go back to the netns saved by fl_nl_ns_enter; safe to call twice. */
 void fl_nl_ns_leave(struct fl_nl_ns *ns);
 
-/* ---- nl_units.c ---- */
-
-struct fl_nl_cidr {
-	struct in_addr addr;   /* IPv4, network byte order, host bits cleared */
-	struct in6_addr addr6; /* IPv6 (family AF_INET6), host bits cleared */
-	uint8_t len;	       /* prefix length 0..32 (IPv4), 0..128 (IPv6) */
-	uint8_t family;	       /* AF_INET6, or AF_INET / 0 for IPv4 */
-};
-
-/* True for an IPv6 address or network. */
-static inline bool fl_nl_cidr_is6(const struct fl_nl_cidr *c)
-{
-	return c->family == AF_INET6;
-}
-
-/*
- * Grammar:  percent := number "%"   |  JSON number (a percentage, 0..100)
- * Into netem's probability scale: round(percent / 100 * UINT32_MAX).
- */
-int fl_nl_percent_parse(const cJSON *v, uint32_t *prob, double *pct) FL_WUR;
-/* netem probability back to percent. */
-double fl_nl_prob_pct(uint32_t prob);
-/*
- * Grammar:  rate := number unit   unit := bit|kbit|mbit|gbit|tbit|bps|kbps|mbps|gbps|tbps
- * (SI, x1000; "bps" units are bytes per second as in tc(8)); a bare number is bits/s.
- * Result in bytes per second.
- */
-int fl_nl_rate_parse(const char *s, uint64_t *bytes_per_s) FL_WUR;
-/* Grammar: size := number [b|k|kb|m|mb|g|gb]  (binary, x1024, as in tc(8)). Bytes. */
-int fl_nl_size_parse(const char *s, uint64_t *bytes) FL_WUR;
-/*
- * Grammar: cidr := a.b.c.d ["/" 0..32] | ipv6 ["/" 0..128]
- * (inet_pton forms; host bits must be zero: -EDOM).
- */
-int fl_nl_cidr_parse(const char *s, struct fl_nl_cidr *out) FL_WUR;
-/* Format helpers in tc(8) vocabulary. */
-const char *fl_nl_rate_fmt(uint64_t bytes_per_s, char *buf, size_t len);
-const char *fl_nl_size_fmt(uint64_t bytes, char *buf, size_t len);
-const char *fl_nl_pct_fmt(uint32_t prob, char *buf, size_t len);
-const char *fl_nl_cidr_fmt(const struct fl_nl_cidr *c, char *buf, size_t len);
-
-/* ---- nl_target.c ---- */
-
-struct fl_nl_target {
-	char netns[256];	  /* netns path ("" = the agent's own) */
-	char netns_label[300];	  /* how the user named it, for describe */
-	char ifname[IF_NAMESIZE]; /* "" when chosen by route */
-	bool has_route_to;
-	struct fl_nl_cidr route_to; /* interface = the one that routes here (a host) */
-	char resolved[IF_NAMESIZE]; /* set by plan: the interface it resolved to */
-	const char *field;	    /* the JSON path that named the netns ("$.target" for ours) */
-	bool via_pid;		    /* named through a process ("pid"), not as a namespace */
-	int pid;		    /* that process */
-	bool has_start;		    /* "start" with "pid": the process must have started then */
-	uint64_t start;
-};
-
-/*
- * target := { ["netns": NAME | "netns_path": PATH | "pid": N],
- *             ("interface": IFNAME | "route_to": IPV4 | IPV6) }
- * Exactly one of netns/netns_path/pid at most; interface or route_to (or a
- * `default_route_to` from the fault's own params) must say where.
- */
-int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_route_to,
-		       struct fl_nl_target *t, struct fl_error *err) FL_WUR;
-/*
- * The first thing a network plan does: open the target's namespace (into c,
- * which plan and apply then use: what is checked is what is changed) and
- * ask ctx's policy about it (fl_fault_ctx.allow_netns), before anything in it
- * is read. Errors carry the field that named the namespace.
- */
-int fl_nl_target_admit(const struct fl_nl_target *t, const struct fl_fault_ctx *ctx,
-		       struct fl_nl_sock_cache *c, struct fl_error *err) FL_WUR;
-/* "ip netns exec NAME " / "nsenter --net=PATH " for a netns path (an undo record's). */
-void fl_nl_netns_prefix(const char *netns, char *buf, size_t len);
-/* "ip netns exec NAME " / "nsenter --net=PATH " prefix, or "". */
-const char *fl_nl_target_prefix(const struct fl_nl_target *t);
-/* "veth1", the interface plan resolved, or "<dev routing to 10.0.0.2>" before a plan. */
-const char *fl_nl_target_dev(const struct fl_nl_target *t, char *buf, size_t len);
-
 /* ---- nl_link.c ---- */
-
-/*
- * A netlink socket opened inside a target netns. A socket keeps working in
- * the netns it was created in whatever the thread does later, so a fault's
- * spec keeps one from plan to apply (released when the spec is freed): the
- * netns is entered (setns) only to create it.
- */
-struct fl_nl_sock_cache {
-	struct nl_sock *sk;
-	char netns[256];
-	unsigned long long ino, dev; /* of the namespace the socket lives in (0: ours) */
-};
 
 /*
  * A socket for `netns` ("" = ours): c's when it is for the same path and the
@@ -218,6 +105,10 @@ int fl_nl_route_ifindex(struct nl_sock *sk, const struct fl_nl_cidr *dst, int *i
 /* Resolve a target to (ifindex, ifname) in the current netns. */
 int fl_nl_target_resolve(struct nl_sock *sk, const struct fl_nl_target *t, int *ifindex,
 			 char *ifname, struct fl_error *err) FL_WUR;
+/* ip link add NAME type ifb + up; its ifindex. */
+int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err) FL_WUR;
+/* ip link del NAME; absent is success. */
+int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err) FL_WUR;
 
 /* ---- nl_qdisc.c ---- */
 
@@ -245,8 +136,6 @@ void fl_nl_snap_done(struct fl_nl_qdisc_snap *s);
 typedef int (*fl_nl_leaf_build)(const void *spec, int ifindex, uint32_t parent, uint32_t handle,
 				int flags, struct nl_msg **msg, struct fl_error *err);
 
-struct fl_nl_match;
-
 /*
  * The engine shared by faults that own the root qdisc (netem, bandwidth).
  * plan: records {netns, ifname, ifindex, prev root qdisc (kind, handle, raw options)};
@@ -266,41 +155,9 @@ int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const 
 int fl_nl_root_revert(const cJSON *undo, struct fl_error *err);
 /* "on revert: tc qdisc replace dev veth0 root handle 1: fq_codel (...)" from the undo record. */
 int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
-/* The iproute2 lines for the root part of a fault; `leaf` is e.g. "netem delay 100ms". */
-int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, const char *leaf,
-			struct fl_buf *out) FL_WUR;
 
 /* ---- nl_scope.c ---- */
 
-struct fl_nl_match {
-	bool any; /* a match was given */
-	struct fl_nl_cidr dst[FL_NL_CIDR_MAX];
-	unsigned ndst;
-	struct fl_nl_cidr src[FL_NL_CIDR_MAX];
-	unsigned nsrc;
-	uint16_t dport, sport; /* 0 = any */
-	uint8_t proto;	       /* 0 = any; IPPROTO_TCP/UDP/ICMP/... */
-};
-
-/*
- * match := { ["dst": CIDR | [CIDR...]], ["src": CIDR | [CIDR...]],
- *            ["dport": 1..65535], ["sport": 1..65535],
- *            ["protocol": "tcp"|"udp"|"icmp"|"sctp"|0..255] }
- * CIDRs are IPv4 or IPv6 (mixed lists are fine: one filter per same-family
- * dst x src pair). Without addresses, both families are matched. Ports need
- * "protocol" tcp, udp or sctp (u32 reads them at offsets 20/22 for IPv4 without
- * options, 40/42 for IPv6 without extension headers, as tc's `match ip[6] dport`).
- * "icmp" is ICMPv6 (58) in IPv6 filters.
- */
-int fl_nl_match_parse(const cJSON *v, const char *path, struct fl_nl_match *m,
-		      struct fl_error *err) FL_WUR;
-/* Filter preference for a family (AF_INET, AF_INET6, 0 = all) and filter role. */
-static inline int fl_nl_match_pref(int fam, bool redirect)
-{
-	return (redirect ? FL_NL_PREF_REDIR : FL_NL_PREF) + (fam == AF_INET6);
-}
-/* How many u32 filters `m` makes (same-family dst x src pairs). */
-unsigned fl_nl_match_nfilters(const struct fl_nl_match *m);
 /* Add the u32 filters for `m` on `parent`, steering to `classid` (one per dst/src pair). */
 int fl_nl_match_install(struct nl_sock *sk, int ifindex, uint32_t parent, uint32_t classid,
 			const struct fl_nl_match *m, struct fl_error *err) FL_WUR;
@@ -310,46 +167,11 @@ int fl_nl_match_install(struct nl_sock *sk, int ifindex, uint32_t parent, uint32
  */
 int fl_nl_match_install_redirect(struct nl_sock *sk, int ifindex, const struct fl_nl_match *m,
 				 int to_ifindex, struct fl_error *err) FL_WUR;
-/*
- * One line per filter: "<prefix> pref 250 protocol ip u32 match ip dst 10.0.0.0/24
- * ... flowid fa17:1", or "... action mirred egress redirect dev IFB" when
- * `redirect` names the ifb device.
- */
-int fl_nl_match_describe(const struct fl_nl_match *m, const char *prefix, uint32_t classid,
-			 const char *redirect, struct fl_buf *out) FL_WUR;
 
 /* ---- nl_netem.c ---- */
 
-enum fl_nl_dist {
-	FL_NL_DIST_NONE,
-	FL_NL_DIST_UNIFORM, /* the kernel's own, no table */
-	FL_NL_DIST_NORMAL,
-	FL_NL_DIST_PARETO,
-	FL_NL_DIST_PARETONORMAL,
-	FL_NL_DIST__MAX
-};
-
-/* Everything netem can be told, in the kernel's units. */
-struct fl_nl_netem {
-	uint64_t delay_ns, jitter_ns;
-	uint32_t delay_corr; /* probabilities: 0..UINT32_MAX */
-	enum fl_nl_dist dist;
-	int16_t *dist_data; /* the table for `dist` (owned by the spec) */
-	size_t dist_len;
-	uint32_t loss, loss_corr;
-	bool ge;			  /* Gilbert-Elliott loss model */
-	uint32_t ge_p, ge_r, ge_h, ge_k1; /* p, r, 1-h, 1-k as in tc-netem(8) */
-	uint32_t duplicate, duplicate_corr;
-	uint32_t corrupt, corrupt_corr;
-	uint32_t reorder, reorder_corr, gap;
-	uint64_t rate;	/* bytes per second, 0 = none */
-	uint32_t limit; /* packets, 0 = 1000 */
-};
-
 /* Directory list searched for iproute2's distribution tables. */
 extern const char *const fl_nl_dist_dirs[];
-/* Name as tc writes it ("normal"), or NULL for NONE. */
-const char *fl_nl_dist_name(enum fl_nl_dist d);
 /* Load iproute2's table for `d` (a .dist file); *data is malloc'ed. */
 int fl_nl_dist_load(enum fl_nl_dist d, int16_t **data, size_t *len, struct fl_error *err) FL_WUR;
 /* Build RTM_NEWQDISC for netem with every parameter (libnl + nla_put for the rest). */
@@ -358,25 +180,9 @@ int fl_nl_netem_build(const struct fl_nl_netem *n, int ifindex, uint32_t parent,
 /* Parse an RTM_NEWQDISC netem message back (libnl's parser + the extra attributes). */
 int fl_nl_netem_parse(struct nl_msg *msg, struct fl_nl_netem *n, size_t *dist_len,
 		      struct fl_error *err) FL_WUR;
-/* "netem delay 100ms 10ms 25% distribution normal loss 1% ..." */
-int fl_nl_netem_describe(const struct fl_nl_netem *n, struct fl_buf *out) FL_WUR;
 
 /* ---- nl_bpf.c ---- */
 
-struct sock_filter;
-
-enum fl_nl_hook { FL_NL_HOOK_INGRESS, FL_NL_HOOK_EGRESS, FL_NL_HOOK__MAX };
-
-#define FL_NL_BPF_INSNS_MAX (16 + 13 * FL_NL_CIDR_MAX)
-
-/*
- * A classic BPF program for cls_bpf in direct-action mode: IPv4 and IPv6
- * packets whose source (ingress) or destination (egress) lies in one of `c`
- * (n <= FL_NL_CIDR_MAX) return TC_ACT_SHOT; everything else returns
- * TC_ACT_UNSPEC (the next filter decides). Returns the instruction count.
- */
-int fl_nl_bpf_drop_prog(enum fl_nl_hook hook, const struct fl_nl_cidr *c, unsigned n,
-			struct sock_filter *prog);
 /* Is there a clsact qdisc (1), a plain ingress qdisc (2) or neither (0)? */
 int fl_nl_clsact_state(struct nl_sock *sk, int ifindex, struct fl_error *err) FL_WUR;
 /* tc qdisc add dev X clsact, marked as faultline's (FL_NL_PREF_MARK) / tc qdisc del dev X clsact */
@@ -420,12 +226,6 @@ void fl_nl_owner_clear(unsigned long long ino, int ifindex, enum fl_nl_slot slot
 
 /* ---- nl_ingress.c ---- */
 
-/* faultline's ifb device for an interface: "fl-eth0" (long names: 8 chars + a hash). */
-void fl_nl_ifb_name(const char *ifname, char *out, size_t len);
-/* ip link add NAME type ifb + up; its ifindex. */
-int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err) FL_WUR;
-/* ip link del NAME; absent is success. */
-int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err) FL_WUR;
 /* Is this undo record an ingress fault's? */
 bool fl_nl_undo_is_ingress(const cJSON *undo);
 /*
@@ -442,10 +242,20 @@ int fl_nl_ingress_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, con
 			struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
 			struct fl_error *err) FL_WUR;
 int fl_nl_ingress_revert(const cJSON *undo, struct fl_error *err);
-int fl_nl_ingress_describe(const struct fl_nl_target *t, const struct fl_nl_match *m,
-			   const char *leaf, struct fl_buf *out) FL_WUR;
 int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
 
+/* ---- nl_fault.c ---- */
+
+/*
+ * The first thing a network plan does: open the target's namespace (into c,
+ * which plan and apply then use: what is checked is what is changed) and
+ * ask ctx's policy about it (fl_fault_ctx.allow_netns), before anything in it
+ * is read. A "pid" must name a process (not one of its threads) and, with
+ * "start", the process that started then. Errors carry the field that named
+ * the namespace.
+ */
+int fl_nl_target_admit(const struct fl_nl_target *t, const struct fl_fault_ctx *ctx,
+		       struct fl_nl_sock_cache *c, struct fl_error *err) FL_WUR;
 /*
  * netem and bandwidth: egress (the root qdisc engine above) or ingress (ifb);
  * plan first admits the namespace (fl_nl_target_admit), then records the
@@ -459,16 +269,11 @@ int fl_nl_fault_apply(const struct fl_nl_match *m, bool ingress, fl_nl_leaf_buil
 		      const void *spec, struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
 		      struct fl_error *err) FL_WUR;
 int fl_nl_fault_revert(const cJSON *undo, struct fl_error *err);
-int fl_nl_fault_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, bool ingress,
-			 const char *leaf, struct fl_buf *out) FL_WUR;
 int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
-/* direction := "egress" (default) | "ingress"   ($.params.direction) */
-int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err) FL_WUR;
 
 /* ---- nl_multi.c ---- */
 
 struct fl_fault_ops;
-struct fl_fault_ctx;
 struct fl_pod_netns_ent;
 
 /* The kinds' one-namespace ops, which the registered ones wrap. */
@@ -495,6 +300,37 @@ int fl_nl_multi_describe(const void *spec, struct fl_buf *out) FL_WUR;
 int fl_nl_multi_describe_plan(const struct fl_fault_ops *one, const cJSON *undo,
 			      struct fl_buf *out) FL_WUR;
 void fl_nl_multi_free(void *spec);
+
+/*
+ * A network kind K's registered ops, fl_fault_K: nl_multi.c around its
+ * one-namespace ops fl_nl_K_one (same kind, spec and `available`).
+ */
+#define FL_NL_MULTI_OPS(K, available_fn)                                                           \
+	static int K##_multi_parse(const cJSON *target, const cJSON *params, void **spec,          \
+				   struct fl_error *err)                                           \
+	{                                                                                          \
+		return fl_nl_multi_parse(&fl_nl_##K##_one, target, params, spec, err);             \
+	}                                                                                          \
+	static int K##_multi_revert(const cJSON *undo, struct fl_error *err)                       \
+	{                                                                                          \
+		return fl_nl_multi_revert(&fl_nl_##K##_one, undo, err);                            \
+	}                                                                                          \
+	static int K##_multi_describe_plan(const cJSON *undo, struct fl_buf *out)                  \
+	{                                                                                          \
+		return fl_nl_multi_describe_plan(&fl_nl_##K##_one, undo, out);                     \
+	}                                                                                          \
+	const struct fl_fault_ops fl_fault_##K = {                                                 \
+	    .kind = #K,                                                                            \
+	    .spec = &fl_fault_spec_##K,                                                            \
+	    .parse = K##_multi_parse,                                                              \
+	    .plan = fl_nl_multi_plan,                                                              \
+	    .apply = fl_nl_multi_apply,                                                            \
+	    .revert = K##_multi_revert,                                                            \
+	    .describe = fl_nl_multi_describe,                                                      \
+	    .describe_plan = K##_multi_describe_plan,                                              \
+	    .available = available_fn,                                                             \
+	    .free = fl_nl_multi_free,                                                              \
+	}
 
 /* ---- nl_probe.c ---- */
 

@@ -35,56 +35,6 @@
 
 #include "faults/nl_common.h"
 
-void fl_nl_ifb_name(const char *ifname, char *out, size_t len)
-{
-	uint32_t h = 2166136261U; /* FNV-1a */
-
-	if (strlen(ifname) <= IF_NAMESIZE - 1 - 3) {
-		snprintf(out, len, "fl-%s", ifname);
-		return;
-	}
-	for (const char *p = ifname; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619U;
-	snprintf(out, len, "fl-%.8s%04x", ifname, h & 0xffff);
-}
-
-int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err)
-{
-	struct rtnl_link *l = rtnl_link_alloc();
-	int r;
-
-	if (!l)
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	rtnl_link_set_name(l, name);
-	rtnl_link_set_flags(l, IFF_UP);
-	r = rtnl_link_set_type(l, "ifb");
-	if (r == 0)
-		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(l);
-	if (r < 0)
-		return fl_error_set(err, fl_nl_errno(r), "", "adding ifb device %s: %s", name,
-				    nl_geterror(r));
-	return ifindex ? fl_nl_ifindex(sk, name, ifindex, err) : 0;
-}
-
-int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err)
-{
-	struct rtnl_link *l = rtnl_link_alloc();
-	int r;
-
-	if (!l)
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	rtnl_link_set_name(l, name);
-	r = rtnl_link_delete(sk, l);
-	rtnl_link_put(l);
-	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
-		return 0; /* gone already */
-	if (r < 0)
-		return fl_error_set(err, fl_nl_errno(r), "", "deleting device %s: %s", name,
-				    nl_geterror(r));
-	return 0;
-}
-
 int fl_nl_ingress_plan(const struct fl_nl_target *t, const char *kind, struct fl_nl_sock_cache *c,
 		       cJSON **undo, struct fl_error *err)
 {
@@ -302,31 +252,6 @@ out:
 	return r;
 }
 
-int fl_nl_ingress_describe(const struct fl_nl_target *t, const struct fl_nl_match *m,
-			   const char *leaf, struct fl_buf *out)
-{
-	const char *p = fl_nl_target_prefix(t);
-	char dev[64], ifb[64], pre[256];
-	int r;
-
-	fl_nl_target_dev(t, dev, sizeof(dev));
-	if (t->ifname[0] || t->resolved[0])
-		fl_nl_ifb_name(dev, ifb, sizeof(ifb));
-	else
-		snprintf(ifb, sizeof(ifb), "fl-<dev>");
-	r = fl_buf_printf(out,
-			  "%sip link add %s type ifb\n"
-			  "%sip link set %s up\n"
-			  "%stc qdisc replace dev %s root handle %x: %s\n"
-			  "%stc qdisc add dev %s clsact\n",
-			  p, ifb, p, ifb, p, ifb, FL_NL_HANDLE_ROOT >> 16, leaf, p, dev);
-	if (r == 0) {
-		snprintf(pre, sizeof(pre), "%stc filter add dev %s ingress", p, dev);
-		r = fl_nl_match_describe(m, pre, 0, ifb, out);
-	}
-	return r;
-}
-
 int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	struct ing_rec rec;
@@ -354,74 +279,4 @@ int fl_nl_ingress_describe_plan(const cJSON *undo, struct fl_buf *out)
 		r = fl_buf_printf(out, "on revert: %sip link del %s (and its qdisc with it)\n", p,
 				  rec.ifb);
 	return r;
-}
-
-int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, "direction");
-
-	*ingress = false;
-	if (!v)
-		return 0;
-	if (!cJSON_IsString(v) ||
-	    (strcmp(v->valuestring, "egress") && strcmp(v->valuestring, "ingress")))
-		return fl_error_set(err, -EINVAL, "$.params.direction",
-				    "expected \"egress\" (packets sent, the default) or "
-				    "\"ingress\" (packets received)");
-	*ingress = !strcmp(v->valuestring, "ingress");
-	return 0;
-}
-
-int fl_nl_fault_plan(struct fl_nl_target *t, const char *kind, bool ingress, bool scoped,
-		     const struct fl_fault_ctx *ctx, struct fl_nl_sock_cache *c, cJSON **undo,
-		     struct fl_error *err)
-{
-	const char *id = ctx ? ctx->fault_id : NULL;
-	const cJSON *ifn;
-	int r = fl_nl_target_admit(t, ctx, c, err);
-
-	if (r < 0)
-		return r;
-	r = ingress ? fl_nl_ingress_plan(t, kind, c, undo, err)
-		    : fl_nl_root_plan(t, kind, scoped, c, undo, err);
-	if (r < 0)
-		return r;
-	if (id && !cJSON_AddStringToObject(*undo, "fault_id", id)) {
-		cJSON_Delete(*undo);
-		*undo = NULL;
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	}
-	ifn = cJSON_GetObjectItemCaseSensitive(*undo, "ifname");
-	if (cJSON_IsString(ifn))
-		snprintf(t->resolved, sizeof(t->resolved), "%s", ifn->valuestring);
-	return 0;
-}
-
-int fl_nl_fault_apply(const struct fl_nl_match *m, bool ingress, fl_nl_leaf_build build,
-		      const void *spec, struct fl_nl_sock_cache *c, const char *id, cJSON *undo,
-		      struct fl_error *err)
-{
-	if (ingress != fl_nl_undo_is_ingress(undo))
-		return fl_error_set(err, -EINVAL, "", "the undo record is not this fault's");
-	return ingress ? fl_nl_ingress_apply(m, build, spec, c, id, undo, err)
-		       : fl_nl_root_apply(m, build, spec, c, id, undo, err);
-}
-
-int fl_nl_fault_revert(const cJSON *undo, struct fl_error *err)
-{
-	return fl_nl_undo_is_ingress(undo) ? fl_nl_ingress_revert(undo, err)
-					   : fl_nl_root_revert(undo, err);
-}
-
-int fl_nl_fault_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, bool ingress,
-			 const char *leaf, struct fl_buf *out)
-{
-	return ingress ? fl_nl_ingress_describe(t, m, leaf, out)
-		       : fl_nl_root_describe(t, m, leaf, out);
-}
-
-int fl_nl_fault_describe_plan(const cJSON *undo, struct fl_buf *out)
-{
-	return fl_nl_undo_is_ingress(undo) ? fl_nl_ingress_describe_plan(undo, out)
-					   : fl_nl_root_describe_plan(undo, out);
 }

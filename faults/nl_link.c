@@ -410,3 +410,40 @@ struct nl_cb *fl_nl_cb_clone(struct nl_sock *sk)
 	nl_cb_put(ref);
 	return cb;
 }
+
+int fl_nl_ifb_add(struct nl_sock *sk, const char *name, int *ifindex, struct fl_error *err)
+{
+	struct rtnl_link *l = rtnl_link_alloc();
+	int r;
+
+	if (!l)
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_flags(l, IFF_UP);
+	r = rtnl_link_set_type(l, "ifb");
+	if (r == 0)
+		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	if (r < 0)
+		return fl_error_set(err, fl_nl_errno(r), "", "adding ifb device %s: %s", name,
+				    nl_geterror(r));
+	return ifindex ? fl_nl_ifindex(sk, name, ifindex, err) : 0;
+}
+
+int fl_nl_link_del(struct nl_sock *sk, const char *name, struct fl_error *err)
+{
+	struct rtnl_link *l = rtnl_link_alloc();
+	int r;
+
+	if (!l)
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	rtnl_link_set_name(l, name);
+	r = rtnl_link_delete(sk, l);
+	rtnl_link_put(l);
+	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
+		return 0; /* gone already */
+	if (r < 0)
+		return fl_error_set(err, fl_nl_errno(r), "", "deleting device %s: %s", name,
+				    nl_geterror(r));
+	return 0;
+}

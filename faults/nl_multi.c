@@ -3,12 +3,13 @@
  * same interface or route_to, same scope) in each pod's network namespace.
  *
  * netem, bandwidth and partition register these wrappers around their
- * one-namespace ops. A target that is not a pod, or a pod selection that
- * matches one pod here, goes straight to the kind: same spec, same undo record
- * as before. When several pods match (fl_pod_target_netns refuses with -E2BIG
- * at $.target.pod), each distinct network namespace (pods sharing one, as
- * hostNetwork pods do, count once) gets its own spec, parsed from the target
- * with "netns_path": /proc/PID/ns/net of the pod's sandbox in place of "pod".
+ * one-namespace ops. A target that is not a pod goes straight to the kind. A
+ * pod target is checked whole by the kind's spec (what the controller checks
+ * offline), then its pods on this node are listed (fl_pod_target_netns_all):
+ * one pod is the kind's own spec and undo record, parsed from the target with
+ * "netns_path": /proc/PID/ns/net of the pod's sandbox in place of "pod";
+ * several pods get one such spec per distinct network namespace (pods sharing
+ * one, as hostNetwork pods do, count once).
  *
  * The undo record then lists every namespace's own record, all of them made by
  * plan, so the agent journals them all before apply touches any:
@@ -38,15 +39,30 @@ struct multi_ent {
 struct fl_nl_multi {
 	const struct fl_fault_ops *one;
 	void *single;	     /* the kind's own spec when one namespace (n == 0) */
+	bool pod;	     /* single came from a pod target (errors name "$.target.pod") */
 	struct multi_ent *v; /* one per distinct network namespace */
 	size_t n;
 };
+
+/*
+ * A pod's spec was parsed from "netns_path" in place of "pod" (target_for):
+ * an error about that namespace (the policy's, fl_nl_target_admit's) is
+ * about the pod the request named, not about a field it never had.
+ */
+static int pod_path(struct fl_error *err, int r)
+{
+	if (r < 0 && err && !strncmp(err->path, "$.target.netns_path", 19) &&
+	    (err->path[19] == '\0' || err->path[19] == '.' || err->path[19] == '['))
+		snprintf(err->path, sizeof(err->path), "%s", POD_PATH);
+	return r;
+}
 
 /* Put "pod NS/NAME: " before err's message; an error without a path gets the pod's. */
 static int name_pod(struct fl_error *err, int r, const char *pod)
 {
 	char m[FL_ERROR_MSG_MAX], p[FL_ERROR_PATH_MAX];
 
+	pod_path(err, r);
 	snprintf(m, sizeof(m), "%s", err->msg);
 	snprintf(p, sizeof(p), "%s", err->path[0] ? err->path : POD_PATH);
 	return fl_error_set(err, r, p, "pod %s: %s", pod, m);
@@ -156,28 +172,46 @@ int fl_nl_multi_parse(const struct fl_fault_ops *one, const cJSON *target, const
 {
 	struct fl_nl_multi *m = calloc(1, sizeof(*m));
 	struct fl_pod_netns_ent *pods = NULL;
-	const cJSON *pod;
+	const cJSON *pod =
+	    cJSON_IsObject(target) ? cJSON_GetObjectItemCaseSensitive(target, "pod") : NULL;
 	size_t npods = 0;
+	void *checked = NULL;
 	int r;
 
 	if (!m)
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	m->one = one;
-	r = one->parse(target, params, &m->single, err);
-	if (r == 0) {
-		*out = m;
-		return 0;
+	if (!pod) {
+		r = one->parse(target, params, &m->single, err);
+		goto out;
+	}
+	/* The whole fault first, as the controller checks it offline; then the pods here. */
+	r = one->spec->parse(target, params, &checked, err);
+	if (r == 0)
+		one->spec->free(checked);
+	if (r == 0)
+		r = fl_pod_target_netns_all(pod, POD_PATH, &pods, &npods, err);
+	if (r < 0)
+		goto out;
+	if (npods == 1) {
+		/* One namespace: the kind's own spec and record, as for a netns_path target. */
+		cJSON *t = target_for(target, pods[0].netns);
+
+		r = t ? pod_path(err, one->parse(t, params, &m->single, err))
+		      : fl_error_set(err, -ENOMEM, "", "out of memory");
+		cJSON_Delete(t);
+		m->pod = true;
+		goto out;
 	}
 	free(m);
-	/* Several pods here (fl_pod_target_netns said so): one spec per namespace. */
-	pod = cJSON_IsObject(target) ? cJSON_GetObjectItemCaseSensitive(target, "pod") : NULL;
-	if (r != -E2BIG || !pod || strcmp(err->path, POD_PATH))
-		return r;
-	fl_error_init(err);
-	r = fl_pod_target_netns_all(pod, POD_PATH, &pods, &npods, err);
-	if (r == 0)
-		r = fl_nl_multi_parse_pods(one, target, params, pods, npods, out, err);
+	m = NULL;
+	r = fl_nl_multi_parse_pods(one, target, params, pods, npods, out, err);
+out:
 	free(pods);
+	if (m && r == 0)
+		*out = m;
+	else
+		free(m);
 	return r;
 }
 
@@ -188,7 +222,8 @@ int fl_nl_multi_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 	int r;
 
 	if (m->single)
-		return m->one->plan(m->single, ctx, undo, err);
+		return m->pod ? pod_path(err, m->one->plan(m->single, ctx, undo, err))
+			      : m->one->plan(m->single, ctx, undo, err);
 	*undo = NULL;
 	rec = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(rec, "netns_pods");

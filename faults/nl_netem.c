@@ -36,24 +36,6 @@ const char *const fl_nl_dist_dirs[] = {
     NULL,
 };
 
-const char *fl_nl_dist_name(enum fl_nl_dist d)
-{
-	switch (d) {
-	case FL_NL_DIST_UNIFORM:
-		return "uniform";
-	case FL_NL_DIST_NORMAL:
-		return "normal";
-	case FL_NL_DIST_PARETO:
-		return "pareto";
-	case FL_NL_DIST_PARETONORMAL:
-		return "paretonormal";
-	case FL_NL_DIST_NONE:
-	case FL_NL_DIST__MAX:
-		break;
-	}
-	return NULL;
-}
-
 /* iproute2's .dist format: '#' comment lines, then integers separated by white space. */
 static int dist_read(FILE *f, int16_t *data, size_t *n)
 {
@@ -360,52 +342,4 @@ int fl_nl_netem_parse(struct nl_msg *msg, struct fl_nl_netem *n, size_t *dist_le
 		}
 	}
 	return 0;
-}
-
-static int add_pct(struct fl_buf *out, const char *word, uint32_t p, uint32_t corr)
-{
-	char a[32], b[32];
-
-	if (!p)
-		return 0;
-	if (corr)
-		return fl_buf_printf(out, " %s %s %s", word, fl_nl_pct_fmt(p, a, sizeof(a)),
-				     fl_nl_pct_fmt(corr, b, sizeof(b)));
-	return fl_buf_printf(out, " %s %s", word, fl_nl_pct_fmt(p, a, sizeof(a)));
-}
-
-int fl_nl_netem_describe(const struct fl_nl_netem *n, struct fl_buf *out)
-{
-	char a[32], b[32], c[32], d[32];
-	int r = fl_buf_printf(out, "netem limit %u", n->limit ? n->limit : 1000);
-
-	if (r == 0 && (n->delay_ns || n->jitter_ns)) {
-		r = fl_buf_printf(out, " delay %s",
-				  fl_duration_fmt(n->delay_ns / 1000, a, sizeof(a)));
-		if (r == 0 && n->jitter_ns)
-			r = fl_buf_printf(out, " %s",
-					  fl_duration_fmt(n->jitter_ns / 1000, a, sizeof(a)));
-		if (r == 0 && n->delay_corr)
-			r = fl_buf_printf(out, " %s", fl_nl_pct_fmt(n->delay_corr, a, sizeof(a)));
-		if (r == 0 && n->dist != FL_NL_DIST_NONE)
-			r = fl_buf_printf(out, " distribution %s", fl_nl_dist_name(n->dist));
-	}
-	if (r == 0 && n->ge)
-		r = fl_buf_printf(
-		    out, " loss gemodel %s %s %s %s", fl_nl_pct_fmt(n->ge_p, a, sizeof(a)),
-		    fl_nl_pct_fmt(n->ge_r, b, sizeof(b)), fl_nl_pct_fmt(n->ge_h, c, sizeof(c)),
-		    fl_nl_pct_fmt(n->ge_k1, d, sizeof(d)));
-	else if (r == 0)
-		r = add_pct(out, "loss random", n->loss, n->loss_corr);
-	if (r == 0)
-		r = add_pct(out, "duplicate", n->duplicate, n->duplicate_corr);
-	if (r == 0)
-		r = add_pct(out, "corrupt", n->corrupt, n->corrupt_corr);
-	if (r == 0)
-		r = add_pct(out, "reorder", n->reorder, n->reorder_corr);
-	if (r == 0 && n->reorder && n->gap)
-		r = fl_buf_printf(out, " gap %u", n->gap);
-	if (r == 0 && n->rate)
-		r = fl_buf_printf(out, " rate %s", fl_nl_rate_fmt(n->rate, a, sizeof(a)));
-	return r;
 }

@@ -841,32 +841,3 @@ int fl_nl_root_describe_plan(const cJSON *undo, struct fl_buf *out)
 			     "recorded options, %zu bytes, put back as they were)\n",
 			     p, rec.ifname, rec.handle >> 16, rec.kind, strlen(rec.opts_hex) / 2);
 }
-
-int fl_nl_root_describe(const struct fl_nl_target *t, const struct fl_nl_match *m, const char *leaf,
-			struct fl_buf *out)
-{
-	const char *p = fl_nl_target_prefix(t);
-	char dev[64];
-	int r;
-
-	fl_nl_target_dev(t, dev, sizeof(dev));
-	if (!m || !m->any)
-		return fl_buf_printf(out, "%stc qdisc replace dev %s root handle %x: %s\n", p, dev,
-				     FL_NL_HANDLE_ROOT >> 16, leaf);
-	r = fl_buf_printf(out,
-			  "%stc qdisc replace dev %s root handle %x: htb\n"
-			  "%stc class add dev %s parent %x: classid %x:%x htb rate 1tbit\n"
-			  "%stc qdisc add dev %s parent %x:%x handle %x: %s\n",
-			  p, dev, FL_NL_HANDLE_ROOT >> 16, p, dev, FL_NL_HANDLE_ROOT >> 16,
-			  FL_NL_CLASS_MATCH >> 16, FL_NL_CLASS_MATCH & 0xffff, p, dev,
-			  FL_NL_CLASS_MATCH >> 16, FL_NL_CLASS_MATCH & 0xffff,
-			  FL_NL_HANDLE_LEAF >> 16, leaf);
-	if (r == 0) {
-		char pre[256];
-
-		snprintf(pre, sizeof(pre), "%stc filter add dev %s parent %x:", p, dev,
-			 FL_NL_HANDLE_ROOT >> 16);
-		r = fl_nl_match_describe(m, pre, FL_NL_CLASS_MATCH, NULL, out);
-	}
-	return r;
-}

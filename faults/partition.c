@@ -10,6 +10,7 @@
  *   "netem"    where cls_bpf is missing: htb root + u32 filters steering packets
  *              to the peers into a netem `loss 100%` branch (egress: direction
  *              "to" only, as no ingress qdisc can hold netem).
+ * The grammar and describe: faults/spec/partition.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,95 +24,7 @@
 
 #include "faults/fault.h"
 #include "faults/nl_common.h"
-
-enum dir { DIR_BOTH, DIR_TO, DIR_FROM };
-
-struct part_spec {
-	struct fl_nl_target t;
-	struct fl_nl_match peers; /* dst = the peers */
-	enum dir dir;
-	struct fl_nl_netem loss;    /* for the netem mechanism: loss 100% */
-	struct fl_nl_sock_cache sc; /* plan's socket, reused by apply */
-};
-
-static const char *const dir_names[] = {"both", "to", "from"};
-
-/*
- * Grammar (params):
- *   peers      CIDR | [CIDR...]   IPv4/IPv6 addresses or networks (required, <= 64)
- *   direction  "both" (default) | "to" (packets this host sends to them)
- *                               | "from" (packets they send to this host)
- */
-static int part_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
-{
-	struct part_spec *s = calloc(1, sizeof(*s));
-	const cJSON *it, *v;
-	cJSON *m = NULL;
-	int r;
-
-	if (!s)
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	if (!cJSON_IsObject(params)) {
-		r = fl_error_set(err, -EINVAL, "$.params", "expected an object");
-		goto fail;
-	}
-	cJSON_ArrayForEach(it, params)
-	{
-		if (strcmp(it->string, "peers") && strcmp(it->string, "direction")) {
-			char path[96];
-
-			snprintf(path, sizeof(path), "$.params.%.60s", it->string);
-			r = fl_error_set(err, -EINVAL, path, "unknown partition parameter");
-			goto fail;
-		}
-	}
-	v = cJSON_GetObjectItemCaseSensitive(params, "peers");
-	if (!v) {
-		r = fl_error_set(err, -EINVAL, "$.params.peers", "required");
-		goto fail;
-	}
-	/* Reuse the match parser for the address list, with its paths. */
-	m = cJSON_CreateObject();
-	if (!m || !cJSON_AddItemReferenceToObject(m, "dst", (cJSON *)v)) {
-		r = fl_error_set(err, -ENOMEM, "", "out of memory");
-		goto fail;
-	}
-	r = fl_nl_match_parse(m, "$.params", &s->peers, err);
-	if (r < 0) {
-		if (!strncmp(err->path, "$.params.dst", 12)) {
-			char rest[200];
-
-			snprintf(rest, sizeof(rest), "%.199s", err->path + 12);
-			snprintf(err->path, sizeof(err->path), "$.params.peers%s", rest);
-		}
-		goto fail;
-	}
-	s->dir = DIR_BOTH;
-	if ((v = cJSON_GetObjectItemCaseSensitive(params, "direction"))) {
-		size_t i;
-
-		for (i = 0; cJSON_IsString(v) && i < FL_ARRAY_SIZE(dir_names); i++)
-			if (!strcmp(v->valuestring, dir_names[i]))
-				break;
-		if (!cJSON_IsString(v) || i == FL_ARRAY_SIZE(dir_names)) {
-			r = fl_error_set(err, -EINVAL, "$.params.direction",
-					 "expected \"both\", \"to\" or \"from\"");
-			goto fail;
-		}
-		s->dir = (enum dir)i;
-	}
-	r = fl_nl_target_parse(target, &s->peers.dst[0], &s->t, err);
-	if (r < 0)
-		goto fail;
-	s->loss.loss = UINT32_MAX;
-	cJSON_Delete(m);
-	*out = s;
-	return 0;
-fail:
-	cJSON_Delete(m);
-	free(s);
-	return r;
-}
+#include "faults/spec/partition.h"
 
 static void part_free(void *spec)
 {
@@ -119,16 +32,8 @@ static void part_free(void *spec)
 
 	if (s)
 		fl_nl_sock_cache_done(&s->sc);
-	free(s);
+	fl_partition_free(s);
 }
-
-static bool hook_on(enum dir d, enum fl_nl_hook h)
-{
-	return d == DIR_BOTH || (d == DIR_TO && h == FL_NL_HOOK_EGRESS) ||
-	       (d == DIR_FROM && h == FL_NL_HOOK_INGRESS);
-}
-
-static const char *const hook_names[] = {"ingress", "egress"};
 
 struct sess {
 	struct nl_sock *sk;
@@ -217,8 +122,8 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		int n = fl_nl_filter_count(se.sk, se.ifindex, (enum fl_nl_hook)h, FL_NL_PREF);
 
 		if (n < 0) {
-			r = fl_error_set(err, n, "", "reading the %s filters of %s", hook_names[h],
-					 ifname);
+			r = fl_error_set(err, n, "", "reading the %s filters of %s",
+					 fl_nl_hook_names[h], ifname);
 			goto out;
 		}
 		if (n > 0) {
@@ -226,7 +131,7 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 			    err, -EBUSY, "",
 			    "dev %s already has a filter at pref %d on %s (a faultline "
 			    "partition?): revert it first",
-			    ifname, FL_NL_PREF, hook_names[h]);
+			    ifname, FL_NL_PREF, fl_nl_hook_names[h]);
 			goto out;
 		}
 	}
@@ -238,8 +143,8 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		goto out;
 	}
 	for (int h = 0; h < FL_NL_HOOK__MAX; h++)
-		if (hook_on(s->dir, (enum fl_nl_hook)h))
-			cJSON_AddItemToArray(hooks, cJSON_CreateString(hook_names[h]));
+		if (fl_partition_hook_on(s->dir, (enum fl_nl_hook)h))
+			cJSON_AddItemToArray(hooks, cJSON_CreateString(fl_nl_hook_names[h]));
 	if (!cJSON_AddStringToObject(u, "fault", "partition") ||
 	    !cJSON_AddStringToObject(u, "mechanism", "cls_bpf") ||
 	    !cJSON_AddStringToObject(u, "netns", s->t.netns) ||
@@ -290,7 +195,7 @@ static int rec_read(const cJSON *u, struct rec *rc, struct fl_error *err)
 	cJSON_ArrayForEach(it, hooks)
 	{
 		for (int h = 0; h < FL_NL_HOOK__MAX; h++)
-			if (cJSON_IsString(it) && !strcmp(it->valuestring, hook_names[h]))
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, fl_nl_hook_names[h]))
 				rc->hook[h] = true;
 	}
 	return 0;
@@ -378,45 +283,6 @@ static int part_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, s
 	return r;
 }
 
-static int part_describe(const void *spec, struct fl_buf *out)
-{
-	const struct part_spec *s = spec;
-	struct sock_filter prog[FL_NL_BPF_INSNS_MAX];
-	const char *p = fl_nl_target_prefix(&s->t);
-	char dev[64], a[32];
-	int r;
-
-	fl_nl_target_dev(&s->t, dev, sizeof(dev));
-	r = fl_buf_printf(out, "# drop %s",
-			  s->dir == DIR_BOTH ? "to and from"
-			  : s->dir == DIR_TO ? "to"
-					     : "from");
-	for (unsigned i = 0; r == 0 && i < s->peers.ndst; i++)
-		r = fl_buf_printf(out, " %s", fl_nl_cidr_fmt(&s->peers.dst[i], a, sizeof(a)));
-	if (r == 0)
-		r = fl_buf_printf(out,
-				  " (mechanism cls_bpf; netem loss branch without it)\n"
-				  "%stc qdisc add dev %s clsact\n",
-				  p, dev);
-	for (int h = 0; r == 0 && h < FL_NL_HOOK__MAX; h++) {
-		int n;
-
-		if (!hook_on(s->dir, (enum fl_nl_hook)h))
-			continue;
-		n = fl_nl_bpf_drop_prog((enum fl_nl_hook)h, s->peers.dst, s->peers.ndst, prog);
-		r = fl_buf_printf(
-		    out,
-		    "%stc filter add dev %s %s pref %d handle 1 protocol all bpf da bytecode '%d",
-		    p, dev, hook_names[h], FL_NL_PREF, n);
-		for (int i = 0; r == 0 && i < n; i++)
-			r = fl_buf_printf(out, ",%u %u %u %u", prog[i].code, prog[i].jt, prog[i].jf,
-					  prog[i].k);
-		if (r == 0)
-			r = fl_buf_printf(out, "'\n");
-	}
-	return r;
-}
-
 static int part_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
 	struct rec rc;
@@ -433,7 +299,7 @@ static int part_describe_plan(const cJSON *undo, struct fl_buf *out)
 	for (int h = 0; r == 0 && h < FL_NL_HOOK__MAX; h++)
 		if (rc.hook[h])
 			r = fl_buf_printf(out, "on revert: tc filter del dev %s %s pref %d\n",
-					  rc.ifname, hook_names[h], FL_NL_PREF);
+					  rc.ifname, fl_nl_hook_names[h], FL_NL_PREF);
 	if (r == 0 && rc.created)
 		r = fl_buf_printf(out,
 				  "on revert: tc qdisc del dev %s clsact (when no other filter "
@@ -458,41 +324,15 @@ static bool part_available(char *why, size_t whylen)
 /* One network namespace; fl_fault_partition below takes several pods (nl_multi.c). */
 const struct fl_fault_ops fl_nl_partition_one = {
     .kind = "partition",
-    .family = FL_FAULT_FAMILY_NETWORK,
-    .parse = part_parse,
+    .spec = &fl_fault_spec_partition,
+    .parse = fl_partition_parse,
     .plan = part_plan,
     .apply = part_apply,
     .revert = part_revert,
-    .describe = part_describe,
+    .describe = fl_partition_describe,
     .describe_plan = part_describe_plan,
     .available = part_available,
     .free = part_free,
 };
 
-static int part_mparse(const cJSON *target, const cJSON *params, void **spec, struct fl_error *err)
-{
-	return fl_nl_multi_parse(&fl_nl_partition_one, target, params, spec, err);
-}
-
-static int part_mrevert(const cJSON *undo, struct fl_error *err)
-{
-	return fl_nl_multi_revert(&fl_nl_partition_one, undo, err);
-}
-
-static int part_mdescribe_plan(const cJSON *undo, struct fl_buf *out)
-{
-	return fl_nl_multi_describe_plan(&fl_nl_partition_one, undo, out);
-}
-
-const struct fl_fault_ops fl_fault_partition = {
-    .kind = "partition",
-    .family = FL_FAULT_FAMILY_NETWORK,
-    .parse = part_mparse,
-    .plan = fl_nl_multi_plan,
-    .apply = fl_nl_multi_apply,
-    .revert = part_mrevert,
-    .describe = fl_nl_multi_describe,
-    .describe_plan = part_mdescribe_plan,
-    .available = part_available,
-    .free = fl_nl_multi_free,
-};
+FL_NL_MULTI_OPS(partition, part_available);

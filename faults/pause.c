@@ -1,15 +1,10 @@
 /*
- * pause: stop the selected processes until revert.
- *
- *   target := process target (faults/proc_select.h)
- *   params := { ["method": "auto" | "signal" | "freezer"] }
- *
- * "signal" sends SIGSTOP through pidfds and SIGCONT on revert; "freezer"
- * writes 1 to the target cgroup's cgroup.freeze (cgroup v2) and 0 on revert.
- * "auto" (default) uses the freezer for a `cgroup` target that picks all of
- * it, signals otherwise. Revert works from the undo record alone, touches
- * only processes whose start time still matches, and leaves alone what was
- * already stopped or frozen before the fault.
+ * pause: stop the selected processes until revert ("signal": SIGSTOP
+ * through pidfds, SIGCONT on revert; "freezer": 1 into the cgroup's
+ * cgroup.freeze, 0 on revert). The grammar and describe: faults/spec/pause.c.
+ * Revert works from the undo record alone, touches only processes whose start
+ * time still matches, and leaves alone what was already stopped or frozen
+ * before the fault.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,16 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/api.h"
+#include "core/json.h"
 #include "faults/fault.h"
 #include "faults/proc_select.h"
-
-enum pause_method { PAUSE_AUTO, PAUSE_SIGNAL, PAUSE_FREEZER, PAUSE__MAX };
-
-struct pause_spec {
-	struct fl_proc_sel sel;
-	enum pause_method method;
-};
+#include "faults/spec/pause.h"
 
 #define FREEZE_WAIT_MS 1000
 #define STOP_WAIT_MS   50
@@ -40,34 +29,6 @@ static void sleep_us(long us)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-int fl_cgroup2_mount(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[2048], *sep;
-
-		/* id parent maj:min root mountpoint opts... - fstype source superopts */
-		if (sscanf(line, "%*s %*s %*s %*s %2047s", mnt) != 1)
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
-			continue;
-		if ((size_t)snprintf(buf, len, "%s", mnt) >= len) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		r = 0;
-		break;
-	}
-	fclose(f);
-	return r;
 }
 
 static int write_file(const char *path, const char *s)
@@ -122,76 +83,6 @@ static int cgroup_frozen(const char *dir, bool *frozen)
 		return -EIO;
 	*frozen = p[7] == '1';
 	return 0;
-}
-
-static void pause_free(void *p)
-{
-	struct pause_spec *s = p;
-
-	if (!s)
-		return;
-	fl_proc_sel_done(&s->sel);
-	free(s);
-}
-
-static int pause_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
-{
-	static const char *const pkeys[] = {"method", NULL};
-	struct pause_spec *s = calloc(1, sizeof(*s));
-	int r;
-
-	*out = NULL;
-	if (!s)
-		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	r = fl_proc_sel_parse(target, NULL, &s->sel, err);
-	if (r < 0)
-		goto out;
-	if (params) {
-		const cJSON *v;
-
-		if (!cJSON_IsObject(params)) {
-			r = fl_error_set(err, -EINVAL, "$.params", "expected an object");
-			goto out;
-		}
-		r = fl_api_only_keys(params, "$.params", pkeys, err);
-		if (r < 0)
-			goto out;
-		v = cJSON_GetObjectItemCaseSensitive(params, "method");
-		if (v) {
-			if (cJSON_IsString(v) && !strcmp(v->valuestring, "auto"))
-				s->method = PAUSE_AUTO;
-			else if (cJSON_IsString(v) && !strcmp(v->valuestring, "signal"))
-				s->method = PAUSE_SIGNAL;
-			else if (cJSON_IsString(v) && !strcmp(v->valuestring, "freezer"))
-				s->method = PAUSE_FREEZER;
-			else {
-				r = fl_error_set(err, -EINVAL, "$.params.method",
-						 "expected \"auto\", \"signal\" or \"freezer\"");
-				goto out;
-			}
-		}
-	}
-	if (s->method == PAUSE_AUTO)
-		s->method = (s->sel.by == FL_PROC_BY_CGROUP && s->sel.pick == FL_PROC_PICK_ALL)
-				? PAUSE_FREEZER
-				: PAUSE_SIGNAL;
-	if (s->method == PAUSE_FREEZER &&
-	    (s->sel.by != FL_PROC_BY_CGROUP || s->sel.pick != FL_PROC_PICK_ALL)) {
-		r = fl_error_set(err, -EINVAL, "$.params.method",
-				 "the freezer pauses a whole cgroup: it needs a \"cgroup\" target "
-				 "without count/percent");
-		goto out;
-	}
-	if (s->method == PAUSE_FREEZER && !strcmp(s->sel.str, "/")) {
-		r = fl_error_set(err, -EINVAL, "$.target.cgroup",
-				 "refusing to freeze the root cgroup");
-		goto out;
-	}
-	*out = s;
-	s = NULL;
-out:
-	pause_free(s);
-	return r;
 }
 
 static int plan_freezer(struct pause_spec *s, const struct fl_fault_ctx *ctx, cJSON *u,
@@ -471,23 +362,6 @@ static int pause_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, str
 	return apply_signal(undo, err);
 }
 
-static int pause_describe(const void *p, struct fl_buf *out)
-{
-	const struct pause_spec *s = p;
-	int r;
-
-	if (s->method == PAUSE_FREEZER)
-		r = fl_buf_printf(out, "echo 1 > <cgroup2>%s/cgroup.freeze (", s->sel.str);
-	else
-		r = fl_buf_printf(out, "kill -STOP (");
-	if (r < 0)
-		return r;
-	r = fl_proc_sel_describe(&s->sel, out);
-	if (r < 0)
-		return r;
-	return fl_buf_printf(out, "), resumed on revert");
-}
-
 /* The PIDs the plan chose, then what revert does: only the ones this fault stopped resume. */
 static int pause_describe_plan(const cJSON *undo, struct fl_buf *out)
 {
@@ -601,13 +475,13 @@ bool fl_pause_freezer_available(char *why, size_t whylen)
 
 const struct fl_fault_ops fl_fault_pause = {
     .kind = "pause",
-    .family = FL_FAULT_FAMILY_PROCESS,
-    .parse = pause_parse,
+    .spec = &fl_fault_spec_pause,
+    .parse = fl_pause_parse,
     .plan = pause_plan,
     .apply = pause_apply,
     .revert = pause_revert,
-    .describe = pause_describe,
+    .describe = fl_pause_describe,
     .describe_plan = pause_describe_plan,
     .available = pause_available,
-    .free = pause_free,
+    .free = fl_pause_free,
 };

@@ -8,14 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/rng.h"
-#include "faults/proc_select.h"
+#include "faults/procfs.h"
 
 #define POD_CGROUP_TEXT_MAX 16384
 #define POD_CID_MAX	    129
@@ -29,141 +28,6 @@ void fl_pod_set_lister(fl_pod_lister_fn fn, void *opaque)
 {
 	pod_lister = fn;
 	pod_lister_opaque = opaque;
-}
-
-void fl_pod_sel_done(struct fl_pod_sel *sel)
-{
-	if (!sel)
-		return;
-	free(sel->namespace);
-	free(sel->name);
-	free(sel->labels);
-	free(sel->container);
-	for (size_t i = 0; i < sel->nuids; i++)
-		free(sel->uids[i]);
-	free(sel->uids);
-	cJSON_Delete(sel->record);
-	memset(sel, 0, sizeof(*sel));
-}
-
-static bool uid_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 8 && n <= 64 && strspn(s, "0123456789abcdef-") == n;
-}
-
-static int parse_uids(const cJSON *a, const char *p, struct fl_pod_sel *sel, struct fl_error *err)
-{
-	const cJSON *u;
-	int n = cJSON_GetArraySize(a);
-
-	if (!cJSON_IsArray(a) || n < 1 || n > FL_POD_UIDS_MAX)
-		return fl_error_set(err, -EINVAL, p, "expected a list of 1 to %d pod UIDs",
-				    FL_POD_UIDS_MAX);
-	sel->uids = calloc((size_t)n, sizeof(*sel->uids));
-	if (!sel->uids)
-		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	cJSON_ArrayForEach(u, a)
-	{
-		if (!cJSON_IsString(u) || !uid_ok(u->valuestring))
-			return fl_error_set(err, -EINVAL, p,
-					    "expected pod UIDs (lower-case UUIDs)");
-		sel->uids[sel->nuids] = strdup(u->valuestring);
-		if (!sel->uids[sel->nuids++])
-			return fl_error_set(err, -ENOMEM, NULL, "out of memory");
-	}
-	return 0;
-}
-
-int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
-		     struct fl_error *err)
-{
-	char p[160];
-	const cJSON *c;
-	struct fl_buf lb;
-	int r = 0;
-
-	memset(sel, 0, sizeof(*sel));
-	fl_buf_init(&lb, 4096);
-	if (!cJSON_IsObject(pod))
-		return fl_error_set(err, -EINVAL, path,
-				    "expected {\"namespace\": ..., \"labels\": {...}} or "
-				    "{\"namespace\": ..., \"name\": ...}");
-	cJSON_ArrayForEach(c, pod)
-	{
-		snprintf(p, sizeof(p), "%s.%.64s", path, c->string);
-		if (!strcmp(c->string, "labels")) {
-			r = fl_kube_labels_selector(c, p, &lb, err);
-			if (r < 0)
-				goto out;
-			sel->labels = fl_buf_steal(&lb);
-			continue;
-		}
-		if (!strcmp(c->string, "uids")) {
-			r = parse_uids(c, p, sel, err);
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		if (strcmp(c->string, "namespace") && strcmp(c->string, "name") &&
-		    strcmp(c->string, "container")) {
-			r = fl_error_set(err, -EINVAL, p, "unknown field");
-			goto out;
-		}
-		if (!cJSON_IsString(c)) {
-			r = fl_error_set(err, -EINVAL, p, "expected a string");
-			goto out;
-		}
-		if ((!strcmp(c->string, "namespace") || !strcmp(c->string, "container")) &&
-		    !fl_kube_name_ok(c->valuestring, false)) {
-			r = fl_error_set(err, -EINVAL, p,
-					 "expected a DNS label (lower case letters, digits, '-', "
-					 "at most 63)");
-			goto out;
-		}
-		if (!strcmp(c->string, "name") && !fl_kube_name_ok(c->valuestring, true)) {
-			r = fl_error_set(err, -EINVAL, p, "expected a pod name (DNS subdomain)");
-			goto out;
-		}
-		{
-			char **dst = !strcmp(c->string, "namespace") ? &sel->namespace
-				     : !strcmp(c->string, "name")    ? &sel->name
-								     : &sel->container;
-
-			*dst = strdup(c->valuestring);
-			if (!*dst) {
-				r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-				goto out;
-			}
-		}
-	}
-	if (!sel->namespace) {
-		snprintf(p, sizeof(p), "%s.namespace", path);
-		r = fl_error_set(err, -EINVAL, p, "missing: the pods' namespace");
-		goto out;
-	}
-	if (!!sel->name + !!sel->labels != 1) {
-		r = fl_error_set(err, -EINVAL, path, "give exactly one of \"name\" and \"labels\"");
-		goto out;
-	}
-out:
-	fl_buf_done(&lb);
-	if (r < 0)
-		fl_pod_sel_done(sel);
-	return r;
-}
-
-int fl_pod_sel_describe(const struct fl_pod_sel *sel, struct fl_buf *out)
-{
-	int r =
-	    fl_buf_printf(out, "pod=%s/%s", sel->namespace, sel->name ? sel->name : sel->labels);
-
-	if (r == 0 && sel->container)
-		r = fl_buf_printf(out, " container=%s", sel->container);
-	if (r == 0 && sel->nuids)
-		r = fl_buf_printf(out, " pods=%zu", sel->nuids);
-	return r;
 }
 
 int fl_pod_sel_pods(const struct fl_pod_sel *sel, struct fl_kube_pod_list *out,
@@ -617,35 +481,18 @@ static int cmp_pod(const void *a, const void *b)
 	return c ? c : strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
-int fl_pod_pick(struct fl_kube_pod_list *pods, int pick, unsigned long count, double percent,
-		uint64_t seed)
+int fl_pod_pick(struct fl_kube_pod_list *pods, const struct fl_pick *pick, uint64_t seed)
 {
-	struct fl_rng rng;
 	size_t k, n = pods->n;
 
 	/* Sorted first, so a recorded seed replays to the same pods. */
 	if (n > 1)
 		qsort(pods->v, n, sizeof(pods->v[0]), cmp_pod);
-	if (pick == FL_PROC_PICK_ALL || n == 0)
+	if (pick->mode == FL_PICK_ALL || n == 0)
 		return 0;
-	if (pick == FL_PROC_PICK_COUNT)
-		k = count < n ? count : n;
-	else if (pick == FL_PROC_PICK_PERCENT)
-		k = (size_t)ceil((double)n * percent / 100.0);
-	else
+	if (pick->mode >= FL_PICK__MAX)
 		return -EINVAL;
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	fl_rng_init(&rng, seed);
-	for (size_t i = 0; i < k; i++) {
-		size_t j = i + (size_t)fl_rng_below(&rng, n - i);
-		struct fl_kube_pod t = pods->v[i];
-
-		pods->v[i] = pods->v[j];
-		pods->v[j] = t;
-	}
+	k = fl_pick_shuffle(pods->v, n, sizeof(pods->v[0]), fl_pick_k(pick, n), seed);
 	/* Free the pods not picked. */
 	for (size_t i = k; i < n; i++) {
 		struct fl_kube_pod *p = &pods->v[i];
@@ -692,8 +539,8 @@ static void record_keep_hit(cJSON *record, const char *container)
 	}
 }
 
-int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long count, double percent,
-		       uint64_t seed, struct fl_proc_ident **out, size_t *n, struct fl_error *err)
+int fl_pod_sel_resolve(const struct fl_pod_sel *sel, const struct fl_pick *pick, uint64_t seed,
+		       struct fl_proc_ident **out, size_t *n, struct fl_error *err)
 {
 	struct fl_kube_pod_list pods = {0};
 	int r;
@@ -703,7 +550,7 @@ int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long cou
 	r = fl_pod_sel_pods(sel, &pods, err);
 	if (r < 0)
 		goto out;
-	r = fl_pod_pick(&pods, pick, count, percent, seed);
+	r = fl_pod_pick(&pods, pick, seed);
 	if (r < 0) {
 		r = fl_error_set(err, r, "$.target", "bad pick");
 		goto out;
@@ -724,42 +571,9 @@ out:
 static int net_pods(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
 		    struct fl_kube_pod_list *pods, struct fl_error *err)
 {
-	int r;
+	int r = fl_pod_sel_parse_net(pod, path, sel, err);
 
-	r = fl_pod_sel_parse(pod, path, sel, err);
-	if (r < 0)
-		return r;
-	if (sel->container)
-		return fl_error_set(
-		    err, -EINVAL, path,
-		    "a pod's containers share its network namespace: no \"container\" "
-		    "for a network fault");
-	return fl_pod_sel_pods(sel, pods, err);
-}
-
-int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
-			struct fl_error *err)
-{
-	struct fl_pod_sel sel = {0};
-	struct fl_kube_pod_list pods = {0};
-	int r;
-
-	r = net_pods(pod, path, &sel, &pods, err);
-	if (r < 0)
-		goto out;
-	if (pods.n != 1) {
-		r = fl_error_set(
-		    err, -E2BIG, path,
-		    "%zu pods match on this node and a network fault takes one network "
-		    "namespace: name the pod, or let the controller pick with \"count\"",
-		    pods.n);
-		goto out;
-	}
-	r = fl_pod_netns(&pods.v[0], netns, len, NULL, err);
-out:
-	fl_kube_pod_list_done(&pods);
-	fl_pod_sel_done(&sel);
-	return r;
+	return r < 0 ? r : fl_pod_sel_pods(sel, pods, err);
 }
 
 int fl_pod_target_netns_all(const cJSON *pod, const char *path, struct fl_pod_netns_ent **out,

@@ -16,8 +16,6 @@
 #ifndef FL_FAULTS_POD_SELECT_H
 #define FL_FAULTS_POD_SELECT_H
 
-#define FL_POD_UIDS_MAX 4096
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,33 +26,10 @@
 #include "core/compiler.h"
 #include "core/error.h"
 #include "core/kube.h"
+#include "core/rng.h"
+#include "faults/spec/pod_sel.h"
 
 struct fl_proc_ident;
-
-/* What a {"pod": {...}} object asks for. */
-struct fl_pod_sel {
-	char *namespace;
-	char *name;	 /* one pod by name, or NULL */
-	char *labels;	 /* label selector "app=cart,tier=web", or NULL */
-	char *container; /* one container by name, or NULL: all of the pod's containers */
-	cJSON *record;	 /* fl_pod_record of the last resolve, for the undo record */
-	char **uids;	 /* only these pods (the controller's pick across nodes), or NULL */
-	size_t nuids;
-};
-
-/*
- * Grammar (inside a target; `path` is the JSON path of the object):
- *   pod := { "namespace": dns-label, ("name": pod-name | "labels": {key: value, ...}),
- *            ["container": name], ["uids": [uuid, ...]] }
- * "uids" is what the controller adds after picking pods across all nodes by
- * count/percent (controller/kube_discovery.c): each agent keeps its own.
- */
-int fl_pod_sel_parse(const cJSON *pod, const char *path, struct fl_pod_sel *sel,
-		     struct fl_error *err) FL_WUR;
-/* Free what the selection holds; NULL is fine. */
-void fl_pod_sel_done(struct fl_pod_sel *sel);
-/* "pod=shop/app=cart container=web". */
-int fl_pod_sel_describe(const struct fl_pod_sel *sel, struct fl_buf *out) FL_WUR;
 
 /*
  * The source of pods scheduled on this node: list pods of namespace `ns`
@@ -72,16 +47,14 @@ int fl_pod_sel_pods(const struct fl_pod_sel *sel, struct fl_kube_pod_list *out,
 
 /*
  * The processes of the pods the selection names on this node, sorted by PID:
- * with pick (enum fl_proc_pick) count or percent, that many *pods* are chosen
+ * with a pick (core/rng.h) of count or percent, that many *pods* are chosen
  * first, sorted by namespace/name and sampled with a fl_rng seeded by `seed`,
  * as Chaos Mesh's fixed / fixed-percent modes do.
  */
-int fl_pod_sel_resolve(const struct fl_pod_sel *sel, int pick, unsigned long count, double percent,
-		       uint64_t seed, struct fl_proc_ident **out, size_t *n,
-		       struct fl_error *err) FL_WUR;
-/* Pick count (or percent) of the pods with a seeded fl_rng; the list keeps only those. */
-int fl_pod_pick(struct fl_kube_pod_list *pods, int pick, unsigned long count, double percent,
-		uint64_t seed) FL_WUR;
+int fl_pod_sel_resolve(const struct fl_pod_sel *sel, const struct fl_pick *pick, uint64_t seed,
+		       struct fl_proc_ident **out, size_t *n, struct fl_error *err) FL_WUR;
+/* Sort the pods by namespace/name, pick some (fl_pick_shuffle); the list keeps only those. */
+int fl_pod_pick(struct fl_kube_pod_list *pods, const struct fl_pick *pick, uint64_t seed) FL_WUR;
 
 /*
  * Which pod (by UID) and container a /proc/PID/cgroup text puts a process in.
@@ -106,13 +79,6 @@ int fl_pod_pids(const struct fl_kube_pod_list *pods, const char *container,
 int fl_pod_netns(const struct fl_kube_pod *pod, char *path, size_t len,
 		 struct fl_proc_ident *holder, struct fl_error *err) FL_WUR;
 
-/*
- * A network fault's {"pod": {...}} (faults/nl_target.c): the one pod it names on
- * this node -> the /proc/PID/ns/net path of its sandbox, into netns.
- */
-int fl_pod_target_netns(const cJSON *pod, const char *path, char *netns, size_t len,
-			struct fl_error *err) FL_WUR;
-
 /* At most this many pods per node for one network fault (fl_pod_target_netns_all). */
 #define FL_POD_NETNS_MAX 64
 
@@ -125,8 +91,9 @@ struct fl_pod_netns_ent {
 /*
  * Every pod a network fault's {"pod": {...}} names on this node (at most
  * FL_POD_NETNS_MAX, else -E2BIG), sorted by namespace/name, each with its
- * sandbox's netns path. Errors as fl_pod_target_netns's; a pod whose namespace
- * cannot be found is named in the message. Caller frees *out.
+ * sandbox's netns path: -ENOTSUP without a lister, -ESRCH when none runs
+ * here; a pod whose namespace cannot be found is named in the message.
+ * Caller frees *out.
  */
 int fl_pod_target_netns_all(const cJSON *pod, const char *path, struct fl_pod_netns_ent **out,
 			    size_t *n, struct fl_error *err) FL_WUR;

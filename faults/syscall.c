@@ -1,24 +1,9 @@
 /*
  * Fault kind `syscall`: arm the preload shim's rule table of running
  * processes (those started with libfaultline-preload.so register
- * /dev/shm/faultline-<pid>), or launch a command under the shim with a
- * table of its own (faults/syscall_launch.h).
- *
- *   target: {"pid": 1234} | {"pids": [1234, 1235]}
- *         | {"pod": {...}, ["count": N | "percent": P], ["seed": S]}
- *           (faults/pod_select.h: the shimmed processes of the pods on this node,
- *            their tables reached through /proc/PID/root as the container's
- *            PID namespace names them; processes without a table are skipped)
- *         | {"command": ["/path/prog", "arg"], "env": {...}, "cwd": "/dir",
- *            "output": "/file", "on_revert": "stop" | "keep"}
- *   params: {"rules": ["write:EIO:p=0.1", "connect:delay=200ms:port=5432"], "seed": 7,
- *            "mode": "shim" | "seccomp"}
- *
- * "seccomp" (a command only): the command runs under a seccomp filter instead
- * of the shim, rules name syscalls, and the agent supervises its user
- * notifications (faults/syscall_launch.h). Tables armed by the agent carry
- * the lease as their own deadline (renew moves it), so they lapse even if
- * the agent dies for good.
+ * /dev/shm/faultline-<pid>), or launch a command under the shim or a
+ * seccomp filter (faults/syscall_launch.h). The grammar and describe:
+ * faults/spec/syscall.c.
  *
  * The undo record names the tables; revert disarms them (a table whose
  * process has exited is already gone, which counts as reverted). For a
@@ -39,227 +24,22 @@
 #include "faults/pod_select.h"
 #include "faults/proc_select.h"
 #include "faults/seccomp.h"
+#include "faults/spec/syscall.h"
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
 
-#define SYSCALL_PIDS_MAX 64
-
-struct syscall_spec {
-	int pids[SYSCALL_PIDS_MAX];
-	size_t npids;
-	bool single;	/* given as "pid", not "pids": for error paths */
-	bool has_start; /* "start" with "pid": the process must have started then */
-	uint64_t start;
-	struct fl_preload_rule rules[FL_SHM_RULES_MAX];
-	char texts[FL_SHM_RULES_MAX][FL_RULE_TEXT_MAX];
-	size_t nrules;
-	bool have_seed;
-	uint64_t seed;
-	struct fl_launch *launch; /* the command form; NULL for pids */
-	struct fl_proc_sel *pod;  /* the pod form (selector, pick, seed), or NULL */
-	bool seccomp;		  /* params.mode "seccomp": rules name syscalls */
-};
-
-static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error *err)
-{
-	/* Range first: converting 1e56 to int is undefined behaviour. */
-	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > INT_MAX ||
-	    v->valuedouble != (double)(int)v->valuedouble)
-		return fl_error_set(err, -EINVAL, path,
-				    "expected a process id (a positive integer)");
-	*out = (int)v->valuedouble;
-	return 0;
-}
-
+/*
+ * The spec, and for the seccomp mode what only this kernel can say: every
+ * rule's syscall resolves, and p=/when= rules can be supervised.
+ */
 static int syscall_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
 {
-	struct syscall_spec *s = NULL;
-	const cJSON *it, *rules;
-	char path[FL_ERROR_PATH_MAX];
-	int rc;
+	struct syscall_spec *s;
+	int rc = fl_syscall_parse(target, params, out, err);
 
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	if (!cJSON_IsObject(target)) {
-		rc = fl_error_set(
-		    err, -EINVAL, "$.target",
-		    "expected {\"pid\": N}, {\"pids\": [...]} or {\"command\": [...]}");
-		goto out;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(target, "command")) {
-		if (cJSON_GetObjectItemCaseSensitive(target, "pid") ||
-		    cJSON_GetObjectItemCaseSensitive(target, "pids")) {
-			rc = fl_error_set(err, -EINVAL, "$.target",
-					  "give a command or processes, not both");
-			goto out;
-		}
-		if ((rc = fl_launch_parse(target, &s->launch, err)) < 0)
-			goto out;
-	}
-	cJSON_ArrayForEach(it, target)
-	{
-		if (s->launch)
-			break;
-		if (!strcmp(it->string, "pod") || !strcmp(it->string, "count") ||
-		    !strcmp(it->string, "percent") || !strcmp(it->string, "seed") ||
-		    !strcmp(it->string, "all")) {
-			/* A pod target with its pick and seed, exactly as kill and pause read it.
-			 */
-			if (s->pod)
-				continue;
-			s->pod = calloc(1, sizeof(*s->pod));
-			if (!s->pod) {
-				rc = fl_error_set(err, -ENOMEM, "", "out of memory");
-				goto out;
-			}
-			if ((rc = fl_proc_sel_parse(target, NULL, s->pod, err)) < 0)
-				goto out;
-			if (s->pod->by != FL_PROC_BY_POD) {
-				rc = fl_error_set(err, -EINVAL, "$.target",
-						  "count/percent pick pods: give \"pod\" too");
-				goto out;
-			}
-			/* fl_proc_sel_parse refused "pid" beside "pod"; "pids" is ours. */
-			if (cJSON_GetObjectItemCaseSensitive(target, "pids")) {
-				rc = fl_error_set(err, -EINVAL, "$.target",
-						  "give pods or process ids, not both");
-				goto out;
-			}
-			break;
-		} else if (!strcmp(it->string, "pid")) {
-			if (s->npids) {
-				rc = fl_error_set(err, -EINVAL, "$.target",
-						  "give pid or pids, not both");
-				goto out;
-			}
-			if ((rc = parse_pid(it, "$.target.pid", &s->pids[0], err)) < 0)
-				goto out;
-			s->npids = 1;
-			s->single = true;
-		} else if (!strcmp(it->string, "start")) {
-			if (fl_json_get_u64(it, &s->start) < 0) {
-				rc = fl_error_set(err, -EINVAL, "$.target.start",
-						  "expected the process's start time: field 22 of "
-						  "/proc/PID/stat (an unsigned integer)");
-				goto out;
-			}
-			s->has_start = true;
-		} else if (!strcmp(it->string, "pids")) {
-			const cJSON *p;
-			size_t i = 0;
-
-			if (s->npids || !cJSON_IsArray(it) || !cJSON_GetArraySize(it)) {
-				rc = fl_error_set(
-				    err, -EINVAL, "$.target.pids",
-				    "expected a non-empty list of process ids (and no pid)");
-				goto out;
-			}
-			cJSON_ArrayForEach(p, it)
-			{
-				if (i == SYSCALL_PIDS_MAX) {
-					rc = fl_error_set(err, -E2BIG, "$.target.pids",
-							  "at most %d processes", SYSCALL_PIDS_MAX);
-					goto out;
-				}
-				snprintf(path, sizeof(path), "$.target.pids[%zu]", i);
-				if ((rc = parse_pid(p, path, &s->pids[i], err)) < 0)
-					goto out;
-				i++;
-			}
-			s->npids = i;
-		} else {
-			snprintf(path, sizeof(path), "$.target.%s", it->string);
-			rc = fl_error_set(err, -EINVAL, path, "unknown field");
-			goto out;
-		}
-	}
-	if (s->has_start && (!s->single || s->pod)) {
-		rc = fl_error_set(
-		    err, -EINVAL, "$.target.start",
-		    "\"start\" pins the process a \"pid\" names: give it with \"pid\"");
-		goto out;
-	}
-	if (!s->npids && !s->launch && !s->pod) {
-		rc = fl_error_set(err, -EINVAL, "$.target",
-				  "expected {\"pid\": N}, {\"pids\": [...]} or {\"pod\": {...}}");
-		goto out;
-	}
-	if (!cJSON_IsObject(params)) {
-		rc = fl_error_set(err, -EINVAL, "$.params", "expected {\"rules\": [...]}");
-		goto out;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(params, "mode");
-	if (it) {
-		if (!cJSON_IsString(it) ||
-		    (strcmp(it->valuestring, "shim") && strcmp(it->valuestring, "seccomp"))) {
-			rc = fl_error_set(err, -EINVAL, "$.params.mode",
-					  "expected \"shim\" or \"seccomp\"");
-			goto out;
-		}
-		s->seccomp = !strcmp(it->valuestring, "seccomp");
-	}
-	if (s->seccomp && !s->launch) {
-		rc = fl_error_set(err, -EINVAL, "$.params.mode",
-				  "the seccomp mode needs a command the agent launches "
-				  "(a filter cannot be added to a running process)");
-		goto out;
-	}
-	if (s->seccomp && s->launch->keep) {
-		rc = fl_error_set(err, -EINVAL, "$.target.on_revert",
-				  "\"keep\" is not possible in the seccomp mode: a filter cannot "
-				  "be removed, and without the agent its calls would fail");
-		goto out;
-	}
-	if (s->launch)
-		s->launch->seccomp = s->seccomp;
-	cJSON_ArrayForEach(it, params)
-	{
-		if (!strcmp(it->string, "mode")) {
-			continue;
-		} else if (!strcmp(it->string, "seed")) {
-			if (!cJSON_IsNumber(it) || it->valuedouble < 0 ||
-			    it->valuedouble > 9.0e15) {
-				rc = fl_error_set(err, -EINVAL, "$.params.seed",
-						  "expected a non-negative integer");
-				goto out;
-			}
-			s->seed = (uint64_t)it->valuedouble;
-			s->have_seed = true;
-		} else if (strcmp(it->string, "rules")) {
-			snprintf(path, sizeof(path), "$.params.%s", it->string);
-			rc = fl_error_set(err, -EINVAL, path, "unknown field");
-			goto out;
-		}
-	}
-	rules = cJSON_GetObjectItemCaseSensitive(params, "rules");
-	if (!cJSON_IsArray(rules) || !cJSON_GetArraySize(rules)) {
-		rc = fl_error_set(err, -EINVAL, "$.params.rules",
-				  "expected a non-empty list of rules like \"write:EIO:p=0.1\"");
-		goto out;
-	}
-	cJSON_ArrayForEach(it, rules)
-	{
-		snprintf(path, sizeof(path), "$.params.rules[%zu]", s->nrules);
-		if (s->nrules == FL_SHM_RULES_MAX) {
-			rc = fl_error_set(err, -E2BIG, "$.params.rules", "at most %u rules",
-					  FL_SHM_RULES_MAX);
-			goto out;
-		}
-		if (!cJSON_IsString(it)) {
-			rc = fl_error_set(err, -EINVAL, path, "expected a rule string");
-			goto out;
-		}
-		rc = fl_preload_rule_parse(it->valuestring, s->seccomp ? FL_RULE_PARSE_SYSCALL : 0,
-					   &s->rules[s->nrules], err);
-		if (rc < 0) {
-			/* Keep the parser's message, add where it came from. */
-			snprintf(err->path, sizeof(err->path), "%s", path);
-			goto out;
-		}
-		snprintf(s->texts[s->nrules], FL_RULE_TEXT_MAX, "%s", it->valuestring);
-		s->nrules++;
-	}
+	if (rc < 0)
+		return rc;
+	s = *out;
 	if (s->seccomp) {
 		/* Checked against this kernel now; the plan is made at apply, with the seed. */
 		struct fl_seccomp_plan *sp = NULL;
@@ -277,19 +57,10 @@ static int syscall_parse(const cJSON *target, const cJSON *params, void **out, s
 		fl_seccomp_plan_free(sp);
 		if (rc < 0) {
 			snprintf(err->path, sizeof(err->path), "$.params.rules");
-			goto out;
+			fl_syscall_free(s);
+			*out = NULL;
 		}
 	}
-	*out = s;
-	s = NULL;
-	rc = 0;
-out:
-	if (s) {
-		fl_launch_free(s->launch);
-		fl_proc_sel_done(s->pod);
-		free(s->pod);
-	}
-	free(s);
 	return rc;
 }
 
@@ -387,11 +158,10 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 {
 	struct fl_proc_ident *v = NULL;
 	size_t n = 0, armed = 0, busy = 0;
-	uint64_t seed = s->pod->has_seed ? s->pod->seed : ctx ? ctx->seed : 0;
+	uint64_t seed = s->pod->pick.has_seed ? s->pod->pick.seed : ctx ? ctx->seed : 0;
 	int rc;
 
-	rc = fl_pod_sel_resolve(s->pod->pod, (int)s->pod->pick, s->pod->count, s->pod->percent,
-				seed, &v, &n, err);
+	rc = fl_pod_sel_resolve(s->pod->pod, &s->pod->pick, seed, &v, &n, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -459,7 +229,7 @@ static int plan_pod(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSO
 		    n);
 		goto out;
 	}
-	if (s->pod->pick != FL_PROC_PICK_ALL) {
+	if (s->pod->pick.mode != FL_PICK_ALL) {
 		char b[24];
 
 		snprintf(b, sizeof(b), "%llu", (unsigned long long)seed);
@@ -834,32 +604,6 @@ static int syscall_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl
 	return 0;
 }
 
-static int syscall_describe(const void *spec, struct fl_buf *out)
-{
-	const struct syscall_spec *s = spec;
-	int rc;
-
-	if (s->launch) {
-		rc = fl_buf_printf(out, "syscall faults (%s) on a launched command:",
-				   s->seccomp ? "seccomp filter" : "shim");
-		for (size_t i = 0; i < s->launch->argc && i < 8 && rc == 0; i++)
-			rc = fl_buf_printf(out, " %.200s", s->launch->argv[i]);
-		if (rc == 0 && s->launch->argc > 8)
-			rc = fl_buf_printf(out, " ...");
-	} else if (s->pod) {
-		rc = fl_buf_printf(out, "syscall faults on the shimmed processes of ");
-		if (rc == 0)
-			rc = fl_pod_sel_describe(s->pod->pod, out);
-	} else {
-		rc = fl_buf_printf(out, "syscall faults on pid");
-	}
-	for (size_t i = 0; i < s->npids && rc == 0; i++)
-		rc = fl_buf_printf(out, "%s %d", i ? "," : "", s->pids[i]);
-	for (size_t i = 0; i < s->nrules && rc == 0; i++)
-		rc = fl_buf_printf(out, "%s%s", i ? "; " : ": ", s->texts[i]);
-	return rc;
-}
-
 static bool syscall_available(char *why, size_t whylen)
 {
 	if (access("/dev/shm", W_OK) == 0)
@@ -868,27 +612,15 @@ static bool syscall_available(char *why, size_t whylen)
 	return false;
 }
 
-static void syscall_free(void *spec)
-{
-	struct syscall_spec *s = spec;
-
-	if (s) {
-		fl_launch_free(s->launch);
-		fl_proc_sel_done(s->pod);
-		free(s->pod);
-	}
-	free(spec);
-}
-
 const struct fl_fault_ops fl_fault_syscall = {
     .kind = "syscall",
-    .family = FL_FAULT_FAMILY_SYSCALL,
+    .spec = &fl_fault_spec_syscall,
     .parse = syscall_parse,
     .plan = syscall_plan,
     .apply = syscall_apply,
     .revert = syscall_revert,
     .renew = syscall_renew,
-    .describe = syscall_describe,
+    .describe = fl_syscall_describe,
     .available = syscall_available,
-    .free = syscall_free,
+    .free = fl_syscall_free,
 };

@@ -2,14 +2,7 @@
  * The command form of the `syscall` fault kind: a command the agent launches
  * under the preload shim with a rule table of its own, and stops again when
  * the fault ends. Internal to faults/syscall.c (not a fault kind of its own).
- *
- *   target := { "command": [path, arg...]            path: absolute, or a name found in PATH
- *              [, "env": { NAME: "value", ... }]     added to the agent's environment
- *              [, "cwd": "/abs/dir"]                 default: the agent's
- *              [, "output": "/abs/file"]             stdout+stderr appended there (a regular
- *                                                    file, opened by the agent without
- *                                                    blocking); default /dev/null
- *              [, "on_revert": "stop" | "keep"] }    default "stop"
+ * The target's grammar and struct fl_launch: faults/spec/launch.h.
  */
 #ifndef FL_FAULTS_SYSCALL_LAUNCH_H
 #define FL_FAULTS_SYSCALL_LAUNCH_H
@@ -26,32 +19,8 @@
 #include "faults/fault.h"
 #include "faults/proc_select.h"
 #include "faults/seccomp.h"
+#include "faults/spec/launch.h"
 
-#define FL_LAUNCH_ARGS_MAX    256  /* argv entries */
-#define FL_LAUNCH_ARG_LEN_MAX 4096 /* bytes per argument or env value */
-#define FL_LAUNCH_ENV_MAX     64   /* env entries */
-#define FL_LAUNCH_GRACE_MS    2000 /* SIGTERM -> SIGKILL on revert */
-
-struct fl_launch {
-	char path[PATH_MAX]; /* resolved by fl_launch_resolve(): absolute */
-	char **argv;	     /* NULL-terminated */
-	size_t argc;
-	char **env; /* "NAME=value", NULL-terminated */
-	size_t nenv;
-	char cwd[PATH_MAX];    /* "" = the agent's */
-	char output[PATH_MAX]; /* "" = /dev/null */
-	bool keep;	       /* on revert: leave it running (default: stop it) */
-	char lib[PATH_MAX];    /* the shim, found by fl_launch_resolve() */
-	bool seccomp;	       /* under a seccomp filter, not the shim (params.mode) */
-	/* The policy confines output (fl_fault_ctx.allow_command): opened beneath this. */
-	int out_dir;	     /* -1: output is opened by its path, in the child */
-	const char *out_rel; /* output's path below out_dir */
-};
-
-/* Parse the target object above; errors carry $.target.* paths. */
-int fl_launch_parse(const cJSON *target, struct fl_launch **out, struct fl_error *err) FL_WUR;
-/* Free; NULL is fine. */
-void fl_launch_free(struct fl_launch *l);
 /*
  * Plan time: find the program (PATH lookup), check cwd and the shim library,
  * ask ctx's command policy. Reads the system, changes nothing.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "agent/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

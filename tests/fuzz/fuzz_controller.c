@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "controller/agent_client.h"
+#include "controller/inventory.h"
 #include "controller/kube_discovery.h"
 #include "core/kube.h"
 

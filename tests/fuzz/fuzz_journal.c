@@ -265,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(dfd);
 	(void)fl_agent_reconcile(a);
-	list = fl_agent_list(a);
+	list = fl_agent_list(a, NULL);
 	cJSON_Delete(list);
 	fl_buf_init(&out, 1 << 20);
 	sink += fl_agent_metrics(a, &out);

@@ -2,6 +2,7 @@
 # The agent's threads under ThreadSanitizer. Builds build-tsan/ with clang-14
 # and -fsanitize=thread (every library, the agent and the test programs), runs
 # the tests that run the agent (CTest agent.*, kube.pods, preload.agent) against it,
+# (the hardening cases too: reverts on worker threads, a thread per connection)
 # and collects every report (TSAN_OPTIONS log_path) from the agent processes
 # and the tests. Exit 0 only when the tests pass and there is no report.
 #   tests/hardening/tsan.sh [CTEST_REGEX]
@@ -11,7 +12,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${TSAN_BUILD_DIR:-$top/build-tsan}
-regex=${1:-'^(agent\.(apply_revert|auth|lease|crash_reconcile|bad_input|policy_limits|tls|lost_answer|kill_cgroup|fanout\.)|kube\.pods|preload\.agent)'}
+regex=${1:-'^(agent\.(apply_revert|auth|lease|crash_reconcile|bad_input|policy_limits|tls|lost_answer|kill_cgroup|fanout\.|hardening\.(state_dir|journal|hygiene|contract|locking))|kube\.pods|preload\.agent)'}
 cc=${TSAN_CC:-clang-14}
 
 if ! command -v "$cc" >/dev/null; then

@@ -23,7 +23,9 @@
 	X(preload_rules)                                                                           \
 	X(kube)                                                                                    \
 	X(yaml)                                                                                    \
-	X(slo)
+	X(slo)                                                                                     \
+	X(fault_spec)                                                                              \
+	X(pick)
 
 #define DECLARE(n) extern Suite *fl_suite_##n(void) __attribute__((weak));
 FL_SUITES(DECLARE)

@@ -19,6 +19,7 @@
 #include "agent/config.h"
 #include "agent/journal.h"
 #include "agent/log.h"
+#include "agent/policy.h"
 #include "agent/preload.h"
 #include "core/api.h"
 #include "faults/fault.h"
@@ -128,6 +129,121 @@ START_TEST(fault_req_roundtrip_and_errors)
 }
 END_TEST
 
+/* Strings that C would read shorter than JSON meant, and text that is not UTF-8. */
+START_TEST(json_hygiene_table)
+{
+	static const struct {
+		const char *body;
+		size_t len; /* 0: strlen */
+		const char *path;
+		const char *msg;
+	} cases[] = {
+	    {"{\"id\":\"ok\\u0000/../x\"}", 0, "$.id", "NUL"},
+	    {"{\"a\":{\"b\":[\"x\",\"y\\u0000z\"]}}", 0, "$.a.b[1]", "NUL"},
+	    {"{\"k\\u0000ey\":1}", 0, "$.k", "NUL"},
+	    {"\"top\\u0000\"", 0, "$", "NUL"},
+	    {"{\"a\":\"tab\there\"}", 0, "$.a", "control character"},
+	    {"{\"a\":\"\xff\"}", 0, "$", "invalid UTF-8 at byte 6"},
+	    {"{\"a\":\"\xc0\xaf\"}", 0, "$", "invalid UTF-8"},	       /* overlong '/' */
+	    {"{\"a\":\"\xed\xa0\x80\"}", 0, "$", "invalid UTF-8"},     /* a surrogate */
+	    {"{\"a\":\"\xf4\x90\x80\x80\"}", 0, "$", "invalid UTF-8"}, /* beyond U+10FFFF */
+	    {"{\"a\":\"\xe2\x82\"}", 0, "$", "invalid UTF-8"},	       /* cut short */
+	};
+	static const char *const fine[] = {
+	    "{\"a\":\"\\\\u0000\"}",		     /* an escaped backslash, then text */
+	    "{\"a\":\"\\u0001\",\"b\":\"\\u00e9\"}", /* other escapes are what they say */
+	    "{\"a\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}",
+	    "{\"a\":[\"x\",{\"y\":\"z\"}],\"b\":\"\\\"\"}",
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(cases); i++) {
+		struct fl_error err;
+		cJSON *j = NULL;
+		size_t n = cases[i].len ? cases[i].len : strlen(cases[i].body);
+
+		fl_error_init(&err);
+		ck_assert_msg(fl_api_json_parse(cases[i].body, n, &j, &err) == -EINVAL, "case %zu",
+			      i);
+		ck_assert_msg(!strcmp(err.path, cases[i].path), "case %zu: path %s", i, err.path);
+		ck_assert_msg(strstr(err.msg, cases[i].msg), "case %zu: %s", i, err.msg);
+		ck_assert_ptr_null(j);
+	}
+	for (size_t i = 0; i < FL_ARRAY_SIZE(fine); i++) {
+		struct fl_error err;
+		cJSON *j = NULL;
+
+		ck_assert_msg(fl_api_json_parse(fine[i], strlen(fine[i]), &j, &err) == 0,
+			      "fine %zu: %s: %s", i, err.path, err.msg);
+		cJSON_Delete(j);
+	}
+}
+END_TEST
+
+START_TEST(query_table)
+{
+	static const char *const args[] = {"dry_run", "experiment", "all", NULL};
+	static const struct {
+		const char *q;
+		const char *path; /* NULL: accepted */
+		const char *msg;
+	} cases[] = {
+	    {"", NULL, NULL},
+	    {"dry_run=1", NULL, NULL},
+	    {"experiment=run-42&all=true", NULL, NULL},
+	    {"experiment=a%2Fb", NULL, NULL},
+	    {"dry_run", NULL, NULL},
+	    {"dry_run=", NULL, NULL},
+	    {"dry_run=0&dry_run=1", "?dry_run", "duplicate query parameter \"dry_run\""},
+	    {"foo=1", "?foo", "unknown query parameter \"foo\""},
+	    {"all=true&foo", "?foo", "unknown"},
+	    {"&", "?", "empty query parameter"},
+	    {"all=true&", "?", "empty query parameter"},
+	    {"=1", "?", "name"},
+	    {"a%41=1", "?", "name"},
+	    {"dry_run=%00", "?dry_run", "NUL or control"},
+	    {"experiment=a%0ab", "?experiment", "NUL or control"},
+	    {"experiment=%zz", "?experiment", "bad %-escape"},
+	    {"experiment=%4", "?experiment", "bad %-escape"},
+	    {"experiment=a b", "?experiment", "must be %-encoded"},
+	    {"experiment=a#b", "?experiment", "must be %-encoded"},
+	    {"experiment=%ff", "?experiment", "invalid UTF-8"},
+	    {"experiment=%c3%a9", NULL, NULL},
+	    {"abcdefghijklmnopqrstuvwxyz0123456=1", "?", "name"},
+	};
+	struct fl_api_query q;
+	struct fl_error err;
+	char big[600];
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(cases); i++) {
+		int r;
+
+		fl_error_init(&err);
+		r = fl_api_query_parse(cases[i].q, strlen(cases[i].q), args, &q, &err);
+		if (!cases[i].path) {
+			ck_assert_msg(r == 0, "case %zu (%s): %s", i, cases[i].q, err.msg);
+			continue;
+		}
+		ck_assert_msg(r == -EINVAL, "case %zu (%s) accepted", i, cases[i].q);
+		ck_assert_msg(!strcmp(err.path, cases[i].path), "case %zu: path %s", i, err.path);
+		ck_assert_msg(strstr(err.msg, cases[i].msg), "case %zu: %s", i, err.msg);
+	}
+	ck_assert_int_eq(fl_api_query_parse("experiment=a%2Fb&dry_run", 24, args, &q, &err), 0);
+	ck_assert_str_eq(fl_api_query_get(&q, "experiment"), "a/b");
+	ck_assert_str_eq(fl_api_query_get(&q, "dry_run"), "");
+	ck_assert_ptr_null(fl_api_query_get(&q, "all"));
+	/* No parameter at all for a route that takes none; values have a cap. */
+	ck_assert_int_eq(fl_api_query_parse("x=1", 3, NULL, &q, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "?x");
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "experiment=", 11);
+	ck_assert_int_eq(fl_api_query_parse(big, sizeof(big), args, &q, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "over 256 bytes"));
+	/* Not NUL-terminated: only len bytes count. */
+	ck_assert_int_eq(fl_api_query_parse("all=truefoo=1", 8, args, &q, &err), 0);
+	ck_assert_str_eq(fl_api_query_get(&q, "all"), "true");
+}
+END_TEST
+
 START_TEST(http_status_mapping)
 {
 	const char *n;
@@ -144,7 +260,9 @@ START_TEST(http_status_mapping)
 	ck_assert_int_eq(fl_agent_http_status(-ENOSPC, &n), 429); /* max_live_faults */
 	ck_assert_str_eq(n, "limit_reached");
 	ck_assert_int_eq(fl_agent_http_status(-EOPNOTSUPP, &n), 501);
-	ck_assert_int_eq(fl_agent_http_status(-EIO, &n), 500);
+	ck_assert_int_eq(fl_agent_http_status(-EIO, &n), 500); /* a revert failed */
+	ck_assert_int_eq(fl_agent_http_status(-ESHUTDOWN, &n), 503);
+	ck_assert_str_eq(n, "stopping");
 }
 END_TEST
 
@@ -369,11 +487,12 @@ START_TEST(policy_builtin_refusals)
 }
 END_TEST
 
-static void count_cb(const char *id, const cJSON *rec, void *opaque)
+static void count_cb(const char *id, const cJSON *rec, const char *why, void *opaque)
 {
 	int *n = opaque;
 
 	(void)id;
+	(void)why;
 	if (rec)
 		(*n)++;
 }
@@ -456,14 +575,28 @@ START_TEST(table_apply_lease_reconcile)
 	cJSON_Delete(resp);
 	ck_assert_int_eq(fl_agent_apply(a, &req, &resp, &err), -EEXIST);
 	fl_api_fault_req_done(&req);
-	list = fl_agent_list(a);
+	list = fl_agent_list(a, NULL);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(list, "faults")), 1);
 	cJSON_Delete(list);
 	/* The lease thread reverts at the deadline. */
 	ck_assert_int_eq(wait_state(child, 'S', 1000), 'S');
-	list = fl_agent_list(a);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(list, "faults")), 0);
-	cJSON_Delete(list);
+	/* Resumed: the revert still removes the record, and the entry says so meanwhile. */
+	for (int i = 0;; i++) {
+		cJSON *fs;
+
+		list = fl_agent_list(a, NULL);
+		fs = cJSON_GetObjectItem(list, "faults");
+		if (cJSON_GetArraySize(fs) == 0) {
+			cJSON_Delete(list);
+			break;
+		}
+		ck_assert_str_eq(
+		    cJSON_GetObjectItem(cJSON_GetArrayItem(fs, 0), "state")->valuestring,
+		    "reverting");
+		cJSON_Delete(list);
+		ck_assert_int_lt(i, 1000);
+		usleep(1000);
+	}
 	ck_assert_int_eq(fl_agent_revert(a, "t1", &resp, &err), 0); /* idempotent */
 	cJSON_Delete(resp);
 	ck_assert_int_eq(fl_agent_revert(a, "never", &resp, &err), -ENOENT);
@@ -623,6 +756,8 @@ Suite *fl_suite_agent_api(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, fault_req_table);
 	tcase_add_test(tc, fault_req_roundtrip_and_errors);
+	tcase_add_test(tc, json_hygiene_table);
+	tcase_add_test(tc, query_table);
 	tcase_add_test(tc, http_status_mapping);
 	tcase_add_test(tc, config_parse);
 	tcase_add_test(tc, config_output_dirs);

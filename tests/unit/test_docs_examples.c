@@ -1,6 +1,7 @@
 /*
- * Every ```json block of docs/experiment-format.md goes through the parser,
- * so the documentation cannot drift from it. A block may be preceded by a
+ * Every ```json block of docs/experiment-format.md goes through the parser
+ * and the fault kinds' own checks (fl_fault_validate, as `faultline validate`
+ * runs them), so the documentation cannot drift from either. A block may be preceded by a
  * marker line:
  *   <!-- probe -->          one steady-state probe (wrapped into an experiment)
  *   <!-- activity -->       one method activity (wrapped into an experiment)
@@ -8,10 +9,12 @@
  * Unmarked blocks are whole experiments that must be accepted.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/provider_fault.h"
 #include "experiments/experiment.h"
 
 #define DOC FL_SOURCE_DIR "/docs/experiment-format.md"
@@ -68,6 +71,12 @@ static void check_block(enum kind k, const char *path, const char *block, unsign
 		break;
 	}
 	r = fl_experiment_parse(json, strlen(json), NULL, &e, &errs);
+	/* Faults as `faultline validate` checks them: each kind's own parser. */
+	if (r == 0 && fl_fault_validate(e, &errs) < 0) {
+		fl_experiment_free(e);
+		e = NULL;
+		r = -EINVAL;
+	}
 	got[0] = '\0';
 	for (size_t i = 0; i < errs.n && o < sizeof(got); i++)
 		o += (size_t)snprintf(got + o, sizeof(got) - o, "\n    %s: %s", errs.v[i].path,

@@ -585,7 +585,8 @@ START_TEST(pod_pick_seeded)
 		/* The API's order differs between the rounds; the pick must not. */
 		for (int i = 0; i < 8; i++)
 			add_pod(&l, "shop", names[round ? 7 - i : i]);
-		ck_assert_int_eq(fl_pod_pick(&l, FL_PROC_PICK_COUNT, 3, 0, 42), 0);
+		ck_assert_int_eq(
+		    fl_pod_pick(&l, &(struct fl_pick){.mode = FL_PICK_COUNT, .count = 3}, 42), 0);
 		ck_assert_uint_eq(l.n, 3);
 		for (size_t i = 0; i < l.n; i++) {
 			if (round == 0)
@@ -604,9 +605,11 @@ START_TEST(pod_pick_seeded)
 			snprintf(n, sizeof(n), "p%d", i);
 			add_pod(&l, "shop", n);
 		}
-		ck_assert_int_eq(fl_pod_pick(&l, FL_PROC_PICK_PERCENT, 0, 25, 1), 0);
+		ck_assert_int_eq(
+		    fl_pod_pick(&l, &(struct fl_pick){.mode = FL_PICK_PERCENT, .percent = 25}, 1),
+		    0);
 		ck_assert_uint_eq(l.n, 3); /* ceil(2.5) */
-		ck_assert_int_eq(fl_pod_pick(&l, FL_PROC_PICK_ALL, 0, 0, 1), 0);
+		ck_assert_int_eq(fl_pod_pick(&l, &(struct fl_pick){.mode = FL_PICK_ALL}, 1), 0);
 		ck_assert_uint_eq(l.n, 3);
 		fl_kube_pod_list_done(&l);
 	}

@@ -18,7 +18,7 @@
 #include <curl/curl.h>
 
 #include "controller/cmd_agents.h"
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 #include "harness.h"
 
 static const char *bin;

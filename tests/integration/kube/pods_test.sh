@@ -700,6 +700,15 @@ n_b=$(grep -c '"fault applied"' agent-b.log)
 grep -q '"pod_seed"' journal.json || fail "seed not recorded"
 echo "ok 7 discovery: 2 running agents of 3 pods, count=1 seed=11 across nodes, only node-a asked"
 
+# 7b. --dry picks the same pods as the run: the seed's pick, pinned, and only
+#     node-a's agent asked (before, each agent picked among its own node's pods).
+"$faultline" run --dry --agents inventory.json exp.json >dry.out 2>&1 || fail "dry run: $(cat dry.out)"
+grep -q "pods: picked across the cluster with seed 11" dry.out || fail "dry: no pod pick: $(cat dry.out)"
+grep -q "pod shop/cart-a@node-a" dry.out || fail "dry: another pod than the run's: $(cat dry.out)"
+grep -q "agent node-a: kill -STOP" dry.out || fail "dry: node-a not asked: $(cat dry.out)"
+! grep -q "agent node-b" dry.out || fail "dry: node-b asked, the run would not: $(cat dry.out)"
+echo "ok 7b dry run: the same pod pick as the run (seed 11), only node-a asked"
+
 # 8. every web container of the label: both nodes' agents, each pausing its own pods.
 cat >exp-all.json <<'EOF'
 {"title": "pause every cart web container",

@@ -10,8 +10,8 @@
  * runner calls after the method and the "after" hypothesis, before rollbacks,
  * and at once on abort or interrupt.
  */
-#ifndef FL_CONTROLLER_FAULT_PROVIDER_H
-#define FL_CONTROLLER_FAULT_PROVIDER_H
+#ifndef FL_CONTROLLER_PROVIDER_FAULT_H
+#define FL_CONTROLLER_PROVIDER_FAULT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +33,18 @@ struct fl_fault_session_opts {
 	uint64_t lease_ms; /* lease per request before renewal; 0: 15 s (tests shorten it) */
 };
 
+/*
+ * What only the fault kinds can check, offline (no agent, nothing run): for
+ * every `fault` activity, its kind is known, its target and params pass the
+ * kind's own parser (faults/spec.h) once the controller's own keys are taken
+ * out ("monkey"; for a network kind's pod target, count/percent/seed), and a
+ * kind that acts for a while (all but kill) has a duration; `running` probes'
+ * process targets likewise. Each problem goes into errs at its path in the
+ * experiment ("$.method[1].provider.params.signal"); -EINVAL when any.
+ * `faultline validate` and `faultline run` call it before anything runs.
+ */
+int fl_fault_validate(const struct fl_experiment *e, struct fl_errlist *errs) FL_WUR;
+
 /* Create a session for an experiment; starts nothing until the first apply (or pre-flight). */
 int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_session_opts *opts,
 			 struct fl_fault_session **out, struct fl_error *err) FL_WUR;
@@ -48,8 +60,11 @@ int fl_fault_session_apply(struct fl_fault_session *s, const struct fl_activity 
 /*
  * Dry run of one `fault` activity: each of its agents (the embedded one is
  * started if needed) parses and plans it and says what it would do
- * (POST /v1/faults?dry_run=1); nothing is applied anywhere. *out is
- * {"dry_run": true, "fault_id", "kind", "duration_ms", ["monkey_seed"], "agents": [
+ * (POST /v1/faults?dry_run=1); nothing is applied anywhere. The agents and
+ * the target are picked as fl_fault_session_apply picks them (monkey, pods
+ * across the cluster): with the same seeds, the same ones. *out is
+ * {"dry_run": true, "fault_id", "kind", "duration_ms", ["monkey_seed"],
+ *  ["pod_seed"], ["pods"], "agents": [
  *   {"agent", "status": 200, "description", "plan"} |
  *   {"agent", "status", "error", ["path"], ["code"]}]}.
  * An agent's refusal is in *out; a negative return means the agents could not be asked.

@@ -2,8 +2,9 @@
  * The `fault` provider: sends each fault activity to its agents over the
  * agent API, all-or-nothing, keeps long faults alive with lease renewals,
  * and reverts everything at the end. Without any agent configured it starts
- * the embedded default: a local faultline-agent on a private unix socket in
- * a private temp dir, with a one-time token, over the very same API.
+ * the embedded default (controller/embedded_agent.c) and uses the very same
+ * API. Before anything runs, it checks every fault offline with its kind's
+ * own parser (fl_fault_validate).
  *
  * Agents for an activity: its "agents" (inventory names or addresses), else
  * every agent of the --agents inventory, else the embedded agent.
@@ -13,37 +14,28 @@
  * the group picked with a seeded fl_rng, records the seed in the result, and
  * strips "monkey" from what the agents see.
  */
-#include "controller/fault_provider.h"
+#include "controller/provider_fault.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
-#include <limits.h>
-#include <math.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "controller/agent_client.h"
+#include "controller/embedded_agent.h"
+#include "controller/inventory.h"
 #include "controller/kube_discovery.h"
 #include "core/api.h"
 #include "core/duration.h"
 #include "core/rng.h"
+#include "faults/proc_select.h"
+#include "faults/spec.h"
 
 #define LEASE_MS	15000 /* ttl sent for long faults; renewed every LEASE_MS / 3 */
 #define CALL_TIMEOUT_MS 10000
-#define EMBED_WAIT_MS	10000
-#define EMBED_STOP_MS	10000
 #define EP_MAX		4096
 
 struct live_fault {
@@ -65,9 +57,8 @@ struct fl_fault_session {
 	struct fl_agent_client *client;
 	unsigned seq;
 
-	/* embedded agent */
-	pid_t embed_pid;
-	char embed_dir[64];
+	/* the embedded agent */
+	struct fl_embedded_agent embed;
 	ssize_t embed_ep; /* index into eps, -1 */
 
 	/* apply/revert/preflight may come from background-activity threads: one at a time */
@@ -86,322 +77,21 @@ struct fl_fault_session {
 	cJSON *notes; /* what agents said when reverting: [{"fault_id","agent","notes"}] */
 };
 
-/* ---- embedded agent ------------------------------------------------------------------ */
-
-static int find_agent_binary(const char *given, char *out, size_t len)
-{
-	static const char *const rel[] = {"faultline-agent", "../agent/faultline-agent",
-					  "../sbin/faultline-agent"};
-	char self[PATH_MAX], dir[PATH_MAX];
-	ssize_t n;
-
-	if (given) {
-		snprintf(out, len, "%s", given);
-		return access(out, X_OK) == 0 ? 0 : -errno;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	if (snprintf(dir, sizeof(dir), "%s", dirname(self)) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (snprintf(out, len, "%s/%s", dir, rel[i]) >= (int)len)
-			continue;
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	if (snprintf(out, len, "%s/faultline-agent", dir) >= (int)len)
-		return -ENAMETOOLONG;
-	return -ENOENT;
-}
-
-static void log_tail(const char *dir, char *buf, size_t len)
-{
-	char path[128], data[4096];
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "%s/agent.log", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (lseek(fd, 0, SEEK_END) > (off_t)sizeof(data) - 1)
-		lseek(fd, -(off_t)sizeof(data) + 1, SEEK_END);
-	else
-		lseek(fd, 0, SEEK_SET);
-	n = read(fd, data, sizeof(data) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	data[n] = '\0';
-	while (n > 0 && data[n - 1] == '\n')
-		data[--n] = '\0';
-	{
-		const char *last = strrchr(data, '\n') ? strrchr(data, '\n') + 1 : data;
-		size_t l = strlen(last);
-
-		if (l >= len)
-			l = len - 1;
-		memcpy(buf, last, l);
-		buf[l] = '\0';
-	}
-}
-
-static void rm_embed_dir(const char *dir)
-{
-	static const char *const files[] = {"token", "agent.sock", "agent.log", "state/agent.lock"};
-	char p[128];
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof(p), "%s/state/faults", dir);
-	rmdir(p); /* only when empty: a leftover record is kept for the operator */
-	snprintf(p, sizeof(p), "%s/state", dir);
-	rmdir(p);
-	rmdir(dir);
-}
-
-/* Whether the embedded agent's journal still holds a record (a fault it did not revert). */
-static bool embed_journal_left(const char *dir)
-{
-	char p[128];
-	struct dirent *de;
-	bool left = false;
-	DIR *d;
-
-	snprintf(p, sizeof(p), "%s/state/faults", dir);
-	d = opendir(p);
-	if (!d)
-		return false;
-	while (!left && (de = readdir(d)))
-		left = de->d_name[0] != '.';
-	closedir(d);
-	return left;
-}
-
-/*
- * Start the embedded faultline-agent: default signals, stdin/stdout on
- * /dev/null, stderr to its log, and its own process group, so a ^C at the
- * terminal reaches the controller, which reverts and then stops the agent in
- * order. Returns the pid, or -1 with errno from fork().
- */
-static pid_t embed_spawn(const char *bin, const char *listen, const char *tok, const char *state,
-			 const char *logp)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		setpgid(0, 0);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-		}
-		if (lf >= 0)
-			dup2(lf, 2);
-		execl(bin, bin, "--listen", listen, "--token-file", tok, "--state-dir", state,
-		      "--exit-with-parent", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/*
- * The embedded agent died with faults live (kill -9, OOM): its journal is in
- * a temp dir that no later run will open. Start an agent once more on the
- * same state dir: it reverts the journal at start (reconcile), then stops.
- */
-static void embed_reconcile(struct fl_fault_session *s)
-{
-	char bin[PATH_MAX], tok[128], state[128], logp[128], listen[160];
-	uint64_t end;
-	pid_t pid;
-
-	if (find_agent_binary(s->agent_binary, bin, sizeof(bin)) < 0)
-		return;
-	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
-	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
-	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
-	snprintf(listen, sizeof(listen), "unix:%s/agent.sock", s->embed_dir);
-	pid = embed_spawn(bin, listen, tok, state, logp);
-	if (pid < 0)
-		return;
-	/* Reconcile removes each record it reverts, before the agent serves. */
-	end = fl_now_mono_ms() + EMBED_WAIT_MS;
-	while (embed_journal_left(s->embed_dir) && fl_now_mono_ms() < end &&
-	       waitpid(pid, NULL, WNOHANG) == 0)
-		usleep(5000);
-	kill(pid, SIGTERM);
-	end = fl_now_mono_ms() + EMBED_STOP_MS;
-	for (;;) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-
-		if (r == pid || (r < 0 && errno != EINTR))
-			break;
-		if (fl_now_mono_ms() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			break;
-		}
-		usleep(2000);
-	}
-}
-
-static int embed_stop(struct fl_fault_session *s)
-{
-	int status = 0;
-	uint64_t end;
-
-	if (s->embed_pid <= 0)
-		return 0;
-	/* SIGTERM: the agent reverts whatever is still live, then exits. */
-	kill(s->embed_pid, SIGTERM);
-	end = fl_now_mono_ms() + EMBED_STOP_MS;
-	for (;;) {
-		pid_t r = waitpid(s->embed_pid, &status, WNOHANG);
-
-		if (r == s->embed_pid || (r < 0 && errno != EINTR))
-			break;
-		if (fl_now_mono_ms() > end) {
-			kill(s->embed_pid, SIGKILL);
-			waitpid(s->embed_pid, &status, 0);
-			break;
-		}
-		usleep(2000);
-	}
-	s->embed_pid = 0;
-	if (embed_journal_left(s->embed_dir))
-		embed_reconcile(s);
-	rm_embed_dir(s->embed_dir);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-}
+/* ---- the embedded agent (controller/embedded_agent.c) -------------------------------- */
 
 static int embed_start(struct fl_fault_session *s, struct fl_error *err)
 {
-	char bin[PATH_MAX], tok[128], sock[128], state[128], logp[128], listen[160];
-	unsigned char raw[32];
-	char token[2 * sizeof(raw) + 1];
 	struct fl_agent_ep ep;
-	struct fl_agent_call call;
-	uint64_t end;
-	int fd, r;
-	pid_t pid;
+	int r;
 
 	if (s->embed_ep >= 0)
 		return 0;
-	r = find_agent_binary(s->agent_binary, bin, sizeof(bin));
+	r = fl_embedded_agent_start(&s->embed, s->client, &ep, err);
 	if (r < 0)
-		return fl_error_set(err, -ENOENT, NULL,
-				    "no agent configured and no faultline-agent to start (%s: %s)",
-				    bin, strerror(-r));
-	/*
-	 * A runtime (tmpfs) dir when there is one: what the journal protects
-	 * (stopped processes, frozen cgroups, qdiscs) does not outlive a reboot
-	 * either, and fsync there costs nothing.
-	 */
-	{
-		const char *rt = getenv("XDG_RUNTIME_DIR");
-		struct stat st;
-
-		if (!rt || rt[0] != '/' || strlen(rt) > 40 || stat(rt, &st) < 0 ||
-		    !S_ISDIR(st.st_mode) || access(rt, W_OK) < 0)
-			rt = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-		snprintf(s->embed_dir, sizeof(s->embed_dir), "%s/faultline-XXXXXX", rt);
-	}
-	if (!mkdtemp(s->embed_dir))
-		return fl_error_set(err, -errno, NULL, "mkdtemp: %s", strerror(errno));
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		rmdir(s->embed_dir);
-		return fl_error_set(err, -EIO, NULL, "getrandom failed");
-	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
-	snprintf(tok, sizeof(tok), "%s/token", s->embed_dir);
-	snprintf(sock, sizeof(sock), "%s/agent.sock", s->embed_dir);
-	snprintf(state, sizeof(state), "%s/state", s->embed_dir);
-	snprintf(logp, sizeof(logp), "%s/agent.log", s->embed_dir);
-	snprintf(listen, sizeof(listen), "unix:%s", sock);
-	fd = open(tok, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token)) {
-		if (fd >= 0)
-			close(fd);
-		rm_embed_dir(s->embed_dir);
-		return fl_error_set(err, -EIO, NULL, "cannot write the one-time token");
-	}
-	close(fd);
-	pid = embed_spawn(bin, listen, tok, state, logp);
-	if (pid < 0) {
-		int e = errno;
-
-		rm_embed_dir(s->embed_dir);
-		return fl_error_set(err, -e, NULL, "fork: %s", strerror(e));
-	}
-	s->embed_pid = pid;
-	r = fl_agent_ep_parse(listen, &ep, err);
-	if (r < 0)
-		goto fail;
-	ep.token = strdup(token);
-	free(ep.name);
-	ep.name = strdup("local");
+		return r;
 	s->eps[s->n_eps] = ep;
 	s->embed_ep = (ssize_t)s->n_eps++;
-	memset(token, 0, sizeof(token));
-	/* Wait until it serves (it reconciles its fresh journal first). */
-	end = fl_now_mono_ms() + EMBED_WAIT_MS;
-	memset(&call, 0, sizeof(call));
-	call.ep = &s->eps[s->embed_ep];
-	call.method = "GET";
-	snprintf(call.path, sizeof(call.path), "/v1/health");
-	for (;;) {
-		int st;
-
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			char tail[512];
-
-			s->embed_pid = 0;
-			log_tail(s->embed_dir, tail, sizeof(tail));
-			r = fl_error_set(err, -EIO, NULL,
-					 "the local faultline-agent (%s) exited: %s", bin,
-					 tail[0] ? tail : "no message");
-			goto fail;
-		}
-		if (fl_agent_client_run(s->client, &call, 1, 1000) == 0 && call.status == 200)
-			break;
-		if (fl_now_mono_ms() > end) {
-			r = fl_error_set(err, -ETIMEDOUT, NULL,
-					 "the local faultline-agent did not answer within %d ms",
-					 EMBED_WAIT_MS);
-			goto fail;
-		}
-		usleep(5000);
-	}
-	fl_agent_call_done(&call);
 	return 0;
-fail:
-	fl_agent_call_done(&call);
-	if (s->embed_ep >= 0) {
-		fl_agent_ep_done(&s->eps[s->embed_ep]);
-		s->n_eps--;
-		s->embed_ep = -1;
-	}
-	if (s->embed_pid > 0) {
-		kill(s->embed_pid, SIGKILL);
-		waitpid(s->embed_pid, NULL, 0);
-		s->embed_pid = 0;
-	}
-	rm_embed_dir(s->embed_dir);
-	return r;
 }
 
 /* ---- endpoints ----------------------------------------------------------------------- */
@@ -596,6 +286,7 @@ int fl_fault_session_new(const struct fl_experiment *e, const struct fl_fault_se
 		free(s);
 		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
 	}
+	s->embed.binary = s->agent_binary;
 	if (opts && opts->inventory_path) {
 		r = fl_agent_inventory_load(opts->inventory_path, &s->inv, err);
 		if (r < 0) {
@@ -735,88 +426,231 @@ static int preflight_locked(struct fl_fault_session *s, struct fl_error *err)
 	return r;
 }
 
-/* Chaos Monkey: "monkey": {"count": N | "percent": P [, "seed": S]} picks agents. */
-static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, struct fl_error *err)
+/*
+ * Grammar (in a fault's target, the controller's own key; agents never see it):
+ *   "monkey": {"count": N | "percent": P [, "seed": S]}
+ * S: as core/rng.h reads a seed, or null or "" for a fresh one.
+ */
+static int monkey_parse(const cJSON *m, struct fl_pick *pick, struct fl_error *err)
 {
 	static const char *const keys[] = {"count", "percent", "seed", NULL};
+	int r;
+
+	if (!cJSON_IsObject(m))
+		return fl_error_set(err, -EINVAL, "$.target.monkey", "expected an object");
+	r = fl_api_only_keys(m, "$.target.monkey", keys, err);
+	/* A seed may be a decimal string, as "monkey_seed" records it (exact past 2^53,
+	 * and what an env/--var value gives); null or "" draws a fresh one. */
+	return r < 0 ? r
+		     : fl_pick_parse(m, "$.target.monkey", FL_PICK_REQUIRED | FL_PICK_EMPTY_SEED,
+				     pick, err);
+}
+
+/* Chaos Monkey: send the fault to count (or percent) of the activity's agents only. */
+static int monkey_pick(cJSON *target, size_t **eps, size_t *n, cJSON *result, struct fl_error *err)
+{
 	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
-	const cJSON *count, *pct, *seed;
+	struct fl_pick pick;
 	uint64_t sd;
-	size_t k;
-	struct fl_rng rng;
-	int r = 0;
+	int r;
 
 	if (!m)
 		return 0;
-	if (!cJSON_IsObject(m)) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey", "expected an object");
-		goto out;
-	}
-	r = fl_api_only_keys(m, "$.target.monkey", keys, err);
+	r = monkey_parse(m, &pick, err);
+	cJSON_Delete(m);
 	if (r < 0)
-		goto out;
-	count = cJSON_GetObjectItemCaseSensitive(m, "count");
-	pct = cJSON_GetObjectItemCaseSensitive(m, "percent");
-	seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
-	if (!!count == !!pct) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey", "give one of count or percent");
-		goto out;
-	}
-	if (count && (!cJSON_IsNumber(count) || count->valuedouble < 1 ||
-		      count->valuedouble != floor(count->valuedouble))) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey.count", "expected an integer >= 1");
-		goto out;
-	}
-	if (pct && (!cJSON_IsNumber(pct) || !(pct->valuedouble > 0) || pct->valuedouble > 100)) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey.percent",
-				 "expected a percentage in (0, 100]");
-		goto out;
-	}
-	/* A seed may also be a decimal string, as "monkey_seed" records it (exact past 2^53,
-	 * and what an env/--var value gives); null or "" draws a fresh one. */
-	if (seed && (cJSON_IsNull(seed) || (cJSON_IsString(seed) && !seed->valuestring[0])))
-		seed = NULL;
-	if (seed && cJSON_IsString(seed)) {
-		char *end;
-
-		errno = 0;
-		sd = strtoull(seed->valuestring, &end, 10);
-		if (*end || errno || !isdigit((unsigned char)seed->valuestring[0])) {
-			r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
-					 "expected an unsigned integer");
-			goto out;
-		}
-	} else if (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
-			    seed->valuedouble != floor(seed->valuedouble))) {
-		r = fl_error_set(err, -EINVAL, "$.target.monkey.seed",
-				 "expected an unsigned integer");
-		goto out;
-	} else {
-		sd = seed ? (uint64_t)seed->valuedouble : fl_rng_fresh_seed();
-	}
-	k = count ? (size_t)count->valuedouble : (size_t)ceil((double)*n * pct->valuedouble / 100);
-	if (k > *n)
-		k = *n;
-	if (k < 1)
-		k = 1;
-	fl_rng_init(&rng, sd);
-	for (size_t i = 0; i < k; i++) {
-		size_t j = i + (size_t)fl_rng_below(&rng, *n - i);
-		size_t t = (*eps)[i];
-
-		(*eps)[i] = (*eps)[j];
-		(*eps)[j] = t;
-	}
-	*n = k;
+		return r;
+	sd = pick.has_seed ? pick.seed : fl_rng_fresh_seed();
+	*n = fl_pick_shuffle(*eps, *n, sizeof(**eps), fl_pick_k(&pick, *n), sd);
 	{
 		char b[32];
 
 		snprintf(b, sizeof(b), "%" PRIu64, sd);
 		cJSON_AddStringToObject(result, "monkey_seed", b);
 	}
-out:
+	return 0;
+}
+
+/* ---- offline validation --------------------------------------------------------------- */
+
+/* A kind's error (its path relative to the fault: "$.target.pid") at the activity's path. */
+static void validate_error(struct fl_errlist *errs, const struct fl_activity *a,
+			   const struct fl_error *e)
+{
+	char path[FL_ERROR_PATH_MAX];
+
+	if (e->path[0] == '$')
+		snprintf(path, sizeof(path), "%.120s.provider%.120s", a->json_path, e->path + 1);
+	else
+		snprintf(path, sizeof(path), "%.120s.provider", a->json_path);
+	fl_errlist_add(errs, e->code ? e->code : -EINVAL, path, "%s", e->msg);
+}
+
+/*
+ * Take out of a fault's target what the controller itself reads, checked:
+ * "monkey" (Chaos Monkey mode), and for a network kind's pod target the
+ * count/percent/seed that pick pods across the cluster (kube_discovery.c;
+ * a process kind's agents read those themselves).
+ */
+static int controller_keys(cJSON *target, const struct fl_fault_spec_ops *spec,
+			   struct fl_error *err)
+{
+	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(target, "monkey");
+	struct fl_pick pick;
+	int r = m ? monkey_parse(m, &pick, err) : 0;
+
 	cJSON_Delete(m);
+	if (r < 0 || spec->family != FL_FAULT_FAMILY_NETWORK ||
+	    !cJSON_GetObjectItemCaseSensitive(target, "pod"))
+		return r;
+	r = fl_pick_parse(target, "$.target", 0, &pick, err);
+	for (const char *const *k = (const char *const[]){"all", "count", "percent", "seed", NULL};
+	     r == 0 && *k; k++)
+		cJSON_DeleteItemFromObjectCaseSensitive(target, *k);
 	return r;
+}
+
+static void validate_activity(const struct fl_activity *a, struct fl_errlist *errs)
+{
+	const struct fl_provider *p = &a->provider;
+	const struct fl_fault_spec_ops *spec;
+	cJSON *target = NULL, *params = NULL;
+	struct fl_error e;
+	int r;
+
+	if (a->ref || !a->json_path)
+		return; /* a ref repeats an activity checked where it is defined */
+	fl_error_init(&e);
+	if (p->type == FL_PROVIDER_RUNNING) {
+		/* The `running` probe reads a process target, as kill and pause do. */
+		struct fl_proc_sel sel;
+
+		target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+		r = target ? fl_proc_sel_parse(target, NULL, &sel, &e)
+			   : fl_error_set(&e, -ENOMEM, NULL, "out of memory");
+		if (r == 0)
+			fl_proc_sel_done(&sel);
+		goto out;
+	}
+	if (p->type != FL_PROVIDER_FAULT || !p->kind)
+		return;
+	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
+	if (!target || !params) {
+		r = fl_error_set(&e, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	spec = fl_fault_spec_lookup(p->kind);
+	r = spec ? controller_keys(target, spec, &e) : 0;
+	if (r == 0)
+		r = fl_fault_spec_check(p->kind, target, params, &e);
+	if (r == 0 && !spec->instant && p->duration_ms == 0)
+		r = fl_error_set(&e, -EINVAL, "$.duration",
+				 "missing: expected how long the fault lasts, like \"30s\" (only a "
+				 "kill, which acts once, needs none)");
+out:
+	if (r < 0)
+		validate_error(errs, a, &e);
+	cJSON_Delete(target);
+	cJSON_Delete(params);
+}
+
+int fl_fault_validate(const struct fl_experiment *e, struct fl_errlist *errs)
+{
+	const struct fl_activity_list *lists[] = {&e->hypothesis, &e->method, &e->rollbacks,
+						  &e->abort};
+	size_t before = errs->n + errs->dropped;
+
+	for (size_t l = 0; l < FL_ARRAY_SIZE(lists); l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			validate_activity(&lists[l]->v[i], errs);
+	return errs->n + errs->dropped > before ? -EINVAL : 0;
+}
+
+/* A fault activity ready to send: the agents picked, the request, the result begun. */
+struct fault_req {
+	char id[FL_API_ID_MAX + 1];
+	size_t *eps, n; /* indexes into s->eps */
+	uint64_t ttl;	/* the lease asked for */
+	char *body;	/* POST /v1/faults */
+	cJSON *res;	/* the activity's output so far */
+};
+
+static void req_done(struct fault_req *q)
+{
+	free(q->eps);
+	free(q->body);
+	cJSON_Delete(q->res);
+	memset(q, 0, sizeof(*q));
+}
+
+/*
+ * One path for apply and the dry run, so that they pick alike: the activity's
+ * agents, Chaos Monkey's pick of them, then a pod target's pods across the
+ * cluster (pinned by UID, only the agents on their nodes); the request body.
+ */
+static int req_prepare(struct fl_fault_session *s, const struct fl_activity *a, bool dry,
+		       struct fault_req *q, struct fl_error *err)
+{
+	const struct fl_provider *p = &a->provider;
+	cJSON *target = NULL, *params = NULL;
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	if (p->type != FL_PROVIDER_FAULT)
+		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
+	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
+	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
+	q->res = cJSON_CreateObject();
+	if (!target || !params || !q->res) {
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(q->id, sizeof(q->id), "%s-f%u", s->experiment, ++s->seq);
+	if (dry)
+		cJSON_AddBoolToObject(q->res, "dry_run", true);
+	cJSON_AddStringToObject(q->res, "fault_id", q->id);
+	cJSON_AddStringToObject(q->res, "kind", p->kind);
+	cJSON_AddNumberToObject(q->res, "duration_ms", (double)p->duration_ms);
+	r = activity_eps(s, p, &q->eps, &q->n, err);
+	if (r == 0)
+		r = monkey_pick(target, &q->eps, &q->n, q->res, err);
+	if (r == 0)
+		r = fl_kube_discovery_target(target, s->eps, q->eps, &q->n, q->res, err);
+	if (r < 0)
+		goto out;
+	q->ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
+	if (q->ttl > s->lease_ms)
+		q->ttl = s->lease_ms;
+	q->body = fl_api_fault_req_json(q->id, s->experiment, p->kind, target, params, q->ttl);
+	if (!q->body)
+		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+out:
+	cJSON_Delete(target);
+	cJSON_Delete(params);
+	if (r < 0)
+		req_done(q);
+	return r;
+}
+
+/* POST the request to each picked agent at `path`, in parallel; *calls: one per agent. */
+static int req_post(struct fl_fault_session *s, const struct fault_req *q, const char *path,
+		    struct fl_agent_call **calls, struct fl_error *err)
+{
+	struct fl_agent_call *c = calloc(q->n ? q->n : 1, sizeof(*c));
+	int r;
+
+	*calls = c;
+	if (!c)
+		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < q->n; i++) {
+		c[i].ep = &s->eps[q->eps[i]];
+		c[i].method = "POST";
+		c[i].body = q->body;
+		snprintf(c[i].path, sizeof(c[i].path), "%s", path);
+	}
+	r = fl_agent_client_run(s->client, c, q->n, CALL_TIMEOUT_MS);
+	return r < 0 ? fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r)) : 0;
 }
 
 /* Ask each agent of the activity what it would do (POST /v1/faults?dry_run=1). */
@@ -824,56 +658,22 @@ static int describe_locked(struct fl_fault_session *s, const struct fl_activity 
 			   cJSON **result, struct fl_error *err)
 {
 	const struct fl_activity *a = act->ref ? act->ref : act;
-	const struct fl_provider *p = &a->provider;
 	struct fl_agent_call *calls = NULL;
-	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
-	char id[FL_API_ID_MAX + 1];
-	char *body = NULL;
-	size_t *eps = NULL, n = 0;
-	uint64_t ttl;
+	struct fault_req q;
+	size_t n = 0;
+	cJSON *arr;
 	int r;
 
 	*result = NULL;
-	if (p->type != FL_PROVIDER_FAULT)
-		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
-	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
-	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
-	res = cJSON_CreateObject();
-	if (!target || !params || !res) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%s-f%u", s->experiment, ++s->seq);
-	cJSON_AddBoolToObject(res, "dry_run", true);
-	cJSON_AddStringToObject(res, "fault_id", id);
-	cJSON_AddStringToObject(res, "kind", p->kind);
-	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
-	r = activity_eps(s, p, &eps, &n, err);
-	if (r == 0)
-		r = monkey_pick(target, &eps, &n, res, err);
+	r = req_prepare(s, a, true, &q, err);
+	if (r < 0)
+		return r;
+	n = q.n;
+	arr = cJSON_AddArrayToObject(q.res, "agents");
+	r = arr ? req_post(s, &q, "/v1/faults?dry_run=1", &calls, err)
+		: fl_error_set(err, -ENOMEM, NULL, "out of memory");
 	if (r < 0)
 		goto out;
-	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
-	if (ttl > s->lease_ms)
-		ttl = s->lease_ms;
-	body = fl_api_fault_req_json(id, s->experiment, p->kind, target, params, ttl);
-	calls = calloc(n ? n : 1, sizeof(*calls));
-	arr = cJSON_AddArrayToObject(res, "agents");
-	if (!body || !calls || !arr) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		calls[i].ep = &s->eps[eps[i]];
-		calls[i].method = "POST";
-		calls[i].body = body;
-		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults?dry_run=1");
-	}
-	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
-	if (r < 0) {
-		r = fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r));
-		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(calls[i].json, "description");
@@ -914,18 +714,14 @@ static int describe_locked(struct fl_fault_session *s, const struct fl_activity 
 				cJSON_AddStringToObject(o, "code", code->valuestring);
 		}
 	}
-	*result = res;
-	res = NULL;
+	*result = q.res;
+	q.res = NULL;
 	r = 0;
 out:
 	for (size_t i = 0; calls && i < n; i++)
 		fl_agent_call_done(&calls[i]);
 	free(calls);
-	free(body);
-	free(eps);
-	cJSON_Delete(target);
-	cJSON_Delete(params);
-	cJSON_Delete(res);
+	req_done(&q);
 	return r;
 }
 
@@ -936,57 +732,21 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 	const struct fl_provider *p = &a->provider;
 	struct fl_agent_call *calls = NULL, *undo = NULL;
 	bool *sure = NULL;
-	cJSON *target = NULL, *params = NULL, *res = NULL, *arr;
-	char id[FL_API_ID_MAX + 1];
-	char *body = NULL;
-	size_t *eps = NULL, n = 0, refused = SIZE_MAX;
-	uint64_t ttl;
+	struct fault_req q;
+	size_t n = 0, refused = SIZE_MAX;
+	cJSON *arr;
 	int r;
 
 	*result = NULL;
-	if (p->type != FL_PROVIDER_FAULT)
-		return fl_error_set(err, -EINVAL, a->json_path, "not a fault activity");
-	target = cJSON_Parse(p->target_json ? p->target_json : "{}");
-	params = cJSON_Parse(p->params_json ? p->params_json : "{}");
-	res = cJSON_CreateObject();
-	if (!target || !params || !res) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%s-f%u", s->experiment, ++s->seq);
-	cJSON_AddStringToObject(res, "fault_id", id);
-	cJSON_AddStringToObject(res, "kind", p->kind);
-	cJSON_AddNumberToObject(res, "duration_ms", (double)p->duration_ms);
-	r = activity_eps(s, p, &eps, &n, err);
+	r = req_prepare(s, a, false, &q, err);
 	if (r < 0)
+		return r;
+	n = q.n;
+	r = req_post(s, &q, "/v1/faults", &calls, err);
+	if (r < 0 && !calls)
 		goto out;
-	r = monkey_pick(target, &eps, &n, res, err);
 	if (r < 0)
-		goto out;
-	/* Pod targets: pick pods across the cluster, only the agents on their nodes. */
-	r = fl_kube_discovery_target(target, s->eps, eps, &n, res, err);
-	if (r < 0)
-		goto out;
-	ttl = p->duration_ms ? p->duration_ms : s->lease_ms;
-	if (ttl > s->lease_ms)
-		ttl = s->lease_ms;
-	body = fl_api_fault_req_json(id, s->experiment, p->kind, target, params, ttl);
-	calls = calloc(n, sizeof(*calls));
-	if (!body || !calls) {
-		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		calls[i].ep = &s->eps[eps[i]];
-		calls[i].method = "POST";
-		calls[i].body = body;
-		snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults");
-	}
-	r = fl_agent_client_run(s->client, calls, n, CALL_TIMEOUT_MS);
-	if (r < 0) {
-		r = fl_error_set(err, r, NULL, "cannot reach the agents: %s", strerror(-r));
 		goto rollback;
-	}
 	for (size_t i = 0; i < n; i++)
 		if (calls[i].status != 201 && refused == SIZE_MAX)
 			refused = i;
@@ -1006,7 +766,7 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 		r = fl_error_set(err, -ECONNABORTED, path[0] ? path : NULL, "%s", why.msg);
 		goto rollback;
 	}
-	arr = cJSON_AddArrayToObject(res, "agents");
+	arr = cJSON_AddArrayToObject(q.res, "agents");
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -1016,15 +776,16 @@ static int apply_locked(struct fl_fault_session *s, const struct fl_activity *ac
 		if (calls[i].json)
 			cJSON_AddItemToObject(o, "applied", cJSON_Duplicate(calls[i].json, true));
 		cJSON_AddItemToArray(arr, o);
-		if (add_live(s, id, eps[i], p->duration_ms ? p->duration_ms : UINT32_MAX) < 0)
+		/* No duration (a kill): live for one lease, never renewed. */
+		if (add_live(s, q.id, q.eps[i], p->duration_ms ? p->duration_ms : q.ttl) < 0)
 			r = -ENOMEM;
 	}
 	if (r < 0) {
 		r = fl_error_set(err, r, NULL, "out of memory");
 		goto rollback;
 	}
-	*result = res;
-	res = NULL;
+	*result = q.res;
+	q.res = NULL;
 	r = 0;
 	goto out;
 rollback:
@@ -1043,7 +804,7 @@ rollback:
 				continue;
 			undo[k].ep = calls[i].ep;
 			undo[k].method = "DELETE";
-			snprintf(undo[k].path, sizeof(undo[k].path), "/v1/faults/%s", id);
+			snprintf(undo[k].path, sizeof(undo[k].path), "/v1/faults/%s", q.id);
 			sure[k] = calls[i].status == 201;
 			k++;
 		}
@@ -1077,11 +838,7 @@ out:
 	free(calls);
 	free(undo);
 	free(sure);
-	free(body);
-	free(eps);
-	cJSON_Delete(target);
-	cJSON_Delete(params);
-	cJSON_Delete(res);
+	req_done(&q);
 	return r;
 }
 
@@ -1226,7 +983,7 @@ void fl_fault_session_free(struct fl_fault_session *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->renewer, NULL);
 	}
-	(void)embed_stop(s);
+	(void)fl_embedded_agent_stop(&s->embed);
 	for (size_t i = 0; i < s->n_eps; i++)
 		fl_agent_ep_done(&s->eps[i]);
 	fl_agent_inventory_done(&s->inv);

@@ -1,13 +1,13 @@
-/* The "target" of a network fault: which netns, which interface. */
+/* The "target" of a network fault: which netns, which interface; its "direction". */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/path.h"
-#include "faults/nl_common.h"
-#include "faults/pod_select.h"
-#include "faults/proc_select.h"
+#include "faults/spec/nl_spec.h"
+#include "faults/spec/pod_sel.h"
 
 #define PID_MAX 4194304 /* PID_MAX_LIMIT on 64-bit */
 
@@ -29,7 +29,10 @@ static bool netns_name_ok(const char *s)
  *   "netns_path": PATH   -> an absolute path to a netns file (bind mount or /proc/P/ns/net),
  *                           without "." or ".." components
  *   "pid": N             -> /proc/N/ns/net (the namespace of a running process)
- *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net (faults/pod_select.h)
+ *   "start": T           -> with "pid": that process started at T (field 22 of
+ *                           /proc/PID/stat), else the agent refuses (nl_fault.c)
+ *   "pod": {...}         -> the pod's sandbox's /proc/PID/ns/net: checked here
+ *                           (faults/spec/pod_sel.h), found by the agent (nl_multi.c)
  *   "interface": IFNAME  -> that interface
  *   "route_to": IP       -> the interface the kernel routes that address (IPv4 or
  *                           IPv6, no prefix) through
@@ -87,13 +90,17 @@ int fl_nl_target_parse(const cJSON *target, const struct fl_nl_cidr *default_rou
 			t->pid = (int)it->valuedouble;
 			nns++;
 		} else if (!strcmp(k, "pod")) {
-			/* A pod's namespace, through its sandbox (faults/pod_select.c). */
-			int r = fl_pod_target_netns(it, path, t->netns, sizeof(t->netns), err);
+			/* A pod's namespace is its sandbox's: the agent looks it up (nl_multi.c).
+			 */
+			struct fl_pod_sel sel;
+			int r = fl_pod_sel_parse_net(it, path, &sel, err);
 
 			if (r < 0)
 				return r;
-			snprintf(t->netns_label, sizeof(t->netns_label), "nsenter --net=%s ",
-				 t->netns);
+			snprintf(t->netns_label, sizeof(t->netns_label),
+				 "nsenter --net=<pod %s/%s> ", sel.namespace,
+				 sel.name ? sel.name : sel.labels);
+			fl_pod_sel_done(&sel);
 			t->field = "$.target.pod";
 			nns++;
 		} else if (!strcmp(k, "start")) {
@@ -178,65 +185,18 @@ void fl_nl_netns_prefix(const char *netns, char *buf, size_t len)
 		snprintf(buf, len, "nsenter --net=%s ", netns);
 }
 
-int fl_nl_target_admit(const struct fl_nl_target *t, const struct fl_fault_ctx *ctx,
-		       struct fl_nl_sock_cache *c, struct fl_error *err)
+int fl_nl_direction_parse(const cJSON *params, bool *ingress, struct fl_error *err)
 {
-	struct fl_nl_sock_cache local = {0};
-	struct fl_fault_netns ns = {0};
-	struct fl_nl_ns_id self;
-	struct nl_sock *sk = NULL;
-	int r;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, "direction");
 
-	if (!c)
-		c = &local;
-	/* A process is its thread group: another thread's namespace is not "the process's". */
-	if (t->via_pid) {
-		int tgid = fl_proc_tgid(t->pid);
-		unsigned long long st = 0;
-
-		if (tgid > 0 && tgid != t->pid)
-			return fl_error_set(err, -ESRCH, "$.target.pid",
-					    "%d is a thread of process %d, not a process: name the "
-					    "process",
-					    t->pid, tgid);
-		/* "start": the process the controller saw, or nothing. */
-		if (t->has_start && fl_proc_stat(t->pid, &st, NULL) == 0 && st != t->start)
-			return fl_error_set(err, -ESRCH, "$.target.start",
-					    "process %d started at %llu, not %llu: the pid names "
-					    "another process now",
-					    t->pid, st, (unsigned long long)t->start);
-	}
-	r = fl_nl_sock_get(c, t->netns, &sk, err);
-	if (r < 0) {
-		if (err && !err->path[0])
-			snprintf(err->path, sizeof(err->path), "%s",
-				 t->field ? t->field : "$.target");
-		goto out;
-	}
-	fl_nl_sock_put(c, sk);
-	if (!ctx || !ctx->allow_netns)
-		goto out;
-	ns.field = t->field ? t->field : "$.target";
-	if (t->netns[0]) {
-		ns.dev = c->dev;
-		ns.ino = c->ino;
-		ns.label = t->netns;
-		ns.named = !t->via_pid;
-	} else {
-		r = fl_nl_ns_self(&self);
-		if (r < 0) {
-			r = fl_error_set(err, r, "$.target",
-					 "the agent's own network namespace: %s", strerror(-r));
-			goto out;
-		}
-		ns.dev = self.dev;
-		ns.ino = self.ino;
-		ns.label = "the agent's own";
-		ns.own = true;
-	}
-	r = ctx->allow_netns(ctx->opaque, &ns, err);
-out:
-	if (c == &local)
-		fl_nl_sock_cache_done(&local);
-	return r;
+	*ingress = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) ||
+	    (strcmp(v->valuestring, "egress") && strcmp(v->valuestring, "ingress")))
+		return fl_error_set(err, -EINVAL, "$.params.direction",
+				    "expected \"egress\" (packets sent, the default) or "
+				    "\"ingress\" (packets received)");
+	*ingress = !strcmp(v->valuestring, "ingress");
+	return 0;
 }

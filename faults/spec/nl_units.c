@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "faults/nl_common.h"
+#include "faults/spec/nl_spec.h"
 
 /* number := digits ["." digits]; returns the end or NULL. */
 static const char *parse_number(const char *s, double *v)

@@ -1,0 +1,207 @@
+#include "agent/workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/duration.h"
+
+#define IDLE_MS 10000 /* an idle worker beyond `keep` exits after this long */
+
+struct job {
+	void (*fn)(void *);
+	void *arg;
+	struct job *next;
+};
+
+struct fl_workers {
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* a job was queued, or the pool stops */
+	pthread_cond_t gone; /* a worker exited */
+	struct job *head, *tail;
+	unsigned queued, max, keep, threads, idle;
+	unsigned gen; /* fl_workers_retire: workers of an older generation exit when idle */
+	bool stopping;
+};
+
+static void deadline_ts(struct timespec *ts, uint64_t deadline_ms)
+{
+	ts->tv_sec = (time_t)(deadline_ms / 1000);
+	ts->tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+}
+
+static void *worker_main(void *p)
+{
+	struct fl_workers *w = p;
+	unsigned gen;
+
+	pthread_mutex_lock(&w->mu);
+	gen = w->gen;
+	for (;;) {
+		struct job *j;
+
+		while (!w->head) {
+			struct timespec ts;
+			int r;
+
+			if (w->stopping || gen != w->gen)
+				goto out;
+			w->idle++;
+			if (w->threads > w->keep) {
+				/* One too many: it goes after IDLE_MS without work. */
+				deadline_ts(&ts, fl_now_mono_ms() + IDLE_MS);
+				r = pthread_cond_timedwait(&w->work, &w->mu, &ts);
+			} else {
+				/* One of those kept: it sleeps until there is work (no wake-ups).
+				 */
+				r = pthread_cond_wait(&w->work, &w->mu);
+			}
+			w->idle--;
+			if (r == ETIMEDOUT && !w->head && w->threads > w->keep)
+				goto out;
+		}
+		j = w->head;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->queued--;
+		pthread_mutex_unlock(&w->mu);
+		j->fn(j->arg);
+		free(j);
+		pthread_mutex_lock(&w->mu);
+	}
+out:
+	w->threads--;
+	pthread_cond_broadcast(&w->gone);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
+{
+	struct fl_workers *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	w->max = max ? max : 1;
+	w->keep = keep;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->work, &ca);
+	pthread_cond_init(&w->gone, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = w;
+	return 0;
+}
+
+static int spawn_locked(struct fl_workers *w)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	int r;
+
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(&th, &at, worker_main, w);
+	pthread_attr_destroy(&at);
+	if (r == 0)
+		w->threads++;
+	return r;
+}
+
+int fl_workers_warm(struct fl_workers *w)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (r == 0 && w->threads < w->keep && w->threads < w->max)
+		r = spawn_locked(w);
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+int fl_workers_run(struct fl_workers *w, void (*fn)(void *), void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	int r = 0;
+
+	if (!j)
+		return -ENOMEM;
+	j->fn = fn;
+	j->arg = arg;
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->queued++;
+	/* Every queued job needs a worker of its own: an idle one, else a new one. */
+	if (w->idle >= w->queued) {
+		pthread_cond_signal(&w->work);
+	} else if (w->threads < w->max) {
+		r = spawn_locked(w);
+		if (r < 0 && w->threads > 0)
+			r = 0; /* it waits for a running worker */
+	}
+	if (r < 0) {
+		/* Nothing will ever run it: take it back. */
+		struct job **pp = &w->head, *prev = NULL;
+
+		while (*pp != j) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		*pp = NULL;
+		w->tail = prev;
+		w->queued--;
+		free(j);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+void fl_workers_retire(struct fl_workers *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->gen++;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+bool fl_workers_drain(struct fl_workers *w, uint64_t deadline_ms)
+{
+	struct timespec ts;
+	bool done;
+
+	deadline_ts(&ts, deadline_ms);
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->work);
+	while ((w->threads || w->head) &&
+	       pthread_cond_timedwait(&w->gone, &w->mu, &ts) != ETIMEDOUT)
+		;
+	done = !w->threads && !w->head;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+void fl_workers_free(struct fl_workers *w)
+{
+	if (!w)
+		return;
+	while (w->head) {
+		struct job *j = w->head;
+
+		w->head = j->next;
+		free(j);
+	}
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->gone);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}

@@ -1,0 +1,36 @@
+/* The syscall fault's spec (faults/spec/syscall.c), shared with its ops (faults/syscall.c). */
+#ifndef FL_FAULTS_SPEC_SYSCALL_H
+#define FL_FAULTS_SPEC_SYSCALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "faults/spec.h"
+#include "faults/spec/launch.h"
+#include "faults/spec/proc_sel.h"
+#include "preload/rules.h"
+
+#define SYSCALL_PIDS_MAX 64
+
+struct syscall_spec {
+	int pids[SYSCALL_PIDS_MAX];
+	size_t npids;
+	bool single;	/* given as "pid", not "pids": for error paths */
+	bool has_start; /* "start" with "pid": the process must have started then */
+	uint64_t start;
+	struct fl_preload_rule rules[FL_SHM_RULES_MAX];
+	char texts[FL_SHM_RULES_MAX][FL_RULE_TEXT_MAX];
+	size_t nrules;
+	bool have_seed;
+	uint64_t seed;
+	struct fl_launch *launch; /* the command form; NULL for pids */
+	struct fl_proc_sel *pod;  /* the pod form (selector, pick, seed), or NULL */
+	bool seccomp;		  /* params.mode "seccomp": rules name syscalls */
+};
+
+int fl_syscall_parse(const cJSON *target, const cJSON *params, void **spec,
+		     struct fl_error *err) FL_WUR;
+int fl_syscall_describe(const void *spec, struct fl_buf *out) FL_WUR;
+void fl_syscall_free(void *spec);
+
+#endif
