@@ -3,7 +3,10 @@
 # apt runs only when something is missing. Needs root (or sudo) on Debian 12.
 set -eu
 
-# Build and runtime libraries, and the tools the test suite drives for real.
+# Build and runtime libraries, and the tools the test suite drives for real:
+# every real service of tests/integration/services (docs/guide.md) too, so that
+# no lane is skipped for a package this script could have installed (the
+# services' harness installs a missing one as well, when run on its own).
 PACKAGES="
 build-essential cmake pkgconf clang-format
 libcjson-dev libcurl4-openssl-dev check libsubunit-dev clang-14 libclang-rt-14-dev wrk
@@ -13,6 +16,7 @@ iproute2 procps python3 curl valgrind libxml2-utils groff-base systemd strace
 user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
 nginx-light redis-server redis-tools
+postgresql etcd-server etcd-client prometheus
 "
 
 missing=""
