@@ -17,6 +17,7 @@ user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
 nginx-light redis-server redis-tools
 postgresql etcd-server etcd-client prometheus
+chromium
 "
 
 missing=""

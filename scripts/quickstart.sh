@@ -13,4 +13,5 @@ if [ -z "${FAULTLINE_QUICKSTART_PORT:-}" ]; then
 fi
 cd "$top"
 exec "$top/build/controller/faultline" run --journal "$top/build/quickstart-journal.json" \
+	--report "$top/build/quickstart-report.html" \
 	"$top/experiments/examples/quickstart.json"

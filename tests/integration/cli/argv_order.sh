@@ -3,11 +3,12 @@
 # takes a file; `--` ends the options (docs/cli.md, faultline(1)):
 #  - run: --journal, --var, --junit and --dry after FILE take effect; a second
 #    file is refused naming both; `-- -x.json` runs a file named -x.json;
-#  - validate: options between and after the files; `--` before a -named file;
+#  - validate, report: options between and after the files; `--` before a
+#    -named file;
 #  - status, revert: --agents FILE after the other options, against a real
 #    agent; a stray operand (the inventory without --agents) is named;
 #  - exec: what follows the command belongs to the command.
-# POSIXLY_CORRECT changes nothing (checked for run and validate).
+# POSIXLY_CORRECT changes nothing (checked for run, validate and report).
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$(dirname "$FL")/../agent/faultline-agent
@@ -94,6 +95,23 @@ expect_out "^-q: cannot read -q"
 run_fl validate exp.json --var-file
 expect_rc 2
 expect_out "option '--var-file' needs a value"
+
+# report: options between and after the journals; -- before a -named one.
+cp "$T/after.json" "$T/-j.json"
+run_fl report after.json -o rep.out --format markdown
+expect_rc 0
+[ -s "$T/rep.out" ] || fail "report: -o after the journal was not honoured"
+grep -q "^## " "$T/rep.out" && ! grep -qi "<html" "$T/rep.out" ||
+	fail "report: --format markdown after the journal was not honoured"
+POSIXLY_CORRECT=1 run_fl report after.json both.json --output rep2.html
+expect_rc 0
+grep -qi '<html' "$T/rep2.html" || fail "report: POSIXLY_CORRECT: --output after the journals was not honoured"
+run_fl report -o rep3.html after.json -- -j.json
+expect_rc 0
+[ -s "$T/rep3.html" ] || fail "report: '-- -j.json' was not read as a journal: $(cat "$T/out")"
+run_fl report after.json --output
+expect_rc 2
+expect_out "option '--output' needs a value"
 
 # status and revert: their file follows --agents, in any place among the options.
 mkdir "$T/agent"
