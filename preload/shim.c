@@ -69,32 +69,132 @@ static union {
 	unsigned char bytes[FL_SHM_SIZE];
 } fl_area __attribute__((aligned(FL_SHM_SIZE)));
 
+/* ---- the descriptor hooks, one table ---- */
+
+/*
+ * Every hook whose only cheap filter is its descriptor is one line here; each
+ * line becomes the fl_real member and its raw-syscall fallback, the dlsym in
+ * fl_resolve, the exported name (disarmed test, tail jump to libc),
+ * fl_<name>_armed (the frameless fd-only scan) and fl_<name>_slow (the body of
+ * its flavour, FL_SLOW_<flavour> below).
+ *
+ * X(name, FN, ret, xparams, xargs, params, args, raw, flavour)
+ *   name     libc's symbol, also the fl_real member
+ *   FN       the function family (enum fl_shm_fn without FL_FN_)
+ *   xparams  the exported prototype, as libc's headers declare it
+ *   xargs    its arguments as the internal prototype takes them
+ *   params   the internal prototype; the first parameter is always `fd`
+ *   args     its argument names
+ *   raw      the fallback before the constructor ran: one raw syscall
+ *   flavour  what a fault does: BUF (fail, delay, shorten n), IOV (shorten an
+ *            iovec array), SYNC (fail or delay), CLOSE, CONNECT, SENDTO,
+ *            SENDMSG, RECVMSG
+ */
+/* clang-format off */
+#define FL_SA_C __CONST_SOCKADDR_ARG
+#define FL_SA   __SOCKADDR_ARG
+#define FL_FD_HOOKS(X) \
+X(read, READ, ssize_t, (int fd, void *buf, size_t n), (fd, buf, n), \
+  (int fd, void *buf, size_t n), (fd, buf, n), syscall(SYS_read, fd, buf, n), BUF) \
+X(write, WRITE, ssize_t, (int fd, const void *buf, size_t n), (fd, buf, n), \
+  (int fd, const void *buf, size_t n), (fd, buf, n), syscall(SYS_write, fd, buf, n), BUF) \
+X(pread, PREAD, ssize_t, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  syscall(SYS_pread64, fd, buf, n, off), BUF) \
+X(pread64, PREAD, ssize_t, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  syscall(SYS_pread64, fd, buf, n, off), BUF) \
+X(pwrite, PWRITE, ssize_t, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  syscall(SYS_pwrite64, fd, buf, n, off), BUF) \
+X(pwrite64, PWRITE, ssize_t, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off), \
+  syscall(SYS_pwrite64, fd, buf, n, off), BUF) \
+X(readv, READV, ssize_t, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), \
+  (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), \
+  syscall(SYS_readv, fd, iov, cnt), IOV) \
+X(writev, WRITEV, ssize_t, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), \
+  (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), \
+  syscall(SYS_writev, fd, iov, cnt), IOV) \
+X(close, CLOSE, int, (int fd), (fd), (int fd), (fd), syscall(SYS_close, fd), CLOSE) \
+X(fsync, FSYNC, int, (int fd), (fd), (int fd), (fd), syscall(SYS_fsync, fd), SYNC) \
+X(fdatasync, FDATASYNC, int, (int fd), (fd), (int fd), (fd), syscall(SYS_fdatasync, fd), SYNC) \
+X(connect, CONNECT, int, (int fd, FL_SA_C sa, socklen_t len), (fd, sa.__sockaddr__, len), \
+  (int fd, const struct sockaddr *sa, socklen_t len), (fd, sa, len), \
+  syscall(SYS_connect, fd, sa, len), CONNECT) \
+X(send, SEND, ssize_t, (int fd, const void *buf, size_t n, int flags), (fd, buf, n, flags), \
+  (int fd, const void *buf, size_t n, int flags), (fd, buf, n, flags), \
+  syscall(SYS_sendto, fd, buf, n, flags, NULL, 0), BUF) \
+X(sendto, SENDTO, ssize_t, (int fd, const void *buf, size_t n, int flags, FL_SA_C sa, socklen_t len), \
+  (fd, buf, n, flags, sa.__sockaddr__, len), \
+  (int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len), \
+  (fd, buf, n, flags, sa, len), syscall(SYS_sendto, fd, buf, n, flags, sa, len), SENDTO) \
+X(sendmsg, SENDMSG, ssize_t, (int fd, const struct msghdr *msg, int flags), (fd, msg, flags), \
+  (int fd, const struct msghdr *msg, int flags), (fd, msg, flags), \
+  syscall(SYS_sendmsg, fd, msg, flags), SENDMSG) \
+X(recv, RECV, ssize_t, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags), \
+  (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags), \
+  syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL), BUF) \
+X(recvfrom, RECVFROM, ssize_t, \
+  (int fd, void *buf, size_t n, int flags, FL_SA sa, socklen_t *restrict len), \
+  (fd, buf, n, flags, sa.__sockaddr__, len), \
+  (int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len), \
+  (fd, buf, n, flags, sa, len), syscall(SYS_recvfrom, fd, buf, n, flags, sa, len), BUF) \
+X(recvmsg, RECVMSG, ssize_t, (int fd, struct msghdr *msg, int flags), (fd, msg, flags), \
+  (int fd, struct msghdr *msg, int flags), (fd, msg, flags), \
+  syscall(SYS_recvmsg, fd, msg, flags), RECVMSG)
+
+/*
+ * The fortified entry points (-D_FORTIFY_SOURCE) of some of them: the same
+ * family, passed to libc's own checker when the buffer is too small (it
+ * aborts), else armed like the plain name.
+ *
+ * C(name, base, FN, ret, params, args, base_args, bad, raw)
+ */
+#define FL_CHK_HOOKS(C) \
+C(__read_chk, read, READ, ssize_t, (int fd, void *buf, size_t n, size_t buflen), \
+  (fd, buf, n, buflen), (fd, buf, n), n > buflen, syscall(SYS_read, fd, buf, n)) \
+C(__pread_chk, pread, PREAD, ssize_t, (int fd, void *buf, size_t n, off_t off, size_t buflen), \
+  (fd, buf, n, off, buflen), (fd, buf, n, off), n > buflen, \
+  syscall(SYS_pread64, fd, buf, n, off)) \
+C(__pread64_chk, pread64, PREAD, ssize_t, \
+  (int fd, void *buf, size_t n, off_t off, size_t buflen), (fd, buf, n, off, buflen), \
+  (fd, buf, n, off), n > buflen, syscall(SYS_pread64, fd, buf, n, off)) \
+C(__recv_chk, recv, RECV, ssize_t, (int fd, void *buf, size_t n, size_t buflen, int flags), \
+  (fd, buf, n, buflen, flags), (fd, buf, n, flags), n > buflen, \
+  syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL)) \
+C(__recvfrom_chk, recvfrom, RECVFROM, ssize_t, \
+  (int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *sa, socklen_t *len), \
+  (fd, buf, n, buflen, flags, sa, len), (fd, buf, n, flags, sa, len), n > buflen, \
+  syscall(SYS_recvfrom, fd, buf, n, flags, sa, len))
+/* clang-format on */
+
 /* ---- real functions: raw-syscall fallbacks until the constructor ran ---- */
 
-static ssize_t fl_raw_read(int fd, void *b, size_t n)
-{
-	return syscall(SYS_read, fd, b, n);
-}
-static ssize_t fl_raw_write(int fd, const void *b, size_t n)
-{
-	return syscall(SYS_write, fd, b, n);
-}
-static ssize_t fl_raw_pread(int fd, void *b, size_t n, off_t o)
-{
-	return syscall(SYS_pread64, fd, b, n, o);
-}
-static ssize_t fl_raw_pwrite(int fd, const void *b, size_t n, off_t o)
-{
-	return syscall(SYS_pwrite64, fd, b, n, o);
-}
-static ssize_t fl_raw_readv(int fd, const struct iovec *v, int c)
-{
-	return syscall(SYS_readv, fd, v, c);
-}
-static ssize_t fl_raw_writev(int fd, const struct iovec *v, int c)
-{
-	return syscall(SYS_writev, fd, v, c);
-}
+/* No header declares the fortified names without _FORTIFY_SOURCE. */
+#define FL_GEN_CHK_DECL(name, base, FN, ret, params, args, bargs, bad, raw) ret name params;
+FL_CHK_HOOKS(FL_GEN_CHK_DECL)
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define FL_GEN_RAW(name, FN, ret, xparams, xargs, params, args, raw, flavour)                      \
+	static ret fl_raw_##name params                                                            \
+	{                                                                                          \
+		return (ret)raw;                                                                   \
+	}
+#define FL_GEN_RAW_CHK(name, base, FN, ret, params, args, bargs, bad, raw)                         \
+	static ret fl_raw_##name params                                                            \
+	{                                                                                          \
+		return (ret)raw;                                                                   \
+	}
+FL_FD_HOOKS(FL_GEN_RAW)
+FL_CHK_HOOKS(FL_GEN_RAW_CHK)
+#pragma GCC diagnostic pop
+
 static int fl_raw_open(const char *p, int f, ...)
 {
 	va_list ap;
@@ -123,22 +223,6 @@ static int fl_raw_openat_2(int d, const char *p, int f)
 {
 	return syscall(SYS_openat, d, p, f, 0);
 }
-static int fl_raw_close(int fd)
-{
-	return syscall(SYS_close, fd);
-}
-static int fl_raw_fsync(int fd)
-{
-	return syscall(SYS_fsync, fd);
-}
-static int fl_raw_fdatasync(int fd)
-{
-	return syscall(SYS_fdatasync, fd);
-}
-static int fl_raw_connect(int fd, const struct sockaddr *a, socklen_t l)
-{
-	return syscall(SYS_connect, fd, a, l);
-}
 static int fl_raw_accept(int fd, struct sockaddr *a, socklen_t *l)
 {
 	return syscall(SYS_accept4, fd, a, l, 0);
@@ -147,99 +231,46 @@ static int fl_raw_accept4(int fd, struct sockaddr *a, socklen_t *l, int f)
 {
 	return syscall(SYS_accept4, fd, a, l, f);
 }
-static ssize_t fl_raw_send(int fd, const void *b, size_t n, int f)
-{
-	return syscall(SYS_sendto, fd, b, n, f, NULL, 0);
-}
-static ssize_t fl_raw_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a,
-			     socklen_t l)
-{
-	return syscall(SYS_sendto, fd, b, n, f, a, l);
-}
-static ssize_t fl_raw_sendmsg(int fd, const struct msghdr *m, int f)
-{
-	return syscall(SYS_sendmsg, fd, m, f);
-}
-static ssize_t fl_raw_recv(int fd, void *b, size_t n, int f)
-{
-	return syscall(SYS_recvfrom, fd, b, n, f, NULL, NULL);
-}
-static ssize_t fl_raw_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *l)
-{
-	return syscall(SYS_recvfrom, fd, b, n, f, a, l);
-}
-static ssize_t fl_raw_recvmsg(int fd, struct msghdr *m, int f)
-{
-	return syscall(SYS_recvmsg, fd, m, f);
-}
-static ssize_t fl_raw_read_chk(int fd, void *b, size_t n, size_t bl)
-{
-	(void)bl;
-	return syscall(SYS_read, fd, b, n);
-}
-static ssize_t fl_raw_pread_chk(int fd, void *b, size_t n, off_t o, size_t bl)
-{
-	(void)bl;
-	return syscall(SYS_pread64, fd, b, n, o);
-}
-static ssize_t fl_raw_recv_chk(int fd, void *b, size_t n, size_t bl, int f)
-{
-	(void)bl;
-	return syscall(SYS_recvfrom, fd, b, n, f, NULL, NULL);
-}
-static ssize_t fl_raw_recvfrom_chk(int fd, void *b, size_t n, size_t bl, int f, struct sockaddr *a,
-				   socklen_t *l)
-{
-	(void)bl;
-	return syscall(SYS_recvfrom, fd, b, n, f, a, l);
-}
 static int fl_raw_getaddrinfo(const char *, const char *, const struct addrinfo *,
 			      struct addrinfo **);
 
+#define FL_GEN_MEMBER(name, FN, ret, xparams, xargs, params, args, raw, flavour) ret(*name) params;
+#define FL_GEN_MEMBER_CHK(name, base, FN, ret, params, args, bargs, bad, raw)	 ret(*name) params;
+#define FL_GEN_INIT(name, FN, ret, xparams, xargs, params, args, raw, flavour)                     \
+	.name = fl_raw_##name,
+#define FL_GEN_INIT_CHK(name, base, FN, ret, params, args, bargs, bad, raw) .name = fl_raw_##name,
+
 static struct {
-	ssize_t (*read)(int, void *, size_t);
-	ssize_t (*write)(int, const void *, size_t);
-	ssize_t (*pread)(int, void *, size_t, off_t);
-	ssize_t (*pread64)(int, void *, size_t, off_t);
-	ssize_t (*pwrite)(int, const void *, size_t, off_t);
-	ssize_t (*pwrite64)(int, const void *, size_t, off_t);
-	ssize_t (*readv)(int, const struct iovec *, int);
-	ssize_t (*writev)(int, const struct iovec *, int);
+	FL_FD_HOOKS(FL_GEN_MEMBER)
+	FL_CHK_HOOKS(FL_GEN_MEMBER_CHK)
 	int (*open)(const char *, int, ...);
 	int (*open64)(const char *, int, ...);
 	int (*openat)(int, const char *, int, ...);
 	int (*openat64)(int, const char *, int, ...);
-	int (*open_2)(const char *, int);
-	int (*open64_2)(const char *, int);
-	int (*openat_2)(int, const char *, int);
-	int (*openat64_2)(int, const char *, int);
-	int (*close)(int);
-	int (*fsync)(int);
-	int (*fdatasync)(int);
-	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*__open_2)(const char *, int);
+	int (*__open64_2)(const char *, int);
+	int (*__openat_2)(int, const char *, int);
+	int (*__openat64_2)(int, const char *, int);
 	int (*accept)(int, struct sockaddr *, socklen_t *);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
-	ssize_t (*send)(int, const void *, size_t, int);
-	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	ssize_t (*recv)(int, void *, size_t, int);
-	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-	ssize_t (*recvmsg)(int, struct msghdr *, int);
-	ssize_t (*read_chk)(int, void *, size_t, size_t);
-	ssize_t (*pread_chk)(int, void *, size_t, off_t, size_t);
-	ssize_t (*pread64_chk)(int, void *, size_t, off_t, size_t);
-	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
-	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	/* clang-format off */
 } fl_real = {
-    fl_raw_read,      fl_raw_write,    fl_raw_pread,	    fl_raw_pread,	fl_raw_pwrite,
-    fl_raw_pwrite,    fl_raw_readv,    fl_raw_writev,	    fl_raw_open,	fl_raw_open,
-    fl_raw_openat,    fl_raw_openat,   fl_raw_open_2,	    fl_raw_open_2,	fl_raw_openat_2,
-    fl_raw_openat_2,  fl_raw_close,    fl_raw_fsync,	    fl_raw_fdatasync,	fl_raw_connect,
-    fl_raw_accept,    fl_raw_accept4,  fl_raw_send,	    fl_raw_sendto,	fl_raw_sendmsg,
-    fl_raw_recv,      fl_raw_recvfrom, fl_raw_recvmsg,	    fl_raw_read_chk,	fl_raw_pread_chk,
-    fl_raw_pread_chk, fl_raw_recv_chk, fl_raw_recvfrom_chk, fl_raw_getaddrinfo,
+	FL_FD_HOOKS(FL_GEN_INIT)
+	FL_CHK_HOOKS(FL_GEN_INIT_CHK)
+	.open = fl_raw_open,
+	.open64 = fl_raw_open,
+	.openat = fl_raw_openat,
+	.openat64 = fl_raw_openat,
+	.__open_2 = fl_raw_open_2,
+	.__open64_2 = fl_raw_open_2,
+	.__openat_2 = fl_raw_openat_2,
+	.__openat64_2 = fl_raw_openat_2,
+	.accept = fl_raw_accept,
+	.accept4 = fl_raw_accept4,
+	.getaddrinfo = fl_raw_getaddrinfo,
 };
+/* clang-format on */
 
 /*
  * getaddrinfo has no syscall to fall back on. Before the constructor ran we
@@ -728,9 +759,12 @@ static int fl_short_iov(const struct fl_act *act, const struct iovec *in, int cn
 
 /*
  * ---- hooks ----
- * Each hook is three layers: the exported name (disarmed test, tail jump to
- * libc), fl_<name>_armed (the frameless fd-only scan, tail jump to libc on a
- * miss) and fl_<name>_slow (the full matcher and the fault itself).
+ * Each descriptor hook is three layers: the exported name (disarmed test,
+ * tail jump to libc), fl_<name>_armed (the frameless fd-only scan, tail jump
+ * to libc on a miss) and fl_<name>_slow (the full matcher and the fault
+ * itself). All three are generated from FL_FD_HOOKS; the slow layer's body
+ * comes from its flavour. The hooks that filter on more than a descriptor
+ * (open, accept, getaddrinfo) are written out below them.
  */
 
 #define FL_CALL_FD(fnid, fdv)                                                                      \
@@ -738,202 +772,182 @@ static int fl_short_iov(const struct fl_act *act, const struct iovec *in, int cn
 		.fn = (fnid), .fd = (fdv)                                                          \
 	}
 
-static FL_NOINLINE ssize_t fl_read_slow(int fd, void *buf, size_t n)
-{
-	struct fl_act a;
+/*
+ * The libc names are the hooks; a build that compiles this file into another
+ * program (the fuzz target) renames them with FL_HOOK_NAME.
+ */
+#ifndef FL_HOOK_NAME
+#define FL_HOOK_NAME(name) name
+#endif
 
-	if (!fl_decide_fd(FL_FN_READ, fd, &a))
-		return fl_real.read(fd, buf, n);
-	if (fl_act_pre(&a))
-		return -1;
-	return fl_real.read(fd, buf, fl_short(&a, n));
-}
+/* Fail, delay, or transfer at most short= bytes (read/write/send/recv with a buffer). */
+#define FL_SLOW_BUF(name, FN, params, args)                                                        \
+	{                                                                                          \
+		struct fl_act a;                                                                   \
+                                                                                                   \
+		if (!fl_decide_fd(FL_FN_##FN, fd, &a))                                             \
+			return fl_real.name args;                                                  \
+		if (fl_act_pre(&a))                                                                \
+			return -1;                                                                 \
+		n = fl_short(&a, n);                                                               \
+		return fl_real.name args;                                                          \
+	}
+
+/* The same over an iovec array (readv, writev). */
+#define FL_SLOW_IOV(name, FN, params, args)                                                        \
+	{                                                                                          \
+		struct iovec v[FL_IOV_MAX];                                                        \
+		struct fl_act a;                                                                   \
+                                                                                                   \
+		if (!fl_decide_fd(FL_FN_##FN, fd, &a))                                             \
+			return fl_real.name args;                                                  \
+		if (fl_act_pre(&a))                                                                \
+			return -1;                                                                 \
+		if (a.flags & FL_RULE_SHORT) {                                                     \
+			cnt = fl_short_iov(&a, iov, cnt, v);                                       \
+			iov = v;                                                                   \
+		}                                                                                  \
+		return fl_real.name args;                                                          \
+	}
+
+/* Fail or delay (fsync, fdatasync). */
+#define FL_SLOW_SYNC(name, FN, params, args)                                                       \
+	{                                                                                          \
+		struct fl_act a;                                                                   \
+                                                                                                   \
+		if (fl_decide_fd(FL_FN_##FN, fd, &a) && fl_act_pre(&a))                            \
+			return -1;                                                                 \
+		return fl_real.name args;                                                          \
+	}
+
+/*
+ * close: Linux releases the descriptor even when close fails; so do we, or
+ * every injected close error would leak an fd.
+ */
+#define FL_SLOW_CLOSE(name, FN, params, args)                                                      \
+	{                                                                                          \
+		struct fl_act a;                                                                   \
+		int r;                                                                             \
+                                                                                                   \
+		if (!fl_decide_fd(FL_FN_##FN, fd, &a))                                             \
+			return fl_real.name args;                                                  \
+		if (a.flags & FL_RULE_ERRNO) {                                                     \
+			if (a.flags & FL_RULE_DELAY)                                               \
+				fl_sleep_ns(a.delay_ns);                                           \
+			r = fl_real.name args;                                                     \
+			(void)r;                                                                   \
+			errno = a.err;                                                             \
+			return -1;                                                                 \
+		}                                                                                  \
+		if (fl_act_pre(&a))                                                                \
+			return -1;                                                                 \
+		return fl_real.name args;                                                          \
+	}
+
+/* connect: the peer is the address given. */
+#define FL_SLOW_CONNECT(name, FN, params, args)                                                    \
+	{                                                                                          \
+		struct fl_call c = {.fn = FL_FN_##FN, .fd = fd, .peer = sa, .peerlen = len};       \
+		struct fl_act a;                                                                   \
+                                                                                                   \
+		if (fl_decide(&c, &a) && fl_act_pre(&a))                                           \
+			return -1;                                                                 \
+		return fl_real.name args;                                                          \
+	}
+
+/* sendto: a buffer, and the peer is the address given (else the connected one). */
+#define FL_SLOW_SENDTO(name, FN, params, args)                                                     \
+	{                                                                                          \
+		struct fl_call c = {.fn = FL_FN_##FN, .fd = fd, .peer = sa, .peerlen = len};       \
+		struct fl_act a;                                                                   \
+                                                                                                   \
+		if (!fl_decide(&c, &a))                                                            \
+			return fl_real.name args;                                                  \
+		if (fl_act_pre(&a))                                                                \
+			return -1;                                                                 \
+		n = fl_short(&a, n);                                                               \
+		return fl_real.name args;                                                          \
+	}
+
+#define FL_SLOW_SENDMSG(name, FN, params, args)                                                    \
+	{                                                                                          \
+		struct fl_call c = {.fn = FL_FN_##FN,                                              \
+				    .fd = fd,                                                      \
+				    .peer = msg ? msg->msg_name : NULL,                            \
+				    .peerlen = msg ? msg->msg_namelen : 0};                        \
+		struct iovec v[FL_IOV_MAX];                                                        \
+		struct msghdr m;                                                                   \
+		struct fl_act a;                                                                   \
+                                                                                                   \
+		if (!fl_decide(&c, &a))                                                            \
+			return fl_real.name args;                                                  \
+		if (fl_act_pre(&a))                                                                \
+			return -1;                                                                 \
+		if (!(a.flags & FL_RULE_SHORT) || !msg)                                            \
+			return fl_real.name args;                                                  \
+		m = *msg;                                                                          \
+		m.msg_iov = v;                                                                     \
+		m.msg_iovlen = (size_t)fl_short_iov(&a, msg->msg_iov, (int)msg->msg_iovlen, v);    \
+		msg = &m;                                                                          \
+		return fl_real.name args;                                                          \
+	}
+
+/* recvmsg writes back into *msg (name length, flags): shorten in place and restore. */
+#define FL_SLOW_RECVMSG(name, FN, params, args)                                                    \
+	{                                                                                          \
+		struct iovec v[FL_IOV_MAX], *orig;                                                 \
+		size_t origlen;                                                                    \
+		struct fl_act a;                                                                   \
+		ssize_t r;                                                                         \
+                                                                                                   \
+		if (!fl_decide_fd(FL_FN_##FN, fd, &a))                                             \
+			return fl_real.name args;                                                  \
+		if (fl_act_pre(&a))                                                                \
+			return -1;                                                                 \
+		if (!(a.flags & FL_RULE_SHORT) || !msg)                                            \
+			return fl_real.name args;                                                  \
+		orig = msg->msg_iov;                                                               \
+		origlen = msg->msg_iovlen;                                                         \
+		msg->msg_iov = v;                                                                  \
+		msg->msg_iovlen = (size_t)fl_short_iov(&a, orig, (int)origlen, v);                 \
+		r = fl_real.name args;                                                             \
+		msg->msg_iov = orig;                                                               \
+		msg->msg_iovlen = origlen;                                                         \
+		return r;                                                                          \
+	}
+
+#define FL_GEN_SLOW(name, FN, ret, xparams, xargs, params, args, raw, flavour)                     \
+	static FL_NOINLINE ret fl_##name##_slow params FL_SLOW_##flavour(name, FN, params, args)
+FL_FD_HOOKS(FL_GEN_SLOW)
 
 /* Armed: reject on the fd alone without a frame, else the full slow path. */
-static FL_NOINLINE ssize_t fl_read_armed(int fd, void *buf, size_t n)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_READ, fd)))
-		return fl_real.read(fd, buf, n);
-	return fl_read_slow(fd, buf, n);
-}
+#define FL_GEN_ARMED(name, FN, ret, xparams, xargs, params, args, raw, flavour)                    \
+	static FL_NOINLINE ret fl_##name##_armed params                                            \
+	{                                                                                          \
+		if (FL_LIKELY(fl_quick_miss(FL_FN_##FN, fd)))                                      \
+			return fl_real.name args;                                                  \
+		return fl_##name##_slow args;                                                      \
+	}
+FL_FD_HOOKS(FL_GEN_ARMED)
 
-FL_EXPORT ssize_t read(int fd, void *buf, size_t n)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_READ)))
-		return fl_real.read(fd, buf, n);
-	return fl_read_armed(fd, buf, n);
-}
+/* Disarmed: one relaxed load, a branch and a tail jump to libc. */
+#define FL_GEN_EXPORT(name, FN, ret, xparams, xargs, params, args, raw, flavour)                   \
+	FL_EXPORT ret FL_HOOK_NAME(name) xparams                                                   \
+	{                                                                                          \
+		if (FL_LIKELY(!fl_armed(FL_FN_##FN)))                                              \
+			return fl_real.name xargs;                                                 \
+		return fl_##name##_armed xargs;                                                    \
+	}
+FL_FD_HOOKS(FL_GEN_EXPORT)
 
-FL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_READ)) || n > buflen)
-		return fl_real.read_chk(fd, buf, n, buflen);
-	return fl_read_armed(fd, buf, n);
-}
-
-static FL_NOINLINE ssize_t fl_write_slow(int fd, const void *buf, size_t n)
-{
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_WRITE, fd, &a))
-		return fl_real.write(fd, buf, n);
-	if (fl_act_pre(&a))
-		return -1;
-	return fl_real.write(fd, buf, fl_short(&a, n));
-}
-
-static FL_NOINLINE ssize_t fl_write_armed(int fd, const void *buf, size_t n)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_WRITE, fd)))
-		return fl_real.write(fd, buf, n);
-	return fl_write_slow(fd, buf, n);
-}
-
-FL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_WRITE)))
-		return fl_real.write(fd, buf, n);
-	return fl_write_armed(fd, buf, n);
-}
-
-static FL_NOINLINE ssize_t fl_pread_slow(ssize_t (*real)(int, void *, size_t, off_t), int fd,
-					 void *buf, size_t n, off_t off)
-{
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_PREAD, fd, &a))
-		return real(fd, buf, n, off);
-	if (fl_act_pre(&a))
-		return -1;
-	return real(fd, buf, fl_short(&a, n), off);
-}
-
-static FL_NOINLINE ssize_t fl_pread_armed(ssize_t (*real)(int, void *, size_t, off_t), int fd,
-					  void *buf, size_t n, off_t off)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_PREAD, fd)))
-		return real(fd, buf, n, off);
-	return fl_pread_slow(real, fd, buf, n, off);
-}
-
-FL_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)))
-		return fl_real.pread(fd, buf, n, off);
-	return fl_pread_armed(fl_real.pread, fd, buf, n, off);
-}
-
-FL_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)))
-		return fl_real.pread64(fd, buf, n, off);
-	return fl_pread_armed(fl_real.pread64, fd, buf, n, off);
-}
-
-FL_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)) || n > buflen)
-		return fl_real.pread_chk(fd, buf, n, off, buflen);
-	return fl_pread_armed(fl_real.pread, fd, buf, n, off);
-}
-
-FL_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_PREAD)) || n > buflen)
-		return fl_real.pread64_chk(fd, buf, n, off, buflen);
-	return fl_pread_armed(fl_real.pread64, fd, buf, n, off);
-}
-
-static FL_NOINLINE ssize_t fl_pwrite_slow(ssize_t (*real)(int, const void *, size_t, off_t), int fd,
-					  const void *buf, size_t n, off_t off)
-{
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_PWRITE, fd, &a))
-		return real(fd, buf, n, off);
-	if (fl_act_pre(&a))
-		return -1;
-	return real(fd, buf, fl_short(&a, n), off);
-}
-
-static FL_NOINLINE ssize_t fl_pwrite_armed(ssize_t (*real)(int, const void *, size_t, off_t),
-					   int fd, const void *buf, size_t n, off_t off)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_PWRITE, fd)))
-		return real(fd, buf, n, off);
-	return fl_pwrite_slow(real, fd, buf, n, off);
-}
-
-FL_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_PWRITE)))
-		return fl_real.pwrite(fd, buf, n, off);
-	return fl_pwrite_armed(fl_real.pwrite, fd, buf, n, off);
-}
-
-FL_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_PWRITE)))
-		return fl_real.pwrite64(fd, buf, n, off);
-	return fl_pwrite_armed(fl_real.pwrite64, fd, buf, n, off);
-}
-
-static FL_NOINLINE ssize_t fl_readv_slow(int fd, const struct iovec *iov, int cnt)
-{
-	struct iovec v[FL_IOV_MAX];
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_READV, fd, &a))
-		return fl_real.readv(fd, iov, cnt);
-	if (fl_act_pre(&a))
-		return -1;
-	if (!(a.flags & FL_RULE_SHORT))
-		return fl_real.readv(fd, iov, cnt);
-	return fl_real.readv(fd, v, fl_short_iov(&a, iov, cnt, v));
-}
-
-static FL_NOINLINE ssize_t fl_readv_armed(int fd, const struct iovec *iov, int cnt)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_READV, fd)))
-		return fl_real.readv(fd, iov, cnt);
-	return fl_readv_slow(fd, iov, cnt);
-}
-
-FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_READV)))
-		return fl_real.readv(fd, iov, cnt);
-	return fl_readv_armed(fd, iov, cnt);
-}
-
-static FL_NOINLINE ssize_t fl_writev_slow(int fd, const struct iovec *iov, int cnt)
-{
-	struct iovec v[FL_IOV_MAX];
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_WRITEV, fd, &a))
-		return fl_real.writev(fd, iov, cnt);
-	if (fl_act_pre(&a))
-		return -1;
-	if (!(a.flags & FL_RULE_SHORT))
-		return fl_real.writev(fd, iov, cnt);
-	return fl_real.writev(fd, v, fl_short_iov(&a, iov, cnt, v));
-}
-
-static FL_NOINLINE ssize_t fl_writev_armed(int fd, const struct iovec *iov, int cnt)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_WRITEV, fd)))
-		return fl_real.writev(fd, iov, cnt);
-	return fl_writev_slow(fd, iov, cnt);
-}
-
-FL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_WRITEV)))
-		return fl_real.writev(fd, iov, cnt);
-	return fl_writev_armed(fd, iov, cnt);
-}
-
+#define FL_GEN_EXPORT_CHK(name, base, FN, ret, params, args, bargs, bad, raw)                      \
+	FL_EXPORT ret FL_HOOK_NAME(name) params                                                    \
+	{                                                                                          \
+		if (FL_LIKELY(!fl_armed(FL_FN_##FN)) || (bad))                                     \
+			return fl_real.name args;                                                  \
+		return fl_##base##_armed bargs;                                                    \
+	}
+FL_CHK_HOOKS(FL_GEN_EXPORT_CHK)
 /* open(2) takes a mode only when it may create a file. */
 #define FL_NEEDS_MODE(f) (((f)&O_CREAT) || ((f)&O_TMPFILE) == O_TMPFILE)
 
@@ -948,7 +962,7 @@ static FL_NOINLINE int fl_open_slow(unsigned fn, const char *path)
 	return 0;
 }
 
-FL_EXPORT int open(const char *path, int flags, ...)
+FL_EXPORT int FL_HOOK_NAME(open)(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
@@ -964,7 +978,7 @@ FL_EXPORT int open(const char *path, int flags, ...)
 	return fl_real.open(path, flags, mode);
 }
 
-FL_EXPORT int open64(const char *path, int flags, ...)
+FL_EXPORT int FL_HOOK_NAME(open64)(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
@@ -980,7 +994,7 @@ FL_EXPORT int open64(const char *path, int flags, ...)
 	return fl_real.open64(path, flags, mode);
 }
 
-FL_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+FL_EXPORT int FL_HOOK_NAME(openat)(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
@@ -996,7 +1010,7 @@ FL_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	return fl_real.openat(dirfd, path, flags, mode);
 }
 
-FL_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+FL_EXPORT int FL_HOOK_NAME(openat64)(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
@@ -1012,121 +1026,32 @@ FL_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	return fl_real.openat64(dirfd, path, flags, mode);
 }
 
-/* Fortified callers (-D_FORTIFY_SOURCE) reach open through these. */
-int __open_2(const char *path, int flags);
-int __open64_2(const char *path, int flags);
-int __openat_2(int dirfd, const char *path, int flags);
-int __openat64_2(int dirfd, const char *path, int flags);
-ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
-ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
-ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
-ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
-ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr,
-		       socklen_t *alen);
-
-FL_EXPORT int __open_2(const char *path, int flags)
+FL_EXPORT int FL_HOOK_NAME(__open_2)(const char *path, int flags)
 {
 	if (FL_UNLIKELY(fl_armed(FL_FN_OPEN)) && fl_open_slow(FL_FN_OPEN, path))
 		return -1;
-	return fl_real.open_2(path, flags);
+	return fl_real.__open_2(path, flags);
 }
 
-FL_EXPORT int __open64_2(const char *path, int flags)
+FL_EXPORT int FL_HOOK_NAME(__open64_2)(const char *path, int flags)
 {
 	if (FL_UNLIKELY(fl_armed(FL_FN_OPEN)) && fl_open_slow(FL_FN_OPEN, path))
 		return -1;
-	return fl_real.open64_2(path, flags);
+	return fl_real.__open64_2(path, flags);
 }
 
-FL_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+FL_EXPORT int FL_HOOK_NAME(__openat_2)(int dirfd, const char *path, int flags)
 {
 	if (FL_UNLIKELY(fl_armed(FL_FN_OPENAT)) && fl_open_slow(FL_FN_OPENAT, path))
 		return -1;
-	return fl_real.openat_2(dirfd, path, flags);
+	return fl_real.__openat_2(dirfd, path, flags);
 }
 
-FL_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+FL_EXPORT int FL_HOOK_NAME(__openat64_2)(int dirfd, const char *path, int flags)
 {
 	if (FL_UNLIKELY(fl_armed(FL_FN_OPENAT)) && fl_open_slow(FL_FN_OPENAT, path))
 		return -1;
-	return fl_real.openat64_2(dirfd, path, flags);
-}
-
-/* Simple fd calls (close, fsync, fdatasync): fail, delay, or pass. */
-static FL_NOINLINE int fl_fd_slow(unsigned fn, int (*real)(int), int fd)
-{
-	struct fl_act a;
-	int r;
-
-	if (!fl_decide_fd(fn, fd, &a))
-		return real(fd);
-	if (fn == FL_FN_CLOSE && (a.flags & FL_RULE_ERRNO)) {
-		/*
-		 * Linux releases the descriptor even when close fails; so do we,
-		 * or every injected close error would leak an fd.
-		 */
-		if (a.flags & FL_RULE_DELAY)
-			fl_sleep_ns(a.delay_ns);
-		r = real(fd);
-		(void)r;
-		errno = a.err;
-		return -1;
-	}
-	if (fl_act_pre(&a))
-		return -1;
-	return real(fd);
-}
-
-static FL_NOINLINE int fl_fd_armed(unsigned fn, int (*real)(int), int fd)
-{
-	if (FL_LIKELY(fl_quick_miss(fn, fd)))
-		return real(fd);
-	return fl_fd_slow(fn, real, fd);
-}
-
-FL_EXPORT int close(int fd)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_CLOSE)))
-		return fl_real.close(fd);
-	return fl_fd_armed(FL_FN_CLOSE, fl_real.close, fd);
-}
-
-FL_EXPORT int fsync(int fd)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_FSYNC)))
-		return fl_real.fsync(fd);
-	return fl_fd_armed(FL_FN_FSYNC, fl_real.fsync, fd);
-}
-
-FL_EXPORT int fdatasync(int fd)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_FDATASYNC)))
-		return fl_real.fdatasync(fd);
-	return fl_fd_armed(FL_FN_FDATASYNC, fl_real.fdatasync, fd);
-}
-
-static FL_NOINLINE int fl_connect_slow(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	struct fl_call c = {.fn = FL_FN_CONNECT, .fd = fd, .peer = sa, .peerlen = len};
-	struct fl_act a;
-
-	if (fl_decide(&c, &a) && fl_act_pre(&a))
-		return -1;
-	return fl_real.connect(fd, sa, len);
-}
-
-static FL_NOINLINE int fl_connect_armed(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_CONNECT, fd)))
-		return fl_real.connect(fd, sa, len);
-	return fl_connect_slow(fd, sa, len);
-}
-
-FL_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_CONNECT)))
-		return fl_real.connect(fd, addr.__sockaddr__, len);
-	return fl_connect_armed(fd, addr.__sockaddr__, len);
+	return fl_real.__openat64_2(dirfd, path, flags);
 }
 
 static FL_NOINLINE int fl_accept_slow(int fd)
@@ -1137,214 +1062,18 @@ static FL_NOINLINE int fl_accept_slow(int fd)
 	return fl_decide(&c, &a) && fl_act_pre(&a) ? -1 : 0;
 }
 
-FL_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
+FL_EXPORT int FL_HOOK_NAME(accept)(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
 	if (FL_UNLIKELY(fl_armed(FL_FN_ACCEPT)) && fl_accept_slow(fd))
 		return -1;
 	return fl_real.accept(fd, addr.__sockaddr__, len);
 }
 
-FL_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+FL_EXPORT int FL_HOOK_NAME(accept4)(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
 {
 	if (FL_UNLIKELY(fl_armed(FL_FN_ACCEPT)) && fl_accept_slow(fd))
 		return -1;
 	return fl_real.accept4(fd, addr.__sockaddr__, len, flags);
-}
-
-static FL_NOINLINE ssize_t fl_send_slow(int fd, const void *buf, size_t n, int flags)
-{
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_SEND, fd, &a))
-		return fl_real.send(fd, buf, n, flags);
-	if (fl_act_pre(&a))
-		return -1;
-	return fl_real.send(fd, buf, fl_short(&a, n), flags);
-}
-
-static FL_NOINLINE ssize_t fl_send_armed(int fd, const void *buf, size_t n, int flags)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_SEND, fd)))
-		return fl_real.send(fd, buf, n, flags);
-	return fl_send_slow(fd, buf, n, flags);
-}
-
-FL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_SEND)))
-		return fl_real.send(fd, buf, n, flags);
-	return fl_send_armed(fd, buf, n, flags);
-}
-
-static FL_NOINLINE ssize_t fl_sendto_slow(int fd, const void *buf, size_t n, int flags,
-					  const struct sockaddr *sa, socklen_t len)
-{
-	struct fl_call c = {.fn = FL_FN_SENDTO, .fd = fd, .peer = sa, .peerlen = len};
-	struct fl_act a;
-
-	if (!fl_decide(&c, &a))
-		return fl_real.sendto(fd, buf, n, flags, sa, len);
-	if (fl_act_pre(&a))
-		return -1;
-	return fl_real.sendto(fd, buf, fl_short(&a, n), flags, sa, len);
-}
-
-static FL_NOINLINE ssize_t fl_sendto_armed(int fd, const void *buf, size_t n, int flags,
-					   const struct sockaddr *sa, socklen_t len)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_SENDTO, fd)))
-		return fl_real.sendto(fd, buf, n, flags, sa, len);
-	return fl_sendto_slow(fd, buf, n, flags, sa, len);
-}
-
-FL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
-			 socklen_t len)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_SENDTO)))
-		return fl_real.sendto(fd, buf, n, flags, addr.__sockaddr__, len);
-	return fl_sendto_armed(fd, buf, n, flags, addr.__sockaddr__, len);
-}
-
-static FL_NOINLINE ssize_t fl_sendmsg_slow(int fd, const struct msghdr *msg, int flags)
-{
-	struct fl_call c = {.fn = FL_FN_SENDMSG,
-			    .fd = fd,
-			    .peer = msg ? msg->msg_name : NULL,
-			    .peerlen = msg ? msg->msg_namelen : 0};
-	struct iovec v[FL_IOV_MAX];
-	struct msghdr m;
-	struct fl_act a;
-
-	if (!fl_decide(&c, &a))
-		return fl_real.sendmsg(fd, msg, flags);
-	if (fl_act_pre(&a))
-		return -1;
-	if (!(a.flags & FL_RULE_SHORT) || !msg)
-		return fl_real.sendmsg(fd, msg, flags);
-	m = *msg;
-	m.msg_iov = v;
-	m.msg_iovlen = (size_t)fl_short_iov(&a, msg->msg_iov, (int)msg->msg_iovlen, v);
-	return fl_real.sendmsg(fd, &m, flags);
-}
-
-static FL_NOINLINE ssize_t fl_sendmsg_armed(int fd, const struct msghdr *msg, int flags)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_SENDMSG, fd)))
-		return fl_real.sendmsg(fd, msg, flags);
-	return fl_sendmsg_slow(fd, msg, flags);
-}
-
-FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_SENDMSG)))
-		return fl_real.sendmsg(fd, msg, flags);
-	return fl_sendmsg_armed(fd, msg, flags);
-}
-
-static FL_NOINLINE ssize_t fl_recv_slow(int fd, void *buf, size_t n, int flags)
-{
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_RECV, fd, &a))
-		return fl_real.recv(fd, buf, n, flags);
-	if (fl_act_pre(&a))
-		return -1;
-	return fl_real.recv(fd, buf, fl_short(&a, n), flags);
-}
-
-static FL_NOINLINE ssize_t fl_recv_armed(int fd, void *buf, size_t n, int flags)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_RECV, fd)))
-		return fl_real.recv(fd, buf, n, flags);
-	return fl_recv_slow(fd, buf, n, flags);
-}
-
-FL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_RECV)))
-		return fl_real.recv(fd, buf, n, flags);
-	return fl_recv_armed(fd, buf, n, flags);
-}
-
-FL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_RECV)) || n > buflen)
-		return fl_real.recv_chk(fd, buf, n, buflen, flags);
-	return fl_recv_armed(fd, buf, n, flags);
-}
-
-static FL_NOINLINE ssize_t fl_recvfrom_slow(int fd, void *buf, size_t n, int flags,
-					    struct sockaddr *sa, socklen_t *len)
-{
-	struct fl_act a;
-
-	if (!fl_decide_fd(FL_FN_RECVFROM, fd, &a))
-		return fl_real.recvfrom(fd, buf, n, flags, sa, len);
-	if (fl_act_pre(&a))
-		return -1;
-	return fl_real.recvfrom(fd, buf, fl_short(&a, n), flags, sa, len);
-}
-
-static FL_NOINLINE ssize_t fl_recvfrom_armed(int fd, void *buf, size_t n, int flags,
-					     struct sockaddr *sa, socklen_t *len)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_RECVFROM, fd)))
-		return fl_real.recvfrom(fd, buf, n, flags, sa, len);
-	return fl_recvfrom_slow(fd, buf, n, flags, sa, len);
-}
-
-FL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr,
-			   socklen_t *restrict len)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_RECVFROM)))
-		return fl_real.recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
-	return fl_recvfrom_armed(fd, buf, n, flags, addr.__sockaddr__, len);
-}
-
-FL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-				 struct sockaddr *addr, socklen_t *len)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_RECVFROM)) || n > buflen)
-		return fl_real.recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
-	return fl_recvfrom_armed(fd, buf, n, flags, addr, len);
-}
-
-static FL_NOINLINE ssize_t fl_recvmsg_slow(int fd, struct msghdr *msg, int flags)
-{
-	struct iovec v[FL_IOV_MAX], *orig;
-	size_t origlen;
-	struct fl_act a;
-	ssize_t r;
-
-	if (!fl_decide_fd(FL_FN_RECVMSG, fd, &a))
-		return fl_real.recvmsg(fd, msg, flags);
-	if (fl_act_pre(&a))
-		return -1;
-	if (!(a.flags & FL_RULE_SHORT) || !msg)
-		return fl_real.recvmsg(fd, msg, flags);
-	/* recvmsg writes back into *msg (name length, flags), so shorten in place and restore. */
-	orig = msg->msg_iov;
-	origlen = msg->msg_iovlen;
-	msg->msg_iov = v;
-	msg->msg_iovlen = (size_t)fl_short_iov(&a, orig, (int)origlen, v);
-	r = fl_real.recvmsg(fd, msg, flags);
-	msg->msg_iov = orig;
-	msg->msg_iovlen = origlen;
-	return r;
-}
-
-static FL_NOINLINE ssize_t fl_recvmsg_armed(int fd, struct msghdr *msg, int flags)
-{
-	if (FL_LIKELY(fl_quick_miss(FL_FN_RECVMSG, fd)))
-		return fl_real.recvmsg(fd, msg, flags);
-	return fl_recvmsg_slow(fd, msg, flags);
-}
-
-FL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
-{
-	if (FL_LIKELY(!fl_armed(FL_FN_RECVMSG)))
-		return fl_real.recvmsg(fd, msg, flags);
-	return fl_recvmsg_armed(fd, msg, flags);
 }
 
 static FL_NOINLINE int fl_getaddrinfo_slow(const char *node, const char *service,
@@ -1374,8 +1103,9 @@ static FL_NOINLINE int fl_getaddrinfo_slow(const char *node, const char *service
 	return r;
 }
 
-FL_EXPORT int getaddrinfo(const char *restrict node, const char *restrict service,
-			  const struct addrinfo *restrict hints, struct addrinfo **restrict res)
+FL_EXPORT int FL_HOOK_NAME(getaddrinfo)(const char *restrict node, const char *restrict service,
+					const struct addrinfo *restrict hints,
+					struct addrinfo **restrict res)
 {
 	if (FL_LIKELY(!fl_armed(FL_FN_GETADDRINFO)))
 		return fl_real.getaddrinfo(node, service, hints, res);
@@ -1392,39 +1122,19 @@ static void fl_resolve(void)
 		if (p)                                                                             \
 			*(void **)&fl_real.field = p;                                              \
 	} while (0)
-	R(read, "read");
-	R(write, "write");
-	R(pread, "pread");
-	R(pread64, "pread64");
-	R(pwrite, "pwrite");
-	R(pwrite64, "pwrite64");
-	R(readv, "readv");
-	R(writev, "writev");
+#define FL_GEN_RESOLVE(name, ...) R(name, #name);
+	FL_FD_HOOKS(FL_GEN_RESOLVE)
+	FL_CHK_HOOKS(FL_GEN_RESOLVE)
 	R(open, "open");
 	R(open64, "open64");
 	R(openat, "openat");
 	R(openat64, "openat64");
-	R(open_2, "__open_2");
-	R(open64_2, "__open64_2");
-	R(openat_2, "__openat_2");
-	R(openat64_2, "__openat64_2");
-	R(close, "close");
-	R(fsync, "fsync");
-	R(fdatasync, "fdatasync");
-	R(connect, "connect");
+	R(__open_2, "__open_2");
+	R(__open64_2, "__open64_2");
+	R(__openat_2, "__openat_2");
+	R(__openat64_2, "__openat64_2");
 	R(accept, "accept");
 	R(accept4, "accept4");
-	R(send, "send");
-	R(sendto, "sendto");
-	R(sendmsg, "sendmsg");
-	R(recv, "recv");
-	R(recvfrom, "recvfrom");
-	R(recvmsg, "recvmsg");
-	R(read_chk, "__read_chk");
-	R(pread_chk, "__pread_chk");
-	R(pread64_chk, "__pread64_chk");
-	R(recv_chk, "__recv_chk");
-	R(recvfrom_chk, "__recvfrom_chk");
 	R(getaddrinfo, "getaddrinfo");
 #undef R
 }

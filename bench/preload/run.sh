@@ -9,7 +9,8 @@
 #     vs strace --inject (as scheduled, and both pinned to one CPU), and the
 #     shim for reference; R=9 rounds that run each
 #     variant once, medians and the median of the per-round ratios.
-#  SKIP_CALLGRIND=1 runs part 2 only; VERBOSE=1 prints every round.
+#  SKIP_CALLGRIND=1 runs part 2 only, SKIP_TIMING=1 part 1 only; VERBOSE=1
+#  prints every round.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-$top/build}
@@ -59,6 +60,7 @@ echo "  (disarmed: FAULTLINE_SHM= no table; registered: own empty table;"
 echo "   armed: one write rule, fd=99, that does not match fd 9)"
 fi
 
+[ -n "${SKIP_TIMING:-}" ] && exit 0
 echo "== wall time per intercepted write(2) -> EIO, N=$NT, median of $R alternating rounds"
 # One round runs every variant once, back to back, so that a burst of load
 # from elsewhere hits all of them alike; the ratio is the median of the

@@ -3,10 +3,10 @@
  * A table is written by the agent or faultline exec, but it lives in /dev/shm
  * and outlives them: a corrupted or hostile table must never crash the
  * program the shim is loaded into. This target compiles preload/shim.c into
- * itself, with its exported libc names renamed (fl_hook_read, ...) so that the
- * fuzzer's own I/O is untouched, copies the input over the shim's table area
- * (where the real shim maps the object) and calls one hook on harmless
- * descriptors with arguments chosen by the input.
+ * itself, with its exported libc names renamed (FL_HOOK_NAME: fl_hook_read,
+ * ...) so that the fuzzer's own I/O is untouched, copies the input over the
+ * shim's table area (where the real shim maps the object) and calls one hook
+ * on harmless descriptors with arguments chosen by the input.
  *
  * Input:  ctl[16] table-bytes...
  *   ctl[0] hook, ctl[1] descriptor/iov count, ctl[2] string, ctl[3] address
@@ -35,43 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Every name the shim exports, renamed (system headers are already in). */
-#define read	       fl_hook_read
-#define write	       fl_hook_write
-#define pread	       fl_hook_pread
-#define pread64	       fl_hook_pread64
-#define pwrite	       fl_hook_pwrite
-#define pwrite64       fl_hook_pwrite64
-#define readv	       fl_hook_readv
-#define writev	       fl_hook_writev
-#define open	       fl_hook_open
-#define open64	       fl_hook_open64
-#define openat	       fl_hook_openat
-#define openat64       fl_hook_openat64
-#define __open_2       fl_hook___open_2
-#define __open64_2     fl_hook___open64_2
-#define __openat_2     fl_hook___openat_2
-#define __openat64_2   fl_hook___openat64_2
-#define close	       fl_hook_close
-#define fsync	       fl_hook_fsync
-#define fdatasync      fl_hook_fdatasync
-#define connect	       fl_hook_connect
-#define accept	       fl_hook_accept
-#define accept4	       fl_hook_accept4
-#define send	       fl_hook_send
-#define sendto	       fl_hook_sendto
-#define sendmsg	       fl_hook_sendmsg
-#define recv	       fl_hook_recv
-#define recvfrom       fl_hook_recvfrom
-#define recvmsg	       fl_hook_recvmsg
-#define __read_chk     fl_hook___read_chk
-#define __pread_chk    fl_hook___pread_chk
-#define __pread64_chk  fl_hook___pread64_chk
-#define __recv_chk     fl_hook___recv_chk
-#define __recvfrom_chk fl_hook___recvfrom_chk
-#define getaddrinfo    fl_hook_getaddrinfo
+/* Every name the shim exports, renamed: shim.c defines its hooks as FL_HOOK_NAME(name). */
+#define FL_HOOK_NAME(name) fl_hook_##name
 #include "preload/shim.c"
-/* The renames stay: fl_real's members carry them too (fl_real.read is fl_real.fl_hook_read). */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
