@@ -25,9 +25,12 @@
 
 #include "controller/cmd_agents.h"
 #include "controller/cmd_exec.h"
+#include "controller/cmd_report.h"
 #include "controller/fault_provider.h"
 #include "controller/output.h"
 #include "controller/report.h"
+#include "controller/report_render.h"
+#include "controller/run_watch.h"
 #include "controller/runner.h"
 #include "controller/signals.h"
 #include "controller/cmd_agents.h"
@@ -51,6 +54,8 @@ static const char fl_usage_main[] =
     "                       revert every live fault on the agents\n"
     "  exec [OPTIONS] -- CMD [ARG]...\n"
     "                       run one command with syscall faults\n"
+    "  report JOURNAL... [-o PATH]\n"
+    "                       an HTML page (or markdown) of one run or several\n"
     "  help [COMMAND]       show help for a command\n"
     "  version              print the version\n"
     "\n"
@@ -73,6 +78,9 @@ static const char fl_usage_run[] =
     "  --journal PATH           write the JSON journal to PATH\n"
     "                           (default ./journal.json; '-' for stdout)\n"
     "  --junit PATH             also write a JUnit XML report to PATH\n"
+    "  --report PATH            also write a report for people to PATH: an HTML\n"
+    "                           page (markdown when PATH ends in .md); see\n"
+    "                           'faultline help report'\n"
     "  --rollback-strategy S    when rollbacks run (default: always):\n"
     "                             always    whatever happened\n"
     "                             default   Chaos Toolkit's default: not when the\n"
@@ -88,6 +96,11 @@ static const char fl_usage_run[] =
     "  --var-file FILE          configuration values from a JSON object (repeatable)\n"
     "  --agents FILE            agent inventory for fault activities\n"
     "  --no-color               no colours (NO_COLOR=1 does the same)\n"
+    "  --grafana-url URL        annotate the faults and the verdict in Grafana\n"
+    "                           (POST URL/api/annotations)...\n"
+    "  --grafana-token-file F   ...with this service account token (Bearer)\n"
+    "  --metrics-listen ADDR    serve the run as Prometheus metrics on ADDR\n"
+    "                           (HOST:PORT, [IPv6]:PORT or :PORT) while it runs\n"
     "  -q, --quiet              print only the result\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -120,6 +133,10 @@ enum {
 	OPT_VAR_FILE,
 	OPT_AGENTS,
 	OPT_NO_COLOR,
+	OPT_REPORT,
+	OPT_GRAFANA_URL,
+	OPT_GRAFANA_TOKEN,
+	OPT_METRICS,
 };
 
 static int fl_usage_error(const char *cmd, const char *fmt, ...) FL_PRINTF(2, 3);
@@ -260,6 +277,8 @@ struct fl_run_args {
 	const char *journal;
 	const char *junit;
 	const char *agents;
+	const char *report; /* --report: HTML or markdown (report_render.h) */
+	const char *grafana_url, *grafana_token_file, *metrics_listen; /* run_watch.h */
 	enum fl_rollback_strategy rs;
 	bool dry, no_color, quiet;
 	struct fl_vars vars;
@@ -277,6 +296,10 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 	    {"var-file", required_argument, NULL, OPT_VAR_FILE},
 	    {"agents", required_argument, NULL, OPT_AGENTS},
 	    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+	    {"report", required_argument, NULL, OPT_REPORT},
+	    {"grafana-url", required_argument, NULL, OPT_GRAFANA_URL},
+	    {"grafana-token-file", required_argument, NULL, OPT_GRAFANA_TOKEN},
+	    {"metrics-listen", required_argument, NULL, OPT_METRICS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -318,6 +341,18 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 		case OPT_NO_COLOR:
 			a->no_color = true;
 			break;
+		case OPT_REPORT:
+			a->report = optarg;
+			break;
+		case OPT_GRAFANA_URL:
+			a->grafana_url = optarg;
+			break;
+		case OPT_GRAFANA_TOKEN:
+			a->grafana_token_file = optarg;
+			break;
+		case OPT_METRICS:
+			a->metrics_listen = optarg;
+			break;
 		case 'q':
 			a->quiet = true;
 			break;
@@ -338,6 +373,12 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 		return fl_usage_error("run", "--journal needs a path");
 	if (a->junit && !*a->junit)
 		return fl_usage_error("run", "--junit needs a path");
+	if (a->report && !*a->report)
+		return fl_usage_error("run", "--report needs a path");
+	if (a->report && strcmp(a->report, "-") == 0 &&
+	    (strcmp(a->journal, "-") == 0 || (a->junit && strcmp(a->junit, "-") == 0)))
+		return fl_usage_error("run", "only one of --journal, --junit and --report can go "
+					     "to stdout");
 	if (a->junit && strcmp(a->junit, "-") == 0 && strcmp(a->journal, "-") == 0)
 		return fl_usage_error("run", "--journal and --junit cannot both go to stdout");
 	return 0;
@@ -480,6 +521,7 @@ static int fl_cmd_run(int argc, char **argv)
 	struct fl_experiment *e = NULL;
 	struct fl_errlist *errs = NULL;
 	struct fl_out *out = NULL;
+	struct fl_run_watch *watch = NULL;
 	struct fl_error err;
 	cJSON *journal = NULL;
 	FILE *of = stdout;
@@ -511,7 +553,8 @@ static int fl_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (fl_report_path_check(a.journal, &err) < 0 ||
-	    (a.junit && fl_report_path_check(a.junit, &err) < 0)) {
+	    (a.junit && fl_report_path_check(a.junit, &err) < 0) ||
+	    (a.report && fl_report_path_check(a.report, &err) < 0)) {
 		ret = fl_usage_error("run", "%s", err.msg);
 		goto out;
 	}
@@ -521,7 +564,8 @@ static int fl_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	/* With the journal on stdout, the progress goes to stderr. */
-	if (strcmp(a.journal, "-") == 0 || (a.junit && strcmp(a.junit, "-") == 0))
+	if (strcmp(a.journal, "-") == 0 || (a.junit && strcmp(a.junit, "-") == 0) ||
+	    (a.report && strcmp(a.report, "-") == 0))
 		of = stderr;
 	{
 		struct fl_out_opts oo = {.f = of,
@@ -533,12 +577,27 @@ static int fl_cmd_run(int argc, char **argv)
 		if (term && strcmp(term, "dumb") == 0)
 			oo.tty = false;
 		out = fl_out_new(&oo);
+		{
+			/* progress, Grafana, metrics: flags checked before anything runs */
+			struct fl_run_watch_opts wo = {.out = out,
+						       .tty = oo.tty,
+						       .quiet = a.quiet,
+						       .grafana_url = a.grafana_url,
+						       .grafana_token_file = a.grafana_token_file,
+						       .metrics_listen = a.metrics_listen};
+
+			if (fl_run_watch_new(&wo, &watch, &err) < 0) {
+				ret = fl_usage_error("run", "%s", err.msg);
+				goto out;
+			}
+		}
 	}
 	snprintf(run_id, sizeof(run_id), "fl-%016llx", (unsigned long long)fl_rng_fresh_seed());
 	if (!a.quiet) {
 		fprintf(of, "faultline %s: running \"%s\" (%s)\n", FL_VERSION, e->title, a.file);
 		fflush(of);
 	}
+	fl_run_watch_start(watch, e->title, run_id);
 	{
 		struct fl_run_opts ro = {
 		    .rollback_strategy = a.rs,
@@ -547,6 +606,7 @@ static int fl_cmd_run(int argc, char **argv)
 		    .run_id = run_id,
 		    .inventory_path = a.agents,
 		    .out = out,
+		    .events = fl_run_watch_events(watch),
 		};
 
 		if (fl_runner_run(e, &ro, &journal, &err) < 0 || !journal) {
@@ -581,9 +641,27 @@ static int fl_cmd_run(int argc, char **argv)
 		if (ret == FL_EXIT_HELD)
 			ret = FL_EXIT_FAILED;
 	}
+	if (a.report) {
+		struct fl_report_input in = {.journal = journal,
+					     .name = strcmp(a.journal, "-") ? a.journal : NULL};
+
+		if (fl_report_render_write(fl_report_format_for_path(a.report), &in, 1, a.report,
+					   &err) < 0) {
+			fprintf(stderr, "faultline run: cannot write the report: %s\n",
+				fl_error_str(&err, buf, sizeof(buf)));
+			if (ret == FL_EXIT_HELD)
+				ret = FL_EXIT_FAILED;
+		}
+	}
+	fl_run_watch_verdict(watch, journal);
 	fl_out_verdict(out, journal, strcmp(a.journal, "-") ? a.journal : NULL,
 		       a.junit && strcmp(a.junit, "-") ? a.junit : NULL);
+	if (a.report && strcmp(a.report, "-")) {
+		fprintf(of, "  report:  %s\n", a.report);
+		fflush(of);
+	}
 out:
+	fl_run_watch_free(watch);
 	fl_out_free(out);
 	cJSON_Delete(journal);
 	fl_experiment_free(e);
@@ -602,6 +680,8 @@ static int fl_cmd_help(int argc, char **argv)
 		fputs(fl_usage_run, stdout);
 	else if (strcmp(topic, "validate") == 0)
 		fputs(fl_usage_validate, stdout);
+	else if (strcmp(topic, "report") == 0)
+		fl_cmd_report_help();
 	else if (strcmp(topic, "help") == 0 || strcmp(topic, "version") == 0)
 		fputs(fl_usage_main, stdout);
 	else if (strcmp(topic, "status") == 0 || strcmp(topic, "revert") == 0 ||
@@ -667,6 +747,8 @@ int fl_cli_main(int argc, char **argv)
 		ret = fl_cmd_revert(argc - 1, argv + 1);
 	else if (strcmp(cmd, "exec") == 0)
 		ret = fl_cmd_exec(argc - 1, argv + 1);
+	else if (strcmp(cmd, "report") == 0)
+		ret = fl_cmd_report(argc - 1, argv + 1);
 	else if (cmd[0] == '-')
 		ret = fl_usage_error(NULL, "unknown option '%s'", cmd);
 	else

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,8 @@ struct fl_out {
 	struct fl_out_live live[FL_OUT_LIVE_MAX];
 	size_t n_live;
 	unsigned spin;
+	fl_out_status_fn status_fn; /* more for the live line (progress.c), or NULL */
+	void *status_arg;
 };
 
 #define C_RESET	 "\033[0m"
@@ -65,25 +68,66 @@ static void fl_out_clear_line(struct fl_out *out)
 	}
 }
 
+/* Cut s to at most cols characters (UTF-8 sequences count as one). */
+static void fl_out_fit(char *s, size_t cols)
+{
+	size_t n = 0;
+
+	for (char *p = s; *p; p++) {
+		if (((unsigned char)*p & 0xc0) == 0x80)
+			continue;
+		if (n++ == cols) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
 /* Caller holds the lock. */
 static void fl_out_draw_line(struct fl_out *out)
 {
 	static const char spin[] = "|/-\\";
 	uint64_t now = fl_now_mono_ms();
+	struct winsize ws;
+	char line[1024], more[512] = "";
+	size_t cols = 80, n = 0;
 
 	fl_out_clear_line(out);
-	if (!out->n_live) {
+	if (ioctl(fileno(out->o.f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		cols = ws.ws_col;
+	n = (size_t)snprintf(line, sizeof(line), "%c", spin[out->spin++ % 4]);
+	if (out->n_live)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " running %s \"%.60s\" %.1fs",
+				      fl_activity_type_name(out->live[0].a->type),
+				      out->live[0].a->name,
+				      (double)(now - out->live[0].start_ms) / 1000.0);
+	if (out->n_live > 1 && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " (+%zu more)", out->n_live - 1);
+	if (out->status_fn)
+		out->status_fn(out->status_arg, more, sizeof(more),
+			       cols > n + 4 ? cols - n - 4 : 1);
+	if (!out->n_live && !more[0]) {
 		fflush(out->o.f);
 		return;
 	}
-	fprintf(out->o.f, "%s%c running %s \"%.60s\" %.1fs", fl_c(out, C_DIM),
-		spin[out->spin++ % 4], fl_activity_type_name(out->live[0].a->type),
-		out->live[0].a->name, (double)(now - out->live[0].start_ms) / 1000.0);
-	if (out->n_live > 1)
-		fprintf(out->o.f, " (+%zu more)", out->n_live - 1);
-	fputs(fl_c(out, C_RESET), out->o.f);
+	if (more[0] && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, "%s%s", out->n_live ? " \xc2\xb7 " : " ",
+			 more);
+	/* One line: a line that wraps could not be erased by the next redraw. */
+	fl_out_fit(line, cols - 1);
+	fprintf(out->o.f, "%s%s%s", fl_c(out, C_DIM), line, fl_c(out, C_RESET));
 	fflush(out->o.f);
 	out->line_shown = true;
+}
+
+void fl_out_set_status(struct fl_out *out, fl_out_status_fn fn, void *arg)
+{
+	if (!out)
+		return;
+	pthread_mutex_lock(&out->lock);
+	out->status_fn = fn;
+	out->status_arg = arg;
+	pthread_mutex_unlock(&out->lock);
 }
 
 static void *fl_out_ticker(void *arg)
@@ -101,7 +145,7 @@ static void *fl_out_ticker(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&out->cond, &out->lock, &ts);
-		if (!out->stopping && out->n_live)
+		if (!out->stopping && (out->n_live || out->status_fn))
 			fl_out_draw_line(out);
 	}
 	pthread_mutex_unlock(&out->lock);

@@ -46,6 +46,16 @@ typedef void (*fl_out_plan_cb)(FILE *f, const struct fl_activity *a, void *opaqu
 void fl_out_plan(FILE *f, const struct fl_experiment *e, enum fl_rollback_strategy rs,
 		 fl_out_plan_cb cb, void *opaque);
 
+/*
+ * More for the live line (controller/progress.c: a sampled probe's success
+ * ratio and p95, the time left in a fault or a pause): fn writes at most len
+ * bytes of one line into buf, best within cols characters, or "" for
+ * nothing. Called by the ticker, under the output's lock: fn must not call
+ * back into fl_out. On a TTY only.
+ */
+typedef void (*fl_out_status_fn)(void *arg, char *buf, size_t len, size_t cols);
+void fl_out_set_status(struct fl_out *out, fl_out_status_fn fn, void *arg);
+
 /* Colour decision for a stream: isatty, NO_COLOR unset/empty, TERM not "dumb". */
 bool fl_out_want_color(FILE *f);
 

@@ -142,7 +142,7 @@ int fl_probe_load_drive(const struct fl_provider *p, const struct fl_call_opts *
 			next += interval_us;
 			if (inflight >= cap) {
 				w->not_sent++;
-				fl_slo_window_add(w, false, (uint64_t)timeout_ms * 1000);
+				fl_slo_window_add_at(w, false, (uint64_t)timeout_ms * 1000, now);
 				snprintf(w->last_err, sizeof(w->last_err),
 					 "not sent: %u requests already in flight", cap);
 				continue;

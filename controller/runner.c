@@ -37,6 +37,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "controller/events.h"
 #include "controller/fault_provider.h"
 #include "controller/output.h"
 #include "controller/provider.h"
@@ -70,7 +71,8 @@ struct fl_runner {
 	char reason[FL_ERROR_MSG_MAX + 256];
 	struct fl_slo_monitor *slo; /* during/on-fault/abort sampling (controller/slo.c) */
 	bool slo_aborted;
-	cJSON *during; /* the journal's steady_states.during */
+	cJSON *during;	/* the journal's steady_states.during */
+	cJSON *reverts; /* the journal's "fault_reverts": when every live fault went, and why */
 };
 
 static void fl_runner_reason(struct fl_runner *r, const char *fmt, ...) FL_PRINTF(2, 3);
@@ -216,6 +218,8 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 		pthread_mutex_unlock(&r->fault_lock);
 		if (ret == 0)
 			fl_slo_monitor_fault_live(r->slo, a->provider.duration_ms);
+		if (ret == 0)
+			fl_events_fault_applied(r->o->events, a, *res);
 		return ret;
 	case FL_PROVIDER_LOAD: /* probes of controller/slo.h */
 	case FL_PROVIDER_PROMETHEUS:
@@ -256,13 +260,16 @@ static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool 
 	if (eff->pause_before_ms) {
 		fl_out_note(r->o->out, "pausing %.3gs before \"%s\"", eff->pause_before_ms / 1000.0,
 			    eff->name);
+		fl_events_pause(r->o->events, eff, eff->pause_before_ms, true);
 		ret = fl_pause(eff->pause_before_ms, cancel_fd, deadline);
+		fl_events_pause_end(r->o->events, eff);
 		if (ret < 0) {
 			*rc = ret;
 			return NULL;
 		}
 	}
 	fl_out_activity_start(r->o->out, eff);
+	fl_events_activity_start(r->o->events, eff);
 	w0 = fl_now_wall_ms();
 	m0 = fl_now_mono_ms();
 	ret = fl_run_provider(r, eff, cancel_fd, deadline, &res, &err);
@@ -305,11 +312,14 @@ static cJSON *fl_execute(struct fl_runner *r, const struct fl_activity *a, bool 
 			cJSON_AddStringToObject(rec, "tolerance_detail", why);
 	}
 	fl_out_activity_end(r->o->out, eff, rec);
+	fl_events_activity_end(r->o->events, eff, rec);
 	*rc = ret;
 	if (eff->pause_after_ms && !fl_runner_should_stop(r, cancel_fd, deadline)) {
 		fl_out_note(r->o->out, "pausing %.3gs after \"%s\"", eff->pause_after_ms / 1000.0,
 			    eff->name);
+		fl_events_pause(r->o->events, eff, eff->pause_after_ms, false);
 		(void)fl_pause(eff->pause_after_ms, cancel_fd, deadline);
+		fl_events_pause_end(r->o->events, eff);
 	}
 	return rec;
 }
@@ -346,6 +356,7 @@ static cJSON *fl_run_hypothesis(struct fl_runner *r, enum fl_phase phase)
 	probes = cJSON_AddArrayToObject(state, "probes");
 	fl_out_phase(r->o->out, "Steady state %s the method: %s", when,
 		     r->e->hypothesis_title ? r->e->hypothesis_title : "");
+	fl_events_phase(r->o->events, when);
 	for (size_t i = 0; i < r->e->hypothesis.n; i++) {
 		const struct fl_activity *a = &r->e->hypothesis.v[i];
 		cJSON *rec, *tm;
@@ -515,14 +526,23 @@ static bool fl_list_has_faults(const struct fl_activity_list *l)
 	return false;
 }
 
-static void fl_runner_revert_faults(struct fl_runner *r)
+static void fl_runner_revert_faults(struct fl_runner *r, const char *why)
 {
 	struct fl_error err;
+	cJSON *rv;
+	char ts[40];
 
 	if (!r->faults)
 		return;
 	fl_error_init(&err);
 	pthread_mutex_lock(&r->fault_lock);
+	/* For the report's timeline: a fault lives until its lease ends or this revert. */
+	if (r->reverts && (rv = cJSON_CreateObject()) && cJSON_AddItemToArray(r->reverts, rv)) {
+		cJSON_AddStringToObject(rv, "at",
+					fl_time_rfc3339(fl_now_wall_ms(), ts, sizeof(ts)));
+		cJSON_AddStringToObject(rv, "why", why);
+	}
+	fl_events_faults_reverted(r->o->events, why);
 	if (fl_fault_session_revert_all(r->faults, &err) < 0) {
 		r->rollback_failures++;
 		fl_runner_reason(r, "reverting faults failed: %s", err.msg);
@@ -570,13 +590,14 @@ static void fl_runner_on_abort(void *arg, const char *why)
 	struct fl_runner *r = arg;
 
 	fl_out_note(r->o->out, "%s: reverting every live fault now", why);
-	fl_runner_revert_faults(r);
+	fl_runner_revert_faults(r, why);
 }
 
 /* Start sampling for the method; returns the fd that stops the method. */
 static int fl_runner_slo_start(struct fl_runner *r)
 {
 	struct fl_slo_monitor_opts so = {.cancel_fd = r->o->cancel_fd,
+					 .events = r->o->events,
 					 .deadline_ms = r->deadline,
 					 .on_abort = fl_runner_on_abort,
 					 .arg = r};
@@ -683,6 +704,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	cJSON_AddStringToObject(j, "rollback_strategy",
 				fl_rollback_strategy_name(o->rollback_strategy));
 	ss = cJSON_AddObjectToObject(j, "steady_states");
+	r.reverts = cJSON_CreateArray();
 
 	/* Fault activities anywhere: open the session now, so its absence is known early. */
 	r.has_faults = fl_list_has_faults(&e->hypothesis) || fl_list_has_faults(&e->method) ||
@@ -747,6 +769,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 		int method_fd = fl_runner_slo_start(&r);
 
 		fl_out_phase(o->out, "Method");
+		fl_events_phase(o->events, "method");
 		atomic_store(&r.in_method, true);
 		list = fl_run_list(&r, &e->method, method_fd, r.deadline, &r.method_failures,
 				   "method activity");
@@ -774,13 +797,19 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	r.during = NULL;
 
 	/* Faults go before rollbacks, whatever happened. */
-	fl_runner_revert_faults(&r);
+	fl_runner_revert_faults(&r, "the method and the steady state after it are over");
 	fl_runner_revert_notes(&r, j);
+	if (cJSON_GetArraySize(r.reverts) > 0) /* (an addition to Chaos Toolkit's shape) */
+		cJSON_AddItemToObject(j, "fault_reverts", r.reverts);
+	else
+		cJSON_Delete(r.reverts);
+	r.reverts = NULL;
 
 	if (!preflight_failed && fl_play_rollbacks(&r)) {
 		if (e->rollbacks.n)
 			fl_out_phase(o->out, "Rollbacks (strategy %s)",
 				     fl_rollback_strategy_name(o->rollback_strategy));
+		fl_events_phase(o->events, "rollbacks");
 		list = fl_run_list(&r, &e->rollbacks, o->cancel_rollbacks_fd, 0,
 				   &r.rollback_failures, "rollback");
 		cJSON_AddItemToObject(j, "rollbacks", list ? list : cJSON_CreateArray());
@@ -822,6 +851,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 out:
 	fl_slo_monitor_free(r.slo);
 	cJSON_Delete(r.during);
+	cJSON_Delete(r.reverts);
 	fl_fault_session_free(r.faults);
 	pthread_mutex_destroy(&r.fault_lock);
 	cJSON_Delete(j);

@@ -15,6 +15,7 @@
 #include "experiments/experiment.h"
 
 struct fl_out;
+struct fl_events;
 
 /* Exit codes of `faultline`. */
 enum fl_exit {
@@ -31,6 +32,7 @@ struct fl_run_opts {
 	const char *run_id;	    /* sent to agents as the experiment id */
 	const char *inventory_path; /* --agents FILE for fault activities, or NULL */
 	struct fl_out *out;	    /* terminal output, or NULL for none */
+	const struct fl_events *events; /* run events' observers (controller/events.h), or NULL */
 };
 
 /*

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "controller/events.h"
 #include "core/duration.h"
 
 /* ---- windows -------------------------------------------------------------------------- */
@@ -31,10 +32,20 @@
 void fl_slo_window_init(struct fl_slo_window *w)
 {
 	memset(w, 0, sizeof(*w));
+	w->origin_us = fl_now_mono_us();
 }
 
 void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us)
 {
+	uint64_t now = fl_now_mono_us();
+
+	fl_slo_window_add_at(w, ok, latency_us, now > latency_us ? now - latency_us : 0);
+}
+
+void fl_slo_window_add_at(struct fl_slo_window *w, bool ok, uint64_t latency_us, uint64_t start_us)
+{
+	uint64_t at_ms = start_us > w->origin_us ? (start_us - w->origin_us) / 1000 : 0;
+
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 256;
 		struct fl_slo_sample *v;
@@ -51,6 +62,7 @@ void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us)
 	}
 	w->v[w->n].ok = ok;
 	w->v[w->n].latency_us = latency_us > UINT32_MAX ? UINT32_MAX : (uint32_t)latency_us;
+	w->v[w->n].start_ms = at_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)at_ms;
 	w->n++;
 }
 
@@ -204,6 +216,7 @@ struct fl_sampler {
 	const struct fl_tolerance *tol;
 	bool abort;
 	struct fl_slo_window w;
+	size_t told; /* load: samples of w already handed to the run's observers */
 	uint64_t w0_wall, m0, m1;
 	int fatal; /* the probe could not run at all (-errno) */
 	char fatal_msg[FL_ERROR_MSG_MAX];
@@ -332,11 +345,15 @@ static bool judge_abort(struct fl_sampler *s)
 	return !met;
 }
 
+static const char *mode_name(const struct fl_sampler *s);
+
 static bool load_each(void *arg, const struct fl_slo_window *w)
 {
 	struct fl_sampler *s = arg;
 
-	(void)w;
+	for (; s->told < w->n; s->told++) /* (requests not sent come in between) */
+		fl_events_probe_sample(s->m->o.events, s->eff, mode_name(s), w->v[s->told].ok,
+				       w->v[s->told].latency_us);
 	return s->abort && judge_abort(s);
 }
 
@@ -508,6 +525,7 @@ static void *sampler_run(struct fl_sampler *s)
 		}
 		cJSON_Delete(res);
 		fl_slo_window_add(&s->w, ok, t1 - t0);
+		fl_events_probe_sample(m->o.events, s->eff, mode_name(s), ok, t1 - t0);
 		if (!ok)
 			snprintf(s->w.last_err, sizeof(s->w.last_err), "%.150s", why);
 		if (s->abort && judge_abort(s))
@@ -566,6 +584,7 @@ int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_moni
 
 		s->w0_wall = fl_now_wall_ms();
 		s->m0 = fl_now_mono_ms();
+		s->w.origin_us = s->m0 * 1000; /* the series' times count from the record's start */
 		if (pthread_create(&s->thread, NULL, sampler_main, s) == 0) {
 			s->started = true;
 		} else {
@@ -747,6 +766,13 @@ cJSON *fl_slo_monitor_finish(struct fl_slo_monitor *m, bool *met, bool *aborted,
 		add_time(rec, "start", s->w0_wall);
 		add_time(rec, "end", s->w0_wall + (s->m1 - s->m0));
 		cJSON_AddNumberToObject(rec, "duration", (double)(s->m1 - s->m0) / 1000.0);
+		/* the window over time, for the report (controller/slo_series.c) */
+		cJSON_AddItemToObject(rec, "series",
+				      fl_slo_window_series(&s->w, s->m1 - s->m0,
+							   s->eff->provider.type == FL_PROVIDER_LOAD
+							       ? 0
+							       : s->a->interval_ms,
+							   s->tol, s->eff->provider.type));
 		cJSON_AddBoolToObject(rec, "tolerance_met", ok);
 		if (!s->abort) { /* an abort probe is a guard, not part of the verdict */
 			if (!ok && *met) {

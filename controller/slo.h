@@ -30,6 +30,7 @@
 
 struct fl_slo_sample {
 	uint32_t latency_us; /* capped at ~71 minutes */
+	uint32_t start_ms;   /* when it started, from the window's origin (the report's timeline) */
 	bool ok;
 };
 
@@ -42,10 +43,14 @@ struct fl_slo_window {
 	size_t late;	    /* samples that started in the window and ended after it closed */
 	size_t not_sent;    /* load: requests due while `concurrency` were in flight (failed) */
 	char last_err[160]; /* why the last failed sample failed */
+	uint64_t origin_us; /* CLOCK_MONOTONIC µs the window opened (fl_slo_window_init) */
 };
 
 void fl_slo_window_init(struct fl_slo_window *w);
+/* A sample that ended now and took latency_us. */
 void fl_slo_window_add(struct fl_slo_window *w, bool ok, uint64_t latency_us);
+/* A sample that started at start_us (CLOCK_MONOTONIC µs) and took latency_us. */
+void fl_slo_window_add_at(struct fl_slo_window *w, bool ok, uint64_t latency_us, uint64_t start_us);
 void fl_slo_window_done(struct fl_slo_window *w);
 /* Nearest-rank percentile (0 < p <= 100) of sorted latencies, in microseconds. */
 uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p);
@@ -56,6 +61,18 @@ uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p);
  * any). NULL without memory.
  */
 cJSON *fl_slo_window_summary(const struct fl_slo_window *w);
+/*
+ * The window over time, for the report's charts: {"bucket": seconds,
+ * "tolerance": {"success_ratio", "latency_ms": {"p95"...}} | {"every_sample": true},
+ * "buckets": [{"t", "samples", "succeeded", "failed", "success_ratio", "latency_ms",
+ * "ok"}...]},
+ * samples grouped by when they started ("t": seconds from the window's
+ * origin), each bucket judged alone by the tolerance (min_samples aside;
+ * "ok" absent in a bucket without samples). span_ms: how long the window
+ * was open; interval_ms: the probe's interval (0 for load). NULL without memory.
+ */
+cJSON *fl_slo_window_series(const struct fl_slo_window *w, uint64_t span_ms, uint64_t interval_ms,
+			    const struct fl_tolerance *tol, enum fl_provider_type ptype);
 
 /*
  * Run one of the probe providers (load once for its duration, prometheus,
@@ -98,9 +115,12 @@ void fl_slo_plan_mode(FILE *f, const struct fl_activity *a);
 
 struct fl_slo_monitor;
 
+struct fl_events;
+
 struct fl_slo_monitor_opts {
-	int cancel_fd;	      /* the run's interrupt fd (forwarded to the method fd) */
-	uint64_t deadline_ms; /* the experiment's deadline, 0: none */
+	int cancel_fd;			/* the run's interrupt fd (forwarded to the method fd) */
+	const struct fl_events *events; /* every sample goes to these observers, or NULL */
+	uint64_t deadline_ms;		/* the experiment's deadline, 0: none */
 	/* Called once, from a sampling thread, when an abort probe fails: revert faults now. */
 	void (*on_abort)(void *arg, const char *why);
 	void *arg;

@@ -6,4 +6,5 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build.sh"
 cd "$top"
 exec "$top/build/controller/faultline" run --journal "$top/build/quickstart-journal.json" \
+	--report "$top/build/quickstart-report.html" \
 	"$top/experiments/examples/quickstart.json"

@@ -19,7 +19,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube controller prometheus vars journal"}
+targets=${*:-"experiment api fault_parse rules shm_table units agent_config agent_http kube controller prometheus vars journal report"}
 dir=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 cc=${FUZZ_CC:-clang-14}
 
@@ -49,6 +49,7 @@ for t in $targets; do
 	prometheus) dict=prometheus max=8192 ;;
 	vars) dict=experiment max=8192 ;;
 	journal) dict=journal max=16384 ;;
+	report) dict=report max=65536 ;;
 	*) dict=api max=8192 ;;
 	esac
 	mkdir -p "$dir/corpus/$t"

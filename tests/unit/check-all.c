@@ -15,6 +15,7 @@
 	X(tolerance)                                                                               \
 	X(docs_examples)                                                                           \
 	X(reports)                                                                                 \
+	X(report_view)                                                                             \
 	X(providers)                                                                               \
 	X(faults_process)                                                                          \
 	X(agent_api)                                                                               \

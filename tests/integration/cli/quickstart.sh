@@ -25,7 +25,7 @@ jassert "$T/journal.json" \
 	'[r for r in j["run"] if r["activity"]["name"] == "pause-the-demo-service"][0]["output"]["agents"][0]["status"] == 201' \
 	'[r for r in j["run"] if r["activity"]["name"] == "pause-the-demo-service"][0]["output"]["agents"][0]["applied"]["description"].startswith("kill -STOP")' \
 	'[t["pid"] for t in [r for r in j["run"] if r["activity"]["name"] == "pause-the-demo-service"][0]["output"]["agents"][0]["applied"]["details"]["targets"]] == [int(j["steady_states"]["before"]["probes"][0]["output"]["stdout"].split("pid ")[1])]'
-junit_check "$T/junit.xml" 'r.get("tests") == "11" and r.get("failures") == "0" and r.get("errors") == "0"' \
+junit_check "$T/junit.xml" 'r.get("tests") == "12" and r.get("failures") == "0" and r.get("errors") == "0"' \
 	'cases[-1].get("name") == "experiment run" and len(list(cases[-1])) == 0'
 [ ! -e "$T/faultline-quickstart-$(id -u)" ] || fail "the demo service's state was left behind"
 if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
