@@ -1499,6 +1499,12 @@ static int fl_sio_hold(struct fl_sio *io, uint64_t deadline, ssize_t *ret)
 	}
 }
 
+/* a + b, or UINT64_MAX (a deadline from a hostile table must not wrap to "now"). */
+static uint64_t fl_add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 /*
  * Before one real call (one chunk, on the send side): FL_SIO_CALL with io->lim
  * set, or FL_SIO_DONE with the call's answer in *ret (errno set for -1).
@@ -1534,7 +1540,7 @@ static int fl_sio_pre(struct fl_sio *io, size_t want, ssize_t *ret)
 		if (!s || !(a->flags & (FL_RULE_BYTES | FL_RULE_AFTER)))
 			return FL_SIO_CALL; /* acts at close */
 		if (a->flags & FL_RULE_AFTER)
-			fl_due_note(s, start + a->after_ns, a->op, (uint8_t)io->dir);
+			fl_due_note(s, fl_add_sat(start, a->after_ns), a->op, (uint8_t)io->dir);
 		if (((a->flags & FL_RULE_BYTES) && fl_sio_total(io) >= a->bytes) ||
 		    ((a->flags & FL_RULE_AFTER) && now - start >= a->after_ns)) {
 			fl_sio_reset(io);
@@ -1545,7 +1551,7 @@ static int fl_sio_pre(struct fl_sio *io, size_t want, ssize_t *ret)
 			io->lim = (size_t)(a->bytes - fl_sio_total(io));
 		/* A receive that would block past the deadline is cut short by the reset. */
 		if ((a->flags & FL_RULE_AFTER) && io->dir == FL_DIR_RECV && fl_sio_blocking(io) &&
-		    !fl_wait_readable(io->fd, start + a->after_ns - now)) {
+		    !fl_wait_readable(io->fd, fl_add_sat(start, a->after_ns) - now)) {
 			fl_sio_reset(io);
 			__atomic_fetch_or(&s->flags, FL_SOCK_RESET_SEEN, __ATOMIC_RELAXED);
 		}
@@ -1553,7 +1559,8 @@ static int fl_sio_pre(struct fl_sio *io, size_t want, ssize_t *ret)
 	case FL_STREAM_SLOW_CLOSE:
 		return FL_SIO_CALL; /* acts on the end of stream and at close */
 	case FL_STREAM_TIMEOUT: {
-		uint64_t deadline = (a->flags & FL_RULE_AFTER) && s ? start + a->after_ns : 0;
+		uint64_t deadline =
+		    (a->flags & FL_RULE_AFTER) && s ? fl_add_sat(start, a->after_ns) : 0;
 
 		if (deadline && now >= deadline) {
 			fl_sio_shut(io);
@@ -1813,7 +1820,9 @@ static int64_t fl_wait_budget(int64_t timeout_ns, bool *cut)
 		if (!due)
 			return timeout_ns;
 	}
-	if (due > now && (timeout_ns < 0 || (int64_t)(due - now) < timeout_ns)) {
+	/* A deadline further than int64 nanoseconds away (a hostile table) cuts nothing. */
+	if (due > now && due - now <= (uint64_t)INT64_MAX &&
+	    (timeout_ns < 0 || (int64_t)(due - now) < timeout_ns)) {
 		*cut = true;
 		return (int64_t)(due - now);
 	}

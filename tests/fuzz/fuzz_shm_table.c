@@ -32,6 +32,7 @@
 #include <resolv.h>
 #include <arpa/nameser.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,6 +87,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (devnull < 0 || udp < 0)
 		abort();
+	/*
+	 * A write on a connection a rule reset or shut down raises SIGPIPE, as it
+	 * would in any program; this one ignores it, as servers do.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	/* The listener of the per-input TCP pair. */
 	socklen_t alen = sizeof(tlisten_addr);
 
@@ -484,6 +490,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Twice: a second call sees the per-rule call counters of the first. */
 	call(ctl);
 	call(ctl);
+	/* An event loop's tick: a wait with nothing to wait for meets the after= deadlines. */
+	(void)fl_hook_poll(NULL, 0, 0);
 	tcp_close();
 	/* Drain what a send left in the pair. */
 	while (fl_real.recv(pair[1], scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
