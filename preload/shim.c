@@ -5,11 +5,13 @@
  * The promise is "near-zero cost when idle", so the layout of this file is
  * driven by the disarmed path:
  *
- *   - The table is mapped read-only with MAP_FIXED over `fl_area`, a 64 KiB
- *     aligned block of this library's own .bss. Until (and unless) a table is
- *     mapped, the block is zeroes, i.e. disarmed. The disarmed test is thus one
- *     RIP-relative relaxed load of `fl_area.t.armed` and a branch: no pointer
- *     to chase, no NULL check, no TLS.
+ *   - The table is mapped with MAP_FIXED over `fl_area`, a 64 KiB aligned
+ *     block of this library's own .bss (read-write where we may: the per-rule
+ *     hit counters are the one thing the shim writes there). Until (and
+ *     unless) a table is mapped, the block is zeroes, i.e. disarmed. The
+ *     disarmed test is thus one RIP-relative relaxed load of
+ *     `fl_area.t.armed` and a branch: no pointer to chase, no NULL check, no
+ *     TLS.
  *   - Real functions live in `fl_real`, initialised to raw-syscall fallbacks and
  *     replaced once, process-wide, by dlsym(RTLD_NEXT) in the constructor. A
  *     call made before the constructor (another library's constructor, say)
@@ -17,10 +19,15 @@
  *
  * Armed, a call goes to the slow path: per-thread recursion guard, a seqlock
  * snapshot of the rules for this function (filters evaluated in place, no
- * copy of the table), then per-rule call counters (`when`) and a per-thread
- * xorshift PRNG (`p`). The slow path allocates nothing, takes no lock, uses no
- * stdio and saves errno around every syscall it makes itself, so hooks are
- * async-signal-safe and may run in signal handlers and between fork and exec.
+ * copy of the table), then per-rule call counters (`when`), a per-thread
+ * xorshift PRNG (`p`) and, for the rule that fires, one CAS on its hit
+ * counter. A rule is a call rule (fail, delay, shorten), a time rule (the
+ * clock hooks), a dns rule (the resolver hooks) or a stream rule (data calls,
+ * close and shutdown of TCP connections, with per-connection facts in a
+ * fixed array; the wait hooks meet its deadlines). The slow path allocates
+ * nothing, takes no lock, uses no stdio and saves errno around every syscall
+ * it makes itself, so hooks are async-signal-safe and may run in signal
+ * handlers and between fork and exec.
  *
  * Only the hooked libc names are exported (-fvisibility=hidden plus the
  * version script libfaultline-preload.map); every internal name is local, so
