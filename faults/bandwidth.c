@@ -14,6 +14,7 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
+#include <netlink/utils.h>
 
 #include "core/duration.h"
 #include "faults/fault.h"
@@ -158,34 +159,47 @@ fail:
 	return r;
 }
 
+/*
+ * The tbf message, built here rather than by rtnl_qdisc_build_add_request():
+ * libnl also computes and sends the 1 KiB rate table (TCA_TBF_RTAB, 256 tick
+ * conversions, most of the cost of an apply in userspace), which the kernel
+ * reads only to guess the link layer of a rate that does not name one. The
+ * rates here name theirs (ethernet, what that guess gives), and the buffer,
+ * mtu and limit are libnl's own formulas (rtnl_qdisc_tbf_set_rate,
+ * _set_peakrate, _set_limit_by_latency with the rate alone), so the kernel
+ * holds the same qdisc either way.
+ */
 static int bw_leaf(const void *spec, int ifindex, uint32_t parent, uint32_t handle, int flags,
 		   struct nl_msg **msg, struct fl_error *err)
 {
 	const struct bw_spec *s = spec;
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
-	int r;
+	struct tcmsg tcm = {.tcm_family = AF_UNSPEC,
+			    .tcm_ifindex = ifindex,
+			    .tcm_parent = parent,
+			    .tcm_handle = handle};
+	struct tc_tbf_qopt q = {
+	    .rate = {.rate = (uint32_t)s->rate, .linklayer = TC_LINKLAYER_ETHERNET},
+	    .buffer = nl_us2ticks((uint32_t)rtnl_tc_calc_txtime((int)s->burst, (int)s->rate)),
+	    .limit = s->limit
+			 ? (uint32_t)s->limit
+			 : (uint32_t)(int)((double)s->rate * ((double)s->latency_us / 1000000.) +
+					   (double)s->burst)};
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWQDISC, flags);
+	struct nlattr *o;
 
-	if (!q)
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), parent);
-	rtnl_tc_set_handle(TC_CAST(q), handle);
-	r = rtnl_tc_set_kind(TC_CAST(q), "tbf");
-	if (r == 0) {
-		rtnl_qdisc_tbf_set_rate(q, (int)s->rate, (int)s->burst, 0);
-		if (s->limit)
-			rtnl_qdisc_tbf_set_limit(q, (int)s->limit);
-		else
-			r = rtnl_qdisc_tbf_set_limit_by_latency(q, (int)s->latency_us);
+	if (s->peakrate) {
+		q.peakrate.rate = (uint32_t)s->peakrate;
+		q.peakrate.linklayer = TC_LINKLAYER_ETHERNET;
+		q.mtu = nl_us2ticks((uint32_t)rtnl_tc_calc_txtime((int)s->mtu, (int)s->peakrate));
 	}
-	if (r == 0 && s->peakrate)
-		r = rtnl_qdisc_tbf_set_peakrate(q, (int)s->peakrate, (int)s->mtu, 0);
-	if (r == 0)
-		r = rtnl_qdisc_build_add_request(q, flags, msg);
-	rtnl_qdisc_put(q);
-	if (r < 0)
-		return fl_error_set(err, fl_nl_errno(r), "", "building tbf request: %s",
-				    nl_geterror(r));
+	if (!m || nlmsg_append(m, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(m, TCA_KIND, "tbf") < 0 || !(o = nla_nest_start(m, TCA_OPTIONS)) ||
+	    nla_put(m, TCA_TBF_PARMS, sizeof(q), &q) < 0) {
+		nlmsg_free(m);
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	nla_nest_end(m, o);
+	*msg = m;
 	return 0;
 }
 

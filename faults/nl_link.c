@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -101,17 +103,29 @@ int fl_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg, const char *what, str
 	return 0;
 }
 
+/*
+ * The name's index in the socket's netns: SIOCGIFINDEX on the netlink socket
+ * itself (an ioctl no socket family claims falls through to dev_ioctl() in the
+ * socket's own namespace, the lookup RTM_GETLINK does, alternative names
+ * included), one syscall instead of a request for the whole link message and
+ * its parse into an rtnl_link.
+ */
 int fl_nl_ifindex(struct nl_sock *sk, const char *ifname, int *ifindex, struct fl_error *err)
 {
-	struct rtnl_link *link = NULL;
-	int r = rtnl_link_get_kernel(sk, 0, ifname, &link);
+	struct ifreq ifr;
 
-	if (r < 0)
-		return fl_error_set(
-		    err, r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : fl_nl_errno(r), "",
-		    "no interface %s here: %s", ifname, nl_geterror(r));
-	*ifindex = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
+	memset(&ifr, 0, sizeof(ifr));
+	if (!*ifname || strlen(ifname) >= sizeof(ifr.ifr_name))
+		return fl_error_set(err, -ENODEV, "", "no interface %s here: %s", ifname,
+				    strerror(ENODEV));
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	if (ioctl(nl_socket_get_fd(sk), SIOCGIFINDEX, &ifr) < 0) {
+		int e = errno;
+
+		return fl_error_set(err, e == ENODEV ? -ENODEV : -e, "", "no interface %s here: %s",
+				    ifname, strerror(e));
+	}
+	*ifindex = ifr.ifr_ifindex;
 	return 0;
 }
 

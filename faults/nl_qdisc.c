@@ -695,6 +695,24 @@ int fl_nl_root_apply(const struct fl_nl_match *m, fl_nl_leaf_build build, const 
 	ifindex = rec.ifindex;
 	if (!ifindex && (r = fl_nl_ifindex(sk, rec.ifname, &ifindex, err)) < 0)
 		goto out;
+	if (rec.handle == 0 && !rec.root_kind && (!m || !m->any)) {
+		/*
+		 * The plan found the kernel's default root. An add without NLM_F_REPLACE
+		 * makes the kernel itself check that it still is: it grafts over a
+		 * default root only, and refuses (EEXIST, nothing changed) any root with
+		 * a handle, someone's or ours, so no re-read is needed here.
+		 */
+		r = build(spec, ifindex, TC_H_ROOT, FL_NL_HANDLE_ROOT, NLM_F_CREATE | NLM_F_EXCL,
+			  &msg, err);
+		if (r == 0)
+			r = fl_nl_send_ack(sk, msg, "adding the root qdisc", err);
+		if (r == -EEXIST)
+			r = fl_error_set(err, -EBUSY, "",
+					 "the root qdisc of %s changed since the plan (was the "
+					 "kernel's default %s, now one with a handle)",
+					 rec.ifname, rec.kind[0] ? rec.kind : "none");
+		goto out;
+	}
 	r = fl_nl_root_snapshot(sk, ifindex, &snap, err);
 	if (r < 0)
 		goto out;

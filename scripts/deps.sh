@@ -13,6 +13,7 @@ iproute2 procps python3 curl valgrind libxml2-utils groff-base systemd strace
 user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
 nginx-light redis-server redis-tools
+hey
 chromium
 "
 

@@ -64,22 +64,33 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
+/* Microseconds of each phase of the last fl_cycle: parse, plan, apply, revert. */
+static double phase_us[4];
+
 static int fl_cycle(const struct fl_fault_ops *ops, const char *target, const char *params)
 {
 	struct fl_fault_ctx ctx = {.fault_id = "bench"};
 	cJSON *t = cJSON_Parse(target), *p = cJSON_Parse(params), *undo = NULL;
 	struct fl_error err;
 	void *spec = NULL;
+	double t0 = now_us(), t1, t2, t3;
 	int r;
 
 	fl_error_init(&err);
 	r = ops->parse(t, p, &spec, &err);
+	t1 = now_us();
 	if (r == 0)
 		r = ops->plan(spec, &ctx, &undo, &err);
+	t2 = now_us();
 	if (r == 0)
 		r = ops->apply(spec, &ctx, undo, &err);
+	t3 = now_us();
 	if (r == 0)
 		r = ops->revert(undo, &err);
+	phase_us[0] = t1 - t0;
+	phase_us[1] = t2 - t1;
+	phase_us[2] = t3 - t2;
+	phase_us[3] = now_us() - t3;
 	if (r < 0)
 		fprintf(stderr, "faultline: %s: %s\n", err.path, err.msg);
 	if (spec)
@@ -91,14 +102,20 @@ static int fl_cycle(const struct fl_fault_ops *ops, const char *target, const ch
 }
 
 /* Replace the root with the fault's qdisc message, then delete it: the kernel's part. */
-static int floor_cycle(struct nl_sock *sk, struct nl_msg *add, struct nl_msg *del)
+static int floor_cycle(struct nl_sock *sk, struct nl_msg *add, struct nl_msg *del, double *add_us)
 {
 	struct fl_error err;
+	double t0 = now_us();
 
 	fl_error_init(&err);
 	nlmsg_hdr(add)->nlmsg_seq = NL_AUTO_SEQ; /* reused: let libnl number it again */
 	nlmsg_hdr(del)->nlmsg_seq = NL_AUTO_SEQ;
-	if (fl_nl_send_ack(sk, add, "add", &err) < 0 || fl_nl_send_ack(sk, del, "del", &err) < 0) {
+	if (fl_nl_send_ack(sk, add, "add", &err) < 0) {
+		fprintf(stderr, "floor: %s\n", err.msg);
+		return -1;
+	}
+	*add_us = now_us() - t0;
+	if (fl_nl_send_ack(sk, del, "del", &err) < 0) {
 		fprintf(stderr, "floor: %s\n", err.msg);
 		return -1;
 	}
@@ -114,7 +131,7 @@ int main(int argc, char **argv)
 	struct fl_error err;
 	const struct fl_fault_ops *ops;
 	const char *params;
-	double *a, *b, *c, t0;
+	double *a, *b, *c, *ph[6], t0;
 	int n, ifindex, tbf;
 
 	if (argc != 5 || (strcmp(argv[1], "tbf") && strcmp(argv[1], "netem")) ||
@@ -152,6 +169,9 @@ int main(int argc, char **argv)
 	a = calloc((size_t)n, sizeof(double));
 	b = calloc((size_t)n, sizeof(double));
 	c = calloc((size_t)n, sizeof(double));
+	for (int k = 0; k < 6; k++)
+		if (!(ph[k] = calloc((size_t)n, sizeof(double))))
+			return 1;
 	fl_error_init(&err);
 	if (!a || !b || !c || fl_nl_ns_enter(nspath, &ns, &err) < 0 ||
 	    fl_nl_sock_open(&sk, &err) < 0 || fl_nl_ifindex(sk, argv[3], &ifindex, &err) < 0) {
@@ -195,6 +215,8 @@ int main(int argc, char **argv)
 		if (fl_cycle(ops, target, params) < 0)
 			return 1;
 		a[i] = now_us() - t0;
+		for (int k = 0; k < 4; k++)
+			ph[k][i] = phase_us[k];
 		t0 = now_us();
 		if (run(tc_add) < 0 || run(tc_del) < 0) {
 			fprintf(stderr, "tc failed\n");
@@ -202,9 +224,10 @@ int main(int argc, char **argv)
 		}
 		b[i] = now_us() - t0;
 		t0 = now_us();
-		if (floor_cycle(sk, add, del) < 0)
+		if (floor_cycle(sk, add, del, &ph[4][i]) < 0)
 			return 1;
 		c[i] = now_us() - t0;
+		ph[5][i] = c[i] - ph[4][i];
 	}
 	double fl = median(a, n), tc = median(b, n), fk = median(c, n);
 
@@ -212,6 +235,14 @@ int main(int argc, char **argv)
 	    "%s apply+revert, median of %d interleaved cycles: faultline %.1f us, tc %.1f us, "
 	    "ratio %.1fx; kernel floor %.1f us (tc/floor %.1fx is the most any tool can reach)\n",
 	    argv[1], n, fl, tc, tc / fl, fk, tc / fk);
+	printf("faultline / kernel floor: %.2fx (target <= 1.5x)\n", fl / fk);
+	printf("  faultline phases (medians): parse %.1f us, plan %.1f us, apply %.1f us, revert "
+	       "%.1f us\n",
+	       median(ph[0], n), median(ph[1], n), median(ph[2], n), median(ph[3], n));
+	printf("  floor: add (the graft) %.1f us, delete %.1f us\n", median(ph[4], n),
+	       median(ph[5], n));
+	for (int k = 0; k < 6; k++)
+		free(ph[k]);
 	nlmsg_free(add);
 	nlmsg_free(del);
 	nl_socket_free(sk);

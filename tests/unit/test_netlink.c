@@ -639,6 +639,127 @@ START_TEST(kernel_tbf_round_trip)
 }
 END_TEST
 
+/*
+ * Between plan (which found the kernel's default root) and apply, someone puts
+ * a root qdisc there: apply refuses (-EBUSY, "changed since the plan") and
+ * leaves that qdisc as it is; so does it when the root became faultline's own
+ * (another process's fault). No re-read does it: the kernel refuses the add.
+ */
+START_TEST(kernel_root_changed_after_plan)
+{
+	const struct fl_fault_ops *ops = fl_fault_lookup("bandwidth");
+	struct fl_fault_ctx ctx = {.fault_id = "unit"};
+	struct nl_sock *sk;
+
+	private_netns();
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	for (size_t i = 0; i < 2; i++) {
+		cJSON *t = J("{\"interface\":\"lo\"}"), *p = J("{\"rate\":\"8mbit\"}"),
+		      *undo = NULL;
+		struct rtnl_qdisc *q = rtnl_qdisc_alloc(), *now;
+		uint32_t handle = i == 0 ? 0x10000 : FL_NL_HANDLE_ROOT;
+		struct nl_cache *cache;
+		struct fl_error err;
+		void *spec = NULL;
+
+		fl_error_init(&err);
+		ck_assert_int_eq(ops->parse(t, p, &spec, &err), 0);
+		ck_assert_msg(ops->plan(spec, &ctx, &undo, &err) == 0, "plan: %s", err.msg);
+		/* someone else's root, or a faultline root this process holds no record of */
+		rtnl_tc_set_ifindex(TC_CAST(q), 1);
+		rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+		rtnl_tc_set_handle(TC_CAST(q), handle);
+		ck_assert_int_eq(rtnl_tc_set_kind(TC_CAST(q), "tbf"), 0);
+		rtnl_qdisc_tbf_set_rate(q, 1000000, 32768, 0);
+		rtnl_qdisc_tbf_set_limit(q, 65536);
+		ck_assert_int_eq(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), 0);
+		ck_assert_int_eq(ops->apply(spec, &ctx, undo, &err), -EBUSY);
+		ck_assert_msg(strstr(err.msg, "changed since the plan"), "%s", err.msg);
+		now = root_qdisc(sk, &cache);
+		ck_assert_ptr_nonnull(now);
+		ck_assert_str_eq(rtnl_tc_get_kind(TC_CAST(now)), "tbf");
+		ck_assert_uint_eq(rtnl_tc_get_handle(TC_CAST(now)), handle);
+		ck_assert_int_eq(rtnl_qdisc_tbf_get_rate(now), 1000000);
+		rtnl_qdisc_put(now);
+		nl_cache_free(cache);
+		ck_assert_int_eq(rtnl_qdisc_delete(sk, q), 0);
+		rtnl_qdisc_put(q);
+		ops->free(spec);
+		cJSON_Delete(undo);
+		cJSON_Delete(t);
+		cJSON_Delete(p);
+	}
+	nl_socket_free(sk);
+}
+END_TEST
+
+/*
+ * bandwidth builds its tbf message itself (no rate table): the kernel must hold
+ * the very qdisc libnl's builder gives for the same parameters, compared as the
+ * kernel dumps both (raw TCA_OPTIONS, byte for byte): with a limit, with the
+ * default latency, with a latency and a peak rate. (libnl refuses a peak rate
+ * with its default cell size, 0: -NLE_INVAL, which made every bandwidth fault
+ * with a peakrate fail when libnl built the message; 8 here only sizes the
+ * rate table's cells, which the kernel does not keep.)
+ */
+START_TEST(kernel_tbf_same_as_libnl)
+{
+	static const struct {
+		const char *params;
+		int rate, burst, limit, latency_us, peak, mtu;
+	} cases[] = {
+	    {"{\"rate\":\"8mbit\",\"burst\":\"32kb\",\"limit\":\"64kb\"}", 1000000, 32768, 65536, 0,
+	     0, 0},
+	    {"{\"rate\":\"10mbit\",\"burst\":\"25000b\"}", 1250000, 25000, 0, 50000, 0, 0},
+	    {"{\"rate\":\"3mbit\",\"burst\":\"20kb\",\"latency\":\"120ms\",\"peakrate\":"
+	     "\"12mbit\",\"mtu\":\"1514b\"}",
+	     375000, 20480, 0, 120000, 1500000, 1514},
+	};
+	struct nl_sock *sk;
+
+	private_netns();
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	for (size_t i = 0; i < FL_ARRAY_SIZE(cases); i++) {
+		struct fl_nl_qdisc_snap ours, theirs;
+		struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+		struct fl_error err;
+		cJSON *undo;
+
+		fl_error_init(&err);
+		undo = apply("bandwidth", "{\"interface\":\"lo\"}", cases[i].params);
+		ck_assert_int_eq(fl_nl_root_snapshot(sk, 1, &ours, &err), 0);
+		revert("bandwidth", undo);
+		rtnl_tc_set_ifindex(TC_CAST(q), 1);
+		rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+		rtnl_tc_set_handle(TC_CAST(q), FL_NL_HANDLE_ROOT);
+		ck_assert_int_eq(rtnl_tc_set_kind(TC_CAST(q), "tbf"), 0);
+		rtnl_qdisc_tbf_set_rate(q, cases[i].rate, cases[i].burst, 0);
+		if (cases[i].limit)
+			rtnl_qdisc_tbf_set_limit(q, cases[i].limit);
+		else
+			ck_assert_int_eq(
+			    rtnl_qdisc_tbf_set_limit_by_latency(q, cases[i].latency_us), 0);
+		if (cases[i].peak)
+			ck_assert_int_eq(
+			    rtnl_qdisc_tbf_set_peakrate(q, cases[i].peak, cases[i].mtu, 8), 0);
+		ck_assert_int_eq(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), 0);
+		ck_assert_int_eq(fl_nl_root_snapshot(sk, 1, &theirs, &err), 0);
+		ck_assert_int_eq(rtnl_qdisc_delete(sk, q), 0);
+		rtnl_qdisc_put(q);
+		ck_assert_str_eq(ours.kind, "tbf");
+		ck_assert_str_eq(theirs.kind, "tbf");
+		ck_assert_uint_eq(ours.opts_len, theirs.opts_len);
+		ck_assert_msg(!memcmp(ours.opts, theirs.opts, ours.opts_len),
+			      "case %zu: the kernel holds another tbf than libnl's", i);
+		fl_nl_snap_done(&ours);
+		fl_nl_snap_done(&theirs);
+	}
+	nl_socket_free(sk);
+}
+END_TEST
+
 START_TEST(kernel_scope_filters)
 {
 	struct nl_sock *sk;
@@ -1090,6 +1211,8 @@ Suite *fl_suite_netlink(void)
 		TCase *k = tcase_create("kernel");
 
 		tcase_add_test(k, kernel_tbf_round_trip);
+		tcase_add_test(k, kernel_root_changed_after_plan);
+		tcase_add_test(k, kernel_tbf_same_as_libnl);
 		tcase_add_test(k, kernel_scope_filters);
 		tcase_add_test(k, kernel_scope_filters_v6);
 		tcase_add_test(k, kernel_ingress_ifb);
