@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -155,7 +156,7 @@ static void table_write(struct fl_shm_table *t, const struct fl_preload_rule *ru
 			uint64_t seed, uint64_t expires)
 {
 	uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
-	uint64_t fn_rules[FL_FN__MAX] = {0};
+	uint64_t fn_rules[FL_SHM_FN_SLOTS] = {0};
 	uint32_t armed = 0;
 
 	/* Disarm first so that no new call enters the slow path on a half-written table. */
@@ -172,8 +173,13 @@ static void table_write(struct fl_shm_table *t, const struct fl_preload_rule *ru
 			if (r.fn_mask & (1u << f))
 				fn_rules[f] |= 1ULL << i;
 		armed |= r.fn_mask;
+		/* The hit counter starts at zero, tagged with this rule (fl_shm.h). */
+		__atomic_store_n(&t->hits[i], FL_SHM_HIT_TAG(r.id) << FL_SHM_HIT_BITS,
+				 __ATOMIC_RELAXED);
 	}
 	memset(&t->rules[n], 0, (FL_SHM_RULES_MAX - n) * sizeof(t->rules[0]));
+	for (size_t i = n; i < FL_SHM_RULES_MAX; i++)
+		__atomic_store_n(&t->hits[i], 0, __ATOMIC_RELAXED);
 	memcpy(t->fn_rules, fn_rules, sizeof(fn_rules));
 	__atomic_store_n(&t->seed, seed, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->expires_mono_ns, expires, __ATOMIC_RELAXED);
@@ -219,6 +225,47 @@ int fl_preload_table_disarm(struct fl_preload_table *t)
 int fl_preload_table_owner(const struct fl_preload_table *t)
 {
 	return t ? __atomic_load_n(&t->t->owner_pid, __ATOMIC_RELAXED) : 0;
+}
+
+int fl_preload_table_hits(const struct fl_preload_table *t, uint64_t *hits, size_t n)
+{
+	const struct fl_shm_table *s;
+
+	if (!t || (n && !hits))
+		return -EINVAL;
+	s = t->t;
+	/*
+	 * A seqlock read, without the writers' flock: the shim adds to the
+	 * counters at any time, and a table's owner must not be able to stall
+	 * us by holding the lock. A counter whose tag is not its rule's counts
+	 * nothing (a hostile or torn word reads as zero hits).
+	 */
+	for (unsigned tries = 0; tries < 1000; tries++) {
+		uint32_t s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		unsigned nr = __atomic_load_n(&s->nrules, __ATOMIC_RELAXED);
+
+		if (s1 & 1) {
+			sched_yield();
+			continue;
+		}
+		if (nr > FL_SHM_RULES_MAX)
+			nr = FL_SHM_RULES_MAX;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t id, w;
+
+			hits[i] = 0;
+			if (i >= nr)
+				continue;
+			id = __atomic_load_n(&s->rules[i].id, __ATOMIC_RELAXED);
+			w = __atomic_load_n(&s->hits[i], __ATOMIC_RELAXED);
+			if (w >> FL_SHM_HIT_BITS == FL_SHM_HIT_TAG(id))
+				hits[i] = w & FL_SHM_HIT_MAX;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == s1)
+			return (int)(nr < n ? nr : n);
+	}
+	return -EAGAIN;
 }
 
 unsigned fl_preload_table_nrules(const struct fl_preload_table *t)
