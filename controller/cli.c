@@ -3,9 +3,15 @@
  *
  * Grammar:
  *   faultline [--help | --version] COMMAND [ARGS]
- *   COMMAND := run [RUN-OPTIONS] FILE
- *            | validate [--var K=V]... [--var-file F]... [-q] FILE...
+ *   COMMAND := run [RUN-OPTIONS] FILE [RUN-OPTIONS] [-- FILE]
+ *            | validate [OPTIONS] FILE... [OPTIONS] [-- FILE...]
  *            | help [COMMAND] | version
+ *
+ * Options and operands (FILE) may come in any order, as GNU tools accept them
+ * (`faultline run exp.json --journal j.json`); `--` ends the options, so a
+ * file whose name starts with '-' goes after it. getopt_long runs in its
+ * "return in order" mode ('-' first in the option string): each operand comes
+ * back as option 1, in place, and POSIXLY_CORRECT changes nothing.
  *
  * Every usage error names the offending argument and exits 2; nothing runs.
  */
@@ -111,6 +117,9 @@ static const char fl_usage_run[] =
     "  -q, --quiet              print only the result\n"
     "  -h, --help               show this help\n"
     "\n"
+    "Options may come before or after FILE; '--' ends them (a FILE named '-x.json'\n"
+    "goes after it).\n"
+    "\n"
     "Exit codes: 0 held, 1 deviated/failed/aborted, 2 invalid input or usage,\n"
     "3 interrupted (a first SIGINT/SIGTERM stops the run, reverts faults and runs\n"
     "the rollbacks; a second one stops the rollbacks too).\n";
@@ -133,7 +142,16 @@ static const char fl_usage_validate[] =
     "  -q, --quiet              print only the errors\n"
     "  -h, --help               show this help\n"
     "\n"
+    "Options may come before, between or after the FILEs; '--' ends them.\n"
+    "\n"
     "Exit codes: 0 all valid, 2 at least one invalid (or a usage error).\n";
+
+/*
+ * '-': operands come back in place as option 1 (GNU's "return in order"), so
+ * options may follow the file whatever POSIXLY_CORRECT says; ':': a missing
+ * value is reported as ':'.
+ */
+#define FL_CLI_OPTSTRING "-:qh"
 
 enum {
 	OPT_JOURNAL = 256,
@@ -244,13 +262,25 @@ static int fl_cmd_validate(int argc, char **argv)
 	};
 	struct fl_vars vars = {0};
 	struct fl_parse_opts po = {0};
+	const char **files = calloc((size_t)argc + 1, sizeof(*files));
+	size_t nfiles = 0;
 	bool quiet = false;
 	int c, ret = FL_EXIT_HELD;
 
+	if (!files) {
+		fprintf(stderr, "faultline: out of memory\n");
+		return FL_EXIT_FAILED;
+	}
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
-		int v = fl_vars_option("validate", c, &vars);
+	while ((c = getopt_long(argc, argv, FL_CLI_OPTSTRING, opts, NULL)) != -1) {
+		int v;
+
+		if (c == 1) {
+			files[nfiles++] = optarg;
+			continue;
+		}
+		v = fl_vars_option("validate", c, &vars);
 
 		if (v < 0) {
 			ret = FL_EXIT_USAGE;
@@ -276,11 +306,14 @@ static int fl_cmd_validate(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind >= argc) {
+	/* After "--": operands only. */
+	while (optind < argc)
+		files[nfiles++] = argv[optind++];
+	if (!nfiles) {
 		ret = fl_usage_error("validate", "no experiment file given");
 		goto out;
 	}
-	for (int i = optind; i < argc; i++) {
+	for (size_t i = 0; i < nfiles; i++) {
 		struct fl_errlist *errs = calloc(1, sizeof(*errs));
 		struct fl_errlist *warns = calloc(1, sizeof(*warns));
 		struct fl_experiment *e = NULL;
@@ -294,22 +327,23 @@ static int fl_cmd_validate(int argc, char **argv)
 		}
 		po.warnings = warns;
 		/* The experiment, then what each fault kind checks of its faults (offline). */
-		if (fl_experiment_load_opts(argv[i], &po, &vars, &e, errs) < 0 || errs->n ||
+		if (fl_experiment_load_opts(files[i], &po, &vars, &e, errs) < 0 || errs->n ||
 		    fl_fault_validate(e, errs) < 0) {
 			if (!errs->n)
 				fl_errlist_add(errs, -EINVAL, NULL, "invalid experiment");
-			fl_print_errlist(argv[i], errs);
+			fl_print_errlist(files[i], errs);
 			ret = FL_EXIT_USAGE;
 		} else if (!quiet) {
-			printf("%s: ok\n", argv[i]);
+			printf("%s: ok\n", files[i]);
 		}
 		if (!quiet)
-			fl_print_warnings(argv[i], warns);
+			fl_print_warnings(files[i], warns);
 		fl_experiment_free(e);
 		free(errs);
 		free(warns);
 	}
 out:
+	free(files);
 	fl_vars_done(&vars);
 	return ret;
 }
@@ -360,9 +394,18 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 	a->rs = FL_ROLLBACK_ALWAYS;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
-		int v = fl_vars_option("run", c, &a->vars);
+	while ((c = getopt_long(argc, argv, FL_CLI_OPTSTRING, opts, NULL)) != -1) {
+		int v;
 
+		if (c == 1) {
+			if (a->file)
+				return fl_usage_error(
+				    "run", "one experiment file at a time (got '%s' and '%s')",
+				    a->file, optarg);
+			a->file = optarg;
+			continue;
+		}
+		v = fl_vars_option("run", c, &a->vars);
 		if (v < 0)
 			return FL_EXIT_USAGE;
 		if (v > 0)
@@ -429,12 +472,16 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 			return fl_bad_option("run", c, argv);
 		}
 	}
-	if (optind >= argc)
+	/* After "--": operands only. */
+	for (; optind < argc; optind++) {
+		if (a->file)
+			return fl_usage_error("run",
+					      "one experiment file at a time (got '%s' and '%s')",
+					      a->file, argv[optind]);
+		a->file = argv[optind];
+	}
+	if (!a->file)
 		return fl_usage_error("run", "no experiment file given");
-	if (argc - optind > 1)
-		return fl_usage_error("run", "one experiment file at a time (got '%s' and '%s')",
-				      argv[optind], argv[optind + 1]);
-	a->file = argv[optind];
 	if (!*a->journal)
 		return fl_usage_error("run", "--journal needs a path");
 	if (a->junit && !*a->junit)

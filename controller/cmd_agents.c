@@ -70,7 +70,8 @@ static int parse_common(int argc, char **argv, const char *cmd, struct targets *
 	memset(t, 0, sizeof(*t));
 	fl_error_init(&err);
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		switch (o) {
 		case O_AGENTS:
 			inventory = optarg;
@@ -106,12 +107,22 @@ static int parse_common(int argc, char **argv, const char *cmd, struct targets *
 			    "FILE]%s\n",
 			    cmd, json ? " [--json]" : " --all [--experiment ID]");
 			return 0;
+		case ':':
+			fprintf(stderr, "faultline %s: option '%s' needs a value\n", cmd,
+				argv[optind - 1]);
+			goto usage;
 		default:
+			fprintf(stderr, "faultline %s: unknown option '%.*s'\n", cmd,
+				(int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 			goto usage;
 		}
 	}
-	if (optind < argc)
+	/* No operands: files come with their options (--agents FILE, --token-file FILE). */
+	if (optind < argc) {
+		fprintf(stderr, "faultline %s: unexpected argument '%s'%s\n", cmd, argv[optind],
+			strcmp(argv[optind - 1], "--") ? "" : " after '--'");
 		goto usage;
+	}
 	if (inventory && fl_agent_inventory_load(inventory, &t->inv, &err) < 0) {
 		fprintf(stderr, "faultline %s: --agents %s: %s%s%s\n", cmd, inventory, err.path,
 			err.path[0] ? ": " : "", err.msg);

@@ -49,7 +49,8 @@ static void usage(FILE *f)
 	    "      --seccomp      seccomp filter instead of the preload shim (static binaries);\n"
 	    "                     rules name syscalls and take an errno, p=, when=, fd=\n"
 	    "      --preload LIB  the shim (default: $FAULTLINE_PRELOAD, then beside faultline)\n"
-	    "  -v, --verbose      say what is armed and what the kernel offers\n",
+	    "  -v, --verbose      say what is armed and what the kernel offers, and at exit\n"
+	    "                     how often each rule fired\n",
 	    f);
 }
 
@@ -82,6 +83,29 @@ static void install_forwarders(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
+}
+
+/* -v at exit: how often each rule fired (the shim counts them in the table). */
+static void print_hits(const struct fl_preload_table *t, const struct fl_preload_rule *rules,
+		       size_t n)
+{
+	uint64_t hits[EXEC_RULES_MAX];
+	int got = fl_preload_table_hits(t, hits, n);
+
+	if (got < 0) {
+		fprintf(stderr, "faultline exec: hit counts: %s\n", strerror(-got));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fl_buf text;
+
+		fl_buf_init(&text, FL_RULE_TEXT_MAX);
+		if (fl_preload_rule_format(&rules[i], &text) < 0 || !text.data)
+			continue;
+		fprintf(stderr, "faultline exec: rule %zu \"%s\": %llu hit(s)%s\n", i + 1,
+			text.data, (unsigned long long)hits[i], hits[i] ? "" : " -- no effect");
+		fl_buf_done(&text);
+	}
 }
 
 static int run_shim(struct fl_preload_rule *rules, size_t n, uint64_t seed, const char *lib,
@@ -139,6 +163,8 @@ static int run_shim(struct fl_preload_rule *rules, size_t n, uint64_t seed, cons
 	child_pid = pid;
 	rc = wait_child(pid);
 	child_pid = 0;
+	if (verbose)
+		print_hits(t, rules, n);
 out:
 	free(preload);
 	fl_preload_table_close(t);

@@ -158,13 +158,21 @@ int fl_cmd_report(int argc, char **argv)
 	bool format_given = false, stdin_used = false;
 	size_t n = 0, total = 0;
 	struct fl_error err;
-	int c, ret = FL_EXIT_HELD;
+	int c, k = 1, ret = FL_EXIT_HELD;
 
 	fl_error_init(&err);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	/*
+	 * Options before, between or after the journals, whatever POSIXLY_CORRECT
+	 * says ('-': each operand comes back in place, as option 1, and is moved
+	 * down to argv[k], a slot getopt has read already); `--` ends them.
+	 */
+	while ((c = getopt_long(argc, argv, "-:o:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			argv[k++] = optarg;
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -183,6 +191,10 @@ int fl_cmd_report(int argc, char **argv)
 			return fl_report_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	while (optind < argc) /* after "--" */
+		argv[k++] = argv[optind++];
+	optind = 1;
+	argc = k;
 	if (optind >= argc)
 		return fl_report_usage("%s", "no journal given");
 	if (argc - optind > FL_REPORT_JOURNALS_MAX) {

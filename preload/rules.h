@@ -28,12 +28,20 @@
 struct fl_preload_rule {
 	struct fl_shm_rule shm; /* what the shim reads (fn_mask is 0 for syscall rules) */
 	unsigned nfuncs;
-	char funcs[FL_RULE_FUNCS_MAX][FL_RULE_FUNC_LEN]; /* the names as written */
+	/* The names as written (without a leading '='), or a rule kind's head ("dns"). */
+	char funcs[FL_RULE_FUNCS_MAX][FL_RULE_FUNC_LEN];
+	uint32_t exact; /* bit i: funcs[i] was written "=name" (that family only) */
 };
 
 /* Parse one rule; errors name the offending token. flags: FL_RULE_PARSE_*. */
 int fl_preload_rule_parse(const char *text, unsigned flags, struct fl_preload_rule *out,
 			  struct fl_error *err) FL_WUR;
+/*
+ * What kind of fault a parsed rule is: "syscall" for a call rule, else its
+ * head ("time", "dns", "reset_peer", "slow_close", "timeout", "limit_data",
+ * "slicer", "bandwidth"). The agent's fault kinds check what they are given.
+ */
+const char *fl_preload_rule_kind_name(const struct fl_preload_rule *r);
 /* Canonical text of a rule (parses back to the same rule). */
 int fl_preload_rule_format(const struct fl_preload_rule *r, struct fl_buf *out) FL_WUR;
 /* Function family of a hooked libc name ("pread64" -> FL_FN_PREAD); -ENOENT if not hooked. */
@@ -84,6 +92,14 @@ int fl_preload_table_disarm(struct fl_preload_table *t) FL_WUR;
 int fl_preload_table_owner(const struct fl_preload_table *t);
 /* The uid that owns the table's file, as opened. */
 uid_t fl_preload_table_uid(const struct fl_preload_table *t);
+/*
+ * How often each live rule fired so far, summed over every process that maps
+ * the table (the shim counts; fl_shm.h): hits[i] for rule i, for i < n, zero
+ * past the live rules. Returns the number of live rules (at most n) or
+ * -errno (-EPROTO: the owner truncated the file under us). Takes no lock;
+ * the numbers come from a file the target can write.
+ */
+int fl_preload_table_hits(const struct fl_preload_table *t, uint64_t *hits, size_t n) FL_WUR;
 /* Number of live rules. */
 unsigned fl_preload_table_nrules(const struct fl_preload_table *t);
 /* Would the shim fault a call now (armed and not expired)? */

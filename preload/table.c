@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -294,7 +295,7 @@ static void table_write(struct fl_shm_table *t, const struct fl_preload_rule *ru
 			uint64_t seed, uint64_t expires)
 {
 	uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
-	uint64_t fn_rules[FL_FN__MAX] = {0};
+	uint64_t fn_rules[FL_SHM_FN_SLOTS] = {0};
 	uint32_t armed = 0;
 
 	/* Disarm first so that no new call enters the slow path on a half-written table. */
@@ -311,8 +312,13 @@ static void table_write(struct fl_shm_table *t, const struct fl_preload_rule *ru
 			if (r.fn_mask & (1u << f))
 				fn_rules[f] |= 1ULL << i;
 		armed |= r.fn_mask;
+		/* The hit counter starts at zero, tagged with this rule (fl_shm.h). */
+		__atomic_store_n(&t->hits[i], FL_SHM_HIT_TAG(r.id) << FL_SHM_HIT_BITS,
+				 __ATOMIC_RELAXED);
 	}
 	memset(&t->rules[n], 0, (FL_SHM_RULES_MAX - n) * sizeof(t->rules[0]));
+	for (size_t i = n; i < FL_SHM_RULES_MAX; i++)
+		__atomic_store_n(&t->hits[i], 0, __ATOMIC_RELAXED);
 	memcpy(t->fn_rules, fn_rules, sizeof(fn_rules));
 	__atomic_store_n(&t->seed, seed, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->expires_mono_ns, expires, __ATOMIC_RELAXED);
@@ -406,6 +412,52 @@ int fl_preload_table_owner(const struct fl_preload_table *t)
 uid_t fl_preload_table_uid(const struct fl_preload_table *t)
 {
 	return t ? t->uid : (uid_t)-1;
+}
+
+int fl_preload_table_hits(const struct fl_preload_table *t, uint64_t *hits, size_t n)
+{
+	struct fl_preload_table *g = (struct fl_preload_table *)t;
+	const struct fl_shm_table *s;
+	int rc = -EAGAIN;
+
+	if (!t || (n && !hits))
+		return -EINVAL;
+	/* The owner may truncate the file under us: -EPROTO then (guard_begin). */
+	if (!guard_begin(g))
+		return -EPROTO;
+	s = t->t;
+	/*
+	 * A seqlock read, without the writers' flock: the shim adds to the
+	 * counters at any time, and a table's owner must not be able to stall
+	 * us by holding the lock. A counter whose tag is not its rule's counts
+	 * nothing (a hostile or torn word reads as zero hits).
+	 */
+	for (unsigned tries = 0; rc == -EAGAIN && tries < 1000; tries++) {
+		uint32_t s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		unsigned nr = __atomic_load_n(&s->nrules, __ATOMIC_RELAXED);
+
+		if (s1 & 1) {
+			sched_yield();
+			continue;
+		}
+		if (nr > FL_SHM_RULES_MAX)
+			nr = FL_SHM_RULES_MAX;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t id, w;
+
+			hits[i] = 0;
+			if (i >= nr)
+				continue;
+			id = __atomic_load_n(&s->rules[i].id, __ATOMIC_RELAXED);
+			w = __atomic_load_n(&s->hits[i], __ATOMIC_RELAXED);
+			if (w >> FL_SHM_HIT_BITS == FL_SHM_HIT_TAG(id))
+				hits[i] = w & FL_SHM_HIT_MAX;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == s1)
+			rc = (int)(nr < n ? nr : n);
+	}
+	return guard_end(g) < 0 ? -EPROTO : rc;
 }
 
 unsigned fl_preload_table_nrules(const struct fl_preload_table *t)

@@ -3,7 +3,10 @@
 # apt runs only when something is missing. Needs root (or sudo) on Debian 12.
 set -eu
 
-# Build and runtime libraries, and the tools the test suite drives for real.
+# Build and runtime libraries, and the tools the test suite drives for real:
+# every real service of tests/integration/services (docs/guide.md) too, so that
+# no lane is skipped for a package this script could have installed (the
+# services' harness installs a missing one as well, when run on its own).
 PACKAGES="
 build-essential cmake pkgconf clang-format
 libcjson-dev libcurl4-openssl-dev check libsubunit-dev clang-14 libclang-rt-14-dev wrk
@@ -15,6 +18,7 @@ libyaml-dev python3-yaml openssl
 libpcre2-dev
 nginx-light redis-server redis-tools
 hey
+postgresql etcd-server etcd-client prometheus
 chromium
 "
 

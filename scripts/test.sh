@@ -12,5 +12,14 @@ else
 	export BUILD_DIR="$top/build"
 	"$top/scripts/build.sh"
 fi
+# The tests' python3 is the one deps.sh installs (Debian's /usr/bin/python3,
+# with python3-yaml), not the first python3 in PATH (pyenv, a virtualenv,
+# conda): that one may lack a module the tests import, and pyenv's shim costs
+# about 0.3 s of CPU per call, minutes on a loaded machine (cli.junit_verdicts
+# took 83 s instead of 16 s here, past its timeout beside another test).
+mkdir -p "$BUILD_DIR/test-bin"
+ln -sf /usr/bin/python3 "$BUILD_DIR/test-bin/python3"
+PATH="$BUILD_DIR/test-bin:$PATH"
+export PATH
 cd "$BUILD_DIR"
 ctest --output-on-failure -j2 ${CTEST_ARGS:-}

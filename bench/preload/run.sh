@@ -3,13 +3,16 @@
 # usage: bench/preload/run.sh [BUILD_DIR]      (default: build/)
 #  1. callgrind instructions added per write(2), over N=100000 calls, as
 #     (Ir(N) - Ir(0)) / N minus native: shim disarmed, shim armed with a rule
-#     that does not match, libfiu's fiu-run -x (no failure point enabled).
+#     that does not match, shim armed with a stream rule (write is one of its
+#     functions, the descriptor is no TCP socket), libfiu's fiu-run -x (no
+#     failure point enabled).
 #  2. wall time per intercepted write(2) failing with EIO: seccomp user-notif
 #     supervisor (faultline exec --seccomp, when=1+ forces the notify path)
 #     vs strace --inject (as scheduled, and both pinned to one CPU), and the
 #     shim for reference; R=9 rounds that run each
 #     variant once, medians and the median of the per-round ratios.
-#  SKIP_CALLGRIND=1 runs part 2 only; VERBOSE=1 prints every round.
+#  SKIP_CALLGRIND=1 runs part 2 only, SKIP_TIMING=1 part 1 only; VERBOSE=1
+#  prints every round.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-$top/build}
@@ -48,17 +51,20 @@ native=$(per_call native env)
 disarmed=$(per_call disarmed env LD_PRELOAD="$shim" FAULTLINE_SHM=)
 registered=$(per_call registered env LD_PRELOAD="$shim")
 armed=$(per_call armed "$fexec" --fault 'write:EIO:fd=99' --)
+stream=$(per_call armed-tcp "$fexec" --fault 'reset_peer:port=1' --)
 fiu=$(per_call libfiu fiu-run -x)
 base=$(echo "$native" | cut -d' ' -f2)
-for l in "$native" "$disarmed" "$registered" "$armed" "$fiu"; do
+for l in "$native" "$disarmed" "$registered" "$armed" "$stream" "$fiu"; do
 	set -- $l
 	awk -v name="$1" -v d="$2" -v base="$base" -v n="$N" 'BEGIN {
 		printf "  %-11s %8.2f instr/call  %+8.2f vs native\n", name, d / n, (d - base) / n }'
 done
 echo "  (disarmed: FAULTLINE_SHM= no table; registered: own empty table;"
-echo "   armed: one write rule, fd=99, that does not match fd 9)"
+echo "   armed: one write rule, fd=99, that does not match fd 9;"
+echo "   armed-tcp: a stream rule, which acts on TCP connections only: fd 9 is /dev/null)"
 fi
 
+[ -n "${SKIP_TIMING:-}" ] && exit 0
 echo "== wall time per intercepted write(2) -> EIO, N=$NT, median of $R alternating rounds"
 # One round runs every variant once, back to back, so that a burst of load
 # from elsewhere hits all of them alike; the ratio is the median of the

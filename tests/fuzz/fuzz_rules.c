@@ -1,9 +1,10 @@
 /*
  * libFuzzer target: the rule syntax of `faultline exec --fault RULE` and of the
- * syscall fault's params (preload/rules.c). Input: the rule text; its length's
- * parity picks the flags (shim names or, with FL_RULE_PARSE_SYSCALL, syscall
- * names). A rule that parses is formatted and must parse back to the same rule
- * (the canonical-text promise of rules.h).
+ * syscall fault's params (preload/rules.c): every rule kind (call rules, time,
+ * dns, the stream toxics). Input: the rule text; its length's parity picks the
+ * flags (shim names or, with FL_RULE_PARSE_SYSCALL, syscall names). A rule
+ * that parses is formatted and must parse back to the same rule (the
+ * canonical-text promise of rules.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +13,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int same(const struct fl_shm_rule *a, const struct fl_shm_rule *b)
+/* The same rule: every byte the shim would read, and the names as written. */
+static int same(const struct fl_preload_rule *a, const struct fl_preload_rule *b)
 {
-	return a->fn_mask == b->fn_mask && a->flags == b->flags && a->err == b->err &&
-	       a->gai == b->gai && a->fd == b->fd && a->prob == b->prob &&
-	       a->delay_ns == b->delay_ns && a->short_len == b->short_len &&
-	       a->when_first == b->when_first && a->when_last == b->when_last &&
-	       a->when_step == b->when_step && a->port == b->port &&
-	       a->addr_family == b->addr_family && a->path_len == b->path_len &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr)) &&
-	       !strncmp(a->path, b->path, sizeof(a->path)) &&
-	       !strncmp(a->host, b->host, sizeof(a->host));
+	if (memcmp(&a->shm, &b->shm, sizeof(a->shm)) || a->nfuncs != b->nfuncs ||
+	    a->exact != b->exact)
+		return 0;
+	for (unsigned i = 0; i < a->nfuncs; i++)
+		if (strcmp(a->funcs[i], b->funcs[i]))
+			return 0;
+	return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,8 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (fl_preload_rule_parse(out.data, flags, &again, &err) < 0)
 			abort(); /* canonical text must parse */
-		if (!same(&r.shm, &again.shm) || r.nfuncs != again.nfuncs)
+		if (!same(&r, &again))
 			abort(); /* ...back to the same rule */
+		(void)fl_preload_rule_kind_name(&r);
 		fl_buf_done(&out);
 	}
 	/* The lookups faultline exec and the agent use on names from outside. */

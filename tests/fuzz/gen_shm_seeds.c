@@ -50,16 +50,26 @@ int main(int argc, char **argv)
 		(void)fl_preload_table_unlink(name);
 		for (len = sizeof(buf); len && !buf[len - 1]; len--)
 			;
-		/* Call the first function the rule names; other ctl bytes vary with i. */
+		/*
+		 * Call the first function the rule names (fuzz_shm_table's case
+		 * numbers); a rule kind, a hook it acts on. Other ctl bytes vary with i.
+		 */
 		memset(ctl, 0, sizeof(ctl));
 		ctl[0] = (unsigned char)__builtin_ctz(r.shm.fn_mask ? r.shm.fn_mask : 1);
 		if (ctl[0] > FL_FN_ACCEPT)
 			ctl[0]++; /* fuzz_shm_table's case 13 is accept4 */
+		if (r.shm.kind == FL_KIND_TIME)
+			ctl[0] = (unsigned char)(24 + i % 5);
+		else if (r.shm.kind == FL_KIND_DNS)
+			ctl[0] = (unsigned char)(i % 2 ? 29 + i % 7 : 20);
+		else if (r.shm.kind == FL_KIND_STREAM)
+			ctl[0] = (unsigned char)(36 + i % 4);
 		ctl[1] = (unsigned char)(10 + i);
 		ctl[2] = (unsigned char)i;
 		ctl[3] = (unsigned char)(i & 3);
 		ctl[5] = 80;
 		ctl[6] = 100;
+		ctl[7] = (unsigned char)(i * 7);
 		snprintf(path, sizeof(path), "%s/rule-%02d", argv[1], i - 1);
 		f = fopen(path, "wb");
 		if (!f || fwrite(ctl, 1, sizeof(ctl), f) != sizeof(ctl) ||

@@ -34,6 +34,9 @@ fi
 [ -n "${FUZZ_NOBUILD:-}" ] || cmake --build "$dir" --target fuzz_all -j"$(nproc)" >/dev/null
 
 mkdir -p "$dir/artifacts"
+jw="" # fuzz-journal's work folder under /tmp, while it runs
+trap '[ -z "$jw" ] || rm -rf "$jw"' EXIT
+trap 'exit 130' INT TERM
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fail=0
@@ -55,18 +58,32 @@ for t in $targets; do
 	esac
 	mkdir -p "$dir/corpus/$t"
 	prefix="$dir/artifacts/$t-"
+	corpus="$dir/corpus/$t"
+	seeds="$top/tests/fuzz/corpus/$t"
+	dictfile=${dict:+$top/tests/fuzz/$dict.dict}
 	set -- -max_len=$max -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-	# fuzz-journal shuts itself in namespaces as an unused uid (fuzz_journal.c):
-	# it writes its corpus and artifacts as that uid, and it runs as PID 1 there,
-	# where a SIGTERM with a handler would stop it.
+	# fuzz-journal shuts itself in namespaces as an unused uid (fuzz_journal.c)
+	# before libFuzzer reads anything: it reads the seeds and the dictionary and
+	# writes its corpus and artifacts as that uid, and it runs as PID 1 there,
+	# where a SIGTERM with a handler would stop it. The checkout may sit in a
+	# folder only its owner can traverse (a 0700 home), so it works in a 0755
+	# folder under /tmp; what it found is copied back after.
 	if [ "$t" = journal ]; then
 		mkdir -p "$dir/artifacts/journal"
-		chown 1879048191:1879048191 "$dir/corpus/$t" "$dir/artifacts/journal" 2>/dev/null || true
-		prefix="$dir/artifacts/journal/"
+		jw=$(mktemp -d /tmp/fl-fuzz-journal-run.XXXXXX)
+		chmod 755 "$jw"
+		mkdir "$jw/corpus" "$jw/seeds" "$jw/artifacts"
+		cp -R "$corpus/." "$jw/corpus/"
+		cp -R "$seeds/." "$jw/seeds/"
+		[ -z "$dictfile" ] || { cp "$dictfile" "$jw/" && dictfile="$jw/${dictfile##*/}"; }
+		chmod -R a+rX "$jw"
+		chown -R 1879048191:1879048191 "$jw/corpus" "$jw/artifacts"
+		corpus="$jw/corpus" seeds="$jw/seeds"
+		prefix="$jw/artifacts/"
 		set -- "$@" -handle_term=0
 	fi
 	set -- "$@" -artifact_prefix="$prefix"
-	[ -n "$dict" ] && set -- "$@" -dict="$top/tests/fuzz/$dict.dict"
+	[ -n "$dictfile" ] && set -- "$@" -dict="$dictfile"
 	# The agent's HTTP server runs in threads of this process: their allocations
 	# straddle inputs, and LSan's stop-the-world checks pause it mid-request.
 	# Its leaks are checked by the ASan suite and valgrind (tests/hardening).
@@ -77,7 +94,13 @@ for t in $targets; do
 	log="$dir/artifacts/$t.log"
 	echo "fuzz: $t ..."
 	rc=0
-	"$dir/tests/fuzz/fuzz-$t" "$@" "$dir/corpus/$t" "$top/tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+	"$dir/tests/fuzz/fuzz-$t" "$@" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
+	if [ "$t" = journal ]; then
+		cp -R "$jw/corpus/." "$dir/corpus/$t/"
+		cp -R "$jw/artifacts/." "$dir/artifacts/journal/"
+		rm -rf "$jw"
+		jw=""
+	fi
 	if [ $rc -eq 0 ]; then
 		st=ok
 	elif [ $rc -eq 77 ]; then

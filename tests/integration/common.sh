@@ -8,6 +8,16 @@
 #                        d(name) is the "during" record of the probe named name
 #   junit_valid FILE     FILE is valid against the JUnit schema CI systems read
 #                        (cli/junit.xsd: Jenkins' junit-10.xsd format), by xmllint
+#   shared_dir           a new folder under /tmp that every user can traverse
+#   shared_copy DIR F... copies of F... in DIR that every user can read (and
+#                        run, when F could be run)
+#   readable_as USER F...  USER (a name or uid) can read each F, else fail
+# The last three are for what a test runs as another user (nobody, postgres,
+# an unmapped uid): the checkout may sit under a 0700 folder (a home folder, a
+# `mktemp -d`), which only its owner can traverse, so the shim, a binary or a
+# corpus that such a process must open is copied out first, never read in place.
+# Tests that do not source this file do the same (kube/pods_test.sh,
+# agent/security_test.c, fuzz/replay_shared.sh).
 
 run_fl() {
 	set +e
@@ -57,4 +67,34 @@ junit_valid() {
 		fail "$1 is not valid against tests/integration/cli/junit.xsd"
 	}
 	rm -f "$T/xmllint.out"
+}
+
+shared_dir() {
+	sd=$(mktemp -d /tmp/fl-shared.XXXXXX) || fail "mktemp -d under /tmp failed"
+	chmod 755 "$sd" || fail "chmod 755 $sd failed"
+	echo "$sd"
+}
+
+shared_copy() {
+	sd=$1
+	shift
+	for sf in "$@"; do
+		cp "$sf" "$sd/" || fail "cannot copy $sf into $sd"
+		chmod a+r "$sd/${sf##*/}"
+		[ ! -x "$sf" ] || chmod a+x "$sd/${sf##*/}"
+	done
+}
+
+readable_as() {
+	ru=$1
+	shift
+	command -v setpriv >/dev/null 2>&1 || fail "setpriv (util-linux) is not installed"
+	case $ru in
+	*[!0-9]*) ruid=$(id -u "$ru") && rgid=$(id -g "$ru") || fail "no user $ru" ;;
+	*) ruid=$ru rgid=$ru ;;
+	esac
+	for rf in "$@"; do
+		setpriv --reuid "$ruid" --regid "$rgid" --clear-groups test -r "$rf" ||
+			fail "user $ru cannot read $rf (a folder above it is closed to others?)"
+	done
 }

@@ -88,7 +88,7 @@ START_TEST(test_aliases_filters)
 {
 	struct fl_preload_rule r;
 
-	r = parse_ok("pread64,accept4,open64:EIO", 0);
+	r = parse_ok("pread64,accept4,=open64:EIO", 0);
 	ck_assert_uint_eq(r.shm.fn_mask,
 			  (1u << FL_FN_PREAD) | (1u << FL_FN_ACCEPT) | (1u << FL_FN_OPEN));
 	ck_assert_uint_eq(r.nfuncs, 3);
@@ -207,6 +207,24 @@ START_TEST(test_format_roundtrip)
 	    "getaddrinfo:EAI_NONAME:host=db.internal:delay=1.5s",
 	    "open:EACCES:path=/a\\:b\\\\c/",
 	    "recv:errno=4000:fd=7",
+	    "=openat:EIO",
+	    "openat:EIO:path=/etc/",
+	    "time:offset=-90s",
+	    "time:offset=+1h30m:clock=monotonic,boottime",
+	    "time:offset=1500ms:clock=realtime,boottime",
+	    "dns:NXDOMAIN:host=*.example.com",
+	    "dns:timeout=5s:host=db:p=0.5:when=2+",
+	    "dns:answer=10.9.9.9",
+	    "dns:answer=[fd00::1]:delay=10ms",
+	    "reset_peer:bytes=1kb:dir=recv:port=8080",
+	    "reset_peer:after=500ms:addr=10.0.0.0/8",
+	    "slow_close:delay=1s:lport=80:addr=[fd00::]/64",
+	    "timeout:after=2s:dir=send",
+	    "timeout",
+	    "limit_data:bytes=100",
+	    "slicer:size=10:var=5:delay=10ms",
+	    "bandwidth:rate=100kbit:dir=recv",
+	    "connect:ECONNREFUSED:addr=192.168.0.0/16",
 	};
 
 	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
@@ -216,8 +234,9 @@ START_TEST(test_format_roundtrip)
 		fl_buf_init(&out, 4096);
 		ck_assert_int_eq(fl_preload_rule_format(&a, &out), 0);
 		b = parse_ok(out.data, 0);
-		ck_assert_msg(!memcmp(&a.shm, &b.shm, sizeof(a.shm)), "%s -> %s differs", t[i],
-			      out.data);
+		ck_assert_msg(!memcmp(&a.shm, &b.shm, sizeof(a.shm)) && a.exact == b.exact &&
+				  a.nfuncs == b.nfuncs,
+			      "%s -> %s differs", t[i], out.data);
 		fl_buf_done(&out);
 	}
 }
@@ -322,13 +341,15 @@ END_TEST
 START_TEST(test_table_truncated_under_us)
 {
 	struct fl_preload_rule rules[1] = {parse_ok("write:EIO", 0)};
-	struct fl_preload_table *t = NULL, *t2 = NULL;
+	struct fl_preload_table *t = NULL, *t2 = NULL, *t3 = NULL;
+	uint64_t hits[2] = {9, 9};
 	char name[64];
 	int fd;
 
 	snprintf(name, sizeof(name), "/faultline-unit-bus-%d", (int)getpid());
 	ck_assert_int_eq(fl_preload_table_create(name, &t), 0);
 	ck_assert_int_eq(fl_preload_table_open(name, &t2), 0);
+	ck_assert_int_eq(fl_preload_table_open(name, &t3), 0);
 	ck_assert_int_eq(fl_preload_table_owner(t2), 0);
 	fd = shm_open(name, O_RDWR, 0);
 	ck_assert_int_ge(fd, 0);
@@ -338,6 +359,9 @@ START_TEST(test_table_truncated_under_us)
 	ck_assert_int_eq(fl_preload_table_set_expiry(t2, 5), -EPROTO);
 	ck_assert_uint_eq(fl_preload_table_nrules(t2), 0);
 	ck_assert(!fl_preload_table_armed(t2));
+	/* Reading the hit counters of a truncated table: an answer, not a SIGBUS. */
+	ck_assert_int_eq(fl_preload_table_hits(t3, hits, 2), -EPROTO);
+	fl_preload_table_close(t3);
 	/* The first handle too, and opening it anew says what it is. */
 	ck_assert_int_eq(fl_preload_table_arm(t, rules, 1, 7, 0), -EPROTO);
 	fl_preload_table_close(t2);
@@ -493,8 +517,264 @@ START_TEST(test_names)
 	ck_assert_ptr_null(fl_preload_fn_name(FL_FN__MAX));
 	ck_assert_int_eq(fl_preload_errno_lookup("ECONNRESET"), ECONNRESET);
 	ck_assert_str_eq(fl_preload_errno_name(EIO), "EIO");
-	for (unsigned f = 0; f < FL_FN__MAX; f++)
+	/* Call rules name every family up to the ones the rule kinds arm. */
+	for (unsigned f = 0; f < FL_FN_CLOCK; f++)
 		ck_assert_int_eq(fl_preload_fn_lookup(fl_preload_fn_name(f)), (int)f);
+	for (unsigned f = FL_FN_CLOCK; f < FL_FN__MAX; f++) {
+		ck_assert_ptr_nonnull(fl_preload_fn_name(f));
+		ck_assert_int_eq(fl_preload_fn_lookup(fl_preload_fn_name(f)), -ENOENT);
+	}
+}
+END_TEST
+
+/* The open/openat trap: a rule on either covers both, unless written "=name". */
+START_TEST(test_open_covers_openat)
+{
+	const uint32_t both = (1u << FL_FN_OPEN) | (1u << FL_FN_OPENAT);
+	struct fl_preload_rule r;
+	struct fl_buf out;
+
+	ck_assert_uint_eq(parse_ok("open:EIO", 0).shm.fn_mask, both);
+	ck_assert_uint_eq(parse_ok("openat:EIO", 0).shm.fn_mask, both);
+	ck_assert_uint_eq(parse_ok("open64:EIO", 0).shm.fn_mask, both);
+	ck_assert_uint_eq(parse_ok("=open:EIO", 0).shm.fn_mask, 1u << FL_FN_OPEN);
+	ck_assert_uint_eq(parse_ok("=openat64:EIO", 0).shm.fn_mask, 1u << FL_FN_OPENAT);
+	ck_assert_uint_eq(parse_ok("=open,=openat:EIO", 0).shm.fn_mask, both);
+	r = parse_ok("=openat:ENOENT:path=/etc/", 0);
+	ck_assert_str_eq(r.funcs[0], "openat");
+	ck_assert_uint_eq(r.exact, 1);
+	fl_buf_init(&out, 256);
+	ck_assert_int_eq(fl_preload_rule_format(&r, &out), 0);
+	ck_assert_str_eq(out.data, "=openat:ENOENT:path=/etc/");
+	fl_buf_done(&out);
+	/* The seccomp path names syscalls: the sibling is added by name where it exists. */
+	r = parse_ok("openat:EACCES", FL_RULE_PARSE_SYSCALL);
+	ck_assert_str_eq(r.funcs[0], "openat");
+#ifdef __x86_64__
+	ck_assert_uint_eq(r.nfuncs, 2);
+	ck_assert_str_eq(r.funcs[1], "open");
+#endif
+	r = parse_ok("=openat:EACCES", FL_RULE_PARSE_SYSCALL);
+	ck_assert_uint_eq(r.nfuncs, 1);
+	r = parse_ok("open,openat:EACCES", FL_RULE_PARSE_SYSCALL);
+	ck_assert_uint_eq(r.nfuncs, 2);
+}
+END_TEST
+
+START_TEST(test_time_rules)
+{
+	struct fl_preload_rule r;
+
+	r = parse_ok("time:offset=-90s", 0);
+	ck_assert_uint_eq(r.shm.kind, FL_KIND_TIME);
+	ck_assert_uint_eq(r.shm.fn_mask, 1u << FL_FN_CLOCK);
+	ck_assert(r.shm.offset_ns == -90000000000LL);
+	ck_assert_uint_eq(r.shm.clock_mask, (1u << CLOCK_REALTIME) | (1u << CLOCK_REALTIME_COARSE) |
+						(1u << CLOCK_REALTIME_ALARM) | (1u << CLOCK_TAI));
+	ck_assert_str_eq(fl_preload_rule_kind_name(&r), "time");
+	r = parse_ok("time:offset=+1h30m:clock=monotonic,boottime", 0);
+	ck_assert(r.shm.offset_ns == 5400000000000LL);
+	ck_assert(r.shm.clock_mask & (1u << CLOCK_MONOTONIC));
+	ck_assert(r.shm.clock_mask & (1u << CLOCK_BOOTTIME));
+	ck_assert(!(r.shm.clock_mask & (1u << CLOCK_REALTIME)));
+	r = parse_ok("time:offset=1.5d", 0);
+	ck_assert(r.shm.offset_ns == 129600000000000LL);
+	r = parse_ok("time:offset=250ms", 0);
+	ck_assert(r.shm.offset_ns == 250000000LL);
+	r = parse_ok("time:offset=-36500d", 0);
+	ck_assert(r.shm.offset_ns == -36500LL * 86400 * 1000000000LL);
+}
+END_TEST
+
+START_TEST(test_dns_rules)
+{
+	const uint32_t fns =
+	    (1u << FL_FN_GETADDRINFO) | (1u << FL_FN_GETHOSTBYNAME) | (1u << FL_FN_RES_QUERY);
+	struct fl_preload_rule r;
+
+	r = parse_ok("dns:NXDOMAIN:host=*.example.com", 0);
+	ck_assert_uint_eq(r.shm.kind, FL_KIND_DNS);
+	ck_assert_uint_eq(r.shm.op, FL_DNS_NXDOMAIN);
+	ck_assert_uint_eq(r.shm.fn_mask, fns);
+	ck_assert_str_eq(r.shm.host, "*.example.com");
+	r = parse_ok("dns:SERVFAIL", 0);
+	ck_assert_uint_eq(r.shm.op, FL_DNS_SERVFAIL);
+	ck_assert(!(r.shm.flags & FL_RULE_HOST));
+	r = parse_ok("dns:timeout=5s:host=db", 0);
+	ck_assert_uint_eq(r.shm.op, FL_DNS_TIMEOUT);
+	ck_assert_uint_eq(r.shm.after_ns, 5000000000ULL);
+	r = parse_ok("dns:answer=10.9.9.9:host=api.test", 0);
+	ck_assert_uint_eq(r.shm.op, FL_DNS_ANSWER);
+	ck_assert_uint_eq(r.shm.answer_family, AF_INET);
+	ck_assert_uint_eq(r.shm.answer[0], 10);
+	ck_assert_uint_eq(r.shm.answer[3], 9);
+	r = parse_ok("dns:answer=[fd00::1]:host=api.test", 0);
+	ck_assert_uint_eq(r.shm.answer_family, AF_INET6);
+	ck_assert_uint_eq(r.shm.answer[15], 1);
+	r = parse_ok("dns:NXDOMAIN:p=50%:when=2+:delay=100ms", 0);
+	ck_assert(r.shm.flags & FL_RULE_PROB);
+	ck_assert(r.shm.flags & FL_RULE_WHEN);
+	ck_assert(r.shm.flags & FL_RULE_DELAY);
+	/* A call rule's host= takes a pattern too. */
+	r = parse_ok("getaddrinfo:EAI_AGAIN:host=*.internal", 0);
+	ck_assert_str_eq(r.shm.host, "*.internal");
+}
+END_TEST
+
+START_TEST(test_stream_rules)
+{
+	const uint32_t rx = (1u << FL_FN_READ) | (1u << FL_FN_READV) | (1u << FL_FN_RECV) |
+			    (1u << FL_FN_RECVFROM) | (1u << FL_FN_RECVMSG);
+	const uint32_t tx = (1u << FL_FN_WRITE) | (1u << FL_FN_WRITEV) | (1u << FL_FN_SEND) |
+			    (1u << FL_FN_SENDTO) | (1u << FL_FN_SENDMSG);
+	const uint32_t end = (1u << FL_FN_CLOSE) | (1u << FL_FN_SHUTDOWN);
+	struct fl_preload_rule r;
+
+	r = parse_ok("reset_peer:port=8080", 0);
+	ck_assert_uint_eq(r.shm.kind, FL_KIND_STREAM);
+	ck_assert_uint_eq(r.shm.op, FL_STREAM_RESET_PEER);
+	ck_assert_uint_eq(r.shm.dir, FL_DIR_RECV | FL_DIR_SEND);
+	ck_assert_uint_eq(r.shm.fn_mask, rx | tx | end);
+	ck_assert_str_eq(fl_preload_rule_kind_name(&r), "reset_peer");
+	r = parse_ok("reset_peer:bytes=1kb:dir=recv", 0);
+	ck_assert_uint_eq(r.shm.bytes, 1024);
+	ck_assert_uint_eq(r.shm.dir, FL_DIR_RECV);
+	ck_assert_uint_eq(r.shm.fn_mask, rx | end);
+	r = parse_ok("reset_peer:after=500ms:addr=[::1]", 0);
+	ck_assert_uint_eq(r.shm.after_ns, 500000000ULL);
+	/* after=: the waits too, so that a program asleep in poll meets the deadline. */
+	ck_assert_uint_eq(r.shm.fn_mask, rx | tx | end | (1u << FL_FN_WAIT));
+	ck_assert_uint_eq(r.shm.addr_prefix, 128);
+	r = parse_ok("reset_peer:addr=10.1.2.3/8", 0);
+	ck_assert_uint_eq(r.shm.addr_prefix, 8);
+	ck_assert_uint_eq(r.shm.addr[0], 10);
+	ck_assert_uint_eq(r.shm.addr[1], 0); /* the host bits are cleared */
+	r = parse_ok("reset_peer:addr=[fd00:1::5]/32", 0);
+	ck_assert_uint_eq(r.shm.addr_prefix, 32);
+	ck_assert_uint_eq(r.shm.addr[15], 0);
+	r = parse_ok("slow_close:delay=1s:lport=8080", 0);
+	ck_assert_uint_eq(r.shm.lport, 8080);
+	ck_assert(r.shm.flags & FL_RULE_LPORT);
+	ck_assert_uint_eq(r.shm.fn_mask, rx | tx | end);
+	r = parse_ok("timeout:after=2s:dir=send", 0);
+	ck_assert_uint_eq(r.shm.fn_mask, tx | (1u << FL_FN_WAIT));
+	r = parse_ok("limit_data:bytes=100", 0);
+	ck_assert_uint_eq(r.shm.bytes, 100);
+	r = parse_ok("slicer:size=10:var=5:delay=10ms", 0);
+	ck_assert_uint_eq(r.shm.bytes, 10);
+	ck_assert_uint_eq(r.shm.bytes_var, 5);
+	ck_assert_uint_eq(r.shm.delay_ns, 10000000ULL);
+	r = parse_ok("bandwidth:rate=100kbit", 0);
+	ck_assert_uint_eq(r.shm.rate, 12500);
+	r = parse_ok("bandwidth:rate=2.5kbps", 0);
+	ck_assert_uint_eq(r.shm.rate, 2500);
+	/* A call rule's addr= takes a prefix as well. */
+	r = parse_ok("connect:ECONNREFUSED:addr=192.168.0.0/16", 0);
+	ck_assert_uint_eq(r.shm.addr_prefix, 16);
+}
+END_TEST
+
+/* Bad rules of the kinds: refused, naming the token or the missing item. */
+START_TEST(test_kind_errors)
+{
+	static const struct {
+		const char *text, *token;
+	} t[] = {
+	    {"time", "needs offset="},
+	    {"time:offset=abc", "\"abc\""},
+	    {"time:offset=101000d", "\"101000d\""},
+	    {"time:offset=1s5", "\"1s5\""},
+	    {"time:EIO", "\"EIO\""},
+	    {"time:offset=1s:clock=cpu", "\"cpu\""},
+	    {"time:offset=1s:clock=realtime,realtime", "realtime,realtime"},
+	    {"time:offset=1s:p=0.5", "\"p\""},
+	    {"time:offset=1s:offset=2s", "given twice"},
+	    {"dns", "needs an answer"},
+	    {"dns:NXDOMAIN:SERVFAIL", "second answer"},
+	    {"dns:NXDOMAIN:answer=1.2.3.4", "second answer"},
+	    {"dns:EIO", "\"EIO\""},
+	    {"dns:answer=foo", "\"foo\""},
+	    {"dns:timeout=soon", "\"soon\""},
+	    {"dns:NXDOMAIN:host=a b", "\"a b\""},
+	    {"dns:NXDOMAIN:port=80", "\"port\""},
+	    {"getaddrinfo:EIO:host=x/y", "\"x/y\""},
+	    {"limit_data", "needs bytes="},
+	    {"limit_data:bytes=10zb", "\"10zb\""},
+	    {"limit_data:bytes=2048gb", "\"2048gb\""},
+	    {"slicer", "needs size="},
+	    {"slicer:size=0", "\"0\""},
+	    {"slicer:size=10:var=10", "var="},
+	    {"bandwidth", "needs rate="},
+	    {"bandwidth:rate=10", "\"10\""},
+	    {"bandwidth:rate=0bps", "\"0bps\""},
+	    {"slow_close", "needs delay="},
+	    {"slow_close:delay=1s:dir=recv", "\"dir\""},
+	    {"reset_peer:EIO", "\"EIO\""},
+	    {"reset_peer:path=/x", "\"path\""},
+	    {"reset_peer:addr=10.0.0.0/33", "\"10.0.0.0/33\""},
+	    {"reset_peer:dir=up", "\"up\""},
+	    {"reset_peer:lport=0", "\"0\""},
+	    {"timeout:after=forever", "\"forever\""},
+	    {"write,write:EIO", "named twice"},
+	    {"=bogus:EIO", "\"bogus\""},
+	};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(t); i++) {
+		struct fl_preload_rule r;
+		struct fl_error err;
+
+		fl_error_init(&err);
+		ck_assert_msg(fl_preload_rule_parse(t[i].text, 0, &r, &err) < 0,
+			      "\"%s\" should be refused", t[i].text);
+		ck_assert_msg(strstr(err.msg, t[i].token), "\"%s\": message \"%s\" lacks %s",
+			      t[i].text, err.msg, t[i].token);
+	}
+}
+END_TEST
+
+/* The hit counters: tagged per rule, zero after arming, read without a lock. */
+START_TEST(test_table_hits)
+{
+	struct fl_preload_rule rules[2] = {parse_ok("write:EIO", 0), parse_ok("dns:NXDOMAIN", 0)};
+	struct fl_preload_table *t = NULL;
+	struct fl_shm_table *view;
+	uint64_t hits[4] = {9, 9, 9, 9};
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "/faultline-unit-hits-%d", (int)getpid());
+	(void)fl_preload_table_unlink(name);
+	ck_assert_int_eq(fl_preload_table_create(name, &t), 0);
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, 2, 1, 0), 0);
+	ck_assert_int_eq(fl_preload_table_hits(t, hits, 4), 2);
+	ck_assert_uint_eq(hits[0], 0);
+	ck_assert_uint_eq(hits[1], 0);
+	ck_assert_uint_eq(hits[2], 0);
+	fd = shm_open(name, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	view = mmap(NULL, FL_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(view, MAP_FAILED);
+	/* What the shim does on a hit: +1 on a word whose tag is the rule's. */
+	ck_assert_uint_eq(view->hits[0] >> FL_SHM_HIT_BITS, FL_SHM_HIT_TAG(view->rules[0].id));
+	view->hits[0] += 3;
+	view->hits[1] += 1;
+	ck_assert_int_eq(fl_preload_table_hits(t, hits, 2), 2);
+	ck_assert_uint_eq(hits[0], 3);
+	ck_assert_uint_eq(hits[1], 1);
+	/* A word tagged for another rule (a late hit of a replaced one, or garbage) counts 0. */
+	view->hits[1] = (FL_SHM_HIT_TAG(view->rules[1].id) + 1) << FL_SHM_HIT_BITS | 7;
+	ck_assert_int_eq(fl_preload_table_hits(t, hits, 2), 2);
+	ck_assert_uint_eq(hits[1], 0);
+	/* Re-arming starts every counter from zero. */
+	ck_assert_int_eq(fl_preload_table_arm(t, rules, 1, 1, 0), 0);
+	ck_assert_int_eq(fl_preload_table_hits(t, hits, 2), 1);
+	ck_assert_uint_eq(hits[0], 0);
+	ck_assert_uint_eq(view->hits[1], 0);
+	ck_assert_int_eq(fl_preload_table_hits(NULL, hits, 2), -EINVAL);
+	munmap(view, FL_SHM_SIZE);
+	close(fd);
+	fl_preload_table_close(t);
+	ck_assert_int_eq(fl_preload_table_unlink(name), 0);
 }
 END_TEST
 
@@ -695,6 +975,12 @@ Suite *fl_suite_preload_rules(void)
 	tcase_add_test(tc, test_table_other_sigbus_kept);
 	tcase_add_test(tc, test_table_lock_held);
 	tcase_add_test(tc, test_table_gc_blind_in_child_pidns);
+	tcase_add_test(tc, test_open_covers_openat);
+	tcase_add_test(tc, test_time_rules);
+	tcase_add_test(tc, test_dns_rules);
+	tcase_add_test(tc, test_stream_rules);
+	tcase_add_test(tc, test_kind_errors);
+	tcase_add_test(tc, test_table_hits);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fault_syscall");
 	tcase_add_test(tc, test_fault_parse_errors);

@@ -25,7 +25,10 @@ BENCH=$BUILD/bench/net/fl-bench-net
 W=$(mktemp -d /tmp/fl-vm.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 # UML exits 0 even when the guest fails: the verdict is the console's VM-RESULT line.
-timeout "${VM_TIMEOUT:-100}" linux.uml mem=512M root=/dev/root rootfstype=hostfs rootflags=/ ro \
+# The limit only catches a hung guest: UML is one CPU whose every guest syscall is
+# a few host context switches, so it slows down steeply with the host's load
+# (77 s here at load ~5; 101 s was not enough at load ~14; 343 s at load ~80).
+timeout "${VM_TIMEOUT:-420}" linux.uml mem=512M root=/dev/root rootfstype=hostfs rootflags=/ ro \
 	init="$HERE/guest-init.sh" con=null con0=null,fd:1 quiet \
 	HOSTDIR="$W" BUILDDIR="$BUILD" BIN="$BIN" BENCH="$BENCH" AGENT="$AGENT" </dev/null >"$W/console.log" 2>&1
 rc=$?
@@ -34,5 +37,5 @@ if grep -q '^VM-RESULT: PASS' "$W/console.log"; then exit 0; fi
 if grep -q '^VM-RESULT: FAIL' "$W/console.log"; then exit 1; fi
 echo "--- console (last 30 lines)"; tail -30 "$W/console.log"
 if ! grep -q '^VM: booted' "$W/console.log"; then skip "user-mode-linux did not boot here (rc $rc)"; fi
-echo "FAIL: the guest gave no verdict (rc $rc, timeout ${VM_TIMEOUT:-100}s)"
+echo "FAIL: the guest gave no verdict (rc $rc, timeout ${VM_TIMEOUT:-420}s)"
 exit 1

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,19 +32,21 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "preload/fl_shm.h"
 
 /* Two uids no account of this machine uses: the attacker and, where needed, a victim user. */
 #define ATTACKER_UID 64991
 #define VICTIM_UID   64992
 
 /* Layout words of preload/fl_shm.h that the cases look at (the ABI between processes). */
-#define SHM_SIZE	65536
-#define SHM_MAGIC	0x31304d48534c4655ULL
-#define SHM_OFF_ARMED	0
-#define SHM_OFF_MAGIC	8
-#define SHM_OFF_VERSION 16
-#define SHM_OFF_EXPIRES 32
-#define SHM_OFF_OWNER	40
+#define SHM_SIZE	FL_SHM_SIZE
+#define SHM_MAGIC	FL_SHM_MAGIC
+#define SHM_VERSION	FL_SHM_VERSION
+#define SHM_OFF_ARMED	offsetof(struct fl_shm_table, armed)
+#define SHM_OFF_MAGIC	offsetof(struct fl_shm_table, magic)
+#define SHM_OFF_VERSION offsetof(struct fl_shm_table, version)
+#define SHM_OFF_EXPIRES offsetof(struct fl_shm_table, expires_mono_ns)
+#define SHM_OFF_OWNER	offsetof(struct fl_shm_table, owner_pid)
 
 static const char *bin;
 
@@ -450,7 +453,7 @@ static int case_shm_squat(void)
 	if (squatter == 0) {
 		unsigned char h[64] = {0};
 		uint64_t magic = SHM_MAGIC;
-		uint32_t version = 1;
+		uint32_t version = SHM_VERSION;
 		int32_t owner = victim;
 		int fd;
 

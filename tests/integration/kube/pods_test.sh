@@ -69,6 +69,9 @@ fi
 [ -n "$v1" ] || echo "note: no writable cgroup v1 hierarchy; the cgroupfs layout runs on v2"
 
 dir=$(mktemp -d /tmp/fl-kube-XXXXXX)
+# What the pods' processes (nobody) open -- the preload shim -- is copied here:
+# the build may sit in a folder only its owner can traverse (a 0700 home).
+shared=$(mktemp -d /tmp/fl-kube-shared-XXXXXX) && chmod 755 "$shared"
 pids="" apid="" spid="" stop_cert=""
 cleanup() {
 	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null
@@ -83,7 +86,7 @@ cleanup() {
 		done
 		find "$root/$top" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
-	rm -rf "$dir"
+	rm -rf "$dir" "$shared"
 }
 trap cleanup EXIT INT TERM
 fail() {
@@ -582,6 +585,10 @@ kill -9 "$sandG" "$sandH"; wait "$sandG" "$sandH" 2>/dev/null
 #     /proc/PID/root with the DaemonSet's capabilities.
 shim=$(cd "$(dirname "$agent")/../preload" 2>/dev/null && pwd)/libfaultline-preload.so
 [ -r "$shim" ] || fail "no preload shim beside the agent ($shim)"
+cp "$shim" "$shared/" && chmod 644 "$shared/libfaultline-preload.so" || fail "cannot copy $shim"
+shim=$shared/libfaultline-preload.so
+# shellcheck disable=SC2086
+setpriv $podowner test -r "$shim" || fail "nobody cannot read $shim"
 uidF=33333333-4444-4555-8666-777777777777
 cgF="$(sd "$uidF" "$v2")/cri-containerd-$(printf 'cd%.0s' $(seq 32)).scope"
 mkdir -p "$cgF" || fail "mkdir $cgF"

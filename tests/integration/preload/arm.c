@@ -3,6 +3,7 @@
  * (used by the live arm/disarm tests).
  *   fl-arm TABLE [--seed N] [--expire-ms MS] RULE...    arm (replaces all rules)
  *   fl-arm TABLE --disarm
+ *   fl-arm TABLE --hits        print each live rule's hit count, one per line
  *   fl-arm --pid PID ...                                 TABLE = /faultline-<PID>
  */
 #include <stdio.h>
@@ -19,7 +20,7 @@ int main(int argc, char **argv)
 	char name[FL_SHM_NAME_MAX];
 	uint64_t seed = 1, expires = 0;
 	size_t n = 0;
-	int i = 1, rc, disarm = 0;
+	int i = 1, rc, disarm = 0, hits = 0;
 
 	if (argc < 3)
 		return 2;
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--disarm")) {
 			disarm = 1;
+		} else if (!strcmp(argv[i], "--hits")) {
+			hits = 1;
 		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			seed = strtoull(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--expire-ms") && i + 1 < argc) {
@@ -56,7 +59,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fl-arm: %s: %s\n", name, strerror(-rc));
 		return 1;
 	}
-	rc = disarm ? fl_preload_table_disarm(t) : fl_preload_table_arm(t, rules, n, seed, expires);
+	if (hits) {
+		uint64_t h[FL_SHM_RULES_MAX];
+
+		rc = fl_preload_table_hits(t, h, FL_SHM_RULES_MAX);
+		for (int k = 0; k < rc; k++)
+			printf("%llu\n", (unsigned long long)h[k]);
+	} else {
+		rc = disarm ? fl_preload_table_disarm(t)
+			    : fl_preload_table_arm(t, rules, n, seed, expires);
+	}
 	if (rc < 0)
 		fprintf(stderr, "fl-arm: %s: %s\n", name, strerror(-rc));
 	fl_preload_table_close(t);

@@ -190,3 +190,53 @@ class Agent:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+class LocalDNS:
+    """A DNS server on 127.0.0.1 (UDP, a port of its own) for the resolver tests:
+    answers A queries for the names in `a` (name -> IPv4), NOERROR without
+    records for other types of those names, NXDOMAIN for the rest; records
+    every name asked, so a test can tell what reached DNS at all."""
+
+    def __init__(self, a):
+        import threading
+        self.a = {k.lower().rstrip("."): v for k, v in a.items()}
+        self.asked = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import struct
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                q, peer = self.sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            if len(q) < 17:
+                continue
+            i, labels = 12, []
+            while i < len(q) and q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+                i += 1 + q[i]
+            qtype, qclass = struct.unpack("!HH", q[i + 1:i + 5])
+            name = ".".join(labels).lower()
+            self.asked.append(name)
+            question = q[12:i + 5]
+            known = name in self.a
+            an = b""
+            if known and qtype == 1:
+                an = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + \
+                    socket.inet_aton(self.a[name])
+            flags = 0x8180 | (0 if known else 3)
+            hdr = q[:2] + struct.pack("!HHHHH", flags, 1, 1 if an else 0, 0, 0)
+            self.sock.sendto(hdr + question + an, peer)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=2)
+        self.sock.close()

@@ -13,6 +13,11 @@
  *   close|fsync|fdatasync FILE
  *   connect|accept|accept4|send|sendto|sendmsg|recv|recvfrom|recvmsg PORT [N [LEN]]
  *   getaddrinfo HOST
+ *   clocks                   one reading of every clock reader the shim skews, in ns:
+ *                            rt= (clock_gettime REALTIME) coarse= tai= tod= (gettimeofday)
+ *                            time= (time(), s) tsget= (timespec_get) mono= boot=
+ *   abssleep MS              clock_nanosleep(REALTIME, TIMER_ABSTIME) until the
+ *                            realtime reading + MS; ms= is what it took
  *   threads K OP ARGS...     run OP in K threads at once
  *   fork OP ARGS...          run OP in a forked child
  *   signal OP ARGS...        run OP inside a SIGUSR1 handler
@@ -32,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,11 +59,12 @@ static void out(const char *s)
 	}
 }
 
+/* Elapsed time by the raw syscall: a time fault may skew the libc clocks. */
 static long now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
@@ -282,6 +289,48 @@ static int run(int argc, char **argv)
 		out(line);
 		if (res)
 			freeaddrinfo(res);
+		return 0;
+	}
+	if (!strcmp(op, "clocks")) {
+		struct timespec rt, co, tai, mono, boot, tg;
+		struct timeval tv;
+		char line[400];
+		time_t t;
+		int b;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_REALTIME_COARSE, &co);
+		clock_gettime(CLOCK_TAI, &tai);
+		gettimeofday(&tv, NULL);
+		t = time(NULL);
+		b = timespec_get(&tg, TIME_UTC);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		clock_gettime(CLOCK_BOOTTIME, &boot);
+#define NS(ts) ((long long)(ts).tv_sec * 1000000000LL + (ts).tv_nsec)
+		snprintf(
+		    line, sizeof(line),
+		    "clocks ret=0 errno=0 ms=0 rt=%lld coarse=%lld tai=%lld tod=%lld time=%lld "
+		    "tsget=%lld mono=%lld boot=%lld\n",
+		    NS(rt), NS(co), NS(tai),
+		    (long long)tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL, (long long)t,
+		    b == TIME_UTC ? NS(tg) : -1LL, NS(mono), NS(boot));
+#undef NS
+		out(line);
+		return 0;
+	}
+	if (!strcmp(op, "abssleep")) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += atol(arg) / 1000;
+		ts.tv_nsec += (atol(arg) % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_nsec -= 1000000000L;
+			ts.tv_sec++;
+		}
+		t0 = now_ms();
+		e = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+		report(op, e ? -1 : 0, e, t0, NULL);
 		return 0;
 	}
 	if (!strcmp(op, "threads") && argc > 2) {

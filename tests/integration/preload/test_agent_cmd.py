@@ -21,6 +21,22 @@ def tables():
     return set(glob.glob("/dev/shm/faultline-cmd-*"))
 
 
+def private_shm():
+    """A /dev/shm of this test's own: a new mount namespace with a fresh tmpfs
+    there, which the agent and its commands inherit. Other test runs on the
+    machine (other checkouts, CTest -j) create and remove faultline-cmd-*
+    tables too; counted in the shared /dev/shm, theirs would pass for ours."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x20000, 0x4000, 1 << 18
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return "unshare(CLONE_NEWNS): " + os.strerror(ctypes.get_errno())
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return "mount --make-rprivate /: " + os.strerror(ctypes.get_errno())
+    if libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", 0, b"mode=1777,size=64m") != 0:
+        return "mount tmpfs /dev/shm: " + os.strerror(ctypes.get_errno())
+    return None
+
+
 
 
 
@@ -38,6 +54,9 @@ def main():
     c = Checks()
     # PR_SET_CHILD_SUBREAPER: orphans of the killed agent come to us, not to init.
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    why = private_shm()
+    if why:
+        print(f"note: the shared /dev/shm is counted ({why}); other runs' tables may count as ours")
     before = tables()
     pids = []
     with TempDir() as d:

@@ -10,8 +10,12 @@ SHIM = env("FL_SHIM")
 COLLIDE = env("FL_COLLIDE")
 HOOKED = set("""read __read_chk write pread pread64 __pread_chk __pread64_chk pwrite pwrite64
 readv writev open open64 openat openat64 __open_2 __open64_2 __openat_2 __openat64_2 close fsync
-fdatasync connect accept accept4 send sendto sendmsg recv __recv_chk recvfrom __recvfrom_chk
-recvmsg getaddrinfo""".split())
+fdatasync shutdown connect accept accept4 send sendto sendmsg recv __recv_chk recvfrom
+__recvfrom_chk recvmsg getaddrinfo gethostbyname gethostbyname2 gethostbyname_r gethostbyname2_r
+res_query res_search res_querydomain res_nquery res_nsearch res_nquerydomain __res_query
+__res_search __res_querydomain __res_nquery __res_nsearch __res_nquerydomain clock_gettime
+gettimeofday time timespec_get clock_nanosleep poll __poll_chk ppoll __ppoll_chk select pselect
+epoll_wait epoll_pwait""".split())
 
 
 def nm(*args):

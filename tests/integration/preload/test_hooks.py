@@ -49,7 +49,15 @@ def table(d, f, p):
         (["open64:EMFILE"], ["open64", f], [err("EMFILE")], None),
         (["openat:EACCES"], ["openat", f], [err("EACCES")], None),
         (["openat64:ENOENT"], ["openat64", f], [err("ENOENT")], None),
-        (["openat:EACCES"], ["open", f], [ok(0)], None),
+        # the open/openat trap: libc's open() makes the openat syscall, and a
+        # program may call either name; a rule on one covers both unless "=name"
+        (["openat:EACCES"], ["open", f], [err("EACCES")], None),
+        (["openat:EACCES:path=" + d + "/"], ["open64", f], [err("EACCES")], None),
+        (["open:ENOENT"], ["openat", f], [err("ENOENT")], None),
+        (["=openat:EACCES"], ["open", f], [ok(0)], None),
+        (["=openat:EACCES"], ["openat64", f], [err("EACCES")], None),
+        (["=open:EACCES"], ["open64", f], [err("EACCES")], None),
+        (["=open:EACCES"], ["openat", f], [ok(0)], None),
         (["open:delay=150ms"], ["creat", d + "/created"], [ok(0)],
          lambda r: r[0][3] >= 140 and r[0][4] == "mode=640"),
         # errno preserved on pass-through: the real ENOENT, not ours

@@ -31,6 +31,13 @@ def main():
         r = run(exec_cmd(["openat:EACCES"], [STATIC, f], seccomp=True))
         c.check(r.returncode == 0 and opens(r.stdout) == ["errno=EACCES"],
                 f"--seccomp openat:EACCES reaches the static program: {r.stdout.strip()}")
+        # The open/openat trap on this path too: static glibc's open() makes the
+        # openat syscall, so a rule on open covers openat unless it says "=open".
+        r = run(exec_cmd(["open:EACCES"], [STATIC, f], seccomp=True))
+        c.check(opens(r.stdout) == ["errno=EACCES"], f"--seccomp open:EACCES reaches open(): "
+                f"{r.stdout.strip()}")
+        r = run(exec_cmd(["=open:EACCES"], [STATIC, f], seccomp=True))
+        c.check(opens(r.stdout) == ["errno=0"], "--seccomp =open:EACCES is the open syscall only")
         r = run(exec_cmd(["openat:EACCES"], [STATIC, f]))
         c.check(opens(r.stdout) == ["errno=0"],
                 "the shim path cannot reach it (why the seccomp path exists)")

@@ -42,6 +42,14 @@ def main():
         r = run(exec_cmd([f"open:ENOENT:path={d}/"], ["cat", f]))
         c.check(r.returncode == 1 and "No such file or directory" in r.stderr,
                 f"cat, open:ENOENT: {r.stderr.strip()}")
+        # The open/openat trap: cat opens with open(); a rule on openat covers it.
+        r = run(exec_cmd([f"openat:EACCES:path={d}/"], ["cat", f]))
+        c.check(r.returncode == 1 and "Permission denied" in r.stderr,
+                f"cat, openat:EACCES (cat calls open): {r.stderr.strip()}")
+        r = run(exec_cmd([f"=openat:EACCES:path={d}/", f"=open64:ENOSPC:path=/nowhere/"],
+                         ["cat", f]))
+        c.check(r.returncode == 0 and r.stdout == "hello faultline\n",
+                "cat, =openat (that name only): cat's open() passes")
         r = run(exec_cmd(["write:ENOSPC:fd=1"], ["cat", f]))
         c.check(r.returncode == 1 and "No space left on device" in r.stderr,
                 f"cat, write:ENOSPC on stdout: {r.stderr.strip()}")

@@ -6,13 +6,18 @@
 . "$(dirname "$0")/lib.sh"
 
 EXP="$SRC/experiments/examples/chaos-monkey.json"
+# The services' name, unique to this run: the experiment counts and kills
+# processes by command line, and other runs of this test (other checkouts,
+# CTest -j) may share the machine.
+MONKEY_VICTIM="monkey-victim-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+export MONKEY_VICTIM
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token")
 
 inv="{\"token_file\": \"$T/token\", \"agents\": ["
 for h in 1 2 3 4; do
 	port=$(free_port)
 	mkdir -p "$T/state-$h"
-	printf '{"allow": {"cmdlines": ["monkey-victim host-%s$"]}}\n' "$h" >"$T/agent-$h.json"
+	printf '{"allow": {"cmdlines": ["%s host-%s$"]}}\n' "$MONKEY_VICTIM" "$h" >"$T/agent-$h.json"
 	"$AGENT" --listen "127.0.0.1:$port" --token-file "$T/token" --state-dir "$T/state-$h" \
 		--config "$T/agent-$h.json" 2>"$T/agent-$h.log" &
 	PIDS="$PIDS $!"
@@ -30,7 +35,7 @@ start_services() {
 		[ -z "$p" ] || { kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }
 	done
 	for h in 1 2 3 4; do
-		python3 -c 'import sys, time; time.sleep(300)' monkey-victim "host-$h" &
+		python3 -c 'import sys, time; time.sleep(300)' "$MONKEY_VICTIM" "host-$h" &
 		eval "V$h=$!"
 		PIDS="$PIDS $!"
 	done

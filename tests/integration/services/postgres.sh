@@ -16,9 +16,19 @@
 need_pkg postgresql psql
 PGB=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$PGB/postgres" ] || skip "no PostgreSQL server binary under /usr/lib/postgresql"
-id postgres >/dev/null 2>&1 || skip "there is no postgres user"
+# The postgresql package makes the postgres user: without it the install is broken.
+id postgres >/dev/null 2>&1 || fail "postgresql is installed but there is no postgres user"
 su_pg() { runuser -u postgres -- "$@"; }
-su_pg test -x "$FL" || skip "the postgres user cannot run $FL"
+# What the postgres user runs (faultline exec, the shim) is copied into $T
+# (0755, under /tmp): the checkout's build/ may sit in a folder only its owner
+# can traverse (a home folder, a 0700 mktemp -d).
+mkdir "$T/bin"
+chmod 755 "$T/bin"
+shared_copy "$T/bin" "$FL" "$SHIM"
+FL_PG=$T/bin/${FL##*/}
+SHIM=$T/bin/${SHIM##*/}
+readable_as postgres "$SHIM"
+su_pg test -x "$FL_PG" || fail "the postgres user cannot run $FL_PG"
 
 # pg_launch LOG [WRAPPER...]: the server on $PGPORT, postmaster PID in
 # $POSTMASTER; 1 (nothing left running) when it does not start and answer.
@@ -102,7 +112,7 @@ echo "live fault: $panics PANICs, $restarts restarts, never served; recovered af
 stop_pg
 
 # 2. A transient failure: each process's 5th WAL sync on fails (armed at start).
-start_pg "$T/pg.log" env FAULTLINE_PRELOAD="$SHIM" "$FL" exec \
+start_pg "$T/pg.log" env FAULTLINE_PRELOAD="$SHIM" "$FL_PG" exec \
 	--fault "fdatasync,fsync:EIO:path=$T/data/pg_wal/:when=5+" --
 psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -c 'truncate faultline_t' ||
 	fail "cannot empty the table"
