@@ -324,12 +324,12 @@ static enum MHD_Result m_handler(void *cls, struct MHD_Connection *c, const char
 	static char root[] = "faultline run metrics: /metrics\n";
 	struct fl_metrics *m = cls;
 	struct fl_buf b;
+	uint64_t now;
 	char *text;
 
 	(void)version;
 	(void)upload;
 	(void)upload_size;
-	(void)con_cls;
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return m_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
 			       strlen(not_allowed), MHD_RESPMEM_PERSISTENT);
@@ -339,19 +339,50 @@ static enum MHD_Result m_handler(void *cls, struct MHD_Connection *c, const char
 	if (strcmp(url, "/metrics"))
 		return m_reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found, strlen(not_found),
 			       MHD_RESPMEM_PERSISTENT);
+	now = fl_now_mono_ms(); /* before the render takes the lock: see fl_metrics_linger */
 	fl_buf_init(&b, M_OUT_MAX);
 	if (fl_metrics_render(m, &b) < 0) {
 		fl_buf_done(&b);
 		return MHD_NO;
 	}
 	text = fl_buf_steal(&b);
-	pthread_mutex_lock(&m->lock);
-	m->scrape_at[0] = m->scrape_at[1];
-	m->scrape_at[1] = fl_now_mono_ms();
-	pthread_cond_broadcast(&m->scraped);
-	pthread_mutex_unlock(&m->lock);
+	/* When these numbers were taken: a scrape counts once its answer is sent (m_done). */
+	if (!*con_cls) {
+		uint64_t *at = malloc(sizeof(*at));
+
+		if (at) {
+			*at = now;
+			*con_cls = at;
+		}
+	}
 	return m_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
 		       text ? strlen(text) : 0, MHD_RESPMEM_MUST_FREE);
+}
+
+/*
+ * A request is over. A /metrics answer that was sent whole is a scrape: the
+ * lingering at the end (fl_metrics_linger) waits for one that the verdict is
+ * in, so it must count only once the scraper has it, not when it was queued
+ * (stopping the server right after queueing cut the last answer off).
+ */
+static void m_done(void *cls, struct MHD_Connection *c, void **con_cls,
+		   enum MHD_RequestTerminationCode toe)
+{
+	struct fl_metrics *m = cls;
+	uint64_t *at = *con_cls;
+
+	(void)c;
+	*con_cls = NULL;
+	if (!at)
+		return;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		pthread_mutex_lock(&m->lock);
+		m->scrape_at[0] = m->scrape_at[1];
+		m->scrape_at[1] = *at;
+		pthread_cond_broadcast(&m->scraped);
+		pthread_mutex_unlock(&m->lock);
+	}
+	free(at);
 }
 
 int fl_metrics_new(const char *addr, struct fl_metrics **out, struct fl_error *err)
@@ -404,7 +435,7 @@ int fl_metrics_new(const char *addr, struct fl_metrics **out, struct fl_error *e
 	m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
 				m_handler, m, MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_LIMIT, 64, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, m_done, m, MHD_OPTION_END);
 	if (!m->d) {
 		fl_metrics_free(m); /* (closes fd: MHD did not take it) */
 		return fl_error_set(err, -EIO, NULL,
@@ -500,7 +531,8 @@ void fl_metrics_event(void *arg, const struct fl_event *ev)
 		ec = fl_rm_num(ev->json, "exit_code");
 		m->exit_code = ec >= 0 && ec <= 255 ? (int)ec : fl_runner_exit_code(ev->json);
 		m->deviated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->json, "deviated"));
-		m->verdict_at = ev->mono_ms;
+		/* Taken under the lock: a scrape timed before it rendered the numbers before. */
+		m->verdict_at = fl_now_mono_ms();
 		for (size_t i = 0; i < m->n_faults; i++)
 			m->faults[i].gone = true;
 		break;
@@ -525,7 +557,7 @@ void fl_metrics_linger(struct fl_metrics *m)
 				     ? 2 * every + 1000
 				     : FL_METRICS_LINGER_MAX_MS);
 	/* No scraper seen, or the verdict already scraped: nothing to wait for. */
-	while (m->verdict_at && m->scrape_at[1] && m->scrape_at[1] < m->verdict_at &&
+	while (m->verdict_at && m->scrape_at[1] && m->scrape_at[1] <= m->verdict_at &&
 	       fl_now_mono_ms() < until) {
 		struct timespec ts;
 

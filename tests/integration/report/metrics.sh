@@ -1,7 +1,7 @@
 #!/bin/sh
 # The run as Prometheus metrics: `faultline run --metrics-listen ADDR` serves
 # /metrics for the run's duration, and a real prometheus (Debian package,
-# installed by this harness when missing) scrapes it every 200 ms. Read back
+# installed by this harness when missing) scrapes it every 400 ms. Read back
 # through Prometheus's HTTP query API after the run: the phases it went
 # through, one fault live while the pause lasted and none at the end, the
 # probe's samples, success ratio and latency histogram, and the exit code.
@@ -19,8 +19,8 @@ PP=$(free_port)
 mkdir -p "$T/tsdb"
 cat >"$T/prometheus.yml" <<YML
 global:
-  scrape_interval: 200ms
-  scrape_timeout: 200ms
+  scrape_interval: 400ms
+  scrape_timeout: 400ms
 scrape_configs:
   - job_name: faultline-run
     static_configs:
@@ -101,7 +101,8 @@ for expr, want in checks.items():
         assert len(got) == 1 and got[0][1] == want, (expr, got, want)
 run = q('last_over_time(faultline_run_info[5m])')
 assert run and run[0][0]["run_id"] == j["run_id"] and run[0][0]["experiment"] == "metrics of a run", run
-# The fault was live while the pause lasted: about 2 s of scrapes at 200 ms.
+# The fault was live while the pause lasted: about 2 s (20 steps of 100 ms,
+# give or take a scrape interval at each edge).
 live = one('count_over_time((faultline_faults_live == 1)[5m:100ms])')
 assert 10 <= live <= 30, live
 PY
