@@ -1365,6 +1365,14 @@ void fl_http_stop(struct fl_http *h)
 		return;
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	if (h->noise_suppressed) {
+		char n[24];
+
+		/* A flood that ended in silence still says how much it left out. */
+		snprintf(n, sizeof(n), "%llu", h->noise_suppressed);
+		fl_log(FL_LOG_WARN, "stopping with unauthenticated events left out of the log",
+		       "suppressed_before", n, NULL);
+	}
 	if (h->workers && fl_workers_drain(h->workers, fl_now_mono_ms() + 1000))
 		fl_workers_free(h->workers);
 	if (h->fd >= 0)
