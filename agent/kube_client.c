@@ -1,7 +1,8 @@
 /*
  * Pod listing for the agent: the pods of its node, through core/kube_http.c
  * (one libcurl easy handle per list call: the HTTP server calls plan() from
- * its threads; every page of the list followed).
+ * its threads; every page of the list followed). The agent links
+ * fl_kube_http_dl: libcurl is loaded at the first pod list, not at start.
  */
 #include "agent/kube_client.h"
 
@@ -10,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "agent/log.h"
 #include "core/buf.h"
@@ -112,7 +111,6 @@ static int setup(struct fl_error *err)
 		fl_kube_config_done(&kc.cfg);
 		return r;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	kc.active = true;
 	fl_pod_set_lister(node_lister, NULL);
 	if (kc.cfg.insecure)
@@ -165,7 +163,6 @@ void fl_kube_client_teardown(void)
 		return;
 	}
 	fl_kube_config_done(&kc.cfg);
-	curl_global_cleanup();
 	memset(&kc, 0, sizeof(kc));
 }
 

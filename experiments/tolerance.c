@@ -14,13 +14,13 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/regex.h"
+#include "core/pyregex.h"
 
 #define JSONPATH_MATCHES_MAX 4096
 
 struct tol_compiled {
 	bool has_regex;
-	struct fl_regex *re; /* Python syntax through PCRE2 (core/regex.h) */
+	struct fl_pyregex *re; /* Python syntax through PCRE2 (core/pyregex.h) */
 	struct fl_jsonpath *jp;
 	cJSON *expect; /* JSONPATH: our own copy of "expect" */
 };
@@ -33,7 +33,7 @@ void fl_tolerance_done(struct fl_tolerance *t)
 		return;
 	c = t->compiled;
 	if (c) {
-		fl_regex_free(c->re);
+		fl_pyregex_free(c->re);
 		fl_jsonpath_free(c->jp);
 		cJSON_Delete(c->expect);
 		free(c);
@@ -155,7 +155,7 @@ static int parse_regex(const cJSON *j, const char *path, struct fl_tolerance *t,
 	c = compiled(t);
 	if (!c)
 		return -ENOMEM;
-	if (fl_regex_compile(pat->valuestring, &c->re, why_big, sizeof(why_big)) < 0)
+	if (fl_pyregex_compile(pat->valuestring, &c->re, why_big, sizeof(why_big)) < 0)
 		return fl_experr(errs, -EINVAL, p, "invalid regular expression %s: %s",
 				 fl_quote(pat->valuestring, got, sizeof(got)), why_big);
 	c->has_regex = true;
@@ -550,7 +550,7 @@ static bool check_regex(const struct fl_tolerance *t, enum fl_provider_type ptyp
 		why_set(why, whylen, "out of memory");
 		return false;
 	}
-	rc = fl_regex_search(c->re, text, strlen(text));
+	rc = fl_pyregex_search(c->re, text, strlen(text));
 	ok = rc == 1;
 	free(text);
 	if (rc == -E2BIG) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "experiments/experiment.h"
-#include "core/regex.h"
+#include "core/pyregex.h"
 #include "experiments/internal.h"
 
 struct tcase {
@@ -564,35 +564,36 @@ START_TEST(regex_python_syntax)
 	static const char *const bad[] = {"[0-9", "(abc", "a{2,1}", "(?<=a+)b"};
 
 	for (size_t i = 0; i < FL_ARRAY_SIZE(c); i++) {
-		struct fl_regex *re = NULL;
+		struct fl_pyregex *re = NULL;
 		char why[160];
 
-		ck_assert_msg(fl_regex_compile(c[i].pattern, &re, why, sizeof(why)) == 0, "%s: %s",
-			      c[i].pattern, why);
-		ck_assert_msg(fl_regex_search(re, c[i].subject, strlen(c[i].subject)) == c[i].want,
+		ck_assert_msg(fl_pyregex_compile(c[i].pattern, &re, why, sizeof(why)) == 0,
+			      "%s: %s", c[i].pattern, why);
+		ck_assert_msg(fl_pyregex_search(re, c[i].subject, strlen(c[i].subject)) ==
+				  c[i].want,
 			      "/%s/ on \"%s\"", c[i].pattern, c[i].subject);
-		fl_regex_free(re);
+		fl_pyregex_free(re);
 	}
 	for (size_t i = 0; i < FL_ARRAY_SIZE(bad); i++) {
-		struct fl_regex *re = NULL;
+		struct fl_pyregex *re = NULL;
 		char why[160] = "";
 
-		ck_assert_msg(fl_regex_compile(bad[i], &re, why, sizeof(why)) == -EINVAL,
+		ck_assert_msg(fl_pyregex_compile(bad[i], &re, why, sizeof(why)) == -EINVAL,
 			      "%s accepted", bad[i]);
 		ck_assert(why[0]);
 		ck_assert_ptr_null(re);
 	}
 	{
 		/* catastrophic backtracking stops at the match limit instead of hanging */
-		struct fl_regex *re = NULL;
+		struct fl_pyregex *re = NULL;
 		char subject[64];
 
 		memset(subject, 'a', sizeof(subject) - 2);
 		subject[sizeof(subject) - 2] = '!';
 		subject[sizeof(subject) - 1] = '\0';
-		ck_assert_int_eq(fl_regex_compile("^(a+)+$", &re, NULL, 0), 0);
-		ck_assert_int_eq(fl_regex_search(re, subject, strlen(subject)), -E2BIG);
-		fl_regex_free(re);
+		ck_assert_int_eq(fl_pyregex_compile("^(a+)+$", &re, NULL, 0), 0);
+		ck_assert_int_eq(fl_pyregex_search(re, subject, strlen(subject)), -E2BIG);
+		fl_pyregex_free(re);
 	}
 }
 END_TEST

@@ -953,6 +953,38 @@ for cfg in cert-config certdata-config; do
 done
 echo "ok 9d client-certificate kubeconfigs (files, PKCS#8 EC key; inline data, RSA key, inline CA)"
 
+# 9e. the agent does not link libcurl: it loads it at its first pod list. In a
+#     mount namespace of this test where libcurl.so.4 is an empty file, the agent
+#     starts and serves, and a pod target is refused saying libcurl is missing.
+curlso=$(ldd "$faultline" | awk '$1 == "libcurl.so.4" { print $3 }')
+if [ -n "$curlso" ] && command -v unshare >/dev/null 2>&1 &&
+	unshare -m --propagation private true 2>/dev/null; then
+	url="http://127.0.0.$n:$port"
+	# shellcheck disable=SC2016
+	KUBECONFIG="$dir/kube/config" NODE_NAME=node-a unshare -m --propagation private \
+		sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$curlso" \
+		"$agent" --listen "127.0.0.$n:$port" --token-file token --state-dir state-e \
+		2>agent-e.log &
+	epid=$!
+	pids="$pids $epid"
+	i=0
+	until curl -s "$url/v1/health" >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 200 ] && fail "agent without libcurl did not start: $(cat agent-e.log)"; sleep 0.05
+	done
+	[ "$(post '{"id":"e1","kind":"pause","target":{"pod":{"namespace":"shop","name":"cart-a"}},"ttl_ms":60000}')" != 201 ] ||
+		fail "pod target accepted by an agent that cannot load libcurl"
+	grep -q 'needs libcurl.*cannot be loaded' body.json || fail "refusal without the reason: $(cat body.json)"
+	refusal=$(cat body.json)
+	[ "$(post "{\"id\":\"e2\",\"kind\":\"pause\",\"target\":{\"pid\":$sideA},\"ttl_ms\":60000}")" = 201 ] ||
+		fail "a pid target failed on the agent without libcurl: $(cat body.json)"
+	del e2 >/dev/null
+	[ "$(settled $sideA S)" = S ] || fail "e2 not reverted"
+	stop_cert="$stop_cert $epid:agent-e.log"
+	echo "ok 9e libcurl unloadable: the agent serves, pod targets refused: $refusal"
+else
+	echo "NOTE 9e skipped: needs unshare -m and libcurl.so.4 resolved from $faultline"
+fi
+
 # 9. both agents stop cleanly on SIGTERM (in a sanitizer build: no error, no leak).
 stop_agent() {
 	kill -TERM "$1"
