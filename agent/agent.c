@@ -25,7 +25,6 @@
 #define RECENT_MAX	  1024 /* reverted ids remembered, so DELETE stays idempotent */
 #define KINDS_MAX	  16
 #define RETRY_MS	  1000	/* a revert that failed is retried this often */
-#define HOUSEKEEP_MS	  1000	/* fl_fault_housekeep at least this often */
 #define WORKERS_MAX	  64	/* reverts running at once (lease, reconcile, DELETE ?all) */
 #define WORKERS_KEEP	  2	/* idle revert workers kept */
 #define DUE_MAX		  64	/* leases dispatched per pass of the lease thread */
@@ -652,14 +651,33 @@ static void dispatch_revert(struct fl_agent *a, struct fault *f)
 	(void)do_revert(a, f, NULL, NULL);
 }
 
+/*
+ * The keep hook of the fault kinds (fl_fault_set_keep_hook): a netlink socket
+ * went into their empty pool, so the lease thread, which sleeps until the next
+ * deadline only while nothing is pooled, has housekeeping to schedule.
+ */
+static void housekeep_kick(void *p)
+{
+	struct fl_agent *a = p;
+
+	pthread_mutex_lock(&a->mu);
+	lease_kick_locked(a);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/*
+ * Sleeps until the next lease deadline, or the next time a pooled netlink
+ * socket comes due (fl_fault_housekeep): an idle agent with no live fault and
+ * nothing pooled does not wake up at all.
+ */
 static void *lease_main(void *p)
 {
 	struct fl_agent *a = p;
-	uint64_t housekept = 0;
 
 	pthread_mutex_lock(&a->mu);
 	while (!a->stopping) {
-		uint64_t now = fl_now_mono_ms(), next = now + HOUSEKEEP_MS;
+		uint64_t now = fl_now_mono_ms(), next = UINT64_MAX;
+		long hk;
 		unsigned long long seq = a->lease_seq;
 		struct fault *due[DUE_MAX];
 		size_t ndue = 0;
@@ -688,16 +706,25 @@ static void *lease_main(void *p)
 		pthread_mutex_unlock(&a->mu);
 		for (size_t i = 0; i < ndue; i++)
 			dispatch_revert(a, due[i]);
-		/* About once a second: idle netlink sockets go, and their netns with them. */
-		if (now - housekept >= HOUSEKEEP_MS) {
-			fl_fault_housekeep();
-			housekept = now;
+		/*
+		 * Idle netlink sockets go, and their netns with them; the next one
+		 * due sets a wake-up. A socket pooled after this call kicks us
+		 * (housekeep_kick), which the sequence number below catches.
+		 */
+		hk = fl_fault_housekeep();
+		if (hk >= 0) {
+			uint64_t at = fl_now_mono_ms() + (uint64_t)hk;
+
+			if (at < next)
+				next = at;
 		}
 		pthread_mutex_lock(&a->mu);
 		/* A deadline that moved while we were unlocked is not slept through. */
 		if (ndue || a->stopping || seq != a->lease_seq)
 			continue;
-		{
+		if (next == UINT64_MAX) {
+			pthread_cond_wait(&a->lease_cond, &a->mu);
+		} else {
 			struct timespec ts;
 
 			/* Sleep until the deadline, measured on the same clock as deadlines. */
@@ -755,10 +782,14 @@ int fl_agent_new(const char *state_dir, const struct fl_agent_config *cfg, struc
 
 int fl_agent_start(struct fl_agent *a)
 {
-	int r = pthread_create(&a->lease_thread, NULL, lease_main, a);
+	int r;
 
-	if (r)
+	fl_fault_set_keep_hook(housekeep_kick, a);
+	r = pthread_create(&a->lease_thread, NULL, lease_main, a);
+	if (r) {
+		fl_fault_set_keep_hook(NULL, NULL);
 		return -r;
+	}
 	a->thread_started = true;
 	/* Revert workers waiting already: the first lease to run out needs no new thread. */
 	if (fl_workers_warm(a->workers) < 0)
@@ -1511,6 +1542,8 @@ void fl_agent_free(struct fl_agent *a)
 		       NULL);
 		return;
 	}
+	/* No revert runs any more; a socket pooled later must not kick a freed agent. */
+	fl_fault_set_keep_hook(NULL, NULL);
 	for (struct fault *f = a->faults, *next; f; f = next) {
 		next = f->next;
 		fault_free(f);

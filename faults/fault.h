@@ -118,9 +118,19 @@ void fl_fault_net_capabilities(cJSON *caps);
  * Free what the kinds keep between operations and no longer need: netlink
  * sockets pooled per netns idle for 5 s (nl_link.c). A pooled socket holds its
  * network namespace alive, so a long-running caller (the agent's lease thread)
- * calls this about once a second, else a deleted pod's netns would outlive it.
+ * calls this again when it says, else a deleted pod's netns would outlive it.
+ * Returns the milliseconds until something kept comes due, or -1 when nothing
+ * is kept: then no call is needed until the keep hook runs.
  */
-void fl_fault_housekeep(void);
+long fl_fault_housekeep(void);
+/*
+ * fn(arg) runs when the kinds start keeping something while they kept nothing
+ * (a socket given back to an empty pool): fl_fault_housekeep is due again. It
+ * runs on the thread that gave the socket back, under no lock of the kinds.
+ * One hook per process; fn NULL removes it, and once that returns the old
+ * hook is not running and will not run.
+ */
+void fl_fault_set_keep_hook(void (*fn)(void *), void *arg);
 /* Is the cgroup v2 freezer (cgroup.freeze) usable here? (faults/pause.c) */
 bool fl_pause_freezer_available(char *why, size_t whylen);
 

@@ -186,11 +186,34 @@ static void pool_expire(unsigned long long now)
 	}
 }
 
-void fl_fault_housekeep(void)
+/* Held while the hook runs, so that removing it waits for a call in progress. */
+static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static void (*keep_hook)(void *);
+static void *keep_hook_arg;
+
+void fl_fault_set_keep_hook(void (*fn)(void *), void *arg)
 {
+	pthread_mutex_lock(&hook_mu);
+	keep_hook = fn;
+	keep_hook_arg = arg;
+	pthread_mutex_unlock(&hook_mu);
+}
+
+long fl_fault_housekeep(void)
+{
+	unsigned long long now = mono_ns(), due = 0;
+	long ms = -1;
+
 	pthread_mutex_lock(&pool_mu);
-	pool_expire(mono_ns());
+	pool_expire(now);
+	for (size_t i = 0; i < npool; i++)
+		if (!due || pool[i].used_ns + POOL_IDLE_NS < due)
+			due = pool[i].used_ns + POOL_IDLE_NS;
 	pthread_mutex_unlock(&pool_mu);
+	/* pool_expire frees an entry idle for more than POOL_IDLE_NS: round up, past it. */
+	if (due)
+		ms = due < now ? 1 : (long)((due - now) / 1000000ULL + 1);
+	return ms;
 }
 
 static struct nl_sock *pool_take(const char *netns, unsigned long long ino)
@@ -214,6 +237,7 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 	unsigned long long now = mono_ns();
 	char junk[512];
 	size_t oldest = 0;
+	bool was_empty;
 
 	/* Whatever an aborted exchange left unread must not meet the next user. */
 	for (int i = 0; i < 64; i++)
@@ -228,12 +252,20 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 		nl_socket_free(pool[oldest].sk);
 		pool[oldest] = pool[--npool];
 	}
+	was_empty = npool == 0;
 	pool[npool].sk = sk;
 	pool[npool].ino = ino;
 	pool[npool].used_ns = now;
 	snprintf(pool[npool].netns, sizeof(pool[npool].netns), "%s", netns);
 	npool++;
 	pthread_mutex_unlock(&pool_mu);
+	/* The housekeeper sleeps while nothing is pooled: wake it. */
+	if (was_empty) {
+		pthread_mutex_lock(&hook_mu);
+		if (keep_hook)
+			keep_hook(keep_hook_arg);
+		pthread_mutex_unlock(&hook_mu);
+	}
 }
 
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,

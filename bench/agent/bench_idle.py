@@ -7,8 +7,9 @@ made with certtool, client certificates required), and for each:
   memory  VmRSS after start (once /v1/health answers), and again after a
           warm-up (100 GET /v1/health and one pause fault applied and
           reverted): Pss, private (clean + dirty) and shared (clean + dirty)
-          from /proc/PID/smaps_rollup, against the 8 MB target; the largest
-          mappings by Rss (what bounds it);
+          from /proc/PID/smaps_rollup, against the 8 MB target; the shared
+          libraries mapped (/proc/PID/maps) and the largest mappings by Rss
+          (what bounds it);
   idle    over --idle seconds with nothing to do and no fault live: the CPU
           time of every thread (schedstat) and how often each thread woke up
           (voluntary + involuntary context switches, /proc/PID/task/*/status):
@@ -79,12 +80,24 @@ def top_mappings(pid, n=8):
     return sorted(maps.items(), key=lambda x: -x[1])[:n]
 
 
+def libraries(pid):
+    """The shared objects mapped into pid (the program itself not counted)."""
+    libs = set()
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            w = line.split()
+            if len(w) > 5 and ".so" in os.path.basename(w[5]):
+                libs.add(w[5])
+    return libs
+
+
 def memory(pid):
     m = {k: kb(pid, "smaps_rollup", k + ":") for k in
          ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")}
     m["VmRSS"] = kb(pid, "status", "VmRSS:")
     m["private"] = m["Private_Clean"] + m["Private_Dirty"]
     m["shared"] = m["Shared_Clean"] + m["Shared_Dirty"]
+    m["libs"] = len(libraries(pid))
     return m
 
 
@@ -199,9 +212,9 @@ def main():
         print("TLS %s (%d threads):" % ("on " if tls else "off", nthreads))
         for name, m in (("after start", start), ("after warm-up", warm)):
             print("  %-13s VmRSS %6d kB (%.2fx the 8 MB target), Pss %6d kB, private %6d kB "
-                  "(clean %d, dirty %d), shared %6d kB"
+                  "(clean %d, dirty %d), shared %6d kB, %d libraries"
                   % (name, m["VmRSS"], m["VmRSS"] / TARGET_KB, m["Pss"], m["private"],
-                     m["Private_Clean"], m["Private_Dirty"], m["shared"]))
+                     m["Private_Clean"], m["Private_Dirty"], m["shared"], m["libs"]))
         print("  idle %.1f s: CPU %.3f ms, %.2f wake-ups/s (target 0): %s"
               % (dt, cpu_ms, sum(wakeups.values()), ", ".join("thread %s %.2f/s" % kv for kv in sorted(wakeups.items()))))
         print("  largest mappings by Rss: " + ", ".join("%s %d kB" % (os.path.basename(k), v) for k, v in top))
