@@ -124,9 +124,10 @@ void fl_fault_net_capabilities(cJSON *caps);
  */
 long fl_fault_housekeep(void);
 /*
- * fn(arg) runs when the kinds start keeping something while they kept nothing
- * (a socket given back to an empty pool): fl_fault_housekeep is due again. It
- * runs on the thread that gave the socket back, under no lock of the kinds.
+ * fn(arg) runs when the kinds keep something while the last
+ * fl_fault_housekeep said nothing was kept (a socket given back to the pool):
+ * fl_fault_housekeep is due again. It runs on the thread that gave the socket
+ * back, under no lock of the kinds.
  * One hook per process; fn NULL removes it, and once that returns the old
  * hook is not running and will not run.
  */

@@ -190,6 +190,8 @@ static void pool_expire(unsigned long long now)
 static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
 static void (*keep_hook)(void *);
 static void *keep_hook_arg;
+/* Under pool_mu: the housekeeper was told a time to come back (or is kicked). */
+static bool housekeep_armed;
 
 void fl_fault_set_keep_hook(void (*fn)(void *), void *arg)
 {
@@ -209,6 +211,7 @@ long fl_fault_housekeep(void)
 	for (size_t i = 0; i < npool; i++)
 		if (!due || pool[i].used_ns + POOL_IDLE_NS < due)
 			due = pool[i].used_ns + POOL_IDLE_NS;
+	housekeep_armed = due != 0;
 	pthread_mutex_unlock(&pool_mu);
 	/* pool_expire frees an entry idle for more than POOL_IDLE_NS: round up, past it. */
 	if (due)
@@ -239,7 +242,7 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 	unsigned long long now = mono_ns();
 	char junk[512];
 	size_t oldest = 0;
-	bool was_empty;
+	bool kick;
 
 	/* Whatever an aborted exchange left unread must not meet the next user. */
 	for (int i = 0; i < 64; i++)
@@ -254,7 +257,13 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 		nl_socket_free(pool[oldest].sk);
 		pool[oldest] = pool[--npool];
 	}
-	was_empty = npool == 0;
+	/*
+	 * A housekeeper told to come back at some time finds this entry then
+	 * (it is due later than any entry it was told about); one that was told
+	 * nothing is due sleeps until the hook wakes it.
+	 */
+	kick = !housekeep_armed;
+	housekeep_armed = true;
 	pool[npool].sk = sk;
 	pool[npool].dev = dev;
 	pool[npool].ino = ino;
@@ -262,8 +271,7 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 	snprintf(pool[npool].netns, sizeof(pool[npool].netns), "%s", netns);
 	npool++;
 	pthread_mutex_unlock(&pool_mu);
-	/* The housekeeper sleeps while nothing is pooled: wake it. */
-	if (was_empty) {
+	if (kick) {
 		pthread_mutex_lock(&hook_mu);
 		if (keep_hook)
 			keep_hook(keep_hook_arg);
