@@ -75,6 +75,12 @@ faults = [
     ("bandwidth", {"interface": "eth0"}, {"rate": "100kbit", "limit": "10kb", "match": {"src": "192.168.1.0/24"}}),
     ("partition", {"netns": "h1", "interface": "veth0"}, {"peers": ["10.0.0.2", "10.0.1.0/24"], "direction": "both"}),
     ("partition", {"interface": "veth0"}, {"peers": ["10.0.0.2"], "direction": "to"}),
+    ("stress", {"pid": 5}, {"cpu": {"workers": 2, "load": 50}}),
+    ("stress", {"cgroup": "/demo", "count": 1}, {"cpu": {"workers": 1}, "memory": {"mib": 64, "workers": 2}}),
+    ("stress", {"name": "x"}, {"memory": {"mib": 1048577}}),
+    ("disk_fill", {}, {"path": "/var/tmp", "bytes": 1048576}),
+    ("disk_fill", {}, {"path": "/srv", "percent": 99.5}),
+    ("disk_fill", {}, {"path": "/a/../b", "leave_free": 0}),
 ]
 for k, t, p in faults:
     put("fault_parse", json.dumps({"kind": k, "target": t, "params": p}))
@@ -144,6 +150,13 @@ journals = {
     "syscall": [rec("s1", "syscall", {"tables": [{"table": "/faultline-4194303", "pid": 4194303}], "seed": 0})],
     "syscall-launch": [rec("s2", "syscall", {"tables": [{"table": "/faultline-l1", "created": True}], "seed": 0,
                                              "launch": {"on_revert": "stop"}, "processes": [ident]})],
+    "stress": [rec("w1", "stress", {"kind": "stress", "seed": 1, "hold": 7, "targets": [ident],
+                                    "cpu_workers": 1, "cpu_load": 50, "memory_workers": 1, "memory_mib": 8,
+                                    "cgroups": ["/sys/fs/cgroup/demo"],
+                                    "workers": [dict(ident, cpu=True), dict(ident, pid=4194302, cpu=False)]})],
+    "disk_fill": [rec("d1", "disk_fill", {"kind": "disk_fill", "dir": "/tmp", "dir_dev": 2049, "dir_ino": 2,
+                                          "name": "faultline-fill-0123456789abcdef", "bytes": 4096,
+                                          "free_before": 1048576, "ino": 12})],
     "stale-tmp": [".k9.tmp\n{\"id\":", "k9.json\n{\"id\":\"k9\",\"kind\":\"kill\",\"undo\":{}}"],
     "corrupt": ["c1.json\n{\"id\":\"c1\",\"kind\":\"pause\",\"undo\":", "c2.json\n[1,2]", "c3.json\n",
                 "bad name.json\n{}", "c4.json\n{\"kind\":\"teleport\",\"undo\":{}}"],

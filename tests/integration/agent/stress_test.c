@@ -32,6 +32,26 @@ static long apply(struct t_agent *a, const char *id, const char *kind, const cha
 	return t_http(a, "POST", "/v1/faults", body, a->token, out);
 }
 
+/* A dry run's description ("" when none); nothing is applied. */
+static long dry(struct t_agent *a, const char *kind, const char *target, const char *params,
+		char *desc, size_t len)
+{
+	char body[4096];
+	cJSON *j = NULL;
+	long st;
+
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"dry\",\"kind\":\"%s\",\"target\":%s,\"params\":%s,\"ttl_ms\":60000}",
+		 kind, target, params);
+	st = t_http(a, "POST", "/v1/faults?dry_run=1", body, a->token, &j);
+	snprintf(desc, len, "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"))
+		     ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"))
+		     : "");
+	cJSON_Delete(j);
+	return st;
+}
+
 static long revert(struct t_agent *a, const char *id)
 {
 	char path[128];
@@ -188,7 +208,7 @@ static int case_stress_cpu(void)
 {
 	struct t_agent a;
 	struct cg c;
-	char target[128];
+	char target[128], desc[2048];
 	pid_t w[4];
 	cJSON *j = NULL;
 	long long u0, u1, u2;
@@ -205,6 +225,14 @@ static int case_stress_cpu(void)
 	T_CHECK(t_agent_init(&a, bin) == 0, "init");
 	T_CHECK(t_agent_start(&a) == 0, "start");
 	snprintf(target, sizeof(target), "{\"pid\":%d}", (int)c.target);
+	T_CHECK(dry(&a, "stress", target, "{\"cpu\":{\"workers\":1,\"load\":50}}", desc,
+		    sizeof(desc)) == 200,
+		"dry run");
+	printf("dry run: %s\n", desc);
+	T_CHECK(strstr(desc, "stress-ng --cpu 1 --cpu-load 50") && strstr(desc, c.dir) &&
+		    strstr(desc, "on revert: kill -KILL"),
+		"the dry run in stress-ng's words: %s", desc);
+	T_CHECK(cg_read(&c, "cgroup.procs", NULL) == c.target, "the dry run started no worker");
 	T_CHECK(apply(&a, "sc1", "stress", target, "{\"cpu\":{\"workers\":1,\"load\":50}}", 60000,
 		      &j) == 201,
 		"apply");
@@ -332,7 +360,7 @@ static bool near(unsigned long long a, unsigned long long b, unsigned long long 
 static int case_disk_fill(void)
 {
 	struct t_agent a;
-	char dir[512] = "", params[1024];
+	char dir[512] = "", params[1024], desc[2048];
 	unsigned long long f0, f1;
 	bool mounted = false;
 	int r;
@@ -350,6 +378,11 @@ static int case_disk_fill(void)
 	f0 = avail_of(dir);
 	T_CHECK(f0 > 60ULL << 20, "an empty 64 MiB tmpfs: %llu free", f0);
 	snprintf(params, sizeof(params), "{\"path\":\"%s\",\"bytes\":%llu}", dir, 32ULL << 20);
+	T_CHECK(dry(&a, "disk_fill", "{}", params, desc, sizeof(desc)) == 200, "dry run");
+	printf("dry run: %s\n", desc);
+	T_CHECK(strstr(desc, "fallocate -l 33554432 ") && strstr(desc, "on revert: rm ") &&
+		    fill_files(dir) == 0 && avail_of(dir) == f0,
+		"the dry run in fallocate's words, nothing made: %s", desc);
 	T_CHECK(apply(&a, "df1", "disk_fill", "{}", params, 60000, NULL) == 201, "fill 32 MiB");
 	f1 = avail_of(dir);
 	printf("bytes 32 MiB: free %llu -> %llu\n", f0, f1);
