@@ -31,11 +31,12 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "faults/fault.h"
+#include "faults/owned_file.h"
 #include "faults/spec/disk_fill.h"
 
 #define MARGIN_MIN (256ULL << 20)
 
-static int open_dir(const char *path)
+int fl_owned_dir_open(const char *path)
 {
 	struct open_how how = {
 	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -54,12 +55,11 @@ static int disk_fill_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo,
 	unsigned long long avail, total, size, margin = 0;
 	struct statvfs vfs;
 	struct stat st;
-	char name[64];
 	cJSON *u = NULL;
 	int dfd, r = 0;
 
 	*undo = NULL;
-	dfd = open_dir(s->path);
+	dfd = fl_owned_dir_open(s->path);
 	if (dfd < 0)
 		return fl_error_set(err, dfd == -ENOENT ? -ENOENT : dfd, "$.params.path",
 				    "%s: %s%s", s->path, strerror(-dfd),
@@ -104,14 +104,9 @@ static int disk_fill_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo,
 			goto out;
 		}
 	}
-	snprintf(name, sizeof(name), "faultline-fill-%016llx",
-		 (unsigned long long)fl_rng_fresh_seed());
 	u = cJSON_CreateObject();
 	if (!u || !cJSON_AddStringToObject(u, "kind", "disk_fill") ||
-	    !cJSON_AddStringToObject(u, "dir", s->path) ||
-	    !cJSON_AddItemToObject(u, "dir_dev", fl_json_u64((uint64_t)st.st_dev)) ||
-	    !cJSON_AddItemToObject(u, "dir_ino", fl_json_u64((uint64_t)st.st_ino)) ||
-	    !cJSON_AddStringToObject(u, "name", name) ||
+	    fl_owned_file_record(u, s->path, &st, "faultline-fill") < 0 ||
 	    !cJSON_AddItemToObject(u, "bytes", fl_json_u64(size)) ||
 	    !cJSON_AddItemToObject(u, "free_before", fl_json_u64(avail))) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
@@ -138,7 +133,7 @@ static int reopen_dir(const cJSON *undo, const char **path)
 	    fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "dir_ino"), &ino) < 0)
 		return -EINVAL;
 	*path = dir->valuestring;
-	dfd = open_dir(dir->valuestring);
+	dfd = fl_owned_dir_open(dir->valuestring);
 	if (dfd < 0)
 		return dfd;
 	if (fstat(dfd, &st) < 0 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
@@ -148,18 +143,64 @@ static int reopen_dir(const cJSON *undo, const char **path)
 	return dfd;
 }
 
-/* A file name the plan made, and nothing else ("faultline-fill-" and hex). */
+/* A file name a plan made, and nothing else ("faultline-fill-" or "faultline-io-", 16 hex). */
 static const char *fill_name(const cJSON *undo)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(undo, "name");
+	size_t p;
 
-	if (!cJSON_IsString(n) || strncmp(n->valuestring, "faultline-fill-", 15) ||
-	    strlen(n->valuestring) != 31 || strspn(n->valuestring + 15, "0123456789abcdef") != 16)
+	if (!cJSON_IsString(n))
+		return NULL;
+	p = !strncmp(n->valuestring, "faultline-fill-", 15) ? 15
+	    : !strncmp(n->valuestring, "faultline-io-", 13) ? 13
+							    : 0;
+	if (!p || strlen(n->valuestring) != p + 16 ||
+	    strspn(n->valuestring + p, "0123456789abcdef") != 16)
 		return NULL;
 	return n->valuestring;
 }
 
-static int disk_fill_revert(const cJSON *undo, struct fl_error *err)
+int fl_owned_file_record(cJSON *o, const char *dir, const struct stat *st, const char *prefix)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-%016llx", prefix, (unsigned long long)fl_rng_fresh_seed());
+	if (!cJSON_AddStringToObject(o, "dir", dir) ||
+	    !cJSON_AddItemToObject(o, "dir_dev", fl_json_u64((uint64_t)st->st_dev)) ||
+	    !cJSON_AddItemToObject(o, "dir_ino", fl_json_u64((uint64_t)st->st_ino)) ||
+	    !cJSON_AddStringToObject(o, "name", name))
+		return -ENOMEM;
+	return 0;
+}
+
+int fl_owned_file_create(cJSON *o, const char *field, struct fl_error *err)
+{
+	const char *name = fill_name(o), *path = "";
+	struct stat st;
+	int dfd, fd;
+
+	if (!name)
+		return fl_error_set(err, -EINVAL, NULL, "corrupt undo record");
+	dfd = reopen_dir(o, &path);
+	if (dfd < 0)
+		return fl_error_set(err, dfd, field, "%s: %s", path,
+				    dfd == -ESTALE ? "replaced since the plan" : strerror(-dfd));
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    0600);
+	if (fd < 0) {
+		fd = fl_error_set(err, -errno, field, "creating %s/%s: %s", path, name,
+				  strerror(errno));
+	} else if (fstat(fd, &st) < 0 ||
+		   !cJSON_AddItemToObject(o, "ino", fl_json_u64((uint64_t)st.st_ino))) {
+		(void)unlinkat(dfd, name, 0);
+		close(fd);
+		fd = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	close(dfd);
+	return fd;
+}
+
+int fl_owned_file_remove(const cJSON *undo, struct fl_error *err)
 {
 	const char *name = fill_name(undo), *path = "";
 	uint64_t ino = 0;
@@ -191,40 +232,31 @@ out:
 	return r;
 }
 
+static int disk_fill_revert(const cJSON *undo, struct fl_error *err)
+{
+	return fl_owned_file_remove(undo, err);
+}
+
 static int disk_fill_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo,
 			   struct fl_error *err)
 {
 	struct disk_fill_spec *s = p;
-	const char *name = fill_name(undo), *path = "";
 	uint64_t size = 0;
-	struct stat st;
-	int dfd, fd, r = 0;
+	int fd, r = 0;
 
 	(void)ctx;
-	if (!name || fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "bytes"), &size) < 0)
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "bytes"), &size) < 0)
 		return fl_error_set(err, -EINVAL, NULL, "corrupt undo record");
-	dfd = reopen_dir(undo, &path);
-	if (dfd < 0)
-		return fl_error_set(err, dfd, "$.params.path", "%s: %s", s->path,
-				    dfd == -ESTALE ? "replaced since the plan" : strerror(-dfd));
-	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-		    0600);
-	if (fd < 0) {
-		r = fl_error_set(err, -errno, "$.params.path", "creating %s/%s: %s", s->path, name,
-				 strerror(errno));
-		close(dfd);
-		return r;
-	}
-	if (fstat(fd, &st) == 0)
-		cJSON_AddItemToObject(undo, "ino", fl_json_u64((uint64_t)st.st_ino));
+	fd = fl_owned_file_create(undo, "$.params.path", err);
+	if (fd < 0)
+		return fd;
 	if (fallocate(fd, 0, 0, (off_t)size) < 0) {
 		r = fl_error_set(err, -errno, fl_disk_fill_field(s->by),
 				 "fallocate -l %llu %s/%s: %s", (unsigned long long)size, s->path,
-				 name, strerror(errno));
-		(void)unlinkat(dfd, name, 0);
+				 fill_name(undo), strerror(errno));
+		(void)fl_owned_file_remove(undo, NULL);
 	}
 	close(fd);
-	close(dfd);
 	return r;
 }
 

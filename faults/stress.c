@@ -45,6 +45,7 @@
 
 #include "core/json.h"
 #include "faults/fault.h"
+#include "faults/owned_file.h"
 #include "faults/proc_select.h"
 #include "faults/spec/stress.h"
 
@@ -58,6 +59,7 @@
 #define STRESS_CGROUPS_MAX 16		/* distinct cgroups one fault loads */
 #define STRESS_WORKERS_MAX 256		/* workers one fault runs, all cgroups */
 #define PERIOD_NS	   100000000ULL /* a CPU worker's duty cycle; deadline checks */
+#define DEBT_NS		   500000000ULL /* CPU time owed beyond this much time's share is forgiven */
 
 /* What the workers of one fault share with the agent: their lease. */
 struct lease_page {
@@ -165,9 +167,9 @@ static _Noreturn void cpu_loop(const struct lease_page *l, unsigned load)
 
 		if (expired(l))
 			_exit(0);
-		if (want > used + PERIOD_NS / 100 * load) {
-			c0 -= want - used - PERIOD_NS / 100 * load; /* forgive the excess debt */
-			used = want - PERIOD_NS / 100 * load;
+		if (want > used + DEBT_NS / 100 * load) {
+			c0 -= want - used - DEBT_NS / 100 * load; /* forgive the excess debt */
+			used = want - DEBT_NS / 100 * load;
 		}
 		if (used < want || load == 100) {
 			for (int i = 0; i < 200000; i++) /* about 0.1-0.5 ms */
@@ -202,8 +204,31 @@ static _Noreturn void mem_loop(const struct lease_page *l, unsigned long mib)
 	}
 }
 
-static _Noreturn void worker_main(int go, const struct lease_page *l, bool cpu, unsigned load,
-				  unsigned long mib)
+/* Write mib MiB at base of the file on fd 4, fdatasync, again (stress-ng --hdd). */
+static _Noreturn void io_loop(const struct lease_page *l, unsigned long mib, off_t base)
+{
+	size_t chunk = 1u << 20;
+	char *buf = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		_exit(2);
+	for (size_t i = 0; i < chunk; i++)
+		buf[i] = (char)(i * 31 + 7);
+	for (;;) {
+		for (unsigned long m = 0; m < mib; m++) {
+			if (expired(l))
+				_exit(0);
+			if (pwrite(4, buf, chunk, base + (off_t)(m << 20)) < 0 && errno != EINTR)
+				sleep_until(mono_ns() + PERIOD_NS); /* full: keep trying, gently */
+		}
+		(void)fdatasync(4);
+	}
+}
+
+enum worker_role { W_CPU, W_VM, W_IO };
+
+static _Noreturn void worker_main(int go, int iofd, const struct lease_page *l,
+				  enum worker_role role, const struct stress_spec *s, off_t base)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	struct __user_cap_header_struct caph = {.version = _LINUX_CAPABILITY_VERSION_3};
@@ -212,20 +237,29 @@ static _Noreturn void worker_main(int go, const struct lease_page *l, bool cpu, 
 	int fd;
 	char b;
 
-	/* The pipe's read end to 3, /dev/null on 0-2, nothing else of the agent's. */
-	if (dup2(go, 3) < 0)
+	/*
+	 * The pipe's read end to 3, an I/O worker's file to 4, /dev/null on 0-2,
+	 * nothing else of the agent's (out of the way of 0-4 first).
+	 */
+	go = fcntl(go, F_DUPFD, 10);
+	iofd = iofd >= 0 ? fcntl(iofd, F_DUPFD, 10) : -1;
+	if (go < 0 || dup2(go, 3) < 0 || (iofd >= 0 && dup2(iofd, 4) < 0))
 		_exit(126);
 	fd = open("/dev/null", O_RDWR);
 	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 		_exit(126);
-	if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
-		for (int i = 4; i < 1024; i++)
+	if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
+		for (int i = 5; i < 1024; i++)
 			close(i);
 	for (int sig = 1; sig < NSIG; sig++)
 		(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)prctl(PR_SET_NAME, cpu ? "fl-stress-cpu" : "fl-stress-vm", 0, 0, 0);
+	(void)prctl(PR_SET_NAME,
+		    role == W_CPU  ? "fl-stress-cpu"
+		    : role == W_VM ? "fl-stress-vm"
+				   : "fl-stress-io",
+		    0, 0, 0);
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		(void)!write(fd, "1000", 4);
@@ -243,9 +277,11 @@ static _Noreturn void worker_main(int go, const struct lease_page *l, bool cpu, 
 	if (fd != 1)
 		_exit(0); /* no go: the agent did not journal us, or gave up */
 	close(3);
-	if (cpu)
-		cpu_loop(l, load);
-	mem_loop(l, mib);
+	if (role == W_CPU)
+		cpu_loop(l, s->cpu_load);
+	if (role == W_IO)
+		io_loop(l, s->io_mib, base);
+	mem_loop(l, s->mem_mib);
 }
 
 /* ---- plan, apply, revert ---- */
@@ -319,12 +355,36 @@ static int stress_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, st
 		r = fl_error_set(err, -ESRCH, "$.target", "every selected process has exited");
 		goto out;
 	}
-	if ((size_t)cJSON_GetArraySize(cgs) * (s->cpu_workers + s->mem_workers) >
+	if ((size_t)cJSON_GetArraySize(cgs) * (s->cpu_workers + s->mem_workers + s->io_workers) >
 	    STRESS_WORKERS_MAX) {
 		r = fl_error_set(
 		    err, -E2BIG, "$.params", "%d cgroups times %u workers is above %d workers",
-		    cJSON_GetArraySize(cgs), s->cpu_workers + s->mem_workers, STRESS_WORKERS_MAX);
+		    cJSON_GetArraySize(cgs), s->cpu_workers + s->mem_workers + s->io_workers,
+		    STRESS_WORKERS_MAX);
 		goto out;
+	}
+	if (s->io_workers) {
+		struct stat st;
+		cJSON *io = cJSON_CreateObject();
+		int dfd = fl_owned_dir_open(s->io_path);
+
+		if (dfd < 0) {
+			cJSON_Delete(io);
+			r = fl_error_set(
+			    err, dfd, "$.params.io.path", "%s: %s%s", s->io_path, strerror(-dfd),
+			    dfd == -ELOOP ? " (no symbolic link may be on the path)" : "");
+			goto out;
+		}
+		r = fstat(dfd, &st) < 0 ? -errno : 0;
+		close(dfd);
+		if (r == 0 && (!io || !cJSON_AddItemToObject(u, "io_file", io) ||
+			       fl_owned_file_record(io, s->io_path, &st, "faultline-io") < 0))
+			r = -ENOMEM;
+		if (r < 0) {
+			r = fl_error_set(err, r, "$.params.io.path", "%s: %s", s->io_path,
+					 strerror(-r));
+			goto out;
+		}
 	}
 	if (!cJSON_AddStringToObject(u, "kind", "stress") ||
 	    !cJSON_AddItemToObject(u, "seed", fl_json_u64(seed)) ||
@@ -334,6 +394,8 @@ static int stress_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, st
 	    !cJSON_AddNumberToObject(u, "cpu_load", s->cpu_load) ||
 	    !cJSON_AddNumberToObject(u, "memory_workers", s->mem_workers) ||
 	    !cJSON_AddNumberToObject(u, "memory_mib", (double)s->mem_mib) ||
+	    !cJSON_AddNumberToObject(u, "io_workers", s->io_workers) ||
+	    !cJSON_AddNumberToObject(u, "io_mib", (double)s->io_mib) ||
 	    !cJSON_AddItemToObject(u, "workers", cJSON_CreateArray())) {
 		r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
@@ -417,9 +479,15 @@ static int end_workers(const cJSON *undo, struct fl_error *err)
 	return r;
 }
 
+/* The workers first (they write the I/O file), then the file. */
 static int stress_revert(const cJSON *undo, struct fl_error *err)
 {
-	return end_workers(undo, err);
+	const cJSON *io = cJSON_GetObjectItemCaseSensitive(undo, "io_file");
+	int r = end_workers(undo, err);
+
+	if (r == 0 && io)
+		r = fl_owned_file_remove(io, err);
+	return r;
 }
 
 /* Write pid into DIR/cgroup.procs, relative to the directory, no link followed. */
@@ -452,8 +520,9 @@ static int stress_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, st
 	uint64_t key = hold_key(undo);
 	struct lease_page *page;
 	struct fl_proc_ident *ids = NULL;
-	size_t per = s->cpu_workers + s->mem_workers, n = 0, cap;
-	int go[2] = {-1, -1}, r = 0;
+	cJSON *io = cJSON_GetObjectItemCaseSensitive(undo, "io_file");
+	size_t per = s->cpu_workers + s->mem_workers + s->io_workers, n = 0, cap;
+	int go[2] = {-1, -1}, iofd = -1, r = 0;
 
 	if (!cJSON_IsArray(cgs) || !cJSON_IsArray(wj))
 		return fl_error_set(err, -EINVAL, NULL, "undo record without cgroups");
@@ -462,6 +531,9 @@ static int stress_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, st
 	if (page == MAP_FAILED)
 		return fl_error_set(err, -errno, NULL, "mmap: %s", strerror(errno));
 	page->deadline_ns = ctx && ctx->deadline_mono_ns ? ctx->deadline_mono_ns : UINT64_MAX;
+	/* The I/O workers' file: made (its name journalled by the plan) before they fork. */
+	if (io && (r = iofd = fl_owned_file_create(io, "$.params.io.path", err)) < 0)
+		goto fail;
 	ids = calloc(cap ? cap : 1, sizeof(*ids));
 	if (!ids || pipe2(go, O_CLOEXEC) < 0) {
 		r = fl_error_set(err, ids ? -errno : -ENOMEM, NULL, "cannot start the workers: %s",
@@ -471,11 +543,18 @@ static int stress_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, st
 	/* Fork every worker; each waits on the pipe. */
 	for (size_t i = 0; i < cap; i++) {
 		size_t k = i % per;
-		bool cpu = k < s->cpu_workers;
+		enum worker_role role = k < s->cpu_workers		      ? W_CPU
+					: k < s->cpu_workers + s->mem_workers ? W_VM
+									      : W_IO;
+		/* Each I/O worker its own region of the one file, across cgroups too. */
+		off_t base = role != W_IO ? 0
+					  : (off_t)((i / per) * s->io_workers +
+						    (k - s->cpu_workers - s->mem_workers)) *
+						(off_t)(s->io_mib << 20);
 		pid_t pid = fork();
 
 		if (pid == 0)
-			worker_main(go[0], page, cpu, s->cpu_load, s->mem_mib);
+			worker_main(go[0], role == W_IO ? iofd : -1, page, role, s, base);
 		if (pid < 0) {
 			r = fl_error_set(err, -errno, NULL, "fork: %s", strerror(errno));
 			goto fail;
@@ -499,7 +578,10 @@ static int stress_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, st
 			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
 			goto fail;
 		}
-		cJSON_AddBoolToObject(item, "cpu", cpu);
+		cJSON_AddStringToObject(item, "role",
+					role == W_CPU  ? "cpu"
+					: role == W_VM ? "vm"
+						       : "io");
 		cJSON_AddItemToArray(wj, item);
 	}
 	/* The pids to the journal before any of them runs or joins a cgroup. */
@@ -534,6 +616,8 @@ static int stress_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, st
 			goto fail;
 		}
 	close(go[1]);
+	if (iofd >= 0)
+		close(iofd);
 	lease_add(key, page);
 	free(ids);
 	return 0;
@@ -543,6 +627,10 @@ fail:
 		if (go[i] >= 0)
 			close(go[i]);
 	(void)end_workers(undo, NULL);
+	if (iofd >= 0)
+		close(iofd);
+	if (io)
+		(void)fl_owned_file_remove(io, NULL);
 	fl_proc_release(key);
 	munmap(page, sizeof(*page));
 	free(ids);

@@ -6,9 +6,13 @@
  *   target := process target (faults/spec/proc_sel.h); the workers join the
  *             cgroup v2 of each selected process (one set per distinct cgroup)
  *   params := { ["cpu": { "workers": int in [1, 64], ["load": int in [1, 100]] }]
- *               ["memory": { "mib": int in [1, 1048576], ["workers": int in [1, 16]] }] }
- *             at least one of cpu, memory; load defaults to 100 (percent of one
- *             CPU per worker), memory workers to 1 (each holds "mib" MiB, touched)
+ *               ["memory": { "mib": int in [1, 1048576], ["workers": int in [1, 16]] }]
+ *               ["io": { "path": "/absolute/dir", ["workers": int in [1, 16]],
+ *                        ["mib": int in [1, 1024]] }] }
+ *             at least one of cpu, memory, io; load defaults to 100 (percent of one
+ *             CPU per worker), memory workers to 1 (each holds "mib" MiB, touched),
+ *             I/O workers to 1, each writing "mib" (default 16) MiB of one file
+ *             faultline creates in "path", fdatasync, again
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,6 +90,43 @@ static int parse_memory(const cJSON *o, struct stress_spec *s, struct fl_error *
 	return 0;
 }
 
+static int parse_io(const cJSON *o, struct stress_spec *s, struct fl_error *err)
+{
+	static const char *const keys[] = {"path", "workers", "mib", NULL};
+	const cJSON *v;
+	unsigned long x;
+	size_t n;
+	int r;
+
+	if (!cJSON_IsObject(o))
+		return fl_error_set(err, -EINVAL, "$.params.io",
+				    "expected an object {\"path\": \"/dir\", \"workers\": N}");
+	if ((r = fl_api_only_keys(o, "$.params.io", keys, err)) < 0)
+		return r;
+	v = cJSON_GetObjectItemCaseSensitive(o, "path");
+	n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+	if (!n || v->valuestring[0] != '/' || n >= sizeof(s->io_path) ||
+	    strstr(v->valuestring, "/../") || (n >= 3 && !strcmp(v->valuestring + n - 3, "/..")))
+		return fl_error_set(err, -EINVAL, "$.params.io.path",
+				    v ? "expected an absolute directory path without \"..\""
+				      : "required: the directory of the file the workers write");
+	memcpy(s->io_path, v->valuestring, n + 1);
+	s->io_workers = 1;
+	s->io_mib = 16;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "workers"))) {
+		if ((r = get_uint(v, "$.params.io.workers", 1, FL_STRESS_IO_WORKERS_MAX, &x, err)) <
+		    0)
+			return r;
+		s->io_workers = (unsigned)x;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "mib"))) {
+		if ((r = get_uint(v, "$.params.io.mib", 1, FL_STRESS_IO_MIB_MAX, &x, err)) < 0)
+			return r;
+		s->io_mib = x;
+	}
+	return 0;
+}
+
 void fl_stress_free(void *p)
 {
 	struct stress_spec *s = p;
@@ -98,7 +139,7 @@ void fl_stress_free(void *p)
 
 int fl_stress_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
 {
-	static const char *const pkeys[] = {"cpu", "memory", NULL};
+	static const char *const pkeys[] = {"cpu", "memory", "io", NULL};
 	struct stress_spec *s = calloc(1, sizeof(*s));
 	const cJSON *v;
 	int r;
@@ -111,7 +152,7 @@ int fl_stress_parse(const cJSON *target, const cJSON *params, void **out, struct
 		goto out;
 	if (!cJSON_IsObject(params)) {
 		r = fl_error_set(err, -EINVAL, "$.params",
-				 "expected an object with \"cpu\" and/or \"memory\"");
+				 "expected an object with \"cpu\", \"memory\" and/or \"io\"");
 		goto out;
 	}
 	if ((r = fl_api_only_keys(params, "$.params", pkeys, err)) < 0)
@@ -121,9 +162,11 @@ int fl_stress_parse(const cJSON *target, const cJSON *params, void **out, struct
 	if ((v = cJSON_GetObjectItemCaseSensitive(params, "memory")) &&
 	    (r = parse_memory(v, s, err)) < 0)
 		goto out;
-	if (!s->cpu_workers && !s->mem_workers) {
+	if ((v = cJSON_GetObjectItemCaseSensitive(params, "io")) && (r = parse_io(v, s, err)) < 0)
+		goto out;
+	if (!s->cpu_workers && !s->mem_workers && !s->io_workers) {
 		r = fl_error_set(err, -EINVAL, "$.params",
-				 "name a stressor: \"cpu\" and/or \"memory\"");
+				 "name a stressor: \"cpu\", \"memory\" and/or \"io\"");
 		goto out;
 	}
 	*out = s;
@@ -143,6 +186,10 @@ int fl_stress_describe(const void *p, struct fl_buf *out)
 	if (r == 0 && s->mem_workers)
 		r = fl_buf_printf(out, " --vm %u --vm-bytes %luM --vm-keep", s->mem_workers,
 				  s->mem_mib);
+	if (r == 0 && s->io_workers)
+		r = fl_buf_printf(out,
+				  " --hdd %u --hdd-bytes %luM --hdd-opts fdatasync --temp-path %s",
+				  s->io_workers, s->io_mib, s->io_path);
 	if (r == 0)
 		r = fl_buf_printf(out, ", in the cgroup of ");
 	return r < 0 ? r : fl_proc_sel_describe(&s->sel, out);

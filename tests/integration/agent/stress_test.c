@@ -239,15 +239,23 @@ static int case_stress_cpu(void)
 	n = workers_of(j, w, 4);
 	T_CHECK(n == 1, "one worker: %d", n);
 	T_CHECK(in_cgroup(w[0], &c), "the worker is in %s", c.rel);
+	/*
+	 * Windows of 2 s, up to three: a host busy with other work (the suite runs
+	 * in parallel on 2 CPUs) may starve one window; the share must hold in one.
+	 */
 	usleep(300000);
-	u0 = cg_read(&c, "cpu.stat", "usage_usec");
-	t0 = t_now_ms();
-	usleep(3000000);
-	u1 = cg_read(&c, "cpu.stat", "usage_usec");
-	t1 = t_now_ms();
-	share = (double)(u1 - u0) / 1000.0 / (t1 - t0);
-	printf("cpu share of one worker at load 50: %.3f (usage %lld us over %.0f ms)\n", share,
-	       u1 - u0, t1 - t0);
+	for (int k = 0; k < 3; k++) {
+		u0 = cg_read(&c, "cpu.stat", "usage_usec");
+		t0 = t_now_ms();
+		usleep(2000000);
+		u1 = cg_read(&c, "cpu.stat", "usage_usec");
+		t1 = t_now_ms();
+		share = (double)(u1 - u0) / 1000.0 / (t1 - t0);
+		printf("cpu share of one worker at load 50: %.3f (usage %lld us over %.0f ms)\n",
+		       share, u1 - u0, t1 - t0);
+		if (share > 0.5 * 0.85 && share < 0.5 * 1.15)
+			break;
+	}
 	T_CHECK(share > 0.5 * 0.85 && share < 0.5 * 1.15, "usage share %.3f not 0.50 +-15 %%",
 		share);
 	T_CHECK(revert(&a, "sc1") == 200, "revert");
@@ -316,6 +324,49 @@ out:
 	return t_failed;
 }
 
+static int owned_files(const char *dir, bool io);
+static long long wchar_of(pid_t pid);
+
+/* One I/O worker writing 4 MiB regions of a file faultline makes in the agent's dir, fdatasync. */
+static int case_stress_io(void)
+{
+	struct t_agent a;
+	struct cg c;
+	char target[128], params[1024];
+	pid_t w[4];
+	cJSON *j = NULL;
+	long long b0, b1;
+	int n = 0, r;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = cg_setup(&c, "stressio")) != 0) {
+		if (r == 77)
+			return 77;
+		T_CHECK(0, "cannot move the target into %s", c.dir);
+	}
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	snprintf(target, sizeof(target), "{\"pid\":%d}", (int)c.target);
+	snprintf(params, sizeof(params), "{\"io\":{\"path\":\"%s\",\"mib\":4}}", a.dir);
+	T_CHECK(apply(&a, "si1", "stress", target, params, 60000, &j) == 201, "apply");
+	n = workers_of(j, w, 4);
+	T_CHECK(n == 1 && in_cgroup(w[0], &c), "one worker, in %s", c.rel);
+	T_CHECK(owned_files(a.dir, true) == 1, "its file is in %s", a.dir);
+	b0 = wchar_of(w[0]);
+	usleep(1000000);
+	b1 = wchar_of(w[0]);
+	printf("I/O worker wrote %lld bytes in 1 s\n", b1 - b0);
+	T_CHECK(b0 >= 0 && b1 - b0 >= 8LL << 20, "the worker writes: %lld bytes in 1 s", b1 - b0);
+	T_CHECK(revert(&a, "si1") == 200, "revert");
+	T_CHECK(wait_gone(w, n, 0) && owned_files(a.dir, true) == 0,
+		"the worker and its file are gone after the revert");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	cg_done(&c);
+	return t_failed;
+}
+
 /* A private tmpfs; 77 when it cannot be mounted here. */
 static int tmpfs_setup(char *dir, size_t len, const char *under)
 {
@@ -338,17 +389,42 @@ static unsigned long long avail_of(const char *dir)
 	return statvfs(dir, &v) == 0 ? (unsigned long long)v.f_bavail * v.f_frsize : 0;
 }
 
-static int fill_files(const char *dir)
+/* Files faultline made in dir: fill files, or with io, stress's I/O files. */
+static int owned_files(const char *dir, bool io)
 {
+	const char *pre = io ? "faultline-io-" : "faultline-fill-";
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int n = 0;
 
 	while (d && (e = readdir(d)))
-		n += !strncmp(e->d_name, "faultline-fill-", 15);
+		n += !strncmp(e->d_name, pre, strlen(pre));
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static int owned_files_fill(const char *dir)
+{
+	return owned_files(dir, false);
+}
+
+/* Bytes a process has written (wchar of /proc/PID/io), -1 when unreadable. */
+static long long wchar_of(pid_t pid)
+{
+	char path[64], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "wchar:", 6))
+			v = atoll(line + 6);
+	fclose(f);
+	return v;
 }
 
 static bool near(unsigned long long a, unsigned long long b, unsigned long long tol)
@@ -381,15 +457,15 @@ static int case_disk_fill(void)
 	T_CHECK(dry(&a, "disk_fill", "{}", params, desc, sizeof(desc)) == 200, "dry run");
 	printf("dry run: %s\n", desc);
 	T_CHECK(strstr(desc, "fallocate -l 33554432 ") && strstr(desc, "on revert: rm ") &&
-		    fill_files(dir) == 0 && avail_of(dir) == f0,
+		    owned_files_fill(dir) == 0 && avail_of(dir) == f0,
 		"the dry run in fallocate's words, nothing made: %s", desc);
 	T_CHECK(apply(&a, "df1", "disk_fill", "{}", params, 60000, NULL) == 201, "fill 32 MiB");
 	f1 = avail_of(dir);
 	printf("bytes 32 MiB: free %llu -> %llu\n", f0, f1);
 	T_CHECK(near(f0 - f1, 32ULL << 20, 64 << 10), "free fell by 32 MiB: %llu", f0 - f1);
-	T_CHECK(fill_files(dir) == 1, "one fill file");
+	T_CHECK(owned_files_fill(dir) == 1, "one fill file");
 	T_CHECK(revert(&a, "df1") == 200, "revert");
-	T_CHECK(avail_of(dir) == f0 && fill_files(dir) == 0, "revert frees it: %llu",
+	T_CHECK(avail_of(dir) == f0 && owned_files_fill(dir) == 0, "revert frees it: %llu",
 		avail_of(dir));
 	snprintf(params, sizeof(params), "{\"path\":\"%s\",\"leave_free\":%llu}", dir, 8ULL << 20);
 	T_CHECK(apply(&a, "df2", "disk_fill", "{}", params, 60000, NULL) == 201, "leave 8 MiB");
@@ -402,7 +478,8 @@ static int case_disk_fill(void)
 	f1 = avail_of(dir);
 	printf("percent 50: free %llu -> %llu\n", f0, f1);
 	T_CHECK(near(f1, f0 / 2, 64 << 10), "half the free space left: %llu", f1);
-	T_CHECK(revert(&a, "df3") == 200 && avail_of(dir) == f0 && fill_files(dir) == 0, "revert");
+	T_CHECK(revert(&a, "df3") == 200 && avail_of(dir) == f0 && owned_files_fill(dir) == 0,
+		"revert");
 out:
 	if (a.pid > 0)
 		t_agent_stop(&a);
@@ -428,7 +505,8 @@ static int case_refused(void)
 	    {"stress", "{\"cpu\":{\"workers\":-1}}", "$.params.cpu.workers"},
 	    {"stress", "{\"cpu\":{\"workers\":1,\"load\":101}}", "$.params.cpu.load"},
 	    {"stress", "{\"memory\":{\"mib\":0}}", "$.params.memory.mib"},
-	    {"stress", "{\"io\":{}}", "$.params.io"},
+	    {"stress", "{\"io\":{}}", "$.params.io.path"},
+	    {"stress", "{\"io\":{\"path\":\"/tmp\",\"mib\":2048}}", "$.params.io.mib"},
 	    {"disk_fill", "{\"path\":\"/tmp\",\"bytes\":1,\"extra\":1}", "$.params.extra"},
 	    {"disk_fill", "{\"path\":\"/tmp\",\"bytes\":-5}", "$.params.bytes"},
 	    {"disk_fill", "{\"path\":\"/tmp\",\"percent\":100.5}", "$.params.percent"},
@@ -457,7 +535,7 @@ static int case_refused(void)
 		"filling the state dir's filesystem: %s", t_err_path(j));
 	printf("margin refusal: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(
 					   cJSON_GetObjectItem(j, "error"), "message")));
-	T_CHECK(fill_files(a.dir) == 0 && t_journal_count(&a) == 0, "nothing left behind");
+	T_CHECK(owned_files_fill(a.dir) == 0 && t_journal_count(&a) == 0, "nothing left behind");
 out:
 	cJSON_Delete(j);
 	t_agent_done(&a);
@@ -500,17 +578,19 @@ static int case_crash(void)
 	T_CHECK(t_agent_start(&a) == 0, "start");
 	f0 = avail_of(dir);
 	snprintf(target, sizeof(target), "{\"pid\":%d}", (int)c.target);
-	T_CHECK(apply(&a, "cr1", "stress", target,
-		      "{\"cpu\":{\"workers\":2,\"load\":20},\"memory\":{\"mib\":16}}", 600000,
-		      &j) == 201,
-		"stress");
+	snprintf(params, sizeof(params),
+		 "{\"cpu\":{\"workers\":2,\"load\":20},\"memory\":{\"mib\":16},"
+		 "\"io\":{\"path\":\"%s\",\"mib\":2}}",
+		 dir);
+	T_CHECK(apply(&a, "cr1", "stress", target, params, 600000, &j) == 201, "stress");
 	n = workers_of(j, w, 8);
 	cJSON_Delete(j);
 	j = NULL;
-	T_CHECK(n == 3, "three workers: %d", n);
+	T_CHECK(n == 4, "four workers: %d", n);
+	T_CHECK(owned_files(dir, true) == 1, "the I/O file is there");
 	snprintf(params, sizeof(params), "{\"path\":\"%s\",\"bytes\":%llu}", dir, 16ULL << 20);
 	T_CHECK(apply(&a, "cr2", "disk_fill", "{}", params, 600000, NULL) == 201, "fill");
-	T_CHECK(fill_files(dir) == 1, "the fill file is there");
+	T_CHECK(owned_files_fill(dir) == 1, "the fill file is there");
 	t_agent_kill9(&a);
 	usleep(100000);
 	for (int i = 0; i < n; i++)
@@ -518,7 +598,8 @@ static int case_crash(void)
 	T_CHECK(t_journal_count(&a) == 2, "the journal remembers both");
 	T_CHECK(t_agent_start(&a) == 0, "restart");
 	T_CHECK(wait_gone(w, n, 2000), "reconcile killed every worker");
-	T_CHECK(fill_files(dir) == 0 && avail_of(dir) == f0, "reconcile removed the fill file");
+	T_CHECK(owned_files_fill(dir) == 0 && owned_files(dir, true) == 0 && avail_of(dir) == f0,
+		"reconcile removed the fill file and the I/O file");
 	T_CHECK(t_journal_count(&a) == 0, "journal empty after reconcile");
 	/* The lease alone: ttl 1.5 s, the agent killed and not restarted. */
 	T_CHECK(apply(&a, "cr3", "stress", target, "{\"cpu\":{\"workers\":1,\"load\":10}}", 1500,
@@ -549,8 +630,8 @@ int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 	    {"stress_cpu", case_stress_cpu}, {"stress_memory", case_stress_memory},
-	    {"disk_fill", case_disk_fill},   {"refused", case_refused},
-	    {"crash", case_crash},
+	    {"stress_io", case_stress_io},   {"disk_fill", case_disk_fill},
+	    {"refused", case_refused},	     {"crash", case_crash},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
