@@ -217,6 +217,7 @@ START_TEST(validate_accepts)
 	    {"syscall", "{\"pids\": [5, 6]}", "{\"rules\": [\"write:EIO:p=0.1\"]}", "1s"},
 	    {"stress", "{\"cgroup\": \"/x\"}",
 	     "{\"cpu\": {\"workers\": 2, \"load\": 50}, \"memory\": {\"mib\": 64}}", "1s"},
+	    {"stress", "{\"pid\": 5}", "{\"io\": {\"path\": \"/var/tmp\", \"workers\": 2}}", "1s"},
 	    {"disk_fill", "{}", "{\"path\": \"/var/tmp\", \"leave_free\": 0}", "1s"},
 	    {"disk_fill", "{}", "{\"path\": \"/var/tmp\", \"percent\": 50}", "1s"},
 	    {"syscall", "{\"command\": [\"/bin/true\"]}",

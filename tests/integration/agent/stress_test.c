@@ -601,17 +601,26 @@ static int case_crash(void)
 	T_CHECK(owned_files_fill(dir) == 0 && owned_files(dir, true) == 0 && avail_of(dir) == f0,
 		"reconcile removed the fill file and the I/O file");
 	T_CHECK(t_journal_count(&a) == 0, "journal empty after reconcile");
-	/* The lease alone: ttl 1.5 s, the agent killed and not restarted. */
+	/*
+	 * The lease alone: ttl 1.5 s renewed to 3.5 s, the agent killed and not
+	 * restarted: the worker outlives the first deadline (the renew moved its
+	 * own) and ends at the second.
+	 */
 	T_CHECK(apply(&a, "cr3", "stress", target, "{\"cpu\":{\"workers\":1,\"load\":10}}", 1500,
 		      &j) == 201,
 		"stress with a short lease");
 	n = workers_of(j, w, 8);
 	T_CHECK(n == 1, "one worker");
+	T_CHECK(t_http(&a, "POST", "/v1/faults/cr3/renew", "{\"ttl_ms\":3500}", a.token, NULL) ==
+		    200,
+		"renew");
 	t_agent_kill9(&a);
 	t0 = t_now_ms();
-	T_CHECK(is_worker(w[0]), "the worker outlives its agent");
-	T_CHECK(wait_gone(w, n, 4000), "the worker ended at its lease's end");
-	printf("worker ended %.0f ms after the agent's SIGKILL (lease 1500 ms)\n", t_now_ms() - t0);
+	usleep(2000000);
+	T_CHECK(is_worker(w[0]), "the renewed worker runs past its first deadline");
+	T_CHECK(wait_gone(w, n, 3000), "the worker ended at its renewed lease's end");
+	printf("worker ended %.0f ms after the agent's SIGKILL (lease renewed to 3500 ms)\n",
+	       t_now_ms() - t0);
 	T_CHECK(t_agent_start(&a) == 0 && t_journal_count(&a) == 0, "reconcile of a lapsed lease");
 out:
 	cJSON_Delete(j);
