@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,6 +216,12 @@ static void fault_ctx_init(struct fl_agent *a, const struct fl_api_fault_req *re
 	ctx->allow_netns = fl_agent_policy_netns;
 	ctx->opaque = (void *)a->cfg;
 	ctx->deadline_mono_ns = (fl_now_mono_ms() + req->ttl_ms) * 1000000ULL;
+	{
+		struct stat st;
+
+		if (fstat(a->journal.statefd, &st) == 0)
+			ctx->state_dev = (unsigned long long)st.st_dev;
+	}
 }
 
 /* ctx->journal during an apply: the record with what apply added, journalled again. */

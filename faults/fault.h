@@ -74,6 +74,8 @@ struct fl_fault_ctx {
 	 */
 	int (*journal)(void *jopaque, const cJSON *undo);
 	void *jopaque;
+	/* st_dev of the agent's state directory (0: none): disk_fill keeps its margin there. */
+	unsigned long long state_dev;
 };
 
 struct fl_fault_ops {

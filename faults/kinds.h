@@ -12,6 +12,8 @@
 	X(netem)                                                                                   \
 	X(bandwidth)                                                                               \
 	X(partition)                                                                               \
-	X(syscall)
+	X(syscall)                                                                                 \
+	X(stress)                                                                                  \
+	X(disk_fill)
 
 #endif

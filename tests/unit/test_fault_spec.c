@@ -36,7 +36,7 @@ START_TEST(registries_agree)
 		ck_assert_ptr_nonnull(spec->free);
 	}
 	ck_assert_ptr_null(fl_fault_nth(n));
-	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(n, 8);
 	ck_assert_ptr_null(fl_fault_spec_lookup("kil"));
 	ck_assert_ptr_null(fl_fault_lookup("kil"));
 	/* The families the agent's policy reads instead of a list of its own. */
@@ -46,6 +46,8 @@ START_TEST(registries_agree)
 	ck_assert_int_eq(fl_fault_spec_lookup("bandwidth")->family, FL_FAULT_FAMILY_NETWORK);
 	ck_assert_int_eq(fl_fault_spec_lookup("partition")->family, FL_FAULT_FAMILY_NETWORK);
 	ck_assert_int_eq(fl_fault_spec_lookup("syscall")->family, FL_FAULT_FAMILY_SYSCALL);
+	ck_assert_int_eq(fl_fault_spec_lookup("stress")->family, FL_FAULT_FAMILY_PROCESS);
+	ck_assert_int_eq(fl_fault_spec_lookup("disk_fill")->family, FL_FAULT_FAMILY_PROCESS);
 	ck_assert_str_eq(fl_fault_family_name(FL_FAULT_FAMILY_NETWORK), "network");
 	/* Only a kill acts once and needs no duration. */
 	for (size_t i = 0; fl_fault_spec_nth(i); i++)
@@ -104,6 +106,21 @@ static const struct {
 	const char *kind, *target, *params, *duration;
 	const char *path, *msg;
 } refused[] = {
+    {"stress", "{\"pid\": 5}", "{\"cpu\": {\"workers\": 1, \"load\": 101}}", "1s",
+     "$.method[1].provider.params.cpu.load", "[1, 100]"},
+    {"stress", "{\"pid\": 5}", "{\"cpu\": {\"workers\": -1}}", "1s",
+     "$.method[1].provider.params.cpu.workers", "[1, 64]"},
+    {"stress", "{\"pid\": 5}", "{\"memory\": {\"mib\": 8, \"size\": 1}}", "1s",
+     "$.method[1].provider.params.memory.size", "unknown field"},
+    {"stress", "{\"pid\": 5}", "{}", "1s", "$.method[1].provider.params", "name a stressor"},
+    {"disk_fill", "{}", "{\"path\": \"/tmp\", \"percent\": 101}", "1s",
+     "$.method[1].provider.params.percent", "(0, 100]"},
+    {"disk_fill", "{}", "{\"path\": \"/tmp\", \"bytes\": -1}", "1s",
+     "$.method[1].provider.params.bytes", ">= 1"},
+    {"disk_fill", "{}", "{\"path\": \"tmp\", \"bytes\": 1}", "1s",
+     "$.method[1].provider.params.path", "absolute"},
+    {"disk_fill", "{}", "{\"path\": \"/tmp\", \"bytes\": 1, \"leave_free\": 1}", "1s",
+     "$.method[1].provider.params.leave_free", "exactly one of"},
     {"kil", "{\"pid\": 5}", NULL, "1s", "$.method[1].provider.kind", "unknown fault kind \"kil\""},
     {"kill", "{\"pidfile\": \"run/x.pid\"}", NULL, NULL, "$.method[1].provider.target.pidfile",
      "absolute path"},
@@ -198,6 +215,11 @@ START_TEST(validate_accepts)
 	    {"bandwidth", "{\"route_to\": \"10.0.0.2\"}", "{\"rate\": \"1mbit\"}", "1s"},
 	    {"partition", "{}", "{\"peers\": \"10.0.0.0/24\", \"direction\": \"to\"}", "1s"},
 	    {"syscall", "{\"pids\": [5, 6]}", "{\"rules\": [\"write:EIO:p=0.1\"]}", "1s"},
+	    {"stress", "{\"cgroup\": \"/x\"}",
+	     "{\"cpu\": {\"workers\": 2, \"load\": 50}, \"memory\": {\"mib\": 64}}", "1s"},
+	    {"stress", "{\"pid\": 5}", "{\"io\": {\"path\": \"/var/tmp\", \"workers\": 2}}", "1s"},
+	    {"disk_fill", "{}", "{\"path\": \"/var/tmp\", \"leave_free\": 0}", "1s"},
+	    {"disk_fill", "{}", "{\"path\": \"/var/tmp\", \"percent\": 50}", "1s"},
 	    {"syscall", "{\"command\": [\"/bin/true\"]}",
 	     "{\"rules\": [\"write:EIO\"], \"mode\": "
 	     "\"seccomp\"}",
