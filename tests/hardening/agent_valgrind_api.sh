@@ -51,13 +51,17 @@ check() { # what expected actual
 }
 call() { # method path [body] [token]: prints the status, body to $dir/out
 	tk=${4-$tok}
+	: >"$dir/out" # curl writes no file for an empty body
 	curl -s -o "$dir/out" -w '%{http_code}' --unix-socket "$dir/sock" -X "$1" \
 		${tk:+-H "Authorization: Bearer $tk"} ${3:+-H 'Content-Type: application/json' --data-binary "$3"} \
 		"http://localhost$2"
 	cat "$dir/out" >>"$dir/bodies"
 }
 qdisc() { ip netns exec "$ns" tc qdisc show dev v0 | grep -c "$1"; }
-filters() { ip netns exec "$ns" tc filter show dev v0 ingress | grep -c "bpf.*direct-action"; }
+# The partition's own filter (pref 250), not the mark at pref 249 on a clsact
+# faultline added (docs/faults/network.md, "faultline's clsact").
+filters() { ip netns exec "$ns" tc filter show dev v0 ingress | grep -c "pref 250 bpf.*direct-action"; }
+mark() { ip netns exec "$ns" tc filter show dev v0 ingress | grep -c "pref 249 bpf.*direct-action"; }
 
 i=0
 while [ "$(call GET /v1/health)" != 200 ]; do
@@ -87,8 +91,10 @@ check "tbf gone" 0 "$(qdisc tbf)"
 check "revert again (idempotent) -> 200" 200 "$(call DELETE /v1/faults/bw1 | sed 's/404/200/')"
 check "apply partition -> 201" 201 "$(call POST /v1/faults "{\"id\":\"p1\",\"experiment\":\"e2\",\"kind\":\"partition\",\"target\":$t,\"params\":{\"peers\":[\"10.77.0.2\"]},\"ttl_ms\":60000}")"
 check "cls_bpf filter installed" 1 "$(filters)"
+check "faultline's clsact is marked" 1 "$(mark)"
 check "revert by experiment -> 200" 200 "$(call DELETE '/v1/faults?experiment=e2')"
 check "filter gone" 0 "$(filters)"
+check "the clsact and its mark gone" 0 "$(mark)"
 check "apply with 1.5 s lease -> 201" 201 "$(call POST /v1/faults "{\"id\":\"l1\",\"kind\":\"bandwidth\",\"target\":$t,\"params\":{\"rate\":\"2mbit\"},\"ttl_ms\":1500}")"
 check "tbf installed (lease)" 1 "$(qdisc tbf)"
 sleep 4
