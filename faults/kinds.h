@@ -12,6 +12,9 @@
 	X(netem)                                                                                   \
 	X(bandwidth)                                                                               \
 	X(partition)                                                                               \
-	X(syscall)
+	X(syscall)                                                                                 \
+	X(time)                                                                                    \
+	X(dns)                                                                                     \
+	X(stream)
 
 #endif
