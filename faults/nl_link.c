@@ -160,7 +160,7 @@ unsigned long long fl_nl_netns_ino(const char *path)
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pooled {
 	struct nl_sock *sk;
-	unsigned long long ino, used_ns;
+	unsigned long long dev, ino, used_ns;
 	char netns[256];
 } pool[POOL_MAX];
 static size_t npool;
@@ -193,14 +193,15 @@ void fl_fault_housekeep(void)
 	pthread_mutex_unlock(&pool_mu);
 }
 
-static struct nl_sock *pool_take(const char *netns, unsigned long long ino)
+static struct nl_sock *pool_take(const char *netns, const struct fl_nl_ns_id *id)
 {
 	struct nl_sock *sk = NULL;
 
 	pthread_mutex_lock(&pool_mu);
 	pool_expire(mono_ns());
 	for (size_t i = 0; i < npool; i++)
-		if (pool[i].ino == ino && !strcmp(pool[i].netns, netns)) {
+		if (pool[i].ino == id->ino && pool[i].dev == id->dev &&
+		    !strcmp(pool[i].netns, netns)) {
 			sk = pool[i].sk;
 			pool[i] = pool[--npool];
 			break;
@@ -209,7 +210,8 @@ static struct nl_sock *pool_take(const char *netns, unsigned long long ino)
 	return sk;
 }
 
-static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long ino)
+static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long dev,
+		      unsigned long long ino)
 {
 	unsigned long long now = mono_ns();
 	char junk[512];
@@ -229,11 +231,37 @@ static void pool_give(struct nl_sock *sk, const char *netns, unsigned long long 
 		pool[oldest] = pool[--npool];
 	}
 	pool[npool].sk = sk;
+	pool[npool].dev = dev;
 	pool[npool].ino = ino;
 	pool[npool].used_ns = now;
 	snprintf(pool[npool].netns, sizeof(pool[npool].netns), "%s", netns);
 	npool++;
 	pthread_mutex_unlock(&pool_mu);
+}
+
+/*
+ * Is the namespace that netns resolves to now one whose socket we hold (c's,
+ * or a pooled one)? One stat(2) answers: it opens nothing (a FIFO or device
+ * is not waited on) and follows links as fl_nl_ns_open does. A (dev, inode)
+ * that a held socket was made for was checked to be a network namespace when
+ * that socket was made, and cannot name another while the socket pins it.
+ */
+static bool ns_known(const struct fl_nl_sock_cache *c, const char *netns, struct fl_nl_ns_id *id)
+{
+	struct stat st;
+	bool known = false;
+
+	if (stat(netns, &st) < 0)
+		return false;
+	id->dev = (unsigned long long)st.st_dev;
+	id->ino = (unsigned long long)st.st_ino;
+	if (c && c->sk && c->dev == id->dev && c->ino == id->ino)
+		return true;
+	pthread_mutex_lock(&pool_mu);
+	for (size_t i = 0; i < npool && !known; i++)
+		known = pool[i].dev == id->dev && pool[i].ino == id->ino;
+	pthread_mutex_unlock(&pool_mu);
+	return known;
 }
 
 int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock **sk,
@@ -245,7 +273,8 @@ int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock
 
 	if (!netns)
 		netns = "";
-	if (*netns) {
+	/* A namespace seen before needs no open; a new one is opened and checked. */
+	if (*netns && !ns_known(c, netns, &id)) {
 		fd = fl_nl_ns_open(netns, &id, err);
 		if (fd < 0)
 			return fd;
@@ -261,7 +290,13 @@ int fl_nl_sock_get(struct fl_nl_sock_cache *c, const char *netns, struct nl_sock
 		*sk = c->sk;
 		return 0;
 	}
-	*sk = pool_take(netns, id.ino);
+	*sk = pool_take(netns, &id);
+	if (!*sk && *netns && fd < 0) {
+		/* Known a moment ago, gone from the pool since: open it after all. */
+		fd = fl_nl_ns_open(netns, &id, err);
+		if (fd < 0)
+			return fd;
+	}
 	if (!*sk) {
 		r = fl_nl_ns_enter_fd(fd, &ns, err);
 		if (r == 0) {
@@ -297,7 +332,7 @@ void fl_nl_sock_cache_done(struct fl_nl_sock_cache *c)
 	if (!c)
 		return;
 	if (c->sk)
-		pool_give(c->sk, c->netns, c->ino);
+		pool_give(c->sk, c->netns, c->dev, c->ino);
 	c->sk = NULL;
 	c->netns[0] = '\0';
 	c->ino = c->dev = 0;
