@@ -200,6 +200,15 @@ int fl_stream_parse(const cJSON *target, const cJSON *params, void **out, struct
 		snprintf(how, sizeof(how), "rate %llu KB/s", (unsigned long long)v);
 		break;
 	}
+	/* The toxic alone first: what the rule parser refuses of it is an attribute's. */
+	{
+		struct fl_preload_rule r;
+
+		if ((rc = fl_preload_rule_parse(rule, 0, &r, err)) < 0) {
+			snprintf(err->path, sizeof(err->path), "$.params.attributes");
+			goto fail;
+		}
+	}
 	peer = cJSON_GetObjectItemCaseSensitive(params, "peer");
 	if (peer && (!cJSON_IsObject(peer) || !cJSON_GetArraySize(peer))) {
 		rc = fl_error_set(err, -EINVAL, "$.params.peer",
@@ -259,7 +268,10 @@ int fl_stream_parse(const cJSON *target, const cJSON *params, void **out, struct
 		snprintf(rule + strlen(rule), sizeof(rule) - strlen(rule), ":lport=%llu",
 			 (unsigned long long)lport);
 	/* The peer's address is checked by the rule parser: report it there. */
-	if ((rc = fl_shim_kind_add_rule(k, rule, peer ? "$.params.peer.address" : "$.params",
+	if ((rc = fl_shim_kind_add_rule(k, rule,
+					cJSON_GetObjectItemCaseSensitive(peer, "address")
+					    ? "$.params.peer.address"
+					    : "$.params",
 					err)) < 0)
 		goto fail;
 	{
