@@ -12,7 +12,8 @@ programs under the shim:
   command and its table are gone;
 - stream: reset_peer makes curl against a local python http.server fail
   with "Connection reset by peer" (exit 56) while the same server on
-  another port still answers;
+  another port still answers; bandwidth at 100 KB/s makes curl move
+  150 000 bytes in about 1.5 s;
 - bad params are refused with 400 naming the field, and a dry run speaks
   the peers' vocabulary."""
 import ctypes
@@ -56,7 +57,9 @@ def size(path):
 
 
 def fresh(path, prefix, n=3, secs=10.0):
-    """The next n lines with prefix written after now."""
+    """The next n lines with prefix written after now, after one more: a
+    line begun before the change (a `date` that read the clock just before
+    the table was armed) is not counted."""
     start = size(path)
     got = []
 
@@ -64,9 +67,9 @@ def fresh(path, prefix, n=3, secs=10.0):
         with open(path) as f:
             f.seek(start)
             got[:] = [l.split()[1:] for l in f.read().splitlines() if l.startswith(prefix + " ")]
-        return len(got) >= n
+        return len(got) >= n + 1
     wait_for(more, secs)
-    return got
+    return got[1:n + 1]
 
 
 def table_of(pid):
@@ -222,6 +225,25 @@ def check_stream(c, a, d):
                 f"curl to port {ports[1]} (not matched) succeeds: {rb}")
         st, _ = a.http("DELETE", "/v1/faults/s-reset")
         c.check(st in (200, 204), f"DELETE stops the command: {st}")
+        # bandwidth: Toxiproxy's rate is KB/s; 150 000 bytes at 100 KB/s take 1.5 s.
+        with open(d + "/big", "wb") as f:
+            f.write(os.urandom(150000))
+        out = d + "/bw.out"
+        cmd = (f"{CURL} -sS -o /dev/null -w 'bw %{{time_total}} %{{size_download}}\\n' "
+               f"http://127.0.0.1:{ports[1]}/big")
+        st, body = post(a, "s-bw", "stream", {"command": [SH, "-c", cmd + "; " + cmd],
+                                               "output": out},
+                        {"type": "bandwidth", "attributes": {"rate": 100},
+                         "peer": {"port": ports[1]}})
+        c.check(st == 201, f"stream bandwidth 100 KB/s: POST: {st} {body}")
+        wait_for(lambda: len(lines(out, "bw")) >= 2, 15)
+        bw = [(float(t), int(n)) for t, n in lines(out, "bw")]
+        c.check(len(bw) == 2 and all(n == 150000 and 1.2 <= t <= 4 for t, n in bw),
+                f"curl moves 150 000 bytes in about 1.5 s (1.2 to 4): {bw}")
+        a.http("DELETE", "/v1/faults/s-bw")
+        r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=30)
+        t = float(r.stdout.split()[1]) if r.stdout.startswith("bw ") else -1
+        c.check(0 <= t < 1, f"without the fault, the same transfer is fast: {t} s")
         st, plan = post(a, "s-dry", "stream", {"command": [SH, "-c", "true"]},
                         {"type": "bandwidth", "attributes": {"rate": 100},
                          "peer": {"port": ports[0]}}, dry=True)
