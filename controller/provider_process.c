@@ -165,6 +165,7 @@ static int fl_spawn(const struct fl_provider *p, int out_w, int err_w, pid_t *pi
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	free(argv);
+	free(cmd);
 	return -r;
 }
 

@@ -136,7 +136,8 @@ cJSON *fl_slo_window_series(const struct fl_slo_window *w, uint64_t span_ms, uin
 			ok += w->v[l[i]].ok;
 			l[i] = w->v[l[i]].latency_us;
 		}
-		qsort(l, n, sizeof(*l), cmp_u32);
+		if (n)
+			qsort(l, n, sizeof(*l), cmp_u32);
 		cJSON_AddNumberToObject(o, "t", (double)(b * bucket) / 1000.0);
 		cJSON_AddNumberToObject(o, "samples", (double)n);
 		cJSON_AddNumberToObject(o, "succeeded", (double)ok);
