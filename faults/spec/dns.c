@@ -81,6 +81,17 @@ int fl_dns_parse(const cJSON *target, const cJSON *params, void **out, struct fl
 	}
 	if (a < 2)
 		snprintf(head, sizeof(head), "dns:%s", a == 0 ? "NXDOMAIN" : "SERVFAIL");
+	/* The answer alone first: what the rule parser refuses of it is the address's or the
+	 * timeout's, not a pattern's. */
+	{
+		struct fl_preload_rule r;
+
+		if ((rc = fl_preload_rule_parse(head, 0, &r, err)) < 0) {
+			snprintf(err->path, sizeof(err->path), "%s",
+				 a == 3 ? "$.params.address" : "$.params.timeout");
+			goto fail;
+		}
+	}
 	pats = cJSON_GetObjectItemCaseSensitive(params, "patterns");
 	if (!cJSON_IsArray(pats) || !cJSON_GetArraySize(pats)) {
 		rc = fl_error_set(err, -EINVAL, "$.params.patterns",
@@ -104,13 +115,7 @@ int fl_dns_parse(const cJSON *target, const cJSON *params, void **out, struct fl
 			goto fail;
 		}
 		snprintf(rule, sizeof(rule), "%s:host=%s", head, p);
-		/* A bad address or timeout shows on the first rule: say which field. */
-		if ((rc = fl_shim_kind_add_rule(k, rule,
-						i > 1	 ? path
-						: a == 3 ? "$.params.address"
-						: a == 2 ? "$.params.timeout"
-							 : path,
-						err)) < 0)
+		if ((rc = fl_shim_kind_add_rule(k, rule, path, err)) < 0)
 			goto fail;
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s\"%.60s\"",
 			 i > 1 ? ", " : "", p);
