@@ -14,6 +14,9 @@
 	X(partition)                                                                               \
 	X(syscall)                                                                                 \
 	X(stress)                                                                                  \
-	X(disk_fill)
+	X(disk_fill)                                                                               \
+	X(time)                                                                                    \
+	X(dns)                                                                                     \
+	X(stream)
 
 #endif

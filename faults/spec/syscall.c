@@ -45,31 +45,32 @@ static int parse_pid(const cJSON *v, const char *path, int *out, struct fl_error
 	return 0;
 }
 
-int fl_syscall_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
+/*
+ * The target grammar every kind over the shim's tables shares (syscall, time,
+ * dns, stream): pid/pids (+ start), a pod, or a command the agent launches.
+ * Fills s; on error what it allocated stays in s for fl_shim_spec_done.
+ */
+int fl_shim_target_parse(const cJSON *target, struct syscall_spec *s, struct fl_error *err)
 {
-	struct syscall_spec *s = NULL;
-	const cJSON *it, *rules;
+	const cJSON *it;
 	char path[FL_ERROR_PATH_MAX];
 	int rc;
 
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	if (!cJSON_IsObject(target)) {
 		rc = fl_error_set(
 		    err, -EINVAL, "$.target",
 		    "expected {\"pid\": N}, {\"pids\": [...]} or {\"command\": [...]}");
-		goto out;
+		return rc;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(target, "command")) {
 		if (cJSON_GetObjectItemCaseSensitive(target, "pid") ||
 		    cJSON_GetObjectItemCaseSensitive(target, "pids")) {
 			rc = fl_error_set(err, -EINVAL, "$.target",
 					  "give a command or processes, not both");
-			goto out;
+			return rc;
 		}
 		if ((rc = fl_launch_parse(target, &s->launch, err)) < 0)
-			goto out;
+			return rc;
 	}
 	cJSON_ArrayForEach(it, target)
 	{
@@ -85,30 +86,30 @@ int fl_syscall_parse(const cJSON *target, const cJSON *params, void **out, struc
 			s->pod = calloc(1, sizeof(*s->pod));
 			if (!s->pod) {
 				rc = fl_error_set(err, -ENOMEM, "", "out of memory");
-				goto out;
+				return rc;
 			}
 			if ((rc = fl_proc_sel_parse(target, NULL, s->pod, err)) < 0)
-				goto out;
+				return rc;
 			if (s->pod->by != FL_PROC_BY_POD) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
 						  "count/percent pick pods: give \"pod\" too");
-				goto out;
+				return rc;
 			}
 			/* fl_proc_sel_parse refused "pid" beside "pod"; "pids" is ours. */
 			if (cJSON_GetObjectItemCaseSensitive(target, "pids")) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
 						  "give pods or process ids, not both");
-				goto out;
+				return rc;
 			}
 			break;
 		} else if (!strcmp(it->string, "pid")) {
 			if (s->npids) {
 				rc = fl_error_set(err, -EINVAL, "$.target",
 						  "give pid or pids, not both");
-				goto out;
+				return rc;
 			}
 			if ((rc = parse_pid(it, "$.target.pid", &s->pids[0], err)) < 0)
-				goto out;
+				return rc;
 			s->npids = 1;
 			s->single = true;
 		} else if (!strcmp(it->string, "start")) {
@@ -116,7 +117,7 @@ int fl_syscall_parse(const cJSON *target, const cJSON *params, void **out, struc
 				rc = fl_error_set(err, -EINVAL, "$.target.start",
 						  "expected the process's start time: field 22 of "
 						  "/proc/PID/stat (an unsigned integer)");
-				goto out;
+				return rc;
 			}
 			s->has_start = true;
 		} else if (!strcmp(it->string, "pids")) {
@@ -127,38 +128,53 @@ int fl_syscall_parse(const cJSON *target, const cJSON *params, void **out, struc
 				rc = fl_error_set(
 				    err, -EINVAL, "$.target.pids",
 				    "expected a non-empty list of process ids (and no pid)");
-				goto out;
+				return rc;
 			}
 			cJSON_ArrayForEach(p, it)
 			{
 				if (i == SYSCALL_PIDS_MAX) {
 					rc = fl_error_set(err, -E2BIG, "$.target.pids",
 							  "at most %d processes", SYSCALL_PIDS_MAX);
-					goto out;
+					return rc;
 				}
 				snprintf(path, sizeof(path), "$.target.pids[%zu]", i);
 				if ((rc = parse_pid(p, path, &s->pids[i], err)) < 0)
-					goto out;
+					return rc;
 				i++;
 			}
 			s->npids = i;
 		} else {
 			snprintf(path, sizeof(path), "$.target.%s", it->string);
 			rc = fl_error_set(err, -EINVAL, path, "unknown field");
-			goto out;
+			return rc;
 		}
 	}
 	if (s->has_start && (!s->single || s->pod)) {
 		rc = fl_error_set(
 		    err, -EINVAL, "$.target.start",
 		    "\"start\" pins the process a \"pid\" names: give it with \"pid\"");
-		goto out;
+		return rc;
 	}
 	if (!s->npids && !s->launch && !s->pod) {
 		rc = fl_error_set(err, -EINVAL, "$.target",
 				  "expected {\"pid\": N}, {\"pids\": [...]} or {\"pod\": {...}}");
-		goto out;
+		return rc;
 	}
+	return 0;
+}
+
+int fl_syscall_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
+{
+	struct syscall_spec *s = NULL;
+	const cJSON *it, *rules;
+	char path[FL_ERROR_PATH_MAX];
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	if ((rc = fl_shim_target_parse(target, s, err)) < 0)
+		goto out;
 	if (!cJSON_IsObject(params)) {
 		rc = fl_error_set(err, -EINVAL, "$.params", "expected {\"rules\": [...]}");
 		goto out;
@@ -238,50 +254,62 @@ int fl_syscall_parse(const cJSON *target, const cJSON *params, void **out, struc
 	s = NULL;
 	rc = 0;
 out:
-	if (s) {
-		fl_launch_free(s->launch);
-		fl_proc_sel_done(s->pod);
-		free(s->pod);
-	}
+	fl_shim_spec_done(s);
 	free(s);
+	return rc;
+}
+
+/* "<what> on pid 1, 2" / "... of the pods ..." / "... on a launched command: argv". */
+int fl_shim_target_describe(const struct syscall_spec *s, const char *what, struct fl_buf *out)
+{
+	int rc;
+
+	if (s->launch) {
+		rc = fl_buf_printf(out, "%s on a launched command:", what);
+		for (size_t i = 0; i < s->launch->argc && i < 8 && rc == 0; i++)
+			rc = fl_buf_printf(out, " %.200s", s->launch->argv[i]);
+		if (rc == 0 && s->launch->argc > 8)
+			rc = fl_buf_printf(out, " ...");
+	} else if (s->pod) {
+		rc = fl_buf_printf(out, "%s on the shimmed processes of ", what);
+		if (rc == 0)
+			rc = fl_pod_sel_describe(s->pod->pod, out);
+	} else {
+		rc = fl_buf_printf(out, "%s on pid", what);
+	}
+	for (size_t i = 0; i < s->npids && rc == 0; i++)
+		rc = fl_buf_printf(out, "%s %d", i ? "," : "", s->pids[i]);
 	return rc;
 }
 
 int fl_syscall_describe(const void *spec, struct fl_buf *out)
 {
 	const struct syscall_spec *s = spec;
-	int rc;
+	int rc = fl_shim_target_describe(s,
+					 !s->launch   ? "syscall faults"
+					 : s->seccomp ? "syscall faults (seccomp filter)"
+						      : "syscall faults (shim)",
+					 out);
 
-	if (s->launch) {
-		rc = fl_buf_printf(out, "syscall faults (%s) on a launched command:",
-				   s->seccomp ? "seccomp filter" : "shim");
-		for (size_t i = 0; i < s->launch->argc && i < 8 && rc == 0; i++)
-			rc = fl_buf_printf(out, " %.200s", s->launch->argv[i]);
-		if (rc == 0 && s->launch->argc > 8)
-			rc = fl_buf_printf(out, " ...");
-	} else if (s->pod) {
-		rc = fl_buf_printf(out, "syscall faults on the shimmed processes of ");
-		if (rc == 0)
-			rc = fl_pod_sel_describe(s->pod->pod, out);
-	} else {
-		rc = fl_buf_printf(out, "syscall faults on pid");
-	}
-	for (size_t i = 0; i < s->npids && rc == 0; i++)
-		rc = fl_buf_printf(out, "%s %d", i ? "," : "", s->pids[i]);
 	for (size_t i = 0; i < s->nrules && rc == 0; i++)
 		rc = fl_buf_printf(out, "%s%s", i ? "; " : ": ", s->texts[i]);
 	return rc;
 }
 
-void fl_syscall_free(void *spec)
+void fl_shim_spec_done(struct syscall_spec *s)
 {
-	struct syscall_spec *s = spec;
-
 	if (s) {
 		fl_launch_free(s->launch);
 		fl_proc_sel_done(s->pod);
 		free(s->pod);
+		s->launch = NULL;
+		s->pod = NULL;
 	}
+}
+
+void fl_syscall_free(void *spec)
+{
+	fl_shim_spec_done(spec);
 	free(spec);
 }
 

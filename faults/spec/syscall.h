@@ -33,4 +33,15 @@ int fl_syscall_parse(const cJSON *target, const cJSON *params, void **spec,
 int fl_syscall_describe(const void *spec, struct fl_buf *out) FL_WUR;
 void fl_syscall_free(void *spec);
 
+/*
+ * Shared by the kinds over the shim's tables (syscall, time, dns, stream:
+ * faults/spec/shim_kinds.h): the target grammar (pid/pids [+ start], a pod,
+ * a launched command) into s, errors at $.target.*; a describe of that
+ * target after `what`; and freeing what the target holds (not s itself).
+ */
+int fl_shim_target_parse(const cJSON *target, struct syscall_spec *s, struct fl_error *err) FL_WUR;
+int fl_shim_target_describe(const struct syscall_spec *s, const char *what,
+			    struct fl_buf *out) FL_WUR;
+void fl_shim_spec_done(struct syscall_spec *s);
+
 #endif

@@ -82,6 +82,17 @@ faults = [
     ("disk_fill", {}, {"path": "/var/tmp", "bytes": 1048576}),
     ("disk_fill", {}, {"path": "/srv", "percent": 99.5}),
     ("disk_fill", {}, {"path": "/a/../b", "leave_free": 0}),
+    ("time", {"pid": 5}, {"offset": "-5m", "clock_ids": ["CLOCK_REALTIME", "CLOCK_MONOTONIC_RAW"]}),
+    ("time", {"command": ["/bin/date", "+%s"], "on_revert": "keep"}, {"offset": "+1h30m"}),
+    ("dns", {"pids": [5, 6]}, {"action": "nxdomain", "patterns": ["*.internal", "db"]}),
+    ("dns", {"pid": 5}, {"action": "answer", "address": "fd00::1", "patterns": ["api.example.com"]}),
+    ("dns", {"pid": 5}, {"action": "timeout", "timeout": "2s", "patterns": ["*"]}),
+    ("stream", {"pid": 5}, {"type": "reset_peer", "attributes": {"timeout": 100},
+                            "peer": {"address": "fd00::/64", "port": 5432}}),
+    ("stream", {"pid": 5}, {"type": "slicer", "stream": "upstream", "local_port": 8080,
+                            "attributes": {"average_size": 100, "size_variation": 50, "delay": 10}}),
+    ("stream", {"pid": 5}, {"type": "bandwidth", "attributes": {"rate": 100}, "peer": {"address": "10.0.0.0/8"}}),
+    ("stream", {"pid": 5}, {"type": "limit_data", "stream": "both", "attributes": {"bytes": 65536}}),
 ]
 for k, t, p in faults:
     put("fault_parse", json.dumps({"kind": k, "target": t, "params": p}))

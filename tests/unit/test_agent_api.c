@@ -746,6 +746,9 @@ START_TEST(docs_examples_parse)
 	ck_assert_int_ge(doc_blocks("docs/agent-api.md", "config", check_config), 1);
 	ck_assert_int_ge(doc_blocks("docs/faults/process.md", "fault", check_fault), 4);
 	ck_assert_int_ge(doc_blocks("docs/faults/resources.md", "fault", check_fault), 4);
+	ck_assert_int_ge(doc_blocks("docs/faults/time.md", "fault", check_fault), 2);
+	ck_assert_int_ge(doc_blocks("docs/faults/dns.md", "fault", check_fault), 3);
+	ck_assert_int_ge(doc_blocks("docs/faults/stream.md", "fault", check_fault), 3);
 }
 END_TEST
 

@@ -36,7 +36,7 @@ START_TEST(registries_agree)
 		ck_assert_ptr_nonnull(spec->free);
 	}
 	ck_assert_ptr_null(fl_fault_nth(n));
-	ck_assert_uint_eq(n, 8);
+	ck_assert_uint_eq(n, 11);
 	ck_assert_ptr_null(fl_fault_spec_lookup("kil"));
 	ck_assert_ptr_null(fl_fault_lookup("kil"));
 	/* The families the agent's policy reads instead of a list of its own. */
@@ -48,6 +48,9 @@ START_TEST(registries_agree)
 	ck_assert_int_eq(fl_fault_spec_lookup("syscall")->family, FL_FAULT_FAMILY_SYSCALL);
 	ck_assert_int_eq(fl_fault_spec_lookup("stress")->family, FL_FAULT_FAMILY_PROCESS);
 	ck_assert_int_eq(fl_fault_spec_lookup("disk_fill")->family, FL_FAULT_FAMILY_PROCESS);
+	ck_assert_int_eq(fl_fault_spec_lookup("time")->family, FL_FAULT_FAMILY_SYSCALL);
+	ck_assert_int_eq(fl_fault_spec_lookup("dns")->family, FL_FAULT_FAMILY_SYSCALL);
+	ck_assert_int_eq(fl_fault_spec_lookup("stream")->family, FL_FAULT_FAMILY_SYSCALL);
 	ck_assert_str_eq(fl_fault_family_name(FL_FAULT_FAMILY_NETWORK), "network");
 	/* Only a kill acts once and needs no duration. */
 	for (size_t i = 0; fl_fault_spec_nth(i); i++)
@@ -172,6 +175,50 @@ static const struct {
      "$.method[1].provider.params.mode", "command"},
     {"syscall", "{\"command\": [\"../bin/x\"]}", "{\"rules\": [\"write:EIO\"]}", "1s",
      "$.method[1].provider.target.command[0]", "absolute path"},
+    {"time", "{\"pid\": 5}", "{}", "1s", "$.method[1].provider.params.offset", "duration"},
+    {"time", "{\"pid\": 5}", "{\"offset\": \"5 minutes\"}", "1s",
+     "$.method[1].provider.params.offset", "an offset like"},
+    {"time", "{\"pid\": 5}", "{\"offset\": \"-5m\", \"clock_ids\": [\"CLOCK_PROCESS_CPUTIME_ID\"]}",
+     "1s", "$.method[1].provider.params.clock_ids[0]", "CPU-time"},
+    {"time", "{\"pid\": 5}", "{\"offset\": \"1s\", \"timeOffset\": \"1s\"}", "1s",
+     "$.method[1].provider.params.timeOffset", "unknown field"},
+    {"dns", "{\"pid\": 5}", "{\"action\": \"error\", \"patterns\": [\"a\"]}", "1s",
+     "$.method[1].provider.params.action", "nxdomain"},
+    {"dns", "{\"pid\": 5}", "{\"action\": \"nxdomain\"}", "1s",
+     "$.method[1].provider.params.patterns", "host name patterns"},
+    {"dns", "{\"pid\": 5}", "{\"action\": \"nxdomain\", \"patterns\": [\"a\", \"git?ub.com\"]}",
+     "1s", "$.method[1].provider.params.patterns[1]", "'?'"},
+    {"dns", "{\"pid\": 5}", "{\"action\": \"answer\", \"patterns\": [\"a\"]}", "1s",
+     "$.method[1].provider.params.address", "address"},
+    {"dns", "{\"pid\": 5}",
+     "{\"action\": \"answer\", \"address\": \"10.0.0.300\", \"patterns\": [\"a\"]}", "1s",
+     "$.method[1].provider.params.address", "IPv4 or IPv6"},
+    {"dns", "{\"pid\": 5}",
+     "{\"action\": \"nxdomain\", \"address\": \"10.0.0.1\", \"patterns\": [\"a\"]}", "1s",
+     "$.method[1].provider.params.address", "only the \"answer\""},
+    {"dns", "{\"pid\": 5}",
+     "{\"action\": \"timeout\", \"timeout\": \"forever\", \"patterns\": [\"a\"]}", "1s",
+     "$.method[1].provider.params.timeout", "duration"},
+    {"dns", "{\"pid\": 5}",
+     "{\"action\": \"answer\", \"address\": \"10.0.0.1\", \"patterns\": [\"a\", \"b:c\"]}", "1s",
+     "$.method[1].provider.params.patterns[1]", "host name pattern"},
+    {"stream", "{\"pid\": 5}", "{\"type\": \"latency\"}", "1s", "$.method[1].provider.params.type",
+     "netem"},
+    {"stream", "{\"pid\": 5}", "{\"type\": \"bandwidth\"}", "1s",
+     "$.method[1].provider.params.attributes.rate", "required"},
+    {"stream", "{\"pid\": 5}", "{\"type\": \"reset_peer\", \"attributes\": {\"rate\": 1}}", "1s",
+     "$.method[1].provider.params.attributes.rate", "unknown attribute"},
+    {"stream", "{\"pid\": 5}",
+     "{\"type\": \"slicer\", \"attributes\": {\"average_size\": 10, \"size_variation\": 10}}", "1s",
+     "$.method[1].provider.params.attributes.size_variation", "smaller"},
+    {"stream", "{\"pid\": 5}", "{\"type\": \"timeout\", \"stream\": \"sideways\"}", "1s",
+     "$.method[1].provider.params.stream", "downstream"},
+    {"stream", "{\"pid\": 5}", "{\"type\": \"timeout\", \"peer\": {\"port\": 70000}}", "1s",
+     "$.method[1].provider.params.peer.port", "65535"},
+    {"stream", "{\"pid\": 5}", "{\"type\": \"timeout\", \"peer\": {\"address\": \"10.0.0.1/40\"}}",
+     "1s", "$.method[1].provider.params.peer.address", ""},
+    {"stream", "{\"pids\": []}", "{\"type\": \"timeout\"}", "1s",
+     "$.method[1].provider.target.pids", "non-empty"},
 };
 
 START_TEST(validate_refuses_with_path)
@@ -224,6 +271,34 @@ START_TEST(validate_accepts)
 	     "{\"rules\": [\"write:EIO\"], \"mode\": "
 	     "\"seccomp\"}",
 	     "1s"},
+	    {"time", "{\"pid\": 5}", "{\"offset\": \"-5m\"}", "1s"},
+	    {"time", "{\"command\": [\"/bin/date\"]}",
+	     "{\"offset\": \"+1h30m\", \"clock_ids\": [\"CLOCK_REALTIME\", \"CLOCK_MONOTONIC\"]}",
+	     "1s"},
+	    {"dns", "{\"pid\": 5}", "{\"action\": \"nxdomain\", \"patterns\": [\"*.internal\"]}",
+	     "1s"},
+	    {"dns", "{\"pid\": 5}",
+	     "{\"action\": \"answer\", \"address\": \"fd00::1\", \"patterns\": [\"db\"]}", "1s"},
+	    {"dns", "{\"pid\": 5}",
+	     "{\"action\": \"timeout\", \"timeout\": \"2s\", \"patterns\": [\"db\", \"*.x\"]}",
+	     "1s"},
+	    {"stream", "{\"pid\": 5}",
+	     "{\"type\": \"reset_peer\", \"peer\": {\"address\": \"fd00::/64\", \"port\": 5432}}",
+	     "1s"},
+	    {"stream", "{\"pid\": 5}",
+	     "{\"type\": \"slicer\", \"stream\": \"upstream\", \"attributes\": "
+	     "{\"average_size\": 100, \"size_variation\": 50, \"delay\": 10000}, \"local_port\": "
+	     "8080}",
+	     "1s"},
+	    {"stream", "{\"pid\": 5}", "{\"type\": \"bandwidth\", \"attributes\": {\"rate\": 100}}",
+	     "1s"},
+	    {"stream", "{\"pid\": 5}",
+	     "{\"type\": \"slow_close\", \"attributes\": {\"delay\": 2000}}", "1s"},
+	    {"stream", "{\"pid\": 5}",
+	     "{\"type\": \"limit_data\", \"attributes\": {\"bytes\": 65536}, \"stream\": \"both\"}",
+	     "1s"},
+	    {"stream", "{\"pid\": 5}",
+	     "{\"type\": \"timeout\", \"attributes\": {\"timeout\": 5000}}", "1s"},
 	};
 	char json[4096], got[4096];
 
