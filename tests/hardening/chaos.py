@@ -2,9 +2,10 @@
 """Chaos test of faultline-agent itself (issue #12).
 
 One real agent on TCP loopback; three concurrent clients apply every fault
-kind (pause by signal and by freezer, kill, syscall on shimmed processes and
-on a launched command, bandwidth egress and ingress, partition, netem where
-the kernel has it) with short leases, and revert, renew or leave them to
+kind (pause by signal and by freezer, kill, stress of a process's cgroup,
+disk_fill, syscall on shimmed processes and on a launched command, time, dns
+and stream on shimmed processes, bandwidth egress and ingress, partition,
+netem where the kernel has it) with short leases, and revert, renew or leave them to
 their lease at random; meanwhile a hostile local user (uid 65534) floods
 the port with unauthenticated requests (8 KB URLs, a NUL in the
 Authorization header), keeps hundreds of half-written connections open from
@@ -14,8 +15,8 @@ restarted on the same state dir, --kills times (default 100).
 
 Then every lease must have run out: nothing live, an empty journal, no
 process stopped, no cgroup frozen, the network namespace's qdiscs, filters
-and links as they were, no shim table or launched command of faultline's
-left; and every fault left to its lease must have been reverted (its
+and links as they were, no shim table, launched command, stress worker or
+fill file of faultline's left; and every fault left to its lease must have been reverted (its
 journal record gone) within 1 s of its deadline, whether the agent was
 running then or was restarted after it. Prints the figures.
 
@@ -218,7 +219,10 @@ def main():
     made_ns = made_cg = False
     attacker = None
     state = None
+    fill = None
     try:
+        # disk_fill's directory: 1 MiB files, on the disk, not the journal's tmpfs.
+        fill = tempfile.mkdtemp(prefix="fl-chaos-fill-", dir="/var/tmp")
         lib = d + "/libfaultline-preload.so"
         shutil.copy(o.shim, lib)
         os.chmod(lib, 0o644)
@@ -281,6 +285,19 @@ def main():
                 if not alive:
                     return None
                 return "kill", {"pid": rng.choice(alive).pid}, {"signal": "TERM"}
+            if kind == "stress":
+                return "stress", {"pid": rng.choice(pausable).pid}, {"cpu": {"workers": 1,
+                                                                             "load": 10}}
+            if kind == "disk_fill":
+                return "disk_fill", {}, {"path": fill, "bytes": 1048576}
+            if kind == "time":
+                return "time", {"pid": rng.choice(shimmed).pid}, {"offset": "-1h"}
+            if kind == "dns":
+                return "dns", {"pid": rng.choice(shimmed).pid}, {"action": "nxdomain",
+                                                                  "patterns": ["*.invalid"]}
+            if kind == "stream":
+                return "stream", {"pid": rng.choice(shimmed).pid}, {
+                    "type": "reset_peer", "attributes": {"timeout": 0}, "peer": {"port": 9}}
             if kind == "syscall":
                 if rng.random() < 0.4:
                     return "syscall", {"command": [d + "/" + marker]}, {"rules": ["write:EIO"]}
@@ -301,7 +318,8 @@ def main():
             rng = random.Random(o.seed * 31 + cid)
             n = 0
             while not run.stop.is_set():
-                kind = rng.choice(["pause", "pause", "kill", "syscall", "syscall", "bandwidth",
+                kind = rng.choice(["pause", "pause", "kill", "stress", "disk_fill", "syscall",
+                                   "syscall", "time", "dns", "stream", "bandwidth",
                                    "bandwidth", "partition", "partition", "netem"])
                 spec = target_of(kind, rng)
                 if not spec:
@@ -449,6 +467,19 @@ def main():
                     pass
         if launched:
             problems.append(f"launched commands left running: {launched}")
+        workers = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    if open(f"/proc/{p}/comm").read().startswith("fl-stress-"):
+                        workers.append(int(p))
+                except OSError:
+                    pass
+        if workers:
+            problems.append(f"stress workers left running: {workers}")
+        fills = os.listdir(fill)
+        if fills:
+            problems.append(f"fill files left in {fill}: {fills}")
         late, late_down, early = [], [], 0
         worst = (None, -1e9)
         by_kind = {}
@@ -505,7 +536,8 @@ def main():
               ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in sorted(by_kind.items())))
         print(f"leftovers: {len([p for p in problems if 'stuck' in p])} stuck faults, "
               f"journal {len(a.records())} records, {len(left_tables)} faultline-cmd tables, "
-              f"{len(launched)} launched commands, network namespace "
+              f"{len(launched)} launched commands, {len(workers)} stress workers, "
+              f"{len(fills)} fill files, network namespace "
               f"{'unchanged' if net_after == net_before else 'CHANGED'}")
         if left_tables:
             problems.append(f"shim tables left in /dev/shm: {left_tables}")
@@ -530,6 +562,8 @@ def main():
         rmtree(d)
         if state:
             rmtree(state)
+        if fill:
+            rmtree(fill)
 
 
 if __name__ == "__main__":
