@@ -137,8 +137,13 @@ static int put_extras(struct nl_msg *msg, const struct fl_nl_netem *n)
 			return -EMSGSIZE;
 	}
 	if (n->ge) {
+		/*
+		 * The kernel's h is the chance to deliver in the bad state (it drops
+		 * when a random u32 > h); tc-netem(8) and we take "1-h", the chance
+		 * to drop there, and tc sends UINT32_MAX - "1-h" as h.
+		 */
 		struct tc_netem_gemodel ge = {
-		    .p = n->ge_p, .r = n->ge_r, .h = n->ge_h, .k1 = n->ge_k1};
+		    .p = n->ge_p, .r = n->ge_r, .h = UINT32_MAX - n->ge_h, .k1 = n->ge_k1};
 		struct nlattr *loss = nla_nest_start(msg, TCA_NETEM_LOSS);
 
 		if (!loss || nla_put(msg, NETEM_LOSS_GE, sizeof(ge), &ge) < 0)
@@ -337,7 +342,7 @@ int fl_nl_netem_parse(struct nl_msg *msg, struct fl_nl_netem *n, size_t *dist_le
 			n->ge = true;
 			n->ge_p = ge->p;
 			n->ge_r = ge->r;
-			n->ge_h = ge->h;
+			n->ge_h = UINT32_MAX - ge->h; /* back to "1-h" */
 			n->ge_k1 = ge->k1;
 		}
 	}

@@ -363,6 +363,44 @@ START_TEST(netem_every_parameter)
 }
 END_TEST
 
+/*
+ * Gilbert-Elliott on the wire as tc sends it: the kernel drops in the bad
+ * state when a random u32 exceeds h, so "1-h" (the drop chance there) goes
+ * out as UINT32_MAX - "1-h"; the default "1-h" of 100% goes out as h = 0.
+ */
+START_TEST(netem_gemodel_wire)
+{
+	struct fl_nl_netem n = {.ge = true, .ge_p = 429496730U, .ge_r = 1288490189U};
+	const uint32_t one_minus_h[] = {3865470566U /* 90% */, UINT32_MAX, 0};
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(one_minus_h); i++) {
+		const struct tc_netem_gemodel *ge;
+		struct nlattr *opts, *loss, *gea;
+		struct nl_msg *msg = NULL;
+		struct fl_error err;
+		int off = NLA_ALIGN(sizeof(struct tc_netem_qopt));
+
+		fl_error_init(&err);
+		n.ge_h = one_minus_h[i];
+		ck_assert_int_eq(fl_nl_netem_build(&n, 7, TC_H_ROOT, FL_NL_HANDLE_ROOT,
+						   NLM_F_CREATE | NLM_F_REPLACE, &msg, &err),
+				 0);
+		opts = nlmsg_find_attr(nlmsg_hdr(msg), sizeof(struct tcmsg), TCA_OPTIONS);
+		ck_assert_ptr_nonnull(opts);
+		loss = nla_find((struct nlattr *)((char *)nla_data(opts) + off),
+				nla_len(opts) - off, TCA_NETEM_LOSS);
+		ck_assert_ptr_nonnull(loss);
+		gea = nla_find(nla_data(loss), nla_len(loss), NETEM_LOSS_GE);
+		ck_assert_ptr_nonnull(gea);
+		ge = nla_data(gea);
+		ck_assert_uint_eq(ge->p, n.ge_p);
+		ck_assert_uint_eq(ge->r, n.ge_r);
+		ck_assert_uint_eq(ge->h, UINT32_MAX - one_minus_h[i]);
+		nlmsg_free(msg);
+	}
+}
+END_TEST
+
 /* params -> describe, for the JSON -> kernel-units path */
 START_TEST(netem_params_describe)
 {
@@ -1201,6 +1239,7 @@ Suite *fl_suite_netlink(void)
 	tcase_add_test(tc, rate_size_cidr_units);
 	tcase_add_test(tc, bpf_partition_program_v4_v6);
 	tcase_add_test(tc, netem_every_parameter);
+	tcase_add_test(tc, netem_gemodel_wire);
 	tcase_add_test(tc, netem_params_describe);
 	tcase_add_test(tc, parse_errors_have_paths);
 	tcase_add_test(tc, docs_examples);

@@ -117,6 +117,18 @@ L=$(nt loss 10.99.0.2 5001 2000)
 awk -v l="$L" 'BEGIN { exit !(l >= 0.155 && l <= 0.245) }' && pass "loss 20%: lost share $L" || fail "loss 20%: lost share $L"
 revert netem
 
+# 3b) Gilbert-Elliott: p 10%, r 30%, 1-h 90%, 1-k 0% spends p/(p+r) = 1/4 of the
+# packets in the bad state and drops 90% there: 0.225 expected. Losses come in
+# bursts (mean 1/r = 3.3), so the spread is about twice the Bernoulli one
+# (sd ~0.02): +-0.07. Sending tc-netem's "1-h" as the kernel's h unconverted
+# would drop 10% in the bad state: 0.025.
+apply netem "$T" '{"gemodel":{"p":"10%","r":"30%","1-h":"90%","1-k":"0%"}}'
+L=$(nt loss 10.99.0.2 5001 2000)
+G=$(ip netns exec h1 /sbin/tc qdisc show dev e1 | grep -o 'loss gemodel.*' | head -1)
+awk -v l="$L" 'BEGIN { exit !(l >= 0.155 && l <= 0.295) }' && pass "gemodel p 10% r 30% 1-h 90%: lost share $L (tc: $G)" ||
+	fail "gemodel p 10% r 30% 1-h 90%: lost share $L, want 0.225 (tc: $G)"
+revert netem
+
 # 4) rate caps a transfer (netem rate 2mbit = 250000 B/s)
 apply netem "$T" '{"rate":"2mbit"}'
 R=$(nt tput 10.99.0.2 5001 2)
