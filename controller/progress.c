@@ -164,16 +164,28 @@ static void *plain_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		struct timespec ts;
+		uint64_t now = fl_now_mono_ms(), due = p->last_plain + every;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-		if (p->stopping || fl_now_mono_ms() - p->last_plain < every)
+		/* Asleep until the line is due (a new phase moves last_plain: look again). */
+		if (now < due) {
+			struct timespec ts;
+			uint64_t wait = due - now;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)(wait / 1000);
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 			continue;
+		}
 		compose(p, text, sizeof(text), "; ", 0);
-		if (!text[0])
+		if (!text[0]) {
+			p->last_plain = now + 1000 - every; /* nothing to say: look again in 1 s */
 			continue;
+		}
 		p->last_plain = fl_now_mono_ms();
 		pthread_mutex_unlock(&p->lock);
 		fl_out_note(p->o.out, "progress (%s): %s", p->phase[0] ? p->phase : "run", text);
