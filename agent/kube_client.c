@@ -158,6 +158,7 @@ int fl_kube_client_setup(struct fl_error *err)
 void fl_kube_client_teardown(void)
 {
 	fl_pod_set_lister(NULL, NULL);
+	fl_kube_http_cleanup();
 	if (!kc.active) {
 		memset(&kc, 0, sizeof(kc));
 		return;

@@ -36,6 +36,7 @@
 /* The libcurl calls this file makes, linked or looked up in the loaded library. */
 static struct curl_fns {
 	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
 	CURL *(*easy_init)(void);
 	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
 	CURLcode (*easy_perform)(CURL *c);
@@ -46,9 +47,9 @@ static struct curl_fns {
 	void (*slist_free_all)(struct curl_slist *l);
 } cu
 #ifndef FL_KUBE_HTTP_DLOPEN
-    = {curl_global_init,  curl_easy_init,    curl_easy_setopt,
-       curl_easy_perform, curl_easy_getinfo, curl_easy_strerror,
-       curl_easy_cleanup, curl_slist_append, curl_slist_free_all}
+    = {curl_global_init,  curl_global_cleanup, curl_easy_init,	   curl_easy_setopt,
+       curl_easy_perform, curl_easy_getinfo,   curl_easy_strerror, curl_easy_cleanup,
+       curl_slist_append, curl_slist_free_all}
 #endif
 ;
 
@@ -76,6 +77,7 @@ static void load_curl(void)
 	if (!missing && !(*(void **)&fns.field = dlsym(h, "curl_" #field)))                        \
 		missing = "curl_" #field;
 	LOOK(global_init)
+	LOOK(global_cleanup)
 	LOOK(easy_init)
 	LOOK(easy_setopt)
 	LOOK(easy_perform)
@@ -97,6 +99,16 @@ static void load_curl(void)
 	cu = fns;
 }
 #endif
+
+void fl_kube_http_cleanup(void)
+{
+#ifdef FL_KUBE_HTTP_DLOPEN
+	/* What curl_global_init() set up (TLS library state) goes, if it ran. */
+	if (cu.global_cleanup)
+		cu.global_cleanup();
+	cu.global_cleanup = NULL;
+#endif
+}
 
 /* 0 when libcurl can be called; else -ENOTSUP with the reason in err. */
 static int curl_ready(struct fl_error *err)
