@@ -3132,7 +3132,9 @@ static void fl_register(void)
 {
 	struct fl_shm_table h;
 	char name[FL_SHM_NAME_MAX] = FL_SHM_PREFIX;
-	size_t off = sizeof(FL_SHM_PREFIX) - 1, n = 0;
+	char tmp[FL_SHM_NAME_MAX + 8] = "/.faultline-new-";
+	char from[FL_SHM_NAME_MAX + 24], to[FL_SHM_NAME_MAX + 16];
+	size_t off = sizeof(FL_SHM_PREFIX) - 1, toff = strlen(tmp), n = 0;
 	pid_t pid = getpid();
 	unsigned v = (unsigned)pid;
 	char digits[12];
@@ -3141,14 +3143,22 @@ static void fl_register(void)
 	do
 		digits[n++] = (char)('0' + v % 10);
 	while ((v /= 10) && n < sizeof(digits));
-	while (n)
+	while (n) {
 		name[off++] = digits[--n];
+		tmp[toff++] = name[off - 1];
+	}
 	name[off] = '\0';
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	tmp[toff] = '\0';
+	/*
+	 * Built under a name the agent never opens, then renamed into place: the
+	 * table appears whole, so a fault that finds it never sees a half-written
+	 * header (which reads as a table its owner tampered with).
+	 */
+	fd = shm_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
-		/* A stale table of a dead process that had our pid. */
-		shm_unlink(name);
-		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		/* Left by a dead process that had our pid, killed while registering. */
+		shm_unlink(tmp);
+		fd = shm_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
 	if (fd < 0)
 		return;
@@ -3156,10 +3166,20 @@ static void fl_register(void)
 	h.magic = FL_SHM_MAGIC;
 	h.version = FL_SHM_VERSION;
 	h.owner_pid = pid;
+	memcpy(from, "/dev/shm", 8);
+	memcpy(from + 8, tmp, toff + 1);
+	memcpy(to, "/dev/shm", 8);
+	memcpy(to + 8, name, off + 1);
+	/*
+	 * rename() replaces a stale table of a dead process that had our pid; one
+	 * that another user planted stays (the sticky /dev/shm refuses), and the
+	 * process runs unregistered rather than on a table someone else controls.
+	 */
 	if (ftruncate(fd, FL_SHM_SIZE) ||
 	    fl_real.pwrite(fd, &h, offsetof(struct fl_shm_table, fn_rules), 0) !=
-		(ssize_t)offsetof(struct fl_shm_table, fn_rules)) {
-		shm_unlink(name);
+		(ssize_t)offsetof(struct fl_shm_table, fn_rules) ||
+	    rename(from, to) < 0) {
+		shm_unlink(tmp);
 		fl_real.close(fd);
 		return;
 	}
