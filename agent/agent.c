@@ -118,7 +118,8 @@ struct fl_agent {
 	unsigned long long key_gen;   /* bumped whenever a fault releases keys */
 	unsigned long long lease_seq; /* bumped whenever a deadline moves (lease_kick_locked) */
 	char recent[RECENT_MAX][FL_API_ID_MAX + 1];
-	cJSON *recent_notes[RECENT_MAX]; /* what the revert had to say (restarts), or NULL */
+	cJSON *recent_notes[RECENT_MAX];  /* what the revert had to say (restarts), or NULL */
+	cJSON *recent_effect[RECENT_MAX]; /* the effect measured just before the revert, or NULL */
 	size_t recent_next;
 	struct kind_counters counters[KINDS_MAX];
 	unsigned long long lease_expiries;
@@ -293,7 +294,7 @@ static ssize_t recently_reverted(struct fl_agent *a, const char *id)
 }
 
 /* Remember a reverted id and its notes (owned), so a later DELETE can say both. Under a->mu. */
-static void remember(struct fl_agent *a, const char *id, cJSON *notes)
+static void remember(struct fl_agent *a, const char *id, cJSON *notes, cJSON *effect)
 {
 	ssize_t old = recently_reverted(a, id);
 
@@ -302,7 +303,26 @@ static void remember(struct fl_agent *a, const char *id, cJSON *notes)
 	snprintf(a->recent[a->recent_next], sizeof(a->recent[0]), "%s", id);
 	cJSON_Delete(a->recent_notes[a->recent_next]);
 	a->recent_notes[a->recent_next] = notes;
+	cJSON_Delete(a->recent_effect[a->recent_next]);
+	a->recent_effect[a->recent_next] = effect;
 	a->recent_next = (a->recent_next + 1) % RECENT_MAX;
+}
+
+/*
+ * The kind's measure of what f's fault did (fl_fault_ops.effect), or NULL
+ * when the kind has none. Never under a->mu: it reads /proc, tables, the
+ * kernel. The caller owns f's record for the while (applying, reverting, or
+ * pinned).
+ */
+static cJSON *measure_effect(const struct fl_fault_ops *ops, const cJSON *undo)
+{
+	cJSON *e = NULL;
+
+	if (!ops || !ops->effect || !undo || ops->effect(undo, &e) < 0) {
+		cJSON_Delete(e);
+		return NULL;
+	}
+	return e;
 }
 
 static void fault_free(struct fault *f)
@@ -558,15 +578,18 @@ static void keys_release(struct fl_agent *a, struct fault *f)
  * the lease thread in RETRY_MS, its record kept. *notes (when asked): what
  * the revert has to say, e.g. a pod's container restarted.
  */
-static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, struct fl_error *err)
+static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, cJSON **effect,
+		     struct fl_error *err)
 {
-	cJSON *said = NULL;
+	cJSON *said = NULL, *eff;
 	struct fl_error e;
 	char id[FL_API_ID_MAX + 1];
 	int r;
 
 	fl_error_init(&e);
 	snprintf(id, sizeof(id), "%s", f->id);
+	/* The final measure: after the revert there is nothing left to count. */
+	eff = measure_effect(f->ops, f->undo);
 	keys_acquire(a, f);
 	r = f->ops->revert(f->undo, &e);
 	keys_release(a, f);
@@ -608,7 +631,10 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, struct 
 			a->reconciled++;
 		if (notes)
 			*notes = said ? cJSON_Duplicate(said, true) : NULL;
-		remember(a, f->id, said);
+		if (effect)
+			*effect = eff ? cJSON_Duplicate(eff, true) : NULL;
+		remember(a, f->id, said, eff);
+		eff = NULL;
 		unlink_locked(a, f);
 		if (f->pins)
 			f = NULL; /* a renew still reads it: freed when it lets go */
@@ -623,6 +649,7 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, struct 
 	pthread_cond_broadcast(&a->changed);
 	lease_kick_locked(a);
 	pthread_mutex_unlock(&a->mu);
+	cJSON_Delete(eff);
 	fault_free(f);
 	if (r < 0 && err)
 		fl_error_set(err, -EIO, e.path[0] ? e.path : NULL, "reverting %s failed: %s", id,
@@ -639,7 +666,7 @@ static void revert_job_main(void *p)
 {
 	struct revert_job *j = p;
 
-	(void)do_revert(j->a, j->f, NULL, NULL);
+	(void)do_revert(j->a, j->f, NULL, NULL, NULL);
 	free(j);
 }
 
@@ -655,7 +682,7 @@ static void dispatch_revert(struct fl_agent *a, struct fault *f)
 			return;
 		free(j);
 	}
-	(void)do_revert(a, f, NULL, NULL);
+	(void)do_revert(a, f, NULL, NULL, NULL);
 }
 
 /*
@@ -974,7 +1001,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	struct journal_hook jh;
 	struct fault *f = NULL;
 	void *spec = NULL;
-	cJSON *rec = NULL;
+	cJSON *rec = NULL, *eff = NULL;
 	struct fl_buf desc;
 	unsigned long long gen0;
 	bool placed = false, journaled = false, stopping;
@@ -1110,6 +1137,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 		fl_log(FL_LOG_INFO, "fault applied", "id", f->id, "kind", f->kind, "experiment",
 		       f->experiment, "ttl_ms", ttl, "what", f->description, NULL);
 	}
+	eff = measure_effect(ops, f->undo);
 	pthread_mutex_lock(&a->mu);
 	/* The deadline the fault itself was given (a shim table's), so both lapse together. */
 	f->deadline_ms = ctx.deadline_mono_ns / 1000000ULL;
@@ -1121,6 +1149,11 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	} else {
 		f->state = F_LIVE;
 		*resp = fault_json(f, true);
+		if (*resp && eff)
+			cJSON_AddItemToObject(*resp, "effect", eff);
+		else
+			cJSON_Delete(eff);
+		eff = NULL;
 		lease_kick_locked(a);
 	}
 	pthread_cond_broadcast(&a->changed);
@@ -1128,7 +1161,7 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	placed = false;
 	if (stopping) {
 		/* Nobody would revert it after the shutdown's sweep: now, and say so. */
-		(void)do_revert(a, f, NULL, NULL);
+		(void)do_revert(a, f, NULL, NULL, NULL);
 		f = NULL;
 		r = fl_error_set(
 		    err, -ESHUTDOWN, NULL,
@@ -1152,6 +1185,7 @@ out:
 		       err->path, "error", err->msg, NULL);
 	if (spec)
 		ops->free(spec);
+	cJSON_Delete(eff);
 	cJSON_Delete(rec);
 	fault_free(f);
 	fl_buf_done(&desc);
@@ -1269,6 +1303,18 @@ int fl_agent_get(struct fl_agent *a, const char *id, cJSON **out, struct fl_erro
 		*out = fault_json(f, true);
 	else
 		r = fl_error_set(err, -ENOENT, "$.id", "no live fault with id \"%s\"", id);
+	if (r == 0 && *out && f->state == F_LIVE && f->ops && f->ops->effect) {
+		cJSON *eff;
+
+		/* Measured live, outside the lock; the pin keeps the record (read only). */
+		f->pins++;
+		pthread_mutex_unlock(&a->mu);
+		eff = measure_effect(f->ops, f->undo);
+		if (eff)
+			cJSON_AddItemToObject(*out, "effect", eff);
+		pthread_mutex_lock(&a->mu);
+		unpin_locked(f);
+	}
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }
@@ -1335,7 +1381,7 @@ out:
 int fl_agent_revert(struct fl_agent *a, const char *id, cJSON **out, struct fl_error *err)
 {
 	struct fault *f;
-	cJSON *notes = NULL;
+	cJSON *notes = NULL, *eff = NULL;
 	ssize_t slot;
 	int r = 0;
 
@@ -1358,19 +1404,25 @@ int fl_agent_revert(struct fl_agent *a, const char *id, cJSON **out, struct fl_e
 			if (a->recent_notes[slot])
 				cJSON_AddItemToObject(*out, "notes",
 						      cJSON_Duplicate(a->recent_notes[slot], true));
+			/* ...and so does the effect measured before that revert. */
+			if (a->recent_effect[slot])
+				cJSON_AddItemToObject(
+				    *out, "effect", cJSON_Duplicate(a->recent_effect[slot], true));
 			break;
 		}
 		if (f->state == F_LIVE) {
 			f->state = F_REVERTING;
 			f->reason = "requested";
 			pthread_mutex_unlock(&a->mu);
-			r = do_revert(a, f, &notes, err);
+			r = do_revert(a, f, &notes, &eff, err);
 			if (r == 0) {
 				*out = cJSON_CreateObject();
 				cJSON_AddStringToObject(*out, "id", id);
 				cJSON_AddBoolToObject(*out, "reverted", true);
 				if (notes)
 					cJSON_AddItemToObject(*out, "notes", notes);
+				if (eff)
+					cJSON_AddItemToObject(*out, "effect", eff);
 			}
 			return r;
 		}
@@ -1397,7 +1449,8 @@ int fl_agent_revert_match(struct fl_agent *a, const char *experiment, cJSON **ou
 	cJSON *o = cJSON_CreateObject();
 	cJSON *done = cJSON_AddArrayToObject(o, "reverted");
 	cJSON *failed = cJSON_AddArrayToObject(o, "failed");
-	cJSON *notes = NULL; /* {"ID": [note, ...]}, only when a revert had something to say */
+	cJSON *notes = NULL;   /* {"ID": [note, ...]}, only when a revert had something to say */
+	cJSON *effects = NULL; /* {"ID": effect}, for the kinds that measure one */
 	const char *reason = experiment ? "experiment reverted" : "revert all";
 	struct match *m = NULL;
 	size_t n = 0, nfailed = 0;
@@ -1464,6 +1517,12 @@ int fl_agent_revert_match(struct fl_agent *a, const char *experiment, cJSON **ou
 				notes = cJSON_AddObjectToObject(o, "notes");
 			cJSON_AddItemToObject(notes, m[i].id,
 					      cJSON_Duplicate(a->recent_notes[slot], true));
+		}
+		if (a->recent_effect[slot]) {
+			if (!effects)
+				effects = cJSON_AddObjectToObject(o, "effects");
+			cJSON_AddItemToObject(effects, m[i].id,
+					      cJSON_Duplicate(a->recent_effect[slot], true));
 		}
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -1555,8 +1614,10 @@ void fl_agent_free(struct fl_agent *a)
 		next = f->next;
 		fault_free(f);
 	}
-	for (size_t i = 0; i < RECENT_MAX; i++)
+	for (size_t i = 0; i < RECENT_MAX; i++) {
 		cJSON_Delete(a->recent_notes[i]);
+		cJSON_Delete(a->recent_effect[i]);
+	}
 	fl_workers_free(a->workers);
 	fl_journal_close(&a->journal);
 	pthread_cond_destroy(&a->lease_cond);

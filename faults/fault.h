@@ -20,6 +20,9 @@
  *   describe(spec)             -> what would be done, in iproute2/kill vocabulary (--dry)
  *   describe_plan(undo)        -> what the plan found and what revert would restore, from
  *                                 the undo record alone (optional; the agent's dry run)
+ *   effect(undo)               -> optional: what the fault measurably did so far (shim
+ *                                 hits, processes stopped, the kernel's qdisc read back),
+ *                                 as the API's "effect" object; bounded, never blocks
  */
 #ifndef FL_FAULTS_FAULT_H
 #define FL_FAULTS_FAULT_H
@@ -96,6 +99,13 @@ struct fl_fault_ops {
 	int (*describe_plan)(const cJSON *undo, struct fl_buf *out);
 	/* Optional: the lease moved to deadline_mono_ns (see fl_fault_ctx); from the record. */
 	int (*renew)(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err);
+	/*
+	 * Optional: measure the fault's effect from the record alone, while it is
+	 * applied (the agent calls it after apply, on GET and just before revert,
+	 * never under its lock). *out: a JSON object with "took_effect" true,
+	 * false (measured: none) or null (not measurable); 0 or -errno.
+	 */
+	int (*effect)(const cJSON *undo, cJSON **out);
 	/* Is this kind usable on this kernel? Fills a reason when not. */
 	bool (*available)(char *why, size_t whylen);
 	void (*free)(void *spec);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/json.h"
 #include "faults/fault.h"
@@ -130,12 +131,66 @@ static int kill_describe_plan(const cJSON *undo, struct fl_buf *out)
 		     : fl_buf_printf(out, "\non revert: nothing (a signal cannot be taken back)\n");
 }
 
+/* Is the process the record names gone (exited, a zombie, or its pid reused)? */
+static bool proc_gone(const struct fl_proc_ident *id)
+{
+	unsigned long long st = 0;
+	char state = 0;
+
+	return fl_proc_stat(id->pid, &st, &state) < 0 || st != id->start || state == 'Z' ||
+	       state == 'X';
+}
+
+/*
+ * What the kill did: the processes signalled and how many are confirmed gone.
+ * A fatal signal's targets get up to 200 ms to go; a signal a program may
+ * handle (SIGHUP, SIGUSR1...) took effect when it was delivered.
+ */
+static int kill_effect(const cJSON *undo, cJSON **out)
+{
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(undo, "signal");
+	const cJSON *signalled = cJSON_GetObjectItemCaseSensitive(undo, "signalled"), *t, *p;
+	bool fatal = cJSON_IsNumber(sig) && sig->valueint == SIGKILL;
+	size_t n = 0, gone = 0;
+	cJSON *o = cJSON_CreateObject();
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	for (int w = 0; w <= 20; w++) {
+		n = gone = 0;
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(undo, "targets"))
+		{
+			struct fl_proc_ident id;
+			bool was_signalled = false;
+
+			if (fl_proc_ident_from_json(t, &id) < 0)
+				continue;
+			cJSON_ArrayForEach(p, signalled) was_signalled |=
+			    cJSON_IsNumber(p) && p->valueint == id.pid;
+			if (!was_signalled)
+				continue;
+			n++;
+			gone += proc_gone(&id);
+		}
+		if (!fatal || gone == n || w == 20)
+			break;
+		usleep(10000);
+	}
+	cJSON_AddNumberToObject(o, "signalled", (double)n);
+	cJSON_AddNumberToObject(o, "gone", (double)gone);
+	cJSON_AddBoolToObject(o, "took_effect", fatal ? gone > 0 : n > 0);
+	*out = o;
+	return 0;
+}
+
 static bool kill_available(char *why, size_t whylen)
 {
 	return fl_proc_pidfd_available(why, whylen);
 }
 
 const struct fl_fault_ops fl_fault_kill = {
+    .effect = kill_effect,
     .kind = "kill",
     .spec = &fl_fault_spec_kill,
     .parse = fl_kill_parse,

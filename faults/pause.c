@@ -413,6 +413,59 @@ static int pause_describe_plan(const cJSON *undo, struct fl_buf *out)
 	return r;
 }
 
+/*
+ * What the pause did, measured now: the processes it stopped (state T in
+ * /proc, still the same process), or the cgroup's own "frozen 1".
+ */
+static int pause_effect(const cJSON *undo, cJSON **out)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(undo, "method");
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(undo, "targets"), *t;
+	size_t n = 0, stopped = 0, gone = 0;
+	cJSON *o = cJSON_CreateObject();
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	if (cJSON_IsString(m) && !strcmp(m->valuestring, "freezer")) {
+		const cJSON *dir = cJSON_GetObjectItemCaseSensitive(undo, "cgroup_dir");
+		bool frozen = false;
+
+		cJSON_AddStringToObject(o, "method", "freezer");
+		cJSON_AddNumberToObject(o, "targets", cJSON_GetArraySize(targets));
+		if (cJSON_IsString(dir) && cgroup_frozen(dir->valuestring, &frozen) == 0) {
+			cJSON_AddBoolToObject(o, "frozen", frozen);
+			cJSON_AddBoolToObject(o, "took_effect", frozen);
+		} else {
+			cJSON_AddNullToObject(o, "frozen");
+			cJSON_AddNullToObject(o, "took_effect");
+		}
+		*out = o;
+		return 0;
+	}
+	cJSON_ArrayForEach(t, targets)
+	{
+		struct fl_proc_ident id;
+		unsigned long long st = 0;
+		char state = 0;
+
+		if (fl_proc_ident_from_json(t, &id) < 0)
+			continue;
+		n++;
+		if (fl_proc_stat(id.pid, &st, &state) < 0 || st != id.start)
+			gone++;
+		else if (state == 'T' || state == 't')
+			stopped++;
+	}
+	cJSON_AddStringToObject(o, "method", "signal");
+	cJSON_AddNumberToObject(o, "signalled", (double)n);
+	cJSON_AddNumberToObject(o, "stopped", (double)stopped);
+	cJSON_AddNumberToObject(o, "gone", (double)gone);
+	cJSON_AddBoolToObject(o, "took_effect", stopped > 0);
+	*out = o;
+	return 0;
+}
+
 static bool pause_available(char *why, size_t whylen)
 {
 	return fl_proc_pidfd_available(why, whylen);
@@ -474,6 +527,7 @@ bool fl_pause_freezer_available(char *why, size_t whylen)
 }
 
 const struct fl_fault_ops fl_fault_pause = {
+    .effect = pause_effect,
     .kind = "pause",
     .spec = &fl_fault_spec_pause,
     .parse = fl_pause_parse,

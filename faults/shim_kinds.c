@@ -30,6 +30,7 @@ static int shim_kind_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *un
 	    .apply = shim_kind_apply,                                                              \
 	    .revert = fl_shim_revert,                                                              \
 	    .renew = fl_shim_renew,                                                                \
+	    .effect = fl_shim_effect,                                                              \
 	    .describe = fl_shim_kind_describe,                                                     \
 	    .available = fl_shim_available,                                                        \
 	    .free = fl_shim_kind_free,                                                             \

@@ -320,6 +320,18 @@ int fl_shim_plan(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJSO
 		}
 		cJSON_AddItemToArray(tables, e);
 	}
+	{
+		/* The rules' own words, for the effect's hits per rule (fl_shim_effect). */
+		cJSON *texts = cJSON_AddArrayToObject(u, "rules");
+
+		for (size_t i = 0; texts && i < s->nrules; i++)
+			if (!cJSON_AddItemToArray(texts, cJSON_CreateString(s->texts[i])))
+				texts = NULL;
+		if (!texts) {
+			rc = fl_error_set(err, -ENOMEM, "", "out of memory");
+			goto out;
+		}
+	}
 	if (!cJSON_AddNumberToObject(u, "seed",
 				     (double)(s->have_seed ? s->seed
 					      : ctx	   ? ctx->seed % (1ULL << 53)
@@ -566,6 +578,79 @@ int fl_shim_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error 
 			return fl_error_set(err, rc, "", "extending %s: %s", name->valuestring,
 					    strerror(-rc));
 	}
+	return 0;
+}
+
+/*
+ * Hits per rule, summed over every table the record names that is still
+ * there (the shim counts them in the table; opening one never blocks and
+ * follows no link). The numbers come from files the targets can write: they
+ * say what the shim counted, not more. A command launched in seccomp mode has
+ * no table: not measurable.
+ */
+int fl_shim_effect(const cJSON *undo, cJSON **out)
+{
+	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
+	const cJSON *texts = cJSON_GetObjectItemCaseSensitive(undo, "rules");
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(undo, "launch"), "mode");
+	uint64_t sum[FL_SHM_RULES_MAX] = {0}, total = 0;
+	size_t n = (size_t)cJSON_GetArraySize(texts), read_ok = 0, i = 0;
+	cJSON *o, *rules;
+
+	*out = NULL;
+	if (n > FL_SHM_RULES_MAX)
+		n = FL_SHM_RULES_MAX;
+	o = cJSON_CreateObject();
+	rules = o ? cJSON_AddArrayToObject(o, "rules") : NULL;
+	if (!rules) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	cJSON_ArrayForEach(e, tables)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
+		struct fl_preload_table *t = NULL;
+		uint64_t h[FL_SHM_RULES_MAX];
+		int got;
+
+		if (!cJSON_IsString(name) || fl_preload_table_open(name->valuestring, &t) < 0)
+			continue;
+		got = fl_preload_table_hits(t, h, FL_SHM_RULES_MAX);
+		fl_preload_table_close(t);
+		if (got < 0)
+			continue;
+		read_ok++;
+		for (size_t k = 0; k < n && k < (size_t)got; k++)
+			sum[k] += h[k];
+	}
+	cJSON_ArrayForEach(e, texts)
+	{
+		cJSON *r;
+
+		if (i >= n)
+			break;
+		r = cJSON_CreateObject();
+		if (!r || !cJSON_AddItemToArray(rules, r)) {
+			cJSON_Delete(r);
+			break;
+		}
+		cJSON_AddStringToObject(r, "rule", cJSON_IsString(e) ? e->valuestring : "?");
+		cJSON_AddNumberToObject(r, "hits", (double)sum[i]);
+		total += sum[i++];
+	}
+	cJSON_AddNumberToObject(o, "hits", (double)total);
+	cJSON_AddNumberToObject(o, "tables_read", (double)read_ok);
+	if (cJSON_IsString(mode) && !strcmp(mode->valuestring, "seccomp")) {
+		cJSON_AddStringToObject(o, "note", "seccomp mode keeps no hit counts");
+		cJSON_AddNullToObject(o, "took_effect");
+	} else if (!read_ok) {
+		cJSON_AddStringToObject(o, "note", "no table left to read");
+		cJSON_AddNullToObject(o, "took_effect");
+	} else {
+		cJSON_AddBoolToObject(o, "took_effect", total > 0);
+	}
+	*out = o;
 	return 0;
 }
 

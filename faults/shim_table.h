@@ -16,6 +16,8 @@ int fl_shim_apply(struct syscall_spec *s, const struct fl_fault_ctx *ctx, cJSON 
 		  struct fl_error *err) FL_WUR;
 int fl_shim_revert(const cJSON *undo, struct fl_error *err) FL_WUR;
 int fl_shim_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err) FL_WUR;
+/* The hits of each rule, summed over the record's tables (fl_fault_ops.effect). */
+int fl_shim_effect(const cJSON *undo, cJSON **out);
 bool fl_shim_available(char *why, size_t whylen);
 
 #endif

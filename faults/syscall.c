@@ -77,6 +77,7 @@ const struct fl_fault_ops fl_fault_syscall = {
     .apply = syscall_apply,
     .revert = fl_shim_revert,
     .renew = fl_shim_renew,
+    .effect = fl_shim_effect,
     .describe = fl_syscall_describe,
     .available = fl_shim_available,
     .free = fl_syscall_free,

@@ -55,6 +55,34 @@ static int case_apply_revert(void)
 	T_CHECK(apply(&a, "p1", "pause", target, "{}", 60000, &j) == 201, "apply pause");
 	T_CHECK(t_state(s1) == 'T', "paused process state %c", t_state(s1));
 	T_CHECK(t_journal_count(&a) == 1, "journal has %d records", t_journal_count(&a));
+	/* Proof of effect: the process signalled is confirmed stopped (state T). */
+	T_CHECK(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "stopped") &&
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "stopped")->valuedouble ==
+		    1 &&
+		cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")),
+	    "201 effect: one stopped, took effect");
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "GET", "/v1/faults/p1", NULL, a.token, &j) == 200, "get");
+	T_CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "stopped") &&
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "stopped")->valuedouble ==
+			1,
+		"GET effect: still one stopped");
+	cJSON_Delete(j);
+	j = NULL;
+	/* Someone else resumes it: the live measure says so. */
+	kill(s1, SIGCONT);
+	T_CHECK(t_wait_state(s1, "S", 1000) == 'S', "resumed by SIGCONT");
+	T_CHECK(t_http(&a, "GET", "/v1/faults/p1", NULL, a.token, &j) == 200, "get");
+	T_CHECK(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "stopped") &&
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "stopped")->valuedouble ==
+		    0 &&
+		cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")),
+	    "GET effect after SIGCONT: none stopped, took_effect false");
+	kill(s1, SIGSTOP);
+	T_CHECK(t_wait_state(s1, "T", 1000) == 'T', "stopped again");
 	cJSON_Delete(j);
 	T_CHECK(t_http(&a, "GET", "/v1/faults", NULL, a.token, &j) == 200, "list");
 	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "faults")) == 1, "one live fault");
@@ -65,6 +93,8 @@ static int case_apply_revert(void)
 	cJSON_Delete(j);
 	j = NULL;
 	T_CHECK(t_http(&a, "DELETE", "/v1/faults/p1", NULL, a.token, &j) == 200, "revert");
+	T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")),
+		"DELETE carries the final effect");
 	T_CHECK(t_wait_state(s1, "S", 1000) == 'S', "resumed: state %c", t_state(s1));
 	T_CHECK(t_journal_count(&a) == 0, "journal empty after revert");
 	cJSON_Delete(j);
@@ -79,6 +109,26 @@ static int case_apply_revert(void)
 		"apply kill");
 	T_CHECK(waitpid(s2, &st, 0) == s2 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
 		"killed by SIGTERM");
+	s2 = 0;
+	T_CHECK(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "signalled") &&
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "signalled")->valuedouble ==
+		    1 &&
+		cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")),
+	    "kill effect: one signalled");
+	cJSON_Delete(j);
+	j = NULL;
+	/* SIGKILL: the process is confirmed gone. */
+	s2 = t_spawn(kname);
+	T_CHECK(apply(&a, "k2", "kill", ktarget, "{\"signal\":\"SIGKILL\"}", 60000, &j) == 201,
+		"apply kill -9");
+	T_CHECK(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "gone") &&
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "gone")->valuedouble == 1 &&
+		cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")),
+	    "kill -9 effect: one gone");
+	T_CHECK(waitpid(s2, &st, 0) == s2 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		"killed by SIGKILL");
 	s2 = 0;
 	cJSON_Delete(j);
 	j = NULL;
