@@ -70,6 +70,7 @@ static const char fl_usage_main[] =
     "  1  the steady state deviated, or the run failed or was aborted\n"
     "  2  invalid input or usage, or the plan failed pre-flight (nothing was run)\n"
     "  3  interrupted by SIGINT/SIGTERM (faults reverted, rollbacks run first)\n"
+    "  4  --require-effect: the run held, but a fault had no measured effect\n"
     "\n"
     "See 'faultline help run', faultline(1) and docs/cli.md.\n";
 
@@ -114,6 +115,10 @@ static const char fl_usage_run[] =
     "  --grafana-token-file F   ...with this service account token (Bearer)\n"
     "  --metrics-listen ADDR    serve the run as Prometheus metrics on ADDR\n"
     "                           (HOST:PORT, [IPv6]:PORT or :PORT) while it runs\n"
+    "  --require-effect         fail the run (exit 4) when a fault's agent measured\n"
+    "                           no effect (0 hits, no process stopped...); without\n"
+    "                           it such a fault is a WARNING line and a warning in\n"
+    "                           the journal and JUnit\n"
     "  -q, --quiet              print only the result\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -122,7 +127,8 @@ static const char fl_usage_run[] =
     "\n"
     "Exit codes: 0 held, 1 deviated/failed/aborted, 2 invalid input or usage,\n"
     "3 interrupted (a first SIGINT/SIGTERM stops the run, reverts faults and runs\n"
-    "the rollbacks; a second one stops the rollbacks too).\n";
+    "the rollbacks; a second one stops the rollbacks too), 4 held but a fault had\n"
+    "no effect (--require-effect).\n";
 
 static const char fl_usage_validate[] =
     "Usage: faultline validate [OPTIONS] FILE...\n"
@@ -169,6 +175,7 @@ enum {
 	OPT_GRAFANA_URL,
 	OPT_GRAFANA_TOKEN,
 	OPT_METRICS,
+	OPT_REQUIRE_EFFECT,
 };
 
 static int fl_usage_error(const char *cmd, const char *fmt, ...) FL_PRINTF(2, 3);
@@ -359,7 +366,7 @@ struct fl_run_args {
 	bool rs_given; /* --rollback-strategy: wins over the file's runtime */
 	enum fl_hypothesis_strategy hs;
 	bool hs_given;
-	bool dry, no_color, quiet;
+	bool dry, no_color, quiet, require_effect;
 	struct fl_parse_opts po;
 	struct fl_vars vars;
 };
@@ -383,6 +390,7 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 	    {"grafana-url", required_argument, NULL, OPT_GRAFANA_URL},
 	    {"grafana-token-file", required_argument, NULL, OPT_GRAFANA_TOKEN},
 	    {"metrics-listen", required_argument, NULL, OPT_METRICS},
+	    {"require-effect", no_argument, NULL, OPT_REQUIRE_EFFECT},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -458,6 +466,9 @@ static int fl_run_parse_args(int argc, char **argv, struct fl_run_args *a, bool 
 			break;
 		case OPT_GRAFANA_TOKEN:
 			a->grafana_token_file = optarg;
+			break;
+		case OPT_REQUIRE_EFFECT:
+			a->require_effect = true;
 			break;
 		case OPT_METRICS:
 			a->metrics_listen = optarg;
@@ -743,6 +754,7 @@ static int fl_cmd_run(int argc, char **argv)
 		    .inventory_path = a.agents,
 		    .out = out,
 		    .events = fl_run_watch_events(watch),
+		    .require_effect = a.require_effect,
 		};
 
 		if (fl_runner_run(e, &ro, &journal, &err) < 0 || !journal) {

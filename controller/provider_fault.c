@@ -17,6 +17,7 @@
 #include "controller/provider_fault.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -74,7 +75,8 @@ struct fl_fault_session {
 	unsigned renew_failures;
 	uint64_t lease_ms;
 	const struct fl_experiment *e;
-	cJSON *notes; /* what agents said when reverting: [{"fault_id","agent","notes"}] */
+	cJSON *notes;	/* what agents said when reverting: [{"fault_id","agent","notes"}] */
+	cJSON *effects; /* the final effects: [{"fault_id","agent","effect"}] */
 };
 
 /* ---- the embedded agent (controller/embedded_agent.c) -------------------------------- */
@@ -878,6 +880,39 @@ static void keep_notes(struct fl_fault_session *s, const struct fl_agent_call *c
 	cJSON_AddItemToArray(s->notes, e);
 }
 
+/*
+ * A revert's answer carries the fault's final "effect" (agent/agent.c, measured
+ * just before the revert): kept for the journal and the terminal, at most
+ * EFFECTS_MAX, each at most EFFECT_TEXT_MAX bytes of JSON (outside input).
+ */
+#define EFFECTS_MAX	256
+#define EFFECT_TEXT_MAX 8192
+static void keep_effect(struct fl_fault_session *s, const struct fl_agent_call *c)
+{
+	const cJSON *eff = cJSON_GetObjectItemCaseSensitive(c->json, "effect");
+	const char *id = c->path + strlen("/v1/faults/");
+	char *text;
+	cJSON *e;
+
+	if (c->status != 200 || !cJSON_IsObject(eff))
+		return;
+	if (!s->effects && !(s->effects = cJSON_CreateArray()))
+		return;
+	if (cJSON_GetArraySize(s->effects) >= EFFECTS_MAX || !(e = cJSON_CreateObject()))
+		return;
+	text = cJSON_PrintUnformatted(eff);
+	if (!text || strlen(text) > EFFECT_TEXT_MAX) {
+		free(text);
+		cJSON_Delete(e);
+		return;
+	}
+	free(text);
+	cJSON_AddStringToObject(e, "fault_id", id);
+	cJSON_AddStringToObject(e, "agent", c->ep->name ? c->ep->name : c->ep->url);
+	cJSON_AddItemToObject(e, "effect", cJSON_Duplicate(eff, true));
+	cJSON_AddItemToArray(s->effects, e);
+}
+
 static int revert_all_locked(struct fl_fault_session *s, struct fl_error *err)
 {
 	struct fl_agent_call *calls;
@@ -902,8 +937,10 @@ static int revert_all_locked(struct fl_fault_session *s, struct fl_error *err)
 	pthread_mutex_unlock(&s->mu);
 	if (k && fl_agent_client_run(s->client, calls, k, CALL_TIMEOUT_MS) < 0)
 		r = fl_error_set(err, -EIO, NULL, "cannot reach the agents to revert");
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = 0; i < k; i++) {
 		keep_notes(s, &calls[i]);
+		keep_effect(s, &calls[i]);
+	}
 	for (size_t i = 0; r == 0 && i < k; i++) {
 		/* 404: the fault already ended (its lease ran out); that is what we want. */
 		if (calls[i].status == 200 || calls[i].status == 404)
@@ -956,6 +993,118 @@ const cJSON *fl_fault_session_notes(const struct fl_fault_session *s)
 	return s ? s->notes : NULL;
 }
 
+const cJSON *fl_fault_session_effects(const struct fl_fault_session *s)
+{
+	return s ? s->effects : NULL;
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+size_t fl_fault_effect_warnings(const char *fault_id, const char *agent, const cJSON *effect,
+				void (*fn)(void *arg, const char *line), void *arg)
+{
+	const cJSON *it;
+	char line[1024], what[512];
+	size_t n = 0;
+
+	if (fl_fault_effect_verdict(effect) == 0) {
+		fl_fault_effect_summary(effect, what, sizeof(what));
+		snprintf(line, sizeof(line), "WARNING: fault %s on %s had no effect: %s", fault_id,
+			 agent, what);
+		sanitize(line);
+		fn(arg, line);
+		return 1;
+	}
+	if (fl_fault_effect_verdict(effect) != 1)
+		return 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(effect, "rules"))
+	{
+		const cJSON *rule = cJSON_GetObjectItemCaseSensitive(it, "rule");
+		const cJSON *hits = cJSON_GetObjectItemCaseSensitive(it, "hits");
+
+		if (!cJSON_IsNumber(hits) || hits->valuedouble != 0)
+			continue;
+		snprintf(line, sizeof(line),
+			 "WARNING: fault %s on %s: rule %s had no effect (0 hits)", fault_id, agent,
+			 cJSON_IsString(rule) ? rule->valuestring : "?");
+		sanitize(line);
+		fn(arg, line);
+		n++;
+	}
+	return n;
+}
+
+int fl_fault_effect_verdict(const cJSON *effect)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(effect, "took_effect");
+
+	return cJSON_IsTrue(t) ? 1 : cJSON_IsFalse(t) ? 0 : -1;
+}
+
+static void summary_add(char *buf, size_t len, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void summary_add(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*at >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *at, len - *at, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*at = *at + (size_t)n < len ? *at + (size_t)n : len - 1;
+}
+
+void fl_fault_effect_summary(const cJSON *effect, char *buf, size_t len)
+{
+	const cJSON *sum = cJSON_GetObjectItemCaseSensitive(effect, "summary");
+	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(effect, "rules"), *it;
+	size_t at = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (cJSON_IsString(sum)) {
+		summary_add(buf, len, &at, "%s", sum->valuestring);
+	} else if (cJSON_IsArray(rules)) {
+		cJSON_ArrayForEach(it, rules)
+		{
+			const cJSON *rule = cJSON_GetObjectItemCaseSensitive(it, "rule");
+			const cJSON *hits = cJSON_GetObjectItemCaseSensitive(it, "hits");
+
+			summary_add(buf, len, &at, "%s%s %.0f hit%s", at ? ", " : "",
+				    cJSON_IsString(rule) ? rule->valuestring : "?",
+				    cJSON_IsNumber(hits) ? hits->valuedouble : 0.0,
+				    cJSON_IsNumber(hits) && hits->valuedouble == 1 ? "" : "s");
+		}
+	} else {
+		cJSON_ArrayForEach(it, effect)
+		{
+			if (!it->string || !strcmp(it->string, "took_effect"))
+				continue;
+			if (cJSON_IsNumber(it))
+				summary_add(buf, len, &at, "%s%s=%.15g", at ? " " : "", it->string,
+					    it->valuedouble);
+			else if (cJSON_IsBool(it))
+				summary_add(buf, len, &at, "%s%s=%s", at ? " " : "", it->string,
+					    cJSON_IsTrue(it) ? "true" : "false");
+			else if (cJSON_IsString(it))
+				summary_add(buf, len, &at, "%s%s=%s", at ? " " : "", it->string,
+					    it->valuestring);
+		}
+	}
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err)
 {
 	int r;
@@ -992,6 +1141,7 @@ void fl_fault_session_free(struct fl_fault_session *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->op_mu);
 	cJSON_Delete(s->notes);
+	cJSON_Delete(s->effects);
 	free(s->live);
 	free(s->agent_binary);
 	free(s);

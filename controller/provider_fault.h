@@ -80,6 +80,27 @@ int fl_fault_session_revert_all(struct fl_fault_session *s, struct fl_error *err
  * Owned by the session.
  */
 const cJSON *fl_fault_session_notes(const struct fl_fault_session *s);
+/*
+ * The faults' final effects, from the agents' revert answers (docs/agent-api.md,
+ * "Effect"): [{"fault_id", "agent", "effect": {...}}], or NULL when none came.
+ * Owned by the session.
+ */
+const cJSON *fl_fault_session_effects(const struct fl_fault_session *s);
+/* An effect's verdict: 1 took effect, 0 measured none, -1 not measurable. */
+int fl_fault_effect_verdict(const cJSON *effect);
+/*
+ * An effect in one line for the terminal: its "summary" when it has one,
+ * each rule's hits ("read:EIO 3 hits"), else its plain fields
+ * ("stopped=2 gone=0"). Control characters become '?'.
+ */
+void fl_fault_effect_summary(const cJSON *effect, char *buf, size_t len);
+/*
+ * The warnings an effect stands for, one line each through fn: the fault had
+ * no effect ("took_effect": false), or one of its rules fired 0 times while
+ * others did. Returns their number.
+ */
+size_t fl_fault_effect_warnings(const char *fault_id, const char *agent, const cJSON *effect,
+				void (*fn)(void *arg, const char *line), void *arg);
 /* Stop the embedded agent (if any) and free; NULL is fine. */
 void fl_fault_session_free(struct fl_fault_session *s);
 

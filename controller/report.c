@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "controller/provider_fault.h"
 #include "controller/runner.h"
 
 #define FL_REPORT_MAX (256 * 1024 * 1024)
@@ -231,9 +232,22 @@ static const char *fl_junit_exception(const cJSON *rec, const char *dflt)
 	return ex->valuestring;
 }
 
+/* <system-err> with the text, when there is one. */
+static int fl_junit_syserr(struct fl_buf *b, const char *text)
+{
+	int r = 0;
+
+	if (!text || !*text)
+		return 0;
+	r |= fl_buf_printf(b, "      <system-err>");
+	r |= fl_report_xml_escape(b, text);
+	r |= fl_buf_printf(b, "</system-err>\n");
+	return r;
+}
+
 /* <failure>/<error> with a message (trailing newline dropped) and a text. */
-static int fl_junit_problem(struct fl_buf *b, const char *elem, const char *type, const char *msg,
-			    const char *text)
+static int fl_junit_problem_err(struct fl_buf *b, const char *elem, const char *type,
+				const char *msg, const char *text, const char *syserr)
 {
 	size_t n = strcspn(msg, "\n");
 	char *m = strndup(msg, n);
@@ -245,9 +259,50 @@ static int fl_junit_problem(struct fl_buf *b, const char *elem, const char *type
 	r |= fl_report_xml_escape(b, m);
 	r |= fl_buf_printf(b, "\">");
 	r |= fl_report_xml_escape(b, text);
-	r |= fl_buf_printf(b, "</%s>\n    </testcase>\n", elem);
+	r |= fl_buf_printf(b, "</%s>\n", elem);
+	r |= fl_junit_syserr(b, syserr);
+	r |= fl_buf_printf(b, "    </testcase>\n");
 	free(m);
 	return r;
+}
+
+static int fl_junit_problem(struct fl_buf *b, const char *elem, const char *type, const char *msg,
+			    const char *text)
+{
+	return fl_junit_problem_err(b, elem, type, msg, text, NULL);
+}
+
+/*
+ * The faults whose agent measured no effect (the journal's "fault_effects",
+ * docs/agent-api.md "Effect"), one WARNING line each; *n their number.
+ */
+struct warn_acc {
+	struct fl_buf *w;
+	unsigned *n;
+	int r;
+};
+
+static void warn_line(void *p, const char *line)
+{
+	struct warn_acc *a = p;
+
+	a->r |= fl_buf_printf(a->w, "%s%s", *a->n ? "\n" : "", line);
+	(*a->n)++;
+}
+
+static int fl_junit_effect_warnings(const cJSON *journal, struct fl_buf *w, unsigned *n)
+{
+	const cJSON *e;
+	int r = 0;
+
+	struct warn_acc acc = {w, n, 0};
+
+	*n = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(journal, "fault_effects"))(void)
+	    fl_fault_effect_warnings(fl_jstr(e, "fault_id", "?"), fl_jstr(e, "agent", "?"),
+				     cJSON_GetObjectItemCaseSensitive(e, "effect"), warn_line,
+				     &acc);
+	return r | acc.r;
 }
 
 /* A method activity or a rollback: did it run to completion? */
@@ -293,11 +348,25 @@ static int fl_junit_run_xml(struct fl_buf *b, const cJSON *journal)
 	int code = fl_runner_exit_code(journal);
 	const char *type;
 	char *text = NULL;
+	struct fl_buf warn;
+	unsigned nwarn = 0;
 	int r;
 
-	if (code == FL_EXIT_HELD)
-		return fl_buf_printf(b, "/>\n");
-	if (code == FL_EXIT_INTERRUPTED)
+	fl_buf_init(&warn, 1 << 20);
+	if (fl_junit_effect_warnings(journal, &warn, &nwarn) < 0) {
+		fl_buf_done(&warn);
+		return -ENOMEM;
+	}
+	if (code == FL_EXIT_HELD) {
+		r = nwarn ? fl_buf_printf(b, ">\n") | fl_junit_syserr(b, warn.data) |
+				fl_buf_printf(b, "    </testcase>\n")
+			  : fl_buf_printf(b, "/>\n");
+		fl_buf_done(&warn);
+		return r;
+	}
+	if (code == FL_EXIT_NO_EFFECT)
+		type = "NoEffect";
+	else if (code == FL_EXIT_INTERRUPTED)
 		type = "Interrupted";
 	else if (code == FL_EXIT_USAGE)
 		type = "PreflightFailed";
@@ -312,10 +381,15 @@ static int fl_junit_run_xml(struct fl_buf *b, const cJSON *journal)
 	if (!reason)
 		reason = deviated ? "the steady state deviated" : "the run did not complete";
 	if (asprintf(&text, "status: %s\ndeviated: %s\nexit code: %d\nreason: %s", status,
-		     deviated ? "true" : "false", code, reason) < 0)
+		     deviated ? "true" : "false", code, reason) < 0) {
+		fl_buf_done(&warn);
 		return -ENOMEM;
-	r = fl_junit_problem(b, code == FL_EXIT_FAILED ? "failure" : "error", type, reason, text);
+	}
+	r = fl_junit_problem_err(
+	    b, code == FL_EXIT_FAILED || code == FL_EXIT_NO_EFFECT ? "failure" : "error", type,
+	    reason, text, nwarn ? warn.data : NULL);
 	free(text);
+	fl_buf_done(&warn);
 	return r;
 }
 
@@ -602,7 +676,8 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 	    .kind = FL_JUNIT_RUN, .phase = "experiment", .name = "experiment run"};
 	for (size_t i = 0; i < k.n; i++)
 		fl_junit_count(&cases[i], &k);
-	if (fl_runner_exit_code(journal) == FL_EXIT_FAILED)
+	if (fl_runner_exit_code(journal) == FL_EXIT_FAILED ||
+	    fl_runner_exit_code(journal) == FL_EXIT_NO_EFFECT)
 		k.failures++;
 	else if (fl_runner_exit_code(journal) != FL_EXIT_HELD)
 		k.errors++;
@@ -639,6 +714,11 @@ int fl_report_junit_render(const cJSON *journal, struct fl_buf *b)
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(journal, "deviated")) ? "true" : "false");
 	r |= fl_buf_printf(b, "      <property name=\"exit_code\" value=\"%d\"/>\n",
 			   fl_runner_exit_code(journal));
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(journal, "faults_without_effect")))
+		r |= fl_buf_printf(
+		    b, "      <property name=\"faults_without_effect\" value=\"%d\"/>\n",
+		    cJSON_GetArraySize(
+			cJSON_GetObjectItemCaseSensitive(journal, "faults_without_effect")));
 	if (reason) {
 		r |= fl_buf_printf(b, "      <property name=\"reason\" value=\"");
 		r |= fl_report_xml_escape(b, reason);

@@ -650,6 +650,83 @@ static void fl_runner_revert_notes(struct fl_runner *r, cJSON *j)
 	pthread_mutex_unlock(&r->fault_lock);
 }
 
+/*
+ * The faults' final effects (measured by each agent just before its revert,
+ * docs/agent-api.md "Effect"): one terminal line per fault -- it took effect,
+ * with the measure, or a WARNING that it had none -- and into the journal: the
+ * list as "fault_effects", each also as "effect" of its agent in the fault
+ * activity's output (where the HTML report reads it), and the ids measured
+ * without effect (or with a rule that never fired) as "faults_without_effect".
+ * Returns how many those are.
+ */
+static void effect_warn(void *out, const char *line)
+{
+	fl_out_note(out, "%s", line);
+}
+
+static size_t fl_runner_fault_effects(struct fl_runner *r, cJSON *j)
+{
+	const cJSON *effects, *e, *item;
+	cJSON *none = NULL;
+	size_t n_none = 0;
+
+	pthread_mutex_lock(&r->fault_lock);
+	effects = fl_fault_session_effects(r->faults);
+	cJSON_ArrayForEach(e, effects)
+	{
+		const char *id =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "fault_id"));
+		const char *ag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "agent"));
+		const cJSON *eff = cJSON_GetObjectItemCaseSensitive(e, "effect");
+		int verdict = fl_fault_effect_verdict(eff);
+		char what[512];
+
+		if (!id || !ag)
+			continue;
+		fl_fault_effect_summary(eff, what, sizeof(what));
+		if (verdict == 1)
+			fl_out_note(r->o->out, "fault %s on %s took effect: %s", id, ag, what);
+		else if (verdict == -1)
+			fl_out_note(r->o->out, "fault %s on %s: effect not measurable (%s)", id, ag,
+				    what);
+		/* No effect at all, or a rule that never fired: a WARNING line each. */
+		if (fl_fault_effect_warnings(id, ag, eff, effect_warn, r->o->out) > 0) {
+			if (!none)
+				none = cJSON_CreateArray();
+			if (none)
+				cJSON_AddItemToArray(none, cJSON_CreateString(id));
+			n_none++;
+		}
+		/* The activity that applied it: its agent's entry gets the final effect. */
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(j, "run"))
+		{
+			const cJSON *out = cJSON_GetObjectItemCaseSensitive(item, "output");
+			cJSON *a;
+
+			if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(out, "fault_id")) ||
+			    strcmp(cJSON_GetObjectItemCaseSensitive(out, "fault_id")->valuestring,
+				   id))
+				continue;
+			cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(out, "agents"))
+			{
+				const char *name = cJSON_GetStringValue(
+				    cJSON_GetObjectItemCaseSensitive(a, "agent"));
+
+				if (!name || strcmp(name, ag))
+					continue;
+				cJSON_DeleteItemFromObjectCaseSensitive(a, "effect");
+				cJSON_AddItemToObject(a, "effect", cJSON_Duplicate(eff, true));
+			}
+		}
+	}
+	if (cJSON_GetArraySize(effects) > 0) /* (an addition to Chaos Toolkit's shape) */
+		cJSON_AddItemToObject(j, "fault_effects", cJSON_Duplicate(effects, true));
+	if (none)
+		cJSON_AddItemToObject(j, "faults_without_effect", none);
+	pthread_mutex_unlock(&r->fault_lock);
+	return n_none;
+}
+
 /* ---- steady state under fire: the hooks into controller/slo.c ---- */
 
 /* An abort probe failed (sampling thread): every live fault on every agent goes now. */
@@ -809,6 +886,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 		  struct fl_error *err)
 {
 	struct fl_hypo_during hd = {0};
+	size_t no_effect = 0;
 	enum fl_hypothesis_strategy hs = o->hypothesis_strategy;
 	bool gate = hs == FL_HYPO_DEFAULT || hs == FL_HYPO_BEFORE_ONLY || hs == FL_HYPO_CONTINUOUS;
 	bool check_after =
@@ -959,6 +1037,7 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 	/* Faults go before rollbacks, whatever happened. */
 	fl_runner_revert_faults(&r, "the method and the steady state after it are over");
 	fl_runner_revert_notes(&r, j);
+	no_effect = fl_runner_fault_effects(&r, j);
 	if (cJSON_GetArraySize(r.reverts) > 0) /* (an addition to Chaos Toolkit's shape) */
 		cJSON_AddItemToObject(j, "fault_reverts", r.reverts);
 	else
@@ -1005,7 +1084,20 @@ int fl_runner_run(const struct fl_experiment *e, const struct fl_run_opts *o, cJ
 				fl_time_rfc3339(w0 + (fl_now_mono_ms() - m0), ts, sizeof(ts)));
 	cJSON_AddNumberToObject(j, "duration", (double)(fl_now_mono_ms() - m0) / 1000.0);
 	/* What the run stands for, as `faultline run` exits with it (docs/cli.md). */
-	cJSON_AddNumberToObject(j, "exit_code", fl_runner_exit(&r, status, preflight_failed));
+	{
+		int code = fl_runner_exit(&r, status, preflight_failed);
+
+		if (code == FL_EXIT_HELD && no_effect && o->require_effect) {
+			char why[96];
+
+			code = FL_EXIT_NO_EFFECT;
+			snprintf(why, sizeof(why), "%zu fault(s) had no effect (--require-effect)",
+				 no_effect);
+			if (!cJSON_GetObjectItemCaseSensitive(j, "reason"))
+				cJSON_AddStringToObject(j, "reason", why);
+		}
+		cJSON_AddNumberToObject(j, "exit_code", code);
+	}
 	*journal = j;
 	j = NULL;
 out:
@@ -1024,7 +1116,7 @@ int fl_runner_exit_code(const cJSON *journal)
 	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(journal, "deviated");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(journal, "exit_code");
 
-	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble <= 3)
+	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble <= 4)
 		return (int)code->valuedouble;
 	if (!cJSON_IsString(st))
 		return FL_EXIT_FAILED;

@@ -26,6 +26,7 @@ enum fl_exit {
 	FL_EXIT_FAILED = 1,	 /* deviated, failed or aborted */
 	FL_EXIT_USAGE = 2,	 /* invalid input or usage */
 	FL_EXIT_INTERRUPTED = 3, /* SIGINT/SIGTERM: rollbacks ran, then stopped */
+	FL_EXIT_NO_EFFECT = 4,	 /* --require-effect: held, but a fault had no effect */
 };
 
 struct fl_run_opts {
@@ -37,6 +38,7 @@ struct fl_run_opts {
 	const char *inventory_path; /* --agents FILE for fault activities, or NULL */
 	struct fl_out *out;	    /* terminal output, or NULL for none */
 	const struct fl_events *events; /* run events' observers (controller/events.h), or NULL */
+	bool require_effect;		/* a fault measured without effect fails the run (exit 4) */
 };
 
 /*

@@ -29,21 +29,23 @@ else
 	echo "note: groff is not installed; the page's rendering is not checked"
 fi
 
-# Exit codes: 0 held, 1 deviated/failed, 2 invalid input/usage, 3 interrupted.
+# Exit codes: 0 held, 1 deviated/failed, 2 invalid input/usage, 3 interrupted,
+# 4 no effect (--require-effect).
 run_fl --help
 expect_rc 0
 for c in "0  the steady state held" "1  the steady state deviated" "2  invalid input or usage" \
-	"3  interrupted by SIGINT/SIGTERM"; do
+	"3  interrupted by SIGINT/SIGTERM" "4  --require-effect: the run held"; do
 	expect_out "^  $c"
 done
 sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$SRC/docs/faultline.1" >"$T/exit.man"
-for c in 0 1 2 3; do
+for c in 0 1 2 3 4; do
 	grep -q "^\.B $c\$" "$T/exit.man" || fail "faultline.1's EXIT STATUS lacks $c"
 done
-grep -q "^\.B 4" "$T/exit.man" && fail "faultline.1 documents an exit code 4"
+grep -q "^\.B 5" "$T/exit.man" && fail "faultline.1 documents an exit code 5"
 sed -n '/^## Exit codes/,/^## /p' "$SRC/docs/cli.md" >"$T/exit.md"
 grep -q "^| 0 | the steady state held" "$T/exit.md" || fail "docs/cli.md: exit code 0"
 grep -q "^| 1 | the steady state deviated" "$T/exit.md" || fail "docs/cli.md: exit code 1"
 grep -q "^| 2 | invalid input or usage" "$T/exit.md" || fail "docs/cli.md: exit code 2"
 grep -q "^| 3 | interrupted by SIGINT, SIGTERM" "$T/exit.md" || fail "docs/cli.md: exit code 3"
+grep -q "^| 4 | only with \`--require-effect\`" "$T/exit.md" || fail "docs/cli.md: exit code 4"
 echo "PASS"
