@@ -305,6 +305,13 @@ void fl_nl_multi_free(void *spec);
  * A network kind K's registered ops, fl_fault_K: nl_multi.c around its
  * one-namespace ops fl_nl_K_one (same kind, spec and `available`).
  */
+/*
+ * nl_effect.c: the fault's effect read back from the kernel (fl_fault_ops.effect):
+ * the record's root qdiscs in faultline's handle range, per pod namespace for a
+ * multi record.
+ */
+int fl_nl_multi_effect(const cJSON *undo, cJSON **out);
+
 #define FL_NL_MULTI_OPS(K, available_fn)                                                           \
 	static int K##_multi_parse(const cJSON *target, const cJSON *params, void **spec,          \
 				   struct fl_error *err)                                           \
@@ -328,6 +335,7 @@ void fl_nl_multi_free(void *spec);
 	    .revert = K##_multi_revert,                                                            \
 	    .describe = fl_nl_multi_describe,                                                      \
 	    .describe_plan = K##_multi_describe_plan,                                              \
+	    .effect = fl_nl_multi_effect,                                                          \
 	    .available = available_fn,                                                             \
 	    .free = fl_nl_multi_free,                                                              \
 	}

@@ -287,12 +287,18 @@ if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	C=$(api POST /v1/faults "{\"id\":\"b1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"8mbit\"},\"ttl_ms\":60000}")
 	R=$(nt tput 10.77.0.2 5001 1)
 	[ "$C" = 201 ] && within "$R" 500000 1100000 && pass "agent bandwidth 8mbit caps: $R B/s" || fail "agent bandwidth: $C $(cat $A/r) $R"
+	# proof of effect: the kernel's qdisc read back over netlink (201, GET, DELETE)
+	effect_is() { python3 -c 'import json,sys; e=json.load(open(sys.argv[1])).get("effect") or {}; q=[x for x in e.get("qdiscs",[]) if x["kind"]=="tbf"]; sys.exit(0 if e.get("took_effect") is (sys.argv[2]=="true") and (sys.argv[2]=="false" or (q and q[0]["handle"]=="fa17:" and q[0]["rate_bit"]==8000000)) else 1)' $A/r "$1"; }
+	effect_is true && pass "agent bandwidth 201 effect: tbf fa17: rate 8000000bit read back" || fail "agent bandwidth effect: $(cat $A/r)"
+	C=$(api GET /v1/faults/b1)
+	[ "$C" = 200 ] && effect_is true && pass "agent bandwidth GET effect read back live" || fail "agent GET effect: $C $(cat $A/r)"
 	# a second root fault on e1: 409, and the reason names the fault that holds it and the interface
 	C=$(api POST /v1/faults "{\"id\":\"b2\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"1mbit\"},\"ttl_ms\":60000}")
 	[ "$C" = 409 ] && grep -q 'dev e1 already carries faultline fault \\"b1\\" (root qdisc tbf fa17:)' $A/r &&
 		pass "agent refuses a second root fault naming b1 and e1: $(cat $A/r)" || fail "agent second fault: $C $(cat $A/r)"
 	C=$(api DELETE /v1/faults/b1)
 	[ "$C" = 200 ] && [ "$(qshow)" = "$BEFORE" ] && pass "agent DELETE restores $BEFORE" || fail "agent revert: $C $(qshow)"
+	effect_is true && pass "agent DELETE carries the final effect" || fail "agent DELETE effect: $(cat $A/r)"
 	# ingress through the agent; a second one is refused naming the first; SIGKILL + restart
 	# of the agent (reconcile from the journal) removes the ifb, the filters and the clsact
 	C=$(api POST /v1/faults "{\"id\":\"i1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"8mbit\",\"direction\":\"ingress\"},\"ttl_ms\":60000}")
@@ -314,6 +320,10 @@ if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	ip netns add ${P}tmp; ip link add t0 netns ${P}tmp type veth peer name t1 netns ${P}sw
 	ip -n ${P}tmp link set t0 up
 	C=$(api POST /v1/faults "{\"id\":\"t1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":{\"netns\":\"${P}tmp\",\"interface\":\"t0\"},\"params\":{\"rate\":\"8mbit\"},\"ttl_ms\":60000}")
+	# someone else removes the qdisc: the read-back says the fault has no effect now
+	tc -n ${P}tmp qdisc del dev t0 root 2>/dev/null
+	C2=$(api GET /v1/faults/t1)
+	[ "$C2" = 200 ] && effect_is false && pass "qdisc removed behind the agent: effect took_effect false" || fail "effect after tc qdisc del: $C2 $(cat $A/r)"
 	C2=$(api DELETE /v1/faults/t1)
 	ip netns del ${P}tmp
 	i=0; while ip -n ${P}sw link show t1 >/dev/null 2>&1 && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
