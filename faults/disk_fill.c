@@ -232,6 +232,51 @@ out:
 	return r;
 }
 
+/*
+ * What the fill holds now: the bytes its file has allocated (st_blocks, the
+ * file checked to be the one apply made) and the filesystem's free space as
+ * unprivileged users see it (f_bavail), with the plan's figures beside them.
+ */
+static int disk_fill_effect(const cJSON *undo, cJSON **out)
+{
+	const char *name = fill_name(undo), *path = "";
+	uint64_t ino = 0, planned = 0, before = 0;
+	struct statvfs vfs;
+	struct stat st;
+	bool have = false;
+	cJSON *o;
+	int dfd;
+
+	*out = NULL;
+	o = cJSON_CreateObject();
+	if (!o)
+		return -ENOMEM;
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "ino"), &ino) < 0)
+		ino = 0;
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "bytes"), &planned) < 0)
+		planned = 0;
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(undo, "free_before"), &before) < 0)
+		before = 0;
+	dfd = name ? reopen_dir(undo, &path) : -EINVAL;
+	if (dfd >= 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_ino == ino && st.st_uid == geteuid())
+			have = true;
+		if (fstatvfs(dfd, &vfs) == 0)
+			cJSON_AddNumberToObject(o, "free_bytes",
+						(double)vfs.f_bavail * (double)vfs.f_frsize);
+		close(dfd);
+	}
+	cJSON_AddNumberToObject(o, "planned_bytes", (double)planned);
+	cJSON_AddNumberToObject(o, "file_bytes", have ? (double)st.st_blocks * 512.0 : 0.0);
+	cJSON_AddNumberToObject(o, "free_before", (double)before);
+	/* fallocate may round up to the filesystem's block: at least what was planned. */
+	cJSON_AddBoolToObject(o, "took_effect",
+			      have && planned && (uint64_t)st.st_blocks * 512 >= planned);
+	*out = o;
+	return 0;
+}
+
 static int disk_fill_revert(const cJSON *undo, struct fl_error *err)
 {
 	return fl_owned_file_remove(undo, err);
@@ -279,6 +324,7 @@ static int disk_fill_describe_plan(const cJSON *undo, struct fl_buf *out)
 }
 
 const struct fl_fault_ops fl_fault_disk_fill = {
+    .effect = disk_fill_effect,
     .kind = "disk_fill",
     .spec = &fl_fault_spec_disk_fill,
     .parse = fl_disk_fill_parse,

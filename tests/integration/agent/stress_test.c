@@ -439,6 +439,7 @@ static int case_disk_fill(void)
 	char dir[512] = "", params[1024], desc[2048];
 	unsigned long long f0, f1;
 	bool mounted = false;
+	cJSON *j = NULL, *eff;
 	int r;
 
 	memset(&a, 0, sizeof(a));
@@ -459,11 +460,40 @@ static int case_disk_fill(void)
 	T_CHECK(strstr(desc, "fallocate -l 33554432 ") && strstr(desc, "on revert: rm ") &&
 		    owned_files_fill(dir) == 0 && avail_of(dir) == f0,
 		"the dry run in fallocate's words, nothing made: %s", desc);
-	T_CHECK(apply(&a, "df1", "disk_fill", "{}", params, 60000, NULL) == 201, "fill 32 MiB");
+	T_CHECK(apply(&a, "df1", "disk_fill", "{}", params, 60000, &j) == 201, "fill 32 MiB");
 	f1 = avail_of(dir);
 	printf("bytes 32 MiB: free %llu -> %llu\n", f0, f1);
 	T_CHECK(near(f0 - f1, 32ULL << 20, 64 << 10), "free fell by 32 MiB: %llu", f0 - f1);
 	T_CHECK(owned_files_fill(dir) == 1, "one fill file");
+	/* Proof of effect: the file holds the 32 MiB, the filesystem's free space as we see it. */
+	eff = cJSON_GetObjectItem(j, "effect");
+	T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(eff, "took_effect")) &&
+		    cJSON_GetObjectItem(eff, "file_bytes") &&
+		    cJSON_GetObjectItem(eff, "file_bytes")->valuedouble >= (double)(32ULL << 20) &&
+		    cJSON_GetObjectItem(eff, "free_bytes") &&
+		    near((unsigned long long)cJSON_GetObjectItem(eff, "free_bytes")->valuedouble,
+			 f1, 64 << 10),
+		"effect: file_bytes >= 32 MiB, free_bytes ~ %llu", f1);
+	cJSON_Delete(j);
+	j = NULL;
+	/* Someone removes the fill file: the effect says so. */
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)))
+			if (!strncmp(de->d_name, "faultline-fill-", 15))
+				(void)unlinkat(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+	}
+	T_CHECK(t_http(&a, "GET", "/v1/faults/df1", NULL, a.token, &j) == 200, "get df1");
+	eff = cJSON_GetObjectItem(j, "effect");
+	T_CHECK(cJSON_IsFalse(cJSON_GetObjectItem(eff, "took_effect")) &&
+		    cJSON_GetObjectItem(eff, "file_bytes")->valuedouble == 0,
+		"effect after the file was removed: took_effect false");
+	cJSON_Delete(j);
+	j = NULL;
 	T_CHECK(revert(&a, "df1") == 200, "revert");
 	T_CHECK(avail_of(dir) == f0 && owned_files_fill(dir) == 0, "revert frees it: %llu",
 		avail_of(dir));
@@ -481,6 +511,7 @@ static int case_disk_fill(void)
 	T_CHECK(revert(&a, "df3") == 200 && avail_of(dir) == f0 && owned_files_fill(dir) == 0,
 		"revert");
 out:
+	cJSON_Delete(j);
 	if (a.pid > 0)
 		t_agent_stop(&a);
 	if (mounted)
