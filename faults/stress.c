@@ -682,7 +682,123 @@ static bool stress_available(char *why, size_t whylen)
 	return fl_proc_pidfd_available(why, whylen);
 }
 
+/* A worker's CPU ticks (utime + stime) and start time from /proc/PID/stat. */
+static int worker_ticks(int pid, unsigned long long *ticks, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	size_t got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (fl_proc_read_small(path, buf, sizeof(buf), &got) < 0)
+		return -ESRCH;
+	p = strrchr(buf, ')');
+	/* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &ut, &st, start) != 3)
+		return -EIO;
+	*ticks = ut + st;
+	return 0;
+}
+
+/* One "Key:  N kB" line of /proc/PID/status, in bytes; 0 when absent. */
+static unsigned long long status_kb(int pid, const char *key)
+{
+	char path[64], buf[4096], *p;
+	size_t got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (fl_proc_read_small(path, buf, sizeof(buf), &got) < 0 || !(p = strstr(buf, key)))
+		return 0;
+	return strtoull(p + strlen(key), NULL, 10) * 1024ULL;
+}
+
+/* write_bytes of /proc/PID/io (what the worker made the disk take); 0 when unreadable. */
+static unsigned long long io_written(int pid)
+{
+	char path[64], buf[1024], *p;
+	size_t got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", pid);
+	if (fl_proc_read_small(path, buf, sizeof(buf), &got) < 0 ||
+	    !(p = strstr(buf, "\nwrite_bytes: ")))
+		return 0;
+	return strtoull(p + 14, NULL, 10);
+}
+
+/*
+ * What the workers achieved, from their own counters in /proc: CPU time and
+ * its share of each cpu worker's lifetime (against the asked cpu_load),
+ * resident memory of the memory workers, bytes the io workers wrote. Only a
+ * worker with the recorded start time counts (a reused pid is not ours).
+ */
+static int stress_effect(const cJSON *undo, cJSON **out)
+{
+	const cJSON *w;
+	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec now;
+	unsigned long long cpu_ticks = 0, cpu_life = 0, rss = 0, wrote = 0, now_ticks;
+	int n = 0, alive = 0, cpu_alive = 0;
+	cJSON *o = cJSON_CreateObject();
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	if (hz <= 0)
+		hz = 100;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	now_ticks = (unsigned long long)now.tv_sec * (unsigned long long)hz +
+		    (unsigned long long)now.tv_nsec / (1000000000ULL / (unsigned long long)hz);
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(undo, "workers"))
+	{
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(w, "role");
+		struct fl_proc_ident id;
+		unsigned long long t = 0, st = 0;
+
+		if (fl_proc_ident_from_json(w, &id) < 0 || id.pid <= 1)
+			continue;
+		n++;
+		if (worker_ticks(id.pid, &t, &st) < 0 || st != id.start)
+			continue;
+		alive++;
+		if (!cJSON_IsString(role))
+			continue;
+		if (!strcmp(role->valuestring, "cpu")) {
+			cpu_alive++;
+			cpu_ticks += t;
+			cpu_life += now_ticks > st ? now_ticks - st : 0;
+		} else if (!strcmp(role->valuestring, "vm")) {
+			rss += status_kb(id.pid, "VmRSS:");
+		} else {
+			wrote += io_written(id.pid);
+		}
+	}
+	cJSON_AddNumberToObject(o, "workers", n);
+	cJSON_AddNumberToObject(o, "alive", alive);
+	if (cpu_alive) {
+		cJSON_AddNumberToObject(o, "cpu_seconds", (double)cpu_ticks / (double)hz);
+		cJSON_AddNumberToObject(o, "cpu_load_achieved",
+					cpu_life ? 100.0 * (double)cpu_ticks / (double)cpu_life
+						 : 0);
+		cJSON_AddItemToObject(
+		    o, "cpu_load_asked",
+		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(undo, "cpu_load"), true));
+	}
+	cJSON_AddNumberToObject(o, "memory_rss_bytes", (double)rss);
+	cJSON_AddNumberToObject(o, "io_write_bytes", (double)wrote);
+	if (!n)
+		cJSON_AddNullToObject(o, "took_effect");
+	else
+		cJSON_AddBoolToObject(o, "took_effect",
+				      alive > 0 && (cpu_ticks > 0 || rss > 0 || wrote > 0));
+	*out = o;
+	return 0;
+}
+
 const struct fl_fault_ops fl_fault_stress = {
+    .effect = stress_effect,
     .kind = "stress",
     .spec = &fl_fault_spec_stress,
     .parse = fl_stress_parse,

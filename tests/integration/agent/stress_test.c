@@ -258,6 +258,23 @@ static int case_stress_cpu(void)
 	}
 	T_CHECK(share > 0.5 * 0.85 && share < 0.5 * 1.15, "usage share %.3f not 0.50 +-15 %%",
 		share);
+	/* Proof of effect: the worker's own counters, live. */
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "GET", "/v1/faults/sc1", NULL, a.token, &j) == 200, "get sc1");
+	{
+		const cJSON *eff = cJSON_GetObjectItem(j, "effect");
+		const cJSON *cs = cJSON_GetObjectItem(eff, "cpu_seconds");
+		const cJSON *ld = cJSON_GetObjectItem(eff, "cpu_load_achieved");
+
+		printf("effect: cpu_seconds %.2f, load achieved %.1f %%\n",
+		       cJSON_IsNumber(cs) ? cs->valuedouble : -1,
+		       cJSON_IsNumber(ld) ? ld->valuedouble : -1);
+		T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(eff, "took_effect")) &&
+			    cJSON_IsNumber(cs) && cs->valuedouble > 0.5 && cJSON_IsNumber(ld) &&
+			    ld->valuedouble > 25 && ld->valuedouble < 75,
+			"effect: cpu_seconds > 0.5 s and load achieved near 50 %%");
+	}
 	T_CHECK(revert(&a, "sc1") == 200, "revert");
 	T_CHECK(wait_gone(w, n, 0), "the worker is gone at once after the revert");
 	u1 = cg_read(&c, "cpu.stat", "usage_usec");
@@ -310,6 +327,14 @@ static int case_stress_memory(void)
 		printf("memory.current: no memory controller in this cgroup v2 (hybrid "
 		       "hierarchy): VmRSS checked only\n");
 	}
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "GET", "/v1/faults/sm1", NULL, a.token, &j) == 200, "get sm1");
+	T_CHECK(
+	    cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")) &&
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "memory_rss_bytes")
+			->valuedouble >= (double)(64 << 20),
+	    "effect: memory_rss_bytes >= 64 MiB");
 	T_CHECK(revert(&a, "sm1") == 200, "revert");
 	T_CHECK(wait_gone(w, n, 0), "the worker is gone after the revert");
 	if (m0 >= 0) {
