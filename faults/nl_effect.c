@@ -4,9 +4,10 @@
  * record's namespace, on the record's interface. A fault that owns the root
  * (netem, bandwidth) took effect when a qdisc of its kind sits there under a
  * faultline handle (fa17:, fa18:, fa19:); the read-back parameters (tbf's
- * rate, netem's delay and loss) are reported as the kernel has them. Records
- * of other shapes (partition's clsact filters, ingress through an ifb) are
- * not measured here: took_effect null.
+ * rate, netem's delay and loss) are reported as the kernel has them. A
+ * partition (cls_bpf) took effect when faultline's filter is on every clsact
+ * hook its record names. Records of other shapes (ingress through an ifb,
+ * partition by netem) are not measured here: took_effect null.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +25,69 @@
 static void handle_str(uint32_t h, char *buf, size_t len)
 {
 	snprintf(buf, len, "%x:", h >> 16);
+}
+
+/*
+ * A partition's record (cls_bpf mechanism): faultline's filters (pref
+ * FL_NL_PREF) read back on each clsact hook the record names.
+ */
+static cJSON *partition_effect(const cJSON *undo, cJSON *o)
+{
+	const cJSON *netns = cJSON_GetObjectItemCaseSensitive(undo, "netns");
+	const cJSON *ino = cJSON_GetObjectItemCaseSensitive(undo, "netns_ino");
+	const cJSON *ifname = cJSON_GetObjectItemCaseSensitive(undo, "ifname"), *h;
+	struct fl_nl_sock_cache c = {0};
+	struct nl_sock *sk = NULL;
+	struct fl_error err;
+	int r, ifindex = 0, hooks = 0, present = 0;
+	cJSON *fs;
+
+	fl_error_init(&err);
+	r = fl_nl_sock_get(&c, cJSON_IsString(netns) ? netns->valuestring : "", &sk, &err);
+	if (r == 0 && cJSON_IsNumber(ino) && ino->valuedouble != 0 &&
+	    (double)c.ino != ino->valuedouble)
+		r = -ENOENT;
+	if (r == 0)
+		r = cJSON_IsString(ifname) ? fl_nl_ifindex(sk, ifname->valuestring, &ifindex, &err)
+					   : -EINVAL;
+	if (r < 0) {
+		cJSON_AddStringToObject(o, "note",
+					r == -ENOENT   ? "the network namespace is gone"
+					: r == -ENODEV ? "the interface is gone"
+						       : strerror(-r));
+		cJSON_AddBoolToObject(o, "took_effect", false);
+		goto out;
+	}
+	fs = cJSON_AddArrayToObject(o, "filters");
+	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(undo, "hooks"))
+	{
+		cJSON *e;
+		int hook = -1, n;
+
+		for (int k = 0; k < FL_NL_HOOK__MAX && cJSON_IsString(h); k++)
+			if (!strcmp(h->valuestring, fl_nl_hook_names[k]))
+				hook = k;
+		if (hook < 0)
+			continue;
+		hooks++;
+		n = fl_nl_filter_count(sk, ifindex, (enum fl_nl_hook)hook, FL_NL_PREF);
+		present += n > 0;
+		e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(fs, e)) {
+			cJSON_Delete(e);
+			continue;
+		}
+		cJSON_AddStringToObject(e, "hook", fl_nl_hook_names[hook]);
+		cJSON_AddStringToObject(e, "kind", "bpf");
+		cJSON_AddNumberToObject(e, "pref", FL_NL_PREF);
+		cJSON_AddNumberToObject(e, "count", n < 0 ? 0 : n);
+	}
+	cJSON_AddBoolToObject(o, "took_effect", hooks > 0 && present == hooks);
+	if (present < hooks)
+		cJSON_AddStringToObject(o, "note", "a hook lacks faultline's filter");
+out:
+	fl_nl_sock_cache_done(&c);
+	return o;
 }
 
 /* One namespace's root-qdisc record: its read-back. */
@@ -47,6 +111,10 @@ static cJSON *root_effect(const cJSON *undo)
 	fl_error_init(&err);
 	if (cJSON_IsString(ifname))
 		cJSON_AddStringToObject(o, "interface", ifname->valuestring);
+	if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "partition") &&
+	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(undo, "mechanism")) &&
+	    !strcmp(cJSON_GetObjectItemCaseSensitive(undo, "mechanism")->valuestring, "cls_bpf"))
+		return partition_effect(undo, o);
 	if (!cJSON_IsString(kind) || !cJSON_IsNumber(ifx) ||
 	    !cJSON_GetObjectItemCaseSensitive(undo, "prev")) {
 		cJSON_AddStringToObject(o, "note", "not measured for this record");
@@ -142,6 +210,19 @@ static void summarize(const cJSON *e, char *buf, size_t len)
 				     d->valuedouble, cJSON_IsNumber(l) ? l->valuedouble : 0.0);
 			at = n > 0 && at + (size_t)n < len ? at + (size_t)n : len;
 		}
+	}
+	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(e, "filters"))
+	{
+		const cJSON *hk = cJSON_GetObjectItemCaseSensitive(q, "hook");
+		const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(q, "count");
+		int n;
+
+		if (at >= len)
+			break;
+		n = snprintf(buf + at, len - at, "%sclsact %s: %.0f bpf filter(s)", at ? ", " : "",
+			     cJSON_IsString(hk) ? hk->valuestring : "?",
+			     cJSON_IsNumber(cnt) ? cnt->valuedouble : 0.0);
+		at = n > 0 && at + (size_t)n < len ? at + (size_t)n : len;
 	}
 	if (!buf[0]) {
 		const cJSON *note = cJSON_GetObjectItemCaseSensitive(e, "note");

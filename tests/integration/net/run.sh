@@ -353,6 +353,11 @@ ok = (j["deviated"] is True and j["steady_states"]["before"]["steady_state_met"]
 sys.exit(0 if ok else 1)
 PY
 		fail "example netns-partition-ipv6: rc $rc: $(tail -20 /tmp/$P.out)"
+	# proof of effect: the partition's cls_bpf filter read back before its revert
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); e=j["fault_effects"][0]["effect"]; f=e["filters"]; sys.exit(0 if e["took_effect"] is True and f and all(x["count"] >= 1 for x in f) and "faults_without_effect" not in j else 1)' /tmp/$P.journal.json &&
+		grep -q "took effect: clsact ingress: [1-9][0-9]* bpf filter" /tmp/$P.out &&
+		pass "example: the partition's filter read back as its effect ($(grep -o 'took effect: .*' /tmp/$P.out))" ||
+		fail "example partition effect: $(grep -o '"fault_effects".*' /tmp/$P.journal.json | head -c 600) $(grep effect /tmp/$P.out)"
 	[ "$(qshow)" = "$BEFORE" ] && [ -z "$(tc -n ${P}h1 filter show dev e1 ingress)" ] &&
 		pass "example left no filter or qdisc" || fail "example left: $(tc -n ${P}h1 filter show dev e1 ingress) $(qshow)"
 else
