@@ -98,6 +98,12 @@ echo "VM: baseline rtt ${B}ms (5001) ${B3}ms (5002)"
 # 1) delay raises the TCP round trip by the set amount; revert restores noqueue exactly
 BEFORE=$(qshow)
 apply netem "$T" '{"delay":"100ms"}'
+if [ $MODE = agent ]; then
+	# proof of effect: the 201's effect is the netem qdisc read back from the kernel
+	grep -q '"took_effect": *true' /run/r && grep -q '"delay_us": *100000[,}]' /run/r &&
+		grep -q '"handle": *"fa17:"' /run/r &&
+		pass "agent effect: netem fa17: delay_us 100000 read back" || fail "agent netem effect: $(cat /run/r)"
+fi
 R=$(nt rtt 10.99.0.2 5001 10)
 near "$R" "$B" 100 && pass "delay 100ms: rtt $B -> $R ms" || fail "delay 100ms: rtt $B -> $R ms"
 revert netem
