@@ -1069,6 +1069,11 @@ static int case_pause_freezer(void)
 			    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "details"), "method")),
 			"freezer"),
 		"method: %s", cJSON_PrintUnformatted(j));
+	/* Proof of effect: the cgroup's own "frozen 1". */
+	T_CHECK(
+	    cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "frozen")) &&
+		cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")),
+	    "effect: frozen, took effect");
 	cJSON_Delete(j);
 	j = NULL;
 	T_CHECK(cg_frozen(dir) == 1, "frozen after the 201");
