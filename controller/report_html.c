@@ -970,6 +970,10 @@ static void probes(struct hw *w, const struct fl_report_model *m)
 		if (!isnan(fl_rm_num(out, "in_flight_at_end")))
 			factf(w, "cut by a stop", "%.0f samples (not counted)",
 			      fl_rm_num(out, "in_flight_at_end"));
+		if (!isnan(fl_rm_num(out, "succeeded_after_fault_ended")))
+			factf(w, "succeeded after the fault could end",
+			      "%.0f samples (not counted)",
+			      fl_rm_num(out, "succeeded_after_fault_ended"));
 		if (cJSON_IsTrue(get(it->rec, "abort_triggered")))
 			fact(w, "abort", "this probe stopped the run");
 		raw(w, "</dl>\n");

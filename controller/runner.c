@@ -198,6 +198,7 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 			   uint64_t deadline, cJSON **res, struct fl_error *err)
 {
 	struct fl_call_opts co = {.cancel_fd = cancel_fd, .deadline_ms = deadline};
+	uint64_t sent = 0;
 	int ret;
 
 	switch (a->provider.type) {
@@ -216,13 +217,14 @@ static int fl_run_provider(struct fl_runner *r, const struct fl_activity *a, int
 			*err = r->fault_err;
 			ret = err->code ? err->code : -ENOSYS;
 		} else {
+			sent = fl_now_mono_ms();
 			ret = fl_fault_session_apply(r->faults, a, res, err);
 		}
 		if (ret == -ECONNABORTED && atomic_load(&r->in_method))
 			atomic_store(&r->aborted, true);
 		pthread_mutex_unlock(&r->fault_lock);
 		if (ret == 0)
-			fl_slo_monitor_fault_live(r->slo, a->provider.duration_ms);
+			fl_slo_monitor_fault_live(r->slo, sent, a->provider.duration_ms);
 		if (ret == 0)
 			fl_events_fault_applied(r->o->events, a, *res);
 		return ret;

@@ -344,7 +344,7 @@ static void *sampler_run(struct fl_sampler *s)
 		struct fl_error err;
 		cJSON *res = NULL;
 		char why[FL_ERROR_MSG_MAX + 64] = "";
-		bool ok;
+		bool ok, late;
 		int r;
 
 		if (fd_ready(m->stop[0]))
@@ -390,8 +390,7 @@ static void *sampler_run(struct fl_sampler *s)
 			s->w.in_flight++;
 			break; /* cut off by an abort, an interrupt or the timeout: not a sample */
 		}
-		if (__atomic_load_n(&m->finished, __ATOMIC_ACQUIRE))
-			s->w.late++; /* finished after the window closed: still counts */
+		late = __atomic_load_n(&m->finished, __ATOMIC_ACQUIRE);
 		if (r == -ENOTSUP || r == -EINVAL) {
 			s->fatal = r;
 			snprintf(s->fatal_msg, sizeof(s->fatal_msg), "%s", err.msg);
@@ -413,12 +412,26 @@ static void *sampler_run(struct fl_sampler *s)
 						sizeof(why));
 		}
 		cJSON_Delete(res);
+		if (on_fault && ok &&
+		    t1 / 1000 >= __atomic_load_n(&m->live_until, __ATOMIC_ACQUIRE)) {
+			/*
+			 * It ended when every fault's lease may have run out: its success
+			 * may be the system without the fault, so it is no evidence that
+			 * the system held under it. Not a sample. (A failure counts: it
+			 * started while the fault was live, and may be the fault's.)
+			 */
+			s->w.after_fault++;
+			goto next;
+		}
+		if (late)
+			s->w.late++; /* finished after the window closed: still counts */
 		fl_slo_window_add(&s->w, ok, t1 - t0);
 		fl_events_probe_sample(m->o.events, s->eff, mode_name(s), ok, t1 - t0);
 		if (!ok)
 			snprintf(s->w.last_err, sizeof(s->w.last_err), "%.150s", why);
 		if (s->abort && judge_abort(s))
 			break;
+	next:
 		now = fl_now_mono_us();
 		if (now < t0 + s->a->interval_ms * 1000 &&
 		    wait_stop(m, (t0 + s->a->interval_ms * 1000 - now + 999) / 1000))
@@ -490,13 +503,13 @@ int fl_slo_monitor_method_fd(const struct fl_slo_monitor *m)
 	return m->stop[0];
 }
 
-void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t duration_ms)
+void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t sent_ms, uint64_t duration_ms)
 {
 	uint64_t until, cur;
 
 	if (!m)
 		return;
-	until = fl_now_mono_ms() + (duration_ms ? duration_ms : FL_DURATION_MAX_MS);
+	until = sent_ms + (duration_ms ? duration_ms : FL_DURATION_MAX_MS);
 	cur = __atomic_load_n(&m->live_until, __ATOMIC_ACQUIRE);
 	while (cur < until && !__atomic_compare_exchange_n(&m->live_until, &cur, until, false,
 							   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

@@ -98,8 +98,12 @@ int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_moni
 			 struct fl_slo_monitor **out, struct fl_error *err) FL_WUR;
 /* Readable when the method must stop: an abort condition was met or the run was interrupted. */
 int fl_slo_monitor_method_fd(const struct fl_slo_monitor *m);
-/* A fault was applied that lives `duration_ms` from now: on-fault probes sample until then. */
-void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t duration_ms);
+/*
+ * A fault was applied that lives `duration_ms` from `sent_ms` (CLOCK_MONOTONIC
+ * ms the apply request was made: its lease cannot end before sent_ms +
+ * duration_ms, and may end any time after): on-fault probes sample until then.
+ */
+void fl_slo_monitor_fault_live(struct fl_slo_monitor *m, uint64_t sent_ms, uint64_t duration_ms);
 /*
  * Stop sampling (the method ended) and judge the windows: returns the
  * journal's "during" records; *met false when a during/on-fault probe is out

@@ -110,6 +110,8 @@ cJSON *fl_slo_window_summary(const struct fl_slo_window *w)
 		cJSON_AddNumberToObject(j, "in_flight_at_end", (double)w->in_flight);
 	if (w->late)
 		cJSON_AddNumberToObject(j, "finished_after_end", (double)w->late);
+	if (w->after_fault)
+		cJSON_AddNumberToObject(j, "succeeded_after_fault_ended", (double)w->after_fault);
 	if (w->last_err[0])
 		cJSON_AddStringToObject(j, "last_failure", w->last_err);
 	free(l);

@@ -24,6 +24,7 @@ struct fl_slo_window {
 	size_t in_flight;   /* samples (load: requests) cut by an abort, interrupt or the timeout */
 	size_t late;	    /* samples that started in the window and ended after it closed */
 	size_t not_sent;    /* load: requests due while `concurrency` were in flight (failed) */
+	size_t after_fault; /* on-fault: successes that ended after every fault's lease could end */
 	char last_err[160]; /* why the last failed sample failed */
 	uint64_t origin_us; /* CLOCK_MONOTONIC µs the window opened (fl_slo_window_init) */
 };
@@ -39,7 +40,8 @@ uint64_t fl_slo_percentile(const uint32_t *sorted, size_t n, double p);
 /*
  * The window's summary: {"samples", "succeeded", "failed", "success_ratio",
  * "latency_ms": {"p50","p95","p99","max"}} (+ "dropped", "not_sent",
- * "in_flight_at_end", "finished_after_end", "last_failure" when there are
+ * "in_flight_at_end", "finished_after_end", "succeeded_after_fault_ended",
+ * "last_failure" when there are
  * any). NULL without memory.
  */
 cJSON *fl_slo_window_summary(const struct fl_slo_window *w);

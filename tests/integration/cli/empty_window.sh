@@ -61,4 +61,36 @@ jassert "$T/journal.json" \
 junit_check "$T/junit.xml" \
 	'r.get("failures") == "0" and r.get("errors") == "0"' \
 	'len(list(cases[-1])) == 0'
+
+# 3. An on-fault sample that succeeds after the fault's lease may have ended is
+#    no evidence that the system held under the fault: it is not counted
+#    (succeeded_after_fault_ended). The lease runs from the apply request, so
+#    a 1 s pause holds at most three back-to-back 0.3 s samples that ended
+#    while it was live; before, a fourth that ended after the revert counted.
+sleep 120 &
+victim=$!
+PIDS="$PIDS $victim"
+mkdir -p "$T/rt"
+cat >"$T/straddle.json" <<JSON
+{"title": "samples that outlive the fault",
+ "steady-state-hypothesis": {"title": "h", "probes": [
+   {"type": "probe", "name": "slow success", "mode": "on-fault", "interval": "10ms", "tolerance": 0,
+    "provider": {"type": "process", "path": "sleep", "arguments": ["0.3"]}}]},
+ "method": [{"type": "action", "name": "pause for 1s",
+   "provider": {"type": "fault", "kind": "pause", "target": {"pid": $victim},
+                "params": {"method": "signal"}, "duration": "1s"},
+   "pauses": {"after": 1.5}}]}
+JSON
+XDG_RUNTIME_DIR="$T/rt" run_fl run straddle.json
+expect_rc 0
+expect_out "steady state HELD"
+jassert "$T/journal.json" \
+	'j["steady_states"]["during"][0]["tolerance_met"] is True' \
+	'1 <= j["steady_states"]["during"][0]["output"]["samples"] <= 3' \
+	'j["steady_states"]["during"][0]["output"]["failed"] == 0' \
+	'j["steady_states"]["during"][0]["output"]["succeeded_after_fault_ended"] >= 1'
+run_fl report journal.json -o straddle.html
+expect_rc 0
+grep -q "succeeded after the fault could end" "$T/straddle.html" ||
+	fail "the HTML report does not show the successes left out"
 echo "PASS"
