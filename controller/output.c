@@ -301,6 +301,17 @@ void fl_out_note(struct fl_out *out, const char *fmt, ...)
 	va_end(ap);
 }
 
+void fl_out_warn(struct fl_out *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!out)
+		return;
+	va_start(ap, fmt);
+	fl_out_vline(out, "  .. ", fmt, ap);
+	va_end(ap);
+}
+
 void fl_out_activity_start(struct fl_out *out, const struct fl_activity *a)
 {
 	if (!out || out->o.quiet)

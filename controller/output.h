@@ -37,6 +37,8 @@ void fl_out_activity_start(struct fl_out *out, const struct fl_activity *a);
 void fl_out_activity_end(struct fl_out *out, const struct fl_activity *a, const cJSON *run);
 /* A free-form note, indented. */
 void fl_out_note(struct fl_out *out, const char *fmt, ...) FL_PRINTF(2, 3);
+/* A warning the user must see: like a note, but printed with --quiet too. */
+void fl_out_warn(struct fl_out *out, const char *fmt, ...) FL_PRINTF(2, 3);
 /* The final verdict from the journal, with where the reports went. */
 void fl_out_verdict(struct fl_out *out, const cJSON *journal, const char *journal_path,
 		    const char *junit_path);

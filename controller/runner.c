@@ -663,7 +663,7 @@ static void fl_runner_revert_notes(struct fl_runner *r, cJSON *j)
  */
 static void effect_warn(void *out, const char *line)
 {
-	fl_out_note(out, "%s", line);
+	fl_out_warn(out, "%s", line); /* with --quiet too */
 }
 
 static size_t fl_runner_fault_effects(struct fl_runner *r, cJSON *j)

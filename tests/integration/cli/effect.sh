@@ -50,8 +50,9 @@ junit_check "$T/junit.xml" \
 	'"no effect" in [c for c in cases if c.get("name") == "experiment run"][0].find("system-err").text' \
 	'r.find("testsuite/properties/property[@name=\"faults_without_effect\"]").get("value") == "1"'
 
-# The same with --require-effect: the run fails with exit 4.
-run_fl run --require-effect --junit junit.xml never.json
+# The same with --require-effect: the run fails with exit 4. The WARNING shows
+# with --quiet too.
+run_fl run -q --require-effect --junit junit.xml never.json
 expect_rc 4
 expect_out "WARNING: fault .* had no effect"
 jassert "$T/journal.json" \
