@@ -23,6 +23,15 @@ struct fl_workers {
 	unsigned queued, max, keep, threads, idle;
 	unsigned gen; /* fl_workers_retire: workers of an older generation exit when idle */
 	bool stopping;
+	/*
+	 * Workers that have left worker_main but are not joined yet (at most max:
+	 * a thread moves here from `threads`, and a spawn joins them first). A
+	 * thread's exit runs its thread-local destructors (OpenSSL frees its
+	 * per-thread random generators there); only a join waits for them, so
+	 * drain joins every worker before it says the pool is done.
+	 */
+	pthread_t *exited;
+	unsigned nexited;
 };
 
 static void deadline_ts(struct timespec *ts, uint64_t deadline_ms)
@@ -72,6 +81,7 @@ static void *worker_main(void *p)
 		pthread_mutex_lock(&w->mu);
 	}
 out:
+	w->exited[w->nexited++] = pthread_self();
 	w->threads--;
 	pthread_cond_broadcast(&w->gone);
 	pthread_mutex_unlock(&w->mu);
@@ -88,6 +98,11 @@ int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
 		return -ENOMEM;
 	w->max = max ? max : 1;
 	w->keep = keep;
+	w->exited = calloc(w->max, sizeof(*w->exited));
+	if (!w->exited) {
+		free(w);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -98,16 +113,24 @@ int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
 	return 0;
 }
 
+/*
+ * Join the workers that have exited. Under w->mu: each one released it for
+ * the last time when it left worker_main, so the join waits only for the
+ * rest of its exit (its thread-local destructors), never for the lock.
+ */
+static void reap_locked(struct fl_workers *w)
+{
+	while (w->nexited)
+		pthread_join(w->exited[--w->nexited], NULL);
+}
+
 static int spawn_locked(struct fl_workers *w)
 {
-	pthread_attr_t at;
 	pthread_t th;
 	int r;
 
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	r = -pthread_create(&th, &at, worker_main, w);
-	pthread_attr_destroy(&at);
+	reap_locked(w);
+	r = -pthread_create(&th, NULL, worker_main, w);
 	if (r == 0)
 		w->threads++;
 	return r;
@@ -186,6 +209,7 @@ bool fl_workers_drain(struct fl_workers *w, uint64_t deadline_ms)
 	       pthread_cond_timedwait(&w->gone, &w->mu, &ts) != ETIMEDOUT)
 		;
 	done = !w->threads && !w->head;
+	reap_locked(w);
 	pthread_mutex_unlock(&w->mu);
 	return done;
 }
@@ -200,8 +224,10 @@ void fl_workers_free(struct fl_workers *w)
 		w->head = j->next;
 		free(j);
 	}
+	reap_locked(w);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->gone);
 	pthread_mutex_destroy(&w->mu);
+	free(w->exited);
 	free(w);
 }
