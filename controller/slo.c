@@ -97,7 +97,8 @@ void fl_slo_plan_mode(FILE *f, const struct fl_activity *a)
 struct fl_sampler {
 	pthread_t thread;
 	bool started;
-	bool done;	       /* (atomic) the thread has returned */
+	bool done;  /* (atomic) the thread has returned */
+	bool ready; /* it has started its first sample (or will take none): under ready_lock */
 	uint64_t t0_in_flight; /* (atomic) mono ms a sample started, 0: none running */
 	struct fl_slo_monitor *m;
 	const struct fl_activity *a;   /* as listed (may be a ref) */
@@ -126,6 +127,9 @@ struct fl_slo_monitor {
 	char abort_why[FL_ERROR_MSG_MAX + 256];
 	uint64_t live_until; /* mono ms; on-fault probes sample while now < this */
 	bool finished;
+	pthread_mutex_t ready_lock;
+	pthread_cond_t ready_cv;
+	size_t n_ready;
 };
 
 static bool fd_ready(int fd)
@@ -309,11 +313,31 @@ static uint64_t sample_bound_ms(const struct fl_provider *p)
 
 static void *sampler_run(struct fl_sampler *s);
 
+/*
+ * The sampler has started its first sample (or has none to take yet: on-fault, or it
+ * stopped). The monitor's start waits for every sampler to get here, so the method's
+ * first activity never runs before a during probe's first sample: a window always holds
+ * one sample, however fast the method and however loaded the machine.
+ */
+static void sampler_ready(struct fl_sampler *s)
+{
+	struct fl_slo_monitor *m = s->m;
+
+	pthread_mutex_lock(&m->ready_lock);
+	if (!s->ready) {
+		s->ready = true;
+		m->n_ready++;
+		pthread_cond_broadcast(&m->ready_cv);
+	}
+	pthread_mutex_unlock(&m->ready_lock);
+}
+
 static void *sampler_main(void *arg)
 {
 	struct fl_sampler *s = arg;
 
 	sampler_run(s);
+	sampler_ready(s);
 	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -329,6 +353,7 @@ static void *sampler_run(struct fl_sampler *s)
 		int r;
 
 		fl_error_init(&err);
+		sampler_ready(s); /* its first request is due at once */
 		r = fl_probe_load_drive(&s->eff->provider, &co, m->stop[0], 0, &s->w, load_each, s,
 					&err);
 		if (r < 0 && r != -ECANCELED && r != -ETIMEDOUT) {
@@ -352,6 +377,7 @@ static void *sampler_run(struct fl_sampler *s)
 		if (on_fault) {
 			uint64_t until = __atomic_load_n(&m->live_until, __ATOMIC_ACQUIRE);
 
+			sampler_ready(s); /* it samples only once a fault is live */
 			if (fl_now_mono_ms() >= until) {
 				if (wait_stop(m, 20))
 					break;
@@ -367,6 +393,7 @@ static void *sampler_run(struct fl_sampler *s)
 			__atomic_store_n(&s->t0_in_flight, 0, __ATOMIC_SEQ_CST);
 			break;
 		}
+		sampler_ready(s);
 		r = run_once(s, &res, &err);
 		t1 = fl_now_mono_us();
 		__atomic_store_n(&s->t0_in_flight, 0, __ATOMIC_RELEASE);
@@ -471,6 +498,8 @@ int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_moni
 	m->stop[0] = m->stop[1] = -1;
 	m->kill[0] = m->kill[1] = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->ready_lock, NULL);
+	pthread_cond_init(&m->ready_cv, NULL);
 	m->s = calloc(e->hypothesis.n + e->abort.n + 1, sizeof(*m->s));
 	if (!m->s || pipe2(m->stop, O_CLOEXEC) < 0 || pipe2(m->kill, O_CLOEXEC) < 0) {
 		fl_slo_monitor_free(m);
@@ -494,6 +523,17 @@ int fl_slo_monitor_start(const struct fl_experiment *e, const struct fl_slo_moni
 			snprintf(s->fatal_msg, sizeof(s->fatal_msg), "no thread to sample with");
 		}
 	}
+	pthread_mutex_lock(&m->ready_lock);
+	for (;;) {
+		size_t want = 0;
+
+		for (size_t i = 0; i < m->n; i++)
+			want += m->s[i].started;
+		if (m->n_ready >= want)
+			break;
+		pthread_cond_wait(&m->ready_cv, &m->ready_lock);
+	}
+	pthread_mutex_unlock(&m->ready_lock);
 	*out = m;
 	return 0;
 }
@@ -730,6 +770,8 @@ void fl_slo_monitor_free(struct fl_slo_monitor *m)
 	if (m->kill[1] >= 0)
 		close(m->kill[1]);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->ready_lock);
+	pthread_cond_destroy(&m->ready_cv);
 	free(m->s);
 	free(m);
 }
