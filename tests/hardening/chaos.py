@@ -6,12 +6,24 @@ kind (pause by signal and by freezer, kill, stress of a process's cgroup,
 disk_fill, syscall on shimmed processes and on a launched command, time, dns
 and stream on shimmed processes, bandwidth egress and ingress, partition,
 netem where the kernel has it) with short leases, and revert, renew or leave them to
-their lease at random; meanwhile a hostile local user (uid 65534) floods
-the port with unauthenticated requests (8 KB URLs, a NUL in the
-Authorization header), keeps hundreds of half-written connections open from
-all of 127.0.0.0/8, and takes and releases the flock of its shimmed
-processes' shim tables; and the agent is SIGKILLed at random moments and
-restarted on the same state dir, --kills times (default 100).
+their lease at random; meanwhile a hostile local user (uid 65534) runs the
+attacks of issue #12 that a local user can: it floods the port with
+unauthenticated requests (8 KB URLs, a NUL in the Authorization header),
+keeps hundreds of half-written connections open from all of 127.0.0.0/8,
+takes and releases the flock of its shimmed processes' shim tables,
+truncates one of them to 0 bytes and back again and again (SIGBUS bait),
+squats shim tables (/dev/shm/faultline-PID, a valid table's bytes) for
+processes that have no shim, and plants a FIFO and a symlink to a denied
+process's network namespace for the clients to name. The clients send those
+hostile requests too, beside the real ones: a syscall fault on a process
+with a squatted table, a FIFO as `pidfile` and as `netns_path`, and a
+process the agent's policy denies reached by pid and by path aliases
+(/proc//PID/ns/net, /proc/OTHER/root/proc/PID/ns/net, the symlink); each
+must be refused (never 201) and answered within 2 s. The agent is SIGKILLed
+at random moments and restarted on the same state dir, --kills times
+(default 100); it must never die on its own. (A forged journal record is not
+among the attacks: the state dir is root's, 0700, and a foreign one is
+refused at start: agent.hardening.state_dir.)
 
 Then every lease must have run out: nothing live, an empty journal, no
 process stopped, no cgroup frozen, the network namespace's qdiscs, filters
@@ -45,13 +57,25 @@ from hardlib import NOBODY, Agent, Procs, rmtree, skip, tempdir  # noqa: E402
 LATE_MAX_S = 1.0
 
 ATTACK = r"""
-import fcntl, os, random, socket, sys, threading, time, resource
-port = int(sys.argv[1])
-tables = sys.argv[2:]
+import fcntl, json, os, random, socket, sys, threading, time, resource
+cfg = json.loads(sys.argv[1])
+port = cfg["port"]
+tables = cfg["tables"]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 stop = time.monotonic() + 3600
-stats = {"flood": 0, "nul": 0, "held": 0, "evicted": 0}
+stats = {"flood": 0, "nul": 0, "held": 0, "evicted": 0, "truncated": 0, "squatted": 0}
+
+# Planted before the clients start: a FIFO, a symlink to the denied process's
+# network namespace, and a table (a real one's bytes) for each unshimmed pid.
+os.mkfifo(cfg["dir"] + "/fifo", 0o666)
+os.symlink("/proc/%d/ns/net" % cfg["denied"], cfg["dir"] + "/nslink")
+model = open(tables[0], "rb").read()
+for pid in cfg["squat"]:
+    fd = os.open("/dev/shm/faultline-%d" % pid, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, model)
+    os.close(fd)
+    stats["squatted"] += 1
 
 def flood():
     rnd = random.Random(1)
@@ -116,8 +140,29 @@ def flocker(path, seed):
         os.close(fd)
         time.sleep(rnd.uniform(0.05, 0.2))
 
+def truncator(path, seed):
+    # Cut the table to 0 bytes under the agent (a mapping of it faults with
+    # SIGBUS), then put its bytes back, again and again.
+    rnd = random.Random(seed)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            time.sleep(0.1)
+            continue
+        data = os.pread(fd, 1 << 20, 0)
+        os.ftruncate(fd, 0)
+        stats["truncated"] += 1
+        time.sleep(rnd.uniform(0.005, 0.05))
+        os.ftruncate(fd, len(data))
+        os.pwrite(fd, data, 0)
+        os.close(fd)
+        time.sleep(rnd.uniform(0.05, 0.3))
+
 ts = [threading.Thread(target=flood, daemon=True), threading.Thread(target=slowloris, daemon=True)]
 ts += [threading.Thread(target=flocker, args=(t, i), daemon=True) for i, t in enumerate(tables)]
+ts += [threading.Thread(target=truncator, args=(t, 100 + i), daemon=True)
+       for i, t in enumerate(cfg["truncate"])]
 for t in ts:
     t.start()
 print("attacking", flush=True)
@@ -169,10 +214,10 @@ def cgroup2_mount():
     return None
 
 
-def net_state(ns):
+def net_state(ns, devs=("v0", "v1")):
     """What faultline must leave as it found it: qdiscs, filters, links."""
     out = []
-    for dev in ("v0", "v1"):
+    for dev in devs:
         out.append(sh("tc", "-n", ns, "qdisc", "show", "dev", dev))
         for parent in ("ingress", "egress", "root"):
             out.append(sh("tc", "-n", ns, "filter", "show", "dev", dev, parent, check=False))
@@ -190,6 +235,9 @@ class Run:
         self.counts = {}
         self.restarts = []  # (killed at, serving again at)
         self.checked = threading.Event()  # the final checks begin: the monitor ends
+        self.bypass = []  # hostile requests that got a 201
+        self.hostile_max = (0.0, "")  # the slowest refusal: (seconds, what)
+        self.died = []  # exit statuses of agent deaths that were not our SIGKILL
 
     def count(self, key):
         with self.lock:
@@ -215,11 +263,14 @@ def main():
     P = Procs()
     d = tempdir("chaos")
     ns = f"fl-chaos-{os.getpid()}"
+    ns2 = f"fl-chaos2-{os.getpid()}"  # the denied process's
     cg = f"/fl-chaos-{os.getpid()}"
-    made_ns = made_cg = False
+    made_ns = made_ns2 = made_cg = False
     attacker = None
     state = None
     fill = None
+    atk = None
+    squat = []
     try:
         # disk_fill's directory: 1 MiB files, on the disk, not the journal's tmpfs.
         fill = tempfile.mkdtemp(prefix="fl-chaos-fill-", dir="/var/tmp")
@@ -239,6 +290,29 @@ def main():
         sh("ip", "-n", ns, "link", "set", "v0", "up")
         sh("ip", "-n", ns, "link", "set", "v1", "up")
         net_before = net_state(ns)
+        # A process the agent's policy denies (by name), alone in a second
+        # namespace: no fault may reach it, by pid or by a path alias.
+        sh("ip", "netns", "add", ns2)
+        made_ns2 = True
+        deny_name = f"fldeny{os.getpid() % 100000}"
+        shutil.copy("/bin/sleep", d + "/" + deny_name)
+        denied = P.sleeper(argv=("ip", "netns", "exec", ns2, d + "/" + deny_name, "1000"))
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                if open(f"/proc/{denied.pid}/comm").read().strip() == deny_name:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        with open(d + "/config.json", "w") as f:
+            json.dump({"deny": {"names": [deny_name]}}, f)
+        os.chmod(d + "/config.json", 0o600)
+        net2_before = net_state(ns2, ("lo",))
+        # The attacker's own folder: its FIFO and its symlink.
+        atk = tempfile.mkdtemp(prefix="fl-chaos-atk-")
+        os.chown(atk, NOBODY, NOBODY)
+        os.chmod(atk, 0o755)
         cmd_tables_before = {f for f in os.listdir("/dev/shm") if f.startswith("faultline-cmd-")}
         # Targets.
         pausable = [P.sleeper() for _ in range(6)]
@@ -256,7 +330,7 @@ def main():
                 print(f"no freezer target: {e}")
         victims = [P.sleeper() for _ in range(4)]
         shimmed, tables = [], []
-        for _ in range(3):
+        for _ in range(4):  # the 4th one's table is truncated again and again
             s = P.sleeper(user=NOBODY, env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": lib})
             shimmed.append(s)
             t = f"/dev/shm/faultline-{s.pid}"
@@ -267,12 +341,52 @@ def main():
         # The journal on tmpfs, as the shipped configurations keep it (/run): the
         # figures are the agent's, not a busy disk's fsync.
         state = tempfile.mkdtemp(prefix="fl-chaos-state-", dir="/dev/shm")
-        a = Agent(o.agent, d, state=state, env=dict(os.environ, FAULTLINE_PRELOAD=lib))
+        a = Agent(o.agent, d, state=state, env=dict(os.environ, FAULTLINE_PRELOAD=lib),
+                  extra=["--config", d + "/config.json"])
         if not a.start():
             raise RuntimeError("the agent did not start: " + a.log_text()[-600:])
         st, health = a.http("GET", "/v1/health")
         avail = {k for k, v in health["kinds"].items() if v.get("available")}
         freezer = made_cg and health["capabilities"].get("cgroup_freeze")
+
+        def hostile_of(rng):
+            """A request the agent must refuse: (tag, kind, target, params)."""
+            lo = {"interface": "lo"}
+            bw = {"rate": "1mbit"}
+            return rng.choice([
+                ("squatted table", "syscall", {"pid": rng.choice(squat)}, {"rules": ["write:EIO"]}),
+                ("FIFO pidfile", "pause", {"pidfile": atk + "/fifo"}, {}),
+                ("FIFO netns_path", "bandwidth", dict(lo, netns_path=atk + "/fifo"), bw),
+                ("denied pid", "pause", {"pid": denied.pid}, {}),
+                ("alias /proc//PID", "bandwidth",
+                 dict(lo, netns_path=f"/proc//{denied.pid}/ns/net"), bw),
+                ("alias /proc/OTHER/root", "partition",
+                 dict(lo, netns_path=f"/proc/{pausable[0].pid}/root/proc/{denied.pid}/ns/net"),
+                 {"peers": ["10.0.0.0/8"]}),
+                ("alias symlink", "bandwidth", dict(lo, netns_path=atk + "/nslink"), bw),
+            ])
+
+        def hostile(cid, rng, n):
+            tag, kind, target, params = hostile_of(rng)
+            fid = f"h{cid}-{n}"
+            t0 = time.monotonic()
+            try:
+                st, j = a.apply(fid, kind, target, params, ttl_ms=500, experiment=f"chaos-{cid}")
+            except OSError:
+                run.count("hostile: no answer (agent down)")
+                return
+            dt = time.monotonic() - t0
+            code = j["error"]["code"] if st >= 400 and isinstance(j, dict) else ""
+            run.count(f"hostile {tag}: {st} {code}".rstrip())
+            with run.lock:
+                run.hostile_max = max(run.hostile_max, (dt, tag))
+            if st == 201:
+                with run.lock:
+                    run.bypass.append(f"{tag}: 201 for {kind} {json.dumps(target)}")
+                try:
+                    a.http("DELETE", "/v1/faults/" + fid)
+                except OSError:
+                    pass
 
         def target_of(kind, rng):
             if kind == "pause":
@@ -320,7 +434,13 @@ def main():
             while not run.stop.is_set():
                 kind = rng.choice(["pause", "pause", "kill", "stress", "disk_fill", "syscall",
                                    "syscall", "time", "dns", "stream", "bandwidth",
-                                   "bandwidth", "partition", "partition", "netem"])
+                                   "bandwidth", "partition", "partition", "netem",
+                                   "hostile", "hostile"])
+                if kind == "hostile":
+                    hostile(cid, rng, n)
+                    n += 1
+                    time.sleep(rng.uniform(0, 0.05))
+                    continue
                 spec = target_of(kind, rng)
                 if not spec:
                     continue
@@ -394,7 +514,10 @@ def main():
                                 run.counts.get("kill targets killed", 0) + 1
                 time.sleep(0.05)
 
-        attacker = P.as_user(ATTACK, a.port, *tables, stdin=subprocess.PIPE)
+        squat = [p.pid for p in pausable]  # root's processes, no shim: the attacker squats them
+        attacker = P.as_user(ATTACK, json.dumps({
+            "port": a.port, "tables": tables[:3], "truncate": tables[3:], "squat": squat,
+            "dir": atk, "denied": denied.pid}), stdin=subprocess.PIPE)
         if attacker.stdout.readline().strip() != b"attacking":
             raise RuntimeError("the attacker did not start")
         run.stop_at = float("inf")
@@ -409,6 +532,8 @@ def main():
         for k in range(o.kills):
             time.sleep(rng.uniform(0.5, 2.0))
             t_kill = time.monotonic()
+            if a.proc.poll() is not None:
+                run.died.append(a.proc.returncode)  # not our SIGKILL: it died on its own
             a.kill9()
             if not a.start(secs=30):
                 raise RuntimeError(f"restart {k + 1} failed (exit {a.proc.poll()}):\n" +
@@ -455,6 +580,15 @@ def main():
         if net_after != net_before:
             problems.append("network namespace changed:\nbefore: %s\nafter: %s" %
                             (json.dumps(net_before), json.dumps(net_after)))
+        if net_state(ns2, ("lo",)) != net2_before:
+            problems.append("the denied process's network namespace changed")
+        if run.died:
+            problems.append(f"the agent died on its own {len(run.died)} times "
+                            f"(exit statuses {run.died})")
+        problems += ["policy or squat bypass: " + b for b in run.bypass]
+        if run.hostile_max[0] > 2.0:
+            problems.append(f"a hostile request took {run.hostile_max[0]:.1f} s to refuse "
+                            f"({run.hostile_max[1]})")
         left_tables = [f for f in os.listdir("/dev/shm")
                        if f.startswith("faultline-cmd-") and f not in cmd_tables_before]
         launched = []
@@ -517,6 +651,9 @@ def main():
         for k in sorted(run.counts):
             print(f"  {k}: {run.counts[k]}")
         print(f"attacker (uid {NOBODY}): {astats}")
+        print(f"hostile requests: {sum(v for k, v in run.counts.items() if k.startswith('hostile'))}"
+              f", slowest answer {run.hostile_max[0] * 1000:.0f} ms ({run.hostile_max[1]}), "
+              f"{len(run.bypass)} accepted; agent deaths not ours: {len(run.died)}")
         def dist(v):
             if not v:
                 return "none"
@@ -552,6 +689,15 @@ def main():
         P.done()
         if made_ns:
             sh("ip", "netns", "del", ns, check=False)
+        if made_ns2:
+            sh("ip", "netns", "del", ns2, check=False)
+        for pid in squat:
+            try:
+                os.unlink(f"/dev/shm/faultline-{pid}")
+            except OSError:
+                pass
+        if atk:
+            rmtree(atk)
         if made_cg:
             for _ in range(50):
                 try:
