@@ -1401,8 +1401,8 @@ static void header(struct hw *w, const struct fl_report_model *m, const struct f
 	else if (fl_rm_str(m->j, "chaoslib-version", NULL))
 		factf(w, "written by", "Chaos Toolkit %.64s",
 		      fl_rm_str(m->j, "chaoslib-version", NULL));
-	factf(w, "counted", "%u faults live, %u failed, %u out of tolerance", m->n_faults,
-	      m->n_failed, m->n_not_met);
+	factf(w, "counted", "%u fault%s live, %u failed, %u out of tolerance", m->n_faults,
+	      m->n_faults == 1 ? "" : "s", m->n_failed, m->n_not_met);
 	if (in->name)
 		fact(w, "journal", in->name);
 	raw(w, "</dl>\n");

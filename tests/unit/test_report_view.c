@@ -180,6 +180,8 @@ START_TEST(model_of_broken_journals)
 		cJSON_Delete(j);
 		h = html_of(journals[i], 2);
 		ck_assert_ptr_nonnull(strstr(h, "</html>"));
+		/* the one fault of journals[3], counted in words that agree with it */
+		ck_assert_ptr_nonnull(strstr(h, i == 3 ? "1 fault live," : "0 faults live,"));
 		free(h);
 	}
 }
