@@ -22,7 +22,8 @@ for f in "$here"/experiments/*.json "$here"/experiments/*.yaml; do
 	mkdir "$d"
 	sh "$here/setup.sh" "${name%.*}" "$d"
 	set +e
-	(cd "$d" && FRONT_URL="$URL" "$CHAOS" run --journal-path "$d/journal.json" \
+	(cd "$d" && PATH="$d/bin:$PATH" FRONT_URL="$URL" STORAGE_URL="$URL/exists?path=$d/STORAGE.up" \
+		RETRIEVAL_URL="$URL/exists?path=$d/RETRIEVAL.up" "$CHAOS" run --journal-path "$d/journal.json" \
 		--var "base_url=$URL" --var "prometheus_url=$URL" "$f") >"$d/out" 2>&1
 	rc=$?
 	set -e

@@ -6,12 +6,15 @@
   /json-charset      {"status": "up"} as "application/json; charset=utf-8"
   /api/v1/query      a Prometheus instant-vector answer (application/json): three
                      series, two of which have a non-zero value
+  /exists?path=P     200 while the file P exists, 503 otherwise: a service that
+                     an experiment's process stops and starts (setup.sh's pm2)
 Writes the port to --port-file once listening.
 """
 import argparse
 import http.server
 import json
 import os
+import urllib.parse
 
 PROM = {"status": "success", "data": {"resultType": "vector", "result": [
     {"metric": {"pod": "web-1"}, "value": [1700000000.123, "5"]},
@@ -40,6 +43,10 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send(int(path[len("/status/"):]), "status")
         elif path == "/json-charset":
             self.send(200, '{"status": "up"}', "application/json; charset=utf-8")
+        elif path == "/exists":
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            up = os.path.exists(q.get("path", [""])[0])
+            self.send(200 if up else 503, "up" if up else "down")
         elif path == "/api/v1/query":
             self.send(200, json.dumps(PROM), "application/json")
         else:
