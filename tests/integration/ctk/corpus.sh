@@ -1,7 +1,7 @@
 #!/bin/sh
 # Every experiment of the Chaos Toolkit corpus (experiments/*.json, process and
-# http providers only, each modelled on a real public experiment, and its YAML
-# twin) runs unchanged with faultline, against real local processes and a real
+# http providers only, each a real public experiment or modelled on one, and its
+# YAML twin) runs unchanged with faultline, against real local processes and a real
 # HTTP server (server.py), and ends with the journal "status" and "deviated"
 # chaoslib gives, the same rollbacks and method runs, and faultline's exit code
 # (EXPECTED; how each expectation was obtained is in its last column and in
@@ -15,10 +15,17 @@ command -v python3 >/dev/null 2>&1 || {
 	echo "SKIPPED: python3 is not installed"
 	exit 77
 }
+command -v pkill >/dev/null 2>&1 || {
+	echo "SKIPPED: pkill (procps) is not installed; quotes-process-kill runs it"
+	exit 77
+}
 T=$(mktemp -d /tmp/fl-ctk-test.XXXXXX)
 srv=""
 cleanup() {
 	[ -z "$srv" ] || kill "$srv" 2>/dev/null || true
+	for p in "$T"/*/STORAGE.pid; do
+		[ ! -f "$p" ] || pkill -F "$p" -x sleep 2>/dev/null || true
+	done
 	[ -z "$srv" ] || wait "$srv" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -53,7 +60,8 @@ while IFS="$tab" read -r name status deviated chaos_rc rollbacks runs fl_rc how;
 		if grep -q '"controls"\|^ *controls:' "$f"; then
 			# faultline cannot run Python controls: refused with the reason, nothing run
 			set +e
-			(cd "$d" && FRONT_URL="$URL" "$FL" run "$@" "$f") >"$T/out" 2>&1
+			(cd "$d" && PATH="$d/bin:$PATH" FRONT_URL="$URL" STORAGE_URL="$URL/exists?path=$d/STORAGE.up" \
+				RETRIEVAL_URL="$URL/exists?path=$d/RETRIEVAL.up" "$FL" run "$@" "$f") >"$T/out" 2>&1
 			rc=$?
 			set -e
 			[ $rc -eq 2 ] || fail "$name.$fmt: controls: exit $rc, want 2"
@@ -62,7 +70,8 @@ while IFS="$tab" read -r name status deviated chaos_rc rollbacks runs fl_rc how;
 			set -- "$@" --ignore-controls
 		fi
 		set +e
-		(cd "$d" && FRONT_URL="$URL" "$FL" run "$@" "$f") >"$T/out" 2>&1
+		(cd "$d" && PATH="$d/bin:$PATH" FRONT_URL="$URL" STORAGE_URL="$URL/exists?path=$d/STORAGE.up" \
+				RETRIEVAL_URL="$URL/exists?path=$d/RETRIEVAL.up" "$FL" run "$@" "$f") >"$T/out" 2>&1
 		rc=$?
 		set -e
 		[ "$rc" -eq "$fl_rc" ] || fail "$name.$fmt: faultline exit $rc, want $fl_rc"
@@ -98,6 +107,17 @@ for x in not-met-before probe-failed-before string-tolerance bool-tolerance; do
 done
 # ... a probe tolerance ran its judge, with the value as its last arguments ...
 [ -e "$T/probe-tolerance.json/judged" ] || fail "the tolerance probe did not run"
+# ... the quote store's process got its SIGHUP, and pm2 was asked to stop
+# and restart the services in the published order ...
+for fmt in json yaml; do
+	d="$T/quotes-process-kill.$fmt"
+	! pgrep -F "$d/STORAGE.pid" -x sleep >/dev/null || fail "quotes-process-kill.$fmt: storage still runs"
+	[ "$(cat "$d/pm2.log")" = "pm2 restart storage.js --name STORAGE
+pm2 restart retrieval.js --name RETRIEVAL" ] || fail "quotes-process-kill.$fmt: pm2 calls"
+	[ "$(cat "$T/quotes-unresponsive-storage.$fmt/pm2.log")" = "pm2 stop STORAGE
+pm2 restart storage.js --name STORAGE
+pm2 restart retrieval.js --name RETRIEVAL" ] || fail "quotes-unresponsive-storage.$fmt: pm2 calls"
+done
 # ... and continuously checked the hypothesis during the method too.
 python3 - "$T/continuously.json/journal.json" <<'PY' || fail "continuously: no passes during the method"
 import json, sys
