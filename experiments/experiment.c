@@ -255,7 +255,7 @@ static void parse_pauses(struct parse_ctx *ctx, const cJSON *j, const char *path
 		    fl_json_got(j, got, sizeof(got)));
 		return;
 	}
-	fl_check_keys(ctx->errs, j, path, known, "pauses (known: before, after)");
+	fl_check_keys(ctx->errs, j, path, known, "pauses");
 	v = fl_get(j, "before");
 	if (v)
 		fl_get_seconds(ctx->errs, v, fl_path_key(p, sizeof(p), path, "before"), false,
@@ -312,8 +312,7 @@ static void parse_ref(struct parse_ctx *ctx, const cJSON *j, const char *path, e
 	size_t count;
 
 	fl_path_key(p, sizeof(p), path, "ref");
-	fl_check_keys(ctx->errs, j, path, known,
-		      "a reference (known: ref, type, tolerance, background, description)");
+	fl_check_keys(ctx->errs, j, path, known, "a reference");
 	if (!cJSON_IsString(ref) || !ref->valuestring[0]) {
 		ERR(ctx, -EINVAL, p, "expected the name of an earlier activity, got %s",
 		    fl_json_got(ref, got, sizeof(got)));
@@ -412,9 +411,7 @@ static void parse_activity(struct parse_ctx *ctx, const cJSON *j, const char *pa
 		nr[ctx->n_refs++] = (struct pending_ref){j, a, kind};
 		return;
 	}
-	fl_check_keys(ctx->errs, j, path, known,
-		      "an activity (known: type, name, provider, tolerance, pauses, background, "
-		      "controls)");
+	fl_check_keys(ctx->errs, j, path, known, "an activity");
 	v = fl_get(j, "type");
 	fl_path_key(p, sizeof(p), path, "type");
 	if (cJSON_IsString(v) && !strcmp(v->valuestring, "action")) {
@@ -735,7 +732,7 @@ static void parse_hypothesis(struct parse_ctx *ctx, const cJSON *j, struct fl_ex
 	e->has_hypothesis = true;
 	check_controls(ctx, j, "$.steady-state-hypothesis");
 	fl_check_keys(ctx->errs, j, "$.steady-state-hypothesis", known,
-		      "the steady-state hypothesis (known: title, probes, controls)");
+		      "the steady-state hypothesis");
 	e->hypothesis_title = fl_get_string(ctx->errs, j, "title", "$.steady-state-hypothesis",
 					    true, FL_EXP_NAME_MAX, "a non-empty title");
 	probes = fl_get(j, "probes");
@@ -829,7 +826,7 @@ static int parse_into(const char *buf, size_t len, const struct fl_parse_opts *o
 		goto out;
 	/* unknown top-level keys: Chaos Toolkit ignores them; so do we, with a warning */
 	fl_check_keys(o && o->strict ? ctx.errs : ctx.warnings, root, "$", top_known,
-		      "the experiment (Chaos Toolkit ignores it)");
+		      "the experiment, ignored as Chaos Toolkit does");
 	check_controls(&ctx, root, "$");
 	parse_runtime(&ctx, fl_get(root, "runtime"), e_runtime);
 

@@ -25,8 +25,7 @@ void fl_fault_provider_parse(struct fl_errlist *errs, const cJSON *j, const char
 	char sp[FL_PATH_MAX], got[96];
 	const cJSON *v;
 
-	fl_check_keys(errs, j, path, known,
-		      "a fault provider (known: kind, target, params, duration, agents)");
+	fl_check_keys(errs, j, path, known, "a fault provider");
 	p->kind = fl_get_string(errs, j, "kind", path, true, 64, "a fault kind like \"netem\"");
 	if (p->kind) {
 		bool ok = islower((unsigned char)p->kind[0]);

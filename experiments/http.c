@@ -276,9 +276,7 @@ void fl_http_provider_parse(struct fl_errlist *errs, const cJSON *j, const char 
 	char sp[FL_PATH_MAX], got[96];
 	const cJSON *v;
 
-	fl_check_keys(errs, j, path, known,
-		      "an http provider (known: url, method, headers, arguments, timeout, "
-		      "expected_status, verify_tls, max_retries)");
+	fl_check_keys(errs, j, path, known, "an http provider");
 	p->expected_status = -1;
 	p->verify_tls = true;
 	p->url = fl_get_string(errs, j, "url", path, true, URL_MAX, "an http:// or https:// URL");

@@ -139,7 +139,7 @@ static inline const cJSON *fl_get(const cJSON *obj, const char *key)
 }
 /* Is k one of the NULL-terminated known keys? */
 bool fl_key_known(const char *k, const char *const *known);
-/* Record "unknown key in WHAT" for every key of obj not in known. */
+/* Record "unknown key in WHAT (known: ...)" for every key of obj not in known. */
 void fl_check_keys(struct fl_errlist *errs, const cJSON *obj, const char *path,
 		   const char *const *known, const char *what);
 /* A required or optional string of at most max bytes, copied; NULL when absent or wrong. */

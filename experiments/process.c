@@ -91,7 +91,7 @@ void fl_process_provider_parse(struct fl_errlist *errs, const cJSON *j, const ch
 	char sp[FL_PATH_MAX];
 	const cJSON *t;
 
-	fl_check_keys(errs, j, path, known, "a process provider (known: path, arguments, timeout)");
+	fl_check_keys(errs, j, path, known, "a process provider");
 	p->path = fl_get_string(errs, j, "path", path, true, PROCESS_PATH_MAX,
 				"the program to run (a path or a name looked up in PATH)");
 	if (p->path && p->path[0] == '~' && (p->path[1] == '/' || !p->path[1]) && getenv("HOME")) {

@@ -40,19 +40,7 @@ static const cJSON *get(const cJSON *o, const char *k)
 static void check_keys(const cJSON *j, const char *path, const char *const *known, const char *what,
 		       struct fl_errlist *errs)
 {
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, j)
-	{
-		bool ok = false;
-		char p[FL_PATH_MAX];
-
-		for (const char *const *k = known; *k; k++)
-			ok = ok || !strcmp(*k, it->string);
-		if (!ok)
-			fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
-				  "unknown key in %s", what);
-	}
+	fl_check_keys(errs, j, path, known, what);
 }
 
 /* A duration: a number of seconds or a string like "250ms"; 0 refused when positive. */
@@ -176,7 +164,7 @@ static void parse_prometheus(const cJSON *j, const char *path, struct fl_provide
 	static const char *const known[] = {"type", "url", "query", "timeout", NULL};
 	char sp[FL_PATH_MAX], got[96];
 
-	check_keys(j, path, known, "a prometheus provider (known: url, query, timeout)", errs);
+	check_keys(j, path, known, "a prometheus provider", errs);
 	p->url = get_str(j, "url", path, 2048, "the Prometheus server's http:// URL", errs);
 	if (p->url && strncasecmp(p->url, "http://", 7) && strncasecmp(p->url, "https://", 8))
 		fl_experr(errs, -EINVAL, fl_path_key(sp, sizeof(sp), path, "url"),
@@ -195,7 +183,7 @@ static void parse_tcp(const cJSON *j, const char *path, struct fl_provider *p,
 	char sp[FL_PATH_MAX], got[96];
 	const cJSON *v;
 
-	check_keys(j, path, known, "a tcp provider (known: host, port, timeout)", errs);
+	check_keys(j, path, known, "a tcp provider", errs);
 	p->host = get_str(j, "host", path, SLO_HOST_MAX, "a host name or address", errs);
 	if (p->host)
 		for (const char *c = p->host; *c; c++)
@@ -236,7 +224,7 @@ static void parse_running(const cJSON *j, const char *path, struct fl_provider *
 	const cJSON *v = get(j, "target");
 	unsigned n = 0;
 
-	check_keys(j, path, known, "a running provider (known: target)", errs);
+	check_keys(j, path, known, "a running provider", errs);
 	fl_path_key(sp, sizeof(sp), path, "target");
 	if (!cJSON_IsObject(v)) {
 		fl_experr(errs, -EINVAL, sp,
@@ -245,8 +233,7 @@ static void parse_running(const cJSON *j, const char *path, struct fl_provider *
 			  fl_json_got(v, got, sizeof(got)));
 		return;
 	}
-	check_keys(v, sp, sel, "a running target (known: pid, name, cmdline, cgroup, pidfile)",
-		   errs);
+	check_keys(v, sp, sel, "a running target", errs);
 	for (const char *const *k = sel; *k; k++)
 		n += get(v, *k) != NULL;
 	if (n != 1)

@@ -270,7 +270,7 @@ static int parse_probe(const cJSON *j, const char *path, struct fl_tolerance *t,
 	size_t before = errs->n + errs->dropped;
 
 	t->type = FL_TOL_PROBE;
-	if (check_keys(j, path, known, "name and provider", errs) < 0)
+	if (check_keys(j, path, known, "name, provider and description", errs) < 0)
 		return -EINVAL;
 	t->str = strdup(cJSON_IsString(name) ? name->valuestring : "tolerance probe");
 	t->probe = calloc(1, sizeof(*t->probe));

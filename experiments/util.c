@@ -298,15 +298,28 @@ bool fl_key_known(const char *k, const char *const *known)
 void fl_check_keys(struct fl_errlist *errs, const cJSON *obj, const char *path,
 		   const char *const *known, const char *what)
 {
+	char list[512] = "";
+	size_t n = 0;
 	const cJSON *it;
 
+	/* the list comes from known itself, so a key added there is never left out of it */
+	for (const char *const *k = known; *k; k++) {
+		int w;
+
+		if (!strcmp(*k, "type")) /* the discriminator: the user has it already */
+			continue;
+		w = snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *k);
+		if (w < 0 || (size_t)w >= sizeof(list) - n)
+			break;
+		n += (size_t)w;
+	}
 	cJSON_ArrayForEach(it, obj)
 	{
 		char p[FL_PATH_MAX];
 
 		if (!fl_key_known(it->string, known))
 			fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
-				  "unknown key in %s", what);
+				  "unknown key in %s (known: %s)", what, list);
 	}
 }
 

@@ -526,6 +526,32 @@ START_TEST(provider_rules)
 }
 END_TEST
 
+/* An unknown key's message lists every key that is accepted there, none left out. */
+START_TEST(unknown_key_lists_every_known_key)
+{
+	expect_error("{\"title\": \"t\", \"method\": [{\"type\": \"action\", \"name\": \"a\", "
+		     "\"extra\": 1, \"provider\": {\"type\": \"process\", \"path\": \"true\"}}]}",
+		     "$.method[0].extra",
+		     "(known: name, provider, tolerance, pauses, background, controls, mode, "
+		     "interval, timeout, description, dry)");
+	expect_error("{\"title\": \"t\", \"method\": [{\"type\": \"action\", \"name\": \"a\", "
+		     "\"provider\": {\"type\": \"process\", \"path\": \"true\", \"foo\": 1}}]}",
+		     "$.method[0].provider.foo", "(known: path, arguments, timeout, secrets)");
+	expect_error("{\"title\": \"t\", \"method\": [{\"type\": \"action\", \"name\": \"a\", "
+		     "\"provider\": {\"type\": \"http\", \"url\": \"http://a/\", \"foo\": 1}}]}",
+		     "$.method[0].provider.foo",
+		     "(known: url, method, headers, arguments, timeout, expected_status, "
+		     "verify_tls, max_retries, secrets)");
+	expect_error("{\"title\": \"t\", \"method\": [" ACT("a", "action") ", {\"ref\": \"a\", "
+									   "\"foo\": 1}]}",
+		     "$.method[1].foo",
+		     "(known: ref, tolerance, background, description, controls, name)");
+	expect_error("{\"title\": \"t\", \"steady-state-hypothesis\": {\"title\": \"h\", "
+		     "\"foo\": 1}}",
+		     "$.steady-state-hypothesis.foo", "(known: title, probes, controls)");
+}
+END_TEST
+
 /* Programs are looked up like Chaos Toolkit's validation does (shutil.which). */
 START_TEST(programs_checked)
 {
@@ -802,6 +828,7 @@ Suite *fl_suite_experiment_validate(void)
 	tcase_add_test(tc, caps_and_raw_input);
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, provider_rules);
+	tcase_add_test(tc, unknown_key_lists_every_known_key);
 	tcase_add_test(tc, programs_checked);
 	tcase_add_test(tc, mutated_inputs_never_crash);
 	tcase_add_test(tc, large_object_is_fast);

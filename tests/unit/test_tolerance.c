@@ -271,7 +271,7 @@ START_TEST(regex_kind)
 	     "{\"status\": 0, \"stdout\": \"ready\", \"stderr\": \"boom\"}", false},
 	    {"{\"type\": \"regex\", \"pattern\": \"\\\"ok\\\": *true\"}", H,
 	     "{\"status\": 200, \"body\": \"{\\\"ok\\\": true}\"}", true},
-	    /* Python's \\d is rewritten for POSIX */
+	    /* Python's \\d, \\s, \\w, \\D: PCRE2 (core/pyregex.c) reads them as re does */
 	    {"{\"type\": \"regex\", \"pattern\": \"^v\\\\d+\\\\.\\\\d+$\"}", F, "\"v12.3\"", true},
 	    {"{\"type\": \"regex\", \"pattern\": \"^v\\\\d+\\\\.\\\\d+$\"}", F, "\"vd.d\"", false},
 	    {"{\"type\": \"regex\", \"pattern\": \"^[\\\\d.]+$\"}", F, "\"1.2.3\"", true},
