@@ -37,12 +37,6 @@ static const cJSON *get(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static void check_keys(const cJSON *j, const char *path, const char *const *known, const char *what,
-		       struct fl_errlist *errs)
-{
-	fl_check_keys(errs, j, path, known, what);
-}
-
 /* A duration: a number of seconds or a string like "250ms"; 0 refused when positive. */
 static int get_duration(const cJSON *v, const char *p, bool positive, uint64_t *ms,
 			struct fl_errlist *errs)
@@ -164,7 +158,7 @@ static void parse_prometheus(const cJSON *j, const char *path, struct fl_provide
 	static const char *const known[] = {"type", "url", "query", "timeout", NULL};
 	char sp[FL_PATH_MAX], got[96];
 
-	check_keys(j, path, known, "a prometheus provider", errs);
+	fl_check_keys(errs, j, path, known, "a prometheus provider");
 	p->url = get_str(j, "url", path, 2048, "the Prometheus server's http:// URL", errs);
 	if (p->url && strncasecmp(p->url, "http://", 7) && strncasecmp(p->url, "https://", 8))
 		fl_experr(errs, -EINVAL, fl_path_key(sp, sizeof(sp), path, "url"),
@@ -183,7 +177,7 @@ static void parse_tcp(const cJSON *j, const char *path, struct fl_provider *p,
 	char sp[FL_PATH_MAX], got[96];
 	const cJSON *v;
 
-	check_keys(j, path, known, "a tcp provider", errs);
+	fl_check_keys(errs, j, path, known, "a tcp provider");
 	p->host = get_str(j, "host", path, SLO_HOST_MAX, "a host name or address", errs);
 	if (p->host)
 		for (const char *c = p->host; *c; c++)
@@ -224,7 +218,7 @@ static void parse_running(const cJSON *j, const char *path, struct fl_provider *
 	const cJSON *v = get(j, "target");
 	unsigned n = 0;
 
-	check_keys(j, path, known, "a running provider", errs);
+	fl_check_keys(errs, j, path, known, "a running provider");
 	fl_path_key(sp, sizeof(sp), path, "target");
 	if (!cJSON_IsObject(v)) {
 		fl_experr(errs, -EINVAL, sp,
@@ -233,7 +227,7 @@ static void parse_running(const cJSON *j, const char *path, struct fl_provider *
 			  fl_json_got(v, got, sizeof(got)));
 		return;
 	}
-	check_keys(v, sp, sel, "a running target", errs);
+	fl_check_keys(errs, v, sp, sel, "a running target");
 	for (const char *const *k = sel; *k; k++)
 		n += get(v, *k) != NULL;
 	if (n != 1)

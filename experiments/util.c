@@ -295,31 +295,40 @@ bool fl_key_known(const char *k, const char *const *known)
 	return false;
 }
 
-void fl_check_keys(struct fl_errlist *errs, const cJSON *obj, const char *path,
-		   const char *const *known, const char *what)
+/* "a, b, c": the keys of known but the discriminator, which the user has already */
+static const char *known_list(const char *const *known, char *list, size_t size)
 {
-	char list[512] = "";
 	size_t n = 0;
-	const cJSON *it;
 
-	/* the list comes from known itself, so a key added there is never left out of it */
+	list[0] = '\0';
 	for (const char *const *k = known; *k; k++) {
 		int w;
 
-		if (!strcmp(*k, "type")) /* the discriminator: the user has it already */
+		if (!strcmp(*k, "type"))
 			continue;
-		w = snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *k);
-		if (w < 0 || (size_t)w >= sizeof(list) - n)
+		w = snprintf(list + n, size - n, "%s%s", n ? ", " : "", *k);
+		if (w < 0 || (size_t)w >= size - n)
 			break;
 		n += (size_t)w;
 	}
+	return list;
+}
+
+void fl_check_keys(struct fl_errlist *errs, const cJSON *obj, const char *path,
+		   const char *const *known, const char *what)
+{
+	const cJSON *it;
+
 	cJSON_ArrayForEach(it, obj)
 	{
-		char p[FL_PATH_MAX];
+		char p[FL_PATH_MAX], list[512];
 
+		/* the list comes from known itself, so a key added there is never left out;
+		 * it is made only for an error, not for every object that parses */
 		if (!fl_key_known(it->string, known))
 			fl_experr(errs, -EINVAL, fl_path_key(p, sizeof(p), path, it->string),
-				  "unknown key in %s (known: %s)", what, list);
+				  "unknown key in %s (known: %s)", what,
+				  known_list(known, list, sizeof(list)));
 	}
 }
 
