@@ -123,6 +123,33 @@ static int dump(struct nl_sock *sk, int type, int ifindex, struct snap_ctx *c)
 	return r < 0 ? fl_nl_errno(r) : 0;
 }
 
+/*
+ * The root qdisc alone: RTM_GETQDISC for (ifindex, TC_H_ROOT), not a dump of
+ * every qdisc of the namespace. The kernel answers a qdisc GET as a
+ * notification (qdisc_notify), sent to the asker only with NLM_F_ECHO; then
+ * the ACK, as a second datagram (as in fl_nl_route_dev); an error comes alone.
+ * A root a dump would skip (builtin noop, on an interface that is down) is not
+ * sent at all: only the ACK comes, and the caller falls back to the dump.
+ */
+static int get_root(struct nl_sock *sk, int ifindex, struct snap_ctx *c)
+{
+	struct tcmsg tcm = {
+	    .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_ROOT};
+	struct nl_cb *cb = fl_nl_cb_clone(sk);
+	int r;
+
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, snap_cb, c);
+	r = nl_send_simple(sk, RTM_GETQDISC, NLM_F_ECHO, &tcm, sizeof(tcm));
+	if (r >= 0)
+		r = nl_recvmsgs(sk, cb);
+	if (r >= 0 && c->s->present)
+		r = nl_wait_for_ack(sk);
+	nl_cb_put(cb);
+	return r < 0 ? fl_nl_errno(r) : 0;
+}
+
 int fl_nl_root_snapshot(struct nl_sock *sk, int ifindex, struct fl_nl_qdisc_snap *s,
 			struct fl_error *err)
 {
@@ -130,6 +157,17 @@ int fl_nl_root_snapshot(struct nl_sock *sk, int ifindex, struct fl_nl_qdisc_snap
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	/*
+	 * The kernel's default root (handle 0) is all a plan needs to know: what
+	 * lies below it is the kernel's too. Any other root (the user's or
+	 * faultline's) is read with the whole dump, for its children and classes.
+	 */
+	r = get_root(sk, ifindex, &c);
+	if (r == 0 && c.err == 0 && s->present && s->handle == 0)
+		return 0;
+	fl_nl_snap_done(s);
+	memset(s, 0, sizeof(*s));
+	c.err = 0;
 	r = dump(sk, RTM_GETQDISC, ifindex, &c);
 	/* Classes matter only under a root that is neither the default nor ours. */
 	if (r == 0 && s->present && s->handle && !fl_nl_handle_ours(s->handle))

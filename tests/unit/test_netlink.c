@@ -26,11 +26,13 @@
 #include <netlink/cache.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/route/class.h>
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/htb.h>
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 
@@ -733,6 +735,100 @@ START_TEST(kernel_root_changed_after_plan)
 END_TEST
 
 /*
+ * The plan's read of the root (fl_nl_root_snapshot) tells what a dump of the
+ * interface's qdiscs tells, whichever way it reads: the kernel's default root
+ * (one RTM_GETQDISC), no root on an interface that is down (the dump skips
+ * the builtin noop), and a user's classful root with its class and child
+ * (the whole dump).
+ */
+static void snapshot_as_dumped(struct nl_sock *sk, int ifindex, const char *what)
+{
+	struct fl_nl_qdisc_snap snap;
+	struct nl_cache *cache;
+	struct rtnl_qdisc *q;
+	struct fl_error err;
+	int children = 0;
+
+	fl_error_init(&err);
+	ck_assert_msg(fl_nl_root_snapshot(sk, ifindex, &snap, &err) == 0, "%s: %s", what, err.msg);
+	ck_assert_int_eq(rtnl_qdisc_alloc_cache(sk, &cache), 0);
+	q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_ROOT);
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_tc *c = TC_CAST((struct rtnl_qdisc *)o);
+
+		children += rtnl_tc_get_ifindex(c) == ifindex && rtnl_tc_get_handle(c) &&
+			    rtnl_tc_get_parent(c) != TC_H_ROOT &&
+			    rtnl_tc_get_parent(c) != TC_H_INGRESS;
+	}
+	ck_assert_msg(snap.present == (q != NULL), "%s: present %d, the dump %s a root", what,
+		      snap.present, q ? "has" : "has no");
+	if (q) {
+		ck_assert_str_eq(snap.kind, rtnl_tc_get_kind(TC_CAST(q)));
+		ck_assert_uint_eq(snap.handle, rtnl_tc_get_handle(TC_CAST(q)));
+	}
+	ck_assert_int_eq(snap.nchildren, snap.handle ? children : 0);
+	rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	fl_nl_snap_done(&snap);
+}
+
+START_TEST(kernel_root_snapshot_as_dumped)
+{
+	struct fl_nl_qdisc_snap snap;
+	struct rtnl_qdisc *htb = rtnl_qdisc_alloc(), *leaf = rtnl_qdisc_alloc();
+	struct rtnl_class *cl = rtnl_class_alloc();
+	struct fl_error err;
+	struct nl_sock *sk;
+	int v0, v1;
+
+	private_netns();
+	sk = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	fl_error_init(&err);
+	/* lo, up: the kernel's default root, handle 0 */
+	snapshot_as_dumped(sk, 1, "lo");
+	ck_assert_int_eq(fl_nl_root_snapshot(sk, 1, &snap, &err), 0);
+	ck_assert_msg(snap.present && snap.handle == 0, "lo's default root: %d %x", snap.present,
+		      snap.handle);
+	fl_nl_snap_done(&snap);
+	/* a veth pair, down: no root a dump would show */
+	ck_assert_int_eq(rtnl_link_veth_add(sk, "flsnap0", "flsnap1", getpid()), 0);
+	ck_assert_int_eq(fl_nl_ifindex(sk, "flsnap0", &v0, &err), 0);
+	ck_assert_int_eq(fl_nl_ifindex(sk, "flsnap1", &v1, &err), 0);
+	snapshot_as_dumped(sk, v0, "veth down");
+	/* the user's htb root 1: with a class 1:1 and a tbf 10: below it */
+	rtnl_tc_set_ifindex(TC_CAST(htb), v1);
+	rtnl_tc_set_parent(TC_CAST(htb), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(htb), 0x10000);
+	ck_assert_int_eq(rtnl_tc_set_kind(TC_CAST(htb), "htb"), 0);
+	ck_assert_int_eq(rtnl_qdisc_add(sk, htb, NLM_F_CREATE | NLM_F_EXCL), 0);
+	rtnl_tc_set_ifindex(TC_CAST(cl), v1);
+	rtnl_tc_set_parent(TC_CAST(cl), 0x10000);
+	rtnl_tc_set_handle(TC_CAST(cl), 0x10001);
+	ck_assert_int_eq(rtnl_tc_set_kind(TC_CAST(cl), "htb"), 0);
+	ck_assert_int_eq(rtnl_htb_set_rate(cl, 1000000), 0);
+	ck_assert_int_eq(rtnl_class_add(sk, cl, NLM_F_CREATE), 0);
+	rtnl_tc_set_ifindex(TC_CAST(leaf), v1);
+	rtnl_tc_set_parent(TC_CAST(leaf), 0x10001);
+	rtnl_tc_set_handle(TC_CAST(leaf), 0x100000);
+	ck_assert_int_eq(rtnl_tc_set_kind(TC_CAST(leaf), "tbf"), 0);
+	rtnl_qdisc_tbf_set_rate(leaf, 1000000, 32768, 0);
+	rtnl_qdisc_tbf_set_limit(leaf, 65536);
+	ck_assert_int_eq(rtnl_qdisc_add(sk, leaf, NLM_F_CREATE | NLM_F_EXCL), 0);
+	snapshot_as_dumped(sk, v1, "htb tree");
+	ck_assert_int_eq(fl_nl_root_snapshot(sk, v1, &snap, &err), 0);
+	ck_assert_str_eq(snap.kind, "htb");
+	ck_assert_int_eq(snap.nchildren, 1);
+	ck_assert_int_ge(snap.nclasses, 1);
+	fl_nl_snap_done(&snap);
+	rtnl_qdisc_put(leaf);
+	rtnl_class_put(cl);
+	rtnl_qdisc_put(htb);
+	nl_socket_free(sk);
+}
+END_TEST
+
+/*
  * bandwidth builds its tbf message itself (no rate table): the kernel must hold
  * the very qdisc libnl's builder gives for the same parameters, compared as the
  * kernel dumps both (raw TCA_OPTIONS, byte for byte): with a limit, with the
@@ -1252,6 +1348,7 @@ Suite *fl_suite_netlink(void)
 		tcase_add_test(k, kernel_tbf_round_trip);
 		tcase_add_test(k, kernel_root_changed_after_plan);
 		tcase_add_test(k, kernel_tbf_same_as_libnl);
+		tcase_add_test(k, kernel_root_snapshot_as_dumped);
 		tcase_add_test(k, kernel_scope_filters);
 		tcase_add_test(k, kernel_scope_filters_v6);
 		tcase_add_test(k, kernel_ingress_ifb);
