@@ -280,6 +280,38 @@ def wrk_conns(a, ng, rate):
     return max(1, round(c * rate / got)) if got else c
 
 
+def sweep(a, ng, rates, delays):
+    """
+    The probe against paced wrk at the same rate with fewer or more connections:
+    wrk -cN waiting d ms after each answer, N = rate * d / 1000 (d whole ms: wrk's
+    delay() is in ms). Round by round interleaved; prints medians and ratios.
+    """
+    rows = {(r, d): [] for r in rates for d in delays}
+    probe = {r: [] for r in rates}
+    for rnd in range(a.rounds):
+        for rate in rates:
+            probe[rate].append(run_probe(a, ng, rate))
+            for d in delays:
+                n = max(1, round(rate * d / 1000.0))
+                rows[(rate, d)].append(dict(run_wrk(a, ng, n, d, a.duration), conns=n))
+        print("sweep round %d/%d done" % (rnd + 1, a.rounds), file=sys.stderr)
+    print("sweep: probe vs paced wrk at the same set rate, by wrk's connections (medians of %d rounds)" % a.rounds)
+    print("%-6s %-14s %8s %9s %9s %13s %13s" % ("rate", "client", "got/s", "p50_ms", "p99_ms", "probe/wrk p50", "probe/wrk p99"))
+    for rate in rates:
+        p = probe[rate]
+        print("%-6g %-14s %8.1f %9.3f %9.3f" % (rate, "probe", med(p, "rate"), med(p, "p50"), med(p, "p99")))
+        for d in delays:
+            w = rows[(rate, d)]
+
+            def rr(key):
+                return statistics.median(x[key] / y[key] for x, y in zip(p, w) if y[key])
+
+            print(
+                "%-6g %-14s %8.1f %9.3f %9.3f %13.3f %13.3f"
+                % (rate, "wrk -c%d %dms" % (w[0]["conns"], d), med(w, "rate"), med(w, "p50"), med(w, "p99"), rr("p50"), rr("p99"))
+            )
+
+
 def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
@@ -295,6 +327,11 @@ def main():
     ap.add_argument("--stall-ms", type=float, default=100.0)
     ap.add_argument("--stall-rate", type=float, default=1000.0)
     ap.add_argument("--hey-workers", type=int, default=20)
+    ap.add_argument(
+        "--sweep",
+        default="",
+        help="only the sweep: paced wrk with these delays in ms (e.g. 1,2,5,10,25,50) against the probe",
+    )
     ap.add_argument("--fl", default=os.environ.get("FL_BIN", os.path.join(TOP, "build/controller/faultline")))
     a = ap.parse_args()
     for tool in ("hey", "wrk"):
@@ -313,6 +350,9 @@ def main():
     try:
         with open("/proc/loadavg") as f:
             print("load average at start: %s" % " ".join(f.read().split()[:3]))
+        if a.sweep:
+            sweep(a, ng, rates, [int(x) for x in a.sweep.split(",")])
+            return 0
         for rate in sorted(set(rates + [a.stall_rate])):
             conns[rate] = wrk_conns(a, ng, rate)
         for rnd in range(a.rounds):
