@@ -3,7 +3,8 @@
 # http providers only, each a real public experiment or modelled on one, and its
 # YAML twin) runs unchanged with faultline, against real local processes and a real
 # HTTP server (server.py), and ends with the journal "status" and "deviated"
-# chaoslib gives, the same rollbacks and method runs, and faultline's exit code
+# chaoslib gives, whether the steady state was met before the method, the same
+# rollbacks and method runs, and faultline's exit code
 # (EXPECTED; how each expectation was obtained is in its last column and in
 # record-chaoslib.sh). Files without a "runtime" run with --rollback-strategy
 # default, Chaos Toolkit's default (faultline's own is "always").
@@ -47,7 +48,7 @@ URL="http://127.0.0.1:$(cat "$T/port")"
 
 n=0
 tab=$(printf '\t')
-while IFS="$tab" read -r name status deviated chaos_rc rollbacks runs fl_rc how; do
+while IFS="$tab" read -r name status deviated met chaos_rc rollbacks runs fl_rc how; do
 	case "$name" in '#'* | '') continue ;; esac
 	for fmt in json yaml; do
 		f="$here/experiments/$name.$fmt"
@@ -75,14 +76,18 @@ while IFS="$tab" read -r name status deviated chaos_rc rollbacks runs fl_rc how;
 		rc=$?
 		set -e
 		[ "$rc" -eq "$fl_rc" ] || fail "$name.$fmt: faultline exit $rc, want $fl_rc"
-		python3 - "$d/journal.json" "$status" "$deviated" "$rollbacks" "$runs" <<'PY' ||
+		python3 - "$d/journal.json" "$status" "$deviated" "$met" "$rollbacks" "$runs" <<'PY' ||
 import json, sys
-path, status, deviated, rollbacks, runs = sys.argv[1:]
+path, status, deviated, met, rollbacks, runs = sys.argv[1:]
 j = json.load(open(path))
-got = (j["status"], str(j["deviated"]).lower(), str(len(j["rollbacks"])), str(len(j["run"])))
-want = (status, deviated, rollbacks, runs)
+before = (j.get("steady_states") or {}).get("before")
+got = (j["status"], str(j["deviated"]).lower(),
+       "-" if not before else str(before.get("steady_state_met")).lower(),
+       str(len(j["rollbacks"])), str(len(j["run"])))
+want = (status, deviated, met, rollbacks, runs)
 if got != want:
-    sys.exit("journal (status, deviated, rollbacks, runs) = %r, chaoslib gives %r" % (got, want))
+    sys.exit("journal (status, deviated, met-before, rollbacks, runs) = %r, chaoslib gives %r"
+             % (got, want))
 if "chaoslib-version" not in j:
     sys.exit("no chaoslib-version in the journal")
 PY
@@ -90,7 +95,7 @@ PY
 		n=$((n + 1))
 	done
 done <"$here/EXPECTED"
-[ $n -ge 36 ] || fail "only $n runs"
+[ $n -ge 44 ] || fail "only $n runs"
 
 # What the runs did, beyond the verdict, as Chaos Toolkit would have done it:
 # the string arguments went through the shell (pipe, redirect, $HOME) ...
