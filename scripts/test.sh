@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install what is missing, build, and run the whole test suite with CTest.
-# SANITIZE=1 builds with ASan+UBSan into build-asan/ instead.
+# SANITIZE=1 builds with ASan+UBSan into build-asan/ instead. Arguments go to
+# ctest as given (./scripts/test.sh -R 'unit\.' --schedule-random); CTEST_ARGS
+# too, split at blanks (no quoting: a pattern with a space needs an argument).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
@@ -22,4 +24,4 @@ ln -sf /usr/bin/python3 "$BUILD_DIR/test-bin/python3"
 PATH="$BUILD_DIR/test-bin:$PATH"
 export PATH
 cd "$BUILD_DIR"
-ctest --output-on-failure -j2 ${CTEST_ARGS:-}
+ctest --output-on-failure -j2 ${CTEST_ARGS:-} "$@"
