@@ -1034,6 +1034,8 @@ int fl_agent_apply(struct fl_agent *a, const struct fl_api_fault_req *req, cJSON
 	r = ops->parse(req->target, req->params, &spec, err);
 	if (r == 0)
 		r = fl_agent_policy_target(a->cfg, req->kind, req->target, err);
+	if (r == 0)
+		r = fl_agent_policy_writes(a->cfg, req->kind, req->params, err);
 	if (r < 0)
 		goto out;
 	if (ops->describe && ops->describe(spec, &desc) == 0 && desc.data)
@@ -1212,6 +1214,8 @@ int fl_agent_dry_run(struct fl_agent *a, const struct fl_api_fault_req *req, cJS
 	r = ops->parse(req->target, req->params, &spec, err);
 	if (r == 0)
 		r = fl_agent_policy_target(a->cfg, req->kind, req->target, err);
+	if (r == 0)
+		r = fl_agent_policy_writes(a->cfg, req->kind, req->params, err);
 	if (r < 0)
 		goto out;
 	fault_ctx_init(a, req, &ctx);

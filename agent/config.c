@@ -55,6 +55,7 @@ void fl_agent_config_done(struct fl_agent_config *c)
 	rules_done(&c->allow);
 	rules_done(&c->deny);
 	free_strv(c->output_dirs, c->n_output_dirs);
+	free_strv(c->fill_dirs, c->n_fill_dirs);
 	free_strv(c->kinds, c->n_kinds);
 	free_strv(c->netns, c->n_netns);
 	free_strv(c->interfaces, c->n_interfaces);
@@ -171,23 +172,24 @@ static int parse_rules(const cJSON *o, const char *path, const char *const *keys
 }
 
 /*
- * allow.output_dirs: each an existing directory named by its canonical path
- * (what realpath gives: absolute, no symbolic link, ".", ".." or "//"), so
- * that the prefix test on a request's output means what it says.
+ * allow.output_dirs, allow.fill_dirs: each an existing directory named by its
+ * canonical path (what realpath gives: absolute, no symbolic link, ".", ".."
+ * or "//"), so that the prefix test on a request's path means what it says.
  */
-static int parse_output_dirs(const cJSON *v, struct fl_agent_config *c, struct fl_error *err)
+static int parse_dirs(const cJSON *v, const char *field, char ***dirs, size_t *n,
+		      struct fl_error *err)
 {
 	char p[64], real[PATH_MAX];
 	struct stat st;
 	int r;
 
-	r = string_list(v, "$.allow.output_dirs", &c->output_dirs, &c->n_output_dirs, err);
+	r = string_list(v, field, dirs, n, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->n_output_dirs; i++) {
-		const char *d = c->output_dirs[i];
+	for (size_t i = 0; i < *n; i++) {
+		const char *d = (*dirs)[i];
 
-		snprintf(p, sizeof(p), "$.allow.output_dirs[%zu]", i);
+		snprintf(p, sizeof(p), "%s[%zu]", field, i);
 		if (d[0] != '/')
 			return fl_error_set(err, -EINVAL, p,
 					    "expected an absolute path, got \"%s\"", d);
@@ -265,8 +267,8 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 			  struct fl_error *err)
 {
 	static const char *const keys[] = {"allow", "deny", "kinds", "limits", "network", NULL};
-	static const char *const akeys[] = {"names",	"uids",	       "cgroups",
-					    "cmdlines", "output_dirs", NULL};
+	static const char *const akeys[] = {"names",	   "uids",	"cgroups", "cmdlines",
+					    "output_dirs", "fill_dirs", NULL};
 	static const char *const dkeys[] = {"names", "uids", "cgroups", "cmdlines", NULL};
 	static const char *const lkeys[] = {"max_body_bytes",  "max_live_faults", "max_ttl_ms",
 					    "rate_per_second", "rate_burst",	  NULL};
@@ -291,8 +293,13 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 		if (r < 0)
 			goto out;
 		if (cJSON_GetObjectItemCaseSensitive(v, "output_dirs") &&
-		    (r = parse_output_dirs(cJSON_GetObjectItemCaseSensitive(v, "output_dirs"), c,
-					   err)) < 0)
+		    (r = parse_dirs(cJSON_GetObjectItemCaseSensitive(v, "output_dirs"),
+				    "$.allow.output_dirs", &c->output_dirs, &c->n_output_dirs,
+				    err)) < 0)
+			goto out;
+		if (cJSON_GetObjectItemCaseSensitive(v, "fill_dirs") &&
+		    (r = parse_dirs(cJSON_GetObjectItemCaseSensitive(v, "fill_dirs"),
+				    "$.allow.fill_dirs", &c->fill_dirs, &c->n_fill_dirs, err)) < 0)
 			goto out;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "deny"))) {

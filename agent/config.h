@@ -3,7 +3,8 @@
  * docs/agent-api.md): the ownership policy (which processes and fault kinds
  * it may touch) and the limits on what clients may ask of it.
  *
- *   config := { ["allow": rules + ["output_dirs": ["/dir"...]]] [, "deny": rules] [, "kinds":
+ *   config := { ["allow": rules + ["output_dirs": ["/dir"...]] + ["fill_dirs": ["/dir"...]]]
+ *              [, "deny": rules] [, "kinds":
  * [kind...]] [, "limits": limits]
  *              [, "network": network] }
  *   rules  := { ["names": [comm...]] [, "uids": [uid...]] [, "cgroups": ["/v2/path"...]]
@@ -17,7 +18,9 @@
  * always refused. With "allow", a launched command's "output" file must
  * lie in one of "allow.output_dirs" (canonical absolute paths of existing
  * directories, checked at load; none: no output file may be named), opened
- * there with RESOLVE_BENEATH (docs/security.md). Without "kinds", every kind built in is allowed.
+ * there with RESOLVE_BENEATH (docs/security.md); the directories disk_fill
+ * fills and stress's I/O workers write in must lie in one of "allow.fill_dirs"
+ * (likewise; none: those faults are refused). Without "kinds", every kind built in is allowed.
  * With "network", network faults (netem, bandwidth, partition) may only touch the listed namespaces
  * ("host": the agent's own; NAME as `ip netns` lists it; compared by inode, so no alias gets around
  * it) and the listed interfaces.
@@ -55,6 +58,8 @@ struct fl_agent_config {
 	struct fl_policy_rules allow, deny;
 	char **output_dirs; /* allow.output_dirs: canonical, existing at load */
 	size_t n_output_dirs;
+	char **fill_dirs; /* allow.fill_dirs: the same */
+	size_t n_fill_dirs;
 	char **kinds; /* NULL: all */
 	size_t n_kinds;
 	char **netns; /* NULL: any network namespace */

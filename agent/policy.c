@@ -457,6 +457,95 @@ static int policy_output(const struct fl_agent_config *c, const char *output, in
 	return 0;
 }
 
+/* The string a dotted key ("io.path") names in params, or NULL. */
+static const char *param_string(const cJSON *params, const char *key)
+{
+	const cJSON *o = params;
+	char part[64];
+
+	while (o && *key) {
+		size_t n = strcspn(key, ".");
+
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, key, n);
+		part[n] = '\0';
+		o = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, part) : NULL;
+		key += n + (key[n] == '.');
+	}
+	return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+/*
+ * With an allow list, a directory a fault creates files in (disk_fill's
+ * path, stress's io.path) lies in one of allow.fill_dirs: a prefix match on
+ * the (absolute, dot-free: the parsers refuse others) path picks the
+ * directory, then the path is looked up beneath it with no symbolic link on
+ * the way, so a link leading out is refused here with a 403. A path that is
+ * not there is left to the fault's own plan to refuse.
+ */
+static int policy_fill(const struct fl_agent_config *c, const char *path, const char *field,
+		       struct fl_error *err)
+{
+	const unsigned long long res =
+	    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	const char *r = NULL, *dir = NULL;
+	int dfd, fd, e;
+
+	for (size_t i = 0; !r && i < c->n_fill_dirs; i++) {
+		size_t n = strlen(c->fill_dirs[i]);
+
+		if (n == 1)
+			r = path + 1;
+		else if (!strncmp(path, c->fill_dirs[i], n) && (path[n] == '/' || !path[n]))
+			r = path + n + (path[n] == '/');
+		dir = c->fill_dirs[i];
+	}
+	if (!r)
+		return fl_error_set(err, -EPERM, field,
+				    c->n_fill_dirs ? "%s is outside the directories the agent may "
+						     "fill (allow.fill_dirs in its config)"
+						   : "%s: the agent's config lets no fault fill a "
+						     "directory (allow.fill_dirs is empty)",
+				    path);
+	dfd = openat2_path(AT_FDCWD, dir, O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (dfd < 0)
+		return fl_error_set(err, -EPERM, field, "the allowed fill directory %s: %s", dir,
+				    strerror(errno));
+	fd = *r ? openat2_path(dfd, r, O_DIRECTORY, res) : -1;
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	if (*r && fd < 0 && (e == EXDEV || e == ELOOP))
+		return fl_error_set(
+		    err, -EPERM, field,
+		    "%s leads out of the agent's fill directory %s (a symbolic link)", path, dir);
+	return 0;
+}
+
+int fl_agent_policy_writes(const struct fl_agent_config *c, const char *kind, const cJSON *params,
+			   struct fl_error *err)
+{
+	const struct fl_fault_ops *ops = fl_fault_lookup(kind);
+	char field[96];
+
+	if (!c || !c->has_allow || !ops || !ops->spec->writes)
+		return 0;
+	for (const char *const *k = ops->spec->writes; *k; k++) {
+		const char *path = param_string(params, *k);
+		int r;
+
+		if (!path)
+			continue;
+		snprintf(field, sizeof(field), "$.params.%s", *k);
+		r = policy_fill(c, path, field, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int fl_agent_policy_command(void *opaque, const char *path, char *const argv[], const char *output,
 			    int *beneath, const char **rel, struct fl_error *err)
 {

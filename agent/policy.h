@@ -50,6 +50,14 @@ int fl_agent_policy_netns(void *opaque, const struct fl_fault_netns *ns,
 /* May the agent apply this kind? */
 bool fl_agent_policy_kind(const struct fl_agent_config *c, const char *kind);
 /*
+ * With an allow list, each directory the fault would create files in (its
+ * spec's `writes`: disk_fill's params.path, stress's params.io.path) must lie
+ * in allow.fill_dirs, reached from there without a symbolic link: else
+ * -EPERM naming the field. Without an allow list: 0.
+ */
+int fl_agent_policy_writes(const struct fl_agent_config *c, const char *kind, const cJSON *params,
+			   struct fl_error *err) FL_WUR;
+/*
  * May the agent launch this command (opaque: const struct fl_agent_config *)?
  * The allow/deny rules of the config apply to the process it would become:
  * names to the program's file name (first 15 bytes, as comm), uids to the

@@ -33,6 +33,12 @@ struct fl_fault_spec_ops {
 	/* Acts once and leaves nothing to revert (kill): a duration is optional. */
 	bool instant;
 	/*
+	 * The params (dotted: "io.path") that name a directory the fault
+	 * creates files in, NULL-terminated; NULL: none. With an allow list the
+	 * agent's policy wants each one given in allow.fill_dirs.
+	 */
+	const char *const *writes;
+	/*
 	 * Typed spec from an API body's target and params (NULL params: none);
 	 * errors carry a JSON path ("$.target.pid", "$.params.signal"). Reads
 	 * nothing of the system: a pod is checked, not looked up.

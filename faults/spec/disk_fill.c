@@ -141,6 +141,7 @@ const struct fl_fault_spec_ops fl_fault_spec_disk_fill = {
     .kind = "disk_fill",
     .family = FL_FAULT_FAMILY_PROCESS,
     .instant = false,
+    .writes = (const char *const[]){"path", NULL},
     .parse = fl_disk_fill_parse,
     .describe = fl_disk_fill_describe,
     .free = fl_disk_fill_free,

@@ -199,6 +199,7 @@ const struct fl_fault_spec_ops fl_fault_spec_stress = {
     .kind = "stress",
     .family = FL_FAULT_FAMILY_PROCESS,
     .instant = false,
+    .writes = (const char *const[]){"io.path", NULL},
     .parse = fl_stress_parse,
     .describe = fl_stress_describe,
     .free = fl_stress_free,

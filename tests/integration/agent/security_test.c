@@ -5,6 +5,7 @@
  * agent itself, its parent, the allow-list, another network namespace, path
  * traversal -- each refused with its status and field, with nothing applied.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1065,6 +1066,107 @@ out:
 	return t_failed;
 }
 
+/* Files named faultline-fill-* in dir (what disk_fill and stress's I/O workers create). */
+static int fill_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += !strncmp(de->d_name, "faultline-", 10);
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * With an allow list, the directories faults create files in (disk_fill's
+ * path, stress's io.path) lie in allow.fill_dirs, with no symbolic link
+ * leading out; none listed: refused; no allow list: anywhere, as before.
+ */
+static int case_policy_fill(void)
+{
+	struct t_agent a;
+	char dir[PATH_MAX], fill[300], out[300], p[400], cfg[700], t[64], prm[600], name[16];
+	pid_t in = 0;
+	bool init = false;
+
+	snprintf(name, sizeof(name), "flsec-fl%d", (int)getpid() % 100000);
+	in = t_spawn(name);
+	T_CHECK(in > 0, "spawn %s", name);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	init = true;
+	T_CHECK(realpath(a.dir, dir), "realpath %s", a.dir);
+	snprintf(fill, sizeof(fill), "%.255s/fill", dir);
+	snprintf(out, sizeof(out), "%.255s/outside", dir);
+	T_CHECK(mkdir(fill, 0755) == 0 && mkdir(out, 0755) == 0, "dirs");
+	snprintf(p, sizeof(p), "%sx", fill);
+	T_CHECK(mkdir(p, 0755) == 0, "a sibling with the allowed name as prefix");
+	snprintf(p, sizeof(p), "%s/link", fill);
+	T_CHECK(symlink(out, p) == 0, "symlink out of the fill dir");
+	snprintf(cfg, sizeof(cfg), "{\"allow\":{\"names\":[\"%s\"],\"fill_dirs\":[\"%s\"]}}", name,
+		 fill);
+	T_CHECK(t_agent_config(&a, cfg) == 0, "config");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+
+#define FILL(path) snprintf(prm, sizeof(prm), "{\"path\":\"%.400s\",\"bytes\":1048576}", path)
+	FILL(out);
+	REFUSED(&a, 403, "$.params.path", "outside the directories the agent may fill", "f1",
+		"disk_fill", "{}", prm);
+	snprintf(p, sizeof(p), "%s/link", fill);
+	FILL(p);
+	REFUSED(&a, 403, "$.params.path", "symbolic link", "f2", "disk_fill", "{}", prm);
+	snprintf(p, sizeof(p), "%sx", fill);
+	FILL(p);
+	REFUSED(&a, 403, "$.params.path", "outside the directories the agent may fill", "f3",
+		"disk_fill", "{}", prm);
+	snprintf(t, sizeof(t), "{\"pid\":%d}", (int)in);
+	snprintf(prm, sizeof(prm), "{\"io\":{\"path\":\"%s\",\"mib\":1}}", out);
+	REFUSED(&a, 403, "$.params.io.path", "outside the directories the agent may fill", "f4",
+		"stress", t, prm);
+	T_CHECK(nothing_applied(&a), "nothing applied, nothing journaled");
+	T_CHECK(fill_files(out) == 0 && fill_files(dir) == 0, "no file made outside");
+
+	/* Inside: allowed, the file is there while live, gone after the revert. */
+	FILL(fill);
+	T_CHECK(post(&a, "f5", "disk_fill", "{}", prm, NULL) == 201, "disk_fill in the fill dir");
+	T_CHECK(fill_files(fill) == 1, "the fill file is in %s", fill);
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/f5", NULL, a.token, NULL) == 200, "revert");
+	T_CHECK(fill_files(fill) == 0, "the fill file is gone");
+	t_agent_done(&a);
+	init = false;
+
+	/* An allow list without fill_dirs: no fault may fill anything. */
+	T_CHECK(t_agent_init(&a, bin) == 0, "init 2");
+	init = true;
+	snprintf(cfg, sizeof(cfg), "{\"allow\":{\"names\":[\"%s\"]}}", name);
+	T_CHECK(t_agent_config(&a, cfg) == 0, "config 2");
+	T_CHECK(t_agent_start(&a) == 0, "start 2");
+	T_CHECK(realpath(a.dir, dir), "realpath %s", a.dir);
+	FILL(dir);
+	REFUSED(&a, 403, "$.params.path", "allow.fill_dirs is empty", "f6", "disk_fill", "{}", prm);
+	T_CHECK(nothing_applied(&a) && fill_files(dir) == 0, "nothing applied");
+	t_agent_done(&a);
+	init = false;
+
+	/* No allow list: unchanged, any directory. */
+	T_CHECK(t_agent_init(&a, bin) == 0, "init 3");
+	init = true;
+	T_CHECK(t_agent_start(&a) == 0, "start 3");
+	T_CHECK(realpath(a.dir, dir), "realpath %s", a.dir);
+	FILL(dir);
+	T_CHECK(post(&a, "f7", "disk_fill", "{}", prm, NULL) == 201, "no allow list: anywhere");
+	T_CHECK(t_http(&a, "DELETE", "/v1/faults/f7", NULL, a.token, NULL) == 200, "revert");
+#undef FILL
+out:
+	if (init)
+		t_agent_done(&a);
+	if (in > 0)
+		t_reap(in);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -1079,6 +1181,7 @@ int main(int argc, char **argv)
 	    {"policy_netns", case_policy_netns},
 	    {"policy_traversal", case_policy_traversal},
 	    {"policy_output", case_policy_output},
+	    {"policy_fill", case_policy_fill},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
