@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -998,6 +999,24 @@ static void cg_delta(const cJSON *undo, struct cg_delta *d)
 	}
 }
 
+/* Append "; " (unless first) and fmt to the NUL-terminated buf. */
+static void __attribute__((format(printf, 3, 4)))
+sum_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t at = strlen(buf);
+	va_list ap;
+
+	if (at && at + 2 < len) {
+		memcpy(buf + at, "; ", 3);
+		at += 2;
+	}
+	if (at + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + at, len - at, fmt, ap);
+	va_end(ap);
+}
+
 #define EFFECT_WINDOW_MIN_S 0.2 /* a CPU share over less time says nothing */
 
 /*
@@ -1028,7 +1047,7 @@ static int stress_effect(const cJSON *undo, cJSON **out)
 	cJSON *o = cJSON_CreateObject(), *cg = NULL, *by = NULL;
 	bool ok = true, soon = false;
 	unsigned asked_mask = 0; /* the counters the workers asked for need */
-	char note[256] = "";
+	char note[256] = "", sum[384] = "";
 	int r = -ENOMEM;
 
 	*out = NULL;
@@ -1071,12 +1090,16 @@ static int stress_effect(const cJSON *undo, cJSON **out)
 		asked_mask |= CG_CPU;
 		if (d.have & CG_CPU) {
 			cJSON_AddStringToObject(by, "cpu", "cgroup");
+			sum_add(sum, sizeof(sum), "cpu %.1f %% of %.0f %% asked (cgroup, %.1f s)",
+				d.cpu_pct, asked, d.window_s);
 			if (d.window_s < EFFECT_WINDOW_MIN_S)
 				soon = true;
 			else
 				ok = ok && d.cpu_pct >= reach / 2;
 		} else {
 			cJSON_AddStringToObject(by, "cpu", "proc");
+			sum_add(sum, sizeof(sum), "cpu %.1f s used (workers' /proc)",
+				(double)pf.cpu_ticks / (double)hz);
 			ok = ok && pf.cpu_ticks > 0;
 		}
 	}
@@ -1094,6 +1117,13 @@ static int stress_effect(const cJSON *undo, cJSON **out)
 		cJSON_AddNumberToObject(cg, "memory_asked_bytes", asked);
 		asked_mask |= CG_MEM;
 		cJSON_AddStringToObject(by, "memory", d.have & CG_MEM ? "cgroup" : "proc");
+		if (d.have & CG_MEM)
+			sum_add(sum, sizeof(sum), "memory.current +%.1f MiB of %.0f MiB asked",
+				(double)d.memory_growth / 1048576.0, asked / 1048576.0);
+		else
+			sum_add(sum, sizeof(sum),
+				"%.1f MiB resident of %.0f MiB asked (workers' /proc)",
+				(double)pf.rss / 1048576.0, asked / 1048576.0);
 		ok = ok && (d.have & CG_MEM ? (double)d.memory_growth >= asked / 2 : pf.rss > 0);
 	}
 	if (d.have & CG_IO)
@@ -1103,6 +1133,9 @@ static int stress_effect(const cJSON *undo, cJSON **out)
 	if (cJSON_IsNumber(iw) && iw->valuedouble > 0) {
 		asked_mask |= CG_IO;
 		cJSON_AddStringToObject(by, "io", d.have & CG_IO ? "cgroup" : "proc");
+		sum_add(sum, sizeof(sum), "%.1f MiB written (%s)",
+			(double)(d.have & CG_IO ? d.wbytes : pf.wrote) / 1048576.0,
+			d.have & CG_IO ? "cgroup io.stat" : "workers' /proc");
 		ok = ok && (d.have & CG_IO ? d.wbytes > 0 : pf.wrote > 0);
 	}
 	if (asked_mask & ~d.have)
@@ -1123,6 +1156,8 @@ static int stress_effect(const cJSON *undo, cJSON **out)
 	}
 	if (note[0])
 		cJSON_AddStringToObject(o, "note", note);
+	sum_add(sum, sizeof(sum), "%d of %d workers alive", pf.alive, pf.n);
+	cJSON_AddStringToObject(o, "summary", sum);
 	*out = o;
 	o = NULL;
 	r = 0;
