@@ -30,18 +30,22 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 
 #include "core/json.h"
 #include "faults/fault.h"
@@ -60,6 +64,7 @@
 #define STRESS_WORKERS_MAX 256		/* workers one fault runs, all cgroups */
 #define PERIOD_NS	   100000000ULL /* a CPU worker's duty cycle; deadline checks */
 #define DEBT_NS		   500000000ULL /* CPU time owed beyond this much time's share is forgiven */
+#define CG_READ_MAX	   16384 /* bytes of a cgroup file read (io.stat: one line a device) */
 
 /* What the workers of one fault share with the agent: their lease. */
 struct lease_page {
@@ -490,6 +495,160 @@ static int stress_revert(const cJSON *undo, struct fl_error *err)
 	return r;
 }
 
+/* ---- the cgroup's own counters (proof of effect) ---- */
+
+/*
+ * Read NAME of the cgroup directory DIR into buf (NUL-terminated, at most
+ * len - 1 bytes; a longer file is cut). The directory is opened with no
+ * symbolic link on the way and must be on cgroup2; the file beneath it,
+ * never through a link, non-blocking: a neighbour who owns the cgroup can
+ * rename or replace things in it, but not make the agent read elsewhere or
+ * wait.
+ */
+static int cg_read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+	struct open_how how = {
+	    .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct statfs sf;
+	struct stat st;
+	size_t n = 0;
+	int dfd, fd, r = 0;
+
+	dfd = fl_owned_dir_open(dir);
+	if (dfd < 0)
+		return dfd;
+	if (fstatfs(dfd, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		close(dfd);
+		return -ENOTDIR;
+	}
+	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	r = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	while (n + 1 < len) {
+		ssize_t k = read(fd, buf + n, len - 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return r;
+}
+
+/* The number after "KEY " at the start of a line of buf. */
+static int cg_key(const char *buf, const char *key, unsigned long long *v)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, kl) && p[kl] == ' ') {
+			char *end;
+
+			errno = 0;
+			*v = strtoull(p + kl + 1, &end, 10);
+			return errno || end == p + kl + 1 ? -EIO : 0;
+		}
+	return -ENOENT;
+}
+
+/*
+ * The cgroup's counters now: cpu.stat usage_usec, memory.current, and the
+ * wbytes of io.stat summed over devices. A counter the cgroup does not have
+ * (no memory or io controller enabled for it) is left out of the mask.
+ */
+enum { CG_CPU = 1, CG_MEM = 2, CG_IO = 4 };
+struct cg_counters {
+	unsigned have;
+	uint64_t mono_ns;
+	unsigned long long usage_usec, memory, wbytes;
+};
+
+static void cg_sample(const char *dir, struct cg_counters *c)
+{
+	static char buf[CG_READ_MAX]; /* io.stat can be long; guarded below */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_lock(&mu);
+	c->mono_ns = mono_ns();
+	if (cg_read_file(dir, "cpu.stat", buf, sizeof(buf)) == 0 &&
+	    cg_key(buf, "usage_usec", &c->usage_usec) == 0)
+		c->have |= CG_CPU;
+	if (cg_read_file(dir, "memory.current", buf, sizeof(buf)) == 0) {
+		char *end;
+
+		errno = 0;
+		c->memory = strtoull(buf, &end, 10);
+		if (!errno && end != buf)
+			c->have |= CG_MEM;
+	}
+	if (cg_read_file(dir, "io.stat", buf, sizeof(buf)) == 0) {
+		/* "MAJ:MIN rbytes=N wbytes=N rios=N ..." a line; a cut last line is skipped */
+		c->have |= CG_IO;
+		for (char *p = buf, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+			char *w;
+
+			*nl = '\0';
+			if ((w = strstr(p, " wbytes=")))
+				c->wbytes += strtoull(w + 8, NULL, 10);
+		}
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+/* The counters as the undo record keeps them (the baseline of the effect). */
+static cJSON *cg_counters_json(const struct cg_counters *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToObject(o, "mono_ns", fl_json_u64(c->mono_ns)) ||
+	    ((c->have & CG_CPU) &&
+	     !cJSON_AddItemToObject(o, "usage_usec", fl_json_u64(c->usage_usec))) ||
+	    ((c->have & CG_MEM) &&
+	     !cJSON_AddItemToObject(o, "memory_current", fl_json_u64(c->memory))) ||
+	    ((c->have & CG_IO) && !cJSON_AddItemToObject(o, "io_wbytes", fl_json_u64(c->wbytes)))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void cg_counters_from_json(const cJSON *o, struct cg_counters *c)
+{
+	uint64_t v;
+
+	memset(c, 0, sizeof(*c));
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(o, "mono_ns"), &c->mono_ns) < 0)
+		return; /* no baseline: nothing to compare with */
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(o, "usage_usec"), &v) == 0) {
+		c->usage_usec = v;
+		c->have |= CG_CPU;
+	}
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(o, "memory_current"), &v) == 0) {
+		c->memory = v;
+		c->have |= CG_MEM;
+	}
+	if (fl_json_get_u64(cJSON_GetObjectItemCaseSensitive(o, "io_wbytes"), &v) == 0) {
+		c->wbytes = v;
+		c->have |= CG_IO;
+	}
+}
+
 /* Write pid into DIR/cgroup.procs, relative to the directory, no link followed. */
 static int cg_move(const char *dir, pid_t pid)
 {
@@ -583,6 +742,28 @@ static int stress_apply(void *p, const struct fl_fault_ctx *ctx, cJSON *undo, st
 					: role == W_VM ? "vm"
 						       : "io");
 		cJSON_AddItemToArray(wj, item);
+	}
+	/*
+	 * Each cgroup's counters before its workers run: the baseline the effect
+	 * measures from, journalled with the pids.
+	 */
+	{
+		cJSON *base = cJSON_CreateArray();
+		bool ok = base != NULL;
+
+		cJSON_ArrayForEach(c, cgs)
+		{
+			struct cg_counters cc;
+
+			cg_sample(c->valuestring, &cc);
+			ok = ok && cJSON_AddItemToArray(base, cg_counters_json(&cc));
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(undo, "cgroup_base");
+		if (!ok || !cJSON_AddItemToObject(undo, "cgroup_base", base)) {
+			cJSON_Delete(base);
+			r = fl_error_set(err, -ENOMEM, NULL, "out of memory");
+			goto fail;
+		}
 	}
 	/* The pids to the journal before any of them runs or joins a cgroup. */
 	if (ctx && ctx->journal && (r = ctx->journal(ctx->jopaque, undo)) < 0) {
@@ -728,26 +909,19 @@ static unsigned long long io_written(int pid)
 	return strtoull(p + 14, NULL, 10);
 }
 
-/*
- * What the workers achieved, from their own counters in /proc: CPU time and
- * its share of each cpu worker's lifetime (against the asked cpu_load),
- * resident memory of the memory workers, bytes the io workers wrote. Only a
- * worker with the recorded start time counts (a reused pid is not ours).
- */
-static int stress_effect(const cJSON *undo, cJSON **out)
+/* The workers' own figures from /proc (only a worker with its recorded start time counts). */
+struct proc_figures {
+	int n, alive, cpu_alive;
+	unsigned long long cpu_ticks, cpu_life, rss, wrote;
+};
+
+static void proc_figures(const cJSON *undo, long hz, struct proc_figures *f)
 {
 	const cJSON *w;
-	long hz = sysconf(_SC_CLK_TCK);
 	struct timespec now;
-	unsigned long long cpu_ticks = 0, cpu_life = 0, rss = 0, wrote = 0, now_ticks;
-	int n = 0, alive = 0, cpu_alive = 0;
-	cJSON *o = cJSON_CreateObject();
+	unsigned long long now_ticks;
 
-	*out = NULL;
-	if (!o)
-		return -ENOMEM;
-	if (hz <= 0)
-		hz = 100;
+	memset(f, 0, sizeof(*f));
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	now_ticks = (unsigned long long)now.tv_sec * (unsigned long long)hz +
 		    (unsigned long long)now.tv_nsec / (1000000000ULL / (unsigned long long)hz);
@@ -759,42 +933,237 @@ static int stress_effect(const cJSON *undo, cJSON **out)
 
 		if (fl_proc_ident_from_json(w, &id) < 0 || id.pid <= 1)
 			continue;
-		n++;
+		f->n++;
 		if (worker_ticks(id.pid, &t, &st) < 0 || st != id.start)
 			continue;
-		alive++;
+		f->alive++;
 		if (!cJSON_IsString(role))
 			continue;
 		if (!strcmp(role->valuestring, "cpu")) {
-			cpu_alive++;
-			cpu_ticks += t;
-			cpu_life += now_ticks > st ? now_ticks - st : 0;
+			f->cpu_alive++;
+			f->cpu_ticks += t;
+			f->cpu_life += now_ticks > st ? now_ticks - st : 0;
 		} else if (!strcmp(role->valuestring, "vm")) {
-			rss += status_kb(id.pid, "VmRSS:");
+			f->rss += status_kb(id.pid, "VmRSS:");
 		} else {
-			wrote += io_written(id.pid);
+			f->wrote += io_written(id.pid);
 		}
 	}
-	cJSON_AddNumberToObject(o, "workers", n);
-	cJSON_AddNumberToObject(o, "alive", alive);
-	if (cpu_alive) {
-		cJSON_AddNumberToObject(o, "cpu_seconds", (double)cpu_ticks / (double)hz);
-		cJSON_AddNumberToObject(o, "cpu_load_achieved",
-					cpu_life ? 100.0 * (double)cpu_ticks / (double)cpu_life
-						 : 0);
-		cJSON_AddItemToObject(
-		    o, "cpu_load_asked",
-		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(undo, "cpu_load"), true));
+}
+
+/*
+ * The cgroups' counters since the baseline apply journalled, summed over the
+ * fault's cgroups. A counter counts only when every cgroup has it now and
+ * had it then (have); cpu_pct is percent of one CPU over each cgroup's window.
+ */
+struct cg_delta {
+	unsigned have;
+	int cgroups;
+	double window_s, cpu_pct;
+	unsigned long long usage_usec, memory, memory_growth, wbytes;
+};
+
+static void cg_delta(const cJSON *undo, struct cg_delta *d)
+{
+	const cJSON *cgs = cJSON_GetObjectItemCaseSensitive(undo, "cgroups");
+	const cJSON *base = cJSON_GetObjectItemCaseSensitive(undo, "cgroup_base");
+	int n = cJSON_GetArraySize(cgs);
+
+	memset(d, 0, sizeof(*d));
+	if (!cJSON_IsArray(cgs) || !cJSON_IsArray(base) || n == 0 || cJSON_GetArraySize(base) != n)
+		return; /* a record from before the baseline, or none taken */
+	d->have = CG_CPU | CG_MEM | CG_IO;
+	d->cgroups = n;
+	for (int i = 0; i < n; i++) {
+		const cJSON *dir = cJSON_GetArrayItem(cgs, i);
+		struct cg_counters b, c;
+		double win;
+
+		cg_counters_from_json(cJSON_GetArrayItem(base, i), &b);
+		if (!cJSON_IsString(dir) || !b.mono_ns) {
+			d->have = 0;
+			return;
+		}
+		cg_sample(dir->valuestring, &c);
+		d->have &= b.have & c.have;
+		win = c.mono_ns > b.mono_ns ? (double)(c.mono_ns - b.mono_ns) / 1e9 : 0;
+		if (win > d->window_s)
+			d->window_s = win;
+		if (c.usage_usec >= b.usage_usec && win > 0) {
+			d->usage_usec += c.usage_usec - b.usage_usec;
+			d->cpu_pct += 100.0 * (double)(c.usage_usec - b.usage_usec) / 1e6 / win;
+		}
+		d->memory += c.memory;
+		d->memory_growth += c.memory > b.memory ? c.memory - b.memory : 0;
+		d->wbytes += c.wbytes > b.wbytes ? c.wbytes - b.wbytes : 0;
 	}
-	cJSON_AddNumberToObject(o, "memory_rss_bytes", (double)rss);
-	cJSON_AddNumberToObject(o, "io_write_bytes", (double)wrote);
-	if (!n)
-		cJSON_AddNullToObject(o, "took_effect");
+}
+
+/* Append "; " (unless first) and fmt to the NUL-terminated buf. */
+static void __attribute__((format(printf, 3, 4)))
+sum_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t at = strlen(buf);
+	va_list ap;
+
+	if (at && at + 2 < len) {
+		memcpy(buf + at, "; ", 3);
+		at += 2;
+	}
+	if (at + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + at, len - at, fmt, ap);
+	va_end(ap);
+}
+
+#define EFFECT_WINDOW_MIN_S 0.2 /* a CPU share over less time says nothing */
+
+/*
+ * What the workers achieved, from the target cgroups' own counters (cgroup
+ * v2: cpu.stat usage_usec, memory.current, io.stat wbytes) against the
+ * baseline apply journalled before the workers ran:
+ *   cpu     percent of one CPU the cgroups used over the window, against
+ *           load x cpu workers x cgroups (capped at the online CPUs); it
+ *           took effect at half of that or more;
+ *   memory  memory.current's growth, against the workers' MiB; half or more;
+ *   io      bytes written since; more than none.
+ * A counter the cgroups lack (no memory or io controller enabled there) is
+ * judged from the workers' own /proc counters instead, as "judged_by" says;
+ * those figures are in the effect too. took_effect is whether every kind of
+ * worker asked for took effect; null when there are no workers or the
+ * window is too short to judge the CPU share (right after apply).
+ */
+static int stress_effect(const cJSON *undo, cJSON **out)
+{
+	const cJSON *cw = cJSON_GetObjectItemCaseSensitive(undo, "cpu_workers");
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(undo, "cpu_load");
+	const cJSON *mw = cJSON_GetObjectItemCaseSensitive(undo, "memory_workers");
+	const cJSON *mm = cJSON_GetObjectItemCaseSensitive(undo, "memory_mib");
+	const cJSON *iw = cJSON_GetObjectItemCaseSensitive(undo, "io_workers");
+	long hz = sysconf(_SC_CLK_TCK), ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct proc_figures pf;
+	struct cg_delta d;
+	cJSON *o = cJSON_CreateObject(), *cg = NULL, *by = NULL;
+	bool ok = true, soon = false;
+	unsigned asked_mask = 0; /* the counters the workers asked for need */
+	char note[256] = "", sum[384] = "";
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	if (hz <= 0)
+		hz = 100;
+	if (ncpu <= 0)
+		ncpu = 1;
+	proc_figures(undo, hz, &pf);
+	cg_delta(undo, &d);
+	cJSON_AddNumberToObject(o, "workers", pf.n);
+	cJSON_AddNumberToObject(o, "alive", pf.alive);
+	if (pf.cpu_alive) {
+		cJSON_AddNumberToObject(o, "cpu_seconds", (double)pf.cpu_ticks / (double)hz);
+		cJSON_AddNumberToObject(
+		    o, "cpu_load_achieved",
+		    pf.cpu_life ? 100.0 * (double)pf.cpu_ticks / (double)pf.cpu_life : 0);
+		cJSON_AddItemToObject(o, "cpu_load_asked", cJSON_Duplicate(cl, true));
+	}
+	cJSON_AddNumberToObject(o, "memory_rss_bytes", (double)pf.rss);
+	cJSON_AddNumberToObject(o, "io_write_bytes", (double)pf.wrote);
+	if (!(cg = cJSON_AddObjectToObject(o, "cgroup")) ||
+	    !(by = cJSON_AddObjectToObject(o, "judged_by")))
+		goto out;
+	cJSON_AddNumberToObject(cg, "cgroups", d.cgroups);
+	cJSON_AddNumberToObject(cg, "window_s", d.window_s);
+	if (d.have & CG_CPU) {
+		cJSON_AddNumberToObject(cg, "cpu_usage_usec", (double)d.usage_usec);
+		cJSON_AddNumberToObject(cg, "cpu_load_achieved", d.cpu_pct);
+	} else {
+		cJSON_AddNullToObject(cg, "cpu_usage_usec");
+		cJSON_AddNullToObject(cg, "cpu_load_achieved");
+	}
+	if (cJSON_IsNumber(cw) && cw->valuedouble > 0 && cJSON_IsNumber(cl)) {
+		double asked = cl->valuedouble * cw->valuedouble * (d.cgroups ? d.cgroups : 1);
+		double reach = asked < 100.0 * (double)ncpu ? asked : 100.0 * (double)ncpu;
+
+		cJSON_AddNumberToObject(cg, "cpu_load_asked", asked);
+		asked_mask |= CG_CPU;
+		if (d.have & CG_CPU) {
+			cJSON_AddStringToObject(by, "cpu", "cgroup");
+			sum_add(sum, sizeof(sum), "cpu %.1f %% of %.0f %% asked (cgroup, %.1f s)",
+				d.cpu_pct, asked, d.window_s);
+			if (d.window_s < EFFECT_WINDOW_MIN_S)
+				soon = true;
+			else
+				ok = ok && d.cpu_pct >= reach / 2;
+		} else {
+			cJSON_AddStringToObject(by, "cpu", "proc");
+			sum_add(sum, sizeof(sum), "cpu %.1f s used (workers' /proc)",
+				(double)pf.cpu_ticks / (double)hz);
+			ok = ok && pf.cpu_ticks > 0;
+		}
+	}
+	if (d.have & CG_MEM) {
+		cJSON_AddNumberToObject(cg, "memory_current_bytes", (double)d.memory);
+		cJSON_AddNumberToObject(cg, "memory_growth_bytes", (double)d.memory_growth);
+	} else {
+		cJSON_AddNullToObject(cg, "memory_current_bytes");
+		cJSON_AddNullToObject(cg, "memory_growth_bytes");
+	}
+	if (cJSON_IsNumber(mw) && mw->valuedouble > 0 && cJSON_IsNumber(mm)) {
+		double asked =
+		    mw->valuedouble * mm->valuedouble * 1048576.0 * (d.cgroups ? d.cgroups : 1);
+
+		cJSON_AddNumberToObject(cg, "memory_asked_bytes", asked);
+		asked_mask |= CG_MEM;
+		cJSON_AddStringToObject(by, "memory", d.have & CG_MEM ? "cgroup" : "proc");
+		if (d.have & CG_MEM)
+			sum_add(sum, sizeof(sum), "memory.current +%.1f MiB of %.0f MiB asked",
+				(double)d.memory_growth / 1048576.0, asked / 1048576.0);
+		else
+			sum_add(sum, sizeof(sum),
+				"%.1f MiB resident of %.0f MiB asked (workers' /proc)",
+				(double)pf.rss / 1048576.0, asked / 1048576.0);
+		ok = ok && (d.have & CG_MEM ? (double)d.memory_growth >= asked / 2 : pf.rss > 0);
+	}
+	if (d.have & CG_IO)
+		cJSON_AddNumberToObject(cg, "io_write_bytes", (double)d.wbytes);
 	else
-		cJSON_AddBoolToObject(o, "took_effect",
-				      alive > 0 && (cpu_ticks > 0 || rss > 0 || wrote > 0));
+		cJSON_AddNullToObject(cg, "io_write_bytes");
+	if (cJSON_IsNumber(iw) && iw->valuedouble > 0) {
+		asked_mask |= CG_IO;
+		cJSON_AddStringToObject(by, "io", d.have & CG_IO ? "cgroup" : "proc");
+		sum_add(sum, sizeof(sum), "%.1f MiB written (%s)",
+			(double)(d.have & CG_IO ? d.wbytes : pf.wrote) / 1048576.0,
+			d.have & CG_IO ? "cgroup io.stat" : "workers' /proc");
+		ok = ok && (d.have & CG_IO ? d.wbytes > 0 : pf.wrote > 0);
+	}
+	if (asked_mask & ~d.have)
+		snprintf(note, sizeof(note), "%s%s%s%s: judged from the workers' /proc counters",
+			 d.cgroups ? "the cgroups have no" : "no cgroup baseline in the record",
+			 d.cgroups && (asked_mask & ~d.have & CG_CPU) ? " cpu.stat" : "",
+			 d.cgroups && (asked_mask & ~d.have & CG_MEM) ? " memory.current" : "",
+			 d.cgroups && (asked_mask & ~d.have & CG_IO) ? " io.stat" : "");
+	if (!pf.n) {
+		cJSON_AddNullToObject(o, "took_effect");
+	} else if (ok && soon) {
+		cJSON_AddNullToObject(o, "took_effect");
+		snprintf(note + strlen(note), sizeof(note) - strlen(note),
+			 "%smeasured %.0f ms after apply: too soon for a CPU share",
+			 note[0] ? "; " : "", d.window_s * 1000);
+	} else {
+		cJSON_AddBoolToObject(o, "took_effect", ok && pf.alive > 0);
+	}
+	if (note[0])
+		cJSON_AddStringToObject(o, "note", note);
+	sum_add(sum, sizeof(sum), "%d of %d workers alive", pf.alive, pf.n);
+	cJSON_AddStringToObject(o, "summary", sum);
 	*out = o;
-	return 0;
+	o = NULL;
+	r = 0;
+out:
+	cJSON_Delete(o);
+	return r;
 }
 
 const struct fl_fault_ops fl_fault_stress = {

@@ -177,6 +177,45 @@ journals = {
                 "bad name.json\n{}", "c4.json\n{\"kind\":\"teleport\",\"undo\":{}}"],
     "many": [rec("m%d" % i, k, {}) for i, k in enumerate(["kill", "pause", "netem", "syscall", "partition"])],
 }
+# Records a real faultline-agent wrote (its STATE_DIR/faults/ after a SIGKILL, the
+# faults live): time and stream on a shimmed process by pid and on a launched command,
+# dns on a launched command, stress (with its cgroup baseline) in a child cgroup of
+# the v2 hierarchy, disk_fill. Their pids name nothing in the fuzzer's PID namespace.
+real = {
+    'disk_fill-real':
+        '{"id":"disk_fill-real","experiment":"seed","kind":"disk_fill","ttl_ms":600000,"applied_wall_ms":1796505180812,"undo":{"kind":"disk_fill","dir":"/tmp/fl-preload-11pye0ks","dir_dev":"65024","dir_ino":"10953539","name":"faultline-fill-60dfee94e6ee22ef","bytes":"65536","free_before":"84084310016","ino":"10953671"}}',
+    'dns-launch':
+        '{"id":"dns-launch","experiment":"seed","kind":"dns","ttl_ms":600000,"applied_wall_ms":1796505180726,"undo":{"tables":[{"table":"/faultline-cmd-48706d164da66406","created":true}],"launch":{"path":"/bin/sh","hold":"15779010623727458320","on_revert":"stop","mode":"shim"},"rules":["dns:answer=10.9.9.9:host=*.invalid","dns:answer=10.9.9.9:host=db.example"],"seed":3627373935254548,"processes":[{"pid":17021,"start":1849547,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1"}]}}',
+    'stream-launch':
+        '{"id":"stream-launch","experiment":"seed","kind":"stream","ttl_ms":600000,"applied_wall_ms":1796505180771,"undo":{"tables":[{"table":"/faultline-cmd-05c5fa31b236aa03","created":true}],"launch":{"path":"/bin/sh","hold":"10072196657364307671","on_revert":"stop","mode":"shim"},"rules":["limit_data:bytes=1000:dir=recv:addr=[::1]:port=80"],"seed":1923164180248057,"processes":[{"pid":17024,"start":1849551,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1"}]}}',
+    'stream-pid':
+        '{"id":"stream-pid","experiment":"seed","kind":"stream","ttl_ms":600000,"applied_wall_ms":1796505180761,"undo":{"tables":[{"table":"/faultline-17016","pid":17016}],"rules":["reset_peer:bytes=0:dir=recv:addr=127.0.0.1:port=5432"],"seed":8560085906924157}}',
+    'stress-real':
+        '{"id":"stress-real","experiment":"seed","kind":"stress","ttl_ms":600000,"applied_wall_ms":1796505180797,"undo":{"io_file":{"dir":"/tmp/fl-preload-11pye0ks","dir_dev":"65024","dir_ino":"10953539","name":"faultline-io-1c8d24446f57308f","ino":"10953670"},"kind":"stress","seed":"15914287337073329298","hold":"86105871237235848","targets":[{"pid":17026,"start":1849553,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1"}],"cpu_workers":1,"cpu_load":10,"memory_workers":1,"memory_mib":4,"io_workers":1,"io_mib":1,"workers":[{"pid":17027,"start":1849553,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1","role":"cpu"},{"pid":17028,"start":1849554,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1","role":"vm"},{"pid":17029,"start":1849554,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1","role":"io"}],"cgroups":["/sys/fs/cgroup/unified/fl-seed-16931"],"cgroup_base":[{"mono_ns":"18495545838165","usage_usec":"2504"}]}}',
+    'time-launch':
+        '{"id":"time-launch","experiment":"seed","kind":"time","ttl_ms":600000,"applied_wall_ms":1796505180702,"undo":{"tables":[{"table":"/faultline-cmd-7b3d201882abd9f0","created":true}],"launch":{"path":"/bin/sh","hold":"15018505324969101473","on_revert":"stop","mode":"shim"},"rules":["time:offset=+1h:clock=realtime"],"seed":7208772911016056,"processes":[{"pid":17018,"start":1849545,"boot":"3ee5cf84-7b19-4b0c-b5fa-947f38d2b9c1"}]}}',
+    'time-pid':
+        '{"id":"time-pid","experiment":"seed","kind":"time","ttl_ms":600000,"applied_wall_ms":1796505180691,"undo":{"tables":[{"table":"/faultline-17015","pid":17015}],"rules":["time:offset=-90s:clock=realtime,monotonic"],"seed":5484486120027103}}',
+}
+def real_files(*ids):
+    return ["%s.json\n%s" % (i, real[i]) for i in ids]
+journals.update({
+    "real-time": real_files("time-pid", "time-launch"),
+    "real-dns": real_files("dns-launch"),
+    "real-stream": real_files("stream-pid", "stream-launch"),
+    "real-stress": real_files("stress-real"),
+    "real-disk_fill": real_files("disk_fill-real"),
+    "real-all": real_files(*sorted(real)),
+    # stress where the cgroup has every counter (memory and io controllers on)
+    "stress-cgroup-base": [rec("w2", "stress", {"kind": "stress", "seed": 1, "hold": 8, "targets": [ident],
+                                               "cpu_workers": 2, "cpu_load": 100, "memory_workers": 0,
+                                               "memory_mib": 0, "io_workers": 0, "io_mib": 16,
+                                               "cgroups": ["/sys/fs/cgroup/a", "/sys/fs/cgroup/b"],
+                                               "workers": [dict(ident, role="cpu")],
+                                               "cgroup_base": [{"mono_ns": "1", "usage_usec": "5",
+                                                                "memory_current": "4096", "io_wbytes": "0"},
+                                                               {"mono_ns": 18446744073709551615}]})],
+})
 for name, files in journals.items():
     put("journal", "\0".join(files), name)
 

@@ -211,8 +211,8 @@ static int case_stress_cpu(void)
 	char target[128], desc[2048];
 	pid_t w[4];
 	cJSON *j = NULL;
-	long long u0, u1, u2;
-	double t0, t1, share;
+	long long u0, u1, u2, ua, ub, uc, ud;
+	double t0, t1, ta, tb, tc, td, share;
 	int n, r;
 
 	memset(&a, 0, sizeof(a));
@@ -233,9 +233,14 @@ static int case_stress_cpu(void)
 		    strstr(desc, "on revert: kill -KILL"),
 		"the dry run in stress-ng's words: %s", desc);
 	T_CHECK(cg_read(&c, "cgroup.procs", NULL) == c.target, "the dry run started no worker");
+	/* The test's own reads around the apply: the agent's baseline lies between. */
+	ua = cg_read(&c, "cpu.stat", "usage_usec");
+	ta = t_now_ms();
 	T_CHECK(apply(&a, "sc1", "stress", target, "{\"cpu\":{\"workers\":1,\"load\":50}}", 60000,
 		      &j) == 201,
 		"apply");
+	ub = cg_read(&c, "cpu.stat", "usage_usec");
+	tb = t_now_ms();
 	n = workers_of(j, w, 4);
 	T_CHECK(n == 1, "one worker: %d", n);
 	T_CHECK(in_cgroup(w[0], &c), "the worker is in %s", c.rel);
@@ -258,22 +263,57 @@ static int case_stress_cpu(void)
 	}
 	T_CHECK(share > 0.5 * 0.85 && share < 0.5 * 1.15, "usage share %.3f not 0.50 +-15 %%",
 		share);
-	/* Proof of effect: the worker's own counters, live. */
+	/*
+	 * Proof of effect, live: the cgroup's usage_usec since the agent's
+	 * baseline (taken inside the apply, so between ua and ub), read by the
+	 * agent inside the GET (between uc and ud); and the worker's own counters.
+	 */
 	cJSON_Delete(j);
 	j = NULL;
+	uc = cg_read(&c, "cpu.stat", "usage_usec");
+	tc = t_now_ms();
 	T_CHECK(t_http(&a, "GET", "/v1/faults/sc1", NULL, a.token, &j) == 200, "get sc1");
+	ud = cg_read(&c, "cpu.stat", "usage_usec");
+	td = t_now_ms();
 	{
 		const cJSON *eff = cJSON_GetObjectItem(j, "effect");
+		const cJSON *cg = cJSON_GetObjectItem(eff, "cgroup");
 		const cJSON *cs = cJSON_GetObjectItem(eff, "cpu_seconds");
 		const cJSON *ld = cJSON_GetObjectItem(eff, "cpu_load_achieved");
+		const cJSON *cu = cJSON_GetObjectItem(cg, "cpu_usage_usec");
+		const cJSON *cp = cJSON_GetObjectItem(cg, "cpu_load_achieved");
+		const cJSON *cw = cJSON_GetObjectItem(cg, "window_s");
+		const char *by = cJSON_GetStringValue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(eff, "judged_by"), "cpu"));
+		double lo = (double)(uc - ub), hi = (double)(ud - ua);
 
-		printf("effect: cpu_seconds %.2f, load achieved %.1f %%\n",
-		       cJSON_IsNumber(cs) ? cs->valuedouble : -1,
+		printf("effect: cgroup usage %.0f us (test's reads: %.0f..%.0f) over %.2f s "
+		       "(test's: %.2f..%.2f), load %.1f %% asked %.0f, judged by %s; worker's "
+		       "cpu_seconds %.2f, load achieved %.1f %%\n",
+		       cJSON_IsNumber(cu) ? cu->valuedouble : -1, lo, hi,
+		       cJSON_IsNumber(cw) ? cw->valuedouble : -1, (tc - tb) / 1000.0,
+		       (td - ta) / 1000.0, cJSON_IsNumber(cp) ? cp->valuedouble : -1,
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(cg, "cpu_load_asked")),
+		       by ? by : "-", cJSON_IsNumber(cs) ? cs->valuedouble : -1,
 		       cJSON_IsNumber(ld) ? ld->valuedouble : -1);
-		T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(eff, "took_effect")) &&
-			    cJSON_IsNumber(cs) && cs->valuedouble > 0.5 && cJSON_IsNumber(ld) &&
+		T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(eff, "took_effect")),
+			"effect: took_effect true");
+		T_CHECK(by && !strcmp(by, "cgroup"),
+			"effect: the CPU judged from the cgroup's cpu.stat, not %s", by ? by : "-");
+		T_CHECK(cJSON_IsNumber(cu) && cu->valuedouble >= lo && cu->valuedouble <= hi,
+			"effect: the cgroup's usage %.0f us is within the test's own reads "
+			"%.0f..%.0f",
+			cJSON_IsNumber(cu) ? cu->valuedouble : -1, lo, hi);
+		T_CHECK(cJSON_IsNumber(cw) && cw->valuedouble * 1000 >= tc - tb - 1 &&
+			    cw->valuedouble * 1000 <= td - ta + 1,
+			"effect: the window is within the test's own clock");
+		T_CHECK(cJSON_IsNumber(cp) && cp->valuedouble > 50 * 0.85 &&
+			    cp->valuedouble < 50 * 1.15,
+			"effect: the cgroup's load %.1f %% is 50 %% +-15 %%",
+			cJSON_IsNumber(cp) ? cp->valuedouble : -1);
+		T_CHECK(cJSON_IsNumber(cs) && cs->valuedouble > 0.5 && cJSON_IsNumber(ld) &&
 			    ld->valuedouble > 25 && ld->valuedouble < 75,
-			"effect: cpu_seconds > 0.5 s and load achieved near 50 %%");
+			"effect: the worker's cpu_seconds > 0.5 s and load achieved near 50 %%");
 	}
 	T_CHECK(revert(&a, "sc1") == 200, "revert");
 	T_CHECK(wait_gone(w, n, 0), "the worker is gone at once after the revert");
@@ -330,6 +370,17 @@ static int case_stress_memory(void)
 	cJSON_Delete(j);
 	j = NULL;
 	T_CHECK(t_http(&a, "GET", "/v1/faults/sm1", NULL, a.token, &j) == 200, "get sm1");
+	{
+		char *e = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "effect"));
+
+		printf("effect: %s\n", e ? e : "-");
+		free(e);
+	}
+	if (m0 >= 0)
+		T_CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "cgroup"),
+			    "memory_growth_bytes")) >= (double)(60 << 20),
+			"effect: the cgroup's memory.current grew by ~64 MiB");
 	T_CHECK(
 	    cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "took_effect")) &&
 		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "effect"), "memory_rss_bytes")
@@ -382,6 +433,18 @@ static int case_stress_io(void)
 	b1 = wchar_of(w[0]);
 	printf("I/O worker wrote %lld bytes in 1 s\n", b1 - b0);
 	T_CHECK(b0 >= 0 && b1 - b0 >= 8LL << 20, "the worker writes: %lld bytes in 1 s", b1 - b0);
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(t_http(&a, "GET", "/v1/faults/si1", NULL, a.token, &j) == 200, "get si1");
+	{
+		const cJSON *eff = cJSON_GetObjectItem(j, "effect");
+		char *e = cJSON_PrintUnformatted(eff);
+
+		printf("effect: %s\n", e ? e : "-");
+		free(e);
+		T_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(eff, "took_effect")),
+			"effect: took_effect true");
+	}
 	T_CHECK(revert(&a, "si1") == 200, "revert");
 	T_CHECK(wait_gone(w, n, 0) && owned_files(a.dir, true) == 0,
 		"the worker and its file are gone after the revert");

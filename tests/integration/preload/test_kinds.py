@@ -13,7 +13,10 @@ programs under the shim:
 - stream: reset_peer makes curl against a local python http.server fail
   with "Connection reset by peer" (exit 56) while the same server on
   another port still answers; bandwidth at 100 KB/s makes curl move
-  150 000 bytes in about 1.5 s;
+  150 000 bytes in about 1.5 s; agent SIGKILL while a shimmed process
+  named by pid is under reset_peer and a launched curl loop under
+  limit_data -> restart -> the process's connections are whole again, the
+  command is stopped, its table removed and the journal empty;
 - bad params are refused with 400 naming the field, and a dry run speaks
   the peers' vocabulary."""
 import ctypes
@@ -256,6 +259,110 @@ def check_stream(c, a, d):
             s.wait()
 
 
+CLIENT = r"""
+import socket, sys, time
+port = int(sys.argv[1])
+while True:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /big HTTP/1.0\r\n\r\n")
+        n = 0
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            n += len(b)
+        s.close()
+        print("c", "ok" if n > 150000 else "short", n)
+    except OSError as e:
+        print("c", type(e).__name__, 0)
+    time.sleep(0.1)
+"""
+
+
+def check_stream_crash(c, a, d):
+    """Agent SIGKILL while stream faults are live -> restart -> reconcile:
+    a shimmed process named by pid (reset_peer) talks to the server
+    unfaulted again, a launched command (limit_data) is stopped and its
+    table removed, and the journal is empty."""
+    with open(d + "/big", "wb") as f:
+        f.write(os.urandom(150000))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                               str(port)], cwd=d, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    out = open(d + "/client.out", "w")
+    e = dict(os.environ, LD_PRELOAD=SHIM)
+    e.pop("FAULTLINE_SHM", None)
+    p = lpid = ltable = None
+    try:
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        c.check(wait_for(up, 10), "stream crash: the http.server is up")
+        p = subprocess.Popen([sys.executable, "-u", "-c", CLIENT, str(port)], stdout=out, env=e)
+        c.check(wait_for(lambda: os.path.exists(table_of(p.pid))),
+                "stream crash: the shimmed client registered its table")
+        got = fresh(d + "/client.out", "c", 3)
+        c.check(len(got) == 3 and all(v[0] == "ok" for v in got),
+                f"stream crash: before the fault the client gets the whole file: {got}")
+        st, body = post(a, "s-crash", "stream", {"pid": p.pid},
+                        {"type": "reset_peer", "peer": {"address": "127.0.0.1", "port": port}},
+                        ttl_ms=600000)
+        c.check(st == 201, f"stream reset_peer on pid {p.pid}: {st} {body}")
+        got = fresh(d + "/client.out", "c", 3)
+        c.check(len(got) == 3 and all(v[0] == "ConnectionResetError" for v in got),
+                f"the client's connections are reset: {got}")
+        lout = d + "/limit.out"
+        loop = (f"while :; do {CURL} -sS -o /dev/null -w 'l %{{size_download}}\\n' "
+                f"http://127.0.0.1:{port}/big; sleep 0.2; done")
+        st, body = post(a, "s-limit", "stream", {"command": [SH, "-c", loop], "output": lout},
+                        {"type": "limit_data", "attributes": {"bytes": 1000},
+                         "peer": {"port": port}}, ttl_ms=600000)
+        c.check(st == 201, f"stream limit_data on a launched curl loop: {st} {body}")
+        lpid = pid_of(body)
+        ltable = "/dev/shm" + (((body or {}).get("details") or {}).get("tables") or [{}])[0].get(
+            "table", "/?")
+        got = fresh(lout, "l", 2)
+        c.check(len(got) == 2 and all(int(v[0]) < 150000 for v in got),
+                f"curl gets less than the file under limit_data: {got}")
+        c.check(os.path.exists(ltable), f"the command's table exists: {ltable}")
+        a.kill9()
+        got = fresh(d + "/client.out", "c", 3)
+        c.check(len(got) == 3 and all(v[0] == "ConnectionResetError" for v in got),
+                f"agent SIGKILLed: the resets outlive it: {got}")
+        c.check(alive(lpid), "agent SIGKILLed: the launched curl loop runs on")
+        journal = d + "/state/faults"
+        c.check(len([f for f in os.listdir(journal) if f.endswith(".json")]) == 2,
+                f"both records are in the journal: {os.listdir(journal)}")
+        c.check(a.start(), "agent restarted on the same state dir")
+        got = fresh(d + "/client.out", "c", 3)
+        c.check(len(got) == 3 and all(v[0] == "ok" for v in got),
+                f"reconcile on start disarmed the client's table: whole files again: {got}")
+        c.check(wait_for(lambda: not alive(lpid) and (reap_orphans() or True), 10),
+                "reconcile stopped the launched command")
+        c.check(not os.path.exists(ltable), f"reconcile removed the command's table {ltable}")
+        st, body = a.http("GET", "/v1/faults")
+        c.check(st == 200 and not (body or {}).get("faults"), f"no live faults: {body}")
+        c.check(not [f for f in os.listdir(journal) if not f.startswith(".")],
+                f"the journal is empty: {os.listdir(journal)}")
+    finally:
+        if p:
+            p.kill()
+            p.wait()
+        if lpid and alive(lpid):  # reconcile failed: the curl loop is ours to end
+            os.kill(lpid, 9)
+            wait_for(lambda: not alive(lpid) and (reap_orphans() or True))
+        if ltable and os.path.exists(ltable):
+            os.unlink(ltable)
+        out.close()
+        server.kill()
+        server.wait()
+
+
 def check_refused(c, a):
     cmd = {"command": [SH, "-c", "sleep 30"]}
     for kind, params, path in (
@@ -296,6 +403,7 @@ def main():
             check_time(c, a, d)
             check_dns(c, a, d)
             check_stream(c, a, d)
+            check_stream_crash(c, a, d)
         finally:
             a.stop()
             reap_orphans()
