@@ -303,6 +303,51 @@ static int cg_dir_of(int pid, const char *mnt, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * Every process in each cgroup the workers will join (its cgroup.procs, read
+ * when the plan is made), judged by the policy as a cgroup freeze judges its
+ * subtree: the workers compete with all of them, not only the selected ones.
+ */
+static int cgroups_allowed(const cJSON *cgs, const struct fl_fault_ctx *ctx, struct fl_error *err)
+{
+	const cJSON *c;
+
+	if (!ctx || !ctx->allow_pid)
+		return 0;
+	cJSON_ArrayForEach(c, cgs)
+	{
+		char path[FL_PROC_PATH_MAX + 2048 + 16], *buf = NULL, *at, *end;
+		int r;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", c->valuestring);
+		r = fl_buf_read_file(path, 1 << 20, &buf, NULL);
+		if (r < 0)
+			return fl_error_set(err, r, "$.target", "%s: %s", path, strerror(-r));
+		for (at = buf; *at; at = end) {
+			long pid = strtol(at, &end, 10);
+
+			if (end == at)
+				break;
+			r = pid > 0 ? ctx->allow_pid(ctx->opaque, (int)pid, err) : 0;
+			if (r < 0 && r != -ESRCH) {
+				char why[sizeof(err->msg)];
+
+				snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+				fl_error_set(err, r, "$.target",
+					     "cgroup %s, which stress would load, holds a process "
+					     "the policy refuses: %s",
+					     c->valuestring, why);
+				free(buf);
+				return r;
+			}
+			if (r < 0 && err)
+				fl_error_init(err); /* gone since the read */
+		}
+		free(buf);
+	}
+	return 0;
+}
+
 static int stress_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
 {
 	struct stress_spec *s = p;
@@ -360,6 +405,10 @@ static int stress_plan(void *p, const struct fl_fault_ctx *ctx, cJSON **undo, st
 		r = fl_error_set(err, -ESRCH, "$.target", "every selected process has exited");
 		goto out;
 	}
+	/* The load lands on every process of the cgroups joined: each one must be allowed. */
+	r = cgroups_allowed(cgs, ctx, err);
+	if (r < 0)
+		goto out;
 	if ((size_t)cJSON_GetArraySize(cgs) * (s->cpu_workers + s->mem_workers + s->io_workers) >
 	    STRESS_WORKERS_MAX) {
 		r = fl_error_set(

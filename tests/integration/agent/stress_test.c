@@ -754,12 +754,84 @@ out:
 	return t_failed;
 }
 
+/* Move pid into the cgroup at dir (its cgroup.procs). */
+static int cg_put(const char *dir, pid_t pid)
+{
+	char procs[2300];
+	FILE *f;
+	int r;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	f = fopen(procs, "w");
+	r = f && fprintf(f, "%d", (int)pid) > 0 ? 0 : -1;
+	if (f && fclose(f) != 0)
+		r = -1;
+	return r;
+}
+
+/*
+ * With an allow list, stress loads a cgroup only when the policy allows every
+ * process in it, as a cgroup freeze does: an allowed target sharing its
+ * cgroup with a refused process is 403, no worker started; alone, 201.
+ */
+static int case_policy_cgroup(void)
+{
+	struct t_agent a;
+	struct cg c;
+	char mnt[2048], target[64];
+	const char *cpu = "{\"cpu\":{\"workers\":1,\"load\":10}}";
+	pid_t other = 0;
+	cJSON *j = NULL;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = cg_setup(&c, "stresspol")) != 0) {
+		if (r == 77)
+			return 77;
+		T_CHECK(0, "cannot move the target into %s", c.dir);
+	}
+	other = t_spawn("fl-it-bystander");
+	T_CHECK(other > 0 && cg_put(c.dir, other) == 0, "a bystander in %s", c.dir);
+	T_CHECK(t_agent_init(&a, bin) == 0, "init");
+	T_CHECK(t_agent_config(&a, "{\"allow\":{\"names\":[\"fl-it-stressed\"]}}") == 0, "config");
+	T_CHECK(t_agent_start(&a) == 0, "start");
+	snprintf(target, sizeof(target), "{\"pid\":%d}", (int)c.target);
+	T_CHECK(apply(&a, "p1", "stress", target, cpu, 60000, &j) == 403 &&
+		    !strcmp(t_err_path(j), "$.target") &&
+		    strstr(cJSON_GetStringValue(
+			       cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message")),
+			   "stress would load"),
+		"a refused bystander in the cgroup: 403 at %s", t_err_path(j));
+	printf("refusal: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(
+				    cJSON_GetObjectItem(j, "error"), "message")));
+	cJSON_Delete(j);
+	j = NULL;
+	T_CHECK(cg_read(&c, "cgroup.procs", NULL) == c.target && t_journal_count(&a) == 0,
+		"no worker joined, nothing journaled");
+	/* The bystander leaves: the cgroup holds only the allowed target. */
+	T_CHECK(fl_cgroup2_mount(mnt, sizeof(mnt)) == 0 && cg_put(mnt, other) == 0,
+		"the bystander back in the root cgroup");
+	T_CHECK(apply(&a, "p2", "stress", target, cpu, 60000, NULL) == 201, "alone: allowed");
+	T_CHECK(revert(&a, "p2") == 200, "revert");
+out:
+	cJSON_Delete(j);
+	t_agent_done(&a);
+	if (other > 0)
+		t_reap(other);
+	cg_done(&c);
+	return t_failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    {"stress_cpu", case_stress_cpu}, {"stress_memory", case_stress_memory},
-	    {"stress_io", case_stress_io},   {"disk_fill", case_disk_fill},
-	    {"refused", case_refused},	     {"crash", case_crash},
+	    {"stress_cpu", case_stress_cpu},
+	    {"stress_memory", case_stress_memory},
+	    {"stress_io", case_stress_io},
+	    {"disk_fill", case_disk_fill},
+	    {"refused", case_refused},
+	    {"crash", case_crash},
+	    {"policy_cgroup", case_policy_cgroup},
 	};
 
 	return t_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &bin);
