@@ -12,7 +12,8 @@ quotes-*)
 	# The quote services of chrisp777/chaostoolkit-example, run by pm2: here a
 	# service is up while NAME.up exists (server.py's /exists, which
 	# STORAGE_URL and RETRIEVAL_URL name), and pm2 is a stand-in that stops
-	# and restarts them and logs what it was asked.
+	# and restarts them and logs what it was asked (real-pm2.sh runs them
+	# under the real pm2, by hand: pm2 is on npm, not in Debian).
 	touch STORAGE.up RETRIEVAL.up
 	mkdir bin
 	cat >bin/pm2 <<'PM2'
