@@ -34,12 +34,20 @@
 
 int fl_proc_read_small(const char *path, char *buf, size_t len, size_t *got)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	int r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (fd < 0)
 		return -errno;
+	r = fl_fd_read_small(fd, buf, len, got);
+	close(fd);
+	return r;
+}
+
+int fl_fd_read_small(int fd, char *buf, size_t len, size_t *got)
+{
+	size_t n = 0;
+	int r = 0;
+
 	while (n + 1 < len) {
 		ssize_t k = read(fd, buf + n, len - 1 - n);
 
@@ -53,7 +61,6 @@ int fl_proc_read_small(const char *path, char *buf, size_t len, size_t *got)
 			break;
 		n += (size_t)k;
 	}
-	close(fd);
 	buf[n] = '\0';
 	if (got)
 		*got = n;

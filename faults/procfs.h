@@ -28,6 +28,8 @@ struct fl_proc_ident {
 
 /* Read a small procfs file into buf (NUL-terminated, at most len - 1 bytes). */
 int fl_proc_read_small(const char *path, char *buf, size_t len, size_t *got) FL_WUR;
+/* The same from an open descriptor (read to its end or len - 1 bytes; not closed). */
+int fl_fd_read_small(int fd, char *buf, size_t len, size_t *got) FL_WUR;
 /* State letter, flags and start time of a live process (any may be NULL); -ESRCH when gone. */
 int fl_proc_stat_full(int pid, char *state, unsigned *flags, unsigned long long *start) FL_WUR;
 /* Start time and state letter of a live process; -ESRCH when gone. */

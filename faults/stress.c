@@ -562,7 +562,6 @@ static int cg_read_file(const char *dir, const char *name, char *buf, size_t len
 	};
 	struct statfs sf;
 	struct stat st;
-	size_t n = 0;
 	int dfd, fd, r = 0;
 
 	dfd = fl_owned_dir_open(dir);
@@ -581,21 +580,8 @@ static int cg_read_file(const char *dir, const char *name, char *buf, size_t len
 		close(fd);
 		return -EINVAL;
 	}
-	while (n + 1 < len) {
-		ssize_t k = read(fd, buf + n, len - 1 - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			break;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
+	r = fl_fd_read_small(fd, buf, len, NULL);
 	close(fd);
-	buf[n] = '\0';
 	return r;
 }
 
