@@ -21,6 +21,10 @@
  *   CAP_DAC_OVERRIDE  write the shim's rule tables /dev/shm/faultline-PID (mode 0600,
  *                     owned by the target's user) and cgroup.freeze of delegated cgroups
  *   CAP_FOWNER        unlink stale tables of other users from sticky /dev/shm
+ * and one in the permitted and bounding sets only, never effective in the agent:
+ *   CAP_SYS_TIME      the child that becomes a launched command raises it for
+ *                     one write, the offsets of the command's time namespace
+ *                     (the time kind, faults/syscall_launch.c), then drops it
  */
 static const int kept_caps[] = {CAP_KILL,	CAP_NET_ADMIN,	  CAP_SYS_ADMIN,
 				CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_FOWNER};
@@ -48,6 +52,7 @@ int fl_agent_caps_drop(char *kept, size_t len, bool *noroot)
 	{
 		bool have[sizeof(kept_caps) / sizeof(kept_caps[0])];
 		bool setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+		bool sys_time = capng_have_capability(CAPNG_PERMITTED, CAP_SYS_TIME);
 
 		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
 			have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)kept_caps[i]);
@@ -66,6 +71,14 @@ int fl_agent_caps_drop(char *kept, size_t len, bool *noroot)
 			if (off < len)
 				off += (size_t)snprintf(kept + off, len - off, "%s%s",
 							off ? "," : "", name ? name : "?");
+		}
+		if (sys_time) {
+			if (capng_update(CAPNG_ADD, CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+					 CAP_SYS_TIME) < 0)
+				return -EINVAL;
+			if (off < len)
+				off += (size_t)snprintf(kept + off, len - off, "%s%s",
+							off ? "," : "", "sys_time(permitted)");
 		}
 		/*
 		 * A program the agent executes as root would otherwise get the whole

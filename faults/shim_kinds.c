@@ -32,6 +32,7 @@ static int shim_kind_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *un
 	    .renew = fl_shim_renew,                                                                \
 	    .effect = fl_shim_effect,                                                              \
 	    .describe = fl_shim_kind_describe,                                                     \
+	    .describe_plan = fl_shim_describe_plan,                                                \
 	    .available = fl_shim_available,                                                        \
 	    .free = fl_shim_kind_free,                                                             \
 	}

@@ -7,7 +7,10 @@
  * agent created, renew moves the tables' deadline. The undo record:
  *
  *   {"tables": [{"table": NAME [, "pid": P] [, "created": true] [, "transient": true]}],
- *    "seed": N [, "launch": {...}, "processes": [...]] [, "pod_seed": S, "pods": [...]]}
+ *    "seed": N [, "launch": {...}, "processes": [...]] [, "pod_seed": S, "pods": [...]]
+ *    [, "timens": {"active": true, "offsets": {"CLOCK_MONOTONIC": "+2h", ...}
+ *                 [, "monotonic_ns": "N"]}
+ *               | {"active": false, "reason": "..."}]}
  *
  * Revert works from that record alone (after a crash, twice).
  */
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/rng.h"
@@ -57,6 +61,179 @@ static int plan_launch(struct syscall_spec *s, const struct fl_fault_ctx *ctx, c
 	}
 	cJSON_AddItemToArray(tables, e);
 	return 0;
+}
+
+/* The clocks a time namespace offsets, as the shim's clock masks (1 << clockid). */
+#define TIMENS_MONO_MASK                                                                           \
+	((1u << CLOCK_MONOTONIC) | (1u << CLOCK_MONOTONIC_COARSE) | (1u << CLOCK_MONOTONIC_RAW))
+#define TIMENS_BOOT_MASK ((1u << CLOCK_BOOTTIME) | (1u << CLOCK_BOOTTIME_ALARM))
+
+static const struct {
+	unsigned bit, mask;
+	clockid_t id;
+	const char *name, *file; /* the API's, /proc/PID/timens_offsets's */
+} timens_clocks[] = {
+    {FL_TIMENS_MONOTONIC, TIMENS_MONO_MASK, CLOCK_MONOTONIC, "CLOCK_MONOTONIC", "monotonic"},
+    {FL_TIMENS_BOOTTIME, TIMENS_BOOT_MASK, CLOCK_BOOTTIME, "CLOCK_BOOTTIME", "boottime"},
+};
+
+/*
+ * The time kind on a launched command: may it have a time namespace for
+ * the monotonic and boottime clocks named? An offset that would take one
+ * of them below zero is refused whatever the answer (the kernel refuses
+ * such a namespace, and a clock held at zero skews nothing). The answer
+ * goes into the record as "timens" (the effect reports it) and, when yes,
+ * the offsets into s->launch->timens for the child. Asks the kernel by
+ * trying (fl_launch_timens_probe); changes nothing.
+ */
+static int plan_timens(struct syscall_spec *s, cJSON *u, struct fl_error *err)
+{
+	struct fl_launch *l = s->launch;
+	int64_t off = s->timens_offset_ns, sec = off / 1000000000LL, nsec = off % 1000000000LL;
+	char why[192] = "", text[sizeof(l->timens)] = "";
+	cJSON *t, *o = NULL;
+	int rc = -1;
+
+	l->timens[0] = '\0';
+	if (!s->timens_ask)
+		return 0;
+	for (size_t i = 0; i < FL_ARRAY_SIZE(timens_clocks); i++) {
+		struct timespec now;
+
+		if (!(s->timens_clocks & timens_clocks[i].bit) || off >= 0 ||
+		    clock_gettime(timens_clocks[i].id, &now) < 0)
+			continue;
+		if ((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec + off < 0)
+			return fl_error_set(
+			    err, -ERANGE, "$.params.offset",
+			    "%s would take the launched command's %s below zero (it reads %llds "
+			    "here): a time namespace refuses that; at most -%llds",
+			    s->timens_offset, timens_clocks[i].name, (long long)now.tv_sec,
+			    (long long)now.tv_sec);
+	}
+	if (nsec < 0) { /* the file's nanoseconds are 0..999999999 */
+		nsec += 1000000000LL;
+		sec--;
+	}
+	for (size_t i = 0; i < FL_ARRAY_SIZE(timens_clocks); i++)
+		if (s->timens_clocks & timens_clocks[i].bit)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s %lld %lld\n",
+				 timens_clocks[i].file, (long long)sec, (long long)nsec);
+	if (!s->timens_clocks)
+		snprintf(why, sizeof(why),
+			 "clock_ids names neither CLOCK_MONOTONIC nor CLOCK_BOOTTIME, and a time "
+			 "namespace does not offset CLOCK_REALTIME (the shim skews it)");
+	else if (l->keep)
+		snprintf(why, sizeof(why),
+			 "on_revert is \"keep\": a time namespace's offsets last as long as the "
+			 "command, so the revert could not end them (the shim skews the clocks)");
+	else if (access("/proc/self/ns/time", F_OK) < 0)
+		snprintf(why, sizeof(why),
+			 "this kernel has no time namespaces (no /proc/self/ns/time: Linux 5.6 or "
+			 "later with CONFIG_TIME_NS); the shim skews the clocks");
+	else if ((rc = fl_launch_timens_probe(text, why, sizeof(why))) == -ERANGE)
+		return fl_error_set(err, -ERANGE, "$.params.offset",
+				    "%s: the kernel refuses the command's time namespace: %s",
+				    s->timens_offset, why);
+	else if (rc < 0)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			 "; the shim skews the clocks");
+	t = cJSON_AddObjectToObject(u, "timens");
+	if (!t || !cJSON_AddBoolToObject(t, "active", rc == 0) ||
+	    (rc == 0 ? !(o = cJSON_AddObjectToObject(t, "offsets"))
+		     : !cJSON_AddStringToObject(t, "reason", why)))
+		return fl_error_set(err, -ENOMEM, "", "out of memory");
+	for (size_t i = 0; o && i < FL_ARRAY_SIZE(timens_clocks); i++)
+		if ((s->timens_clocks & timens_clocks[i].bit) &&
+		    !cJSON_AddStringToObject(o, timens_clocks[i].name, s->timens_offset))
+			return fl_error_set(err, -ENOMEM, "", "out of memory");
+	if (rc == 0 && (s->timens_clocks & FL_TIMENS_MONOTONIC)) {
+		char b[24];
+
+		/* The table's deadline is read on the command's CLOCK_MONOTONIC: table_deadline. */
+		snprintf(b, sizeof(b), "%lld", (long long)off);
+		if (!cJSON_AddStringToObject(t, "monotonic_ns", b))
+			return fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	if (rc == 0)
+		memcpy(l->timens, text, sizeof(text));
+	return 0;
+}
+
+/*
+ * A table's deadline as its processes read CLOCK_MONOTONIC (the shim checks
+ * it on their clock): in a time namespace that offsets it, the lease's
+ * deadline moved by the offset, else the lease would end at once (+) or
+ * late (-). Only a launched command's record has one, and its one table is
+ * read by the command's processes alone, all in the namespace.
+ */
+static uint64_t table_deadline(const cJSON *undo, uint64_t mono_ns)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(undo, "timens");
+	const cJSON *off = cJSON_GetObjectItemCaseSensitive(t, "monotonic_ns");
+	long long d;
+
+	if (!mono_ns || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "active")) ||
+	    !cJSON_IsString(off))
+		return mono_ns;
+	d = strtoll(off->valuestring, NULL, 10);
+	if (d < 0 && (uint64_t)-d >= mono_ns)
+		return 1; /* cannot be: the plan refused it; expired rather than never */
+	return d < 0 ? mono_ns - (uint64_t)-d : mono_ns + (uint64_t)d;
+}
+
+/*
+ * The rules the tables are armed with: the spec's, except that with a time
+ * namespace the time rules leave the clocks it offsets to the kernel (the
+ * shim would skew them a second time), and a time rule left with no clock
+ * goes. Their words into texts, for the record's effect.
+ */
+struct table_rules {
+	struct fl_preload_rule r[FL_SHM_RULES_MAX];
+	char texts[FL_SHM_RULES_MAX][FL_RULE_TEXT_MAX];
+	size_t n;
+};
+
+static int table_rules(const struct syscall_spec *s, struct table_rules **out)
+{
+	struct table_rules *t = calloc(1, sizeof(*t));
+	unsigned drop = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; s->launch && s->launch->timens[0] && i < FL_ARRAY_SIZE(timens_clocks);
+	     i++)
+		if (s->timens_clocks & timens_clocks[i].bit)
+			drop |= timens_clocks[i].mask;
+	for (size_t i = 0; i < s->nrules && rc == 0; i++) {
+		struct fl_preload_rule r = s->rules[i];
+		struct fl_buf b;
+
+		if (r.shm.kind != FL_KIND_TIME || !(r.shm.clock_mask & drop)) {
+			t->r[t->n] = r;
+			snprintf(t->texts[t->n++], FL_RULE_TEXT_MAX, "%s", s->texts[i]);
+			continue;
+		}
+		r.shm.clock_mask &= ~drop;
+		if (!r.shm.clock_mask)
+			continue;
+		fl_buf_init(&b, FL_RULE_TEXT_MAX);
+		rc = fl_preload_rule_format(&r, &b);
+		if (rc == 0 && !b.data)
+			rc = -ENOMEM;
+		if (rc == 0) {
+			snprintf(t->texts[t->n], FL_RULE_TEXT_MAX, "%s", b.data);
+			t->r[t->n++] = r;
+		}
+		fl_buf_done(&b);
+	}
+	if (rc < 0)
+		free(t);
+	else
+		*out = t;
+	return rc;
 }
 
 /*
@@ -229,6 +406,8 @@ int fl_shim_plan(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJSO
 	}
 	if (s->launch && (rc = plan_launch(s, ctx, u, tables, err)) < 0)
 		goto out;
+	if (s->launch && (rc = plan_timens(s, u, err)) < 0)
+		goto out;
 	if (s->pod && (rc = plan_pod(s, ctx, u, tables, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < s->npids; i++) {
@@ -322,11 +501,17 @@ int fl_shim_plan(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJSO
 	}
 	{
 		/* The rules' own words, for the effect's hits per rule (fl_shim_effect). */
+		struct table_rules *tr = NULL;
 		cJSON *texts = cJSON_AddArrayToObject(u, "rules");
 
-		for (size_t i = 0; texts && i < s->nrules; i++)
-			if (!cJSON_AddItemToArray(texts, cJSON_CreateString(s->texts[i])))
+		if ((rc = table_rules(s, &tr)) < 0) {
+			fl_error_set(err, rc, "", "formatting the rules: %s", strerror(-rc));
+			goto out;
+		}
+		for (size_t i = 0; texts && i < tr->n; i++)
+			if (!cJSON_AddItemToArray(texts, cJSON_CreateString(tr->texts[i])))
 				texts = NULL;
+		free(tr);
 		if (!texts) {
 			rc = fl_error_set(err, -ENOMEM, "", "out of memory");
 			goto out;
@@ -468,16 +653,21 @@ int fl_shim_apply(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJS
 	struct syscall_spec *s = spec;
 	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(undo, "tables"), *e;
 	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(undo, "seed");
-	uint64_t deadline = ctx ? ctx->deadline_mono_ns : 0;
+	uint64_t deadline = table_deadline(undo, ctx ? ctx->deadline_mono_ns : 0);
+	struct table_rules *tr = NULL;
 	size_t armed = 0, gone = 0;
 	int rc = 0;
 
+	/* The plan's: with the time namespace it found, without the clocks that offsets. */
+	if ((rc = table_rules(s, &tr)) < 0)
+		return fl_error_set(err, rc, "", "formatting the rules: %s", strerror(-rc));
 	cJSON_ArrayForEach(e, tables)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "table");
 		struct fl_preload_table *t = NULL;
 
 		if (!cJSON_IsString(name)) {
+			free(tr);
 			(void)!fl_shim_revert(undo, NULL);
 			return fl_error_set(err, -EINVAL, "", "undo record: table without a name");
 		}
@@ -487,8 +677,8 @@ int fl_shim_apply(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJS
 			rc = fl_preload_table_open(name->valuestring, &t);
 		if (rc == 0)
 			rc = fl_preload_table_arm(
-			    t, s->rules, s->nrules,
-			    cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0, deadline);
+			    t, tr->r, tr->n, cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0,
+			    deadline);
 		fl_preload_table_close(t);
 		if (rc == -ENOENT &&
 		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "transient"))) {
@@ -504,10 +694,12 @@ int fl_shim_apply(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJS
 					 ? "the table was truncated or replaced by its owner"
 					 : strerror(-rc));
 			/* All or nothing: disarm what was armed. */
+			free(tr);
 			(void)!fl_shim_revert(undo, NULL);
 			return rc;
 		}
 	}
+	free(tr);
 	if (gone && !armed && !s->launch)
 		return fl_error_set(err, -ESRCH, "$.target.pod",
 				    "every shimmed process of the pods exited before it was armed");
@@ -529,7 +721,8 @@ int fl_shim_apply(struct syscall_spec *spec, const struct fl_fault_ctx *ctx, cJS
 				(void)!fl_shim_revert(undo, NULL);
 				return rc;
 			}
-			fl_seccomp_plan_set_deadline(plan, deadline);
+			/* The agent's supervisor: on the agent's clock. */
+			fl_seccomp_plan_set_deadline(plan, ctx ? ctx->deadline_mono_ns : 0);
 		} else if (!cJSON_IsString(name)) {
 			(void)!fl_shim_revert(undo, NULL);
 			return fl_error_set(err, -EINVAL, "", "undo record: no table");
@@ -572,7 +765,7 @@ int fl_shim_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error 
 			continue;
 		rc = fl_preload_table_open(name->valuestring, &t);
 		if (rc == 0)
-			rc = fl_preload_table_set_expiry(t, deadline_mono_ns);
+			rc = fl_preload_table_set_expiry(t, table_deadline(undo, deadline_mono_ns));
 		fl_preload_table_close(t);
 		if (rc < 0 && rc != -ENOENT && rc != -EPROTO && rc != -ELOOP)
 			return fl_error_set(err, rc, "", "extending %s: %s", name->valuestring,
@@ -594,6 +787,8 @@ int fl_shim_effect(const cJSON *undo, cJSON **out)
 	const cJSON *texts = cJSON_GetObjectItemCaseSensitive(undo, "rules");
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(undo, "launch"), "mode");
+	const cJSON *timens = cJSON_GetObjectItemCaseSensitive(undo, "timens");
+	bool ns_on = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(timens, "active"));
 	uint64_t sum[FL_SHM_RULES_MAX] = {0}, total = 0;
 	size_t n = (size_t)cJSON_GetArraySize(texts), read_ok = 0, i = 0;
 	cJSON *o, *rules;
@@ -641,9 +836,28 @@ int fl_shim_effect(const cJSON *undo, cJSON **out)
 	}
 	cJSON_AddNumberToObject(o, "hits", (double)total);
 	cJSON_AddNumberToObject(o, "tables_read", (double)read_ok);
+	/*
+	 * The time kind's namespace: the kernel offsets the command's clocks
+	 * from its first instruction on, with no count to read.
+	 */
+	if (timens) {
+		const cJSON *why = cJSON_GetObjectItemCaseSensitive(timens, "reason");
+
+		cJSON_AddBoolToObject(o, "timens", ns_on);
+		if (ns_on)
+			cJSON_AddItemToObject(
+			    o, "timens_offsets",
+			    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(timens, "offsets"),
+					    true));
+		else
+			cJSON_AddStringToObject(o, "timens_reason",
+						cJSON_IsString(why) ? why->valuestring : "?");
+	}
 	if (cJSON_IsString(mode) && !strcmp(mode->valuestring, "seccomp")) {
 		cJSON_AddStringToObject(o, "note", "seccomp mode keeps no hit counts");
 		cJSON_AddNullToObject(o, "took_effect");
+	} else if (ns_on) {
+		cJSON_AddBoolToObject(o, "took_effect", true);
 	} else if (!read_ok) {
 		cJSON_AddStringToObject(o, "note", "no table left to read");
 		cJSON_AddNullToObject(o, "took_effect");
@@ -652,6 +866,28 @@ int fl_shim_effect(const cJSON *undo, cJSON **out)
 	}
 	*out = o;
 	return 0;
+}
+
+int fl_shim_describe_plan(const cJSON *undo, struct fl_buf *out)
+{
+	const cJSON *timens = cJSON_GetObjectItemCaseSensitive(undo, "timens"), *e;
+	const cJSON *why = cJSON_GetObjectItemCaseSensitive(timens, "reason");
+	const char *sep = "";
+	int rc;
+
+	if (!timens)
+		return 0;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(timens, "active")))
+		return fl_buf_printf(out, "time namespace: none (%s)\n",
+				     cJSON_IsString(why) ? why->valuestring : "?");
+	rc = fl_buf_printf(out, "time namespace: the command enters one with offsets ");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(timens, "offsets"))
+	{
+		if (rc == 0 && cJSON_IsString(e))
+			rc = fl_buf_printf(out, "%s%s %s", sep, e->string, e->valuestring);
+		sep = ", ";
+	}
+	return rc < 0 ? rc : fl_buf_printf(out, "\n");
 }
 
 bool fl_shim_available(char *why, size_t whylen)

@@ -18,6 +18,8 @@ int fl_shim_revert(const cJSON *undo, struct fl_error *err) FL_WUR;
 int fl_shim_renew(const cJSON *undo, uint64_t deadline_mono_ns, struct fl_error *err) FL_WUR;
 /* The hits of each rule, summed over the record's tables (fl_fault_ops.effect). */
 int fl_shim_effect(const cJSON *undo, cJSON **out);
+/* The plan's time namespace for a launched command (the time kind), if it has one to say. */
+int fl_shim_describe_plan(const cJSON *undo, struct fl_buf *out) FL_WUR;
 bool fl_shim_available(char *why, size_t whylen);
 
 #endif

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -15,11 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/openat2.h>
 
 #include "core/path.h"
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080 /* Linux 5.6, <linux/sched.h> */
+#endif
 
 extern char **environ;
 
@@ -226,10 +232,128 @@ static void runner_unref(struct runner *r)
 	free(r);
 }
 
+/* What a child that does not reach exec reports on its error pipe: errno, at which step. */
+enum { STEP_EXEC, STEP_UNSHARE, STEP_OFFSETS, STEP_SETNS, STEP__MAX };
+struct child_err {
+	int err;
+	int step;
+};
+
+static const char *step_name(int step)
+{
+	switch (step) {
+	case STEP_UNSHARE:
+		return "unshare(CLONE_NEWTIME)";
+	case STEP_OFFSETS:
+		return "writing /proc/self/timens_offsets";
+	case STEP_SETNS:
+		return "setns(time_for_children)";
+	case STEP_EXEC:
+	case STEP__MAX:
+		break;
+	}
+	return "exec";
+}
+
+static _Noreturn void child_fail_at(int errfd, int step, int e, int code)
+{
+	struct child_err ce = {e, step};
+
+	(void)!write(errfd, &ce, sizeof(ce));
+	_exit(code);
+}
+
 static _Noreturn void child_fail(int errfd, int e, int code)
 {
-	(void)!write(errfd, &e, sizeof(e));
-	_exit(code);
+	child_fail_at(errfd, STEP_EXEC, e, code);
+}
+
+/*
+ * Enter a new time namespace with the offsets in text (timens_offsets
+ * lines), async-signal-safe (between fork and exec). unshare(CLONE_NEWTIME)
+ * makes the namespace for the caller's children only; its offsets can be
+ * written while nobody is in it; then setns(time_for_children) moves the
+ * caller itself in (single-threaded: a fork child is), so the pid, group
+ * and start time the agent journalled stay those of the command. 0, or
+ * -errno with *step. CAP_SYS_ADMIN and CAP_SYS_TIME: the agent's root.
+ */
+static int timens_enter(const char *text, int *step)
+{
+	struct __user_cap_header_struct ch = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct cd[_LINUX_CAPABILITY_U32S_3];
+	bool raised = false;
+	size_t len = strlen(text);
+	int fd, rc;
+
+	*step = STEP_UNSHARE;
+	if (unshare(CLONE_NEWTIME) < 0)
+		return -errno;
+	*step = STEP_OFFSETS;
+	/* The agent holds CAP_SYS_TIME permitted, not effective (agent/caps.c): for this open. */
+	if (syscall(SYS_capget, &ch, cd) == 0 && (cd[0].permitted & (1u << CAP_SYS_TIME)) &&
+	    !(cd[0].effective & (1u << CAP_SYS_TIME))) {
+		cd[0].effective |= 1u << CAP_SYS_TIME;
+		raised = syscall(SYS_capset, &ch, cd) == 0;
+	}
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : 0;
+	if (raised) {
+		cd[0].effective &= ~(1u << CAP_SYS_TIME);
+		(void)syscall(SYS_capset, &ch, cd);
+	}
+	if (rc < 0)
+		return rc;
+	errno = 0;
+	rc = write(fd, text, len) == (ssize_t)len ? 0 : errno ? -errno : -EIO;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	*step = STEP_SETNS;
+	fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = setns(fd, CLONE_NEWTIME) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int fl_launch_timens_probe(const char *text, char *why, size_t whylen)
+{
+	struct child_err ce = {0, 0};
+	int p[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		/* Only async-signal-safe calls: the agent is threaded. */
+		ce.err = -timens_enter(text, &ce.step);
+		(void)!write(p[1], &ce, sizeof(ce));
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		ce.err = errno;
+		close(p[0]);
+		snprintf(why, whylen, "fork: %s", strerror(ce.err));
+		return -ce.err;
+	}
+	while ((n = read(p[0], &ce, sizeof(ce))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(ce)) {
+		snprintf(why, whylen, "the probe died");
+		return -ECHILD;
+	}
+	if (ce.err) {
+		snprintf(why, whylen, "%s: %s", step_name(ce.step), strerror(ce.err));
+		return -ce.err;
+	}
+	return 0;
 }
 
 /*
@@ -283,6 +407,12 @@ static _Noreturn void child_main(const struct runner *r)
 	if (fd != 1)
 		_exit(127); /* no go: the agent did not journal us */
 	close(3);
+	if (l->timens[0]) {
+		int step, e = -timens_enter(l->timens, &step);
+
+		if (e)
+			child_fail_at(4, step, e, 126);
+	}
 	if (r->plan) {
 		struct timespec t0, t;
 		int nfd = fl_seccomp_plan_install(r->plan);
@@ -561,7 +691,8 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 	pthread_attr_t ta;
 	pthread_t th;
 	bool threaded = false;
-	int rc, e = 0, ofd = -1;
+	struct child_err ce = {0, 0};
+	int rc, ofd = -1;
 	ssize_t n;
 
 	r = calloc(1, sizeof(*r));
@@ -671,11 +802,19 @@ int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_secc
 		pthread_mutex_unlock(&r->mu);
 	}
 	/* EOF: the exec succeeded (the pipe is close-on-exec); else its errno. */
-	while ((n = read(ef[0], &e, sizeof(e))) < 0 && errno == EINTR)
+	while ((n = read(ef[0], &ce, sizeof(ce))) < 0 && errno == EINTR)
 		;
-	if (n == (ssize_t)sizeof(e)) {
-		rc = fl_error_set(err, -e, "$.target.command", "starting %s: %s", l->path,
-				  strerror(e));
+	if (n == (ssize_t)sizeof(ce) && ce.step != STEP_EXEC) {
+		/* The plan's probe passed: the kernel changed its mind, or the clock went back. */
+		rc = fl_error_set(err, -ce.err,
+				  ce.err == ERANGE ? "$.params.offset" : "$.target.command",
+				  "entering the command's time namespace: %s: %s",
+				  step_name(ce.step), strerror(ce.err));
+		goto out;
+	}
+	if (n == (ssize_t)sizeof(ce)) {
+		rc = fl_error_set(err, -ce.err, "$.target.command", "starting %s: %s", l->path,
+				  strerror(ce.err));
 		goto out;
 	}
 	*out = r->ident;

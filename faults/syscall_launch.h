@@ -43,11 +43,23 @@ int fl_launch_resolve(struct fl_launch *l, const struct fl_fault_ctx *ctx,
  * likewise. A seccomp child also dies with its supervising thread
  * (PR_SET_PDEATHSIG), since nobody would answer its notifications. Returns
  * once the command has exec'd (an exec failure is reported with its errno).
+ * With l->timens set, the child enters a time namespace of its own with
+ * those offsets after the go byte and before exec: the command (same pid,
+ * group and start time) and all it forks read the offset clocks; a failure
+ * there fails the launch like an exec failure.
  */
 int fl_launch_spawn(const struct fl_launch *l, const char *table, struct fl_seccomp_plan *plan,
 		    int (*started)(void *opaque, const struct fl_proc_ident *p,
 				   struct fl_error *err),
 		    void *opaque, struct fl_proc_ident *out, struct fl_error *err) FL_WUR;
+/*
+ * Can a command enter a time namespace with these timens_offsets lines
+ * (struct fl_launch.timens)? A child of ours tries the very steps the
+ * command's child takes, then exits. 0, or -errno with the step and the
+ * reason in why (-EPERM: not privileged, -EINVAL/-ENOENT: no time
+ * namespaces here, -ERANGE: an offset would make a clock negative).
+ */
+int fl_launch_timens_probe(const char *text, char *why, size_t whylen) FL_WUR;
 /* The seccomp supervisor of this launched command (if any here) lets every call run. */
 void fl_launch_disarm(const struct fl_proc_ident *p);
 /* ... and does so from mono_ns (CLOCK_MONOTONIC) on: the lease, moved by renew. */

@@ -41,6 +41,12 @@ struct fl_launch {
 	/* The policy confines output (fl_fault_ctx.allow_command): opened beneath this. */
 	int out_dir;	     /* -1: the agent opens output by its path (a regular file) */
 	const char *out_rel; /* output's path below out_dir */
+	/*
+	 * A time namespace for the command: the lines the child writes to its
+	 * /proc/self/timens_offsets before it enters it; "" = none. The plan
+	 * sets it (faults/shim_table.c), for the time kind.
+	 */
+	char timens[96];
 };
 
 /* Parse the target object above; errors carry $.target.* paths. */

@@ -26,7 +26,19 @@ struct syscall_spec {
 	struct fl_launch *launch; /* the command form; NULL for pids */
 	struct fl_proc_sel *pod;  /* the pod form (selector, pick, seed), or NULL */
 	bool seccomp;		  /* params.mode "seccomp": rules name syscalls */
+	/*
+	 * The time kind on a launched command: a time namespace of the
+	 * command's own offsets these clocks too (FL_TIMENS_*), by this much
+	 * (faults/shim_table.c plans it, faults/syscall_launch.c enters it).
+	 */
+	unsigned timens_clocks;
+	bool timens_ask; /* the time kind's command form: the effect says yes or why not */
+	int64_t timens_offset_ns;
+	char timens_offset[64]; /* as the spec wrote it */
 };
+
+#define FL_TIMENS_MONOTONIC 1u /* CLOCK_MONOTONIC (with _COARSE, _RAW) */
+#define FL_TIMENS_BOOTTIME  2u /* CLOCK_BOOTTIME (with _ALARM) */
 
 int fl_syscall_parse(const cJSON *target, const cJSON *params, void **spec,
 		     struct fl_error *err) FL_WUR;

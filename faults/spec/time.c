@@ -13,6 +13,12 @@
  * shim skews a clock with its variants: CLOCK_REALTIME with _COARSE, _ALARM
  * and CLOCK_TAI, CLOCK_MONOTONIC with _COARSE and _RAW, CLOCK_BOOTTIME with
  * _ALARM. CPU-time clocks are refused (the shim never skews them).
+ *
+ * A launched command ({"command": ...}) also gets a time namespace of its
+ * own for the monotonic and boottime clocks named (faults/shim_table.c):
+ * the kernel then offsets them for every reader, static programs and raw
+ * syscalls included, and the shim keeps only CLOCK_REALTIME's skew (the
+ * kernel does not offset it). docs/faults/time.md says what is skewed how.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -91,10 +97,22 @@ int fl_time_parse(const cJSON *target, const cJSON *params, void **out, struct f
 				 n++ ? "," : "", families[f]);
 	if ((rc = fl_shim_kind_add_rule(k, rule, "$.params.offset", err)) < 0)
 		goto fail;
+	if (k->sc.launch) {
+		/* mask: bit 1 monotonic, bit 2 boottime (families[]). */
+		k->sc.timens_ask = true;
+		k->sc.timens_clocks =
+		    (mask & 2u ? FL_TIMENS_MONOTONIC : 0) | (mask & 4u ? FL_TIMENS_BOOTTIME : 0);
+		k->sc.timens_offset_ns = k->sc.rules[k->sc.nrules - 1].shm.offset_ns;
+		snprintf(k->sc.timens_offset, sizeof(k->sc.timens_offset), "%s", offset);
+	}
 	snprintf(k->what, sizeof(k->what),
 		 "TimeChaos-style clock skew (timeOffset %s, clockIds [%s]) in the shim's clock "
-		 "hooks",
-		 offset, names[0] ? names : "CLOCK_REALTIME");
+		 "hooks%s",
+		 offset, names[0] ? names : "CLOCK_REALTIME",
+		 k->sc.timens_clocks
+		     ? ", and in a time namespace of the command's own for "
+		       "CLOCK_MONOTONIC and CLOCK_BOOTTIME (where the kernel allows)"
+		     : "");
 	*out = k;
 	return 0;
 fail:
