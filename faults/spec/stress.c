@@ -37,7 +37,7 @@ static int parse_cpu(const cJSON *o, struct stress_spec *s, struct fl_error *err
 {
 	static const char *const keys[] = {"workers", "load", NULL};
 	const cJSON *v;
-	unsigned long x;
+	unsigned long x = 0;
 	int r;
 
 	if (!cJSON_IsObject(o))
@@ -65,7 +65,7 @@ static int parse_memory(const cJSON *o, struct stress_spec *s, struct fl_error *
 {
 	static const char *const keys[] = {"mib", "workers", NULL};
 	const cJSON *v;
-	unsigned long x;
+	unsigned long x = 0;
 	int r;
 
 	if (!cJSON_IsObject(o))
@@ -94,7 +94,7 @@ static int parse_io(const cJSON *o, struct stress_spec *s, struct fl_error *err)
 {
 	static const char *const keys[] = {"path", "workers", "mib", NULL};
 	const cJSON *v;
-	unsigned long x;
+	unsigned long x = 0;
 	size_t n;
 	int r;
 
