@@ -176,6 +176,12 @@ IN=$(ip netns exec ${P}h2 "$NT" tput 10.77.0.1 5003 1); OUT=$(nt tput 10.77.0.2 
 within "$IN" 500000 1100000 && within "$OUT" 5000000 1e15 && pass "ingress tbf 8mbit: in $IN B/s, out $OUT B/s" ||
 	fail "ingress tbf: in $IN B/s, out $OUT B/s"
 tc -n ${P}h1 qdisc show dev fl-e1 | grep -q 'tbf fa17:' && pass "ingress: tbf fa17: on ifb fl-e1" || fail "ingress: no tbf on fl-e1"
+# proof of effect: the ifb's tbf and the redirect filter read back; without the filter, false
+ing_effect() { "$D" effect bandwidth $U >/tmp/$P.eff && python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); q=[x for x in e.get("qdiscs",[]) if x["kind"]=="tbf" and x.get("dev")=="fl-e1"]; f=[x for x in e.get("filters",[]) if x.get("redirect")=="fl-e1" and x["count"]>=1]; sys.exit(0 if e.get("took_effect") is (sys.argv[2]=="true") and q and q[0]["rate_bit"]==8000000 and (sys.argv[2]=="false" or f) else 1)' /tmp/$P.eff "$1"; }
+ing_effect true && pass "ingress effect read back: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"])' /tmp/$P.eff)" ||
+	fail "ingress effect: $(cat /tmp/$P.eff)"
+tc -n ${P}h1 filter del dev e1 ingress pref 252
+ing_effect false && pass "ingress effect without the redirect filter: took_effect false" || fail "ingress effect without filter: $(cat /tmp/$P.eff)"
 revert bandwidth
 ingress_clean && pass "ingress revert: no ifb, no filter, qdiscs as before" ||
 	fail "ingress revert left: $(ip -n ${P}h1 -br link; tc -n ${P}h1 filter show dev e1 ingress; qshow)"
