@@ -291,7 +291,7 @@ out:
 }
 
 /* One namespace's record: its read-back. */
-static cJSON *root_effect(const cJSON *undo)
+static cJSON *readback(const cJSON *undo)
 {
 	static const int prefs[2] = {FL_NL_PREF, FL_NL_PREF6};
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(undo, "fault");
@@ -354,6 +354,16 @@ out:
 	if (cache)
 		nl_cache_free(cache);
 	fl_nl_sock_cache_done(&c);
+	return o;
+}
+
+/* One namespace's record: its read-back, then what its "measure" found. */
+static cJSON *root_effect(const cJSON *undo)
+{
+	cJSON *o = readback(undo);
+
+	if (o)
+		fl_nl_measure_effect(undo, o);
 	return o;
 }
 
@@ -432,6 +442,26 @@ static void summarize(const cJSON *e, char *buf, size_t len)
 				     cJSON_IsString(to) ? to->valuestring : flow->valuestring);
 			at = n > 0 && at + (size_t)n < len ? at + (size_t)n : len;
 		}
+	}
+	q = cJSON_GetObjectItemCaseSensitive(e, "measured");
+	if (q && at < len) {
+		const cJSON *peer = cJSON_GetObjectItemCaseSensitive(q, "peer");
+		const cJSON *port = cJSON_GetObjectItemCaseSensitive(q, "port");
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(q, "rtt_before_ms");
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(q, "rtt_after_ms");
+		char bs[32] = "unreachable", as[32] = "unreachable";
+		int n;
+
+		/* ", peer 10.0.0.2:80 rtt 0.05ms -> 100.31ms" (or "-> unreachable") */
+		if (cJSON_IsNumber(b))
+			snprintf(bs, sizeof(bs), "rtt %.2fms", b->valuedouble);
+		if (cJSON_IsNumber(a))
+			snprintf(as, sizeof(as), "%s%.2fms", cJSON_IsNumber(b) ? "" : "rtt ",
+				 a->valuedouble);
+		n = snprintf(buf + at, len - at, "%speer %s:%.0f %s -> %s", at ? ", " : "",
+			     cJSON_IsString(peer) ? peer->valuestring : "?",
+			     cJSON_IsNumber(port) ? port->valuedouble : 0.0, bs, as);
+		at = n > 0 && at + (size_t)n < len ? at + (size_t)n : len;
 	}
 	if (!buf[0]) {
 		const cJSON *note = cJSON_GetObjectItemCaseSensitive(e, "note");

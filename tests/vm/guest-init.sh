@@ -110,6 +110,13 @@ R=$(nt rtt 10.99.0.2 5001 10)
 near "$R" "$B" 100 && pass "delay 100ms: rtt $B -> $R ms" || fail "delay 100ms: rtt $B -> $R ms"
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert restores: $BEFORE" || fail "revert: $BEFORE -> $(qshow)"
+# 1b) a measured peer: the round trip the agent measures from h1 grows by about the delay
+apply netem "$T" '{"delay":"100ms","measure":{"peer":"10.99.0.2","port":5001}}'
+effect netem
+MB=$(sed -n 's/.*"rtt_before_ms":\([0-9.e-]*\).*/\1/p' /run/eff); MA=$(sed -n 's/.*"rtt_after_ms":\([0-9.e-]*\).*/\1/p' /run/eff)
+grep -q '"took_effect":true' /run/eff && [ -n "$MB" ] && [ -n "$MA" ] && near "$MA" "$MB" 100 &&
+	pass "netem measured peer: rtt $MB -> $MA ms" || fail "netem measure: $(cat /run/eff)"
+revert netem
 
 # 2) the same with jitter + distribution + 64-bit attributes path, delay 50ms
 apply netem "$T" '{"delay":"50ms","jitter":"1ms","distribution":"normal"}'
