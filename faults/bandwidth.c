@@ -69,12 +69,19 @@ static int bw_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, str
 {
 	struct bw_spec *s = spec;
 	char why[256];
+	int r;
 
 	if (!s->ingress && s->m.any &&
 	    (!fl_nl_probe(FL_NL_CAP_HTB, why, sizeof(why)) ||
 	     !fl_nl_probe(FL_NL_CAP_U32, why, sizeof(why))))
 		return fl_error_set(err, -EOPNOTSUPP, "$.params.match", "%s", why);
-	return fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, s->m.any, ctx, &s->sc, undo, err);
+	r = fl_nl_fault_plan(&s->t, "bandwidth", s->ingress, s->m.any, ctx, &s->sc, undo, err);
+	if (r == 0 && fl_nl_measure_plan(&s->meas, &s->rtt, *undo) < 0) {
+		cJSON_Delete(*undo);
+		*undo = NULL;
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	return r;
 }
 
 static int bw_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo, struct fl_error *err)

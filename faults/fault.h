@@ -23,6 +23,7 @@
  *   effect(undo)               -> optional: what the fault measurably did so far (shim
  *                                 hits, processes stopped, the kernel's qdisc read back),
  *                                 as the API's "effect" object; bounded, never blocks
+ *                                 (a network kind's "measure": 1 s at most, once per record)
  */
 #ifndef FL_FAULTS_FAULT_H
 #define FL_FAULTS_FAULT_H

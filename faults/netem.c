@@ -70,7 +70,13 @@ static int netem_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo,
 	r = s->ingress ? 0 : scope_check(&s->m, err);
 	if (r < 0)
 		return r;
-	return fl_nl_fault_plan(&s->t, "netem", s->ingress, s->m.any, ctx, &s->sc, undo, err);
+	r = fl_nl_fault_plan(&s->t, "netem", s->ingress, s->m.any, ctx, &s->sc, undo, err);
+	if (r == 0 && fl_nl_measure_plan(&s->meas, &s->rtt, *undo) < 0) {
+		cJSON_Delete(*undo);
+		*undo = NULL;
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
+	return r;
 }
 
 static int netem_apply(void *spec, const struct fl_fault_ctx *ctx, cJSON *undo,

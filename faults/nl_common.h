@@ -15,6 +15,8 @@
  *   nl_fault.c   admit a target's namespace (the agent's policy), then egress (nl_qdisc.c)
  *                or ingress (nl_ingress.c): the switch netem and bandwidth use
  *   nl_owner.c   which fault id holds an interface's root/ingress (for refusals)
+ *   nl_measure.c "measure": TCP connects to a peer from the netns, before and after
+ *   nl_effect.c  the effect read back from the kernel (and measured)
  */
 #ifndef FL_FAULTS_NL_COMMON_H
 #define FL_FAULTS_NL_COMMON_H
@@ -223,6 +225,30 @@ cJSON *fl_nl_owner_prev(unsigned long long ino, int ifindex, enum fl_nl_slot slo
 bool fl_nl_owner_alone(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
 /* Forget `id` (NULL: every holder). */
 void fl_nl_owner_clear(unsigned long long ino, int ifindex, enum fl_nl_slot slot, const char *id);
+
+/* ---- nl_measure.c ---- */
+
+/*
+ * Up to 3 non-blocking TCP connects to peer:port from a socket made inside
+ * the namespace at `netns` ("": ours; `ino` not 0: it must still be that
+ * one), one after another, 1 s in all; the first unanswered one ends it.
+ * A SYN-ACK or an RST answers. Never fails: what went wrong is out->err.
+ */
+void fl_nl_measure_run(const char *netns, unsigned long long ino, const struct fl_nl_cidr *peer,
+		       uint16_t port, struct fl_nl_rtt *out);
+/*
+ * After a plan made `undo` (its netns, netns_ino): measure before the fault,
+ * once per spec (`rtt` keeps it for a second plan), and record it as
+ * "measure": {"peer", "port", "before": {...}}. Nothing when m is off.
+ */
+int fl_nl_measure_plan(const struct fl_nl_measure *m, struct fl_nl_rtt *rtt, cJSON *undo) FL_WUR;
+/*
+ * The record's "measure" after the fault (once per record in this process):
+ * added to the effect o as "measured", with took_effect turned false when the
+ * measure contradicts the read-back (a partitioned peer that still answers, a
+ * netem delay the round trip does not show).
+ */
+void fl_nl_measure_effect(const cJSON *undo, cJSON *o);
 
 /* ---- nl_ingress.c ---- */
 

@@ -73,9 +73,10 @@ static int netem_leaf(const void *spec, int ifindex, uint32_t parent, uint32_t h
 	return fl_nl_netem_build(&s->loss, ifindex, parent, handle, flags, msg, err);
 }
 
-static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
+/* The mechanism's plan: the undo record (cls_bpf, or the netem fallback). */
+static int plan_mech(struct part_spec *s, const struct fl_fault_ctx *ctx, cJSON **undo,
+		     struct fl_error *err)
 {
-	struct part_spec *s = spec;
 	char why[256], why2[256], ifname[IF_NAMESIZE];
 	struct sess se;
 	cJSON *u = NULL, *hooks;
@@ -160,6 +161,20 @@ static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 out:
 	cJSON_Delete(u);
 	sess_close(&s->sc, &se);
+	return r;
+}
+
+static int part_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, struct fl_error *err)
+{
+	struct part_spec *s = spec;
+	int r = plan_mech(s, ctx, undo, err);
+
+	/* The peer measured before: reachable now, it must not be once applied. */
+	if (r == 0 && fl_nl_measure_plan(&s->meas, &s->rtt, *undo) < 0) {
+		cJSON_Delete(*undo);
+		*undo = NULL;
+		r = fl_error_set(err, -ENOMEM, "", "out of memory");
+	}
 	return r;
 }
 

@@ -54,11 +54,12 @@ static int get_size(const cJSON *params, const char *key, uint64_t *out, struct 
  *   peakrate  RATE (> rate), mtu SIZE (default 1514, with peakrate)   tc: peakrate, mtu
  *   match     see fl_nl_match_parse
  *   direction "egress" (default) | "ingress" (ifb + mirred, see nl_ingress.c)
+ *   measure   see fl_nl_measure_parse
  */
 int fl_bandwidth_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
 {
-	static const char *const known[] = {"rate",	"burst", "limit", "latency",
-					    "peakrate", "mtu",	 "match", "direction"};
+	static const char *const known[] = {"rate", "burst", "limit",	  "latency", "peakrate",
+					    "mtu",  "match", "direction", "measure"};
 	struct bw_spec *s = calloc(1, sizeof(*s));
 	const cJSON *it, *v;
 	int r;
@@ -129,6 +130,8 @@ int fl_bandwidth_parse(const cJSON *target, const cJSON *params, void **out, str
 			      &s->m, err);
 	if (r == 0)
 		r = fl_nl_direction_parse(params, &s->ingress, err);
+	if (r == 0)
+		r = fl_nl_measure_parse(params, &s->meas, err);
 	if (r < 0)
 		goto fail;
 	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0] : NULL, &s->t, err);
@@ -151,6 +154,7 @@ int fl_bandwidth_describe(const void *spec, struct fl_buf *out)
 	const struct bw_spec *s = spec;
 	char a[32], b[32], c[32], d[32], e[32];
 	char leaf[256];
+	int r;
 
 	if (s->limit)
 		snprintf(c, sizeof(c), "limit %s", fl_nl_size_fmt(s->limit, e, sizeof(e)));
@@ -164,7 +168,8 @@ int fl_bandwidth_describe(const void *spec, struct fl_buf *out)
 		 fl_nl_rate_fmt(s->rate, a, sizeof(a)), fl_nl_size_fmt(s->burst, b, sizeof(b)), c,
 		 d, s->peakrate ? " mtu " : "",
 		 s->peakrate ? fl_nl_size_fmt(s->mtu, e, sizeof(e)) : "");
-	return fl_nl_fault_describe(&s->t, &s->m, s->ingress, leaf, out);
+	r = fl_nl_fault_describe(&s->t, &s->m, s->ingress, leaf, out);
+	return r < 0 ? r : fl_nl_measure_describe(&s->meas, out);
 }
 
 const struct fl_fault_spec_ops fl_fault_spec_bandwidth = {

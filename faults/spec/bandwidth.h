@@ -13,6 +13,8 @@ struct bw_spec {
 	uint64_t rate, burst, limit, peakrate, mtu; /* bytes/s and bytes */
 	uint64_t latency_us;			    /* used when limit is 0 */
 	bool ingress;				    /* "direction": "ingress" (ifb) */
+	struct fl_nl_measure meas; /* "measure": a peer connected to before and after */
+	struct fl_nl_rtt rtt;	   /* the plan's measure, kept for a second plan */
 };
 
 int fl_bandwidth_parse(const cJSON *target, const cJSON *params, void **spec,

@@ -68,6 +68,7 @@ static const char *const known[] = {
     "limit",
     "match",
     "direction",
+    "measure",
 };
 
 /*
@@ -83,6 +84,7 @@ static const char *const known[] = {
  *   limit                  packets 1..10000000 (default 1000)
  *   match                  see fl_nl_match_parse
  *   direction              "egress" (default) | "ingress" (ifb + mirred, see nl_ingress.c)
+ *   measure                see fl_nl_measure_parse
  * The distribution's table is the agent's to load (netem.c), from its host.
  */
 int fl_netem_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
@@ -249,6 +251,8 @@ int fl_netem_parse(const cJSON *target, const cJSON *params, void **out, struct 
 			      &s->m, err);
 	if (r == 0)
 		r = fl_nl_direction_parse(params, &s->ingress, err);
+	if (r == 0)
+		r = fl_nl_measure_parse(params, &s->meas, err);
 	if (r < 0)
 		goto fail;
 	r = fl_nl_target_parse(target, s->m.ndst ? &s->m.dst[0] : NULL, &s->t, err);
@@ -281,6 +285,8 @@ int fl_netem_describe(const void *spec, struct fl_buf *out)
 	r = fl_nl_netem_describe(&s->n, &leaf);
 	if (r == 0)
 		r = fl_nl_fault_describe(&s->t, &s->m, s->ingress, leaf.data, out);
+	if (r == 0)
+		r = fl_nl_measure_describe(&s->meas, out);
 	fl_buf_done(&leaf);
 	return r;
 }

@@ -11,6 +11,8 @@ struct netem_spec {
 	struct fl_nl_sock_cache sc; /* plan's socket, reused by apply (the agent's) */
 	struct fl_nl_netem n;
 	bool ingress; /* "direction": "ingress": the packets the interface receives (ifb) */
+	struct fl_nl_measure meas; /* "measure": a peer connected to before and after */
+	struct fl_nl_rtt rtt;	   /* the plan's measure, kept for a second plan */
 };
 
 int fl_netem_parse(const cJSON *target, const cJSON *params, void **spec,

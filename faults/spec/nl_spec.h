@@ -138,6 +138,34 @@ struct fl_nl_sock_cache {
 	unsigned long long ino, dev; /* of the namespace the socket lives in (0: ours) */
 };
 
+/* ---- nl_measure.c ---- */
+
+/* A peer the agent connects to (TCP) from inside the netns, before and after apply. */
+struct fl_nl_measure {
+	bool on;
+	struct fl_nl_cidr peer; /* a host: /32 or /128 */
+	uint16_t port;
+};
+
+/* What one measure found (faults/nl_measure.c); a spec keeps its plan's for a second plan. */
+struct fl_nl_rtt {
+	bool done;
+	int tries, ok;	/* connects tried, answered (SYN-ACK or RST) */
+	double rtt_ms;	/* median round trip of the answered ones */
+	int err;	/* why the first unanswered one failed: -ETIMEDOUT, -EHOSTUNREACH... */
+	uint64_t at_ns; /* CLOCK_MONOTONIC when it ended */
+};
+
+/*
+ * measure := { "peer": IPV4 | IPV6 (a host), "port": 1..65535 }   ($.params.measure)
+ * Absent: m->on false.
+ */
+int fl_nl_measure_parse(const cJSON *params, struct fl_nl_measure *m, struct fl_error *err) FL_WUR;
+/* Is the peer inside c? */
+bool fl_nl_measure_in(const struct fl_nl_measure *m, const struct fl_nl_cidr *c);
+/* "# measure: TCP connect to 10.0.0.2:80 from the netns, before and after (...)\n" */
+int fl_nl_measure_describe(const struct fl_nl_measure *m, struct fl_buf *out) FL_WUR;
+
 /* ---- nl_match.c ---- */
 
 struct fl_nl_match {

@@ -18,6 +18,7 @@ static const char *const dir_names[] = {"both", "to", "from"};
  *   peers      CIDR | [CIDR...]   IPv4/IPv6 addresses or networks (required, <= 64)
  *   direction  "both" (default) | "to" (packets this host sends to them)
  *                               | "from" (packets they send to this host)
+ *   measure    see fl_nl_measure_parse; its peer must lie in `peers`
  */
 int fl_partition_parse(const cJSON *target, const cJSON *params, void **out, struct fl_error *err)
 {
@@ -34,7 +35,8 @@ int fl_partition_parse(const cJSON *target, const cJSON *params, void **out, str
 	}
 	cJSON_ArrayForEach(it, params)
 	{
-		if (strcmp(it->string, "peers") && strcmp(it->string, "direction")) {
+		if (strcmp(it->string, "peers") && strcmp(it->string, "direction") &&
+		    strcmp(it->string, "measure")) {
 			char path[96];
 
 			snprintf(path, sizeof(path), "$.params.%.60s", it->string);
@@ -76,6 +78,21 @@ int fl_partition_parse(const cJSON *target, const cJSON *params, void **out, str
 			goto fail;
 		}
 		s->dir = (enum dir)i;
+	}
+	r = fl_nl_measure_parse(params, &s->meas, err);
+	if (r < 0)
+		goto fail;
+	if (s->meas.on) {
+		bool in = false;
+
+		for (unsigned i = 0; i < s->peers.ndst && !in; i++)
+			in = fl_nl_measure_in(&s->meas, &s->peers.dst[i]);
+		if (!in) {
+			r = fl_error_set(
+			    err, -EINVAL, "$.params.measure.peer",
+			    "not among the partition's peers: it would stay reachable");
+			goto fail;
+		}
 	}
 	r = fl_nl_target_parse(target, &s->peers.dst[0], &s->t, err);
 	if (r < 0)
@@ -131,7 +148,7 @@ int fl_partition_describe(const void *spec, struct fl_buf *out)
 		if (r == 0)
 			r = fl_buf_printf(out, "'\n");
 	}
-	return r;
+	return r < 0 ? r : fl_nl_measure_describe(&s->meas, out);
 }
 
 const struct fl_fault_spec_ops fl_fault_spec_partition = {

@@ -14,6 +14,8 @@ struct part_spec {
 	enum dir dir;
 	struct fl_nl_netem loss;    /* for the netem mechanism: loss 100% */
 	struct fl_nl_sock_cache sc; /* plan's socket, reused by apply (agent) */
+	struct fl_nl_measure meas;  /* "measure": a peer that must become unreachable */
+	struct fl_nl_rtt rtt;	    /* the plan's measure, kept for a second plan */
 };
 
 /* Does direction d drop on hook h? */

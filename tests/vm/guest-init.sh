@@ -75,10 +75,12 @@ if [ -n "${AGENT:-}" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	apply() { N=$((N + 1)); ID=f$N
 		[ "$(post $ID "$1" "$2" "$3")" = 201 ] || fail "$1 apply $3: $(cat /run/r)"; }
 	revert() { [ "$(api DELETE /v1/faults/$ID)" = 200 ] || fail "$1 revert $ID: $(cat /run/r)"; }
+	effect() { api GET /v1/faults/$ID >/dev/null; tr -d ' \n' </run/r >/run/eff; } # KIND
 else
 	MODE=driver
 	apply() { "$D" apply "$1" "$2" "$3" $U 2>/run/e || fail "$1 apply: $3: $(cat /run/e)"; }
 	revert() { "$D" revert "$1" $U 2>/run/e || fail "$1 revert: $(cat /run/e)"; }
+	effect() { "$D" effect "$1" $U | tr -d ' \n' >/run/eff; }
 fi
 echo "VM: faults applied through: $MODE"
 # |got - base - want| <= want*10% + 5 ms
@@ -108,6 +110,13 @@ R=$(nt rtt 10.99.0.2 5001 10)
 near "$R" "$B" 100 && pass "delay 100ms: rtt $B -> $R ms" || fail "delay 100ms: rtt $B -> $R ms"
 revert netem
 [ "$(qshow)" = "$BEFORE" ] && pass "revert restores: $BEFORE" || fail "revert: $BEFORE -> $(qshow)"
+# 1b) a measured peer: the round trip the agent measures from h1 grows by about the delay
+apply netem "$T" '{"delay":"100ms","measure":{"peer":"10.99.0.2","port":5001}}'
+effect netem
+MB=$(sed -n 's/.*"rtt_before_ms":\([0-9.e-]*\).*/\1/p' /run/eff); MA=$(sed -n 's/.*"rtt_after_ms":\([0-9.e-]*\).*/\1/p' /run/eff)
+grep -q '"took_effect":true' /run/eff && [ -n "$MB" ] && [ -n "$MA" ] && near "$MA" "$MB" 100 &&
+	pass "netem measured peer: rtt $MB -> $MA ms" || fail "netem measure: $(cat /run/eff)"
+revert netem
 
 # 2) the same with jitter + distribution + 64-bit attributes path, delay 50ms
 apply netem "$T" '{"delay":"50ms","jitter":"1ms","distribution":"normal"}'
@@ -166,6 +175,11 @@ grep -q '"mechanism":"netem"' /run/r && pass "partition without cls_bpf: mechani
 	fail "partition fallback: $(cat /run/r)"
 nt reach 10.99.0.2 5001 1000 && fail "netem partition: h1 reaches h2" || pass "netem partition: h1 cannot reach h2"
 nt reach 10.99.0.3 5001 1000 && pass "netem partition: h1 still reaches h3" || fail "netem partition: h3 unreachable"
+effect partition # its proof of effect: the netem loss 100% leaf and the u32 filter read back
+grep -q '"took_effect":true' /run/eff && grep -q '"kind":"netem","handle":"fa18:"[^}]*"loss_pct":100[,}]' /run/eff &&
+	grep -q '"parent":"fa17:","kind":"u32","pref":250,"count":1' /run/eff &&
+	pass "netem partition effect read back: $(sed 's/.*"summary":"\([^"]*\)".*/\1/' /run/eff)" ||
+	fail "netem partition effect: $(cat /run/eff)"
 revert partition
 [ "$(qshow)" = "$BEFORE" ] && pass "netem partition reverted exactly" || fail "netem partition revert: $(qshow)"
 if [ $MODE = agent ]; then
@@ -210,6 +224,11 @@ near "$R" "$B" 100 && pass "ingress delay 100ms from h2: rtt $B -> $R ms" || fai
 near "$R3" "$BH3" 0 && pass "ingress scope leaves h3 alone: rtt $BH3 -> $R3 ms" || fail "ingress scope h3: $BH3 -> $R3"
 ip netns exec h1 /sbin/tc qdisc show dev fl-e1 | grep -q 'netem fa17:' && pass "ingress: netem on ifb fl-e1" ||
 	fail "ingress: $(ip netns exec h1 /sbin/tc qdisc show)"
+effect netem # its proof of effect: netem on the ifb and the redirect filter read back
+grep -q '"took_effect":true' /run/eff && grep -q '"kind":"netem","handle":"fa17:","dev":"fl-e1","delay_us":100000' /run/eff &&
+	grep -q '"hook":"ingress","kind":"u32","pref":252,"count":1,"redirect":"fl-e1"' /run/eff &&
+	pass "ingress netem effect read back: $(sed 's/.*"summary":"\([^"]*\)".*/\1/' /run/eff)" ||
+	fail "ingress netem effect: $(cat /run/eff)"
 revert netem
 ip -n h1 link show fl-e1 >/dev/null 2>&1 && fail "ifb left after revert" || pass "ingress revert removed ifb fl-e1"
 [ -z "$(ip netns exec h1 /sbin/tc filter show dev e1 ingress)" ] && [ "$(qshow)" = "$BEFORE" ] &&

@@ -6,6 +6,7 @@
  *
  *   fl-netdrv apply KIND TARGET_JSON PARAMS_JSON UNDO_FILE   plan + journal + apply
  *   fl-netdrv revert KIND UNDO_FILE                          revert from the record alone
+ *   fl-netdrv effect KIND UNDO_FILE                          the effect read back (JSON)
  *   fl-netdrv describe KIND TARGET_JSON PARAMS_JSON          iproute2 lines (no system access)
  *   fl-netdrv dry KIND TARGET_JSON PARAMS_JSON               plan, then describe + describe_plan
  *                                                            (as the agent's dry run)
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", why);
 		return 1;
 	}
-	if (!strcmp(argv[1], "revert") && argc == 4) {
+	if ((!strcmp(argv[1], "revert") || !strcmp(argv[1], "effect")) && argc == 4) {
 		char *s = slurp(argv[3]);
 
 		if (!s || !(undo = parse_json(s, "undo record"))) {
@@ -112,6 +113,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		free(s);
+		if (!strcmp(argv[1], "effect")) {
+			cJSON *e = NULL;
+			char *t = NULL;
+
+			rc = ops->effect && ops->effect(undo, &e) == 0 && e &&
+				     (t = cJSON_PrintUnformatted(e))
+				 ? 0
+				 : 1;
+			if (t)
+				printf("%s\n", t);
+			free(t);
+			cJSON_Delete(e);
+			cJSON_Delete(undo);
+			return rc;
+		}
 		rc = ops->revert(undo, &err) < 0 ? fail(&err) : 0;
 		cJSON_Delete(undo);
 		return rc;

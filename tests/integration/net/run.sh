@@ -176,6 +176,12 @@ IN=$(ip netns exec ${P}h2 "$NT" tput 10.77.0.1 5003 1); OUT=$(nt tput 10.77.0.2 
 within "$IN" 500000 1100000 && within "$OUT" 5000000 1e15 && pass "ingress tbf 8mbit: in $IN B/s, out $OUT B/s" ||
 	fail "ingress tbf: in $IN B/s, out $OUT B/s"
 tc -n ${P}h1 qdisc show dev fl-e1 | grep -q 'tbf fa17:' && pass "ingress: tbf fa17: on ifb fl-e1" || fail "ingress: no tbf on fl-e1"
+# proof of effect: the ifb's tbf and the redirect filter read back; without the filter, false
+ing_effect() { "$D" effect bandwidth $U >/tmp/$P.eff && python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); q=[x for x in e.get("qdiscs",[]) if x["kind"]=="tbf" and x.get("dev")=="fl-e1"]; f=[x for x in e.get("filters",[]) if x.get("redirect")=="fl-e1" and x["count"]>=1]; sys.exit(0 if e.get("took_effect") is (sys.argv[2]=="true") and q and q[0]["rate_bit"]==8000000 and (sys.argv[2]=="false" or f) else 1)' /tmp/$P.eff "$1"; }
+ing_effect true && pass "ingress effect read back: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"])' /tmp/$P.eff)" ||
+	fail "ingress effect: $(cat /tmp/$P.eff)"
+tc -n ${P}h1 filter del dev e1 ingress pref 252
+ing_effect false && pass "ingress effect without the redirect filter: took_effect false" || fail "ingress effect without filter: $(cat /tmp/$P.eff)"
 revert bandwidth
 ingress_clean && pass "ingress revert: no ifb, no filter, qdiscs as before" ||
 	fail "ingress revert left: $(ip -n ${P}h1 -br link; tc -n ${P}h1 filter show dev e1 ingress; qshow)"
@@ -218,6 +224,24 @@ while read -r line; do case $line in ip*) ip -n ${P}h1 ${line#ip } ;; tc*) tc -n
 tc -n ${P}h1 filter show dev e1 ingress | grep -q 'Egress Redirect to device fl-e1' && pass "ingress describe runs in tc: $(tr '\n' ';' </tmp/$P.desc)" ||
 	fail "ingress describe via tc"
 ip -n ${P}h1 link del fl-e1; tc -n ${P}h1 qdisc del dev e1 clsact
+
+# 5f) a measured peer ("measure"): TCP connects from h1 to h2's listener before and after apply
+meas() { python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); e=e.get("effect", e); m=e.get("measured") or {}; sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
+summary() { python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e.get("effect", e).get("summary"))' "$1"; }
+M='"measure":{"peer":"10.77.0.2","port":5001}'
+apply partition "$T" "{\"peers\":\"10.77.0.2\",$M}"
+"$D" effect partition $U >/tmp/$P.eff
+meas /tmp/$P.eff 'e["took_effect"] is True and m["rtt_before_ms"] > 0 and m.get("unreachable_after") is True and "rtt_after_ms" not in m' &&
+	pass "partition with a measured peer: reachable before, unreachable after ($(summary /tmp/$P.eff))" || fail "partition measure: $(cat /tmp/$P.eff)"
+revert partition
+apply bandwidth "$T" "{\"rate\":\"8mbit\",$M}"
+"$D" effect bandwidth $U >/tmp/$P.eff
+meas /tmp/$P.eff 'e["took_effect"] is True and m["rtt_before_ms"] > 0 and m["rtt_after_ms"] > 0 and "unreachable_after" not in m' &&
+	pass "tbf with a measured peer: both round trips ($(summary /tmp/$P.eff))" || fail "tbf measure: $(cat /tmp/$P.eff)"
+revert bandwidth
+E=$("$D" parse partition "$T" "{\"peers\":\"10.77.0.3\",$M}" 2>&1) && fail "measured peer outside the partition accepted" ||
+	{ [ "$E" = '$.params.measure.peer: not among the partition'"'"'s peers: it would stay reachable' ] &&
+	pass "measured peer outside the partition refused: $E" || fail "measure outside peers: $E"; }
 
 # 6) a second root fault on one interface is refused with a reason
 apply bandwidth "$T" '{"rate":"8mbit"}'
@@ -299,6 +323,15 @@ if [ -n "$AGENT" ] && [ -x "$AGENT" ] && command -v curl >/dev/null; then
 	C=$(api DELETE /v1/faults/b1)
 	[ "$C" = 200 ] && [ "$(qshow)" = "$BEFORE" ] && pass "agent DELETE restores $BEFORE" || fail "agent revert: $C $(qshow)"
 	effect_is true && pass "agent DELETE carries the final effect" || fail "agent DELETE effect: $(cat $A/r)"
+	# a measured partition through the agent: the 201 says reachable before, unreachable after;
+	# the DELETE's final effect repeats that measure (kept) instead of waiting again before the revert
+	C=$(api POST /v1/faults "{\"id\":\"m1\",\"experiment\":\"it\",\"kind\":\"partition\",\"target\":$T,\"params\":{\"peers\":\"10.77.0.2\",$M},\"ttl_ms\":60000}")
+	[ "$C" = 201 ] && meas $A/r 'e["took_effect"] is True and m["rtt_before_ms"] > 0 and m.get("unreachable_after") is True' &&
+		pass "agent partition 201: measured peer unreachable after ($(summary $A/r))" || fail "agent measured partition: $C $(cat $A/r)"
+	T0=$(date +%s%N); C=$(api DELETE /v1/faults/m1); T1=$(date +%s%N)
+	[ "$C" = 200 ] && meas $A/r 'e["took_effect"] is True and m.get("unreachable_after") is True' && [ $(((T1 - T0) / 1000000)) -lt 500 ] &&
+		nt reach 10.77.0.2 5001 1000 && pass "agent DELETE: measure kept, revert not delayed ($(((T1 - T0) / 1000000)) ms)" ||
+		fail "agent measured DELETE: $C $(((T1 - T0) / 1000000)) ms $(cat $A/r)"
 	# ingress through the agent; a second one is refused naming the first; SIGKILL + restart
 	# of the agent (reconcile from the journal) removes the ifb, the filters and the clsact
 	C=$(api POST /v1/faults "{\"id\":\"i1\",\"experiment\":\"it\",\"kind\":\"bandwidth\",\"target\":$T,\"params\":{\"rate\":\"8mbit\",\"direction\":\"ingress\"},\"ttl_ms\":60000}")
