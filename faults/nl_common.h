@@ -249,6 +249,14 @@ int fl_nl_measure_plan(const struct fl_nl_measure *m, struct fl_nl_rtt *rtt, cJS
  * netem delay the round trip does not show).
  */
 void fl_nl_measure_effect(const cJSON *undo, cJSON *o);
+/*
+ * A budget for every measure this thread makes until it is cleared (ms 0):
+ * a fault on many pods measures each one in turn, and all of them together
+ * get ms. A measure that finds it spent sends nothing: tries 0, err
+ * -ECANCELED, reported as not measured.
+ */
+void fl_nl_measure_budget(unsigned ms);
+#define FL_NL_MEASURE_PODS_MS 2000 /* all the pods of one fault, per phase */
 
 /* ---- nl_ingress.c ---- */
 

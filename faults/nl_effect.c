@@ -496,6 +496,7 @@ int fl_nl_multi_effect(const cJSON *undo, cJSON **out)
 			cJSON_Delete(o);
 			return -ENOMEM;
 		}
+		fl_nl_measure_budget(FL_NL_MEASURE_PODS_MS); /* all pods' after-measures */
 		cJSON_ArrayForEach(p, pods)
 		{
 			cJSON *e = root_effect(cJSON_GetObjectItemCaseSensitive(p, "undo"));
@@ -511,6 +512,7 @@ int fl_nl_multi_effect(const cJSON *undo, cJSON **out)
 			no += cJSON_IsFalse(t);
 			cJSON_AddItemToArray(arr, e);
 		}
+		fl_nl_measure_budget(0);
 		snprintf(line, sizeof(line), "read back in %d of %d pod namespace(s)", yes,
 			 cJSON_GetArraySize(arr));
 		cJSON_AddStringToObject(o, "summary", line);

@@ -36,12 +36,20 @@
 #define MEASURE_BUDGET_MS 1000
 #define KEPT_MAX	  64
 
+/* This thread's budget end (CLOCK_MONOTONIC ns; 0: none): fl_nl_measure_budget. */
+static __thread uint64_t budget_end;
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void fl_nl_measure_budget(unsigned ms)
+{
+	budget_end = ms ? mono_ns() + (uint64_t)ms * 1000000ULL : 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -96,6 +104,12 @@ void fl_nl_measure_run(const char *netns, unsigned long long ino, const struct f
 	for (int i = 0; i < MEASURE_TRIES; i++)
 		fds[i] = -1;
 	fl_error_init(&err);
+	if (budget_end && end > budget_end)
+		end = budget_end;
+	if (mono_ns() >= end) {
+		out->err = -ECANCELED; /* the budget of a many-pod fault is spent */
+		goto out;
+	}
 	if (fam == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
 
@@ -189,7 +203,9 @@ static cJSON *rtt_json(const struct fl_nl_rtt *r)
 	cJSON_AddNumberToObject(o, "answered", r->ok);
 	if (r->ok)
 		cJSON_AddNumberToObject(o, "rtt_ms", r->rtt_ms);
-	if (r->err)
+	if (r->err == -ECANCELED && !r->tries)
+		cJSON_AddStringToObject(o, "error", "not measured: the measure budget was spent");
+	else if (r->err)
 		cJSON_AddStringToObject(o, "error", strerror(-r->err));
 	cJSON_AddNumberToObject(o, "at_ns", (double)r->at_ns);
 	return o;
@@ -303,6 +319,7 @@ void fl_nl_measure_effect(const cJSON *undo, cJSON *o)
 	const cJSON *brtt = cJSON_GetObjectItemCaseSensitive(b, "rtt_ms");
 	const cJSON *bat = cJSON_GetObjectItemCaseSensitive(b, "at_ns");
 	const cJSON *berr = cJSON_GetObjectItemCaseSensitive(b, "error");
+	const cJSON *btries = cJSON_GetObjectItemCaseSensitive(b, "tries");
 	unsigned long long nsino = cJSON_IsNumber(ino) ? (unsigned long long)ino->valuedouble : 0;
 	struct fl_nl_cidr c;
 	struct fl_nl_rtt after;
@@ -327,6 +344,16 @@ void fl_nl_measure_effect(const cJSON *undo, cJSON *o)
 	x = cJSON_AddObjectToObject(o, "measured");
 	if (!x)
 		return;
+	if ((cJSON_IsNumber(btries) && btries->valuedouble == 0) ||
+	    (!after.tries && after.err == -ECANCELED)) {
+		/* One side was never measured (a many-pod fault's budget): no verdict. */
+		cJSON_AddStringToObject(x, "peer", peer->valuestring);
+		cJSON_AddNumberToObject(x, "port", port->valuedouble);
+		cJSON_AddStringToObject(x, "note",
+					"not measured: the measure budget of this fault's pods "
+					"was spent on the pods before this one");
+		return;
+	}
 	before_ok = bok->valuedouble > 0 && cJSON_IsNumber(brtt);
 	cJSON_AddStringToObject(x, "peer", peer->valuestring);
 	cJSON_AddNumberToObject(x, "port", port->valuedouble);

@@ -231,6 +231,8 @@ int fl_nl_multi_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		cJSON_Delete(rec);
 		return fl_error_set(err, -ENOMEM, "", "out of memory");
 	}
+	/* Every pod's before-measure together: FL_NL_MEASURE_PODS_MS. */
+	fl_nl_measure_budget(FL_NL_MEASURE_PODS_MS);
 	for (size_t i = 0; i < m->n; i++) {
 		cJSON *e = cJSON_CreateObject(), *u = NULL;
 
@@ -243,16 +245,19 @@ int fl_nl_multi_plan(void *spec, const struct fl_fault_ctx *ctx, cJSON **undo, s
 		}
 		r = m->one->plan(m->v[i].spec, ctx, &u, err);
 		if (r < 0) {
+			fl_nl_measure_budget(0);
 			cJSON_Delete(u);
 			cJSON_Delete(rec);
 			return name_pod(err, r, m->v[i].pod.pod);
 		}
 		if (!u || !cJSON_AddItemToObject(e, "undo", u)) {
+			fl_nl_measure_budget(0);
 			cJSON_Delete(u);
 			cJSON_Delete(rec);
 			return fl_error_set(err, -ENOMEM, "", "out of memory");
 		}
 	}
+	fl_nl_measure_budget(0);
 	*undo = rec;
 	return 0;
 }

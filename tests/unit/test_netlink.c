@@ -829,6 +829,39 @@ START_TEST(kernel_root_snapshot_as_dumped)
 END_TEST
 
 /*
+ * A many-pod fault's measures share one budget: once it is spent, a measure
+ * sends nothing and says so (tries 0, -ECANCELED, "not measured" in the
+ * record); cleared, a measure to a listening loopback port answers.
+ */
+START_TEST(kernel_measure_budget)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	struct fl_nl_cidr peer;
+	struct fl_nl_rtt r;
+	int lfd;
+
+	private_netns();
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	ck_assert_int_eq(fl_nl_cidr_parse("127.0.0.1", &peer), 0);
+	fl_nl_measure_budget(1);
+	usleep(3000);
+	fl_nl_measure_run("", 0, &peer, ntohs(sa.sin_port), &r);
+	ck_assert_msg(r.tries == 0 && r.ok == 0 && r.err == -ECANCELED,
+		      "spent budget: tries %d ok %d err %d", r.tries, r.ok, r.err);
+	fl_nl_measure_budget(0);
+	fl_nl_measure_run("", 0, &peer, ntohs(sa.sin_port), &r);
+	ck_assert_msg(r.tries >= 1 && r.ok == r.tries && r.err == 0,
+		      "no budget: tries %d ok %d err %d", r.tries, r.ok, r.err);
+	close(lfd);
+}
+END_TEST
+
+/*
  * bandwidth builds its tbf message itself (no rate table): the kernel must hold
  * the very qdisc libnl's builder gives for the same parameters, compared as the
  * kernel dumps both (raw TCA_OPTIONS, byte for byte): with a limit, with the
@@ -1349,6 +1382,7 @@ Suite *fl_suite_netlink(void)
 		tcase_add_test(k, kernel_root_changed_after_plan);
 		tcase_add_test(k, kernel_tbf_same_as_libnl);
 		tcase_add_test(k, kernel_root_snapshot_as_dumped);
+		tcase_add_test(k, kernel_measure_budget);
 		tcase_add_test(k, kernel_scope_filters);
 		tcase_add_test(k, kernel_scope_filters_v6);
 		tcase_add_test(k, kernel_ingress_ifb);
