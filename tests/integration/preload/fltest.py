@@ -148,6 +148,12 @@ class Agent:
         with os.fdopen(os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
             f.write(self.token + "\n")
 
+    def start_or_fail(self, c):
+        """Start it; if it does not answer, fail the checks c with its log and end."""
+        if not self.start():
+            c.check(False, "faultline-agent did not start: " + open(self.log).read())
+            c.done()
+
     def start(self):
         log = open(self.log, "a")
         cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}", "--token-file",

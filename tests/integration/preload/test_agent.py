@@ -41,9 +41,7 @@ def main():
         plain = subprocess.Popen(["sleep", "30"])
         others = []
         try:
-            if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(a.log).read())
-                c.done()
+            a.start_or_fail(c)
             c.check(errno_of(p.stdout.readline()) == "0", "unarmed writes succeed")
             st, body = a.apply("s1", p.pid, ["write:EIO"])
             c.check(st == 201, f"POST syscall fault: {st} {body}")

@@ -62,9 +62,7 @@ def main():
     with TempDir() as d:
         a = Agent(AGENT, d)
         try:
-            if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(a.log).read())
-                c.done()
+            a.start_or_fail(c)
             st, h = a.http("GET", "/v1/health")
             sc = ((h or {}).get("capabilities") or {}).get("seccomp") or {}
             c.check(st == 200 and set(sc) >= {"filter", "errno", "user_notif",

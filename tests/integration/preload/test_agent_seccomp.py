@@ -84,9 +84,7 @@ def main():
         open(f, "w").close()
         a = Agent(AGENT, d)
         try:
-            if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(a.log).read())
-                c.done()
+            a.start_or_fail(c)
             st, h = a.http("GET", "/v1/health")
             sc = ((h or {}).get("capabilities") or {}).get("seccomp") or {}
             print("seccomp capabilities:", sc)

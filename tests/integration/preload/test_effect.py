@@ -39,9 +39,7 @@ def main():
         p = subprocess.Popen([HT, "repeat", "3000", "10", "write", d + "/out"],
                              stdout=subprocess.PIPE, text=True, env=e)
         try:
-            if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(a.log).read())
-                c.done()
+            a.start_or_fail(c)
             c.check(errno_of(p.stdout.readline()) == "0", "unarmed writes succeed")
 
             # A rule the program hits: counted live and at the end.

@@ -392,9 +392,7 @@ def main():
     with TempDir() as d:
         a = Agent(AGENT, d)
         try:
-            if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(a.log).read())
-                c.done()
+            a.start_or_fail(c)
             st, h = a.http("GET", "/v1/health")
             kinds = (h or {}).get("kinds") or {}
             c.check(all((kinds.get(k) or {}).get("available") for k in ("time", "dns", "stream")),

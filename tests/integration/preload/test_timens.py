@@ -108,9 +108,7 @@ def main():
     with TempDir() as d:
         a = Agent(AGENT, d)
         try:
-            if not a.start():
-                c.check(False, "faultline-agent did not start: " + open(a.log).read())
-                c.done()
+            a.start_or_fail(c)
             check_on(c, a, d)
             check_off(c, a, d)
             check_negative(c, a, d)
