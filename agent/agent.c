@@ -88,6 +88,7 @@ struct fault {
 	bool stop_tried;    /* the shutdown's revert has been tried */
 	unsigned retries;   /* failed reverts so far */
 	bool lease_fired;   /* the running revert is its lease's (deadline_ms is the lease's) */
+	uint64_t fired_us;  /* when the lease thread took it (CLOCK_MONOTONIC), for the log */
 	char last_error[FL_ERROR_MSG_MAX];
 	/* Keys: see "Locking" above. */
 	struct fkey keys[KEYS_MAX];
@@ -586,6 +587,8 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, cJSON *
 	char id[FL_API_ID_MAX + 1];
 	int r;
 
+	uint64_t t_start = fl_now_mono_us(), t_reverted;
+
 	fl_error_init(&e);
 	snprintf(id, sizeof(id), "%s", f->id);
 	/* The final measure: after the revert there is nothing left to count. */
@@ -593,6 +596,7 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, cJSON *
 	keys_acquire(a, f);
 	r = f->ops->revert(f->undo, &e);
 	keys_release(a, f);
+	t_reverted = fl_now_mono_us();
 	if (r == 0) {
 		int jr;
 
@@ -606,16 +610,25 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, cJSON *
 			fl_log(FL_LOG_ERROR, "journal remove failed", "id", f->id, "error",
 			       strerror(-jr), NULL);
 		if (f->lease_fired) {
-			/* How long after its deadline the revert was done (journal record gone). */
-			uint64_t now = fl_now_mono_ms();
-			char late[24];
+			/*
+			 * How long after its deadline the revert was done (journal
+			 * record gone), and where that time went: the lease thread
+			 * taking it, a worker starting it, the kind's revert (with
+			 * the effect read before it), the journal.
+			 */
+			uint64_t now = fl_now_mono_us(), due = f->deadline_ms * 1000;
+			char late[24], stages[96];
 
-			snprintf(
-			    late, sizeof(late), "%llu",
-			    (unsigned long long)(now > f->deadline_ms ? now - f->deadline_ms : 0));
+			snprintf(late, sizeof(late), "%llu",
+				 (unsigned long long)(now > due ? (now - due) / 1000 : 0));
+			snprintf(stages, sizeof(stages), "%lld/%llu/%llu/%llu",
+				 (long long)f->fired_us - (long long)due,
+				 (unsigned long long)(t_start - f->fired_us),
+				 (unsigned long long)(t_reverted - t_start),
+				 (unsigned long long)(now - t_reverted));
 			fl_log(FL_LOG_INFO, "fault reverted", "id", f->id, "kind", f->kind,
 			       "experiment", f->experiment, "reason", f->reason, "late_ms", late,
-			       NULL);
+			       "stages_us", stages, NULL);
 		} else {
 			fl_log(FL_LOG_INFO, "fault reverted", "id", f->id, "kind", f->kind,
 			       "experiment", f->experiment, "reason", f->reason, NULL);
@@ -708,6 +721,7 @@ static void *lease_main(void *p)
 {
 	struct fl_agent *a = p;
 
+	(void)pthread_setname_np(pthread_self(), "fl-lease"); /* top -H, /proc/PID/task */
 	pthread_mutex_lock(&a->mu);
 	while (!a->stopping) {
 		uint64_t now = fl_now_mono_ms(), next = UINT64_MAX;
@@ -732,6 +746,7 @@ static void *lease_main(void *p)
 			f->state = F_REVERTING;
 			f->reason = f->retries ? "retrying a failed revert" : "lease expired";
 			f->lease_fired = !f->retries;
+			f->fired_us = fl_now_mono_us();
 			a->lease_expiries++;
 			if (!f->retries && now - f->deadline_ms > a->lease_late_max_ms)
 				a->lease_late_max_ms = now - f->deadline_ms;

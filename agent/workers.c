@@ -45,6 +45,7 @@ static void *worker_main(void *p)
 	struct fl_workers *w = p;
 	unsigned gen;
 
+	(void)pthread_setname_np(pthread_self(), "fl-revert");
 	pthread_mutex_lock(&w->mu);
 	gen = w->gen;
 	for (;;) {
