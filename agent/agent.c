@@ -585,9 +585,8 @@ static int do_revert(struct fl_agent *a, struct fault *f, cJSON **notes, cJSON *
 	cJSON *said = NULL, *eff;
 	struct fl_error e;
 	char id[FL_API_ID_MAX + 1];
-	int r;
-
 	uint64_t t_start = fl_now_mono_us(), t_reverted;
+	int r;
 
 	fl_error_init(&e);
 	snprintf(id, sizeof(id), "%s", f->id);
@@ -724,7 +723,7 @@ static void *lease_main(void *p)
 	(void)pthread_setname_np(pthread_self(), "fl-lease"); /* top -H, /proc/PID/task */
 	pthread_mutex_lock(&a->mu);
 	while (!a->stopping) {
-		uint64_t now = fl_now_mono_ms(), next = UINT64_MAX;
+		uint64_t now_us = fl_now_mono_us(), now = now_us / 1000, next = UINT64_MAX;
 		long hk;
 		unsigned long long seq = a->lease_seq;
 		struct fault *due[DUE_MAX];
@@ -746,7 +745,7 @@ static void *lease_main(void *p)
 			f->state = F_REVERTING;
 			f->reason = f->retries ? "retrying a failed revert" : "lease expired";
 			f->lease_fired = !f->retries;
-			f->fired_us = fl_now_mono_us();
+			f->fired_us = now_us;
 			a->lease_expiries++;
 			if (!f->retries && now - f->deadline_ms > a->lease_late_max_ms)
 				a->lease_late_max_ms = now - f->deadline_ms;

@@ -90,8 +90,8 @@ class Agent:
         else:
             raise SystemExit("the agent did not answer")
         if a.lease_fifo:
-            # The lease thread and the revert workers there now under SCHED_FIFO 1 (workers
-            # the lease thread starts later inherit it): what priority alone buys.
+            # The lease thread and the revert workers running now go under SCHED_FIFO 1
+            # (workers the lease thread starts later inherit it): what priority alone buys.
             for tid in os.listdir("/proc/%d/task" % self.proc.pid):
                 with open("/proc/%d/task/%s/comm" % (self.proc.pid, tid)) as f:
                     if f.read().strip() in ("fl-lease", "fl-revert"):
@@ -124,7 +124,8 @@ class Agent:
                     continue
                 if e.get("msg") == "fault reverted" and e.get("reason") == "lease expired" and \
                         str(e.get("id", "")).startswith(tag) and "late_ms" in e:
-                    st = [int(x) for x in e.get("stages_us", "0/0/0/0").split("/")]
+                    # stages_us: none from an agent older than the field (printed as such)
+                    st = [int(x) for x in e["stages_us"].split("/")] if "stages_us" in e else None
                     out.append((float(e["late_ms"]), st))
         return out
 
@@ -257,11 +258,11 @@ def main():
         # after its deadline, a worker starting it, the kind's revert, the journal.
         names = ("taken", "worker", "revert", "journal")
         for i, n in enumerate(names):
-            v = [x[1][i] / 1000.0 for x in own[load]]
+            v = [x[1][i] / 1000.0 for x in own[load] if x[1]]
             if v:
                 print("      %-8s p50 %7.3f ms  p99 %7.3f ms  worst %7.3f ms"
                       % (n, pct(v, 50), pct(v, 99), max(v)))
-        worst = sorted(own[load], key=lambda x: -x[0])[:3]
+        worst = sorted((x for x in own[load] if x[1]), key=lambda x: -x[0])[:3]
         if worst:
             print("      slowest: " + "; ".join(
                 "%.0f ms = %s" % (x[0], " + ".join("%.1f" % (y / 1000.0) for y in x[1])) for x in worst))
