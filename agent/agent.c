@@ -721,6 +721,20 @@ static void *lease_main(void *p)
 	struct fl_agent *a = p;
 
 	(void)pthread_setname_np(pthread_self(), "fl-lease"); /* top -H, /proc/PID/task */
+	if (a->cfg->lease_priority > 0) {
+		char prio[12];
+		int r = fl_thread_rt(a->cfg->lease_priority);
+
+		snprintf(prio, sizeof(prio), "%d", a->cfg->lease_priority);
+		if (r < 0)
+			fl_log(FL_LOG_WARN,
+			       "leases run at the normal priority: cannot set SCHED_FIFO (needs "
+			       "CAP_SYS_NICE or RLIMIT_RTPRIO at start)",
+			       "lease_priority", prio, "error", strerror(-r), NULL);
+		else
+			fl_log(FL_LOG_INFO, "leases run at SCHED_FIFO", "lease_priority", prio,
+			       NULL);
+	}
 	pthread_mutex_lock(&a->mu);
 	while (!a->stopping) {
 		uint64_t now_us = fl_now_mono_us(), now = now_us / 1000, next = UINT64_MAX;
@@ -796,7 +810,8 @@ int fl_agent_new(const char *state_dir, const struct fl_agent_config *cfg, struc
 	if (!a)
 		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
 	a->cfg = cfg;
-	r = fl_workers_new(WORKERS_MAX, WORKERS_KEEP, &a->workers);
+	r = fl_workers_new("fl-revert", WORKERS_MAX, WORKERS_KEEP, cfg->lease_priority,
+			   &a->workers);
 	if (r < 0) {
 		free(a);
 		return fl_error_set(err, r, NULL, "out of memory");
@@ -818,7 +833,8 @@ int fl_agent_new(const char *state_dir, const struct fl_agent_config *cfg, struc
 		free(a);
 		return r;
 	}
-	pthread_mutex_init(&a->mu, NULL);
+	/* The lease thread waits for it: with lease_priority, it lends its priority. */
+	fl_mutex_init(&a->mu, cfg->lease_priority > 0);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->lease_cond, &ca);

@@ -25,6 +25,9 @@
  *   CAP_SYS_TIME      the child that becomes a launched command raises it for
  *                     one write, the offsets of the command's time namespace
  *                     (the time kind, faults/syscall_launch.c), then drops it
+ *   CAP_SYS_NICE      only with lease_priority: the lease thread and each revert
+ *                     worker raise it to put themselves at SCHED_FIFO
+ *                     (fl_thread_rt), then drop it
  */
 static const int kept_caps[] = {CAP_KILL,	CAP_NET_ADMIN,	  CAP_SYS_ADMIN,
 				CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_FOWNER};
@@ -38,7 +41,7 @@ unsigned long long fl_agent_caps_kept(void)
 	return m;
 }
 
-int fl_agent_caps_drop(char *kept, size_t len, bool *noroot)
+int fl_agent_caps_drop(char *kept, size_t len, bool sys_nice, bool *noroot)
 {
 	size_t off = 0;
 	int r;
@@ -52,7 +55,16 @@ int fl_agent_caps_drop(char *kept, size_t len, bool *noroot)
 	{
 		bool have[sizeof(kept_caps) / sizeof(kept_caps[0])];
 		bool setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-		bool sys_time = capng_have_capability(CAPNG_PERMITTED, CAP_SYS_TIME);
+		struct {
+			int cap;
+			const char *label;
+			bool have;
+		} latent[] = {
+		    {CAP_SYS_TIME, "sys_time(permitted)",
+		     capng_have_capability(CAPNG_PERMITTED, CAP_SYS_TIME)},
+		    {CAP_SYS_NICE, "sys_nice(permitted)",
+		     sys_nice && capng_have_capability(CAPNG_PERMITTED, CAP_SYS_NICE)},
+		};
 
 		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
 			have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)kept_caps[i]);
@@ -72,13 +84,16 @@ int fl_agent_caps_drop(char *kept, size_t len, bool *noroot)
 				off += (size_t)snprintf(kept + off, len - off, "%s%s",
 							off ? "," : "", name ? name : "?");
 		}
-		if (sys_time) {
+		/* Permitted and bounding only, never effective: raised by whoever needs it. */
+		for (size_t i = 0; i < sizeof(latent) / sizeof(latent[0]); i++) {
+			if (!latent[i].have)
+				continue;
 			if (capng_update(CAPNG_ADD, CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
-					 CAP_SYS_TIME) < 0)
+					 (unsigned)latent[i].cap) < 0)
 				return -EINVAL;
 			if (off < len)
 				off += (size_t)snprintf(kept + off, len - off, "%s%s",
-							off ? "," : "", "sys_time(permitted)");
+							off ? "," : "", latent[i].label);
 		}
 		/*
 		 * A program the agent executes as root would otherwise get the whole

@@ -17,10 +17,11 @@ unsigned long long fl_agent_caps_kept(void);
  * Drop every capability outside fl_agent_caps_kept() (those the process does
  * not have stay absent). Per thread: call it before any thread starts.
  * *noroot: programs the agent executes get no capabilities (SECBIT_NOROOT;
- * needs CAP_SETPCAP, as does shrinking the bounding set).
+ * needs CAP_SETPCAP, as does shrinking the bounding set). sys_nice: keep
+ * CAP_SYS_NICE permitted, not effective, for fl_thread_rt (lease_priority).
  * 0 (what is kept is described in `kept`), 1 when there was nothing to drop
  * (not privileged), or -errno.
  */
-int fl_agent_caps_drop(char *kept, size_t len, bool *noroot) FL_WUR;
+int fl_agent_caps_drop(char *kept, size_t len, bool sys_nice, bool *noroot) FL_WUR;
 
 #endif

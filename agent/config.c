@@ -266,7 +266,8 @@ static int get_limit(const cJSON *limits, const char *key, double lo, double hi,
 int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len,
 			  struct fl_error *err)
 {
-	static const char *const keys[] = {"allow", "deny", "kinds", "limits", "network", NULL};
+	static const char *const keys[] = {"allow",   "deny",		"kinds", "limits",
+					   "network", "lease_priority", NULL};
 	static const char *const akeys[] = {"names",	   "uids",	"cgroups", "cmdlines",
 					    "output_dirs", "fill_dirs", NULL};
 	static const char *const dkeys[] = {"names", "uids", "cgroups", "cmdlines", NULL};
@@ -325,6 +326,16 @@ int fl_agent_config_parse(struct fl_agent_config *c, const char *buf, size_t len
 		r = parse_network(v, c, err);
 		if (r < 0)
 			goto out;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "lease_priority"))) {
+		/* SCHED_FIFO's range (sched_get_priority_max: 99); 0 is off. */
+		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 99 ||
+		    v->valuedouble != (double)(int)v->valuedouble) {
+			r = fl_error_set(err, -EINVAL, "$.lease_priority",
+					 "expected an integer in [0, 99] (0: off)");
+			goto out;
+		}
+		c->lease_priority = (int)v->valuedouble;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "limits"))) {
 		double d;

@@ -4,9 +4,8 @@
  * it may touch) and the limits on what clients may ask of it.
  *
  *   config := { ["allow": rules + ["output_dirs": ["/dir"...]] + ["fill_dirs": ["/dir"...]]]
- *              [, "deny": rules] [, "kinds":
- * [kind...]] [, "limits": limits]
- *              [, "network": network] }
+ *              [, "deny": rules] [, "kinds": [kind...]] [, "limits": limits]
+ *              [, "network": network] [, "lease_priority": 0..99] }
  *   rules  := { ["names": [comm...]] [, "uids": [uid...]] [, "cgroups": ["/v2/path"...]]
  *              [, "cmdlines": [ERE...]] }
  *   limits := { ["max_body_bytes": n] [, "max_live_faults": n] [, "max_ttl_ms": n]
@@ -23,7 +22,8 @@
  * (likewise; none: those faults are refused). Without "kinds", every kind built in is allowed.
  * With "network", network faults (netem, bandwidth, partition) may only touch the listed namespaces
  * ("host": the agent's own; NAME as `ip netns` lists it; compared by inode, so no alias gets around
- * it) and the listed interfaces.
+ * it) and the listed interfaces. With "lease_priority" N > 0, the lease thread
+ * and the revert workers run at SCHED_FIFO N (docs/faultline-agent.8).
  */
 #ifndef FL_AGENT_CONFIG_H
 #define FL_AGENT_CONFIG_H
@@ -71,6 +71,7 @@ struct fl_agent_config {
 	uint64_t max_ttl_ms;
 	double rate_per_second;
 	double rate_burst;
+	int lease_priority; /* 0: off; 1..99: SCHED_FIFO of the lease thread and revert workers */
 };
 
 /* Defaults: no allow list, body 64 KiB, 256 live faults, ttl <= 24 h, 200 req/s burst 400. */

@@ -1277,7 +1277,7 @@ int fl_http_serve(struct fl_http *h, struct fl_error *err)
 
 	h->caps = fl_agent_capabilities();
 	/* Created now, after the capabilities were dropped: the workers inherit that. */
-	r = fl_workers_new(API_WORKERS_MAX, API_WORKERS_KEEP, &h->workers);
+	r = fl_workers_new("fl-api", API_WORKERS_MAX, API_WORKERS_KEEP, 0, &h->workers);
 	if (r < 0)
 		return fl_error_set(err, r, NULL, "out of memory");
 	if (fl_workers_warm(h->workers) < 0)

@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 		char kept[256];
 		bool noroot = false;
 
-		r = fl_agent_caps_drop(kept, sizeof(kept), &noroot);
+		r = fl_agent_caps_drop(kept, sizeof(kept), cfg.lease_priority > 0, &noroot);
 		if (r < 0) {
 			fl_log(FL_LOG_ERROR, "cannot drop capabilities", "error", strerror(-r),
 			       NULL);

@@ -1,10 +1,17 @@
 #include "agent/workers.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "agent/log.h"
 #include "core/duration.h"
 
 #define IDLE_MS 10000 /* an idle worker beyond `keep` exits after this long */
@@ -16,6 +23,8 @@ struct job {
 };
 
 struct fl_workers {
+	char name[16]; /* each thread's name (pthread_setname_np: 15 bytes) */
+	int rt_prio;   /* > 0: each worker runs at SCHED_FIFO rt_prio (fl_thread_rt) */
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* a job was queued, or the pool stops */
 	pthread_cond_t gone; /* a worker exited */
@@ -34,19 +43,75 @@ struct fl_workers {
 	unsigned nexited;
 };
 
+void fl_mutex_init(pthread_mutex_t *mu, bool inherit)
+{
+	pthread_mutexattr_t ma;
+
+	pthread_mutexattr_init(&ma);
+	/*
+	 * Priority inheritance: a real-time thread waiting for the lock lends
+	 * its priority to the thread holding it, which a busier thread of the
+	 * normal class could otherwise keep off the CPU.
+	 */
+	if (inherit)
+		(void)pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(mu, &ma);
+	pthread_mutexattr_destroy(&ma);
+}
+
 static void deadline_ts(struct timespec *ts, uint64_t deadline_ms)
 {
 	ts->tv_sec = (time_t)(deadline_ms / 1000);
 	ts->tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 }
 
+int fl_thread_rt(int prio)
+{
+	struct sched_param sp = {.sched_priority = prio};
+	struct __user_cap_header_struct ch = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct cd[_LINUX_CAPABILITY_U32S_3];
+	int r;
+
+	/*
+	 * The calling thread only (pid 0 is the caller, a thread on Linux).
+	 * SCHED_RESET_ON_FORK: a process or thread it creates starts at
+	 * SCHED_OTHER, so a command launched or a stress worker forked from here
+	 * never runs at real-time priority.
+	 */
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
+		return 0; /* RLIMIT_RTPRIO allows it (systemd's LimitRTPRIO=) */
+	r = -errno;
+	/* Else CAP_SYS_NICE, which the agent keeps permitted only (agent/caps.c): for this call. */
+	if (r != -EPERM || syscall(SYS_capget, &ch, cd) < 0 ||
+	    !(cd[0].permitted & (1u << CAP_SYS_NICE)))
+		return r;
+	cd[0].effective |= 1u << CAP_SYS_NICE;
+	if (syscall(SYS_capset, &ch, cd) < 0)
+		return r;
+	r = sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0 ? -errno : 0;
+	cd[0].effective &= ~(1u << CAP_SYS_NICE);
+	if (syscall(SYS_capset, &ch, cd) < 0)
+		abort(); /* never left running with a capability it should not have */
+	return r;
+}
+
 static void *worker_main(void *p)
 {
 	struct fl_workers *w = p;
 	unsigned gen;
+	int rt;
 
-	(void)pthread_setname_np(pthread_self(), "fl-revert");
+	(void)pthread_setname_np(pthread_self(), w->name);
 	pthread_mutex_lock(&w->mu);
+	if (w->rt_prio > 0 && (rt = fl_thread_rt(w->rt_prio)) < 0) {
+		char prio[12];
+
+		/* Said once: the workers after this one run at the normal priority. */
+		snprintf(prio, sizeof(prio), "%d", w->rt_prio);
+		fl_log(FL_LOG_WARN, "workers run at the normal priority: cannot set SCHED_FIFO",
+		       "workers", w->name, "priority", prio, "error", strerror(-rt), NULL);
+		w->rt_prio = 0;
+	}
 	gen = w->gen;
 	for (;;) {
 		struct job *j;
@@ -89,7 +154,8 @@ out:
 	return NULL;
 }
 
-int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
+int fl_workers_new(const char *name, unsigned max, unsigned keep, int rt_prio,
+		   struct fl_workers **out)
 {
 	struct fl_workers *w = calloc(1, sizeof(*w));
 	pthread_condattr_t ca;
@@ -97,6 +163,8 @@ int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
 	*out = NULL;
 	if (!w)
 		return -ENOMEM;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->rt_prio = rt_prio;
 	w->max = max ? max : 1;
 	w->keep = keep;
 	w->exited = calloc(w->max, sizeof(*w->exited));
@@ -104,7 +172,7 @@ int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out)
 		free(w);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&w->mu, NULL);
+	fl_mutex_init(&w->mu, rt_prio > 0);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->work, &ca);

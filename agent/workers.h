@@ -13,6 +13,7 @@
 #ifndef FL_AGENT_WORKERS_H
 #define FL_AGENT_WORKERS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,8 +21,14 @@
 
 struct fl_workers;
 
-/* A pool of at most max threads, keep of them kept when idle. */
-int fl_workers_new(unsigned max, unsigned keep, struct fl_workers **out) FL_WUR;
+/*
+ * A pool of at most max threads named name, keep of them kept when idle.
+ * rt_prio > 0: each worker puts itself at SCHED_FIFO rt_prio (fl_thread_rt;
+ * when it cannot, one warning and the pool goes on at the normal priority),
+ * and the pool's lock inherits priority.
+ */
+int fl_workers_new(const char *name, unsigned max, unsigned keep, int rt_prio,
+		   struct fl_workers **out) FL_WUR;
 /* Start idle workers until `keep` exist (so the first jobs find one waiting). */
 int fl_workers_warm(struct fl_workers *w) FL_WUR;
 /* Run fn(arg) on a worker; -errno (nothing queued) only when no thread can run it at all. */
@@ -36,5 +43,14 @@ void fl_workers_retire(struct fl_workers *w);
 bool fl_workers_drain(struct fl_workers *w, uint64_t deadline_ms);
 /* Free a drained pool; NULL is fine. */
 void fl_workers_free(struct fl_workers *w);
+
+/*
+ * Put the calling thread at SCHED_FIFO prio, with SCHED_RESET_ON_FORK (what
+ * it forks or starts begins at SCHED_OTHER). Needs CAP_SYS_NICE or
+ * RLIMIT_RTPRIO >= prio. 0 or -errno.
+ */
+int fl_thread_rt(int prio) FL_WUR;
+/* pthread_mutex_init, with PTHREAD_PRIO_INHERIT when inherit. */
+void fl_mutex_init(pthread_mutex_t *mu, bool inherit);
 
 #endif

@@ -280,6 +280,10 @@ START_TEST(config_parse)
 	    {"{\"kinds\":[\"explode\"]}", 0, "$.kinds[0]"},
 	    {"{\"limits\":{\"max_body_bytes\":1}}", 0, "$.limits.max_body_bytes"},
 	    {"{\"limits\":{\"rate\":1}}", 0, "$.limits.rate"},
+	    {"{\"lease_priority\":100}", 0, "$.lease_priority"},
+	    {"{\"lease_priority\":-1}", 0, "$.lease_priority"},
+	    {"{\"lease_priority\":1.5}", 0, "$.lease_priority"},
+	    {"{\"lease_priority\":\"1\"}", 0, "$.lease_priority"},
 	    {"{\"network\":[]}", 0, "$.network"},
 	    {"{\"network\":{\"ns\":[\"a\"]}}", 0, "$.network.ns"},
 	    {"{\"network\":{\"netns\":[\"a\",\"../b\"]}}", 0, "$.network.netns[1]"},
@@ -295,9 +299,10 @@ START_TEST(config_parse)
 	    "\"cmdlines\":[\"^/usr/bin/demo \"]},\"deny\":{\"names\":[\"sshd\"]},"
 	    "\"kinds\":[\"pause\"],\"limits\":{\"max_body_bytes\":4096,"
 	    "\"max_live_faults\":3,\"max_ttl_ms\":60000,\"rate_per_second\":2,"
-	    "\"rate_burst\":4}}";
+	    "\"rate_burst\":4},\"lease_priority\":5}";
 
 	ck_assert_int_eq(fl_agent_config_parse(&c, good, strlen(good), &err), 0);
+	ck_assert_int_eq(c.lease_priority, 5);
 	ck_assert(c.has_allow);
 	ck_assert_int_eq(c.allow.n_names, 1);
 	ck_assert_int_eq(c.max_body_bytes, 4096);

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""The agent's "lease_priority" (issue #18, leases under load): its lease
+thread and revert workers at SCHED_FIFO, nothing else of it.
+
+A real faultline-agent on a unix socket, as root:
+
+  1. with {"lease_priority": 1}: the log says so, the fl-lease thread and
+     every fl-revert worker are SCHED_FIFO 1 with SCHED_RESET_ON_FORK (what
+     they fork starts at SCHED_OTHER), the API threads and the main thread
+     stay SCHED_OTHER; CAP_SYS_NICE is permitted but effective in no thread;
+     six pauses whose leases run out together are all lifted within 1 s of
+     their deadline, and every revert worker then alive is SCHED_FIFO 1 too;
+  2. without CAP_SYS_NICE and with RLIMIT_RTPRIO 0 (setpriv, prlimit): the
+     agent warns that leases run at the normal priority, its lease thread is
+     SCHED_OTHER, and a lease still fires on time;
+  3. "lease_priority": 100 is refused at start: exit 2, the field named.
+
+    lease_priority.py FAULTLINE_AGENT
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from agentlib import call, start_agent, state, write_token
+
+CAP_SYS_NICE = 23
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def threads(pid):
+    """[(tid, comm)] of every thread of pid."""
+    out = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                out.append((int(t), f.read().strip()))
+        except OSError:
+            pass
+    return out
+
+
+def cap_mask(pid, tid, field):
+    with open(f"/proc/{pid}/task/{tid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+def sched(tid):
+    """(policy without flags, reset-on-fork, priority) of a thread."""
+    p = os.sched_getscheduler(tid)
+    return (p & ~os.SCHED_RESET_ON_FORK, bool(p & os.SCHED_RESET_ON_FORK),
+            os.sched_getparam(tid).sched_priority)
+
+
+def write_config(d, cfg):
+    path = f"{d}/config.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, json.dumps(cfg).encode())
+    os.close(fd)
+    return path
+
+
+def pause_and_wait(sock, token, pids, ttl_ms, what):
+    """Pause each pid with a ttl_ms lease; fail unless all run again within 1 s of it."""
+    for i, pid in enumerate(pids):
+        st, data = call(sock, "POST", "/v1/faults", token,
+                        json.dumps({"id": f"{what}-{i}", "kind": "pause",
+                                    "target": {"pid": pid}, "ttl_ms": ttl_ms}))
+        if st != 201:
+            fail(f"{what}: pause {pid}: HTTP {st}: {data[:300]!r}")
+    deadline = time.monotonic() + ttl_ms / 1000.0
+    for pid in pids:
+        if state(pid) != "T":
+            fail(f"{what}: {pid} is in state {state(pid)}, not stopped")
+    while any(state(p) == "T" for p in pids) and time.monotonic() < deadline + 5:
+        time.sleep(0.005)
+    late = time.monotonic() - deadline
+    if any(state(p) == "T" for p in pids) or late > 1.0:
+        fail(f"{what}: the leases did not all fire on time: {late:.3f} s past the deadline")
+    print(f"ok: {what}: {len(pids)} leases fired, the last {late * 1000:.0f} ms after the deadline")
+
+
+def can_fifo():
+    """Whether this machine lets us put a process at SCHED_FIFO 1 at all."""
+    p = subprocess.Popen(["sleep", "5"])
+    try:
+        os.sched_setscheduler(p.pid, os.SCHED_FIFO, os.sched_param(1))
+        return True
+    except OSError as e:
+        print(f"SKIPPED: SCHED_FIFO is not allowed here ({e}): a real-time budget or "
+              "CAP_SYS_NICE is missing")
+        return False
+    finally:
+        p.kill()
+        p.wait()
+
+
+def main():
+    agent = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        print("SKIPPED: needs root (the agent keeps CAP_SYS_NICE only if it has it)")
+        return 77
+    if not can_fifo():
+        return 77
+    kids, procs, dirs = [], [], []
+    try:
+        # 1. lease_priority 1, as root.
+        d = tempfile.mkdtemp(prefix="fl-leaseprio-")
+        dirs.append(d)
+        token = write_token(d)
+        cfg = write_config(d, {"lease_priority": 1})
+        p, sock = start_agent(agent, d, extra=["--config", cfg])
+        procs.append(p)
+        log = open(f"{d}/agent.log").read()
+        if 'msg="leases run at SCHED_FIFO" lease_priority=1' not in log:
+            fail("no 'leases run at SCHED_FIFO' in the log:\n" + log[-2000:])
+        if "sys_nice(permitted)" not in log:
+            fail("the kept capabilities do not name sys_nice(permitted):\n" + log[-2000:])
+        seen = {}
+        for tid, comm in threads(p.pid):
+            pol, reset, prio = sched(tid)
+            seen.setdefault(comm, []).append((pol, reset, prio))
+            want = (os.SCHED_FIFO, True, 1) if comm in ("fl-lease", "fl-revert") \
+                else (os.SCHED_OTHER, False, 0)
+            if (pol, reset, prio) != want:
+                fail(f"thread {tid} ({comm}): policy {pol} reset-on-fork {reset} "
+                     f"priority {prio}, want {want}")
+            if cap_mask(p.pid, tid, "CapEff") & (1 << CAP_SYS_NICE):
+                fail(f"thread {tid} ({comm}) has CAP_SYS_NICE effective")
+            if not cap_mask(p.pid, tid, "CapPrm") & (1 << CAP_SYS_NICE):
+                fail(f"thread {tid} ({comm}) lacks CAP_SYS_NICE permitted")
+        for comm in ("fl-lease", "fl-revert", "fl-api"):
+            if comm not in seen:
+                fail(f"no {comm} thread: {sorted(seen)}")
+        print(f"ok: fl-lease and {len(seen['fl-revert'])} fl-revert at SCHED_FIFO 1 "
+              f"(reset on fork), {len(seen['fl-api'])} fl-api and the rest SCHED_OTHER, "
+              "CAP_SYS_NICE effective nowhere")
+
+        kids = [subprocess.Popen(["sleep", "300"]) for _ in range(6)]
+        pause_and_wait(sock, token, [k.pid for k in kids], 1000, "fifo")
+        workers = [tid for tid, comm in threads(p.pid) if comm == "fl-revert"]
+        for tid in workers:
+            if sched(tid) != (os.SCHED_FIFO, True, 1):
+                fail(f"revert worker {tid} after the burst: {sched(tid)}")
+        print(f"ok: {len(workers)} revert workers after the burst, each SCHED_FIFO 1")
+        p.terminate()
+        if p.wait(10) != 0:
+            fail(f"the agent exited {p.returncode}")
+
+        # 2. No CAP_SYS_NICE, RLIMIT_RTPRIO 0: a warning, the normal priority, leases work.
+        if not shutil.which("setpriv") or not shutil.which("prlimit"):
+            print("SKIPPED part 2: setpriv or prlimit (util-linux) is missing")
+            return 0
+        d = tempfile.mkdtemp(prefix="fl-leaseprio-")
+        dirs.append(d)
+        token = write_token(d)
+        cfg = write_config(d, {"lease_priority": 1})
+        p, sock = start_agent(agent, d, extra=["--config", cfg],
+                              wrapper=["prlimit", "--rtprio=0", "setpriv",
+                                       "--bounding-set=-sys_nice", "--"])
+        procs.append(p)
+        log = open(f"{d}/agent.log").read()
+        if "leases run at the normal priority" not in log:
+            fail("no warning without the privilege:\n" + log[-2000:])
+        lease = [tid for tid, comm in threads(p.pid) if comm == "fl-lease"]
+        if len(lease) != 1 or sched(lease[0])[0] != os.SCHED_OTHER:
+            fail(f"the lease thread without the privilege: {[sched(t) for t in lease]}")
+        print("ok: without CAP_SYS_NICE or RLIMIT_RTPRIO: a warning, SCHED_OTHER")
+        kid = subprocess.Popen(["sleep", "300"])
+        kids.append(kid)
+        pause_and_wait(sock, token, [kid.pid], 1000, "unprivileged")
+        p.terminate()
+        p.wait(10)
+
+        # 3. Out of range: refused at start, the field named.
+        d = tempfile.mkdtemp(prefix="fl-leaseprio-")
+        dirs.append(d)
+        write_token(d)
+        cfg = write_config(d, {"lease_priority": 100})
+        r = subprocess.run([agent, "--listen", f"unix:{d}/agent.sock", "--token-file",
+                            f"{d}/token", "--state-dir", f"{d}/state", "--config", cfg],
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode != 2 or "$.lease_priority" not in r.stderr:
+            fail(f"lease_priority 100: exit {r.returncode}, {r.stderr[-500:]!r}")
+        print("ok: lease_priority 100 is refused (exit 2, $.lease_priority)")
+        return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for k in kids:
+            k.kill()
+            k.wait()
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
