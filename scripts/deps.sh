@@ -17,7 +17,7 @@ user-mode-linux busybox-static kmod
 libyaml-dev python3-yaml openssl
 libpcre2-dev
 nginx-light redis-server redis-tools
-hey
+hey rt-tests
 postgresql etcd-server etcd-client prometheus
 chromium
 "

@@ -22,13 +22,16 @@ what the agent did, without this bench's watcher thread (Python) in it.
 
   nice -n 10 python3 bench/agent/bench_leases.py [--faults 1000] [--rate 500]
       [--spread-ms 10] [--api-path /v1/faults] [--agent build/agent/faultline-agent]
-      [--agent-nice N] [--lease-fifo]
+      [--agent-nice N] [--lease-priority N]
 
 The agent's log splits each lease revert into stages (stages_us): the lease
 thread taking it after its deadline, a worker starting it, the kind's revert,
 the journal; printed per stage with the three slowest. --agent-nice and
---lease-fifo (the agent's fl-lease and fl-revert threads under SCHED_FIFO 1)
-measure what scheduling priority alone changes.
+--lease-priority N (the agent's config key: its lease thread and revert
+workers at SCHED_FIFO N) measure what scheduling priority alone changes.
+With cyclictest (Debian's rt-tests) installed, each window also runs it at
+SCHED_FIFO 1 on every CPU: the machine's own real-time wake-up latency in
+the same window, the floor a SCHED_FIFO lease thread cannot go under.
 """
 import argparse
 import http.client
@@ -66,9 +69,12 @@ class Agent:
         fd = os.open(d + "/token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.write(fd, self.token.encode())
         os.close(fd)
+        cfg = {"limits": {"max_live_faults": nfaults + 16, "rate_per_second": 1000000,
+                          "rate_burst": 1000000}}
+        if a.lease_priority:
+            cfg["lease_priority"] = a.lease_priority
         with open(d + "/config.json", "w") as f:
-            json.dump({"limits": {"max_live_faults": nfaults + 16, "rate_per_second": 1000000,
-                                  "rate_burst": 1000000}}, f)
+            json.dump(cfg, f)
         self.port = free_port()
         self.log = open(d + "/agent.log", "w")
         self.proc = subprocess.Popen(
@@ -89,13 +95,11 @@ class Agent:
                 time.sleep(0.02)
         else:
             raise SystemExit("the agent did not answer")
-        if a.lease_fifo:
-            # The lease thread and the revert workers running now go under SCHED_FIFO 1
-            # (workers the lease thread starts later inherit it): what priority alone buys.
-            for tid in os.listdir("/proc/%d/task" % self.proc.pid):
-                with open("/proc/%d/task/%s/comm" % (self.proc.pid, tid)) as f:
-                    if f.read().strip() in ("fl-lease", "fl-revert"):
-                        os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(1))
+        if a.lease_priority:
+            with open(self.log_path) as f:
+                if '"leases run at SCHED_FIFO"' not in f.read():
+                    raise SystemExit("the agent did not put its leases at SCHED_FIFO: see "
+                                     + self.log_path)
 
     def call(self, method, path, body=None):
         h = {"Authorization": "Bearer " + self.token}
@@ -133,6 +137,30 @@ class Agent:
         self.proc.terminate()
         self.proc.wait()
         shutil.rmtree(self.state, ignore_errors=True)
+
+
+def cyclictest(window):
+    """cyclictest (rt-tests) at SCHED_FIFO 1, one thread per CPU waking every 1 ms,
+    for window s: the machine's own real-time wake-up latency in the same window
+    (what a SCHED_FIFO lease thread cannot beat), or None without it."""
+    if not shutil.which("cyclictest"):
+        return None
+    return subprocess.Popen(["cyclictest", "-q", "--default-system", "-S", "-p", "1", "-i", "1000",
+                             "-D", "%d" % (int(window) + 1)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def cyclictest_max(ct):
+    """The worst wake-up latency (ms) of each CPU's cyclictest thread."""
+    if ct is None:
+        return None
+    try:
+        out = ct.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        ct.kill()
+        out = ct.communicate()[0]
+    m = [int(x.split("Max:")[1].split()[0]) / 1000.0 for x in out.splitlines() if "Max:" in x]
+    return m or None
 
 
 def round_(a, ag, load, tag):
@@ -179,6 +207,7 @@ def round_(a, ag, load, tag):
         w.start()
         hey = None
         window = max(deadlines) - time.monotonic() + 2.0
+        ct = cyclictest(window)
         if load:
             workers = 10
             hey = subprocess.Popen(
@@ -194,7 +223,7 @@ def round_(a, ag, load, tag):
                 rps = line.split()[-1]
         codes = [line.strip() for line in hey_out.splitlines() if line.strip().startswith("[")]
         codes += [" ".join(line.split()[:3]) for line in hey_out.splitlines() if line.strip().startswith("99% in")]
-        return live, late, a.faults - len(late), rps, codes, pct(lst, 50)
+        return live, late, a.faults - len(late), rps, codes, pct(lst, 50), cyclictest_max(ct)
     finally:
         for k in kids:
             k.kill()
@@ -211,8 +240,9 @@ def main():
     ap.add_argument("--api-path", default="/v1/faults")
     ap.add_argument("--agent-nice", type=int, default=None,
                     help="the agent's nice value (default: this bench's own)")
-    ap.add_argument("--lease-fifo", action="store_true",
-                    help="run the agent's lease thread and revert workers under SCHED_FIFO 1")
+    ap.add_argument("--lease-priority", type=int, default=0,
+                    help="the agent's lease_priority (its lease thread and revert workers "
+                    "at SCHED_FIFO N; default 0: off)")
     a = ap.parse_args()
     if not os.access(a.agent, os.X_OK):
         print("SKIPPED: no faultline-agent at %s (use --agent)" % a.agent)
@@ -241,7 +271,7 @@ def main():
     print("%d pause faults, deadlines %g ms apart; lateness = SIGCONT seen - deadline (+-1 ms)"
           % (a.faults, a.spread_ms))
     for load in (False, True):
-        live, late, missing, rps, codes, lst = res[load]
+        live, late, missing, rps, codes, lst, ct = res[load]
         what = ("with %g API requests/s (hey, GET %s): got %s/s %s"
                 % (a.rate, a.api_path, rps or "?", " ".join(codes))) if load else "no API load (baseline)"
         print("  %s" % what)
@@ -254,6 +284,11 @@ def main():
               "p50 %.0f ms, p99 %.0f ms, worst %.0f ms; over 10 ms: %d"
               % (len(o), pct(o, 50), pct(o, 99), max(o) if o else float("nan"),
                  sum(1 for x in o if x > 10)))
+        if ct:
+            print("    the machine's own SCHED_FIFO 1 wake-up latency, same window (cyclictest -S "
+                  "-p 1 -i 1000): worst %s ms per CPU; the agent's worst / the machine's: %.2f"
+                  % (", ".join("%.3f" % x for x in ct),
+                     (max(o) if o else float("nan")) / max(max(ct), 1e-3)))
         # Where the time went (the agent's stages_us): the lease thread taking the fault
         # after its deadline, a worker starting it, the kind's revert, the journal.
         names = ("taken", "worker", "revert", "journal")
