@@ -28,6 +28,7 @@
 #define RETRY_MS	  1000	/* a revert that failed is retried this often */
 #define WORKERS_MAX	  64	/* reverts running at once (lease, reconcile, DELETE ?all) */
 #define WORKERS_KEEP	  2	/* idle revert workers kept */
+#define WORKERS_KEEP_RT	  4	/* with lease_priority: a burst finds them at SCHED_FIFO already */
 #define DUE_MAX		  64	/* leases dispatched per pass of the lease thread */
 #define KEYS_MAX	  64	/* objects one fault holds before it holds them all */
 #define RECONCILE_WAIT_MS 10000 /* start serving after this long even if reverts still run */
@@ -720,10 +721,9 @@ static void *lease_main(void *p)
 {
 	struct fl_agent *a = p;
 
-	(void)pthread_setname_np(pthread_self(), "fl-lease"); /* top -H, /proc/PID/task */
 	if (a->cfg->lease_priority > 0) {
 		char prio[12];
-		int r = fl_thread_rt(a->cfg->lease_priority);
+		int r = fl_thread_rt(a->cfg->lease_priority); /* before the name shows it */
 
 		snprintf(prio, sizeof(prio), "%d", a->cfg->lease_priority);
 		if (r < 0)
@@ -735,6 +735,7 @@ static void *lease_main(void *p)
 			fl_log(FL_LOG_INFO, "leases run at SCHED_FIFO", "lease_priority", prio,
 			       NULL);
 	}
+	(void)pthread_setname_np(pthread_self(), "fl-lease"); /* top -H, /proc/PID/task */
 	pthread_mutex_lock(&a->mu);
 	while (!a->stopping) {
 		uint64_t now_us = fl_now_mono_us(), now = now_us / 1000, next = UINT64_MAX;
@@ -810,8 +811,9 @@ int fl_agent_new(const char *state_dir, const struct fl_agent_config *cfg, struc
 	if (!a)
 		return fl_error_set(err, -ENOMEM, NULL, "out of memory");
 	a->cfg = cfg;
-	r = fl_workers_new("fl-revert", WORKERS_MAX, WORKERS_KEEP, cfg->lease_priority,
-			   &a->workers);
+	r = fl_workers_new("fl-revert", WORKERS_MAX,
+			   cfg->lease_priority > 0 ? WORKERS_KEEP_RT : WORKERS_KEEP,
+			   cfg->lease_priority, &a->workers);
 	if (r < 0) {
 		free(a);
 		return fl_error_set(err, r, NULL, "out of memory");

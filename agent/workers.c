@@ -24,7 +24,7 @@ struct job {
 
 struct fl_workers {
 	char name[16]; /* each thread's name (pthread_setname_np: 15 bytes) */
-	int rt_prio;   /* > 0: each worker runs at SCHED_FIFO rt_prio (fl_thread_rt) */
+	int rt_prio;   /* > 0: each worker runs at SCHED_FIFO rt_prio (fl_thread_rt); atomic */
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* a job was queued, or the pool stops */
 	pthread_cond_t gone; /* a worker exited */
@@ -98,20 +98,25 @@ int fl_thread_rt(int prio)
 static void *worker_main(void *p)
 {
 	struct fl_workers *w = p;
+	int prio = __atomic_load_n(&w->rt_prio, __ATOMIC_RELAXED), rt;
 	unsigned gen;
-	int rt;
 
-	(void)pthread_setname_np(pthread_self(), w->name);
-	pthread_mutex_lock(&w->mu);
-	if (w->rt_prio > 0 && (rt = fl_thread_rt(w->rt_prio)) < 0) {
-		char prio[12];
+	/*
+	 * First thing, before the name that makes it show as one of the pool's
+	 * and before its lock: a worker the lease thread starts in a burst
+	 * begins at SCHED_OTHER (reset on fork applies to threads too).
+	 */
+	if (prio > 0 && (rt = fl_thread_rt(prio)) < 0 &&
+	    __atomic_exchange_n(&w->rt_prio, 0, __ATOMIC_RELAXED) > 0) {
+		char s[12];
 
 		/* Said once: the workers after this one run at the normal priority. */
-		snprintf(prio, sizeof(prio), "%d", w->rt_prio);
+		snprintf(s, sizeof(s), "%d", prio);
 		fl_log(FL_LOG_WARN, "workers run at the normal priority: cannot set SCHED_FIFO",
-		       "workers", w->name, "priority", prio, "error", strerror(-rt), NULL);
-		w->rt_prio = 0;
+		       "workers", w->name, "priority", s, "error", strerror(-rt), NULL);
 	}
+	(void)pthread_setname_np(pthread_self(), w->name);
+	pthread_mutex_lock(&w->mu);
 	gen = w->gen;
 	for (;;) {
 		struct job *j;

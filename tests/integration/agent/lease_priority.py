@@ -4,16 +4,21 @@ thread and revert workers at SCHED_FIFO, nothing else of it.
 
 A real faultline-agent on a unix socket, as root:
 
-  1. with {"lease_priority": 1}: the log says so, the fl-lease thread and
+  1. with {"lease_priority": 1} and RLIMIT_RTPRIO 0 (prlimit), so that only
+     the capability can allow it: the log says so, the fl-lease thread and
      every fl-revert worker are SCHED_FIFO 1 with SCHED_RESET_ON_FORK (what
      they fork starts at SCHED_OTHER), the API threads and the main thread
      stay SCHED_OTHER; CAP_SYS_NICE is permitted but effective in no thread;
      six pauses whose leases run out together are all lifted within 1 s of
      their deadline, and every revert worker then alive is SCHED_FIFO 1 too;
-  2. without CAP_SYS_NICE and with RLIMIT_RTPRIO 0 (setpriv, prlimit): the
-     agent warns that leases run at the normal priority, its lease thread is
-     SCHED_OTHER, and a lease still fires on time;
-  3. "lease_priority": 100 is refused at start: exit 2, the field named.
+  2. without CAP_SYS_NICE (setpriv) but with RLIMIT_RTPRIO 1, systemd's
+     LimitRTPRIO= way: the same threads at SCHED_FIFO 1 (skipped where this
+     machine's root cannot raise the limit: no CAP_SYS_RESOURCE);
+  3. with neither: the agent warns, for the lease thread and for the
+     workers, that they run at the normal priority, they are SCHED_OTHER,
+     and a lease still fires (this shows only that it still works: it allows
+     1 s);
+  4. "lease_priority": 100 is refused at start: exit 2, the field named.
 
     lease_priority.py FAULTLINE_AGENT
 """
@@ -60,6 +65,37 @@ def sched(tid):
     p = os.sched_getscheduler(tid)
     return (p & ~os.SCHED_RESET_ON_FORK, bool(p & os.SCHED_RESET_ON_FORK),
             os.sched_getparam(tid).sched_priority)
+
+
+def wait_for(what, check, secs=2.0):
+    """check() until it returns None (fine) or secs pass; then fail with its last answer."""
+    end = time.monotonic() + secs
+    while True:
+        why = check()
+        if why is None:
+            return
+        if time.monotonic() > end:
+            fail(f"{what}: {why}")
+        time.sleep(0.02)
+
+
+def policies(pid, want_fifo):
+    """None when fl-lease and every fl-revert are (not, if not want_fifo) SCHED_FIFO 1
+    with reset on fork, and every other thread SCHED_OTHER; else what is not."""
+    for tid, comm in threads(pid):
+        try:
+            got = sched(tid)
+        except OSError:
+            continue  # a worker that just exited
+        rt = want_fifo and comm in ("fl-lease", "fl-revert")
+        want = (os.SCHED_FIFO, True, 1) if rt else (os.SCHED_OTHER, False, 0)
+        if got != want:
+            return f"thread {tid} ({comm}): (policy, reset-on-fork, priority) {got}, want {want}"
+    return None
+
+
+def log_has(d, text):
+    return None if text in open(f"{d}/agent.log").read() else f"no {text!r} in the log"
 
 
 def write_config(d, cfg):
@@ -114,27 +150,24 @@ def main():
         return 77
     kids, procs, dirs = [], [], []
     try:
-        # 1. lease_priority 1, as root.
+        if not shutil.which("setpriv") or not shutil.which("prlimit"):
+            print("SKIPPED: setpriv or prlimit (util-linux) is missing")
+            return 77
+        # 1. lease_priority 1, RLIMIT_RTPRIO 0: through CAP_SYS_NICE alone.
         d = tempfile.mkdtemp(prefix="fl-leaseprio-")
         dirs.append(d)
         token = write_token(d)
         cfg = write_config(d, {"lease_priority": 1})
-        p, sock = start_agent(agent, d, extra=["--config", cfg])
+        p, sock = start_agent(agent, d, extra=["--config", cfg],
+                              wrapper=["prlimit", "--rtprio=0", "--"])
         procs.append(p)
-        log = open(f"{d}/agent.log").read()
-        if 'msg="leases run at SCHED_FIFO" lease_priority=1' not in log:
-            fail("no 'leases run at SCHED_FIFO' in the log:\n" + log[-2000:])
-        if "sys_nice(permitted)" not in log:
-            fail("the kept capabilities do not name sys_nice(permitted):\n" + log[-2000:])
+        wait_for("the log", lambda: log_has(d, 'msg="leases run at SCHED_FIFO" lease_priority=1'))
+        if "sys_nice(permitted)" not in open(f"{d}/agent.log").read():
+            fail("the kept capabilities do not name sys_nice(permitted)")
+        wait_for("lease_priority 1", lambda: policies(p.pid, True))
         seen = {}
         for tid, comm in threads(p.pid):
-            pol, reset, prio = sched(tid)
-            seen.setdefault(comm, []).append((pol, reset, prio))
-            want = (os.SCHED_FIFO, True, 1) if comm in ("fl-lease", "fl-revert") \
-                else (os.SCHED_OTHER, False, 0)
-            if (pol, reset, prio) != want:
-                fail(f"thread {tid} ({comm}): policy {pol} reset-on-fork {reset} "
-                     f"priority {prio}, want {want}")
+            seen.setdefault(comm, []).append(tid)
             if cap_mask(p.pid, tid, "CapEff") & (1 << CAP_SYS_NICE):
                 fail(f"thread {tid} ({comm}) has CAP_SYS_NICE effective")
             if not cap_mask(p.pid, tid, "CapPrm") & (1 << CAP_SYS_NICE):
@@ -149,18 +182,32 @@ def main():
         kids = [subprocess.Popen(["sleep", "300"]) for _ in range(6)]
         pause_and_wait(sock, token, [k.pid for k in kids], 1000, "fifo")
         workers = [tid for tid, comm in threads(p.pid) if comm == "fl-revert"]
-        for tid in workers:
-            if sched(tid) != (os.SCHED_FIFO, True, 1):
-                fail(f"revert worker {tid} after the burst: {sched(tid)}")
+        wait_for("after the burst", lambda: policies(p.pid, True))
         print(f"ok: {len(workers)} revert workers after the burst, each SCHED_FIFO 1")
         p.terminate()
         if p.wait(10) != 0:
             fail(f"the agent exited {p.returncode}")
 
-        # 2. No CAP_SYS_NICE, RLIMIT_RTPRIO 0: a warning, the normal priority, leases work.
-        if not shutil.which("setpriv") or not shutil.which("prlimit"):
-            print("SKIPPED part 2: setpriv or prlimit (util-linux) is missing")
-            return 0
+        # 2. RLIMIT_RTPRIO 1 and no CAP_SYS_NICE (systemd's LimitRTPRIO=).
+        r = subprocess.run(["prlimit", "--rtprio=1", "true"], capture_output=True, text=True)
+        if r.returncode != 0:
+            print("SKIPPED part 2 (RLIMIT_RTPRIO): this root cannot raise it: "
+                  + r.stderr.strip())
+        else:
+            d = tempfile.mkdtemp(prefix="fl-leaseprio-")
+            dirs.append(d)
+            write_token(d)
+            cfg = write_config(d, {"lease_priority": 1})
+            p, sock = start_agent(agent, d, extra=["--config", cfg],
+                                  wrapper=["prlimit", "--rtprio=1", "setpriv",
+                                           "--bounding-set=-sys_nice", "--"])
+            procs.append(p)
+            wait_for("RLIMIT_RTPRIO 1", lambda: policies(p.pid, True))
+            print("ok: with RLIMIT_RTPRIO 1 and no CAP_SYS_NICE: SCHED_FIFO 1 all the same")
+            p.terminate()
+            p.wait(10)
+
+        # 3. No CAP_SYS_NICE, RLIMIT_RTPRIO 0: warnings, the normal priority, leases work.
         d = tempfile.mkdtemp(prefix="fl-leaseprio-")
         dirs.append(d)
         token = write_token(d)
@@ -169,20 +216,18 @@ def main():
                               wrapper=["prlimit", "--rtprio=0", "setpriv",
                                        "--bounding-set=-sys_nice", "--"])
         procs.append(p)
-        log = open(f"{d}/agent.log").read()
-        if "leases run at the normal priority" not in log:
-            fail("no warning without the privilege:\n" + log[-2000:])
-        lease = [tid for tid, comm in threads(p.pid) if comm == "fl-lease"]
-        if len(lease) != 1 or sched(lease[0])[0] != os.SCHED_OTHER:
-            fail(f"the lease thread without the privilege: {[sched(t) for t in lease]}")
-        print("ok: without CAP_SYS_NICE or RLIMIT_RTPRIO: a warning, SCHED_OTHER")
+        wait_for("no privilege", lambda: log_has(d, "leases run at the normal priority"))
+        wait_for("no privilege", lambda: log_has(
+            d, 'msg="workers run at the normal priority: cannot set SCHED_FIFO" workers=fl-revert'))
+        wait_for("no privilege", lambda: policies(p.pid, False))
+        print("ok: without CAP_SYS_NICE or RLIMIT_RTPRIO: warnings, every thread SCHED_OTHER")
         kid = subprocess.Popen(["sleep", "300"])
         kids.append(kid)
         pause_and_wait(sock, token, [kid.pid], 1000, "unprivileged")
         p.terminate()
         p.wait(10)
 
-        # 3. Out of range: refused at start, the field named.
+        # 4. Out of range: refused at start, the field named.
         d = tempfile.mkdtemp(prefix="fl-leaseprio-")
         dirs.append(d)
         write_token(d)
