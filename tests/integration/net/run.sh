@@ -243,6 +243,18 @@ E=$("$D" parse partition "$T" "{\"peers\":\"10.77.0.3\",$M}" 2>&1) && fail "meas
 	{ [ "$E" = '$.params.measure.peer: not among the partition'"'"'s peers: it would stay reachable' ] &&
 	pass "measured peer outside the partition refused: $E" || fail "measure outside peers: $E"; }
 
+# 5g) a partition someone else's filter shadows: a direct-action filter at pref 1 on both
+# hooks passes every packet before faultline's (pref 250) runs. The read-back finds the
+# partition's filters, but the measured peer still answers: took_effect turns false, with why
+tc -n ${P}h1 qdisc add dev e1 clsact
+for h in ingress egress; do tc -n ${P}h1 filter add dev e1 $h pref 1 bpf da bytecode '1,6 0 0 0,'; done
+apply partition "$T" "{\"peers\":\"10.77.0.2\",$M}"
+"$D" effect partition $U >/tmp/$P.eff
+meas /tmp/$P.eff 'e["took_effect"] is False and e["note"] == "the measured peer still answers through the partition" and m["rtt_before_ms"] > 0 and m["rtt_after_ms"] > 0' &&
+	pass "partition shadowed by a pref 1 filter: took_effect false ($(summary /tmp/$P.eff))" || fail "shadowed partition: $(cat /tmp/$P.eff)"
+revert partition
+tc -n ${P}h1 qdisc del dev e1 clsact
+
 # 6) a second root fault on one interface is refused with a reason
 apply bandwidth "$T" '{"rate":"8mbit"}'
 if "$D" apply bandwidth "$T" '{"rate":"1mbit"}' $U.2 2>/tmp/$P.err; then fail "second fault accepted"
