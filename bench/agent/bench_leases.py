@@ -30,8 +30,9 @@ the journal; printed per stage with the three slowest. --agent-nice and
 --lease-priority N (the agent's config key: its lease thread and revert
 workers at SCHED_FIFO N) measure what scheduling priority alone changes.
 With cyclictest (Debian's rt-tests) installed, each window also runs it at
-SCHED_FIFO 1 on every CPU: the machine's own real-time wake-up latency in
-the same window, the floor a SCHED_FIFO lease thread cannot go under.
+SCHED_FIFO 2 on every CPU: the machine's own real-time wake-up latency in
+the same window, to compare the agent's worst with.
+bench/agent/leases_settings.sh runs the three settings in turn, twice.
 """
 import argparse
 import http.client
@@ -140,12 +141,13 @@ class Agent:
 
 
 def cyclictest(window):
-    """cyclictest (rt-tests) at SCHED_FIFO 1, one thread per CPU waking every 1 ms,
-    for window s: the machine's own real-time wake-up latency in the same window
-    (what a SCHED_FIFO lease thread cannot beat), or None without it."""
+    """cyclictest (rt-tests) at SCHED_FIFO 2, one thread per CPU waking every 1 ms,
+    for window s: the machine's own real-time wake-up latency in the same window,
+    above the agent's lease_priority 1 so that the agent's threads do not hold it
+    up, or None without it."""
     if not shutil.which("cyclictest"):
         return None
-    return subprocess.Popen(["cyclictest", "-q", "--default-system", "-S", "-p", "1", "-i", "1000",
+    return subprocess.Popen(["cyclictest", "-q", "--default-system", "-S", "-p", "2", "-i", "1000",
                              "-D", "%d" % (int(window) + 1)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -285,8 +287,8 @@ def main():
               % (len(o), pct(o, 50), pct(o, 99), max(o) if o else float("nan"),
                  sum(1 for x in o if x > 10)))
         if ct:
-            print("    the machine's own SCHED_FIFO 1 wake-up latency, same window (cyclictest -S "
-                  "-p 1 -i 1000): worst %s ms per CPU; the agent's worst / the machine's: %.2f"
+            print("    the machine's own SCHED_FIFO wake-up latency, same window (cyclictest -S "
+                  "-p 2 -i 1000): worst %s ms per CPU; the agent's worst / the machine's: %.2f"
                   % (", ".join("%.3f" % x for x in ct),
                      (max(o) if o else float("nan")) / max(max(ct), 1e-3)))
         # Where the time went (the agent's stages_us): the lease thread taking the fault

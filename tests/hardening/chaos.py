@@ -33,6 +33,7 @@ journal record gone) within 1 s of its deadline, whether the agent was
 running then or was restarted after it. Prints the figures.
 
   tests/hardening/chaos.py AGENT SHIM [--kills 100] [--seed N] [--clients 3]
+                           [--lease-priority N]
 
 Needs root, ip(8) and tc(8) (the test's own setup and checks; the agent
 uses netlink). SKIPPED (77) without them.
@@ -251,6 +252,8 @@ def main():
     ap.add_argument("--kills", type=int, default=100)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--clients", type=int, default=3)
+    ap.add_argument("--lease-priority", type=int, default=0,
+                    help="the agent's lease_priority (its leases at SCHED_FIFO N)")
     o = ap.parse_args()
     if os.geteuid() != 0:
         skip("needs root")
@@ -306,7 +309,10 @@ def main():
                 pass
             time.sleep(0.01)
         with open(d + "/config.json", "w") as f:
-            json.dump({"deny": {"names": [deny_name]}}, f)
+            cfg = {"deny": {"names": [deny_name]}}
+            if o.lease_priority:
+                cfg["lease_priority"] = o.lease_priority
+            json.dump(cfg, f)
         os.chmod(d + "/config.json", 0o600)
         net2_before = net_state(ns2, ("lo",))
         # The attacker's own folder: its FIFO and its symlink.
