@@ -17,6 +17,7 @@
 #include "agent/log.h"
 #include "agent/policy.h"
 #include "agent/preload.h"
+#include "agent/sched.h"
 #include "agent/workers.h"
 #include "core/duration.h"
 #include "core/rng.h"

@@ -1,17 +1,14 @@
 #include "agent/workers.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "agent/log.h"
+#include "agent/sched.h"
 #include "core/duration.h"
 
 #define IDLE_MS 10000 /* an idle worker beyond `keep` exits after this long */
@@ -43,56 +40,10 @@ struct fl_workers {
 	unsigned nexited;
 };
 
-void fl_mutex_init(pthread_mutex_t *mu, bool inherit)
-{
-	pthread_mutexattr_t ma;
-
-	pthread_mutexattr_init(&ma);
-	/*
-	 * Priority inheritance: a real-time thread waiting for the lock lends
-	 * its priority to the thread holding it, which a busier thread of the
-	 * normal class could otherwise keep off the CPU.
-	 */
-	if (inherit)
-		(void)pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
-	pthread_mutex_init(mu, &ma);
-	pthread_mutexattr_destroy(&ma);
-}
-
 static void deadline_ts(struct timespec *ts, uint64_t deadline_ms)
 {
 	ts->tv_sec = (time_t)(deadline_ms / 1000);
 	ts->tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
-}
-
-int fl_thread_rt(int prio)
-{
-	struct sched_param sp = {.sched_priority = prio};
-	struct __user_cap_header_struct ch = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct cd[_LINUX_CAPABILITY_U32S_3];
-	int r;
-
-	/*
-	 * The calling thread only (pid 0 is the caller, a thread on Linux).
-	 * SCHED_RESET_ON_FORK: a process or thread it creates starts at
-	 * SCHED_OTHER, so a command launched or a stress worker forked from here
-	 * never runs at real-time priority.
-	 */
-	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
-		return 0; /* RLIMIT_RTPRIO allows it (systemd's LimitRTPRIO=) */
-	r = -errno;
-	/* Else CAP_SYS_NICE, which the agent keeps permitted only (agent/caps.c): for this call. */
-	if (r != -EPERM || syscall(SYS_capget, &ch, cd) < 0 ||
-	    !(cd[0].permitted & (1u << CAP_SYS_NICE)))
-		return r;
-	cd[0].effective |= 1u << CAP_SYS_NICE;
-	if (syscall(SYS_capset, &ch, cd) < 0)
-		return r;
-	r = sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0 ? -errno : 0;
-	cd[0].effective &= ~(1u << CAP_SYS_NICE);
-	if (syscall(SYS_capset, &ch, cd) < 0)
-		abort(); /* never left running with a capability it should not have */
-	return r;
 }
 
 static void *worker_main(void *p)

@@ -13,7 +13,6 @@
 #ifndef FL_AGENT_WORKERS_H
 #define FL_AGENT_WORKERS_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,14 +42,5 @@ void fl_workers_retire(struct fl_workers *w);
 bool fl_workers_drain(struct fl_workers *w, uint64_t deadline_ms);
 /* Free a drained pool; NULL is fine. */
 void fl_workers_free(struct fl_workers *w);
-
-/*
- * Put the calling thread at SCHED_FIFO prio, with SCHED_RESET_ON_FORK (what
- * it forks or starts begins at SCHED_OTHER). Needs CAP_SYS_NICE or
- * RLIMIT_RTPRIO >= prio. 0 or -errno.
- */
-int fl_thread_rt(int prio) FL_WUR;
-/* pthread_mutex_init, with PTHREAD_PRIO_INHERIT when inherit. */
-void fl_mutex_init(pthread_mutex_t *mu, bool inherit);
 
 #endif

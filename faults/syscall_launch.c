@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 
+#include "core/cap.h"
 #include "core/path.h"
 #include "faults/syscall_launch.h"
 #include "preload/rules.h"
@@ -279,27 +280,23 @@ static _Noreturn void child_fail(int errfd, int e, int code)
  */
 static int timens_enter(const char *text, int *step)
 {
-	struct __user_cap_header_struct ch = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct cd[_LINUX_CAPABILITY_U32S_3];
-	bool raised = false;
+	bool raised;
 	size_t len = strlen(text);
-	int fd, rc;
+	int fd, rc, r;
 
 	*step = STEP_UNSHARE;
 	if (unshare(CLONE_NEWTIME) < 0)
 		return -errno;
 	*step = STEP_OFFSETS;
 	/* The agent holds CAP_SYS_TIME permitted, not effective (agent/caps.c): for this open. */
-	if (syscall(SYS_capget, &ch, cd) == 0 && (cd[0].permitted & (1u << CAP_SYS_TIME)) &&
-	    !(cd[0].effective & (1u << CAP_SYS_TIME))) {
-		cd[0].effective |= 1u << CAP_SYS_TIME;
-		raised = syscall(SYS_capset, &ch, cd) == 0;
-	}
+	raised = fl_cap_raise(CAP_SYS_TIME) > 0;
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	rc = fd < 0 ? -errno : 0;
-	if (raised) {
-		cd[0].effective &= ~(1u << CAP_SYS_TIME);
-		(void)syscall(SYS_capset, &ch, cd);
+	if (raised && (r = fl_cap_lower(CAP_SYS_TIME)) < 0) {
+		/* Never execute the command with CAP_SYS_TIME effective. */
+		if (fd >= 0)
+			close(fd);
+		return r;
 	}
 	if (rc < 0)
 		return rc;

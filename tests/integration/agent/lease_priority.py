@@ -11,8 +11,9 @@ A real faultline-agent on a unix socket, as root:
      stay SCHED_OTHER; CAP_SYS_NICE is permitted but effective in no thread;
      six pauses whose leases run out together are all lifted within 1 s of
      their deadline, and every revert worker then alive is SCHED_FIFO 1 too;
-  2. without CAP_SYS_NICE (setpriv) but with RLIMIT_RTPRIO 1, systemd's
-     LimitRTPRIO= way: the same threads at SCHED_FIFO 1 (skipped where this
+  2. with --rlimit (agent.lease_priority_rlimit), only this: without
+     CAP_SYS_NICE (setpriv) but with RLIMIT_RTPRIO 1, systemd's LimitRTPRIO=
+     way, the same threads at SCHED_FIFO 1 (SKIPPED, 77, where this
      machine's root cannot raise the limit: no CAP_SYS_RESOURCE);
   3. with neither: the agent warns, for the lease thread and for the
      workers, that they run at the normal priority, they are SCHED_OTHER,
@@ -20,7 +21,7 @@ A real faultline-agent on a unix socket, as root:
      1 s);
   4. "lease_priority": 100 is refused at start: exit 2, the field named.
 
-    lease_priority.py FAULTLINE_AGENT
+    lease_priority.py FAULTLINE_AGENT [--rlimit]
 """
 import json
 import os
@@ -141,6 +142,29 @@ def can_fifo():
         p.wait()
 
 
+def rlimit_only(agent, dirs, procs):
+    """Part 2, a CTest test of its own (agent.lease_priority_rlimit) so that where it
+    cannot run it is counted as skipped: RLIMIT_RTPRIO 1 and no CAP_SYS_NICE."""
+    r = subprocess.run(["prlimit", "--rtprio=1", "true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("SKIPPED: this root cannot raise RLIMIT_RTPRIO (no CAP_SYS_RESOURCE): "
+              + r.stderr.strip())
+        return 77
+    d = tempfile.mkdtemp(prefix="fl-leaseprio-")
+    dirs.append(d)
+    write_token(d)
+    cfg = write_config(d, {"lease_priority": 1})
+    p, _ = start_agent(agent, d, extra=["--config", cfg],
+                       wrapper=["prlimit", "--rtprio=1", "setpriv",
+                                "--bounding-set=-sys_nice", "--"])
+    procs.append(p)
+    wait_for("RLIMIT_RTPRIO 1", lambda: policies(p.pid, True))
+    if "sys_nice" in open(f"{d}/agent.log").read():
+        fail("CAP_SYS_NICE is kept though the bounding set has none")
+    print("ok: with RLIMIT_RTPRIO 1 and no CAP_SYS_NICE: SCHED_FIFO 1 all the same")
+    return 0
+
+
 def main():
     agent = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
@@ -153,6 +177,8 @@ def main():
         if not shutil.which("setpriv") or not shutil.which("prlimit"):
             print("SKIPPED: setpriv or prlimit (util-linux) is missing")
             return 77
+        if len(sys.argv) > 2 and sys.argv[2] == "--rlimit":
+            return rlimit_only(agent, dirs, procs)
         # 1. lease_priority 1, RLIMIT_RTPRIO 0: through CAP_SYS_NICE alone.
         d = tempfile.mkdtemp(prefix="fl-leaseprio-")
         dirs.append(d)
@@ -187,25 +213,6 @@ def main():
         p.terminate()
         if p.wait(10) != 0:
             fail(f"the agent exited {p.returncode}")
-
-        # 2. RLIMIT_RTPRIO 1 and no CAP_SYS_NICE (systemd's LimitRTPRIO=).
-        r = subprocess.run(["prlimit", "--rtprio=1", "true"], capture_output=True, text=True)
-        if r.returncode != 0:
-            print("SKIPPED part 2 (RLIMIT_RTPRIO): this root cannot raise it: "
-                  + r.stderr.strip())
-        else:
-            d = tempfile.mkdtemp(prefix="fl-leaseprio-")
-            dirs.append(d)
-            write_token(d)
-            cfg = write_config(d, {"lease_priority": 1})
-            p, sock = start_agent(agent, d, extra=["--config", cfg],
-                                  wrapper=["prlimit", "--rtprio=1", "setpriv",
-                                           "--bounding-set=-sys_nice", "--"])
-            procs.append(p)
-            wait_for("RLIMIT_RTPRIO 1", lambda: policies(p.pid, True))
-            print("ok: with RLIMIT_RTPRIO 1 and no CAP_SYS_NICE: SCHED_FIFO 1 all the same")
-            p.terminate()
-            p.wait(10)
 
         # 3. No CAP_SYS_NICE, RLIMIT_RTPRIO 0: warnings, the normal priority, leases work.
         d = tempfile.mkdtemp(prefix="fl-leaseprio-")
